@@ -1,0 +1,44 @@
+using System.Globalization;
+
+namespace SsePlugin.Examples;
+
+/// <summary>The functions of Qlik's HelloWorld example app.</summary>
+public static class HelloWorldFunctions
+{
+    /// <summary>Echoes each string.</summary>
+    /// <param name="str1">The string.</param>
+    /// <returns>The same string.</returns>
+    [SseFunction(0, SseFunctionType.Tensor)]
+    public static string HelloWorld(string str1) => str1;
+
+    /// <summary>Joins all strings with ", ".</summary>
+    /// <param name="str1">The strings.</param>
+    /// <returns>The joined string.</returns>
+    [SseFunction(1, SseFunctionType.Aggregation)]
+    public static string HelloWorldAggr(string[] str1) => string.Join(", ", str1);
+
+    /// <summary>Appends the time of the call to each string; Qlik caches the answer.</summary>
+    /// <param name="str1">The string.</param>
+    /// <returns>The string and a timestamp.</returns>
+    [SseFunction(2, SseFunctionType.Tensor)]
+    public static string Cache(string str1) => Stamp(str1);
+
+    /// <summary>Appends the time of the call to each string; Qlik never caches the answer.</summary>
+    /// <param name="str1">The string.</param>
+    /// <returns>The string and a timestamp.</returns>
+    [SseFunction(3, SseFunctionType.Tensor)]
+    [NoCache]
+    public static string NoCache(string str1) => Stamp(str1);
+
+    /// <summary>Returns its three string columns as a table, for <c>LOAD ... EXTENSION</c>.</summary>
+    /// <param name="str1">The first column.</param>
+    /// <param name="str2">The second column.</param>
+    /// <param name="str3">The third column.</param>
+    /// <returns>The three columns as fields str1, str2 and str3.</returns>
+    [SseFunction(4, SseFunctionType.Tensor, Name = "EchoTable_3")]
+    public static SseTable EchoTable(string[] str1, string[] str2, string[] str3) =>
+        new(new SseColumn(nameof(str1), str1), new SseColumn(nameof(str2), str2), new SseColumn(nameof(str3), str3));
+
+    private static string Stamp(string text) =>
+        $"{text} {DateTime.Now.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture)}";
+}

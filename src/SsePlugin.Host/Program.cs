@@ -1,0 +1,28 @@
+using Serilog;
+using SsePlugin.Host;
+using SsePlugin.Server.Discovery;
+
+Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
+try
+{
+    var app = SsePluginHost.Build(args);
+
+    // Every declaration is checked before the port opens; a mistake stops the host here.
+    SsePluginHost.CheckAndAnnounce(app);
+    await app.RunAsync();
+    return 0;
+}
+catch (SseConfigurationException e)
+{
+    Log.Fatal("{Problems}", e.Message);
+    return 2;
+}
+catch (Exception e) when (e is not HostAbortedException)
+{
+    Log.Fatal(e, "The host could not run: {Message}", e.Message);
+    return 1;
+}
+finally
+{
+    await Log.CloseAndFlushAsync();
+}

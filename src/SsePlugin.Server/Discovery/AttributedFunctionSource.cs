@@ -1,0 +1,238 @@
+using System.Reflection;
+using Microsoft.Extensions.DependencyInjection;
+using SsePlugin.Server.Invocation;
+
+namespace SsePlugin.Server.Discovery;
+
+/// <summary>
+/// Finds the methods marked <see cref="SseFunctionAttribute"/> on the classes it is given, checks every rule, and
+/// compiles each valid one. Instance methods share one instance of their class, created through the host's
+/// services, for the life of the host: it must be safe to call from several calls at once.
+/// </summary>
+/// <param name="types">The function classes.</param>
+public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctionSource
+{
+    private const BindingFlags AllMethods =
+        BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+
+    /// <inheritdoc/>
+    public IEnumerable<SseFunction> GetFunctions(IServiceProvider services, ICollection<SseDiagnostic> diagnostics)
+    {
+        var functions = new List<SseFunction>();
+        foreach (var type in types.Distinct())
+        {
+            object? instance = null;
+            foreach (var method in type.GetMethods(AllMethods).OrderBy(m => m.MetadataToken))
+            {
+                if (method.GetCustomAttribute<SseFunctionAttribute>() is not { } attribute)
+                {
+                    continue;
+                }
+
+                var found = new List<SseDiagnostic>();
+                var plan = Analyze(method, attribute, found);
+                if (plan is not null && !method.IsStatic && instance is null)
+                {
+                    instance = CreateInstance(services, method, attribute, found);
+                }
+
+                foreach (var diagnostic in found)
+                {
+                    diagnostics.Add(diagnostic);
+                }
+
+                if (plan is null || found.Count > 0)
+                {
+                    continue;
+                }
+
+                var invoker = InvokerCompiler.Compile(method, method.IsStatic ? null : instance, plan.Arguments, plan.Result, plan.Shape);
+                functions.Add(new SseFunction(
+                    attribute.Id,
+                    plan.Name,
+                    attribute.FunctionType,
+                    plan.Result.DataType,
+                    plan.Parameters,
+                    method.IsDefined(typeof(NoCacheAttribute)),
+                    MemberName(method),
+                    invoker));
+            }
+        }
+
+        return functions;
+    }
+
+    /// <summary>Checks one method against every rule; returns its plan, or <see langword="null"/> if it cannot be served.</summary>
+    internal static MethodPlan? Analyze(MethodInfo method, SseFunctionAttribute attribute, ICollection<SseDiagnostic> diagnostics)
+    {
+        void Report(string code, string problem, string fix) =>
+            diagnostics.Add(new SseDiagnostic(code, MemberName(method), Location(attribute), problem, fix));
+
+        var name = attribute.Name ?? method.Name;
+        if (!IsValidName(name))
+        {
+            Report(DiagnosticCodes.InvalidName, $"The function name '{name}' holds characters Qlik does not accept.", "Use letters, digits and underscores only.");
+        }
+
+        if (!method.IsPublic || method.IsGenericMethodDefinition)
+        {
+            Report(DiagnosticCodes.NotCallable, $"The method is {(method.IsPublic ? "generic" : "not public")}.", "Make it a public, non-generic method.");
+        }
+
+        var arguments = new List<ArgumentPlan>();
+        var parameters = new List<SseParameter>();
+        var inputs = new HashSet<ArgumentKind>();
+        var supported = true;
+        var dataCount = 0;
+        foreach (var parameter in method.GetParameters())
+        {
+            if (parameter.ParameterType.IsByRef || SignatureShapes.ClassifyParameter(parameter.ParameterType) is not var (kind, dataType))
+            {
+                Report(
+                    DiagnosticCodes.UnsupportedParameter,
+                    $"Parameter '{parameter.Name}' has type {parameter.ParameterType.Name}, which has no SSE meaning.",
+                    "Use double, string or SseDual (per row), an array of one (whole columns), IAsyncEnumerable<SseRow> (a row stream), SseCallContext or CancellationToken.");
+                supported = false;
+                continue;
+            }
+
+            var isData = kind is ArgumentKind.Value or ArgumentKind.Column or ArgumentKind.RowStream;
+            arguments.Add(new ArgumentPlan(kind, dataType, isData ? dataCount++ : -1));
+            if (isData)
+            {
+                inputs.Add(kind);
+                if (kind != ArgumentKind.RowStream)
+                {
+                    parameters.Add(new SseParameter(parameter.Name!, dataType));
+                }
+            }
+        }
+
+        if (SignatureShapes.ClassifyResult(method.ReturnType) is not { } result)
+        {
+            Report(
+                DiagnosticCodes.UnsupportedReturn,
+                $"The return type {method.ReturnType.Name} has no SSE meaning.",
+                "Return double, string or SseDual, an array of one, an SseTable, a Task or ValueTask of any of these, or IAsyncEnumerable<double|string|SseDual>.");
+            return null;
+        }
+
+        if (!supported)
+        {
+            return null;
+        }
+
+        var declared = method.GetCustomAttributes<SseParameterAttribute>().ToList();
+        if (inputs.Contains(ArgumentKind.RowStream))
+        {
+            parameters.AddRange(declared.Select(p => new SseParameter(p.Name, p.DataType)));
+        }
+        else if (declared.Count > 0)
+        {
+            Report(
+                DiagnosticCodes.MisplacedParameterAttribute,
+                "[SseParameter] declares parameters, but the method does not read a row stream, so they would be ignored.",
+                "Remove [SseParameter]; the method's own parameters are what Qlik sees.");
+        }
+
+        if (InputOf(inputs, arguments, result, attribute.FunctionType) is not { } input)
+        {
+            Report(
+                DiagnosticCodes.UnsupportedShape,
+                "The parameters mix per-row values, whole columns and row streams.",
+                "Take only per-row values (double, string, SseDual), only arrays of them, or one IAsyncEnumerable<SseRow>.");
+            return null;
+        }
+
+        var fits = SignatureShapes.All.Where(s => s.Input == input && s.Result == result.Kind && (s.AllowsAwait || result.Awaitable == 0)).ToList();
+        var shape = fits.FirstOrDefault(s => s.FunctionTypes.Contains(attribute.FunctionType));
+        if (fits.Count == 0)
+        {
+            Report(
+                DiagnosticCodes.UnsupportedShape,
+                $"A method taking {Describe(input)} cannot return {method.ReturnType.Name}.",
+                ShapeHint);
+            return null;
+        }
+
+        if (shape is null)
+        {
+            var allowed = string.Join(" or ", fits.SelectMany(s => s.FunctionTypes).Distinct());
+            Report(
+                DiagnosticCodes.WrongFunctionType,
+                $"A method taking {Describe(input)} and returning {method.ReturnType.Name} cannot be a {attribute.FunctionType} function.",
+                $"Declare it as {allowed}, or change the signature: {ShapeHint}");
+            return null;
+        }
+
+        return new MethodPlan(name, parameters, arguments, result, shape);
+    }
+
+    private const string ShapeHint =
+        "per-row functions (scalar, tensor) take double/string/SseDual and return one; aggregations take arrays or a row stream and return one value; "
+        + "tensor functions may also take arrays and return an array or an SseTable, or stream rows in and values out.";
+
+    private static InputKind? InputOf(HashSet<ArgumentKind> inputs, List<ArgumentPlan> arguments, ResultPlan result, SseFunctionType functionType)
+    {
+        if (inputs.Count == 0)
+        {
+            // Without data parameters, per-row values answer per row and everything else answers once per call.
+            return result.Kind == ResultKind.Value && result.Awaitable == 0 && functionType != SseFunctionType.Aggregation
+                ? InputKind.Rows
+                : InputKind.Columns;
+        }
+
+        if (inputs.Count > 1)
+        {
+            return null;
+        }
+
+        return inputs.First() switch
+        {
+            ArgumentKind.Value => InputKind.Rows,
+            ArgumentKind.Column => InputKind.Columns,
+            _ => arguments.Count(a => a.Kind == ArgumentKind.RowStream) == 1 ? InputKind.Stream : null,
+        };
+    }
+
+    private static string Describe(InputKind input) => input switch
+    {
+        InputKind.Rows => "per-row values",
+        InputKind.Columns => "whole columns",
+        _ => "a row stream",
+    };
+
+    private static object? CreateInstance(IServiceProvider services, MethodInfo method, SseFunctionAttribute attribute, List<SseDiagnostic> diagnostics)
+    {
+        var type = method.DeclaringType!;
+        try
+        {
+            return ActivatorUtilities.CreateInstance(services, type);
+        }
+        catch (Exception e) when (e is InvalidOperationException or MemberAccessException or TargetInvocationException or ArgumentException)
+        {
+            diagnostics.Add(new SseDiagnostic(
+                DiagnosticCodes.NotCallable,
+                MemberName(method),
+                Location(attribute),
+                $"Its class {type.Name} could not be created: {(e as TargetInvocationException)?.InnerException?.Message ?? e.Message}",
+                "Make the method static, or give the class a public constructor whose parameters the host's services can supply."));
+            return null;
+        }
+    }
+
+    internal static bool IsValidName(string name) => name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+
+    private static string MemberName(MethodInfo method) => $"{method.DeclaringType?.Name}.{method.Name}";
+
+    private static string? Location(SseFunctionAttribute attribute) =>
+        attribute.SourceFile.Length == 0 ? null : $"{Path.GetFileName(attribute.SourceFile)}:{attribute.SourceLine}";
+
+    /// <summary>A method that passed every rule, ready to compile.</summary>
+    internal sealed record MethodPlan(
+        string Name,
+        IReadOnlyList<SseParameter> Parameters,
+        IReadOnlyList<ArgumentPlan> Arguments,
+        ResultPlan Result,
+        SignatureShape Shape);
+}

@@ -1,0 +1,63 @@
+using System.Collections.Frozen;
+using SsePlugin.Server.Discovery;
+
+namespace SsePlugin.Server;
+
+/// <summary>The functions the host serves, checked and frozen at start-up, keyed by function id.</summary>
+public sealed class FunctionCatalog
+{
+    private readonly FrozenDictionary<int, SseFunction> _byId;
+
+    private FunctionCatalog(IReadOnlyList<SseFunction> functions)
+    {
+        Functions = functions;
+        _byId = functions.ToFrozenDictionary(f => f.Id);
+    }
+
+    /// <summary>Gets every function, ordered by id.</summary>
+    public IReadOnlyList<SseFunction> Functions { get; }
+
+    /// <summary>Finds a function by the id Qlik calls it by.</summary>
+    /// <param name="id">The function id.</param>
+    /// <param name="function">The function, when found.</param>
+    /// <returns>Whether the id is known.</returns>
+    public bool TryGet(int id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SseFunction? function) => _byId.TryGetValue(id, out function);
+
+    /// <summary>Builds the catalog from its sources, or throws with every mistake found.</summary>
+    /// <param name="sources">Where the functions come from.</param>
+    /// <param name="services">The host's services, for creating function classes.</param>
+    /// <exception cref="SseConfigurationException">Any declaration is wrong.</exception>
+    public static FunctionCatalog Create(IEnumerable<IFunctionSource> sources, IServiceProvider services)
+    {
+        var diagnostics = new List<SseDiagnostic>();
+        var functions = sources.SelectMany(s => s.GetFunctions(services, diagnostics)).ToList();
+        ReportClashes(functions, f => f.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), DiagnosticCodes.DuplicateId, "id", "Give each function its own id; keep the ids Qlik already knows unchanged.", diagnostics);
+        ReportClashes(functions, f => f.Name, DiagnosticCodes.DuplicateName, "name", "Rename one of them (SseFunction's Name property).", diagnostics);
+        if (diagnostics.Count > 0)
+        {
+            throw new SseConfigurationException(diagnostics);
+        }
+
+        return new FunctionCatalog(functions.OrderBy(f => f.Id).ToList());
+    }
+
+    private static void ReportClashes(
+        List<SseFunction> functions,
+        Func<SseFunction, string> key,
+        string code,
+        string what,
+        string fix,
+        List<SseDiagnostic> diagnostics)
+    {
+        foreach (var clash in functions.GroupBy(key, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+        {
+            var members = clash.Select(f => f.Source).ToList();
+            diagnostics.Add(new SseDiagnostic(
+                code,
+                members[0],
+                null,
+                $"The function {what} '{clash.Key}' is used by {string.Join(" and ", members)}.",
+                fix));
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Qlik.Sse;
+using SsePlugin.Server.Invocation;
+using SsePlugin.Server.Wire;
+
+namespace SsePlugin.Server.Grpc;
+
+/// <summary>
+/// The <c>qlik.sse.Connector</c> service. Rows travel through marshallers that read into and write from columns,
+/// so the service is bound by hand instead of through generated stubs. grpc-dotnet finds the handlers by name and
+/// requires them to be virtual methods of the bound type, hence the unsealed class.
+/// </summary>
+[BindServiceMethod(typeof(ConnectorService), nameof(BindService))]
+internal partial class ConnectorService
+{
+    private const string ServiceName = "qlik.sse.Connector";
+
+    private static readonly Method<Empty, Capabilities> GetCapabilitiesMethod = new(
+        MethodType.Unary,
+        ServiceName,
+        nameof(GetCapabilities),
+        Marshallers.Create(static m => m.ToByteArray(), Empty.Parser.ParseFrom),
+        Marshallers.Create(static m => m.ToByteArray(), Capabilities.Parser.ParseFrom));
+
+    private static readonly Method<RequestBlock, ResponseChunk> ExecuteFunctionMethod =
+        new(MethodType.DuplexStreaming, ServiceName, nameof(ExecuteFunction), SseMarshallers.Requests, SseMarshallers.Responses);
+
+    private static readonly Method<RequestBlock, ResponseChunk> EvaluateScriptMethod =
+        new(MethodType.DuplexStreaming, ServiceName, nameof(EvaluateScript), SseMarshallers.Requests, SseMarshallers.Responses);
+
+    private readonly FunctionCatalog _catalog;
+    private readonly SsePluginOptions _options;
+    private readonly ILogger _logger;
+    private readonly Capabilities _capabilities;
+
+    public ConnectorService(FunctionCatalog catalog, IOptions<SsePluginOptions> options, ILogger<ConnectorService> logger)
+    {
+        _catalog = catalog;
+        _options = options.Value;
+        _logger = logger;
+        _capabilities = CapabilitiesBuilder.Build(catalog, _options);
+    }
+
+    /// <summary>Binds the three methods; grpc-dotnet calls it with a null service to learn them.</summary>
+    public static void BindService(ServiceBinderBase binder, ConnectorService? service)
+    {
+        binder.AddMethod(GetCapabilitiesMethod, service is null ? null : service.GetCapabilities);
+        binder.AddMethod(ExecuteFunctionMethod, service is null ? null : service.ExecuteFunction);
+        binder.AddMethod(EvaluateScriptMethod, service is null ? null : service.EvaluateScript);
+    }
+
+    public virtual Task<Capabilities> GetCapabilities(Empty request, ServerCallContext context)
+    {
+        Log.Capabilities(_logger, context.Peer, _capabilities.Functions.Count);
+        return Task.FromResult(_capabilities);
+    }
+
+    public virtual async Task ExecuteFunction(IAsyncStreamReader<RequestBlock> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var common = new CommonRequestHeader();
+        var name = "?";
+        FunctionCall? call = null;
+        try
+        {
+            common = QlikHeaders.ReadCommon(context);
+            var header = QlikHeaders.ReadFunction(context);
+            if (!_catalog.TryGet(header.FunctionId, out var function))
+            {
+                throw new SseCallException(
+                    StatusCode.NotFound,
+                    $"Function id {header.FunctionId} is not a function of this plugin; it has {DescribeFunctions()}. "
+                    + "Qlik's engine may hold an outdated list: restart the engine or save the analytic connection again.");
+            }
+
+            name = function.Name;
+            var callContext = new SseCallContext(common.AppId, common.UserId, common.Cardinality, context.CancellationToken);
+            var response = new ResponseWriter(responses, context, callContext, function.NoCache, _options.ResponseBundleBytes);
+            call = new FunctionCall(function, requests, response, callContext);
+            await function.Invoker.InvokeAsync(call).ConfigureAwait(false);
+            await response.CompleteAsync().ConfigureAwait(false);
+            Log.CallSucceeded(_logger, nameof(ExecuteFunction), name, common.AppId, common.UserId, call.RowsRead, response.RowsWritten, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (Exception e)
+        {
+            var status = ToStatus(e, name, context);
+            Log.CallFailed(_logger, nameof(ExecuteFunction), name, common.AppId, common.UserId, call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, status.Detail, status.StatusCode == StatusCode.Unknown ? e : null);
+            throw new RpcException(status);
+        }
+    }
+
+    public virtual Task EvaluateScript(IAsyncStreamReader<RequestBlock> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context)
+    {
+        var common = QlikHeaders.ReadCommon(context);
+        var status = new Status(
+            StatusCode.Unimplemented,
+            "Script evaluation is not enabled on this plugin: ScriptEval, ScriptAggr and their siblings cannot be used here. "
+            + $"Call the plugin's own functions instead; it has {DescribeFunctions()}.");
+        Log.CallFailed(_logger, nameof(EvaluateScript), "script", common.AppId, common.UserId, 0, 0, 0, status.StatusCode, status.Detail, null);
+        throw new RpcException(status);
+    }
+
+    private string DescribeFunctions() =>
+        _catalog.Functions.Count == 0
+            ? "no functions"
+            : "these functions: " + string.Join(", ", _catalog.Functions.Select(f => $"{f.Id} {f.Name}"));
+
+    private static Status ToStatus(Exception exception, string function, ServerCallContext context) => exception switch
+    {
+        SseCallException e => new Status(e.StatusCode, e.Message),
+        RpcException e => e.Status,
+        InvalidProtocolBufferException e => new Status(StatusCode.InvalidArgument, $"{function}: the request rows are not valid BundledRows messages: {e.Message}"),
+        OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested =>
+            new Status(StatusCode.Cancelled, $"{function}: the call was cancelled by the client."),
+        _ => new Status(StatusCode.Unknown, $"{function} failed: {exception.GetType().Name}: {exception.Message}"),
+    };
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "GetCapabilities from {Peer}: {FunctionCount} functions")]
+        public static partial void Capabilities(ILogger logger, string peer, int functionCount);
+
+        [LoggerMessage(2, LogLevel.Information, "{Rpc} {Function} app {AppId} user {UserId}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, OK")]
+        public static partial void CallSucceeded(ILogger logger, string rpc, string function, string appId, string userId, long rowsIn, long rowsOut, double durationMs);
+
+        [LoggerMessage(3, LogLevel.Warning, "{Rpc} {Function} app {AppId} user {UserId}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}: {Detail}")]
+        public static partial void CallFailed(ILogger logger, string rpc, string function, string appId, string userId, long rowsIn, long rowsOut, double durationMs, StatusCode status, string detail, Exception? exception);
+    }
+}

@@ -1,0 +1,43 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Qlik.Sse;
+using SsePlugin.Server.Invocation;
+
+namespace SsePlugin.Server.Grpc;
+
+/// <summary>Reads the binary request headers Qlik sends at the start of a call.</summary>
+internal static class QlikHeaders
+{
+    public const string Common = "qlik-commonrequestheader-bin";
+    public const string Function = "qlik-functionrequestheader-bin";
+    public const string Script = "qlik-scriptrequestheader-bin";
+
+    /// <summary>Reads the common header; a call without one is treated as coming from an unnamed app and user.</summary>
+    public static CommonRequestHeader ReadCommon(ServerCallContext context) =>
+        Read(context, Common, CommonRequestHeader.Parser, required: false) ?? new CommonRequestHeader();
+
+    /// <summary>Reads the function header, which every <c>ExecuteFunction</c> call must carry.</summary>
+    public static FunctionRequestHeader ReadFunction(ServerCallContext context) =>
+        Read(context, Function, FunctionRequestHeader.Parser, required: true)!;
+
+    private static T? Read<T>(ServerCallContext context, string key, MessageParser<T> parser, bool required)
+        where T : class, IMessage<T>
+    {
+        var entry = context.RequestHeaders.Get(key);
+        if (entry is null)
+        {
+            return required
+                ? throw new SseCallException(StatusCode.InvalidArgument, $"The call carries no '{key}' header; Qlik's engine always sends it. Check the client.")
+                : null;
+        }
+
+        try
+        {
+            return parser.ParseFrom(entry.ValueBytes);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new SseCallException(StatusCode.InvalidArgument, $"The '{key}' header could not be read as a {typeof(T).Name}: {e.Message}");
+        }
+    }
+}

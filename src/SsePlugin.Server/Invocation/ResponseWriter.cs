@@ -1,0 +1,97 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Qlik.Sse;
+using SsePlugin.Server.Wire;
+
+namespace SsePlugin.Server.Invocation;
+
+/// <summary>
+/// Writes a call's answer: the response headers Qlik reads before any row (table description, cache control),
+/// then rows bundled into messages under a byte limit, then the cache trailer if the function asked for it late.
+/// </summary>
+internal sealed class ResponseWriter(
+    IServerStreamWriter<ResponseChunk> stream,
+    ServerCallContext context,
+    SseCallContext callContext,
+    bool noCache,
+    int maxMessageBytes)
+{
+    /// <summary>The metadata key of the table description.</summary>
+    public const string TableDescriptionHeader = "qlik-tabledescription-bin";
+
+    /// <summary>The metadata key of cache control.</summary>
+    public const string CacheHeader = "qlik-cache";
+
+    private readonly ResponseChunk _chunk = new();
+    private bool _headersSent;
+    private bool _noStoreSent;
+
+    /// <summary>Gets the number of rows written so far.</summary>
+    public long RowsWritten { get; private set; }
+
+    /// <summary>Writes the first <paramref name="rowCount"/> rows of <paramref name="columns"/>.</summary>
+    public async ValueTask WriteAsync(IReadOnlyList<SseColumn> columns, int rowCount, SseTable? description = null)
+    {
+        await SendHeadersAsync(description).ConfigureAwait(false);
+        for (var start = 0; start < rowCount;)
+        {
+            start += _chunk.Fill(columns, start, rowCount, maxMessageBytes);
+            await stream.WriteAsync(_chunk).ConfigureAwait(false);
+            RowsWritten += _chunk.RowCount;
+        }
+    }
+
+    /// <summary>Finishes the answer: sends the headers if no row did, and the cache trailer if still owed.</summary>
+    public async ValueTask CompleteAsync()
+    {
+        await SendHeadersAsync(null).ConfigureAwait(false);
+        if (callContext.IsCacheDisabled && !_noStoreSent)
+        {
+            context.ResponseTrailers.Add(CacheHeader, "no-store");
+        }
+    }
+
+    private async ValueTask SendHeadersAsync(SseTable? description)
+    {
+        if (_headersSent)
+        {
+            if (description is not null)
+            {
+                throw new InvalidOperationException("The table description must be sent before any row.");
+            }
+
+            return;
+        }
+
+        _headersSent = true;
+        var headers = new Metadata();
+        if (noCache || callContext.IsCacheDisabled)
+        {
+            headers.Add(CacheHeader, "no-store");
+            _noStoreSent = true;
+        }
+
+        if (description is not null)
+        {
+            headers.Add(TableDescriptionHeader, Describe(description).ToByteArray());
+        }
+
+        if (headers.Count > 0)
+        {
+            await context.WriteResponseHeadersAsync(headers).ConfigureAwait(false);
+        }
+    }
+
+    private static TableDescription Describe(SseTable table)
+    {
+        var description = new TableDescription { Name = table.Name, NumberOfRows = table.RowCount };
+        foreach (var column in table.Columns)
+        {
+            var field = new FieldDescription { Name = column.Name, DataType = (DataType)column.DataType };
+            field.Tags.AddRange(column.Tags);
+            description.Fields.Add(field);
+        }
+
+        return description;
+    }
+}

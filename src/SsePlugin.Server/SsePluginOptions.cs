@@ -1,0 +1,32 @@
+namespace SsePlugin.Server;
+
+/// <summary>Settings of the SSE server, bound from the <c>SsePlugin</c> configuration section.</summary>
+public sealed class SsePluginOptions
+{
+    /// <summary>The configuration section these options are read from.</summary>
+    public const string Section = "SsePlugin";
+
+    /// <summary>Gets or sets the port to listen on. Default 50051.</summary>
+    public int Port { get; set; } = 50051;
+
+    /// <summary>Gets or sets the address to listen on. Default 127.0.0.1 (this machine only); 0.0.0.0 for every interface.</summary>
+    public string Bind { get; set; } = "127.0.0.1";
+
+    /// <summary>Gets or sets a folder whose assemblies are searched for functions, besides the host's own. Default none.</summary>
+    public string? FunctionsFolder { get; set; }
+
+    /// <summary>Gets or sets the plugin identifier sent in <c>GetCapabilities</c>. Default <c>SsePlugin</c>.</summary>
+    public string PluginIdentifier { get; set; } = "SsePlugin";
+
+    /// <summary>Gets or sets the alias shown in the start-up banner's call syntax; the name given in QMC. Default <c>&lt;Alias&gt;</c>.</summary>
+    public string Alias { get; set; } = "<Alias>";
+
+    /// <summary>Gets or sets the largest request message accepted, in bytes. Default 64 MiB.</summary>
+    public int MaxReceiveMessageBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>
+    /// Gets or sets the size answers are bundled to, in bytes. Default 1 MiB; Qlik's engine accepts at most 4 MiB
+    /// a message, so keep it well below.
+    /// </summary>
+    public int ResponseBundleBytes { get; set; } = 1024 * 1024;
+}

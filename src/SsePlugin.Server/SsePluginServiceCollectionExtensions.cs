@@ -1,0 +1,71 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using SsePlugin.Server.Discovery;
+using SsePlugin.Server.Grpc;
+
+namespace SsePlugin.Server;
+
+/// <summary>Registers the SSE server and its functions.</summary>
+public static class SsePluginServiceCollectionExtensions
+{
+    /// <summary>Adds the SSE server; then name the function classes with <see cref="AddSseFunctions{T}"/>.</summary>
+    /// <remarks>
+    /// The catalog is built once, when first resolved: every function is checked, and any mistake throws
+    /// <see cref="SseConfigurationException"/> listing them all. Resolve <see cref="FunctionCatalog"/> before the
+    /// server starts listening to refuse to start on a bad declaration.
+    /// </remarks>
+    /// <example>
+    /// <code>
+    /// builder.Services.AddSsePlugin().AddSseFunctions&lt;MyFunctions&gt;();
+    /// app.MapSsePlugin();
+    /// </code>
+    /// </example>
+    /// <param name="services">The host's services.</param>
+    /// <returns>The same services, for chaining.</returns>
+    public static IServiceCollection AddSsePlugin(this IServiceCollection services)
+    {
+        services.AddOptions<SsePluginOptions>();
+        services.AddGrpc();
+        services.AddOptions<global::Grpc.AspNetCore.Server.GrpcServiceOptions>()
+            .Configure<IOptions<SsePluginOptions>>((grpc, sse) => grpc.MaxReceiveMessageSize = sse.Value.MaxReceiveMessageBytes);
+        services.AddSingleton(sp => FunctionCatalog.Create(sp.GetServices<IFunctionSource>(), sp));
+        services.AddSingleton<ConnectorService>();
+        return services;
+    }
+
+    /// <summary>Serves the <see cref="SseFunctionAttribute"/> methods of <typeparamref name="T"/>.</summary>
+    /// <typeparam name="T">A function class.</typeparam>
+    /// <param name="services">The host's services.</param>
+    /// <returns>The same services, for chaining.</returns>
+    public static IServiceCollection AddSseFunctions<T>(this IServiceCollection services) => services.AddSseFunctions(typeof(T));
+
+    /// <summary>Serves the <see cref="SseFunctionAttribute"/> methods of the given classes.</summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="types">Function classes.</param>
+    /// <returns>The same services, for chaining.</returns>
+    public static IServiceCollection AddSseFunctions(this IServiceCollection services, params Type[] types) =>
+        services.AddSingleton<IFunctionSource>(new AttributedFunctionSource(types));
+
+    /// <summary>Serves the <see cref="SseFunctionAttribute"/> methods of every public class of an assembly.</summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="assembly">The assembly to search.</param>
+    /// <returns>The same services, for chaining.</returns>
+    public static IServiceCollection AddSseFunctionsFrom(this IServiceCollection services, Assembly assembly) =>
+        services.AddSseFunctions(assembly.GetExportedTypes());
+
+    /// <summary>Serves the functions of the assemblies in a folder (see <see cref="FolderFunctionSource"/>).</summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="folder">The folder.</param>
+    /// <returns>The same services, for chaining.</returns>
+    public static IServiceCollection AddSseFunctionsFromFolder(this IServiceCollection services, string folder) =>
+        services.AddSingleton<IFunctionSource>(new FolderFunctionSource(folder));
+
+    /// <summary>Maps the <c>qlik.sse.Connector</c> gRPC service.</summary>
+    /// <param name="endpoints">The application's endpoints.</param>
+    /// <returns>The service's endpoint conventions.</returns>
+    public static GrpcServiceEndpointConventionBuilder MapSsePlugin(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapGrpcService<ConnectorService>();
+}

@@ -1,0 +1,23 @@
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace SsePlugin.Server.Wire;
+
+/// <summary>The marshallers for <c>BundledRows</c> that read into and write from columns.</summary>
+internal static class SseMarshallers
+{
+    /// <summary>Reads a request <c>BundledRows</c> into a <see cref="RequestBlock"/>.</summary>
+    public static Marshaller<RequestBlock> Requests { get; } = new(
+        static (_, _) => throw new NotSupportedException("Request blocks are only read."),
+        static context => RequestBlock.Decode(context.PayloadAsReadOnlySequence()));
+
+    /// <summary>Writes a <see cref="ResponseChunk"/> as a <c>BundledRows</c>.</summary>
+    public static Marshaller<ResponseChunk> Responses { get; } = new(
+        static (chunk, context) =>
+        {
+            context.SetPayloadLength(chunk.CalculateSize());
+            chunk.WriteTo(context.GetBufferWriter());
+            context.Complete();
+        },
+        static _ => throw new NotSupportedException("Response chunks are only written."));
+}
