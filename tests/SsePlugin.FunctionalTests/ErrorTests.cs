@@ -1,0 +1,146 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Qlik.Sse;
+using SsePlugin.FunctionalTests.Infrastructure;
+using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
+
+namespace SsePlugin.FunctionalTests;
+
+/// <summary>Bad input and failing functions end the call with a status Qlik can show; the host goes on serving.</summary>
+[Collection(SharedHost.Name)]
+public sealed class ErrorTests(HostFixture host)
+{
+    [Fact]
+    public async Task An_unknown_function_id_is_not_found_and_names_the_id()
+    {
+        var error = await FailsAsync(() => host.Client.ExecuteAsync(999, Bundle([Numeric(1)])));
+
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+        Assert.Contains("Function id 999", error.Status.Detail);
+        Assert.Contains("5 SumOfRows", error.Status.Detail);
+        await HostStillServesAsync();
+    }
+
+    [Fact]
+    public async Task A_call_without_the_function_header_is_rejected()
+    {
+        var headers = new Metadata { { "qlik-commonrequestheader-bin", new CommonRequestHeader().ToByteArray() } };
+
+        var error = await FailsAsync(() => host.Client.ExecuteAsync(headers, [Bundle([Numeric(1)])]));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("qlik-functionrequestheader-bin", error.Status.Detail);
+        await HostStillServesAsync();
+    }
+
+    [Fact]
+    public async Task An_unparsable_header_is_rejected()
+    {
+        var headers = new Metadata { { "qlik-functionrequestheader-bin", new byte[] { 0xFF, 0xFF, 0xFF } } };
+
+        var error = await FailsAsync(() => host.Client.ExecuteAsync(headers, [Bundle([Numeric(1)])]));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("could not be read", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task A_row_with_the_wrong_number_of_values_names_the_function_and_row()
+    {
+        var error = await FailsAsync(() => host.Client.ExecuteAsync(5, Bundle([Numeric(1, 2)]), Bundle([Numeric(1, 2), Numeric(3)])));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("SumOfRows: row 3 holds 1 values but the function takes 2", error.Status.Detail);
+        await HostStillServesAsync();
+    }
+
+    [Fact]
+    public async Task Too_many_parameters_are_rejected()
+    {
+        var error = await FailsAsync(() => host.Client.ExecuteAsync(6, Bundle([Numeric(1, 2, 3)])));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("SumOfColumn: row 1 holds 3 values but the function takes 1", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Text_where_a_number_is_declared_is_rejected()
+    {
+        var error = await FailsAsync(() => host.Client.ExecuteAsync(5, Bundle([Numeric(1, 2), Text("abc", "1")])));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("SumOfRows: parameter 'col1' is numeric but row 2 holds the text 'abc'", error.Status.Detail);
+        await HostStillServesAsync();
+    }
+
+    [Fact]
+    public async Task An_exception_in_a_function_names_the_function_and_the_problem()
+    {
+        var error = await FailsAsync(() => host.Client.ExecuteAsync(101, Bundle([Numeric(1), Numeric(-1)])));
+
+        Assert.Equal(StatusCode.Unknown, error.StatusCode);
+        Assert.Contains("RejectNegative failed: InvalidOperationException: negative values are not allowed", error.Status.Detail);
+        await HostStillServesAsync();
+    }
+
+    [Fact]
+    public async Task A_column_answer_of_the_wrong_length_is_an_error()
+    {
+        var error = await FailsAsync(() => host.Client.ExecuteAsync(106, Bundle([Numeric(1), Numeric(2)])));
+
+        Assert.Contains("DropFirst answered 1 values for 2 rows", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task A_streamed_answer_of_the_wrong_length_is_an_error()
+    {
+        var error = await FailsAsync(() => host.Client.ExecuteAsync(110, Bundle([Numeric(1), Numeric(2), Numeric(3)])));
+
+        Assert.Contains("SkipsRows answered 2 rows for 3 input rows", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task EvaluateScript_says_script_evaluation_is_not_enabled()
+    {
+        var headers = new Metadata
+        {
+            { "qlik-scriptrequestheader-bin", new ScriptRequestHeader { Script = "args[0]", FunctionType = FunctionType.Scalar }.ToByteArray() },
+            { "qlik-commonrequestheader-bin", new CommonRequestHeader().ToByteArray() },
+        };
+        using var call = host.Client.EvaluateScript(headers);
+
+        var error = await FailsAsync(async () =>
+        {
+            await call.RequestStream.WriteAsync(Bundle([Numeric(1)]));
+            await call.RequestStream.CompleteAsync();
+            await call.ResponseStream.MoveNext();
+        });
+
+        Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
+        Assert.Contains("Script evaluation is not enabled", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task A_cancelled_call_stops_the_functions_work()
+    {
+        using var cts = new CancellationTokenSource();
+        using var call = host.Client.ExecuteFunction(Headers(108), cancellationToken: cts.Token);
+        await call.RequestStream.WriteAsync(Bundle([Numeric(1)]));
+        await call.RequestStream.CompleteAsync();
+        var answer = call.ResponseStream.MoveNext(CancellationToken.None);
+
+        await Task.Delay(200);
+        await cts.CancelAsync();
+
+        await TestFunctions.CancellationSeen.Task.WaitAsync(CallTimeout);
+        var error = await FailsAsync(() => answer);
+        Assert.Equal(StatusCode.Cancelled, error.StatusCode);
+        await HostStillServesAsync();
+    }
+
+    private async Task HostStillServesAsync()
+    {
+        var answer = await host.Client.ExecuteAsync(5, Bundle([Numeric(20, 22)]));
+        Assert.Equal([42], answer.Numbers());
+    }
+}

@@ -1,0 +1,87 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Qlik.Sse;
+
+namespace SsePlugin.FunctionalTests.Infrastructure;
+
+/// <summary>What a call answered: its rows, its headers and trailers, and how many messages carried the rows.</summary>
+public sealed record SseAnswer(IReadOnlyList<Row> Rows, Metadata Headers, Metadata Trailers, int Messages)
+{
+    public double[] Numbers(int column = 0) => Rows.Select(r => r.Duals[column].NumData).ToArray();
+
+    public string[] Strings(int column = 0) => Rows.Select(r => r.Duals[column].StrData).ToArray();
+
+    public TableDescription? Table => Headers.Get("qlik-tabledescription-bin") is { } entry ? TableDescription.Parser.ParseFrom(entry.ValueBytes) : null;
+
+    public bool NoStore =>
+        Headers.Get("qlik-cache")?.Value == "no-store" || Trailers.Get("qlik-cache")?.Value == "no-store";
+}
+
+/// <summary>Calls functions the way Qlik's engine does: binary headers, rows in bundles, answers read as they come.</summary>
+public static class SseCalls
+{
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
+
+    public static Metadata Headers(int functionId, string appId = "app", string userId = "user", long cardinality = 0) => new()
+    {
+        { "qlik-functionrequestheader-bin", new FunctionRequestHeader { FunctionId = functionId }.ToByteArray() },
+        { "qlik-commonrequestheader-bin", new CommonRequestHeader { AppId = appId, UserId = userId, Cardinality = cardinality }.ToByteArray() },
+    };
+
+    public static Row Numeric(params double[] values)
+    {
+        var row = new Row();
+        row.Duals.AddRange(values.Select(v => new Dual { NumData = v }));
+        return row;
+    }
+
+    public static Row Text(params string[] values)
+    {
+        var row = new Row();
+        row.Duals.AddRange(values.Select(v => new Dual { StrData = v }));
+        return row;
+    }
+
+    public static BundledRows Bundle(IEnumerable<Row> rows)
+    {
+        var bundle = new BundledRows();
+        bundle.Rows.AddRange(rows);
+        return bundle;
+    }
+
+    public static Task<SseAnswer> ExecuteAsync(this Connector.ConnectorClient client, int functionId, params BundledRows[] bundles) =>
+        client.ExecuteAsync(Headers(functionId, cardinality: bundles.Sum(b => b.Rows.Count)), bundles);
+
+    public static async Task<SseAnswer> ExecuteAsync(this Connector.ConnectorClient client, Metadata headers, IEnumerable<BundledRows> bundles)
+    {
+        using var cts = new CancellationTokenSource(CallTimeout);
+        using var call = client.ExecuteFunction(headers, cancellationToken: cts.Token);
+        var reading = ReadAllAsync(call, cts.Token);
+        foreach (var bundle in bundles)
+        {
+            await call.RequestStream.WriteAsync(bundle);
+        }
+
+        await call.RequestStream.CompleteAsync();
+        return await reading;
+    }
+
+    public static async Task<SseAnswer> ReadAllAsync(AsyncDuplexStreamingCall<BundledRows, BundledRows> call, CancellationToken cancellationToken)
+    {
+        var rows = new List<Row>();
+        var messages = 0;
+        await foreach (var bundle in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            rows.AddRange(bundle.Rows);
+            messages++;
+        }
+
+        return new SseAnswer(rows, await call.ResponseHeadersAsync, call.GetTrailers(), messages);
+    }
+
+    public static async Task<RpcException> FailsAsync(Func<Task> call)
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(call);
+        return error;
+    }
+}

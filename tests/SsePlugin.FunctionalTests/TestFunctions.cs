@@ -1,0 +1,107 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Configuration;
+
+namespace SsePlugin.FunctionalTests;
+
+/// <summary>Functions of every supported shape, served next to the examples by the test host.</summary>
+public sealed class TestFunctions(IConfiguration configuration)
+{
+    private readonly double _increment = configuration.GetValue("TestFunctions:Increment", 1d);
+
+    public static TaskCompletionSource CancellationSeen { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    [SseFunction(100, SseFunctionType.Tensor)]
+    public static SseDual Describe(SseDual value) => new(value.Number * 2, $"<{value.Text}>");
+
+    [SseFunction(101, SseFunctionType.Scalar)]
+    public static double RejectNegative(double value) =>
+        value < 0 ? throw new InvalidOperationException("negative values are not allowed") : value;
+
+    [SseFunction(102, SseFunctionType.Aggregation)]
+    public static async Task<double> AverageAsync(double[] values, CancellationToken cancellationToken)
+    {
+        await Task.Delay(1, cancellationToken);
+        return values.Average();
+    }
+
+    [SseFunction(103, SseFunctionType.Tensor)]
+    [SseParameter("value", SseDataType.Numeric)]
+    public static async IAsyncEnumerable<double> RunningTotal(IAsyncEnumerable<SseRow> rows)
+    {
+        var total = 0d;
+        await foreach (var row in rows)
+        {
+            total += row.Number(0);
+            yield return total;
+        }
+    }
+
+    [SseFunction(104, SseFunctionType.Aggregation)]
+    [SseParameter("text", SseDataType.String)]
+    public static async ValueTask<string> LongestText(IAsyncEnumerable<SseRow> rows)
+    {
+        var longest = string.Empty;
+        await foreach (var row in rows)
+        {
+            if (row.Text(0).Length > longest.Length)
+            {
+                longest = row.Text(0);
+            }
+        }
+
+        return longest;
+    }
+
+    [SseFunction(105, SseFunctionType.Tensor)]
+    public static string WhoCalls(string value, SseCallContext context)
+    {
+        context.DisableCache();
+        return $"{context.AppId}|{context.UserId}|{context.Cardinality}|{value}";
+    }
+
+    [SseFunction(106, SseFunctionType.Tensor)]
+    public static double[] DropFirst(double[] values) => values[1..];
+
+    [SseFunction(107, SseFunctionType.Tensor)]
+    public static double[] ShareOfTotal(double[] values)
+    {
+        var total = values.Sum();
+        return values.Select(v => v / total).ToArray();
+    }
+
+    [SseFunction(108, SseFunctionType.Aggregation)]
+    public static async Task<double> WaitForCancellation(double[] values, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return values.Length;
+        }
+        catch (OperationCanceledException)
+        {
+            CancellationSeen.TrySetResult();
+            throw;
+        }
+    }
+
+    [SseFunction(109, SseFunctionType.Tensor)]
+    public double AddIncrement(double value) => value + _increment;
+
+    [SseFunction(110, SseFunctionType.Tensor)]
+    [SseParameter("value", SseDataType.Numeric)]
+    public static async IAsyncEnumerable<double> SkipsRows(IAsyncEnumerable<SseRow> rows, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var index = 0;
+        await foreach (var row in rows.WithCancellation(cancellationToken))
+        {
+            if (index++ % 2 == 0)
+            {
+                yield return row.Number(0);
+            }
+        }
+    }
+
+    [SseFunction(111, SseFunctionType.Tensor)]
+    public static SseTable Pivot(string[] names, double[] values) =>
+        new(new SseColumn("Name", names), new SseColumn("Value", values), new SseColumn("Label", values, names) { Tags = ["$numeric"] }) { Name = "Pivoted" };
+}
