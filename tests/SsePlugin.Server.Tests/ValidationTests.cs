@@ -1,0 +1,148 @@
+using Microsoft.Extensions.DependencyInjection;
+using SsePlugin.Server.Discovery;
+
+namespace SsePlugin.Server.Tests;
+
+/// <summary>Each rule of discovery, with one small bad fixture: exactly one diagnostic, its code, the member at fault.</summary>
+public sealed class ValidationTests
+{
+    public static class DuplicateIds
+    {
+        [SseFunction(1, SseFunctionType.Tensor)]
+        public static double First(double value) => value;
+
+        [SseFunction(1, SseFunctionType.Tensor)]
+        public static double Second(double value) => value;
+    }
+
+    public static class DuplicateNames
+    {
+        [SseFunction(1, SseFunctionType.Tensor, Name = "Same")]
+        public static double First(double value) => value;
+
+        [SseFunction(2, SseFunctionType.Tensor, Name = "same")]
+        public static double Second(double value) => value;
+    }
+
+    public static class InvalidName
+    {
+        [SseFunction(1, SseFunctionType.Tensor, Name = "Not-Valid")]
+        public static double Function(double value) => value;
+    }
+
+    public static class UnsupportedParameter
+    {
+        [SseFunction(1, SseFunctionType.Tensor)]
+        public static double Function(int value) => value;
+    }
+
+    public static class UnsupportedReturn
+    {
+        [SseFunction(1, SseFunctionType.Tensor)]
+        public static int Function(double value) => (int)value;
+    }
+
+    public static class WrongFunctionType
+    {
+        [SseFunction(1, SseFunctionType.Aggregation)]
+        public static double Function(double value) => value;
+    }
+
+    public static class MixedInputs
+    {
+        [SseFunction(1, SseFunctionType.Aggregation)]
+        public static double Function(double value, double[] values) => value;
+    }
+
+    public static class AsyncPerRow
+    {
+        [SseFunction(1, SseFunctionType.Tensor)]
+        public static Task<double> Function(double value) => Task.FromResult(value);
+    }
+
+    public static class NotPublic
+    {
+        [SseFunction(1, SseFunctionType.Tensor)]
+        internal static double Function(double value) => value;
+    }
+
+    public static class Generic
+    {
+        [SseFunction(1, SseFunctionType.Tensor)]
+        public static double Function<T>(double value) => value;
+    }
+
+    public sealed class Uncreatable(Uri unavailable)
+    {
+        [SseFunction(1, SseFunctionType.Tensor)]
+        public double Function(double value) => value + unavailable.Port;
+    }
+
+    public static class MisplacedParameter
+    {
+        [SseFunction(1, SseFunctionType.Tensor)]
+        [SseParameter("value", SseDataType.Numeric)]
+        public static double Function(double value) => value;
+    }
+
+    public static class ByRef
+    {
+        [SseFunction(1, SseFunctionType.Tensor)]
+        public static double Function(ref double value) => value;
+    }
+
+    [Theory]
+    [InlineData(typeof(DuplicateIds), DiagnosticCodes.DuplicateId, "DuplicateIds.First")]
+    [InlineData(typeof(DuplicateNames), DiagnosticCodes.DuplicateName, "DuplicateNames.First")]
+    [InlineData(typeof(InvalidName), DiagnosticCodes.InvalidName, "InvalidName.Function")]
+    [InlineData(typeof(UnsupportedParameter), DiagnosticCodes.UnsupportedParameter, "UnsupportedParameter.Function")]
+    [InlineData(typeof(ByRef), DiagnosticCodes.UnsupportedParameter, "ByRef.Function")]
+    [InlineData(typeof(UnsupportedReturn), DiagnosticCodes.UnsupportedReturn, "UnsupportedReturn.Function")]
+    [InlineData(typeof(WrongFunctionType), DiagnosticCodes.WrongFunctionType, "WrongFunctionType.Function")]
+    [InlineData(typeof(MixedInputs), DiagnosticCodes.UnsupportedShape, "MixedInputs.Function")]
+    [InlineData(typeof(AsyncPerRow), DiagnosticCodes.UnsupportedShape, "AsyncPerRow.Function")]
+    [InlineData(typeof(NotPublic), DiagnosticCodes.NotCallable, "NotPublic.Function")]
+    [InlineData(typeof(Generic), DiagnosticCodes.NotCallable, "Generic.Function")]
+    [InlineData(typeof(Uncreatable), DiagnosticCodes.NotCallable, "Uncreatable.Function")]
+    [InlineData(typeof(MisplacedParameter), DiagnosticCodes.MisplacedParameterAttribute, "MisplacedParameter.Function")]
+    public void A_bad_declaration_gives_one_diagnostic_naming_the_member(Type fixture, string code, string member)
+    {
+        var error = Assert.Throws<SseConfigurationException>(() => Catalog(fixture));
+
+        var diagnostic = Assert.Single(error.Diagnostics);
+        Assert.Equal(code, diagnostic.Code);
+        Assert.Equal(member, diagnostic.Member);
+        Assert.Contains("Fix:", diagnostic.ToString());
+        Assert.Contains(diagnostic.ToString(), error.Message);
+    }
+
+    [Fact]
+    public void Diagnostics_point_at_the_source_line_of_the_attribute()
+    {
+        var error = Assert.Throws<SseConfigurationException>(() => Catalog(typeof(InvalidName)));
+
+        Assert.Matches(@"^ValidationTests\.cs:\d+$", error.Diagnostics.Single().Location);
+    }
+
+    [Fact]
+    public void Every_mistake_is_reported_at_once()
+    {
+        var error = Assert.Throws<SseConfigurationException>(() => Catalog(typeof(InvalidName), typeof(UnsupportedReturn), typeof(NotPublic)));
+
+        Assert.Equal(
+            [DiagnosticCodes.InvalidName, DiagnosticCodes.UnsupportedReturn, DiagnosticCodes.NotCallable],
+            error.Diagnostics.Select(d => d.Code).Order());
+    }
+
+    [Fact]
+    public void A_missing_functions_folder_is_reported()
+    {
+        var error = Assert.Throws<SseConfigurationException>(() =>
+            FunctionCatalog.Create([new FolderFunctionSource("/no/such/folder")], new ServiceCollection().BuildServiceProvider()));
+
+        Assert.Equal(DiagnosticCodes.UnloadableAssembly, error.Diagnostics.Single().Code);
+    }
+
+    internal static FunctionCatalog Catalog(params Type[] types) =>
+        FunctionCatalog.Create([new AttributedFunctionSource(types)], new ServiceCollection().BuildServiceProvider());
+}

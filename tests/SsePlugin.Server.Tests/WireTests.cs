@@ -1,0 +1,120 @@
+using System.Buffers;
+using Google.Protobuf;
+using Qlik.Sse;
+using SsePlugin.Server.Wire;
+
+namespace SsePlugin.Server.Tests;
+
+/// <summary>The column codec reads and writes exactly what Google's generated BundledRows reads and writes.</summary>
+public sealed class WireTests
+{
+    [Fact]
+    public void A_request_decodes_into_columns_keeping_numbers_texts_and_nulls()
+    {
+        var bundle = new BundledRows();
+        for (var i = 0; i < 1000; i++)
+        {
+            var row = new Row();
+            row.Duals.Add(new Dual { NumData = i % 7 == 0 ? double.NaN : i * 0.5 });
+            row.Duals.Add(new Dual { StrData = i % 3 == 0 ? "" : $"t{i}é" });
+            row.Duals.Add(new Dual { NumData = -i, StrData = i.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            bundle.Rows.Add(row);
+        }
+
+        var block = Decode(bundle);
+
+        Assert.Equal(-1, block.RaggedRow);
+        var table = block.Table;
+        Assert.Equal(1000, table.RowCount);
+        Assert.Equal(3, table.Columns.Count);
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.Equal(bundle.Rows[i].Duals[0].NumData, table.Columns[0].NumberAt(i));
+            Assert.Equal(bundle.Rows[i].Duals[1].StrData, table.Columns[1].TextAt(i));
+            Assert.Equal(0, table.Columns[1].NumberAt(i));
+            Assert.Equal((-i, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), (table.Columns[2].NumberAt(i), table.Columns[2].TextAt(i)));
+        }
+
+        Assert.Equal("", table.Columns[0].TextAt(0));
+    }
+
+    [Fact]
+    public void A_ragged_row_is_remembered_and_the_columns_stay_aligned()
+    {
+        var bundle = new BundledRows();
+        bundle.Rows.Add(Row(1, 2));
+        bundle.Rows.Add(Row(3));
+        bundle.Rows.Add(Row(4, 5, 6));
+        bundle.Rows.Add(Row(7, 8));
+
+        var block = Decode(bundle);
+
+        Assert.Equal((1, 1), (block.RaggedRow, block.RaggedRowWidth));
+        Assert.Equal([1, 3, 4, 7], Enumerable.Range(0, 4).Select(block.Table.Columns[0].NumberAt));
+        Assert.Equal([2, double.NaN, 5, 8], Enumerable.Range(0, 4).Select(block.Table.Columns[1].NumberAt));
+    }
+
+    [Fact]
+    public void Unknown_fields_are_skipped()
+    {
+        var bytes = Row(1.5).ToByteArray();
+        using var stream = new MemoryStream();
+        using (var coded = new CodedOutputStream(stream))
+        {
+            coded.WriteTag(1, WireFormat.WireType.LengthDelimited);
+            coded.WriteBytes(ByteString.CopyFrom(bytes));
+            coded.WriteTag(9, WireFormat.WireType.Varint);
+            coded.WriteInt32(42);
+        }
+
+        var block = RequestBlock.Decode(new ReadOnlySequence<byte>(stream.ToArray()));
+
+        Assert.Equal(1.5, block.Table.Columns[0].NumberAt(0));
+        Assert.Equal(1, block.Table.RowCount);
+    }
+
+    [Fact]
+    public void An_answer_encodes_as_generated_BundledRows_and_is_cut_under_the_byte_limit()
+    {
+        var numbers = Enumerable.Range(0, 5000).Select(i => i % 5 == 0 ? double.NaN : i - 2500.25).ToArray();
+        var texts = Enumerable.Range(0, 5000).Select(i => i % 4 == 0 ? "" : $"v{i}ü").ToArray();
+        SseColumn[] columns = [new("n", numbers), new("s", texts), new("d", numbers, texts)];
+        var chunk = new ResponseChunk();
+        var rows = new List<Row>();
+        for (var start = 0; start < 5000;)
+        {
+            var taken = chunk.Fill(columns, start, 5000, 16 * 1024);
+            var bytes = chunk.ToByteArray();
+            Assert.InRange(bytes.Length, 1, 16 * 1024);
+            Assert.Equal(chunk.CalculateSize(), bytes.Length);
+            rows.AddRange(BundledRows.Parser.ParseFrom(bytes).Rows);
+            start += taken;
+        }
+
+        Assert.Equal(5000, rows.Count);
+        for (var i = 0; i < 5000; i++)
+        {
+            var duals = rows[i].Duals;
+            Assert.Equal((numbers[i], "", 0d, texts[i], numbers[i], texts[i]), (duals[0].NumData, duals[0].StrData, duals[1].NumData, duals[1].StrData, duals[2].NumData, duals[2].StrData));
+        }
+    }
+
+    [Fact]
+    public void A_row_larger_than_the_limit_still_goes_out_alone()
+    {
+        SseColumn[] columns = [new("s", [new string('x', 100), "y"])];
+        var chunk = new ResponseChunk();
+
+        Assert.Equal(1, chunk.Fill(columns, 0, 2, 10));
+        Assert.Equal(new string('x', 100), BundledRows.Parser.ParseFrom(chunk.ToByteArray()).Rows.Single().Duals[0].StrData);
+    }
+
+    private static Row Row(params double[] values)
+    {
+        var row = new Row();
+        row.Duals.AddRange(values.Select(v => new Dual { NumData = v }));
+        return row;
+    }
+
+    private static RequestBlock Decode(BundledRows bundle) => RequestBlock.Decode(new ReadOnlySequence<byte>(bundle.ToByteArray()));
+}
