@@ -26,6 +26,8 @@ namespace SsePlugin;
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
 public sealed class SseFunctionAttribute : Attribute
 {
+    private SseDataType? _tableReturnType;
+
     /// <summary>Declares an SSE function.</summary>
     /// <param name="id">The function id Qlik calls it by; unique and stable across versions.</param>
     /// <param name="functionType">Scalar, aggregation or tensor.</param>
@@ -51,6 +53,20 @@ public sealed class SseFunctionAttribute : Attribute
 
     /// <summary>Gets or sets the name Qlik sees; defaults to the method name. Letters, digits and underscores only.</summary>
     public string? Name { get; set; }
+
+    /// <summary>
+    /// Gets or sets the return type announced for a function that returns an <see cref="SseTable"/>, whose column
+    /// types are known only when it answers; <see cref="SseDataType.Dual"/> by default. Outside
+    /// <c>LOAD ... EXTENSION</c> Qlik reads the first column as this type. Other functions must not set it.
+    /// </summary>
+    public SseDataType TableReturnType
+    {
+        get => _tableReturnType ?? SseDataType.Dual;
+        set => _tableReturnType = value;
+    }
+
+    /// <summary>Gets whether <see cref="TableReturnType"/> was set.</summary>
+    internal bool HasTableReturnType => _tableReturnType is not null;
 
     /// <summary>Gets the source file the attribute was written in.</summary>
     public string SourceFile { get; }

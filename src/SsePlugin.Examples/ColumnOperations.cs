@@ -32,7 +32,7 @@ public static class ColumnOperations
     /// <param name="col1">The first column.</param>
     /// <param name="col2">The second column.</param>
     /// <returns>One row; a column without numbers gives null.</returns>
-    [SseFunction(7, SseFunctionType.Tensor, Name = "MaxOfColumns_2")]
+    [SseFunction(7, SseFunctionType.Tensor, Name = "MaxOfColumns_2", TableReturnType = SseDataType.Numeric)]
     public static SseTable MaxOfColumns(double[] col1, double[] col2) =>
         new(new SseColumn("Max1", [Max(col1)]), new SseColumn("Max2", [Max(col2)]));
 

@@ -35,7 +35,7 @@ public static class HelloWorldFunctions
     /// <param name="str2">The second column.</param>
     /// <param name="str3">The third column.</param>
     /// <returns>The three columns as fields str1, str2 and str3.</returns>
-    [SseFunction(4, SseFunctionType.Tensor, Name = "EchoTable_3")]
+    [SseFunction(4, SseFunctionType.Tensor, Name = "EchoTable_3", TableReturnType = SseDataType.String)]
     public static SseTable EchoTable(string[] str1, string[] str2, string[] str3) =>
         new(new SseColumn(nameof(str1), str1), new SseColumn(nameof(str2), str2), new SseColumn(nameof(str3), str3));
 

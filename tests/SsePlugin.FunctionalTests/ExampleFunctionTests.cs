@@ -25,6 +25,9 @@ public sealed class ExampleFunctionTests(HostFixture host)
         Assert.Equal([("col1", DataType.Numeric), ("col2", DataType.Numeric)], sumOfRows.Params.Select(p => (p.Name, p.DataType)));
         Assert.Equal(FunctionType.Aggregation, byName["HelloWorldAggr"].FunctionType);
         Assert.Equal(["str1", "str2", "str3"], byName["EchoTable_3"].Params.Select(p => p.Name));
+        Assert.Equal(DataType.String, byName["EchoTable_3"].ReturnType);
+        Assert.Equal(DataType.Numeric, byName["MaxOfColumns_2"].ReturnType);
+        Assert.Equal(DataType.Dual, byName["Pivot"].ReturnType);
         Assert.Equal(DataType.Dual, byName["Describe"].Params.Single().DataType);
         Assert.Equal([("value", DataType.Numeric)], byName["RunningTotal"].Params.Select(p => (p.Name, p.DataType)));
     }

@@ -91,6 +91,12 @@ public sealed class ValidationTests
         public static double Function(ref double value) => value;
     }
 
+    public static class MisplacedTableReturnType
+    {
+        [SseFunction(1, SseFunctionType.Tensor, TableReturnType = SseDataType.Numeric)]
+        public static double Function(double value) => value;
+    }
+
     [Theory]
     [InlineData(typeof(DuplicateIds), DiagnosticCodes.DuplicateId, "DuplicateIds.First")]
     [InlineData(typeof(DuplicateNames), DiagnosticCodes.DuplicateName, "DuplicateNames.First")]
@@ -105,6 +111,7 @@ public sealed class ValidationTests
     [InlineData(typeof(Generic), DiagnosticCodes.NotCallable, "Generic.Function")]
     [InlineData(typeof(Uncreatable), DiagnosticCodes.NotCallable, "Uncreatable.Function")]
     [InlineData(typeof(MisplacedParameter), DiagnosticCodes.MisplacedParameterAttribute, "MisplacedParameter.Function")]
+    [InlineData(typeof(MisplacedTableReturnType), DiagnosticCodes.MisplacedTableReturnType, "MisplacedTableReturnType.Function")]
     public void A_bad_declaration_gives_one_diagnostic_naming_the_member(Type fixture, string code, string member)
     {
         var error = Assert.Throws<SseConfigurationException>(() => Catalog(fixture));

@@ -51,7 +51,7 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
                     attribute.Id,
                     plan.Name,
                     attribute.FunctionType,
-                    plan.Result.DataType,
+                    plan.Result.Kind == ResultKind.Table ? attribute.TableReturnType : plan.Result.DataType,
                     plan.Parameters,
                     method.IsDefined(typeof(NoCacheAttribute)),
                     MemberName(method),
@@ -120,6 +120,14 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
         if (!supported)
         {
             return null;
+        }
+
+        if (attribute.HasTableReturnType && result.Kind != ResultKind.Table)
+        {
+            Report(
+                DiagnosticCodes.MisplacedTableReturnType,
+                "TableReturnType is set, but the method does not return an SseTable; its return type already says what it answers.",
+                "Remove TableReturnType from [SseFunction].");
         }
 
         var declared = method.GetCustomAttributes<SseParameterAttribute>().ToList();

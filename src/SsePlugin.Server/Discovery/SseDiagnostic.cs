@@ -45,6 +45,9 @@ public static class DiagnosticCodes
 
     /// <summary>An assembly of the functions folder cannot be loaded, or the folder does not exist.</summary>
     public const string UnloadableAssembly = "SSE1010";
+
+    /// <summary><see cref="SseFunctionAttribute.TableReturnType"/> on a method that does not return a table.</summary>
+    public const string MisplacedTableReturnType = "SSE1011";
 }
 
 /// <summary>Thrown at start-up when function declarations have mistakes; lists them all.</summary>

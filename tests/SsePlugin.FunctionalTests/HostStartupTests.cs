@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Qlik.Sse;
+using SsePlugin.FunctionalTests.Infrastructure;
+using SsePlugin.Host;
+using SsePlugin.Server;
+using SsePlugin.Server.Discovery;
+using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
+
+namespace SsePlugin.FunctionalTests;
+
+/// <summary>How the host starts: functions from a folder, and a refusal to start on bad declarations.</summary>
+public sealed class HostStartupTests
+{
+    public static class BadFunctions
+    {
+        [SseFunction(5, SseFunctionType.Tensor)]
+        public static double ClashesWithSumOfRows(double value) => value;
+
+        [SseFunction(900, SseFunctionType.Aggregation, Name = "bad name")]
+        public static double BadName(double value) => value;
+    }
+
+    [Fact]
+    public async Task Functions_dropped_into_the_functions_folder_are_served()
+    {
+        var folder = Path.Combine(AppContext.BaseDirectory, "plugins");
+        await using var app = SsePluginHost.Build(["--port", "0", "--functions-folder", folder, "--Serilog:MinimumLevel:Default", "Warning"]);
+        SsePluginHost.CheckAndAnnounce(app);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        using var channel = GrpcChannel.ForAddress(address);
+        var client = new Connector.ConnectorClient(channel);
+
+        var capabilities = await client.GetCapabilitiesAsync(new Empty());
+        var answer = await client.ExecuteAsync(500, Bundle([Numeric(2), Numeric(-1)]));
+
+        Assert.Contains(capabilities.Functions, f => f is { Name: "Triple", FunctionId: 500 });
+        Assert.Equal([6, -3], answer.Numbers());
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task Bad_declarations_are_all_reported_before_the_port_opens()
+    {
+        await using var app = SsePluginHost.Build(["--port", "0"], services => services.AddSseFunctions(typeof(BadFunctions)));
+
+        var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.CheckAndAnnounce(app));
+
+        Assert.Equal([DiagnosticCodes.DuplicateId, DiagnosticCodes.InvalidName, DiagnosticCodes.WrongFunctionType], error.Diagnostics.Select(d => d.Code).Order());
+        Assert.Contains("ColumnOperations.SumOfRows and BadFunctions.ClashesWithSumOfRows", error.Message);
+    }
+
+    [Fact]
+    public async Task The_host_executable_refuses_to_start_with_a_clear_message_and_exit_code()
+    {
+        var host = typeof(SsePluginHost).Assembly.Location;
+        using var process = Process.Start(new ProcessStartInfo("dotnet", [host, "--port", "0", "--functions-folder", "/no/such/folder"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(CallTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        var printed = await output + await errors;
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains("SSE1010", printed);
+        Assert.Contains("The functions folder does not exist", printed);
+        Assert.DoesNotContain("Now listening", printed);
+    }
+}
