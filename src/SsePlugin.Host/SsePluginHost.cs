@@ -14,6 +14,8 @@ public static class SsePluginHost
         ["--port"] = "SsePlugin:Port",
         ["--bind"] = "SsePlugin:Bind",
         ["--functions-folder"] = "SsePlugin:FunctionsFolder",
+        ["--functions"] = "SsePlugin:FunctionsFile",
+        ["--allow-script"] = "SsePlugin:AllowScript",
     };
 
     /// <summary>Builds the host from command-line arguments, <c>appsettings.json</c> and environment variables.</summary>
@@ -37,6 +39,11 @@ public static class SsePluginHost
         if (!string.IsNullOrWhiteSpace(options.FunctionsFolder))
         {
             builder.Services.AddSseFunctionsFromFolder(options.FunctionsFolder);
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.FunctionsFile))
+        {
+            builder.Services.AddSseFunctionsFile(options.FunctionsFile);
         }
 
         configureServices?.Invoke(builder.Services);

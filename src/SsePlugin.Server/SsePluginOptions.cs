@@ -15,6 +15,12 @@ public sealed class SsePluginOptions
     /// <summary>Gets or sets a folder whose assemblies are searched for functions, besides the host's own. Default none.</summary>
     public string? FunctionsFolder { get; set; }
 
+    /// <summary>Gets or sets whether Qlik's script functions (ScriptEval and its siblings) may run scripts. Default true.</summary>
+    public bool AllowScript { get; set; } = true;
+
+    /// <summary>Gets or sets a JSON file of functions whose bodies are scripts (the R plugin's FuncDefs.json format, or <c>Script</c> + <c>Engine</c>). Default none.</summary>
+    public string? FunctionsFile { get; set; }
+
     /// <summary>Gets or sets the plugin identifier sent in <c>GetCapabilities</c>. Default <c>SsePlugin</c>.</summary>
     public string PluginIdentifier { get; set; } = "SsePlugin";
 

@@ -5,6 +5,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using SsePlugin.Server.Discovery;
 using SsePlugin.Server.Grpc;
+using SsePlugin.Server.Scripting;
+using SsePlugin.Server.Scripting.JavaScript;
 
 namespace SsePlugin.Server;
 
@@ -31,6 +33,9 @@ public static class SsePluginServiceCollectionExtensions
         services.AddGrpc();
         services.AddOptions<global::Grpc.AspNetCore.Server.GrpcServiceOptions>()
             .Configure<IOptions<SsePluginOptions>>((grpc, sse) => grpc.MaxReceiveMessageSize = sse.Value.MaxReceiveMessageBytes);
+        services.AddOptions<JavaScriptOptions>().BindConfiguration($"{SsePluginOptions.Section}:JavaScript");
+        services.AddSingleton<IScriptEngine, JintScriptEngine>();
+        services.AddSingleton(sp => new ScriptFunctions(sp.GetServices<IScriptEngine>().First(e => e.Name == "javascript")));
         services.AddSingleton(sp => FunctionCatalog.Create(sp.GetServices<IFunctionSource>(), sp));
         services.AddSingleton<ConnectorService>();
         return services;
@@ -62,6 +67,13 @@ public static class SsePluginServiceCollectionExtensions
     /// <returns>The same services, for chaining.</returns>
     public static IServiceCollection AddSseFunctionsFromFolder(this IServiceCollection services, string folder) =>
         services.AddSingleton<IFunctionSource>(new FolderFunctionSource(folder));
+
+    /// <summary>Serves the functions defined in a JSON functions file (see <see cref="SsePluginOptions.FunctionsFile"/>).</summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="path">The file.</param>
+    /// <returns>The same services, for chaining.</returns>
+    public static IServiceCollection AddSseFunctionsFile(this IServiceCollection services, string path) =>
+        services.AddSingleton<IFunctionSource>(new ScriptFunctionSource(path));
 
     /// <summary>Maps the <c>qlik.sse.Connector</c> gRPC service.</summary>
     /// <param name="endpoints">The application's endpoints.</param>

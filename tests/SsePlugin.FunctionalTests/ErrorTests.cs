@@ -100,27 +100,6 @@ public sealed class ErrorTests(HostFixture host)
     }
 
     [Fact]
-    public async Task EvaluateScript_says_script_evaluation_is_not_enabled()
-    {
-        var headers = new Metadata
-        {
-            { "qlik-scriptrequestheader-bin", new ScriptRequestHeader { Script = "args[0]", FunctionType = FunctionType.Scalar }.ToByteArray() },
-            { "qlik-commonrequestheader-bin", new CommonRequestHeader().ToByteArray() },
-        };
-        using var call = host.Client.EvaluateScript(headers);
-
-        var error = await FailsAsync(async () =>
-        {
-            await call.RequestStream.WriteAsync(Bundle([Numeric(1)]));
-            await call.RequestStream.CompleteAsync();
-            await call.ResponseStream.MoveNext();
-        });
-
-        Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
-        Assert.Contains("Script evaluation is not enabled", error.Status.Detail);
-    }
-
-    [Fact]
     public async Task A_cancelled_call_stops_the_functions_work()
     {
         using var cts = new CancellationTokenSource();

@@ -13,7 +13,7 @@ public sealed class ExampleFunctionTests(HostFixture host)
     {
         var capabilities = await host.Client.GetCapabilitiesAsync(new Empty());
 
-        Assert.False(capabilities.AllowScript);
+        Assert.True(capabilities.AllowScript);
         Assert.Equal("SsePlugin", capabilities.PluginIdentifier);
         Assert.Matches(@"^\d+\.\d+\.\d+$", capabilities.PluginVersion);
         var byName = capabilities.Functions.ToDictionary(f => f.Name);

@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using Grpc.Net.Client;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
@@ -27,20 +24,13 @@ public sealed class HostStartupTests
     [Fact]
     public async Task Functions_dropped_into_the_functions_folder_are_served()
     {
-        var folder = Path.Combine(AppContext.BaseDirectory, "plugins");
-        await using var app = SsePluginHost.Build(["--port", "0", "--functions-folder", folder, "--Serilog:MinimumLevel:Default", "Warning"]);
-        SsePluginHost.CheckAndAnnounce(app);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        using var channel = GrpcChannel.ForAddress(address);
-        var client = new Connector.ConnectorClient(channel);
+        await using var host = await TestHost.StartAsync("--functions-folder", Path.Combine(AppContext.BaseDirectory, "plugins"));
 
-        var capabilities = await client.GetCapabilitiesAsync(new Empty());
-        var answer = await client.ExecuteAsync(500, Bundle([Numeric(2), Numeric(-1)]));
+        var capabilities = await host.Client.GetCapabilitiesAsync(new Empty());
+        var answer = await host.Client.ExecuteAsync(500, Bundle([Numeric(2), Numeric(-1)]));
 
         Assert.Contains(capabilities.Functions, f => f is { Name: "Triple", FunctionId: 500 });
         Assert.Equal([6, -3], answer.Numbers());
-        await app.StopAsync();
     }
 
     [Fact]

@@ -48,6 +48,9 @@ public static class DiagnosticCodes
 
     /// <summary><see cref="SseFunctionAttribute.TableReturnType"/> on a method that does not return a table.</summary>
     public const string MisplacedTableReturnType = "SSE1011";
+
+    /// <summary>The functions file cannot be read, or one of its definitions is wrong.</summary>
+    public const string InvalidFunctionsFile = "SSE1012";
 }
 
 /// <summary>Thrown at start-up when function declarations have mistakes; lists them all.</summary>

@@ -9,7 +9,7 @@ internal static class CapabilitiesBuilder
     {
         var capabilities = new Capabilities
         {
-            AllowScript = false,
+            AllowScript = options.AllowScript,
             PluginIdentifier = options.PluginIdentifier,
             PluginVersion = typeof(CapabilitiesBuilder).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
         };

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Qlik.Sse;
 using SsePlugin.Server.Invocation;
+using SsePlugin.Server.Scripting;
 using SsePlugin.Server.Wire;
 
 namespace SsePlugin.Server.Grpc;
@@ -33,13 +34,15 @@ internal partial class ConnectorService
         new(MethodType.DuplexStreaming, ServiceName, nameof(EvaluateScript), SseMarshallers.Requests, SseMarshallers.Responses);
 
     private readonly FunctionCatalog _catalog;
+    private readonly ScriptFunctions _scripts;
     private readonly SsePluginOptions _options;
     private readonly ILogger _logger;
     private readonly Capabilities _capabilities;
 
-    public ConnectorService(FunctionCatalog catalog, IOptions<SsePluginOptions> options, ILogger<ConnectorService> logger)
+    public ConnectorService(FunctionCatalog catalog, ScriptFunctions scripts, IOptions<SsePluginOptions> options, ILogger<ConnectorService> logger)
     {
         _catalog = catalog;
+        _scripts = scripts;
         _options = options.Value;
         _logger = logger;
         _capabilities = CapabilitiesBuilder.Build(catalog, _options);
@@ -59,49 +62,64 @@ internal partial class ConnectorService
         return Task.FromResult(_capabilities);
     }
 
-    public virtual async Task ExecuteFunction(IAsyncStreamReader<RequestBlock> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context)
+    public virtual Task ExecuteFunction(IAsyncStreamReader<RequestBlock> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context) =>
+        RunAsync(nameof(ExecuteFunction), FindFunction, requests, responses, context);
+
+    public virtual Task EvaluateScript(IAsyncStreamReader<RequestBlock> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context) =>
+        RunAsync(nameof(EvaluateScript), PrepareScript, requests, responses, context);
+
+    private SseFunction FindFunction(ServerCallContext context)
+    {
+        var header = QlikHeaders.ReadFunction(context);
+        return _catalog.TryGet(header.FunctionId, out var function)
+            ? function
+            : throw new SseCallException(
+                StatusCode.NotFound,
+                $"Function id {header.FunctionId} is not a function of this plugin; it has {DescribeFunctions()}. "
+                + "Qlik's engine may hold an outdated list: restart the engine or save the analytic connection again.");
+    }
+
+    private SseFunction PrepareScript(ServerCallContext context)
+    {
+        var header = QlikHeaders.ReadScript(context);
+        return _options.AllowScript
+            ? _scripts.Resolve(header)
+            : throw new SseCallException(
+                StatusCode.PermissionDenied,
+                "Script evaluation is disabled on this plugin (AllowScript is false): ScriptEval, ScriptAggr and their siblings cannot be used here. "
+                + $"Call the plugin's own functions instead; it has {DescribeFunctions()}.");
+    }
+
+    /// <summary>Runs one call: resolves its function from the headers, streams rows through it, logs one line.</summary>
+    private async Task RunAsync(
+        string rpc,
+        Func<ServerCallContext, SseFunction> resolve,
+        IAsyncStreamReader<RequestBlock> requests,
+        IServerStreamWriter<ResponseChunk> responses,
+        ServerCallContext context)
     {
         var started = Stopwatch.GetTimestamp();
         var common = new CommonRequestHeader();
-        var name = "?";
+        var name = rpc == nameof(EvaluateScript) ? "script" : "?";
         FunctionCall? call = null;
         try
         {
             common = QlikHeaders.ReadCommon(context);
-            var header = QlikHeaders.ReadFunction(context);
-            if (!_catalog.TryGet(header.FunctionId, out var function))
-            {
-                throw new SseCallException(
-                    StatusCode.NotFound,
-                    $"Function id {header.FunctionId} is not a function of this plugin; it has {DescribeFunctions()}. "
-                    + "Qlik's engine may hold an outdated list: restart the engine or save the analytic connection again.");
-            }
-
+            var function = resolve(context);
             name = function.Name;
             var callContext = new SseCallContext(common.AppId, common.UserId, common.Cardinality, context.CancellationToken);
             var response = new ResponseWriter(responses, context, callContext, function.NoCache, _options.ResponseBundleBytes);
             call = new FunctionCall(function, requests, response, callContext);
             await function.Invoker.InvokeAsync(call).ConfigureAwait(false);
             await response.CompleteAsync().ConfigureAwait(false);
-            Log.CallSucceeded(_logger, nameof(ExecuteFunction), name, common.AppId, common.UserId, call.RowsRead, response.RowsWritten, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            Log.CallSucceeded(_logger, rpc, name, common.AppId, common.UserId, call.RowsRead, response.RowsWritten, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         catch (Exception e)
         {
             var status = ToStatus(e, name, context);
-            Log.CallFailed(_logger, nameof(ExecuteFunction), name, common.AppId, common.UserId, call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, status.Detail, status.StatusCode == StatusCode.Unknown ? e : null);
+            Log.CallFailed(_logger, rpc, name, common.AppId, common.UserId, call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, status.Detail, status.StatusCode == StatusCode.Unknown ? e : null);
             throw new RpcException(status);
         }
-    }
-
-    public virtual Task EvaluateScript(IAsyncStreamReader<RequestBlock> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context)
-    {
-        var common = QlikHeaders.ReadCommon(context);
-        var status = new Status(
-            StatusCode.Unimplemented,
-            "Script evaluation is not enabled on this plugin: ScriptEval, ScriptAggr and their siblings cannot be used here. "
-            + $"Call the plugin's own functions instead; it has {DescribeFunctions()}.");
-        Log.CallFailed(_logger, nameof(EvaluateScript), "script", common.AppId, common.UserId, 0, 0, 0, status.StatusCode, status.Detail, null);
-        throw new RpcException(status);
     }
 
     private string DescribeFunctions() =>

@@ -20,6 +20,10 @@ internal static class QlikHeaders
     public static FunctionRequestHeader ReadFunction(ServerCallContext context) =>
         Read(context, Function, FunctionRequestHeader.Parser, required: true)!;
 
+    /// <summary>Reads the script header, which every <c>EvaluateScript</c> call must carry.</summary>
+    public static ScriptRequestHeader ReadScript(ServerCallContext context) =>
+        Read(context, Script, ScriptRequestHeader.Parser, required: true)!;
+
     private static T? Read<T>(ServerCallContext context, string key, MessageParser<T> parser, bool required)
         where T : class, IMessage<T>
     {

@@ -42,6 +42,34 @@ internal sealed class FunctionCall(
         return null;
     }
 
+    /// <summary>Reads every remaining row into one exact-length column per parameter, named and typed after it.</summary>
+    /// <param name="first">A block already read with <see cref="ReadBlockAsync"/>, to put first.</param>
+    public async ValueTask<SseTable> ReadAllAsync(SseTable? first = null)
+    {
+        var parameters = Function.Parameters;
+        var builders = new ColumnBuilder[parameters.Count];
+        for (var p = 0; p < builders.Length; p++)
+        {
+            builders[p] = new ColumnBuilder(parameters[p]);
+        }
+
+        for (var block = first ?? await ReadBlockAsync().ConfigureAwait(false); block is not null; block = await ReadBlockAsync().ConfigureAwait(false))
+        {
+            for (var p = 0; p < builders.Length; p++)
+            {
+                builders[p].Append(block.ColumnArray[p], block.RowCount);
+            }
+        }
+
+        var columns = new SseColumn[builders.Length];
+        for (var p = 0; p < builders.Length; p++)
+        {
+            columns[p] = builders[p].Build();
+        }
+
+        return new SseTable(columns, (int)RowsRead);
+    }
+
     private void Check(RequestBlock block)
     {
         var parameters = Function.Parameters;

@@ -41,82 +41,30 @@ internal sealed class WholeCallInvoker(WholeCallInvoker.Run run, bool streamsRow
 
     private static async ValueTask<object?[]> ReadColumnsAsync(FunctionCall call)
     {
-        var parameters = call.Function.Parameters;
-        var builders = new ColumnBuilder[parameters.Count];
-        for (var p = 0; p < builders.Length; p++)
+        var table = await call.ReadAllAsync().ConfigureAwait(false);
+        var data = new object?[table.ColumnArray.Length];
+        for (var p = 0; p < data.Length; p++)
         {
-            builders[p] = new ColumnBuilder(parameters[p].DataType);
-        }
-
-        while (await call.ReadBlockAsync().ConfigureAwait(false) is { } block)
-        {
-            for (var p = 0; p < builders.Length; p++)
+            var column = table.ColumnArray[p];
+            data[p] = column.DataType switch
             {
-                builders[p].Append(block.ColumnArray[p], block.RowCount);
-            }
-        }
-
-        var data = new object?[builders.Length];
-        for (var p = 0; p < builders.Length; p++)
-        {
-            data[p] = builders[p].Build();
+                SseDataType.Numeric => column.NumberArray,
+                SseDataType.String => column.StringArray,
+                _ => ToDuals(column),
+            };
         }
 
         return data;
     }
 
-    /// <summary>Gathers one parameter's values over all blocks of a call.</summary>
-    private sealed class ColumnBuilder(SseDataType dataType)
+    private static SseDual[] ToDuals(SseColumn column)
     {
-        private double[] _numbers = [];
-        private string[] _strings = [];
-        private int _count;
-
-        public void Append(SseColumn column, int rows)
+        var duals = new SseDual[column.Count];
+        for (var i = 0; i < duals.Length; i++)
         {
-            var size = _count + rows;
-            if (dataType != SseDataType.String)
-            {
-                Grow(ref _numbers, size);
-                Array.Copy(column.NumberArray!, 0, _numbers, _count, rows);
-            }
-
-            if (dataType != SseDataType.Numeric)
-            {
-                Grow(ref _strings, size);
-                Array.Copy(column.StringArray!, 0, _strings, _count, rows);
-            }
-
-            _count = size;
+            duals[i] = new SseDual(column.NumberArray![i], column.StringArray![i]!);
         }
 
-        public object Build()
-        {
-            switch (dataType)
-            {
-                case SseDataType.Numeric:
-                    Array.Resize(ref _numbers, _count);
-                    return _numbers;
-                case SseDataType.String:
-                    Array.Resize(ref _strings, _count);
-                    return _strings;
-                default:
-                    var duals = new SseDual[_count];
-                    for (var i = 0; i < duals.Length; i++)
-                    {
-                        duals[i] = new SseDual(_numbers[i], _strings[i]);
-                    }
-
-                    return duals;
-            }
-        }
-
-        private static void Grow<T>(ref T[] array, int size)
-        {
-            if (size > array.Length)
-            {
-                Array.Resize(ref array, Math.Max(size, array.Length * 2));
-            }
-        }
+        return duals;
     }
 }

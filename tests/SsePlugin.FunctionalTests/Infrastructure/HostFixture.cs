@@ -9,34 +9,58 @@ using SsePlugin.Server;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
 
-/// <summary>The real host on a real loopback socket (Kestrel, port 0), with the example and test functions.</summary>
+/// <summary>A real host on a real loopback socket (Kestrel, port 0) and a client connected to it.</summary>
+public sealed class TestHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly GrpcChannel _channel;
+
+    private TestHost(WebApplication app, GrpcChannel channel)
+    {
+        _app = app;
+        _channel = channel;
+        Client = new Connector.ConnectorClient(channel);
+    }
+
+    public Connector.ConnectorClient Client { get; }
+
+    /// <summary>Starts the host with the example and test functions and the given extra arguments.</summary>
+    public static async Task<TestHost> StartAsync(params string[] args)
+    {
+        var app = SsePluginHost.Build(
+            ["--port", "0", "--Serilog:MinimumLevel:Default", "Warning", .. args],
+            services => services.AddSseFunctions<TestFunctions>());
+        SsePluginHost.CheckAndAnnounce(app);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new TestHost(app, GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 4 * 1024 * 1024 }));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>The host shared by most tests, with small script limits so that runaway scripts end quickly.</summary>
 public sealed class HostFixture : IAsyncLifetime
 {
-    private WebApplication? _app;
+    private TestHost? _host;
 
-    public GrpcChannel Channel { get; private set; } = null!;
+    public Connector.ConnectorClient Client => _host!.Client;
 
-    public Connector.ConnectorClient Client { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        _app = SsePluginHost.Build(
-            ["--port", "0", "--Serilog:MinimumLevel:Default", "Warning"],
-            services => services.AddSseFunctions<TestFunctions>());
-        SsePluginHost.CheckAndAnnounce(_app);
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        Channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 4 * 1024 * 1024 });
-        Client = new Connector.ConnectorClient(Channel);
-    }
+    public async Task InitializeAsync() => _host = await TestHost.StartAsync(
+        "--SsePlugin:JavaScript:TimeoutSeconds", "2",
+        "--SsePlugin:JavaScript:MaxStatements", "10000000",
+        "--SsePlugin:JavaScript:MemoryLimitMegabytes", "64");
 
     public async Task DisposeAsync()
     {
-        Channel.Dispose();
-        if (_app is not null)
+        if (_host is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _host.DisposeAsync();
         }
     }
 }

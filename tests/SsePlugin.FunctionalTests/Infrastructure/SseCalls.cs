@@ -66,6 +66,34 @@ public static class SseCalls
         return await reading;
     }
 
+    /// <summary>Calls one of Qlik's script functions, e.g. ScriptEval('args[0] + args[1]', A, B).</summary>
+    public static async Task<SseAnswer> EvaluateAsync(
+        this Connector.ConnectorClient client,
+        string script,
+        FunctionType functionType,
+        DataType returnType,
+        (string Name, DataType Type)[] parameters,
+        params BundledRows[] bundles)
+    {
+        var header = new ScriptRequestHeader { Script = script, FunctionType = functionType, ReturnType = returnType };
+        header.Params.AddRange(parameters.Select(p => new Parameter { Name = p.Name, DataType = p.Type }));
+        var headers = new Metadata
+        {
+            { "qlik-scriptrequestheader-bin", header.ToByteArray() },
+            { "qlik-commonrequestheader-bin", new CommonRequestHeader { AppId = "app", UserId = "user" }.ToByteArray() },
+        };
+        using var cts = new CancellationTokenSource(CallTimeout);
+        using var call = client.EvaluateScript(headers, cancellationToken: cts.Token);
+        var reading = ReadAllAsync(call, cts.Token);
+        foreach (var bundle in bundles)
+        {
+            await call.RequestStream.WriteAsync(bundle);
+        }
+
+        await call.RequestStream.CompleteAsync();
+        return await reading;
+    }
+
     public static async Task<SseAnswer> ReadAllAsync(AsyncDuplexStreamingCall<BundledRows, BundledRows> call, CancellationToken cancellationToken)
     {
         var rows = new List<Row>();

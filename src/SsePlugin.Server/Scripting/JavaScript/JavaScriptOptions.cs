@@ -1,0 +1,23 @@
+namespace SsePlugin.Server.Scripting.JavaScript;
+
+/// <summary>Limits of the embedded JavaScript engine, bound from <c>SsePlugin:JavaScript</c>. Each applies to one call.</summary>
+public sealed class JavaScriptOptions
+{
+    /// <summary>Gets or sets the wall time a call's scripts may run, in seconds. Default 30.</summary>
+    public double TimeoutSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// Gets or sets the memory one evaluation (one row, or one whole-table call) may allocate, in megabytes; what it
+    /// frees counts too. Default 1024.
+    /// </summary>
+    public int MemoryLimitMegabytes { get; set; } = 1024;
+
+    /// <summary>Gets or sets how deep functions may call each other. Default 256.</summary>
+    public int MaxRecursionDepth { get; set; } = 256;
+
+    /// <summary>Gets or sets how many statements one evaluation (one row, or one whole-table call) may run. Default 100 million.</summary>
+    public int MaxStatements { get; set; } = 100_000_000;
+
+    /// <summary>Gets or sets how many distinct scripts are kept parsed. Default 256.</summary>
+    public int ScriptCacheSize { get; set; } = 256;
+}

@@ -1,0 +1,40 @@
+using Acornima;
+using Acornima.Ast;
+using Grpc.Core;
+using Jint;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using SsePlugin.Server.Invocation;
+
+namespace SsePlugin.Server.Scripting.JavaScript;
+
+/// <summary>
+/// JavaScript through Jint, a managed interpreter with no access to .NET unless granted (it is not). Each distinct
+/// script is parsed once and kept in a bounded cache; each call runs in an engine of its own.
+/// </summary>
+internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IScriptEngine, IDisposable
+{
+    private readonly JavaScriptOptions _options = options.Value;
+    private readonly MemoryCache _scripts = new(new MemoryCacheOptions { SizeLimit = Math.Max(1, options.Value.ScriptCacheSize) });
+
+    public string Name => "javascript";
+
+    public FunctionInvoker Compile(ScriptDefinition definition) => new JintInvoker(Prepare(definition.Script), definition, _options);
+
+    public void Dispose() => _scripts.Dispose();
+
+    private Prepared<Script> Prepare(string script) =>
+        _scripts.GetOrCreate(script, entry =>
+        {
+            entry.Size = 1;
+            try
+            {
+                // A block keeps top-level let/const evaluable once per row and keeps the completion value.
+                return Engine.PrepareScript("{" + script + "\n}", "script");
+            }
+            catch (ScriptPreparationException e) when (e.InnerException is ParseErrorException error)
+            {
+                throw new SseCallException(StatusCode.InvalidArgument, $"The script does not parse: {error.Description} (line {error.LineNumber}, column {error.Column}).");
+            }
+        });
+}

@@ -1,0 +1,102 @@
+using Grpc.Core;
+using Jint;
+using Jint.Native;
+using Jint.Runtime;
+using SsePlugin.Server.Invocation;
+
+namespace SsePlugin.Server.Scripting.JavaScript;
+
+/// <summary>Turns what a script returns into answers of the declared type.</summary>
+internal static class JsValues
+{
+    /// <summary>Stores one answer: numbers stay numbers and anything else is null (NaN); texts are JavaScript's String(value).</summary>
+    public static void Store(JsValue value, RowOutput output, int row, SseDataType dataType)
+    {
+        if (dataType != SseDataType.String)
+        {
+            output.Numbers[row] = ToNumber(value);
+        }
+
+        if (dataType != SseDataType.Numeric)
+        {
+            output.Strings[row] = ToText(value);
+        }
+    }
+
+    /// <summary>
+    /// An array is one column of the declared type; an object of equal-length arrays is a table for
+    /// <c>LOAD ... EXTENSION</c> (returned as its own description); anything else is one value.
+    /// </summary>
+    public static (SseTable Table, SseTable? Description) ToTable(JsValue value, SseDataType dataType, string who)
+    {
+        if (TryReadArray(value, out var values))
+        {
+            return (new SseTable(Column(string.Empty, values, dataType)), null);
+        }
+
+        if (value is JsObject obj)
+        {
+            var columns = new List<SseColumn>();
+            foreach (var (key, field) in obj.GetOwnProperties())
+            {
+                var name = key.ToString();
+                if (!TryReadArray(field.Value, out var fieldValues))
+                {
+                    throw new SseCallException(StatusCode.InvalidArgument, $"{who}: field '{name}' of the returned table is not an array; return an object of equal-length arrays.");
+                }
+
+                var numeric = Array.TrueForAll(fieldValues, v => v.IsNumber() || v.IsNull() || v.IsUndefined());
+                columns.Add(Column(name, fieldValues, numeric ? SseDataType.Numeric : SseDataType.String));
+            }
+
+            if (columns.Exists(c => c.Count != columns[0].Count))
+            {
+                throw new SseCallException(
+                    StatusCode.InvalidArgument,
+                    $"{who}: the returned table's fields have different lengths ({string.Join(", ", columns.Select(c => $"{c.Name}: {c.Count}"))}); make them equal.");
+            }
+
+            var table = new SseTable([.. columns]);
+            return (table, table);
+        }
+
+        return (new SseTable(Column(string.Empty, [value], dataType)), null);
+    }
+
+    private static double ToNumber(JsValue value) => value.IsNumber() ? value.AsNumber() : double.NaN;
+
+    private static string ToText(JsValue value) => value.IsNull() || value.IsUndefined() ? string.Empty : TypeConverter.ToString(value);
+
+    private static SseColumn Column(string name, JsValue[] values, SseDataType dataType)
+    {
+        var numbers = dataType == SseDataType.String ? [] : Array.ConvertAll(values, ToNumber);
+        var strings = dataType == SseDataType.Numeric ? [] : Array.ConvertAll(values, ToText);
+        return dataType switch
+        {
+            SseDataType.Numeric => new SseColumn(name, numbers),
+            SseDataType.String => new SseColumn(name, strings),
+            _ => new SseColumn(name, numbers, strings),
+        };
+    }
+
+    private static bool TryReadArray(JsValue value, out JsValue[] values)
+    {
+        switch (value)
+        {
+            case JsArray array:
+                values = array.ToArray();
+                return true;
+            case JsTypedArray typed:
+                values = new JsValue[typed.Length];
+                for (var i = 0u; i < typed.Length; i++)
+                {
+                    values[i] = typed[i];
+                }
+
+                return true;
+            default:
+                values = [];
+                return false;
+        }
+    }
+}

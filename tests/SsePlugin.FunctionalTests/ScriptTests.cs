@@ -1,0 +1,217 @@
+using Grpc.Core;
+using Qlik.Sse;
+using SsePlugin.FunctionalTests.Infrastructure;
+using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
+
+namespace SsePlugin.FunctionalTests;
+
+/// <summary>Qlik's eight script functions, in JavaScript, through real EvaluateScript calls.</summary>
+[Collection(SharedHost.Name)]
+public sealed class ScriptTests(HostFixture host)
+{
+    private static readonly (string, DataType)[] TwoNumbers = [("a", DataType.Numeric), ("b", DataType.Numeric)];
+    private static readonly (string, DataType)[] TwoStrings = [("a", DataType.String), ("b", DataType.String)];
+    private static readonly (string, DataType)[] OneNumber = [("value", DataType.Numeric)];
+
+    [Fact]
+    public async Task ScriptEval_adds_numbers_per_row_in_order_across_bundles()
+    {
+        var answer = await host.Client.EvaluateAsync(
+            "args[0] + args[1]", FunctionType.Tensor, DataType.Numeric, TwoNumbers,
+            Bundle([Numeric(1, 2), Numeric(3, 4)]), Bundle([Numeric(double.NaN, 1), Numeric(-1, 1)]));
+
+        Assert.Equal([3, 7, double.NaN, 0], answer.Numbers());
+    }
+
+    [Fact]
+    public async Task ScriptEvalStr_concatenates_strings()
+    {
+        var answer = await host.Client.EvaluateAsync(
+            "args[0] + args[1]", FunctionType.Scalar, DataType.String, TwoStrings, Bundle([Text("Zür", "ich"), Text("", "")]));
+
+        Assert.Equal(["Zürich", ""], answer.Strings());
+    }
+
+    [Fact]
+    public async Task ScriptAggr_sees_whole_columns()
+    {
+        var answer = await host.Client.EvaluateAsync(
+            "args[0].reduce((s, x) => s + x, 0) + args[0].length", FunctionType.Aggregation, DataType.Numeric, OneNumber,
+            Bundle([Numeric(1), Numeric(2)]), Bundle([Numeric(3)]));
+
+        Assert.Equal([9], answer.Numbers());
+    }
+
+    [Fact]
+    public async Task ScriptAggrStr_joins_a_string_column()
+    {
+        var answer = await host.Client.EvaluateAsync(
+            "q.name.join('-')", FunctionType.Aggregation, DataType.String, [("name", DataType.String)], Bundle([Text("a"), Text("b")]));
+
+        Assert.Equal(["a-b"], answer.Strings());
+    }
+
+    [Fact]
+    public async Task ScriptEvalEx_reads_duals_strings_and_numbers_by_position()
+    {
+        var row = new Row();
+        row.Duals.Add(new Dual { NumData = 45000, StrData = "2023-03-15" });
+        row.Duals.Add(new Dual { StrData = "abc" });
+        row.Duals.Add(new Dual { NumData = 2 });
+
+        var answer = await host.Client.EvaluateAsync(
+            "args[0].num + args[0].str.length + args[1].length * args[2]", FunctionType.Tensor, DataType.Numeric,
+            [("d", DataType.Dual), ("s", DataType.String), ("n", DataType.Numeric)], Bundle([row]));
+
+        Assert.Equal([45000 + 10 + 6], answer.Numbers());
+    }
+
+    [Fact]
+    public async Task ScriptAggrExStr_reads_mixed_columns()
+    {
+        var answer = await host.Client.EvaluateAsync(
+            "q.s.map((s, i) => s + q.n[i]).join(',')", FunctionType.Aggregation, DataType.String,
+            [("s", DataType.String), ("n", DataType.Numeric)], Bundle([Row("x", 1), Row("y", 2.5)]));
+
+        Assert.Equal(["x1,y2.5"], answer.Strings());
+    }
+
+    [Fact]
+    public async Task Statement_scripts_with_let_and_windows_line_breaks_run_for_every_row()
+    {
+        var answer = await host.Client.EvaluateAsync(
+            "let twice = args[0] * 2;\r\nconst one = 1;\r\nvar sum = twice + one;\r\nsum", FunctionType.Tensor, DataType.Numeric, OneNumber,
+            Bundle([Numeric(1), Numeric(2), Numeric(3)]));
+
+        Assert.Equal([3, 5, 7], answer.Numbers());
+    }
+
+    [Fact]
+    public async Task A_script_that_is_a_function_gets_the_whole_table_once()
+    {
+        var answer = await host.Client.EvaluateAsync(
+            "q => q.Sales.map((s, i) => s / q.Cost[i])", FunctionType.Tensor, DataType.Numeric,
+            [("Sales", DataType.Numeric), ("Cost", DataType.Numeric)], Bundle([Numeric(10, 4)]), Bundle([Numeric(9, 3)]));
+
+        Assert.Equal([2.5, 3], answer.Numbers());
+        Assert.Null(answer.Table);
+    }
+
+    [Fact]
+    public async Task A_function_returning_an_object_of_arrays_answers_a_described_table()
+    {
+        var answer = await host.Client.EvaluateAsync(
+            "q => ({ Name: q.name.map(n => n.toUpperCase()), Double: q.value.map(v => v * 2), Mixed: [1, 'b'] })",
+            FunctionType.Tensor, DataType.String, [("name", DataType.String), ("value", DataType.Numeric)],
+            Bundle([Row("a", 1), Row("b", 2)]));
+
+        Assert.Equal([("Name", DataType.String), ("Double", DataType.Numeric), ("Mixed", DataType.String)], answer.Table!.Fields.Select(f => (f.Name, f.DataType)));
+        Assert.Equal(["A", "B"], answer.Strings(0));
+        Assert.Equal([2, 4], answer.Numbers(1));
+        Assert.Equal(["1", "b"], answer.Strings(2));
+    }
+
+    [Fact]
+    public async Task Answers_convert_to_the_return_type()
+    {
+        var numbers = await host.Client.EvaluateAsync(
+            "[1.5, 'abc', null, undefined, true][args[0]]", FunctionType.Tensor, DataType.Numeric, OneNumber,
+            Bundle([Numeric(0), Numeric(1), Numeric(2), Numeric(3), Numeric(4)]));
+        var strings = await host.Client.EvaluateAsync(
+            "[1.5, 'abc', null, undefined, true][args[0]]", FunctionType.Tensor, DataType.String, OneNumber,
+            Bundle([Numeric(0), Numeric(1), Numeric(2), Numeric(3), Numeric(4)]));
+
+        Assert.Equal([1.5, double.NaN, double.NaN, double.NaN, double.NaN], numbers.Numbers());
+        Assert.Equal(["1.5", "abc", "", "", "true"], strings.Strings());
+    }
+
+    [Fact]
+    public async Task A_whole_table_answer_of_the_wrong_length_is_an_error()
+    {
+        var error = await FailsAsync(() => host.Client.EvaluateAsync(
+            "q => [1]", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2), Numeric(3)])));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("answered 1 values for 3 rows", error.Status.Detail);
+    }
+
+    [Theory]
+    [InlineData("args[0] +", "does not parse")]
+    [InlineData("throw new Error('custom failure')", "custom failure")]
+    [InlineData("System.IO.File.ReadAllText('/etc/passwd')", "System is not defined")]
+    [InlineData("importNamespace('System.IO')", "importNamespace is not defined")]
+    [InlineData("require('fs')", "require is not defined")]
+    [InlineData("eval('1 + 1')", "String compilation has been disabled")]
+    [InlineData("new Function('return 1')()", "String compilation has been disabled")]
+    [InlineData("args.constructor.constructor('return this')()", "String compilation has been disabled")]
+    public async Task Scripts_cannot_reach_dotnet_or_compile_strings_and_errors_are_clear(string script, string message)
+    {
+        var error = await FailsAsync(() => host.Client.EvaluateAsync(script, FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)])));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(message, error.Status.Detail);
+        await HostStillRunsScriptsAsync();
+    }
+
+    [Theory]
+    [InlineData("var s = 0; for (var i = 0; i < 1e6; i++) { s += i; } s", StatusCode.DeadlineExceeded, "longer than the 2 s")]
+    [InlineData("while (true) {}", StatusCode.ResourceExhausted, "statements")]
+    [InlineData("function f(n) { return f(n + 1) + 1; } f(0)", StatusCode.ResourceExhausted, "nest deeper")]
+    [InlineData("var a = []; while (true) { a.push('x'.repeat(1000) + a.length); }", StatusCode.ResourceExhausted, "MB allowed")]
+    public async Task Runaway_scripts_end_with_a_clear_status_and_the_host_keeps_serving(string script, StatusCode status, string message)
+    {
+        // 1,000 rows of a 1-million-step loop take far longer than the 2 s the test host allows per call.
+        var rows = Enumerable.Range(0, 1000).Select(i => Numeric(i));
+
+        var error = await FailsAsync(() => host.Client.EvaluateAsync(script, FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle(rows)));
+
+        Assert.Equal(status, error.StatusCode);
+        Assert.Contains(message, error.Status.Detail);
+        await HostStillRunsScriptsAsync();
+    }
+
+    [Fact]
+    public async Task Nothing_one_call_defines_is_visible_to_another()
+    {
+        await host.Client.EvaluateAsync("var leaked = 42; globalThis.alsoLeaked = 1; 1", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+
+        var answer = await host.Client.EvaluateAsync(
+            "typeof leaked + ',' + typeof alsoLeaked", FunctionType.Tensor, DataType.String, OneNumber, Bundle([Numeric(1)]));
+
+        Assert.Equal(["undefined,undefined"], answer.Strings());
+    }
+
+    [Fact]
+    public async Task Concurrent_calls_with_different_scripts_each_get_their_own_answer()
+    {
+        var calls = Enumerable.Range(1, 16).Select(k => host.Client.EvaluateAsync(
+            $"args[0] * {k}", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle(Enumerable.Range(0, 2000).Select(i => Numeric(i)))));
+
+        var answers = await Task.WhenAll(calls);
+
+        for (var k = 1; k <= 16; k++)
+        {
+            Assert.Equal(Enumerable.Range(0, 2000).Select(i => (double)i * k), answers[k - 1].Numbers());
+        }
+    }
+
+    [Fact]
+    public async Task Capabilities_allow_scripts()
+    {
+        Assert.True((await host.Client.GetCapabilitiesAsync(new Empty())).AllowScript);
+    }
+
+    private static Row Row(string text, double number)
+    {
+        var row = new Row();
+        row.Duals.Add(new Dual { StrData = text });
+        row.Duals.Add(new Dual { NumData = number });
+        return row;
+    }
+
+    private async Task HostStillRunsScriptsAsync()
+    {
+        var answer = await host.Client.EvaluateAsync("args[0] * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(21)]));
+        Assert.Equal([42], answer.Numbers());
+    }
+}
