@@ -71,7 +71,7 @@ public sealed class ScriptTests(HostFixture host)
     {
         var answer = await host.Client.EvaluateAsync(
             "q.s.map((s, i) => s + q.n[i]).join(',')", FunctionType.Aggregation, DataType.String,
-            [("s", DataType.String), ("n", DataType.Numeric)], Bundle([Row("x", 1), Row("y", 2.5)]));
+            [("s", DataType.String), ("n", DataType.Numeric)], Bundle([TextAndNumber("x", 1), TextAndNumber("y", 2.5)]));
 
         Assert.Equal(["x1,y2.5"], answer.Strings());
     }
@@ -103,7 +103,7 @@ public sealed class ScriptTests(HostFixture host)
         var answer = await host.Client.EvaluateAsync(
             "q => ({ Name: q.name.map(n => n.toUpperCase()), Double: q.value.map(v => v * 2), Mixed: [1, 'b'] })",
             FunctionType.Tensor, DataType.String, [("name", DataType.String), ("value", DataType.Numeric)],
-            Bundle([Row("a", 1), Row("b", 2)]));
+            Bundle([TextAndNumber("a", 1), TextAndNumber("b", 2)]));
 
         Assert.Equal([("Name", DataType.String), ("Double", DataType.Numeric), ("Mixed", DataType.String)], answer.Table!.Fields.Select(f => (f.Name, f.DataType)));
         Assert.Equal(["A", "B"], answer.Strings(0));
@@ -201,13 +201,6 @@ public sealed class ScriptTests(HostFixture host)
         Assert.True((await host.Client.GetCapabilitiesAsync(new Empty())).AllowScript);
     }
 
-    private static Row Row(string text, double number)
-    {
-        var row = new Row();
-        row.Duals.Add(new Dual { StrData = text });
-        row.Duals.Add(new Dual { NumData = number });
-        return row;
-    }
 
     private async Task HostStillRunsScriptsAsync()
     {

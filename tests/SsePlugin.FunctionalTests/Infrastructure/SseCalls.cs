@@ -42,6 +42,14 @@ public static class SseCalls
         return row;
     }
 
+    public static Row TextAndNumber(string text, double number)
+    {
+        var row = new Row();
+        row.Duals.Add(new Dual { StrData = text });
+        row.Duals.Add(new Dual { NumData = number });
+        return row;
+    }
+
     public static BundledRows Bundle(IEnumerable<Row> rows)
     {
         var bundle = new BundledRows();
