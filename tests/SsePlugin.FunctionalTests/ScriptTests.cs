@@ -136,7 +136,8 @@ public sealed class ScriptTests(HostFixture host)
     }
 
     [Theory]
-    [InlineData("args[0] +", "does not parse")]
+    [InlineData("args[0] +", "ScriptEval: The script does not parse: the script ends too early")]
+    [InlineData("args[0] +\n) + 1", "ScriptEval: The script does not parse: Unexpected token ')' (line 2, column 1)")]
     [InlineData("throw new Error('custom failure')", "custom failure")]
     [InlineData("System.IO.File.ReadAllText('/etc/passwd')", "System is not defined")]
     [InlineData("importNamespace('System.IO')", "importNamespace is not defined")]

@@ -26,7 +26,15 @@ internal sealed class ScriptFunctions(IScriptEngine engine)
             throw new SseCallException(StatusCode.InvalidArgument, $"The script header has function type {header.FunctionType} and return type {header.ReturnType}; one of them is unknown.");
         }
 
-        return new SseFunction(-1, NameOf(definition), definition.FunctionType, definition.ReturnType, parameters, noCache: false, "script", Engine.Compile(definition));
+        var name = NameOf(definition);
+        try
+        {
+            return new SseFunction(-1, name, definition.FunctionType, definition.ReturnType, parameters, noCache: false, "script", Engine.Compile(definition));
+        }
+        catch (SseCallException e)
+        {
+            throw new SseCallException(e.StatusCode, $"{name}: {e.Message}");
+        }
     }
 
     /// <summary>The Qlik script function a header stands for, e.g. <c>ScriptAggrExStr</c>, for messages and logs.</summary>

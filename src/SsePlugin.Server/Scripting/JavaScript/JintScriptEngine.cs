@@ -34,7 +34,11 @@ internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IS
             }
             catch (ScriptPreparationException e) when (e.InnerException is ParseErrorException error)
             {
-                throw new SseCallException(StatusCode.InvalidArgument, $"The script does not parse: {error.Description} (line {error.LineNumber}, column {error.Column}).");
+                // The wrapping block's closing brace sits on a line of its own after the script.
+                var where = error.LineNumber > script.Split('\n').Length
+                    ? "the script ends too early: an expression, bracket or quote is not finished"
+                    : $"{error.Description} (line {error.LineNumber}, column {error.Column + 1})";
+                throw new SseCallException(StatusCode.InvalidArgument, $"The script does not parse: {where}.");
             }
         });
 }
