@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using SsePlugin.Benchmarks;
+
+// Plays Qlik's engine against SsePlugin.Host and a plain Grpc.AspNetCore server; see README.md.
+// Usage: dotnet run -c Release --project tests/SsePlugin.Benchmarks [-- --quick] [--out FILE]
+var quick = false;
+string? outFile = null;
+for (var i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--quick":
+            quick = true;
+            break;
+        case "--out" when i + 1 < args.Length:
+            outFile = args[++i];
+            break;
+        default:
+            Console.Error.WriteLine($"Unknown argument {args[i]}. Usage: SsePlugin.Benchmarks [--quick] [--out FILE]");
+            return 2;
+    }
+}
+
+var tensorRows = quick ? 100_000 : 1_000_000;
+var bigTensorRows = quick ? 1_000_000 : 10_000_000;
+var aggregationRows = quick ? 100_000 : 1_000_000;
+const int WarmUpRows = 100_000;
+var bigWarmUpTime = TimeSpan.FromSeconds(quick ? 2 : 3);
+var smallCallTime = TimeSpan.FromSeconds(quick ? 2 : 10);
+var smallWarmUpTime = TimeSpan.FromSeconds(quick ? 0.5 : 1);
+const int Repeats = 5;
+
+// Other work on the machine skews the figures; the load average at the start is reported with them.
+var loadAverage = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
+Console.WriteLine("Serializing the request messages...");
+var twoColumns = RequestBundles.Build(2, bigTensorRows);
+var oneColumn = RequestBundles.Build(1, aggregationRows);
+var oneRow = CallPlan.SumOfRows(1);
+
+// The first calls run partly unoptimized code (tiered JIT) in a heap still growing: a single warm-up call leaves the
+// next 1M-row calls 2-3x slower than the steady state, so row workloads warm up with repeated calls for a while.
+Workload Big(string name, CallPlan warmUp, CallPlan measured) =>
+    new(name, Phase.Timed(warmUp, 1, bigWarmUpTime), Phase.Repeated(measured, Repeats));
+Workload Small(int callers) =>
+    new($"SumOfRows 1-row calls, {callers} caller{(callers == 1 ? "" : "s")}", Phase.Timed(oneRow, callers, smallWarmUpTime), Phase.Timed(oneRow, callers, smallCallTime));
+
+Workload[] workloads =
+[
+    Big($"tensor SumOfRows {Size(tensorRows)} rows", CallPlan.SumOfRows(WarmUpRows, twoColumns), CallPlan.SumOfRows(tensorRows, twoColumns)) with { MinRatio = 2.5 },
+    Big($"tensor SumOfRows {Size(bigTensorRows)} rows", CallPlan.SumOfRows(WarmUpRows, twoColumns), CallPlan.SumOfRows(bigTensorRows, twoColumns)) with { MaxPeakRssMb = 100 },
+    Big($"aggregation SumOfColumn {Size(aggregationRows)} rows", CallPlan.SumOfColumn(WarmUpRows, oneColumn), CallPlan.SumOfColumn(aggregationRows, oneColumn)) with { MinRatio = 2 },
+    Small(1),
+    Small(16) with { MinRatio = 1.0 },
+];
+ServerUnderTest[] servers = [ServerUnderTest.SsePlugin, ServerUnderTest.Plain];
+
+// Ctrl+C and SIGTERM stop the run; the running server is killed on the way out.
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
+{
+    signal.Cancel = true;
+    cancel.Cancel();
+});
+
+var results = new List<WorkloadResult>();
+try
+{
+    foreach (var workload in workloads)
+    {
+        foreach (var server in servers)
+        {
+            Console.Write($"{workload.Name} on {server.Name}... ");
+            var result = await WorkloadRunner.RunAsync(workload, server, cancel.Token);
+            Console.WriteLine(result.Failed
+                ? $"FAILED: {result.Error}"
+                : FormattableString.Invariant($"{result.Throughput:N0} {result.Unit}, p50 {result.P50Ms:N2} ms, peak RSS {result.PeakRssMb:N1} MB"));
+            results.Add(result);
+        }
+    }
+}
+catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+{
+    Console.Error.WriteLine("Cancelled.");
+    return 130;
+}
+
+string[] notes =
+[
+    $"{(quick ? "Quick run: reduced sizes; the targets are meant for the full run's sizes." : "Full run.")} "
+        + $"{DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC, {Environment.ProcessorCount} cores, load average {loadAverage} at the start, .NET {Environment.Version}; "
+        + "the client shares the machine with the server.",
+    "SsePlugin is SsePlugin.Host started with `--Serilog:MinimumLevel:Default Warning` (no per-call log lines); plain is "
+        + "tests/SsePlugin.Benchmarks.PlainServer (Grpc.AspNetCore, generated stubs, logging at Warning). Both: workstation GC, "
+        + "h2c on loopback, HTTP/2 windows 16 MiB / 8 MiB, 64 MiB max message.",
+    $"Requests are BundledRows of {RequestBundles.BundleRows} rows serialized once up front and sent through a pass-through "
+        + "byte[] marshaller while another task reads the answer; every answer's row count and sum are verified.",
+    "Each workload starts a fresh server process; peak RSS is its VmHWM after the warm-up and the measured calls. "
+        + "RSS at start is its VmRSS once it answered GetCapabilities. CPU s is the CPU time the server process and this tool used during the measured calls.",
+    $"Row workloads: {bigWarmUpTime.TotalSeconds:0} s of {Size(WarmUpRows)}-row warm-up calls, then {Repeats} calls; rows/s per call, median and best. "
+        + $"1-row calls: {smallWarmUpTime.TotalSeconds:0.#} s warm-up, then calls/s over {smallCallTime.TotalSeconds:0} s; "
+        + "all callers share one GrpcChannel (one HTTP/2 connection).",
+];
+var markdown = Report.Render("SsePlugin benchmark: SsePlugin.Host vs a plain Grpc.AspNetCore server", notes, results);
+Console.WriteLine();
+Console.WriteLine(markdown);
+if (outFile is not null)
+{
+    await File.WriteAllTextAsync(outFile, markdown);
+    Console.WriteLine($"Written to {outFile}.");
+}
+
+var failures = results.Count(r => r.Failed);
+if (failures > 0)
+{
+    Console.WriteLine($"FAILED: {failures} workload run(s) crashed or answered wrongly.");
+    return 1;
+}
+
+return 0;
+
+static string Size(int rows) => rows >= 1_000_000
+    ? string.Create(CultureInfo.InvariantCulture, $"{rows / 1_000_000}M")
+    : string.Create(CultureInfo.InvariantCulture, $"{rows / 1000}k");

@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Text;
+
+namespace SsePlugin.Benchmarks;
+
+/// <summary>Renders the results as Markdown: the figures per workload and server, then SsePlugin/plain against the targets.</summary>
+internal static class Report
+{
+    /// <summary>Renders <paramref name="results"/>, which hold one SsePlugin and one plain result per workload.</summary>
+    public static string Render(string title, IReadOnlyList<string> notes, IReadOnlyList<WorkloadResult> results)
+    {
+        var text = new StringBuilder();
+        Line(text, $"# {title}");
+        Line(text);
+        foreach (var note in notes)
+        {
+            Line(text, $"- {note}");
+        }
+
+        Line(text);
+        Line(text, "| workload | server | throughput (median) | best | p50 ms | p99 ms | calls | CPU s server / client | RSS MB at start | peak RSS MB |");
+        Line(text, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var r in results)
+        {
+            Line(text, r.Failed
+                ? $"| {r.Workload.Name} | {r.Server} | **FAILED**: {r.Error!.ReplaceLineEndings(" ")} | | | | | | | |"
+                : $"| {r.Workload.Name} | {r.Server} | {r.Throughput:N0} {r.Unit} | {r.BestThroughput:N0} | {r.P50Ms:N2} | {r.P99Ms:N2} | {r.Calls:N0} | {r.Cpu.Server:N2} / {r.Cpu.Client:N2} | {Mb(r.StartRssMb)} | {Mb(r.PeakRssMb)} |");
+        }
+
+        Line(text);
+        Line(text, "| SsePlugin / plain | SsePlugin | plain | ratio | target | |");
+        Line(text, "| --- | ---: | ---: | ---: | --- | --- |");
+        foreach (var workload in results.Select(r => r.Workload).Distinct())
+        {
+            var host = results.Single(r => r.Workload == workload && r.Server == ServerUnderTest.SsePlugin.Name);
+            var plain = results.Single(r => r.Workload == workload && r.Server == ServerUnderTest.Plain.Name);
+            var failed = host.Failed || plain.Failed;
+            var ratio = host.Throughput / plain.Throughput;
+            Line(text, failed
+                ? $"| {workload.Name}, {host.Unit} | | | | {Target(workload.MinRatio, "≥ {0:0.0#}×")} | FAILED |"
+                : $"| {workload.Name}, {host.Unit} | {host.Throughput:N0} | {plain.Throughput:N0} | {ratio:0.00}× | {Target(workload.MinRatio, "≥ {0:0.0#}×")} | {Verdict(workload.MinRatio, ratio >= workload.MinRatio)} |");
+
+            if (workload.MaxPeakRssMb is { } maxRss)
+            {
+                Line(text, failed
+                    ? $"| {workload.Name}, peak RSS MB | | | | < {maxRss:0} MB (SsePlugin) | FAILED |"
+                    : $"| {workload.Name}, peak RSS MB | {Mb(host.PeakRssMb)} | {Mb(plain.PeakRssMb)} | {host.PeakRssMb / plain.PeakRssMb:0.00}× | < {maxRss:0} MB (SsePlugin) | {Verdict(maxRss, host.PeakRssMb < maxRss)} |");
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static string Mb(double? mb) => mb is { } value ? value.ToString("N1", CultureInfo.InvariantCulture) : "n/a";
+
+    private static string Target(double? target, string format) =>
+        target is { } value ? string.Format(CultureInfo.InvariantCulture, format, value) : "";
+
+    private static string Verdict(double? target, bool met) => target is null ? "" : met ? "met" : "**not met**";
+
+    // The tool runs with invariant globalization, so interpolated numbers are formatted the invariant way.
+    private static void Line(StringBuilder text, string line = "") => text.Append(line).Append('\n');
+}

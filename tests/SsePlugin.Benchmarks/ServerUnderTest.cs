@@ -1,0 +1,23 @@
+using System.Reflection;
+
+namespace SsePlugin.Benchmarks;
+
+/// <summary>A server the tool benchmarks: its built dll and the arguments it is started with (besides <c>--port</c>).</summary>
+/// <param name="Name">The name shown in the results.</param>
+/// <param name="Dll">The built server dll, started as <c>dotnet Dll --port N Arguments...</c>.</param>
+/// <param name="Arguments">Further command-line arguments.</param>
+internal sealed record ServerUnderTest(string Name, string Dll, IReadOnlyList<string> Arguments)
+{
+    /// <summary>Gets SsePlugin.Host, with per-call logging off.</summary>
+    public static ServerUnderTest SsePlugin { get; } = new(
+        "SsePlugin", BuiltDll("SsePlugin.Host"), ["--bind", "127.0.0.1", "--Serilog:MinimumLevel:Default", "Warning"]);
+
+    /// <summary>Gets the plain Grpc.AspNetCore server.</summary>
+    public static ServerUnderTest Plain { get; } = new("plain", BuiltDll("SsePlugin.Benchmarks.PlainServer"), []);
+
+    // The project file embeds the paths of the servers built with the tool.
+    private static string BuiltDll(string name) =>
+        typeof(ServerUnderTest).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "Server:" + name)?.Value
+        ?? throw new InvalidOperationException($"The path of {name}.dll was not embedded at build time.");
+}

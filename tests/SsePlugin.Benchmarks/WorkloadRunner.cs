@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Grpc.Core;
+
+namespace SsePlugin.Benchmarks;
+
+/// <summary>Runs a workload against a server the way Qlik's engine calls it, verifying every answer.</summary>
+internal static class WorkloadRunner
+{
+    // Requests are sent as prepared bytes and answers read as bytes: the client serializes nothing.
+    private static readonly Marshaller<byte[]> PassThrough = Marshallers.Create(static b => b, static b => b);
+
+    private static readonly Method<byte[], byte[]> ExecuteFunction =
+        new(MethodType.DuplexStreaming, "qlik.sse.Connector", "ExecuteFunction", PassThrough, PassThrough);
+
+    /// <summary>Starts a fresh server process, warms it up, measures, reads its peak RSS and kills it.</summary>
+    /// <returns>The figures, or the error when the server failed or answered wrongly.</returns>
+    public static async Task<WorkloadResult> RunAsync(Workload workload, ServerUnderTest server, CancellationToken cancellationToken)
+    {
+        ServerProcess? process = null;
+        try
+        {
+            process = await ServerProcess.StartAsync(server, cancellationToken);
+            var invoker = process.Channel.CreateCallInvoker();
+            var startRssMb = process.RssMb();
+            await RunPhaseAsync(invoker, workload.WarmUp, cancellationToken);
+            var (serverCpu, clientCpu) = (process.CpuTime, Environment.CpuUsage.TotalTime);
+            var (latencies, elapsed) = await RunPhaseAsync(invoker, workload.Measured, cancellationToken);
+            var cpu = new CpuSeconds((process.CpuTime - serverCpu).TotalSeconds, (Environment.CpuUsage.TotalTime - clientCpu).TotalSeconds);
+            return WorkloadResult.From(workload, server.Name, latencies, elapsed, cpu, startRssMb, process.PeakRssMb());
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            var exit = process is null ? null : await process.DescribeExitAsync();
+            return WorkloadResult.FromError(workload, server.Name, $"{e.GetType().Name}: {e.Message}{(exit is null ? "" : "; " + exit)}");
+        }
+        finally
+        {
+            if (process is not null)
+            {
+                await process.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<(IReadOnlyList<double> LatenciesMs, TimeSpan Elapsed)> RunPhaseAsync(
+        CallInvoker invoker, Phase phase, CancellationToken cancellationToken)
+    {
+        var latencies = new ConcurrentQueue<double>();
+        var clock = Stopwatch.StartNew();
+
+        async Task CallerAsync()
+        {
+            for (var i = 0; i < phase.Calls && (!phase.IsTimed || clock.Elapsed < phase.Duration); i++)
+            {
+                latencies.Enqueue(await CallAsync(invoker, phase.Plan, cancellationToken));
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, phase.Callers).Select(_ => Task.Run(CallerAsync, cancellationToken)));
+        return ([.. latencies], clock.Elapsed);
+    }
+
+    /// <summary>One ExecuteFunction call: one task writes the requests while this one reads the answer.</summary>
+    /// <returns>The call's latency in ms, from its start to the end of the answer.</returns>
+    private static async Task<double> CallAsync(CallInvoker invoker, CallPlan plan, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var call = invoker.AsyncDuplexStreamingCall(ExecuteFunction, null, new CallOptions(plan.Headers, cancellationToken: cancellationToken));
+        var sending = Task.Run(() => SendAsync(call.RequestStream, plan.Bundles), cancellationToken);
+        var answer = new AnswerTally();
+        try
+        {
+            await foreach (var message in call.ResponseStream.ReadAllAsync(cancellationToken))
+            {
+                answer.Add(message);
+            }
+        }
+        catch
+        {
+            // The answer's error is the one to report; cancel the call so that the sender stops too.
+            call.Dispose();
+            await sending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
+        }
+
+        await sending;
+        var latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        plan.Check(answer);
+        return latency;
+    }
+
+    private static async Task SendAsync(IClientStreamWriter<byte[]> requests, IReadOnlyList<byte[]> bundles)
+    {
+        foreach (var bundle in bundles)
+        {
+            await requests.WriteAsync(bundle);
+        }
+
+        await requests.CompleteAsync();
+    }
+}
