@@ -4,18 +4,19 @@ using Qlik.Sse;
 
 namespace SsePlugin.Benchmarks;
 
-/// <summary>One <c>ExecuteFunction</c> call: its Qlik headers, its serialized request messages and the answer it must get.</summary>
-/// <param name="FunctionId">The function called: 5 SumOfRows or 6 SumOfColumn.</param>
+/// <summary>One call: its RPC and Qlik headers, its serialized request messages and the answer it must get.</summary>
+/// <param name="Rpc">ExecuteFunction or EvaluateScript.</param>
+/// <param name="Header">The function or script header: its metadata key and serialized message.</param>
 /// <param name="Rows">The rows sent.</param>
 /// <param name="Bundles">The serialized <see cref="BundledRows"/> messages.</param>
 /// <param name="ExpectedRows">The rows the answer must hold.</param>
 /// <param name="ExpectedSum">The sum of the answer's first column.</param>
-internal sealed record CallPlan(int FunctionId, int Rows, IReadOnlyList<byte[]> Bundles, long ExpectedRows, double ExpectedSum)
+internal sealed record CallPlan(string Rpc, (string Key, byte[] Value) Header, int Rows, IReadOnlyList<byte[]> Bundles, long ExpectedRows, double ExpectedSum)
 {
     /// <summary>Gets the metadata Qlik sends with the call.</summary>
     public Metadata Headers { get; } = new()
     {
-        { "qlik-functionrequestheader-bin", new FunctionRequestHeader { FunctionId = FunctionId, Version = "" }.ToByteArray() },
+        { Header.Key, Header.Value },
         { "qlik-commonrequestheader-bin", new CommonRequestHeader { AppId = "bench", UserId = "bench", Cardinality = Rows }.ToByteArray() },
     };
 
@@ -30,7 +31,19 @@ internal sealed record CallPlan(int FunctionId, int Rows, IReadOnlyList<byte[]> 
             sum += RequestBundles.First(i) + RequestBundles.Second(i);
         }
 
-        return new(5, rows, Take(prepared, 2, rows), rows, sum);
+        return new("ExecuteFunction", Function(5), rows, Take(prepared, 2, rows), rows, sum);
+    }
+
+    /// <summary>A tensor <c>ScriptEval('args[0] + args[1]', a, b)</c> call over the same rows as <see cref="SumOfRows"/>.</summary>
+    /// <param name="rows">The rows to send.</param>
+    /// <param name="prepared">Prepared two-column messages to take them from.</param>
+    public static CallPlan ScriptEval(int rows, byte[][] prepared)
+    {
+        var header = new ScriptRequestHeader { Script = "args[0] + args[1]", FunctionType = FunctionType.Tensor, ReturnType = DataType.Numeric };
+        header.Params.Add(new Parameter { Name = "a", DataType = DataType.Numeric });
+        header.Params.Add(new Parameter { Name = "b", DataType = DataType.Numeric });
+        var sums = SumOfRows(rows, prepared);
+        return new("EvaluateScript", ("qlik-scriptrequestheader-bin", header.ToByteArray()), rows, sums.Bundles, sums.ExpectedRows, sums.ExpectedSum);
     }
 
     /// <summary>An aggregation SumOfColumn call over the first <paramref name="rows"/> one-column rows; it answers one row.</summary>
@@ -44,7 +57,7 @@ internal sealed record CallPlan(int FunctionId, int Rows, IReadOnlyList<byte[]> 
             sum += RequestBundles.First(i);
         }
 
-        return new(6, rows, Take(prepared, 1, rows), 1, sum);
+        return new("ExecuteFunction", Function(6), rows, Take(prepared, 1, rows), 1, sum);
     }
 
     /// <summary>Throws <see cref="WrongAnswerException"/> unless <paramref name="answer"/> is the expected one.</summary>
@@ -54,10 +67,13 @@ internal sealed record CallPlan(int FunctionId, int Rows, IReadOnlyList<byte[]> 
         if (answer.Rows != ExpectedRows || !(Math.Abs(answer.Sum - ExpectedSum) <= tolerance))
         {
             throw new WrongAnswerException(
-                $"function {FunctionId} over {Rows} rows answered {answer.Rows} rows summing to {answer.Sum:R}; "
+                $"{Rpc} over {Rows} rows answered {answer.Rows} rows summing to {answer.Sum:R}; "
                 + $"expected {ExpectedRows} rows summing to {ExpectedSum:R}");
         }
     }
+
+    private static (string, byte[]) Function(int id) =>
+        ("qlik-functionrequestheader-bin", new FunctionRequestHeader { FunctionId = id, Version = "" }.ToByteArray());
 
     private static IReadOnlyList<byte[]> Take(byte[][]? prepared, int columns, int rows) =>
         prepared is null ? RequestBundles.Build(columns, rows) : RequestBundles.Prefix(prepared, rows);

@@ -3,9 +3,10 @@ using System.Runtime.InteropServices;
 using SsePlugin.Benchmarks;
 
 // Plays Qlik's engine against SsePlugin.Host and a plain Grpc.AspNetCore server; see README.md.
-// Usage: dotnet run -c Release --project tests/SsePlugin.Benchmarks [-- --quick] [--out FILE]
+// Usage: dotnet run -c Release --project tests/SsePlugin.Benchmarks [-- --quick] [--out FILE] [--only TEXT (workloads whose name holds it)]
 var quick = false;
 string? outFile = null;
+string? only = null;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -16,8 +17,11 @@ for (var i = 0; i < args.Length; i++)
         case "--out" when i + 1 < args.Length:
             outFile = args[++i];
             break;
+        case "--only" when i + 1 < args.Length:
+            only = args[++i];
+            break;
         default:
-            Console.Error.WriteLine($"Unknown argument {args[i]}. Usage: SsePlugin.Benchmarks [--quick] [--out FILE]");
+            Console.Error.WriteLine($"Unknown argument {args[i]}. Usage: SsePlugin.Benchmarks [--quick] [--out FILE] [--only TEXT]");
             return 2;
     }
 }
@@ -52,6 +56,8 @@ Workload[] workloads =
     Big($"aggregation SumOfColumn {Size(aggregationRows)} rows", CallPlan.SumOfColumn(WarmUpRows, oneColumn), CallPlan.SumOfColumn(aggregationRows, oneColumn)) with { MinRatio = 2 },
     Small(1),
     Small(16) with { MinRatio = 1.0 },
+    Big($"script ScriptEval('args[0] + args[1]') {Size(tensorRows)} rows", CallPlan.ScriptEval(WarmUpRows, twoColumns), CallPlan.ScriptEval(tensorRows, twoColumns))
+        with { SsePluginOnly = true, MinThroughput = 2_000_000 },
 ];
 ServerUnderTest[] servers = [ServerUnderTest.SsePlugin, ServerUnderTest.Plain];
 
@@ -71,9 +77,9 @@ using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal
 var results = new List<WorkloadResult>();
 try
 {
-    foreach (var workload in workloads)
+    foreach (var workload in workloads.Where(w => only is null || w.Name.Contains(only, StringComparison.OrdinalIgnoreCase)))
     {
-        foreach (var server in servers)
+        foreach (var server in workload.SsePluginOnly ? servers[..1] : servers)
         {
             Console.Write($"{workload.Name} on {server.Name}... ");
             var result = await WorkloadRunner.RunAsync(workload, server, cancel.Token);

@@ -33,7 +33,18 @@ internal static class Report
         foreach (var workload in results.Select(r => r.Workload).Distinct())
         {
             var host = results.Single(r => r.Workload == workload && r.Server == ServerUnderTest.SsePlugin.Name);
-            var plain = results.Single(r => r.Workload == workload && r.Server == ServerUnderTest.Plain.Name);
+            if (workload.MinThroughput is { } minThroughput)
+            {
+                Line(text, host.Failed
+                    ? $"| {workload.Name}, {host.Unit} | | | | ≥ {minThroughput:N0} | FAILED |"
+                    : $"| {workload.Name}, {host.Unit} | {host.Throughput:N0} | n/a | | ≥ {minThroughput:N0} | {Verdict(minThroughput, host.Throughput >= minThroughput)} |");
+            }
+
+            if (results.SingleOrDefault(r => r.Workload == workload && r.Server == ServerUnderTest.Plain.Name) is not { } plain)
+            {
+                continue;
+            }
+
             var failed = host.Failed || plain.Failed;
             var ratio = host.Throughput / plain.Throughput;
             Line(text, failed

@@ -34,4 +34,10 @@ internal sealed record Workload(string Name, Phase WarmUp, Phase Measured)
 
     /// <summary>Gets the SsePlugin host's targeted peak RSS ceiling in MB, if any.</summary>
     public double? MaxPeakRssMb { get; init; }
+
+    /// <summary>Gets the SsePlugin host's targeted throughput, if any.</summary>
+    public double? MinThroughput { get; init; }
+
+    /// <summary>Gets whether only SsePlugin runs it (the plain server has no counterpart, e.g. scripts).</summary>
+    public bool SsePluginOnly { get; init; }
 }

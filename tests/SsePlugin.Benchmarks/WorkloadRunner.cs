@@ -10,8 +10,8 @@ internal static class WorkloadRunner
     // Requests are sent as prepared bytes and answers read as bytes: the client serializes nothing.
     private static readonly Marshaller<byte[]> PassThrough = Marshallers.Create(static b => b, static b => b);
 
-    private static readonly Method<byte[], byte[]> ExecuteFunction =
-        new(MethodType.DuplexStreaming, "qlik.sse.Connector", "ExecuteFunction", PassThrough, PassThrough);
+    private static readonly Dictionary<string, Method<byte[], byte[]>> Methods = new[] { "ExecuteFunction", "EvaluateScript" }
+        .ToDictionary(name => name, name => new Method<byte[], byte[]>(MethodType.DuplexStreaming, "qlik.sse.Connector", name, PassThrough, PassThrough));
 
     /// <summary>Starts a fresh server process, warms it up, measures, reads its peak RSS and kills it.</summary>
     /// <returns>The figures, or the error when the server failed or answered wrongly.</returns>
@@ -66,7 +66,7 @@ internal static class WorkloadRunner
     private static async Task<double> CallAsync(CallInvoker invoker, CallPlan plan, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        using var call = invoker.AsyncDuplexStreamingCall(ExecuteFunction, null, new CallOptions(plan.Headers, cancellationToken: cancellationToken));
+        using var call = invoker.AsyncDuplexStreamingCall(Methods[plan.Rpc], null, new CallOptions(plan.Headers, cancellationToken: cancellationToken));
         var sending = Task.Run(() => SendAsync(call.RequestStream, plan.Bundles), cancellationToken);
         var answer = new AnswerTally();
         try
