@@ -84,9 +84,9 @@ public sealed class WireTests
         for (var start = 0; start < 5000;)
         {
             var taken = chunk.Fill(columns, start, 5000, 16 * 1024);
-            var bytes = chunk.ToByteArray();
+            var bytes = Serialize(chunk);
             Assert.InRange(bytes.Length, 1, 16 * 1024);
-            Assert.Equal(chunk.CalculateSize(), bytes.Length);
+            Assert.Equal(chunk.Size, bytes.Length);
             rows.AddRange(BundledRows.Parser.ParseFrom(bytes).Rows);
             start += taken;
         }
@@ -106,7 +106,52 @@ public sealed class WireTests
         var chunk = new ResponseChunk();
 
         Assert.Equal(1, chunk.Fill(columns, 0, 2, 10));
-        Assert.Equal(new string('x', 100), BundledRows.Parser.ParseFrom(chunk.ToByteArray()).Rows.Single().Duals[0].StrData);
+        Assert.Equal(new string('x', 100), BundledRows.Parser.ParseFrom(Serialize(chunk)).Rows.Single().Duals[0].StrData);
+    }
+
+    [Fact]
+    public void A_message_split_over_several_buffers_decodes_the_same()
+    {
+        var bytes = new BundledRows { Rows = { Row(1, 2), Row(3, 4), Row(5, 6) } }.ToByteArray();
+        var first = new Segment(bytes.AsMemory(0, 7));
+        var last = first.Append(bytes.AsMemory(7));
+
+        var table = RequestBlock.Decode(new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length)).Table;
+
+        Assert.Equal([1, 3, 5], Enumerable.Range(0, 3).Select(table.Columns[0].NumberAt));
+        Assert.Equal([2, 4, 6], Enumerable.Range(0, 3).Select(table.Columns[1].NumberAt));
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x0A, 0x05, 0x0A })]
+    [InlineData(new byte[] { 0x0A, 0x02, 0x0A, 0x09 })]
+    [InlineData(new byte[] { 0x0A, 0x03, 0x0A, 0x01, 0x09 })]
+    [InlineData(new byte[] { 0x0B })]
+    [InlineData(new byte[] { 0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 })]
+    public void Malformed_bytes_are_reported_not_misread(byte[] bytes)
+    {
+        var error = Assert.Throws<InvalidDataException>(() => RequestBlock.Decode(new ReadOnlySequence<byte>(bytes)));
+
+        Assert.StartsWith("The message is not a valid BundledRows", error.Message);
+    }
+
+    private static byte[] Serialize(ResponseChunk chunk)
+    {
+        var writer = new ArrayBufferWriter<byte>();
+        chunk.WriteTo(writer);
+        return writer.WrittenSpan.ToArray();
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory) => Memory = memory;
+
+        public Segment Append(ReadOnlyMemory<byte> memory)
+        {
+            var next = new Segment(memory) { RunningIndex = RunningIndex + Memory.Length };
+            Next = next;
+            return next;
+        }
     }
 
     private static Row Row(params double[] values)

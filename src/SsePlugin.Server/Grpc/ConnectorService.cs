@@ -131,7 +131,7 @@ internal partial class ConnectorService
     {
         SseCallException e => new Status(e.StatusCode, e.Message),
         RpcException e => e.Status,
-        InvalidProtocolBufferException e => new Status(StatusCode.InvalidArgument, $"{function}: the request rows are not valid BundledRows messages: {e.Message}"),
+        InvalidDataException e => new Status(StatusCode.InvalidArgument, $"{function}: {e.Message}"),
         OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested =>
             new Status(StatusCode.Cancelled, $"{function}: the call was cancelled by the client."),
         _ => new Status(StatusCode.Unknown, $"{function} failed: {exception.GetType().Name}: {exception.Message}"),

@@ -42,8 +42,21 @@ internal sealed class FunctionCall(
         return null;
     }
 
+    /// <summary>Reads the next block like <see cref="ReadBlockAsync()"/>, sending <paramref name="pending"/> answers first if it would wait.</summary>
+    /// <remarks>Answers go out in large bundles while Qlik keeps rows coming, and without delay when it pauses.</remarks>
+    public async ValueTask<SseTable?> ReadBlockAsync(RowOutput pending)
+    {
+        var next = ReadBlockAsync();
+        if (!next.IsCompleted)
+        {
+            await pending.FlushAsync().ConfigureAwait(false);
+        }
+
+        return await next.ConfigureAwait(false);
+    }
+
     /// <summary>Reads every remaining row into one exact-length column per parameter, named and typed after it.</summary>
-    /// <param name="first">A block already read with <see cref="ReadBlockAsync"/>, to put first.</param>
+    /// <param name="first">A block already read with <see cref="ReadBlockAsync()"/>, to put first.</param>
     public async ValueTask<SseTable> ReadAllAsync(SseTable? first = null)
     {
         var parameters = Function.Parameters;

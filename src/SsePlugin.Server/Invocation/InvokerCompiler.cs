@@ -32,7 +32,7 @@ internal static class InvokerCompiler
                 }),
         };
 
-    // for (i = 0; i < block.RowCount; i++) answers[i] = target.Method(column0[i], column1[i], ..., context);
+    // start = output.Reserve(block.RowCount); for (i = 0; i < block.RowCount; i++) answers[start + i] = target.Method(column0[i], ..., context);
     private static PerRowInvoker.RowLoop CompileRowLoop(MethodInfo method, object? target, IReadOnlyList<ArgumentPlan> arguments, ResultPlan result)
     {
         var block = Expression.Parameter(typeof(SseTable), "block");
@@ -42,11 +42,12 @@ internal static class InvokerCompiler
         var rowCount = Expression.Variable(typeof(int), "rowCount");
         var numbers = Expression.Variable(typeof(double[]), "answerNumbers");
         var strings = Expression.Variable(typeof(string[]), "answerStrings");
-        var variables = new List<ParameterExpression> { row, rowCount, numbers, strings };
+        var start = Expression.Variable(typeof(int), "start");
+        var variables = new List<ParameterExpression> { row, rowCount, numbers, strings, start };
         var body = new List<Expression>
         {
             Expression.Assign(rowCount, Expression.Property(block, nameof(SseTable.RowCount))),
-            Expression.Call(output, nameof(RowOutput.Prepare), null, rowCount),
+            Expression.Assign(start, Expression.Call(output, nameof(RowOutput.Reserve), null, rowCount)),
             Expression.Assign(numbers, Expression.Property(output, nameof(RowOutput.Numbers))),
             Expression.Assign(strings, Expression.Property(output, nameof(RowOutput.Strings))),
         };
@@ -85,22 +86,23 @@ internal static class InvokerCompiler
                 Expression.ArrayIndex(columnStrings[argument.DataIndex], row)),
         });
 
+        var at = Expression.Add(start, row);
         Expression store;
         switch (result.DataType)
         {
             case SseDataType.Numeric:
-                store = Expression.Assign(Expression.ArrayAccess(numbers, row), call);
+                store = Expression.Assign(Expression.ArrayAccess(numbers, at), call);
                 break;
             case SseDataType.String:
-                store = Expression.Assign(Expression.ArrayAccess(strings, row), call);
+                store = Expression.Assign(Expression.ArrayAccess(strings, at), call);
                 break;
             default:
                 var dual = Expression.Variable(typeof(SseDual), "answer");
                 store = Expression.Block(
                     [dual],
                     Expression.Assign(dual, call),
-                    Expression.Assign(Expression.ArrayAccess(numbers, row), Expression.Property(dual, nameof(SseDual.Number))),
-                    Expression.Assign(Expression.ArrayAccess(strings, row), Expression.Property(dual, nameof(SseDual.Text))));
+                    Expression.Assign(Expression.ArrayAccess(numbers, at), Expression.Property(dual, nameof(SseDual.Number))),
+                    Expression.Assign(Expression.ArrayAccess(strings, at), Expression.Property(dual, nameof(SseDual.Text))));
                 break;
         }
 

@@ -3,8 +3,11 @@ namespace SsePlugin.Server.Invocation;
 /// <summary>The answer column of a per-row or streaming function: reused buffers, flushed to the response in bundles.</summary>
 internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
 {
-    /// <summary>How many streamed answers are gathered before they are sent.</summary>
-    public const int StreamBundleRows = 4096;
+    /// <summary>
+    /// How many answers are gathered before they are sent while more rows are already waiting; answers are sent
+    /// sooner whenever the call would otherwise wait for Qlik.
+    /// </summary>
+    public const int BundleRows = 32 * 1024;
 
     private double[] _numbers = [];
     private string?[] _strings = [];
@@ -12,18 +15,20 @@ internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
     /// <summary>Gets the number of answers waiting to be sent.</summary>
     public int Count { get; private set; }
 
-    /// <summary>Gets the number buffer; valid up to the capacity given to <see cref="Prepare"/>.</summary>
+    /// <summary>Gets the number buffer; valid up to <see cref="Count"/>.</summary>
     public double[] Numbers => _numbers;
 
-    /// <summary>Gets the text buffer; valid up to the capacity given to <see cref="Prepare"/>.</summary>
+    /// <summary>Gets the text buffer; valid up to <see cref="Count"/>.</summary>
     public string?[] Strings => _strings;
 
-    /// <summary>Makes room for <paramref name="rows"/> answers written by index, replacing any pending ones.</summary>
-    public void Prepare(int rows)
+    /// <summary>Makes room for <paramref name="rows"/> more answers, written by index from the position returned.</summary>
+    /// <returns>The index of the first reserved answer.</returns>
+    public int Reserve(int rows)
     {
-        Count = 0;
-        Ensure(rows);
-        Count = rows;
+        Ensure(Count + rows);
+        var start = Count;
+        Count += rows;
+        return start;
     }
 
     /// <summary>Appends a numeric answer.</summary>
@@ -47,6 +52,9 @@ internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
         _numbers[Count] = value.Number;
         _strings[Count++] = value.Text;
     }
+
+    /// <summary>Sends the pending answers once a bundle is full.</summary>
+    public ValueTask FlushIfFullAsync() => Count >= BundleRows ? FlushAsync() : ValueTask.CompletedTask;
 
     /// <summary>Sends the pending answers.</summary>
     public async ValueTask FlushAsync()

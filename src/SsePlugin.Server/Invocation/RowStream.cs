@@ -2,8 +2,8 @@ namespace SsePlugin.Server.Invocation;
 
 /// <summary>The rows of a call as a stream, for functions that must not buffer them.</summary>
 /// <param name="call">The call whose rows are read.</param>
-/// <param name="beforeWaiting">Run before each read of the next message, so that answers are sent as rows arrive.</param>
-internal sealed class RowStream(FunctionCall call, Func<ValueTask>? beforeWaiting) : IAsyncEnumerable<SseRow>
+/// <param name="pending">Answers to send whenever the stream would wait for Qlik, if the function streams answers.</param>
+internal sealed class RowStream(FunctionCall call, RowOutput? pending) : IAsyncEnumerable<SseRow>
 {
     private bool _enumerated;
 
@@ -17,12 +17,8 @@ internal sealed class RowStream(FunctionCall call, Func<ValueTask>? beforeWaitin
         _enumerated = true;
         while (true)
         {
-            if (beforeWaiting is not null)
-            {
-                await beforeWaiting().ConfigureAwait(false);
-            }
-
-            if (await call.ReadBlockAsync().ConfigureAwait(false) is not { } block)
+            var next = pending is null ? call.ReadBlockAsync() : call.ReadBlockAsync(pending);
+            if (await next.ConfigureAwait(false) is not { } block)
             {
                 yield break;
             }

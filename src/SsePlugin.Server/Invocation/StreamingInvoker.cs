@@ -11,7 +11,7 @@ internal sealed class StreamingInvoker(StreamingInvoker.Run run) : FunctionInvok
     public override async Task InvokeAsync(FunctionCall call)
     {
         var output = new RowOutput(call.Function.ReturnType, call.Response);
-        await run([new RowStream(call, output.FlushAsync)], call.Context, output).ConfigureAwait(false);
+        await run([new RowStream(call, output)], call.Context, output).ConfigureAwait(false);
         await output.FlushAsync().ConfigureAwait(false);
         if (call.Response.RowsWritten != call.RowsRead)
         {
@@ -28,10 +28,7 @@ internal sealed class StreamingInvoker(StreamingInvoker.Run run) : FunctionInvok
         await foreach (var answer in answers.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             add(output, answer);
-            if (output.Count >= RowOutput.StreamBundleRows)
-            {
-                await output.FlushAsync().ConfigureAwait(false);
-            }
+            await output.FlushIfFullAsync().ConfigureAwait(false);
         }
     }
 }

@@ -1,22 +1,18 @@
-using Google.Protobuf;
-using Google.Protobuf.Reflection;
-using Qlik.Sse;
+using System.Buffers;
 
 namespace SsePlugin.Server.Wire;
 
 /// <summary>
 /// One <c>BundledRows</c> request message, decoded straight into columns: no <c>Row</c> or <c>Dual</c> objects are
-/// built. The protobuf library still does the wire work; this type only decides where the values go.
+/// built, and numbers are read in place.
 /// </summary>
 /// <remarks>
 /// The message is decoded before the call knows its function, so every value keeps its number, and its text
 /// where Qlik sent one. A row whose width differs from the first row's is remembered, not thrown, so that the
 /// call can name the function in its error.
 /// </remarks>
-internal sealed class RequestBlock : IMessage, IBufferMessage
+internal sealed class RequestBlock
 {
-    private readonly RowReader _rowReader;
-    private readonly DualReader _dualReader = new();
     private double[][] _numbers = [];
     private string?[]?[] _strings = [];
     private int _capacity;
@@ -24,12 +20,7 @@ internal sealed class RequestBlock : IMessage, IBufferMessage
     private int _rowCount;
     private int _column;
 
-    /// <summary>Creates an empty block sized for about <paramref name="expectedRows"/> rows.</summary>
-    public RequestBlock(int expectedRows)
-    {
-        _capacity = Math.Max(expectedRows, 4);
-        _rowReader = new RowReader(this);
-    }
+    private RequestBlock(int expectedRows) => _capacity = Math.Max(expectedRows, 4);
 
     /// <summary>Gets the decoded rows; columns have no names and the dual data type.</summary>
     public SseTable Table { get; private set; } = EmptyTable;
@@ -42,48 +33,86 @@ internal sealed class RequestBlock : IMessage, IBufferMessage
 
     private static SseTable EmptyTable { get; } = new([], 0);
 
-    /// <inheritdoc/>
-    public MessageDescriptor Descriptor => BundledRows.Descriptor;
+    /// <summary>Decodes one serialized <c>BundledRows</c>.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a valid <c>BundledRows</c>.</exception>
+    public static RequestBlock Decode(ReadOnlySequence<byte> payload)
+    {
+        if (payload.IsSingleSegment)
+        {
+            return Decode(payload.FirstSpan);
+        }
+
+        var length = checked((int)payload.Length);
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            payload.CopyTo(buffer);
+            return Decode(buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     /// <summary>Decodes one serialized <c>BundledRows</c>.</summary>
-    public static RequestBlock Decode(System.Buffers.ReadOnlySequence<byte> payload)
+    public static RequestBlock Decode(ReadOnlySpan<byte> payload)
     {
         // A numeric row of two columns takes 24 bytes; the arrays grow when rows are smaller.
-        var block = new RequestBlock((int)Math.Min(payload.Length / 24, 64 * 1024));
-        block.MergeFrom(payload);
+        var block = new RequestBlock(Math.Min(payload.Length / 24, 64 * 1024));
+        var reader = new WireReader(payload);
+        var end = payload.Length;
+        for (var tag = reader.ReadTag(end); tag != 0; tag = reader.ReadTag(end))
+        {
+            if (tag == BundledRowsFormat.MessageTag)
+            {
+                block.ReadRow(ref reader, reader.ReadLengthEnd(end));
+            }
+            else
+            {
+                reader.Skip(tag, end);
+            }
+        }
+
         block.Table = block.BuildTable();
         return block;
     }
 
-    void IBufferMessage.InternalMergeFrom(ref ParseContext ctx)
+    private void ReadRow(ref WireReader reader, int end)
     {
-        uint tag;
-        while ((tag = ctx.ReadTag()) != 0)
+        BeginRow();
+        for (var tag = reader.ReadTag(end); tag != 0; tag = reader.ReadTag(end))
         {
-            if (tag == RowsTag)
+            if (tag != BundledRowsFormat.MessageTag)
             {
-                BeginRow();
-                ctx.ReadMessage(_rowReader);
-                EndRow();
+                reader.Skip(tag, end);
+                continue;
             }
-            else
+
+            var dualEnd = reader.ReadLengthEnd(end);
+            var number = 0d;
+            string? text = null;
+            for (var field = reader.ReadTag(dualEnd); field != 0; field = reader.ReadTag(dualEnd))
             {
-                UnknownFieldSet.MergeFieldFrom(null, ref ctx);
+                switch (field)
+                {
+                    case BundledRowsFormat.NumberTag:
+                        number = reader.ReadDouble(dualEnd);
+                        break;
+                    case BundledRowsFormat.TextTag:
+                        text = reader.ReadString(dualEnd);
+                        break;
+                    default:
+                        reader.Skip(field, dualEnd);
+                        break;
+                }
             }
+
+            AddValue(number, text);
         }
+
+        EndRow();
     }
-
-    void IMessage.MergeFrom(CodedInputStream input) => input.ReadRawMessage(this);
-
-    void IMessage.WriteTo(CodedOutputStream output) => throw new NotSupportedException("A request block is only read.");
-
-    int IMessage.CalculateSize() => throw new NotSupportedException("A request block is only read.");
-
-    void IBufferMessage.InternalWriteTo(ref WriteContext ctx) => throw new NotSupportedException("A request block is only read.");
-
-    private const uint RowsTag = (1 << 3) | 2; // field 1, length-delimited
-    private const uint NumDataTag = (1 << 3) | 1; // field 1, 64-bit
-    private const uint StrDataTag = (2 << 3) | 2; // field 2, length-delimited
 
     private void BeginRow()
     {
@@ -171,76 +200,5 @@ internal sealed class RequestBlock : IMessage, IBufferMessage
         }
 
         return new SseTable(columns, _rowCount);
-    }
-
-    /// <summary>Reads one <c>Row</c>: its duals, in parameter order.</summary>
-    private sealed class RowReader(RequestBlock block) : IMessage, IBufferMessage
-    {
-        public MessageDescriptor Descriptor => Row.Descriptor;
-
-        void IBufferMessage.InternalMergeFrom(ref ParseContext ctx)
-        {
-            var dual = block._dualReader;
-            uint tag;
-            while ((tag = ctx.ReadTag()) != 0)
-            {
-                if (tag == RowsTag)
-                {
-                    dual.Number = 0;
-                    dual.Text = null;
-                    ctx.ReadMessage(dual);
-                    block.AddValue(dual.Number, dual.Text);
-                }
-                else
-                {
-                    UnknownFieldSet.MergeFieldFrom(null, ref ctx);
-                }
-            }
-        }
-
-        void IMessage.MergeFrom(CodedInputStream input) => input.ReadRawMessage(this);
-
-        void IMessage.WriteTo(CodedOutputStream output) => throw new NotSupportedException();
-
-        int IMessage.CalculateSize() => throw new NotSupportedException();
-
-        void IBufferMessage.InternalWriteTo(ref WriteContext ctx) => throw new NotSupportedException();
-    }
-
-    /// <summary>Reads one <c>Dual</c>.</summary>
-    private sealed class DualReader : IMessage, IBufferMessage
-    {
-        public double Number;
-        public string? Text;
-
-        public MessageDescriptor Descriptor => Dual.Descriptor;
-
-        void IBufferMessage.InternalMergeFrom(ref ParseContext ctx)
-        {
-            uint tag;
-            while ((tag = ctx.ReadTag()) != 0)
-            {
-                switch (tag)
-                {
-                    case NumDataTag:
-                        Number = ctx.ReadDouble();
-                        break;
-                    case StrDataTag:
-                        Text = ctx.ReadString();
-                        break;
-                    default:
-                        UnknownFieldSet.MergeFieldFrom(null, ref ctx);
-                        break;
-                }
-            }
-        }
-
-        void IMessage.MergeFrom(CodedInputStream input) => input.ReadRawMessage(this);
-
-        void IMessage.WriteTo(CodedOutputStream output) => throw new NotSupportedException();
-
-        int IMessage.CalculateSize() => throw new NotSupportedException();
-
-        void IBufferMessage.InternalWriteTo(ref WriteContext ctx) => throw new NotSupportedException();
     }
 }

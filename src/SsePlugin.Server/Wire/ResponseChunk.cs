@@ -1,6 +1,5 @@
-using Google.Protobuf;
-using Google.Protobuf.Reflection;
-using Qlik.Sse;
+using System.Buffers;
+using System.Text;
 
 namespace SsePlugin.Server.Wire;
 
@@ -8,17 +7,16 @@ namespace SsePlugin.Server.Wire;
 /// One <c>BundledRows</c> response message written straight from columns: a run of rows of a table, cut so that
 /// the message stays under a byte limit. One instance is reused for every message of a call.
 /// </summary>
-internal sealed class ResponseChunk : IMessage, IBufferMessage
+internal sealed class ResponseChunk
 {
     private IReadOnlyList<SseColumn> _columns = [];
     private int _start;
-    private int _size;
 
     /// <summary>Gets the number of rows in the chunk.</summary>
     public int RowCount { get; private set; }
 
-    /// <inheritdoc/>
-    public MessageDescriptor Descriptor => BundledRows.Descriptor;
+    /// <summary>Gets the size of the serialized message.</summary>
+    public int Size { get; private set; }
 
     /// <summary>Takes rows from <paramref name="start"/> on, as many as fit in <paramref name="maxBytes"/> (at least one).</summary>
     /// <returns>The number of rows taken.</returns>
@@ -30,8 +28,7 @@ internal sealed class ResponseChunk : IMessage, IBufferMessage
         var row = start;
         while (row < end)
         {
-            var rowSize = RowSize(columns, row);
-            var entry = 1 + CodedOutputStream.ComputeLengthSize(rowSize) + rowSize;
+            var entry = BundledRowsFormat.FieldSize(RowSize(columns, row));
             if (size + entry > maxBytes && row > start)
             {
                 break;
@@ -41,54 +38,48 @@ internal sealed class ResponseChunk : IMessage, IBufferMessage
             row++;
         }
 
-        _size = size;
+        Size = size;
         RowCount = row - start;
         return RowCount;
     }
 
-    /// <inheritdoc/>
-    public int CalculateSize() => _size;
-
-    void IBufferMessage.InternalWriteTo(ref WriteContext ctx)
+    /// <summary>Writes the chunk as a serialized <c>BundledRows</c>.</summary>
+    public void WriteTo(IBufferWriter<byte> output)
     {
+        var writer = new WireWriter(output);
         var columns = _columns;
         var end = _start + RowCount;
         for (var row = _start; row < end; row++)
         {
-            ctx.WriteRawTag(RowsTag);
-            ctx.WriteLength(RowSize(columns, row));
+            var rowSize = RowSize(columns, row);
+            writer.Reserve(BundledRowsFormat.FieldSize(rowSize));
+            writer.WriteByte(BundledRowsFormat.MessageTag);
+            writer.WriteVarint((uint)rowSize);
             for (var c = 0; c < columns.Count; c++)
             {
                 var column = columns[c];
                 var number = NumberAt(column, row);
                 var text = TextAt(column, row);
-                ctx.WriteRawTag(DualsTag);
-                ctx.WriteLength(DualSize(number, text));
+                var textBytes = string.IsNullOrEmpty(text) ? 0 : Encoding.UTF8.GetByteCount(text);
+                writer.WriteByte(BundledRowsFormat.MessageTag);
+                writer.WriteVarint((uint)BundledRowsFormat.DualSize(number, text));
                 if (BitConverter.DoubleToInt64Bits(number) != 0)
                 {
-                    ctx.WriteRawTag(NumDataTag);
-                    ctx.WriteDouble(number);
+                    writer.WriteByte(BundledRowsFormat.NumberTag);
+                    writer.WriteDouble(number);
                 }
 
-                if (!string.IsNullOrEmpty(text))
+                if (textBytes > 0)
                 {
-                    ctx.WriteRawTag(StrDataTag);
-                    ctx.WriteString(text);
+                    writer.WriteByte(BundledRowsFormat.TextTag);
+                    writer.WriteVarint((uint)textBytes);
+                    writer.WriteUtf8(text!, textBytes);
                 }
             }
         }
+
+        writer.Flush();
     }
-
-    void IMessage.WriteTo(CodedOutputStream output) => output.WriteRawMessage(this);
-
-    void IMessage.MergeFrom(CodedInputStream input) => throw new NotSupportedException("A response chunk is only written.");
-
-    void IBufferMessage.InternalMergeFrom(ref ParseContext ctx) => throw new NotSupportedException("A response chunk is only written.");
-
-    private const byte RowsTag = (1 << 3) | 2;
-    private const byte DualsTag = (1 << 3) | 2;
-    private const byte NumDataTag = (1 << 3) | 1;
-    private const byte StrDataTag = (2 << 3) | 2;
 
     // Text columns carry no number and numeric columns no text, as Qlik's own plugins answer.
     private static double NumberAt(SseColumn column, int row) => column.NumberArray is { } numbers ? numbers[row] : 0d;
@@ -101,15 +92,9 @@ internal sealed class ResponseChunk : IMessage, IBufferMessage
         for (var c = 0; c < columns.Count; c++)
         {
             var column = columns[c];
-            var dual = DualSize(NumberAt(column, row), TextAt(column, row));
-            size += 1 + CodedOutputStream.ComputeLengthSize(dual) + dual;
+            size += BundledRowsFormat.FieldSize(BundledRowsFormat.DualSize(NumberAt(column, row), TextAt(column, row)));
         }
 
         return size;
     }
-
-    // Proto3 leaves out default values: a zero number (but not -0 or NaN) and an empty text.
-    private static int DualSize(double number, string? text) =>
-        (BitConverter.DoubleToInt64Bits(number) != 0 ? 9 : 0)
-        + (string.IsNullOrEmpty(text) ? 0 : 1 + CodedOutputStream.ComputeStringSize(text));
 }

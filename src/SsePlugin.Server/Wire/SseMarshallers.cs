@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using Grpc.Core;
 
 namespace SsePlugin.Server.Wire;
@@ -15,7 +14,7 @@ internal static class SseMarshallers
     public static Marshaller<ResponseChunk> Responses { get; } = new(
         static (chunk, context) =>
         {
-            context.SetPayloadLength(chunk.CalculateSize());
+            context.SetPayloadLength(chunk.Size);
             chunk.WriteTo(context.GetBufferWriter());
             context.Complete();
         },

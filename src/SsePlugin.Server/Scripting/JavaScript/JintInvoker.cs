@@ -71,22 +71,20 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         }
 
         var output = new RowOutput(definition.ReturnType, call.Response);
-        for (var start = 1; block is not null; start = 0, block = await call.ReadBlockAsync().ConfigureAwait(false))
+        JsValues.Store(first, output, output.Reserve(1), definition.ReturnType);
+        for (var from = 1; block is not null; from = 0, block = await call.ReadBlockAsync(output).ConfigureAwait(false))
         {
-            output.Prepare(block.RowCount);
-            if (start == 1)
-            {
-                JsValues.Store(first, output, 0, definition.ReturnType);
-            }
-
-            for (var i = start; i < block.RowCount; i++)
+            var start = output.Reserve(block.RowCount - from) - from;
+            for (var i = from; i < block.RowCount; i++)
             {
                 row.Load(block, i);
-                JsValues.Store(engine.Evaluate(script), output, i, definition.ReturnType);
+                JsValues.Store(engine.Evaluate(script), output, start + i, definition.ReturnType);
             }
 
-            await output.FlushAsync().ConfigureAwait(false);
+            await output.FlushIfFullAsync().ConfigureAwait(false);
         }
+
+        await output.FlushAsync().ConfigureAwait(false);
     }
 
     private async Task AggregateAsync(Engine engine, FunctionCall call)

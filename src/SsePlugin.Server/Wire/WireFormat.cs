@@ -1,0 +1,170 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Text;
+
+namespace SsePlugin.Server.Wire;
+
+/// <summary>
+/// The protobuf wire format of the three messages that carry rows (<c>BundledRows</c>, <c>Row</c>, <c>Dual</c>),
+/// each of which has only a repeated message field 1, or a double field 1 and a string field 2.
+/// </summary>
+internal static class BundledRowsFormat
+{
+    /// <summary>Field 1, length-delimited: <c>BundledRows.rows</c> and <c>Row.duals</c>.</summary>
+    public const byte MessageTag = (1 << 3) | 2;
+
+    /// <summary>Field 1, 64-bit: <c>Dual.numData</c>.</summary>
+    public const byte NumberTag = (1 << 3) | 1;
+
+    /// <summary>Field 2, length-delimited: <c>Dual.strData</c>.</summary>
+    public const byte TextTag = (2 << 3) | 2;
+
+    /// <summary>The bytes of a varint.</summary>
+    public static int VarintSize(uint value) => (BitOperations.Log2(value | 1) / 7) + 1;
+
+    /// <summary>The bytes of a length-delimited field of <paramref name="length"/> bytes, tag included.</summary>
+    public static int FieldSize(int length) => 1 + VarintSize((uint)length) + length;
+
+    /// <summary>The bytes of a <c>Dual</c>'s content; proto3 leaves out a zero number (not -0 or NaN) and an empty text.</summary>
+    public static int DualSize(double number, string? text) =>
+        (BitConverter.DoubleToInt64Bits(number) != 0 ? 9 : 0) + (string.IsNullOrEmpty(text) ? 0 : FieldSize(Encoding.UTF8.GetByteCount(text)));
+}
+
+/// <summary>Reads protobuf wire format from a span, failing with <see cref="InvalidDataException"/> on malformed input.</summary>
+internal ref struct WireReader(ReadOnlySpan<byte> data)
+{
+    private readonly ReadOnlySpan<byte> _data = data;
+
+    /// <summary>Gets the position of the next byte.</summary>
+    public int Position { get; private set; }
+
+    /// <summary>Reads a field tag; 0 at the end of <paramref name="end"/>.</summary>
+    public uint ReadTag(int end) => Position >= end ? 0 : (uint)ReadVarint();
+
+    /// <summary>Reads the length of a length-delimited field and returns where the field ends.</summary>
+    public int ReadLengthEnd(int end)
+    {
+        var length = ReadVarint();
+        return length <= (ulong)(end - Position) ? Position + (int)length : throw Malformed("a field runs past the end of its message");
+    }
+
+    /// <summary>Reads a little-endian double.</summary>
+    public double ReadDouble(int end)
+    {
+        if (end - Position < 8)
+        {
+            throw Malformed("a number runs past the end of its message");
+        }
+
+        var value = BinaryPrimitives.ReadDoubleLittleEndian(_data.Slice(Position, 8));
+        Position += 8;
+        return value;
+    }
+
+    /// <summary>Reads a UTF-8 string.</summary>
+    public string ReadString(int end)
+    {
+        var stringEnd = ReadLengthEnd(end);
+        var value = Encoding.UTF8.GetString(_data[Position..stringEnd]);
+        Position = stringEnd;
+        return value;
+    }
+
+    /// <summary>Skips a field this reader does not know, as protobuf requires.</summary>
+    public void Skip(uint tag, int end)
+    {
+        switch (tag & 7)
+        {
+            case 0:
+                ReadVarint();
+                break;
+            case 1:
+                Advance(8, end);
+                break;
+            case 2:
+                Position = ReadLengthEnd(end);
+                break;
+            case 5:
+                Advance(4, end);
+                break;
+            default:
+                throw Malformed($"wire type {tag & 7} is not valid here");
+        }
+
+        if (Position > end)
+        {
+            throw Malformed("a field runs past the end of its message");
+        }
+    }
+
+    private void Advance(int bytes, int end)
+    {
+        if (end - Position < bytes)
+        {
+            throw Malformed("a field runs past the end of its message");
+        }
+
+        Position += bytes;
+    }
+
+    private ulong ReadVarint()
+    {
+        ulong value = 0;
+        for (var shift = 0; shift < 64 && Position < _data.Length; shift += 7)
+        {
+            var b = _data[Position++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return value;
+            }
+        }
+
+        throw Malformed("a varint is cut off or longer than 10 bytes");
+    }
+
+    private static InvalidDataException Malformed(string problem) => new($"The message is not a valid BundledRows: {problem}.");
+}
+
+/// <summary>Writes protobuf wire format straight into a buffer writer, a span at a time.</summary>
+internal ref struct WireWriter(IBufferWriter<byte> output)
+{
+    private Span<byte> _span;
+    private int _position;
+
+    /// <summary>Makes sure the next <paramref name="bytes"/> fit in the current span.</summary>
+    public void Reserve(int bytes)
+    {
+        if (_span.Length - _position < bytes)
+        {
+            output.Advance(_position);
+            _span = output.GetSpan(bytes);
+            _position = 0;
+        }
+    }
+
+    public void WriteByte(byte value) => _span[_position++] = value;
+
+    public void WriteVarint(uint value)
+    {
+        while (value >= 0x80)
+        {
+            _span[_position++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        _span[_position++] = (byte)value;
+    }
+
+    public void WriteDouble(double value)
+    {
+        BinaryPrimitives.WriteDoubleLittleEndian(_span[_position..], value);
+        _position += 8;
+    }
+
+    public void WriteUtf8(string value, int byteCount) => _position += Encoding.UTF8.GetBytes(value, _span.Slice(_position, byteCount));
+
+    /// <summary>Commits what was written.</summary>
+    public readonly void Flush() => output.Advance(_position);
+}
