@@ -51,9 +51,10 @@ public static class SsePluginHost
         {
             kestrel.Listen(IPAddress.Parse(options.Bind), options.Port, listen => listen.Protocols = HttpProtocols.Http2);
 
-            // Larger flow-control windows let Qlik's bundles stream without waiting for window updates.
-            kestrel.Limits.Http2.InitialConnectionWindowSize = 16 * 1024 * 1024;
-            kestrel.Limits.Http2.InitialStreamWindowSize = 8 * 1024 * 1024;
+            // Flow-control windows a little above Kestrel's defaults keep Qlik's bundles streaming without waiting
+            // for window updates, while bounding what a fast sender can make the host buffer.
+            kestrel.Limits.Http2.InitialConnectionWindowSize = 2 * 1024 * 1024;
+            kestrel.Limits.Http2.InitialStreamWindowSize = 1024 * 1024;
         });
 
         var app = builder.Build();

@@ -103,7 +103,7 @@ string[] notes =
         + "the client shares the machine with the server.",
     "SsePlugin is SsePlugin.Host started with `--Serilog:MinimumLevel:Default Warning` (no per-call log lines); plain is "
         + "tests/SsePlugin.Benchmarks.PlainServer (Grpc.AspNetCore, generated stubs, logging at Warning). Both: workstation GC, "
-        + "h2c on loopback, HTTP/2 windows 16 MiB / 8 MiB, 64 MiB max message.",
+        + "h2c on loopback, HTTP/2 windows 2 MiB / 1 MiB, 64 MiB max message.",
     $"Requests are BundledRows of {RequestBundles.BundleRows} rows serialized once up front and sent through a pass-through "
         + "byte[] marshaller while another task reads the answer; every answer's row count and sum are verified.",
     "Each workload starts a fresh server process; peak RSS is its VmHWM after the warm-up and the measured calls. "

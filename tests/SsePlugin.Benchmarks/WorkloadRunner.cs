@@ -10,8 +10,12 @@ internal static class WorkloadRunner
     // Requests are sent as prepared bytes and answers read as bytes: the client serializes nothing.
     private static readonly Marshaller<byte[]> PassThrough = Marshallers.Create(static b => b, static b => b);
 
-    private static readonly Dictionary<string, Method<byte[], byte[]>> Methods = new[] { "ExecuteFunction", "EvaluateScript" }
-        .ToDictionary(name => name, name => new Method<byte[], byte[]>(MethodType.DuplexStreaming, "qlik.sse.Connector", name, PassThrough, PassThrough));
+    // Answers are tallied where they arrive, without a copy per message.
+    private static readonly Marshaller<AnswerTally> Tally =
+        new(static (_, _) => throw new NotSupportedException(), static context => AnswerTally.Read(context.PayloadAsReadOnlySequence()));
+
+    private static readonly Dictionary<string, Method<byte[], AnswerTally>> Methods = new[] { "ExecuteFunction", "EvaluateScript" }
+        .ToDictionary(name => name, name => new Method<byte[], AnswerTally>(MethodType.DuplexStreaming, "qlik.sse.Connector", name, PassThrough, Tally));
 
     /// <summary>Starts a fresh server process, warms it up, measures, reads its peak RSS and kills it.</summary>
     /// <returns>The figures, or the error when the server failed or answered wrongly.</returns>

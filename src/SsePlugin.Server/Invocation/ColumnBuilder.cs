@@ -1,10 +1,12 @@
 namespace SsePlugin.Server.Invocation;
 
 /// <summary>Gathers one parameter's values over all request messages of a call into one exact-length column.</summary>
-internal sealed class ColumnBuilder(SseParameter parameter)
+/// <param name="parameter">The parameter.</param>
+/// <param name="expectedRows">The rows Qlik announced (its cardinality), so that the column is allocated once.</param>
+internal sealed class ColumnBuilder(SseParameter parameter, int expectedRows)
 {
-    private double[] _numbers = [];
-    private string[] _strings = [];
+    private double[] _numbers = parameter.DataType == SseDataType.String ? [] : new double[expectedRows];
+    private string[] _strings = parameter.DataType == SseDataType.Numeric ? [] : new string[expectedRows];
     private int _count;
 
     /// <summary>Appends the first <paramref name="rows"/> values of a checked request column.</summary>
@@ -29,6 +31,7 @@ internal sealed class ColumnBuilder(SseParameter parameter)
     /// <summary>Returns the column, named and typed after the parameter.</summary>
     public SseColumn Build()
     {
+        // Exact when Qlik announced the right cardinality; otherwise one copy.
         Array.Resize(ref _numbers, parameter.DataType == SseDataType.String ? 0 : _count);
         Array.Resize(ref _strings, parameter.DataType == SseDataType.Numeric ? 0 : _count);
         return parameter.DataType switch

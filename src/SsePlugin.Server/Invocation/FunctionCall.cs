@@ -10,6 +10,8 @@ internal sealed class FunctionCall(
     ResponseWriter response,
     SseCallContext context)
 {
+    private const int MaxPresizedRows = 16 * 1024 * 1024;
+
     /// <summary>Gets the function being called.</summary>
     public SseFunction Function { get; } = function;
 
@@ -60,10 +62,12 @@ internal sealed class FunctionCall(
     public async ValueTask<SseTable> ReadAllAsync(SseTable? first = null)
     {
         var parameters = Function.Parameters;
+        // The announced cardinality sizes the columns; it is only a hint, capped against a bogus header.
+        var expectedRows = (int)Math.Clamp(Context.Cardinality, 0, MaxPresizedRows);
         var builders = new ColumnBuilder[parameters.Count];
         for (var p = 0; p < builders.Length; p++)
         {
-            builders[p] = new ColumnBuilder(parameters[p]);
+            builders[p] = new ColumnBuilder(parameters[p], expectedRows);
         }
 
         for (var block = first ?? await ReadBlockAsync().ConfigureAwait(false); block is not null; block = await ReadBlockAsync().ConfigureAwait(false))

@@ -5,9 +5,10 @@ internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
 {
     /// <summary>
     /// How many answers are gathered before they are sent while more rows are already waiting; answers are sent
-    /// sooner whenever the call would otherwise wait for Qlik.
+    /// sooner whenever the call would otherwise wait for Qlik. Small enough that the buffers stay off the large
+    /// object heap.
     /// </summary>
-    public const int BundleRows = 32 * 1024;
+    public const int BundleRows = 8 * 1024;
 
     private double[] _numbers = [];
     private string?[] _strings = [];
