@@ -38,6 +38,8 @@ internal partial class ConnectorService
     private readonly SsePluginOptions _options;
     private readonly ILogger _logger;
     private readonly Capabilities _capabilities;
+    private readonly Func<ServerCallContext, SseFunction> _findFunction;
+    private readonly Func<ServerCallContext, SseFunction> _prepareScript;
 
     public ConnectorService(FunctionCatalog catalog, ScriptFunctions scripts, IOptions<SsePluginOptions> options, ILogger<ConnectorService> logger)
     {
@@ -46,6 +48,8 @@ internal partial class ConnectorService
         _options = options.Value;
         _logger = logger;
         _capabilities = CapabilitiesBuilder.Build(catalog, _options);
+        _findFunction = FindFunction;
+        _prepareScript = PrepareScript;
     }
 
     /// <summary>Binds the three methods; grpc-dotnet calls it with a null service to learn them.</summary>
@@ -63,10 +67,10 @@ internal partial class ConnectorService
     }
 
     public virtual Task ExecuteFunction(IAsyncStreamReader<RequestBlock> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context) =>
-        RunAsync(nameof(ExecuteFunction), FindFunction, requests, responses, context);
+        RunAsync(nameof(ExecuteFunction), _findFunction, requests, responses, context);
 
     public virtual Task EvaluateScript(IAsyncStreamReader<RequestBlock> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context) =>
-        RunAsync(nameof(EvaluateScript), PrepareScript, requests, responses, context);
+        RunAsync(nameof(EvaluateScript), _prepareScript, requests, responses, context);
 
     private SseFunction FindFunction(ServerCallContext context)
     {

@@ -64,11 +64,16 @@ internal sealed class ResponseWriter(
         }
 
         _headersSent = true;
+        _noStoreSent = noCache || callContext.IsCacheDisabled;
+        if (!_noStoreSent && description is null)
+        {
+            return;
+        }
+
         var headers = new Metadata();
-        if (noCache || callContext.IsCacheDisabled)
+        if (_noStoreSent)
         {
             headers.Add(CacheHeader, "no-store");
-            _noStoreSent = true;
         }
 
         if (description is not null)
@@ -76,10 +81,7 @@ internal sealed class ResponseWriter(
             headers.Add(TableDescriptionHeader, Describe(description).ToByteArray());
         }
 
-        if (headers.Count > 0)
-        {
-            await context.WriteResponseHeadersAsync(headers).ConfigureAwait(false);
-        }
+        await context.WriteResponseHeadersAsync(headers).ConfigureAwait(false);
     }
 
     private static TableDescription Describe(SseTable table)
