@@ -52,7 +52,7 @@ public sealed class HostFixture : IAsyncLifetime
     public Connector.ConnectorClient Client => _host!.Client;
 
     public async Task InitializeAsync() => _host = await TestHost.StartAsync(
-        "--SsePlugin:JavaScript:TimeoutSeconds", "2",
+        "--SsePlugin:JavaScript:TimeoutSeconds", "5",
         "--SsePlugin:JavaScript:MaxStatements", "10000000",
         "--SsePlugin:JavaScript:MemoryLimitMegabytes", "64");
 

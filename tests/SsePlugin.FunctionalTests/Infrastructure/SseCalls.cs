@@ -60,22 +60,11 @@ public static class SseCalls
     public static Task<SseAnswer> ExecuteAsync(this Connector.ConnectorClient client, int functionId, params BundledRows[] bundles) =>
         client.ExecuteAsync(Headers(functionId, cardinality: bundles.Sum(b => b.Rows.Count)), bundles);
 
-    public static async Task<SseAnswer> ExecuteAsync(this Connector.ConnectorClient client, Metadata headers, IEnumerable<BundledRows> bundles)
-    {
-        using var cts = new CancellationTokenSource(CallTimeout);
-        using var call = client.ExecuteFunction(headers, cancellationToken: cts.Token);
-        var reading = ReadAllAsync(call, cts.Token);
-        foreach (var bundle in bundles)
-        {
-            await call.RequestStream.WriteAsync(bundle);
-        }
-
-        await call.RequestStream.CompleteAsync();
-        return await reading;
-    }
+    public static Task<SseAnswer> ExecuteAsync(this Connector.ConnectorClient client, Metadata headers, IEnumerable<BundledRows> bundles) =>
+        CallAsync(token => client.ExecuteFunction(headers, cancellationToken: token), bundles);
 
     /// <summary>Calls one of Qlik's script functions, e.g. ScriptEval('args[0] + args[1]', A, B).</summary>
-    public static async Task<SseAnswer> EvaluateAsync(
+    public static Task<SseAnswer> EvaluateAsync(
         this Connector.ConnectorClient client,
         string script,
         FunctionType functionType,
@@ -90,8 +79,16 @@ public static class SseCalls
             { "qlik-scriptrequestheader-bin", header.ToByteArray() },
             { "qlik-commonrequestheader-bin", new CommonRequestHeader { AppId = "app", UserId = "user" }.ToByteArray() },
         };
+        return CallAsync(token => client.EvaluateScript(headers, cancellationToken: token), bundles);
+    }
+
+    /// <summary>Sends the bundles while reading the answer, as Qlik's engine does.</summary>
+    private static async Task<SseAnswer> CallAsync(
+        Func<CancellationToken, AsyncDuplexStreamingCall<BundledRows, BundledRows>> start,
+        IEnumerable<BundledRows> bundles)
+    {
         using var cts = new CancellationTokenSource(CallTimeout);
-        using var call = client.EvaluateScript(headers, cancellationToken: cts.Token);
+        using var call = start(cts.Token);
         var reading = ReadAllAsync(call, cts.Token);
         foreach (var bundle in bundles)
         {
