@@ -10,7 +10,8 @@ internal sealed class FunctionCall(
     ResponseWriter response,
     SseCallContext context)
 {
-    private const int MaxPresizedRows = 16 * 1024 * 1024;
+    // Presizing trusts the header only this far (8 MB a numeric column); larger calls grow as rows arrive.
+    private const int MaxPresizedRows = 1024 * 1024;
 
     /// <summary>Gets the function being called.</summary>
     public SseFunction Function { get; } = function;

@@ -15,7 +15,11 @@ internal static class ResultTables
 
     public static SseTable From(SseDual[]? values)
     {
-        ArgumentNullException.ThrowIfNull(values ?? throw NoResult("column"));
+        if (values is null)
+        {
+            throw NoResult("column");
+        }
+
         var numbers = new double[values.Length];
         var strings = new string[values.Length];
         for (var i = 0; i < values.Length; i++)

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 
 namespace SsePlugin.Server.Wire;
 
@@ -10,6 +9,7 @@ namespace SsePlugin.Server.Wire;
 internal sealed class ResponseChunk
 {
     private IReadOnlyList<SseColumn> _columns = [];
+    private int[] _rowSizes = [];
     private int _start;
 
     /// <summary>Gets the number of rows in the chunk.</summary>
@@ -28,12 +28,19 @@ internal sealed class ResponseChunk
         var row = start;
         while (row < end)
         {
-            var entry = BundledRowsFormat.FieldSize(RowSize(columns, row));
+            var rowSize = RowSize(columns, row);
+            var entry = BundledRowsFormat.FieldSize(rowSize);
             if (size + entry > maxBytes && row > start)
             {
                 break;
             }
 
+            if (row - start == _rowSizes.Length)
+            {
+                Array.Resize(ref _rowSizes, Math.Max(64, _rowSizes.Length * 2));
+            }
+
+            _rowSizes[row - start] = rowSize;
             size += entry;
             row++;
         }
@@ -51,7 +58,7 @@ internal sealed class ResponseChunk
         var end = _start + RowCount;
         for (var row = _start; row < end; row++)
         {
-            var rowSize = RowSize(columns, row);
+            var rowSize = _rowSizes[row - _start];
             writer.Reserve(BundledRowsFormat.FieldSize(rowSize));
             writer.WriteByte(BundledRowsFormat.MessageTag);
             writer.WriteVarint((uint)rowSize);
@@ -60,9 +67,9 @@ internal sealed class ResponseChunk
                 var column = columns[c];
                 var number = NumberAt(column, row);
                 var text = TextAt(column, row);
-                var textBytes = string.IsNullOrEmpty(text) ? 0 : Encoding.UTF8.GetByteCount(text);
+                var textBytes = BundledRowsFormat.TextBytes(text);
                 writer.WriteByte(BundledRowsFormat.MessageTag);
-                writer.WriteVarint((uint)BundledRowsFormat.DualSize(number, text));
+                writer.WriteVarint((uint)BundledRowsFormat.DualSize(number, textBytes));
                 if (BitConverter.DoubleToInt64Bits(number) != 0)
                 {
                     writer.WriteByte(BundledRowsFormat.NumberTag);
@@ -92,7 +99,7 @@ internal sealed class ResponseChunk
         for (var c = 0; c < columns.Count; c++)
         {
             var column = columns[c];
-            size += BundledRowsFormat.FieldSize(BundledRowsFormat.DualSize(NumberAt(column, row), TextAt(column, row)));
+            size += BundledRowsFormat.FieldSize(BundledRowsFormat.DualSize(NumberAt(column, row), BundledRowsFormat.TextBytes(TextAt(column, row))));
         }
 
         return size;

@@ -26,9 +26,12 @@ internal static class BundledRowsFormat
     /// <summary>The bytes of a length-delimited field of <paramref name="length"/> bytes, tag included.</summary>
     public static int FieldSize(int length) => 1 + VarintSize((uint)length) + length;
 
+    /// <summary>The UTF-8 bytes of a text; 0 for none.</summary>
+    public static int TextBytes(string? text) => string.IsNullOrEmpty(text) ? 0 : Encoding.UTF8.GetByteCount(text);
+
     /// <summary>The bytes of a <c>Dual</c>'s content; proto3 leaves out a zero number (not -0 or NaN) and an empty text.</summary>
-    public static int DualSize(double number, string? text) =>
-        (BitConverter.DoubleToInt64Bits(number) != 0 ? 9 : 0) + (string.IsNullOrEmpty(text) ? 0 : FieldSize(Encoding.UTF8.GetByteCount(text)));
+    public static int DualSize(double number, int textBytes) =>
+        (BitConverter.DoubleToInt64Bits(number) != 0 ? 9 : 0) + (textBytes == 0 ? 0 : FieldSize(textBytes));
 }
 
 /// <summary>Reads protobuf wire format from a span, failing with <see cref="InvalidDataException"/> on malformed input.</summary>
