@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Runs the whole test suite. Installs the Debian packages the interop tests need when they are missing
-# (python3-grpcio, python3-protobuf, protobuf-compiler), then runs every test project in Release.
+# Runs the whole test suite. Installs the Debian packages the tests need when they are missing (python3-grpcio,
+# python3-protobuf and protobuf-compiler for the interop tests; r-base-core and r-cran-rserve for the R tests), then
+# runs every test project in Release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 /usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null || need+=(python3-grpcio python3-protobuf)
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
+command -v Rscript >/dev/null 2>&1 || need+=(r-base-core)
+Rscript -e 'library(Rserve)' >/dev/null 2>&1 || need+=(r-cran-rserve)
 if [ ${#need[@]} -gt 0 ]; then
-  echo "Installing ${need[*]} for the interop tests..."
+  echo "Installing ${need[*]} for the tests..."
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
