@@ -5,10 +5,9 @@ using SsePlugin.Server.Discovery;
 Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
 try
 {
+    // Every declaration and connection is checked before a port opens; a mistake stops the host here.
     var app = SsePluginHost.Build(args);
-
-    // Every declaration is checked before the port opens; a mistake stops the host here.
-    SsePluginHost.CheckAndAnnounce(app);
+    SsePluginHost.Announce(app);
     await app.RunAsync();
     return 0;
 }

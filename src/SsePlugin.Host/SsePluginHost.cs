@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
 using SsePlugin.Examples;
 using SsePlugin.Server;
+using SsePlugin.Server.Connections;
 
 namespace SsePlugin.Host;
 
@@ -16,12 +17,15 @@ public static class SsePluginHost
         ["--functions-folder"] = "SsePlugin:FunctionsFolder",
         ["--functions"] = "SsePlugin:FunctionsFile",
         ["--allow-script"] = "SsePlugin:AllowScript",
+        ["--script-engine"] = "SsePlugin:ScriptEngine",
+        ["--examples"] = "SsePlugin:Examples",
     };
 
     /// <summary>Builds the host from command-line arguments, <c>appsettings.json</c> and environment variables.</summary>
     /// <param name="args">The command line: <c>--port</c>, <c>--bind</c>, <c>--functions-folder</c> and any <c>--Section:Key value</c>.</param>
-    /// <param name="configureServices">Adds services, e.g. more function classes; the example functions are always there.</param>
+    /// <param name="configureServices">Adds services, e.g. more function classes.</param>
     /// <returns>The built application, not yet listening.</returns>
+    /// <exception cref="SsePlugin.Server.Discovery.SseConfigurationException">A function declaration or connection setting is wrong; lists every mistake.</exception>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -35,21 +39,30 @@ public static class SsePluginHost
         var section = builder.Configuration.GetSection(SsePluginOptions.Section);
         var options = section.Get<SsePluginOptions>() ?? new SsePluginOptions();
         builder.Services.Configure<SsePluginOptions>(section);
-        builder.Services.AddSsePlugin().AddSseFunctionsFrom(typeof(HelloWorldFunctions).Assembly);
+        builder.Services.AddSsePlugin();
+
+        // The examples are the embedded default: served until the administrator configures functions of their own.
+        if (builder.Configuration.GetValue($"{SsePluginOptions.Section}:Examples", !HasOwnFunctions(options)))
+        {
+            builder.Services.AddSseFunctionsFrom(typeof(HelloWorldFunctions).Assembly);
+        }
+
         if (!string.IsNullOrWhiteSpace(options.FunctionsFolder))
         {
             builder.Services.AddSseFunctionsFromFolder(options.FunctionsFolder);
         }
 
-        if (!string.IsNullOrWhiteSpace(options.FunctionsFile))
-        {
-            builder.Services.AddSseFunctionsFile(options.FunctionsFile);
-        }
-
         configureServices?.Invoke(builder.Services);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Parse(options.Bind), options.Port, listen => listen.Protocols = HttpProtocols.Http2);
+            foreach (var connection in kestrel.ApplicationServices.GetRequiredService<AnalyticConnections>().All)
+            {
+                kestrel.Listen(IPAddress.Parse(connection.Options.Bind), connection.Options.Port, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http2;
+                    listen.UseAnalyticConnection(connection);
+                });
+            }
 
             // Flow-control windows a little above Kestrel's defaults keep Qlik's bundles streaming without waiting
             // for window updates, while bounding what a fast sender can make the host buffer.
@@ -62,31 +75,43 @@ public static class SsePluginHost
         return app;
     }
 
-    /// <summary>Checks every function declaration (throwing on any mistake) and logs the start-up banner.</summary>
+    /// <summary>Logs the start-up banner: every connection and the call syntax of its functions.</summary>
     /// <param name="app">The built application.</param>
-    public static void CheckAndAnnounce(WebApplication app)
+    public static void Announce(WebApplication app)
     {
-        var catalog = app.Services.GetRequiredService<FunctionCatalog>();
-        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SsePluginOptions>>().Value;
+        var connections = app.Services.GetRequiredService<AnalyticConnections>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SsePlugin");
         if (!logger.IsEnabled(LogLevel.Information))
         {
             return;
         }
 
-        logger.LogInformation(
-            "SsePlugin {Version}: {Count} functions; Qlik calls them as follows ({Alias} is the analytic connection's name)",
-            typeof(FunctionCatalog).Assembly.GetName().Version?.ToString(3),
-            catalog.Functions.Count,
-            options.Alias);
-        foreach (var function in catalog.Functions)
+        logger.LogInformation("SsePlugin {Version}", typeof(FunctionCatalog).Assembly.GetName().Version?.ToString(3));
+        foreach (var connection in connections.All)
         {
+            var options = connection.Options;
             logger.LogInformation(
-                "  {Id,3} {FunctionType,-11} {Syntax} -> {ReturnType}",
-                function.Id,
-                function.FunctionType,
-                $"{options.Alias}.{function.Signature}",
-                function.ReturnType);
+                "Connection {Name} on {Bind}:{Port}: scripts {Scripts}, {Count} functions; Qlik calls them as follows ({Alias} is the analytic connection's name in QMC)",
+                connection.Name,
+                options.Bind,
+                options.Port,
+                options.AllowScript ? $"in {connection.ScriptEngine}" : "off",
+                connection.Catalog.Functions.Count,
+                options.Alias);
+            foreach (var function in connection.Catalog.Functions)
+            {
+                logger.LogInformation(
+                    "  {Id,3} {FunctionType,-11} {Syntax} -> {ReturnType}",
+                    function.Id,
+                    function.FunctionType,
+                    $"{options.Alias}.{function.Signature}",
+                    function.ReturnType);
+            }
         }
     }
+
+    private static bool HasOwnFunctions(SsePluginOptions options) =>
+        !string.IsNullOrWhiteSpace(options.FunctionsFolder)
+        || !string.IsNullOrWhiteSpace(options.FunctionsFile)
+        || options.Connections.Values.Any(c => !string.IsNullOrWhiteSpace(c.FunctionsFile));
 }

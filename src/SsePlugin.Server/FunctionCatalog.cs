@@ -30,19 +30,21 @@ public sealed class FunctionCatalog
     public static FunctionCatalog Create(IEnumerable<IFunctionSource> sources, IServiceProvider services)
     {
         var diagnostics = new List<SseDiagnostic>();
-        var functions = sources.SelectMany(s => s.GetFunctions(services, diagnostics)).ToList();
+        var catalog = Create(sources.SelectMany(s => s.GetFunctions(services, diagnostics)).ToList(), diagnostics);
+        return catalog is not null && diagnostics.Count == 0 ? catalog : throw new SseConfigurationException(diagnostics);
+    }
+
+    /// <summary>Builds the catalog of the given functions, or returns <see langword="null"/> after reporting clashing ids or names.</summary>
+    internal static FunctionCatalog? Create(IReadOnlyList<SseFunction> functions, List<SseDiagnostic> diagnostics)
+    {
+        var found = diagnostics.Count;
         ReportClashes(functions, f => f.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), DiagnosticCodes.DuplicateId, "id", "Give each function its own id; keep the ids Qlik already knows unchanged.", diagnostics);
         ReportClashes(functions, f => f.Name, DiagnosticCodes.DuplicateName, "name", "Rename one of them (SseFunction's Name property).", diagnostics);
-        if (diagnostics.Count > 0)
-        {
-            throw new SseConfigurationException(diagnostics);
-        }
-
-        return new FunctionCatalog(functions.OrderBy(f => f.Id).ToList());
+        return diagnostics.Count == found ? new FunctionCatalog(functions.OrderBy(f => f.Id).ToList()) : null;
     }
 
     private static void ReportClashes(
-        List<SseFunction> functions,
+        IReadOnlyList<SseFunction> functions,
         Func<SseFunction, string> key,
         string code,
         string what,

@@ -1,22 +1,22 @@
 namespace SsePlugin.Server;
 
-/// <summary>Settings of the SSE server, bound from the <c>SsePlugin</c> configuration section.</summary>
-public sealed class SsePluginOptions
+/// <summary>
+/// Settings of one analytic connection: the port Qlik connects to, and what Qlik finds there. In QMC each analytic
+/// connection is a name, a host and a port; one process can serve several (see <see cref="SsePluginOptions.Connections"/>).
+/// </summary>
+public class SseConnectionOptions
 {
-    /// <summary>The configuration section these options are read from.</summary>
-    public const string Section = "SsePlugin";
-
     /// <summary>Gets or sets the port to listen on. Default 50051.</summary>
     public int Port { get; set; } = 50051;
 
     /// <summary>Gets or sets the address to listen on. Default 127.0.0.1 (this machine only); 0.0.0.0 for every interface.</summary>
     public string Bind { get; set; } = "127.0.0.1";
 
-    /// <summary>Gets or sets a folder whose assemblies are searched for functions, besides the host's own. Default none.</summary>
-    public string? FunctionsFolder { get; set; }
-
     /// <summary>Gets or sets whether Qlik's script functions (ScriptEval and its siblings) may run scripts. Default true.</summary>
     public bool AllowScript { get; set; } = true;
+
+    /// <summary>Gets or sets the engine that runs Qlik's scripts and the functions file's <c>Script</c>s: <c>javascript</c> (default) or <c>r</c>.</summary>
+    public string ScriptEngine { get; set; } = "javascript";
 
     /// <summary>Gets or sets a JSON file of functions whose bodies are scripts (the R plugin's FuncDefs.json format, or <c>Script</c> + <c>Engine</c>). Default none.</summary>
     public string? FunctionsFile { get; set; }
@@ -26,6 +26,19 @@ public sealed class SsePluginOptions
 
     /// <summary>Gets or sets the alias shown in the start-up banner's call syntax; the name given in QMC. Default <c>&lt;Alias&gt;</c>.</summary>
     public string Alias { get; set; } = "<Alias>";
+}
+
+/// <summary>
+/// Settings of the SSE server, bound from the <c>SsePlugin</c> configuration section. Its connection settings are
+/// those of the main analytic connection.
+/// </summary>
+public sealed class SsePluginOptions : SseConnectionOptions
+{
+    /// <summary>The configuration section these options are read from.</summary>
+    public const string Section = "SsePlugin";
+
+    /// <summary>Gets or sets a folder whose assemblies are searched for functions, besides the host's own. Default none.</summary>
+    public string? FunctionsFolder { get; set; }
 
     /// <summary>Gets or sets the largest request message accepted, in bytes. Default 64 MiB.</summary>
     public int MaxReceiveMessageBytes { get; set; } = 64 * 1024 * 1024;
@@ -35,4 +48,11 @@ public sealed class SsePluginOptions
     /// a message, so keep it well below.
     /// </summary>
     public int ResponseBundleBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Gets more analytic connections served by this process, by name, each on its own port with its own script
+    /// engine and functions file; e.g. <c>"R": { "Port": 50052, "ScriptEngine": "r" }</c> next to the main one.
+    /// Every connection serves the compiled (C#) functions.
+    /// </summary>
+    public Dictionary<string, SseConnectionOptions> Connections { get; } = new(StringComparer.OrdinalIgnoreCase);
 }

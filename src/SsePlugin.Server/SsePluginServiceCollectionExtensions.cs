@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using SsePlugin.Server.Connections;
 using SsePlugin.Server.Discovery;
 using SsePlugin.Server.Grpc;
 using SsePlugin.Server.Scripting;
@@ -15,9 +16,9 @@ public static class SsePluginServiceCollectionExtensions
 {
     /// <summary>Adds the SSE server; then name the function classes with <see cref="AddSseFunctions{T}"/>.</summary>
     /// <remarks>
-    /// The catalog is built once, when first resolved: every function is checked, and any mistake throws
-    /// <see cref="SseConfigurationException"/> listing them all. Resolve <see cref="FunctionCatalog"/> before the
-    /// server starts listening to refuse to start on a bad declaration.
+    /// The analytic connections and their catalogs are built once, when first resolved: every function and
+    /// connection setting is checked, and any mistake throws <see cref="SseConfigurationException"/> listing them all.
+    /// Resolve <see cref="AnalyticConnections"/> before the server starts listening to refuse to start on a mistake.
     /// </remarks>
     /// <example>
     /// <code>
@@ -35,8 +36,11 @@ public static class SsePluginServiceCollectionExtensions
             .Configure<IOptions<SsePluginOptions>>((grpc, sse) => grpc.MaxReceiveMessageSize = sse.Value.MaxReceiveMessageBytes);
         services.AddOptions<JavaScriptOptions>().BindConfiguration($"{SsePluginOptions.Section}:JavaScript");
         services.AddSingleton<IScriptEngine, JintScriptEngine>();
-        services.AddSingleton(sp => new ScriptFunctions(sp.GetServices<IScriptEngine>().First(e => e.Name == "javascript")));
-        services.AddSingleton(sp => FunctionCatalog.Create(sp.GetServices<IFunctionSource>(), sp));
+        services.AddSingleton(sp => AnalyticConnections.Create(
+            sp.GetRequiredService<IOptions<SsePluginOptions>>().Value,
+            sp.GetServices<IFunctionSource>(),
+            sp.GetServices<IScriptEngine>(),
+            sp));
         services.AddSingleton<ConnectorService>();
         return services;
     }
@@ -67,13 +71,6 @@ public static class SsePluginServiceCollectionExtensions
     /// <returns>The same services, for chaining.</returns>
     public static IServiceCollection AddSseFunctionsFromFolder(this IServiceCollection services, string folder) =>
         services.AddSingleton<IFunctionSource>(new FolderFunctionSource(folder));
-
-    /// <summary>Serves the functions defined in a JSON functions file (see <see cref="SsePluginOptions.FunctionsFile"/>).</summary>
-    /// <param name="services">The host's services.</param>
-    /// <param name="path">The file.</param>
-    /// <returns>The same services, for chaining.</returns>
-    public static IServiceCollection AddSseFunctionsFile(this IServiceCollection services, string path) =>
-        services.AddSingleton<IFunctionSource>(new ScriptFunctionSource(path));
 
     /// <summary>Maps the <c>qlik.sse.Connector</c> gRPC service.</summary>
     /// <param name="endpoints">The application's endpoints.</param>

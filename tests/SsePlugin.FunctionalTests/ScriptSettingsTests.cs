@@ -74,11 +74,46 @@ public sealed class ScriptSettingsTests : IDisposable
     }
 
     [Fact]
-    public async Task An_R_plugin_functions_file_is_read_and_needs_the_R_engine()
+    public async Task One_process_serves_several_analytic_connections_each_with_its_own_functions_and_settings()
     {
-        await using var app = SsePluginHost.Build(["--port", "0", "--functions", Write(RPluginFunctions)]);
+        await using var host = await TestHost.StartAsync(
+            "--SsePlugin:Connections:Fixed:Port", "0",
+            "--SsePlugin:Connections:Fixed:AllowScript", "false",
+            "--SsePlugin:Connections:Fixed:FunctionsFile", Write(JavaScriptFunctions));
+        var clients = host.Addresses.Select(host.Connect).ToList();
+        var capabilities = await Task.WhenAll(clients.Select(c => c.GetCapabilitiesAsync(new Empty()).ResponseAsync));
+        var (main, fixedFunctions) = capabilities[0].AllowScript ? (clients[0], clients[1]) : (clients[1], clients[0]);
 
-        var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.CheckAndAnnounce(app));
+        var margin = await fixedFunctions.ExecuteAsync(300, Bundle([Numeric(10, 7)]));
+        var notThere = await FailsAsync(() => main.ExecuteAsync(300, Bundle([Numeric(10, 7)])));
+        var script = await main.EvaluateAsync("args[0] * 2", FunctionType.Tensor, DataType.Numeric, [("x", DataType.Numeric)], Bundle([Numeric(21)]));
+        var refused = await FailsAsync(() => fixedFunctions.EvaluateAsync("args[0] * 2", FunctionType.Tensor, DataType.Numeric, [("x", DataType.Numeric)], Bundle([Numeric(21)])));
+
+        Assert.Equal(2, capabilities.Length);
+        Assert.Single(capabilities, c => c.AllowScript);
+        Assert.All(capabilities, c => Assert.Contains(c.Functions, f => f.FunctionId == 100));
+        Assert.Single(capabilities, c => c.Functions.Any(f => f.Name == "Margin"));
+        Assert.Equal([0.3], margin.Numbers(), (a, b) => Math.Abs(a - b) < 1e-12);
+        Assert.Equal(StatusCode.NotFound, notThere.StatusCode);
+        Assert.Equal([42], script.Numbers());
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+    }
+
+    [Fact]
+    public void Connections_that_share_a_port_or_name_an_unknown_engine_stop_the_host()
+    {
+        var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(
+            ["--port", "50999", "--SsePlugin:Connections:Twin:Port", "50999", "--SsePlugin:Connections:Odd:Port", "50998", "--SsePlugin:Connections:Odd:ScriptEngine", "cobol"]));
+
+        Assert.Equal([DiagnosticCodes.InvalidConnection, DiagnosticCodes.InvalidConnection], error.Diagnostics.Select(d => d.Code));
+        Assert.Contains("Port 50999 is also the port of connection 'main'", error.Message);
+        Assert.Contains("The script engine 'cobol' does not exist", error.Message);
+    }
+
+    [Fact]
+    public void An_R_plugin_functions_file_is_read_and_needs_the_R_engine()
+    {
+        var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(["--port", "0", "--functions", Write(RPluginFunctions)]));
 
         var diagnostic = Assert.Single(error.Diagnostics);
         Assert.Equal(DiagnosticCodes.InvalidFunctionsFile, diagnostic.Code);
@@ -93,11 +128,9 @@ public sealed class ScriptSettingsTests : IDisposable
     [InlineData("""{ "Functions": [ { "Id": 312, "Name": "NoType", "FunctionType": 7, "ReturnType": 1, "Script": "1" } ] }""", "SSE1012", "FunctionType is 7")]
     [InlineData("""{ "Functions": [ { "Id": 313, "Name": "NoScript", "FunctionType": 2, "ReturnType": 1 } ] }""", "SSE1012", "no \"Script\"")]
     [InlineData("""{ "Functions": [ """, "SSE1012", "could not be read")]
-    public async Task Mistakes_in_the_functions_file_stop_the_host_with_a_clear_message(string json, string code, string message)
+    public void Mistakes_in_the_functions_file_stop_the_host_with_a_clear_message(string json, string code, string message)
     {
-        await using var app = SsePluginHost.Build(["--port", "0", "--functions", Write(json)]);
-
-        var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.CheckAndAnnounce(app));
+        var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(["--port", "0", "--examples", "true", "--functions", Write(json)]));
 
         Assert.Equal(code, Assert.Single(error.Diagnostics).Code);
         Assert.Contains(message, error.Message);

@@ -51,15 +51,18 @@ public static class DiagnosticCodes
 
     /// <summary>The functions file cannot be read, or one of its definitions is wrong.</summary>
     public const string InvalidFunctionsFile = "SSE1012";
+
+    /// <summary>An analytic connection's settings are wrong: a port used twice, an unknown script engine.</summary>
+    public const string InvalidConnection = "SSE1013";
 }
 
-/// <summary>Thrown at start-up when function declarations have mistakes; lists them all.</summary>
+/// <summary>Thrown at start-up when function declarations or connection settings have mistakes; lists them all.</summary>
 public sealed class SseConfigurationException : Exception
 {
     /// <summary>Creates the exception from the mistakes found.</summary>
     /// <param name="diagnostics">Every mistake found.</param>
     public SseConfigurationException(IReadOnlyList<SseDiagnostic> diagnostics)
-        : base($"{diagnostics.Count} problem(s) in the SSE function declarations; the host does not start until they are fixed:"
+        : base($"{diagnostics.Count} problem(s) in the SSE functions and connections; the host does not start until they are fixed:"
             + Environment.NewLine + string.Join(Environment.NewLine, diagnostics.Select(d => "  " + d)))
     {
         Diagnostics = diagnostics;

@@ -5,7 +5,7 @@ namespace SsePlugin.Server.Grpc;
 /// <summary>Builds the <c>GetCapabilities</c> answer from the catalog.</summary>
 internal static class CapabilitiesBuilder
 {
-    public static Capabilities Build(FunctionCatalog catalog, SsePluginOptions options)
+    public static Capabilities Build(FunctionCatalog catalog, SseConnectionOptions options)
     {
         var capabilities = new Capabilities
         {

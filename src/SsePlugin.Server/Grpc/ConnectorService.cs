@@ -4,8 +4,8 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Qlik.Sse;
+using SsePlugin.Server.Connections;
 using SsePlugin.Server.Invocation;
-using SsePlugin.Server.Scripting;
 using SsePlugin.Server.Wire;
 
 namespace SsePlugin.Server.Grpc;
@@ -33,23 +33,15 @@ internal partial class ConnectorService
     private static readonly Method<RequestBlock, ResponseChunk> EvaluateScriptMethod =
         new(MethodType.DuplexStreaming, ServiceName, nameof(EvaluateScript), SseMarshallers.Requests, SseMarshallers.Responses);
 
-    private readonly FunctionCatalog _catalog;
-    private readonly ScriptFunctions _scripts;
-    private readonly SsePluginOptions _options;
+    private readonly AnalyticConnections _connections;
+    private readonly int _responseBundleBytes;
     private readonly ILogger _logger;
-    private readonly Capabilities _capabilities;
-    private readonly Func<ServerCallContext, SseFunction> _findFunction;
-    private readonly Func<ServerCallContext, SseFunction> _prepareScript;
 
-    public ConnectorService(FunctionCatalog catalog, ScriptFunctions scripts, IOptions<SsePluginOptions> options, ILogger<ConnectorService> logger)
+    public ConnectorService(AnalyticConnections connections, IOptions<SsePluginOptions> options, ILogger<ConnectorService> logger)
     {
-        _catalog = catalog;
-        _scripts = scripts;
-        _options = options.Value;
+        _connections = connections;
+        _responseBundleBytes = options.Value.ResponseBundleBytes;
         _logger = logger;
-        _capabilities = CapabilitiesBuilder.Build(catalog, _options);
-        _findFunction = FindFunction;
-        _prepareScript = PrepareScript;
     }
 
     /// <summary>Binds the three methods; grpc-dotnet calls it with a null service to learn them.</summary>
@@ -62,42 +54,43 @@ internal partial class ConnectorService
 
     public virtual Task<Capabilities> GetCapabilities(Empty request, ServerCallContext context)
     {
-        Log.Capabilities(_logger, context.Peer, _capabilities.Functions.Count);
-        return Task.FromResult(_capabilities);
+        var connection = _connections.For(context);
+        Log.Capabilities(_logger, context.Peer, connection.Name, connection.Capabilities.Functions.Count);
+        return Task.FromResult(connection.Capabilities);
     }
 
     public virtual Task ExecuteFunction(IAsyncStreamReader<RequestBlock> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context) =>
-        RunAsync(nameof(ExecuteFunction), _findFunction, requests, responses, context);
+        RunAsync(nameof(ExecuteFunction), FindFunction, requests, responses, context);
 
     public virtual Task EvaluateScript(IAsyncStreamReader<RequestBlock> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context) =>
-        RunAsync(nameof(EvaluateScript), _prepareScript, requests, responses, context);
+        RunAsync(nameof(EvaluateScript), PrepareScript, requests, responses, context);
 
-    private SseFunction FindFunction(ServerCallContext context)
+    private static SseFunction FindFunction(ServerCallContext context, AnalyticConnection connection)
     {
         var header = QlikHeaders.ReadFunction(context);
-        return _catalog.TryGet(header.FunctionId, out var function)
+        return connection.Catalog.TryGet(header.FunctionId, out var function)
             ? function
             : throw new SseCallException(
                 StatusCode.NotFound,
-                $"Function id {header.FunctionId} is not a function of this plugin; it has {DescribeFunctions()}. "
+                $"Function id {header.FunctionId} is not a function of this plugin; it has {DescribeFunctions(connection)}. "
                 + "Qlik's engine may hold an outdated list: restart the engine or save the analytic connection again.");
     }
 
-    private SseFunction PrepareScript(ServerCallContext context)
+    private static SseFunction PrepareScript(ServerCallContext context, AnalyticConnection connection)
     {
         var header = QlikHeaders.ReadScript(context);
-        return _options.AllowScript
-            ? _scripts.Resolve(header)
+        return connection.Options.AllowScript
+            ? connection.Scripts.Resolve(header)
             : throw new SseCallException(
                 StatusCode.PermissionDenied,
                 "Script evaluation is disabled on this plugin (AllowScript is false): ScriptEval, ScriptAggr and their siblings cannot be used here. "
-                + $"Call the plugin's own functions instead; it has {DescribeFunctions()}.");
+                + $"Call the plugin's own functions instead; it has {DescribeFunctions(connection)}.");
     }
 
     /// <summary>Runs one call: resolves its function from the headers, streams rows through it, logs one line.</summary>
     private async Task RunAsync(
         string rpc,
-        Func<ServerCallContext, SseFunction> resolve,
+        Func<ServerCallContext, AnalyticConnection, SseFunction> resolve,
         IAsyncStreamReader<RequestBlock> requests,
         IServerStreamWriter<ResponseChunk> responses,
         ServerCallContext context)
@@ -109,10 +102,10 @@ internal partial class ConnectorService
         try
         {
             common = QlikHeaders.ReadCommon(context);
-            var function = resolve(context);
+            var function = resolve(context, _connections.For(context));
             name = function.Name;
             var callContext = new SseCallContext(common.AppId, common.UserId, common.Cardinality, context.CancellationToken);
-            var response = new ResponseWriter(responses, context, callContext, function.NoCache, _options.ResponseBundleBytes);
+            var response = new ResponseWriter(responses, context, callContext, function.NoCache, _responseBundleBytes);
             call = new FunctionCall(function, requests, response, callContext);
             await function.Invoker.InvokeAsync(call).ConfigureAwait(false);
             await response.CompleteAsync().ConfigureAwait(false);
@@ -126,10 +119,10 @@ internal partial class ConnectorService
         }
     }
 
-    private string DescribeFunctions() =>
-        _catalog.Functions.Count == 0
+    private static string DescribeFunctions(AnalyticConnection connection) =>
+        connection.Catalog.Functions.Count == 0
             ? "no functions"
-            : "these functions: " + string.Join(", ", _catalog.Functions.Select(f => $"{f.Id} {f.Name}"));
+            : "these functions: " + string.Join(", ", connection.Catalog.Functions.Select(f => $"{f.Id} {f.Name}"));
 
     private static Status ToStatus(Exception exception, string function, ServerCallContext context) => exception switch
     {
@@ -143,8 +136,8 @@ internal partial class ConnectorService
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "GetCapabilities from {Peer}: {FunctionCount} functions")]
-        public static partial void Capabilities(ILogger logger, string peer, int functionCount);
+        [LoggerMessage(1, LogLevel.Information, "GetCapabilities from {Peer} on connection {Connection}: {FunctionCount} functions")]
+        public static partial void Capabilities(ILogger logger, string peer, string connection, int functionCount);
 
         [LoggerMessage(2, LogLevel.Information, "{Rpc} {Function} app {AppId} user {UserId}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, OK")]
         public static partial void CallSucceeded(ILogger logger, string rpc, string function, string appId, string userId, long rowsIn, long rowsOut, double durationMs);

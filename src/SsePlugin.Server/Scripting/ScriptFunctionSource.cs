@@ -9,7 +9,7 @@ namespace SsePlugin.Server.Scripting;
 /// Functions an administrator defines in a JSON file, each with a script for its body, so that fixed functions can
 /// be offered while scripts from Qlik are switched off. Reads the R plugin's <c>FuncDefs.json</c> unchanged
 /// (<c>FunctionRScript</c> runs in R) and a generic <c>Script</c> with an optional <c>Engine</c>
-/// (<c>javascript</c> by default).
+/// (by default the connection's script engine).
 /// </summary>
 /// <example>
 /// <code>
@@ -19,7 +19,8 @@ namespace SsePlugin.Server.Scripting;
 /// </code>
 /// </example>
 /// <param name="path">The JSON file.</param>
-internal sealed class ScriptFunctionSource(string path) : IFunctionSource
+/// <param name="defaultEngine">The engine of a <c>Script</c> that names none.</param>
+internal sealed class ScriptFunctionSource(string path, string defaultEngine) : IFunctionSource
 {
     public IEnumerable<SseFunction> GetFunctions(IServiceProvider services, ICollection<SseDiagnostic> diagnostics)
     {
@@ -54,7 +55,7 @@ internal sealed class ScriptFunctionSource(string path) : IFunctionSource
                 var member = $"{file}: Functions[{index++}]";
                 try
                 {
-                    functions.Add(Read(entry, engines, ref member));
+                    functions.Add(Read(entry, engines, defaultEngine, ref member));
                 }
                 catch (Exception e) when (e is FormatException or InvalidOperationException or KeyNotFoundException or SseCallException)
                 {
@@ -66,7 +67,7 @@ internal sealed class ScriptFunctionSource(string path) : IFunctionSource
         }
     }
 
-    private static SseFunction Read(JsonElement entry, Dictionary<string, IScriptEngine> engines, ref string member)
+    private static SseFunction Read(JsonElement entry, Dictionary<string, IScriptEngine> engines, string defaultEngine, ref string member)
     {
         var name = Required(entry, "Name").GetString() ?? string.Empty;
         member += $" ({name})";
@@ -89,7 +90,7 @@ internal sealed class ScriptFunctionSource(string path) : IFunctionSource
 
         var (script, engineName) = Property(entry, "FunctionRScript") is { } rScript
             ? (rScript.GetString(), "r")
-            : (Required(entry, "Script").GetString(), Property(entry, "Engine")?.GetString() ?? "javascript");
+            : (Required(entry, "Script").GetString(), Property(entry, "Engine")?.GetString() ?? defaultEngine);
         if (!engines.TryGetValue(engineName, out var engine))
         {
             throw new InvalidOperationException(

@@ -13,16 +13,29 @@ namespace SsePlugin.FunctionalTests.Infrastructure;
 public sealed class TestHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly GrpcChannel _channel;
 
-    private TestHost(WebApplication app, GrpcChannel channel)
+    private readonly List<GrpcChannel> _channels = [];
+
+    private TestHost(WebApplication app, IReadOnlyList<string> addresses)
     {
         _app = app;
-        _channel = channel;
-        Client = new Connector.ConnectorClient(channel);
+        Addresses = addresses;
+        Client = Connect(addresses[0]);
     }
 
+    /// <summary>Gets the client of the first (main) port.</summary>
     public Connector.ConnectorClient Client { get; }
+
+    /// <summary>Gets the address of every port the host listens on, one per analytic connection.</summary>
+    public IReadOnlyList<string> Addresses { get; }
+
+    /// <summary>Opens a client to one of <see cref="Addresses"/>.</summary>
+    public Connector.ConnectorClient Connect(string address)
+    {
+        var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 4 * 1024 * 1024 });
+        _channels.Add(channel);
+        return new Connector.ConnectorClient(channel);
+    }
 
     /// <summary>Starts the host with the example and test functions and the given extra arguments.</summary>
     public static async Task<TestHost> StartAsync(params string[] args)
@@ -30,15 +43,14 @@ public sealed class TestHost : IAsyncDisposable
         var app = SsePluginHost.Build(
             ["--port", "0", "--Serilog:MinimumLevel:Default", "Warning", .. args],
             services => services.AddSseFunctions<TestFunctions>());
-        SsePluginHost.CheckAndAnnounce(app);
+        SsePluginHost.Announce(app);
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new TestHost(app, GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 4 * 1024 * 1024 }));
+        return new TestHost(app, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList());
     }
 
     public async ValueTask DisposeAsync()
     {
-        _channel.Dispose();
+        _channels.ForEach(c => c.Dispose());
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

@@ -1,0 +1,84 @@
+using Microsoft.AspNetCore.Connections.Features;
+using Grpc.Core;
+using SsePlugin.Server.Discovery;
+using SsePlugin.Server.Scripting;
+
+namespace SsePlugin.Server.Connections;
+
+/// <summary>
+/// Every analytic connection the process serves: the main one and those of <see cref="SsePluginOptions.Connections"/>.
+/// Built and checked once at start-up; a call finds its connection through the port it arrived on.
+/// </summary>
+public sealed class AnalyticConnections
+{
+    /// <summary>The name of the connection configured at the top of the <c>SsePlugin</c> section.</summary>
+    public const string MainName = "main";
+
+    private AnalyticConnections(IReadOnlyList<AnalyticConnection> all)
+    {
+        All = all;
+        Main = all[0];
+    }
+
+    /// <summary>Gets every connection, the main one first.</summary>
+    public IReadOnlyList<AnalyticConnection> All { get; }
+
+    /// <summary>Gets the main connection; calls that arrive on a port not set up with <see cref="ListenOptionsExtensions.UseAnalyticConnection"/> go to it.</summary>
+    public AnalyticConnection Main { get; }
+
+    /// <summary>Builds every connection, or throws with every mistake found.</summary>
+    /// <exception cref="SseConfigurationException">A function declaration or a connection setting is wrong.</exception>
+    internal static AnalyticConnections Create(
+        SsePluginOptions options,
+        IEnumerable<IFunctionSource> compiledSources,
+        IEnumerable<IScriptEngine> scriptEngines,
+        IServiceProvider services)
+    {
+        var diagnostics = new List<SseDiagnostic>();
+        var compiled = compiledSources.SelectMany(s => s.GetFunctions(services, diagnostics)).ToList();
+        var engines = scriptEngines.ToDictionary(e => e.Name, StringComparer.OrdinalIgnoreCase);
+        var settings = new List<KeyValuePair<string, SseConnectionOptions>> { new(MainName, options) };
+        settings.AddRange(options.Connections);
+        var connections = new List<AnalyticConnection>();
+        var ports = new Dictionary<int, string>();
+        foreach (var (name, connection) in settings)
+        {
+            void Report(string problem, string fix) =>
+                diagnostics.Add(new SseDiagnostic(DiagnosticCodes.InvalidConnection, $"connection '{name}'", null, problem, fix));
+
+            if (connection.Port != 0 && !ports.TryAdd(connection.Port, name))
+            {
+                Report($"Port {connection.Port} is also the port of connection '{ports[connection.Port]}'.", "Give each analytic connection its own port.");
+            }
+
+            if (!engines.TryGetValue(connection.ScriptEngine, out var engine))
+            {
+                Report(
+                    $"The script engine '{connection.ScriptEngine}' does not exist.",
+                    $"Set ScriptEngine to one of: {string.Join(", ", engines.Keys)}.");
+                continue;
+            }
+
+            var functions = compiled;
+            if (!string.IsNullOrWhiteSpace(connection.FunctionsFile))
+            {
+                functions = [.. compiled, .. new ScriptFunctionSource(connection.FunctionsFile, engine.Name).GetFunctions(services, diagnostics)];
+            }
+
+            if (FunctionCatalog.Create(functions, diagnostics) is { } catalog)
+            {
+                connections.Add(new AnalyticConnection(name, connection, catalog, engine));
+            }
+        }
+
+        return diagnostics.Count == 0 ? new AnalyticConnections(connections) : throw new SseConfigurationException(diagnostics);
+    }
+
+    /// <summary>Finds the connection a call arrived on.</summary>
+    internal AnalyticConnection For(ServerCallContext context) =>
+        All.Count == 1
+            ? Main
+            : context.GetHttpContext().Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(typeof(AnalyticConnection), out var connection) == true
+                ? (AnalyticConnection)connection!
+                : Main;
+}
