@@ -1,0 +1,76 @@
+namespace SsePlugin.Rserve.Tests;
+
+/// <summary>Starting and stopping Rserve.</summary>
+[Collection(SharedRserve.Name)]
+public sealed class ProcessTests(RserveFixture rserve)
+{
+    [Fact]
+    public async Task Dispose_StopsTheServerAndItsSessions()
+    {
+        var server = await RserveProcess.StartAsync(new RserveProcessOptions { Port = RserveProcess.FreeLoopbackPort() });
+        var r = await RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = server.Port });
+        var session = Assert.IsType<RIntegerVector>(await r.EvalAsync("Sys.getpid()")).Values[0];
+        Assert.False(server.HasExited);
+        Assert.Contains("Rserve", server.Output, StringComparison.Ordinal);
+
+        await server.DisposeAsync();
+
+        Assert.True(server.Exited.IsCompleted);
+        Assert.True(await EndsAsync(session), $"The session's R process {session} outlived the server.");
+        await Assert.ThrowsAsync<RserveException>(() => r.EvalAsync("1"));
+        await Assert.ThrowsAsync<RserveException>(() => RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = server.Port }));
+    }
+
+    [Fact]
+    public async Task PortInUse_IsRefused()
+    {
+        var error = await Assert.ThrowsAsync<RserveException>(() => RserveProcess.StartAsync(new RserveProcessOptions { Port = rserve.Server.Port }));
+
+        Assert.Contains($"Port {rserve.Server.Port} on 127.0.0.1 is in use", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MissingRscript_IsAClearError()
+    {
+        var options = new RserveProcessOptions { RscriptPath = "/nonexistent/Rscript", Port = RserveProcess.FreeLoopbackPort() };
+
+        var error = await Assert.ThrowsAsync<RserveException>(() => RserveProcess.StartAsync(options));
+
+        Assert.Contains("Cannot start '/nonexistent/Rscript'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EarlyExit_ReportsTheOutput()
+    {
+        var options = new RserveProcessOptions { RscriptPath = "sh", Port = RserveProcess.FreeLoopbackPort() };
+
+        // sh -e "<the R call>" runs the R call as a shell script, which fails at once.
+        var error = await Assert.ThrowsAsync<RserveException>(() => RserveProcess.StartAsync(options));
+
+        Assert.Contains("exited with code", error.Message, StringComparison.Ordinal);
+        Assert.Contains("run.Rserve", error.Message, StringComparison.Ordinal);
+    }
+
+    // Whether a process ends (or is left a zombie) within 2 s; Linux only, as the tests are.
+    private static async Task<bool> EndsAsync(int pid)
+    {
+        for (var i = 0; i < 40; i++)
+        {
+            try
+            {
+                if (File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+            catch (IOException)
+            {
+                return true;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return false;
+    }
+}
