@@ -19,6 +19,8 @@ public static class SsePluginHost
         ["--allow-script"] = "SsePlugin:AllowScript",
         ["--script-engine"] = "SsePlugin:ScriptEngine",
         ["--examples"] = "SsePlugin:Examples",
+        ["--rserve"] = "SsePlugin:Rserve:Address",
+        ["--start-rserve"] = "SsePlugin:Rserve:Start",
     };
 
     /// <summary>Builds the host from command-line arguments, <c>appsettings.json</c> and environment variables.</summary>
@@ -28,6 +30,7 @@ public static class SsePluginHost
     /// <exception cref="SsePlugin.Server.Discovery.SseConfigurationException">A function declaration or connection setting is wrong; lists every mistake.</exception>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
+        args = WithFlagValues(args);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddCommandLine(args, Switches);
         builder.Services.AddSerilog((services, logger) => logger
@@ -108,6 +111,22 @@ public static class SsePluginHost
                     function.ReturnType);
             }
         }
+    }
+
+    // A switch that turns something on may stand alone: `--start-rserve` means `--start-rserve true`.
+    private static string[] WithFlagValues(string[] args)
+    {
+        var result = new List<string>(args.Length + 1);
+        for (var i = 0; i < args.Length; i++)
+        {
+            result.Add(args[i]);
+            if (args[i] == "--start-rserve" && (i + 1 == args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal)))
+            {
+                result.Add("true");
+            }
+        }
+
+        return [.. result];
     }
 
     private static bool HasOwnFunctions(SsePluginOptions options) =>

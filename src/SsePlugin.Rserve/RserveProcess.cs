@@ -40,7 +40,7 @@ public sealed class RserveProcess : IAsyncDisposable
     /// <summary>Gets whether the server has exited.</summary>
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Gets a task that completes when the server exits.</summary>
+    /// <summary>Gets a task that completes when the server exits (its per-connection R processes end with their connections).</summary>
     public Task Exited { get; private set; } = Task.CompletedTask;
 
     /// <summary>Gets the server's standard output and error so far (their last 16 K characters).</summary>
@@ -77,6 +77,11 @@ public sealed class RserveProcess : IAsyncDisposable
         start.ArgumentList.Add("-e");
         start.ArgumentList.Add($"Rserve::run.Rserve(config.file='{RString(config)}')");
         var server = new RserveProcess(new Process { StartInfo = start }, folder, options.Port);
+        // Not WaitForExitAsync: it also waits for the end of the output, which the per-connection R processes
+        // inherit and keep open after the server itself has died.
+        var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        server._process.EnableRaisingEvents = true;
+        server._process.Exited += (_, _) => exited.TrySetResult();
         server._process.OutputDataReceived += (_, e) => server.Keep(e.Data);
         server._process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
         try
@@ -92,7 +97,7 @@ public sealed class RserveProcess : IAsyncDisposable
 
             server._process.BeginOutputReadLine();
             server._process.BeginErrorReadLine();
-            server.Exited = server._process.WaitForExitAsync(CancellationToken.None);
+            server.Exited = exited.Task;
             await server.WaitUntilAnsweringAsync(options.StartTimeout, cancellationToken).ConfigureAwait(false);
             return server;
         }
@@ -217,7 +222,7 @@ public sealed class RserveProcess : IAsyncDisposable
                 if (_process.HasExited)
                 {
                     // Let the output readers drain before quoting them.
-                    await Exited.ConfigureAwait(false);
+                    await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
                     throw new RserveException($"Rserve exited with code {_process.ExitCode} before it answered on port {Port}. Its output:\n{Output}");
                 }
 

@@ -8,6 +8,7 @@ using SsePlugin.Server.Discovery;
 using SsePlugin.Server.Grpc;
 using SsePlugin.Server.Scripting;
 using SsePlugin.Server.Scripting.JavaScript;
+using SsePlugin.Server.Scripting.R;
 
 namespace SsePlugin.Server;
 
@@ -36,6 +37,10 @@ public static class SsePluginServiceCollectionExtensions
             .Configure<IOptions<SsePluginOptions>>((grpc, sse) => grpc.MaxReceiveMessageSize = sse.Value.MaxReceiveMessageBytes);
         services.AddOptions<JavaScriptOptions>().BindConfiguration($"{SsePluginOptions.Section}:JavaScript");
         services.AddSingleton<IScriptEngine, JintScriptEngine>();
+        services.AddOptions<ROptions>().BindConfiguration(ROptions.Section);
+        services.AddSingleton<RservePool>();
+        services.AddSingleton<IScriptEngine, RScriptEngine>();
+        services.AddHostedService<RserveSupervisor>();
         services.AddSingleton(sp => AnalyticConnections.Create(
             sp.GetRequiredService<IOptions<SsePluginOptions>>().Value,
             sp.GetServices<IFunctionSource>(),

@@ -34,12 +34,13 @@ internal sealed record CallPlan(string Rpc, (string Key, byte[] Value) Header, i
         return new("ExecuteFunction", Function(5), rows, Take(prepared, 2, rows), rows, sum);
     }
 
-    /// <summary>A tensor <c>ScriptEval('args[0] + args[1]', a, b)</c> call over the same rows as <see cref="SumOfRows"/>.</summary>
+    /// <summary>A tensor <c>ScriptEval(script, a, b)</c> call over the same rows as <see cref="SumOfRows"/>; the script adds a and b.</summary>
     /// <param name="rows">The rows to send.</param>
     /// <param name="prepared">Prepared two-column messages to take them from.</param>
-    public static CallPlan ScriptEval(int rows, byte[][] prepared)
+    /// <param name="script">The script, in the language of the server's script engine.</param>
+    public static CallPlan ScriptEval(int rows, byte[][] prepared, string script)
     {
-        var header = new ScriptRequestHeader { Script = "args[0] + args[1]", FunctionType = FunctionType.Tensor, ReturnType = DataType.Numeric };
+        var header = new ScriptRequestHeader { Script = script, FunctionType = FunctionType.Tensor, ReturnType = DataType.Numeric };
         header.Params.Add(new Parameter { Name = "a", DataType = DataType.Numeric });
         header.Params.Add(new Parameter { Name = "b", DataType = DataType.Numeric });
         var sums = SumOfRows(rows, prepared);

@@ -56,8 +56,11 @@ Workload[] workloads =
     Big($"aggregation SumOfColumn {Size(aggregationRows)} rows", CallPlan.SumOfColumn(WarmUpRows, oneColumn), CallPlan.SumOfColumn(aggregationRows, oneColumn)) with { MinRatio = 2 },
     Small(1),
     Small(16) with { MinRatio = 1.0 },
-    Big($"script ScriptEval('args[0] + args[1]') {Size(tensorRows)} rows", CallPlan.ScriptEval(WarmUpRows, twoColumns), CallPlan.ScriptEval(tensorRows, twoColumns))
+    Big($"script ScriptEval('args[0] + args[1]') {Size(tensorRows)} rows", CallPlan.ScriptEval(WarmUpRows, twoColumns, "args[0] + args[1]"), CallPlan.ScriptEval(tensorRows, twoColumns, "args[0] + args[1]"))
         with { SsePluginOnly = true, MinThroughput = 2_000_000 },
+    // Under 1 s end to end for 1M rows.
+    Big($"R ScriptEval('q$a + q$b') {Size(tensorRows)} rows", CallPlan.ScriptEval(WarmUpRows, twoColumns, "q$a + q$b"), CallPlan.ScriptEval(tensorRows, twoColumns, "q$a + q$b"))
+        with { SsePluginOnly = true, MinThroughput = 1_000_000, Server = ServerUnderTest.SsePluginR },
 ];
 ServerUnderTest[] servers = [ServerUnderTest.SsePlugin, ServerUnderTest.Plain];
 
@@ -79,7 +82,7 @@ try
 {
     foreach (var workload in workloads.Where(w => only is null || w.Name.Contains(only, StringComparison.OrdinalIgnoreCase)))
     {
-        foreach (var server in workload.SsePluginOnly ? servers[..1] : servers)
+        foreach (var server in workload.SsePluginOnly ? [workload.Server] : servers)
         {
             Console.Write($"{workload.Name} on {server.Name}... ");
             var result = await WorkloadRunner.RunAsync(workload, server, cancel.Token);

@@ -137,7 +137,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         return line is null ? null : long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024d;
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port free at the moment.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -12,6 +12,13 @@ internal sealed record ServerUnderTest(string Name, string Dll, IReadOnlyList<st
     public static ServerUnderTest SsePlugin { get; } = new(
         "SsePlugin", BuiltDll("SsePlugin.Host"), ["--bind", "127.0.0.1", "--Serilog:MinimumLevel:Default", "Warning"]);
 
+    /// <summary>Gets SsePlugin.Host running scripts in R, with an Rserve it starts itself.</summary>
+    public static ServerUnderTest SsePluginR { get; } = SsePlugin with
+    {
+        Name = "SsePlugin (R)",
+        Arguments = [.. SsePlugin.Arguments, "--script-engine", "r", "--start-rserve", "--rserve", $"127.0.0.1:{ServerProcess.FreePort()}"],
+    };
+
     /// <summary>Gets the plain Grpc.AspNetCore server.</summary>
     public static ServerUnderTest Plain { get; } = new("plain", BuiltDll("SsePlugin.Benchmarks.PlainServer"), []);
 

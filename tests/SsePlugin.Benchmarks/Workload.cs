@@ -40,4 +40,7 @@ internal sealed record Workload(string Name, Phase WarmUp, Phase Measured)
 
     /// <summary>Gets whether only SsePlugin runs it (the plain server has no counterpart, e.g. scripts).</summary>
     public bool SsePluginOnly { get; init; }
+
+    /// <summary>Gets the SsePlugin server a <see cref="SsePluginOnly"/> workload runs on.</summary>
+    public ServerUnderTest Server { get; init; } = ServerUnderTest.SsePlugin;
 }

@@ -22,23 +22,6 @@ public sealed class ScriptSettingsTests : IDisposable
         }
         """;
 
-    // The R plugin's own FuncDefs.json, as its users have it.
-    private const string RPluginFunctions = """
-        {
-            "Functions" : [
-                {
-                    "Id" : 0,
-                    "Name" : "ConcatStringsTensor",
-                    "FunctionType" : 2,
-                    "ReturnType": 0,
-                    "CacheResultInQlik" : "true",
-                    "FunctionRScript": "paste(q$str1,q$str2);",
-                    "Params" : { "str1" : 0, "str2" : 0 }
-                }
-            ]
-        }
-        """;
-
     private readonly string _folder = Directory.CreateTempSubdirectory("sseplugin-").FullName;
 
     [Fact]
@@ -110,17 +93,6 @@ public sealed class ScriptSettingsTests : IDisposable
         Assert.Contains("The script engine 'cobol' does not exist", error.Message);
     }
 
-    [Fact]
-    public void An_R_plugin_functions_file_is_read_and_needs_the_R_engine()
-    {
-        var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(["--port", "0", "--functions", Write(RPluginFunctions)]));
-
-        var diagnostic = Assert.Single(error.Diagnostics);
-        Assert.Equal(DiagnosticCodes.InvalidFunctionsFile, diagnostic.Code);
-        Assert.Contains("(ConcatStringsTensor)", diagnostic.Member);
-        Assert.Contains("needs the 'r' script engine", diagnostic.Problem);
-    }
-
     [Theory]
     [InlineData("""{ "Functions": [ { "Id": 5, "Name": "Clash", "FunctionType": 2, "ReturnType": 1, "Script": "1" } ] }""", "SSE1001", "ColumnOperations.SumOfRows and ")]
     [InlineData("""{ "Functions": [ { "Id": 310, "Name": "Bad name", "FunctionType": 2, "ReturnType": 1, "Script": "1" } ] }""", "SSE1012", "letters, digits and underscores")]
@@ -128,6 +100,7 @@ public sealed class ScriptSettingsTests : IDisposable
     [InlineData("""{ "Functions": [ { "Id": 312, "Name": "NoType", "FunctionType": 7, "ReturnType": 1, "Script": "1" } ] }""", "SSE1012", "FunctionType is 7")]
     [InlineData("""{ "Functions": [ { "Id": 313, "Name": "NoScript", "FunctionType": 2, "ReturnType": 1 } ] }""", "SSE1012", "no \"Script\"")]
     [InlineData("""{ "Functions": [ """, "SSE1012", "could not be read")]
+    [InlineData("""{ "Functions": [ { "Id": 314, "Name": "Snake", "FunctionType": 2, "ReturnType": 1, "Script": "1", "Engine": "python" } ] }""", "SSE1012", "needs the 'python' script engine")]
     public void Mistakes_in_the_functions_file_stop_the_host_with_a_clear_message(string json, string code, string message)
     {
         var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(["--port", "0", "--examples", "true", "--functions", Write(json)]));

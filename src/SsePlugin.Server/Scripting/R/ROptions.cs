@@ -1,0 +1,56 @@
+using System.Globalization;
+
+namespace SsePlugin.Server.Scripting.R;
+
+/// <summary>How the host reaches R, bound from <c>SsePlugin:Rserve</c>.</summary>
+public sealed class ROptions
+{
+    /// <summary>The configuration section these options are read from.</summary>
+    public const string Section = $"{SsePluginOptions.Section}:Rserve";
+
+    /// <summary>Gets or sets Rserve's address as <c>host:port</c>. Default <c>127.0.0.1:6311</c>, Rserve's own default.</summary>
+    public string Address { get; set; } = "127.0.0.1:6311";
+
+    /// <summary>Gets or sets the user name, when Rserve requires a login (<c>auth required</c>). Default none.</summary>
+    public string? User { get; set; }
+
+    /// <summary>Gets or sets the password that goes with <see cref="User"/>.</summary>
+    public string? Password { get; set; }
+
+    /// <summary>Gets or sets how many R sessions run calls at once. Default 0: one per processor.</summary>
+    public int PoolSize { get; set; }
+
+    /// <summary>Gets or sets R code run once on every new R session, e.g. <c>library(forecast); source('helpers.R')</c>. Default none.</summary>
+    public string? InitScript { get; set; }
+
+    /// <summary>Gets or sets the time a call's R work may take before it is abandoned, in seconds. Default 300.</summary>
+    public double TimeoutSeconds { get; set; } = 300;
+
+    /// <summary>Gets or sets the time allowed to connect to Rserve, in seconds. Default 5.</summary>
+    public double ConnectTimeoutSeconds { get; set; } = 5;
+
+    /// <summary>Gets or sets whether the host starts Rserve itself on loopback, restarts it if it dies and stops it on shutdown. Default false.</summary>
+    public bool Start { get; set; }
+
+    /// <summary>Gets or sets the <c>Rscript</c> program used to start Rserve when <see cref="Start"/> is set. Default <c>Rscript</c> from the path.</summary>
+    public string RscriptPath { get; set; } = "Rscript";
+
+    /// <summary>Gets the host part of <see cref="Address"/>.</summary>
+    internal string Host => Split().Host;
+
+    /// <summary>Gets the port part of <see cref="Address"/>.</summary>
+    internal int Port => Split().Port;
+
+    /// <summary>Gets the number of R sessions of the pool.</summary>
+    internal int Sessions => PoolSize > 0 ? PoolSize : Environment.ProcessorCount;
+
+    private (string Host, int Port) Split()
+    {
+        var colon = Address.LastIndexOf(':');
+        return colon < 0
+            ? (Address, 6311)
+            : (Address[..colon], int.TryParse(Address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536
+                ? port
+                : throw new FormatException($"SsePlugin:Rserve:Address is '{Address}'; write host:port, e.g. 127.0.0.1:6311."));
+    }
+}

@@ -1,0 +1,219 @@
+using Grpc.Core;
+using Qlik.Sse;
+using SsePlugin.FunctionalTests.Infrastructure;
+using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
+
+namespace SsePlugin.FunctionalTests.R;
+
+/// <summary>Qlik's script functions in R through a real Rserve: the data frame q, and every conversion both ways.</summary>
+[Collection(SharedRHost.Name)]
+public sealed class RScriptTests(RHostFixture r)
+{
+    private static readonly (string, DataType)[] TwoNumbers = [("a", DataType.Numeric), ("b", DataType.Numeric)];
+    private static readonly (string, DataType)[] OneNumber = [("x", DataType.Numeric)];
+    private static readonly (string, DataType)[] OneText = [("s", DataType.String)];
+
+    [Fact]
+    public async Task ScriptEval_adds_the_columns_of_q_in_row_order_across_bundles()
+    {
+        var answer = await r.Client.EvaluateAsync(
+            "q$a + q$b", FunctionType.Tensor, DataType.Numeric, TwoNumbers,
+            Bundle([Numeric(1, 2), Numeric(3, 4)]), Bundle([Numeric(-1, 1)]));
+
+        Assert.Equal([3, 7, 0], answer.Numbers());
+    }
+
+    [Fact]
+    public async Task Qlik_nulls_arrive_as_NA_and_R_NA_and_NaN_return_as_nulls()
+    {
+        var seen = await r.Client.EvaluateAsync(
+            "ifelse(is.na(q$x), ifelse(is.nan(q$x), 2, 1), 0)", FunctionType.Tensor, DataType.Numeric, OneNumber,
+            Bundle([Numeric(double.NaN), Numeric(5)]));
+        var returned = await r.Client.EvaluateAsync(
+            "c(NA, NaN, 1)", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2), Numeric(3)]));
+
+        Assert.Equal([1, 0], seen.Numbers());
+        Assert.Equal([double.NaN, double.NaN, 1], returned.Numbers());
+    }
+
+    [Fact]
+    public async Task Strings_go_both_ways_in_UTF8_with_empty_and_NA_text()
+    {
+        var answer = await r.Client.EvaluateAsync(
+            "c(paste0(q$s[1], '!'), as.character(nchar(q$s[1])), q$s[2], NA)", FunctionType.Tensor, DataType.String, OneText,
+            Bundle([Text("Zürich"), Text(""), Text("x"), Text("y")]));
+
+        Assert.Equal(["Zürich!", "6", "", ""], answer.Strings());
+    }
+
+    [Fact]
+    public async Task A_dual_parameter_gives_its_number_and_its_text_as_name_str()
+    {
+        var row = new Row();
+        row.Duals.Add(new Dual { NumData = 45000, StrData = "2023-03-15" });
+        var answer = await r.Client.EvaluateAsync(
+            "paste(q$d, q$d_str)", FunctionType.Tensor, DataType.String, [("d", DataType.Dual)], Bundle([row]));
+
+        Assert.Equal(["45000 2023-03-15"], answer.Strings());
+    }
+
+    [Fact]
+    public async Task Logicals_integers_and_numbers_for_text_functions_are_converted()
+    {
+        var logicals = await r.Client.EvaluateAsync("c(TRUE, FALSE, NA)", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2), Numeric(3)]));
+        var integers = await r.Client.EvaluateAsync("c(1L, NA_integer_, -7L)", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2), Numeric(3)]));
+        var asText = await r.Client.EvaluateAsync("q$x / 4", FunctionType.Tensor, DataType.String, OneNumber, Bundle([Numeric(1), Numeric(8)]));
+
+        Assert.Equal([1, 0, double.NaN], logicals.Numbers());
+        Assert.Equal([1, double.NaN, -7], integers.Numbers());
+        Assert.Equal(["0.25", "2"], asText.Strings());
+    }
+
+    [Fact]
+    public async Task Factors_return_as_their_labels()
+    {
+        var answer = await r.Client.EvaluateAsync(
+            "factor(ifelse(q$x > 1, 'big', 'small'))", FunctionType.Tensor, DataType.String, OneNumber, Bundle([Numeric(0), Numeric(5)]));
+
+        Assert.Equal(["small", "big"], answer.Strings());
+    }
+
+    [Fact]
+    public async Task A_data_frame_returns_as_a_table_with_its_names_and_types()
+    {
+        var answer = await r.Client.EvaluateAsync(
+            "data.frame(n = q$x * 2, s = paste0('r', q$x), f = factor(c('a', 'b')), d = as.Date('2024-01-31') + q$x, stringsAsFactors = FALSE)",
+            FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
+
+        var table = Assert.IsType<TableDescription>(answer.Table);
+        Assert.Equal(["n", "s", "f", "d"], table.Fields.Select(f => f.Name));
+        Assert.Equal([DataType.Numeric, DataType.String, DataType.String, DataType.Dual], table.Fields.Select(f => f.DataType));
+        Assert.Equal([2, 4], answer.Numbers(0));
+        Assert.Equal(["r1", "r2"], answer.Strings(1));
+        Assert.Equal(["a", "b"], answer.Strings(2));
+        Assert.Equal([45323, 45324], answer.Numbers(3));
+        Assert.Equal(["2024-02-01", "2024-02-02"], answer.Strings(3));
+    }
+
+    [Fact]
+    public async Task An_aggregation_answers_one_value()
+    {
+        var answer = await r.Client.EvaluateAsync(
+            "sum(q$x, na.rm = TRUE)", FunctionType.Aggregation, DataType.Numeric, OneNumber,
+            Bundle([Numeric(1), Numeric(double.NaN)]), Bundle([Numeric(4)]));
+
+        Assert.Equal([5], answer.Numbers());
+    }
+
+    [Fact]
+    public async Task A_script_without_parameters_does_not_see_the_q_of_an_earlier_call()
+    {
+        for (var i = 0; i < 8; i++)
+        {
+            await r.Client.EvaluateAsync("q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]));
+        }
+
+        var answer = await r.Client.EvaluateAsync("ncol(q) + exists('x', inherits = FALSE)", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+
+        Assert.Equal([0], answer.Numbers());
+    }
+
+    [Fact]
+    public async Task Variables_of_one_call_are_gone_in_the_next()
+    {
+        await r.Client.EvaluateAsync("secret <- q$x; secret", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+
+        var answer = await r.Client.EvaluateAsync("exists('secret')", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+
+        Assert.Equal([0], answer.Numbers());
+    }
+
+    [Fact]
+    public async Task Windows_line_breaks_in_a_script_work()
+    {
+        var answer = await r.Client.EvaluateAsync("y <- q$x * 2\r\ny + 1\r\n", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+
+        Assert.Equal([3], answer.Numbers());
+    }
+
+    [Fact]
+    public async Task The_init_script_ran_in_every_session()
+    {
+        var answers = await Task.WhenAll(Enumerable.Range(1, 4).Select(i =>
+            r.Client.EvaluateAsync("times10(q$x)", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
+
+        Assert.Equal([10, 20, 30, 40], answers.Select(a => a.Numbers()[0]));
+    }
+
+    [Theory]
+    [InlineData("stop('the data is wrong')", "R error: the data is wrong")]
+    [InlineData("q$x +", "unexpected end of input")]
+    [InlineData("list(1, 2)", "returned a list")]
+    [InlineData("function(x) x", "cannot take")]
+    [InlineData("c(1, 2, 3)", "returned 3 values for 2 rows")]
+    [InlineData("c('a', 'b')", "returned text, but this function returns numbers")]
+    public async Task R_errors_and_unusable_answers_reach_Qlik_with_a_clear_message(string script, string message)
+    {
+        var error = await FailsAsync(() => r.Client.EvaluateAsync(script, FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)])));
+        var after = await r.Client.EvaluateAsync("q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(7)]));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(message, error.Status.Detail);
+        Assert.Equal([7], after.Numbers());
+    }
+
+    [Fact]
+    public async Task Four_one_second_scripts_run_in_parallel()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ =>
+            r.Client.EvaluateAsync("Sys.sleep(1); q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]))));
+
+        // One after the other they would take 4 s; the margin is for a loaded 2-core machine.
+        Assert.InRange(clock.Elapsed.TotalSeconds, 1, 3.2);
+    }
+
+    [Fact]
+    public async Task A_script_over_the_time_limit_is_stopped_and_the_pool_keeps_serving()
+    {
+        var error = await FailsAsync(() => r.Client.EvaluateAsync("Sys.sleep(60); 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
+        var answers = await Task.WhenAll(Enumerable.Range(1, 4).Select(i =>
+            r.Client.EvaluateAsync("q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        Assert.Contains("longer than the 3 s allowed", error.Status.Detail);
+        Assert.Equal([1, 2, 3, 4], answers.Select(a => a.Numbers()[0]));
+    }
+
+    [Fact]
+    public async Task A_call_cancelled_by_the_client_ends_its_R_work()
+    {
+        var header = new ScriptRequestHeader { Script = "Sys.sleep(60); 1", FunctionType = FunctionType.Scalar, ReturnType = DataType.Numeric };
+        var headers = new Metadata { { "qlik-scriptrequestheader-bin", Google.Protobuf.MessageExtensions.ToByteArray(header) } };
+        using var cancel = new CancellationTokenSource();
+        using var call = r.Client.EvaluateScript(headers, cancellationToken: cancel.Token);
+        await call.RequestStream.WriteAsync(Bundle([new Row()]));
+        await call.RequestStream.CompleteAsync();
+        await Task.Delay(300);
+        await cancel.CancelAsync();
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+        var answers = await Task.WhenAll(Enumerable.Range(1, 4).Select(i =>
+            r.Client.EvaluateAsync("q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
+
+        Assert.Equal(StatusCode.Cancelled, error.StatusCode);
+        Assert.Equal([1, 2, 3, 4], answers.Select(a => a.Numbers()[0]));
+    }
+
+    [Fact]
+    public async Task A_million_rows_go_through_R_and_back()
+    {
+        var bundles = Enumerable.Range(0, 100).Select(b => Bundle(Enumerable.Range(b * 10_000, 10_000).Select(i => Numeric(i, 1)))).ToArray();
+
+        var answer = await r.Client.EvaluateAsync("q$a + q$b", FunctionType.Tensor, DataType.Numeric, TwoNumbers, bundles);
+
+        Assert.Equal(1_000_000, answer.Rows.Count);
+        Assert.Equal(1, answer.Numbers()[0]);
+        Assert.Equal(1_000_000, answer.Numbers()[999_999]);
+    }
+}

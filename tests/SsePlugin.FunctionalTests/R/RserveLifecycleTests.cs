@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Qlik.Sse;
+using SsePlugin.FunctionalTests.Infrastructure;
+using SsePlugin.Rserve;
+using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
+
+namespace SsePlugin.FunctionalTests.R;
+
+/// <summary>Rserve going away and coming back, the init script failing, Rserve run by the host, R functions files.</summary>
+public sealed class RserveLifecycleTests : IDisposable
+{
+    private static readonly (string, DataType)[] OneNumber = [("x", DataType.Numeric)];
+
+    private readonly string _folder = Directory.CreateTempSubdirectory("sseplugin-r-").FullName;
+
+    [Fact]
+    public async Task When_Rserve_is_down_calls_fail_fast_and_the_host_reconnects_once_it_is_back()
+    {
+        var port = RserveProcess.FreeLoopbackPort();
+        var rserve = await RserveProcess.StartAsync(new RserveProcessOptions { Port = port });
+        await using var host = await RHostFixture.StartHostAsync(port);
+        var before = await Double(host, 1);
+
+        await rserve.DisposeAsync();
+        var clock = Stopwatch.StartNew();
+        var down = await FailsAsync(() => Double(host, 2));
+        var failedAfter = clock.Elapsed;
+        await using var restarted = await RserveProcess.StartAsync(new RserveProcessOptions { Port = port });
+        var after = await Double(host, 3);
+
+        Assert.Equal(2, before);
+        Assert.Equal(StatusCode.Unavailable, down.StatusCode);
+        Assert.Contains($"Rserve at 127.0.0.1:{port}", down.Status.Detail);
+        Assert.True(failedAfter < TimeSpan.FromSeconds(2), $"failing took {failedAfter}");
+        Assert.Equal(6, after);
+    }
+
+    [Fact]
+    public async Task A_failing_init_script_is_reported_to_the_caller()
+    {
+        await using var rserve = await RserveProcess.StartAsync(new RserveProcessOptions { Port = RserveProcess.FreeLoopbackPort() });
+        await using var host = await RHostFixture.StartHostAsync(rserve.Port, "--SsePlugin:Rserve:InitScript", "library(packageThatIsNotThere)");
+
+        var error = await FailsAsync(() => Double(host, 1));
+
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Contains("init script", error.Status.Detail);
+        Assert.Contains("packageThatIsNotThere", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task An_init_script_may_source_a_file()
+    {
+        var helpers = Path.Combine(_folder, "helpers.R");
+        await File.WriteAllTextAsync(helpers, "plus1 <- function(x) {\r\n  x + 1\r\n}\r\n");
+        await using var rserve = await RserveProcess.StartAsync(new RserveProcessOptions { Port = RserveProcess.FreeLoopbackPort() });
+        await using var host = await RHostFixture.StartHostAsync(rserve.Port, "--SsePlugin:Rserve:InitScript", $"source('{helpers.Replace('\\', '/')}')");
+
+        var answer = await host.Client.EvaluateAsync("plus1(q$x)", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+
+        Assert.Equal([2], answer.Numbers());
+    }
+
+    [Fact]
+    public async Task With_start_rserve_the_host_runs_Rserve_restarts_it_when_it_dies_and_stops_it()
+    {
+        var port = RserveProcess.FreeLoopbackPort();
+        var host = await TestHost.StartAsync("--script-engine", "r", "--rserve", $"127.0.0.1:{port}", "--start-rserve");
+        int first, second;
+        try
+        {
+            var answer = await Double(host, 21);
+            first = await EventuallyAsync(() => ServerProcessAsync(port));
+            Process.GetProcessById(first).Kill();
+            second = await EventuallyAsync(async () => await ServerProcessAsync(port) is var pid && pid != first ? pid : throw new IOException("not restarted yet"));
+            Assert.Equal(42, answer);
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+
+        Assert.True(await ExitedAsync(second), "Rserve still runs after the host stopped");
+    }
+
+    [Fact]
+    public async Task The_R_plugins_functions_file_runs_unchanged_next_to_a_JavaScript_connection()
+    {
+        const string funcDefs = """
+            { "Functions": [
+                { "Id": 0, "Name": "ConcatStringsTensor", "FunctionType": 2, "ReturnType": 0, "CacheResultInQlik": "true",
+                  "FunctionRScript": "paste(q$str1,q$str2);", "Params": { "str1": 0, "str2": 0 } },
+                { "Id": 1, "Name": "SumOfColumn", "FunctionType": 1, "ReturnType": 1, "CacheResultInQlik": "false",
+                  "FunctionRScript": "sum(q$col1)", "Params": { "col1": 1 } } ] }
+            """;
+        var file = Path.Combine(_folder, "FuncDefs.json");
+        await File.WriteAllTextAsync(file, funcDefs);
+        await using var rserve = await RserveProcess.StartAsync(new RserveProcessOptions { Port = RserveProcess.FreeLoopbackPort() });
+        await using var host = await TestHost.StartAsync(
+            "--rserve", $"127.0.0.1:{rserve.Port}",
+            "--SsePlugin:Connections:R:Port", "0",
+            "--SsePlugin:Connections:R:ScriptEngine", "r",
+            "--SsePlugin:Connections:R:FunctionsFile", file);
+        var clients = host.Addresses.Select(host.Connect).ToList();
+        var capabilities = await Task.WhenAll(clients.Select(c => c.GetCapabilitiesAsync(new Empty()).ResponseAsync));
+        var (javaScript, rConnection) = capabilities[0].Functions.Any(f => f.Name == "ConcatStringsTensor") ? (clients[1], clients[0]) : (clients[0], clients[1]);
+
+        var concat = await rConnection.ExecuteAsync(0, Bundle([Text("a", "b"), Text("c", "d")]));
+        var sum = await rConnection.ExecuteAsync(1, Bundle([Numeric(1), Numeric(2)]));
+        var rScript = await rConnection.EvaluateAsync("q$x * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(4)]));
+        var jsScript = await javaScript.EvaluateAsync("args[0] * 3", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(4)]));
+
+        Assert.Equal(["a b", "c d"], concat.Strings());
+        Assert.Equal([3], sum.Numbers());
+        Assert.True(sum.NoStore);
+        Assert.Equal([8], rScript.Numbers());
+        Assert.Equal([12], jsScript.Numbers());
+    }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private static async Task<double> Double(TestHost host, double x) =>
+        (await host.Client.EvaluateAsync("q$x * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(x)]))).Numbers()[0];
+
+    // Rserve forks an R process per connection; its parent is the Rserve server (field 4 of /proc/PID/stat).
+    private static async Task<int> ServerProcessAsync(int port)
+    {
+        await using var connection = await RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = port });
+        var session = ((RIntegerVector)await connection.EvalAsync("Sys.getpid()")).Values[0];
+        var stat = await File.ReadAllTextAsync($"/proc/{session}/stat");
+        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<int> EventuallyAsync(Func<Task<int>> call)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception e) when (e is RserveException or IOException && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
+
+    private static async Task<bool> ExitedAsync(int processId)
+    {
+        for (var i = 0; i < 40; i++)
+        {
+            try
+            {
+                using var process = Process.GetProcessById(processId);
+                if (process.HasExited)
+                {
+                    return true;
+                }
+            }
+            catch (ArgumentException)
+            {
+                return true;
+            }
+
+            await Task.Delay(250);
+        }
+
+        return false;
+    }
+}
