@@ -163,6 +163,17 @@ public sealed class RScriptTests(RHostFixture r)
     }
 
     [Fact]
+    public async Task Text_R_cannot_hold_is_refused_with_a_clear_message()
+    {
+        var error = await FailsAsync(() => r.Client.EvaluateAsync("q$s", FunctionType.Tensor, DataType.String, OneText, Bundle([Text("a\0b")])));
+        var after = await r.Client.EvaluateAsync("q$s", FunctionType.Tensor, DataType.String, OneText, Bundle([Text("ab")]));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("cannot be given to R", error.Status.Detail);
+        Assert.Equal(["ab"], after.Strings());
+    }
+
+    [Fact]
     public async Task Four_one_second_scripts_run_in_parallel()
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();

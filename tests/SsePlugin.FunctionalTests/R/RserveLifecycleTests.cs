@@ -37,6 +37,23 @@ public sealed class RserveLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task The_host_logs_in_to_an_Rserve_that_requires_it()
+    {
+        var passwords = Path.Combine(_folder, "passwords");
+        await File.WriteAllTextAsync(passwords, "qlik s3cret\n");
+        await using var rserve = await RserveProcess.StartAsync(new RserveProcessOptions { Port = RserveProcess.FreeLoopbackPort(), PasswordFile = passwords });
+        await using var host = await RHostFixture.StartHostAsync(rserve.Port, "--SsePlugin:Rserve:User", "qlik", "--SsePlugin:Rserve:Password", "s3cret");
+        await using var wrong = await RHostFixture.StartHostAsync(rserve.Port, "--SsePlugin:Rserve:User", "qlik", "--SsePlugin:Rserve:Password", "guess");
+
+        var answer = await Double(host, 4);
+        var refused = await FailsAsync(() => Double(wrong, 4));
+
+        Assert.Equal(8, answer);
+        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+        Assert.Contains("login", refused.Status.Detail, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task A_failing_init_script_is_reported_to_the_caller()
     {
         await using var rserve = await RserveProcess.StartAsync(new RserveProcessOptions { Port = RserveProcess.FreeLoopbackPort() });

@@ -30,6 +30,10 @@ internal sealed class RInvoker(ScriptDefinition definition, RservePool pool, ROp
             await session.Connection.AssignAsync(".sse.call", callData, deadline.Token).ConfigureAwait(false);
             value = await session.Connection.EvalAsync(".sse.run()", deadline.Token).ConfigureAwait(false);
         }
+        catch (ArgumentException e)
+        {
+            throw new SseCallException(StatusCode.InvalidArgument, $"{name}: the data cannot be given to R: {e.Message}");
+        }
         catch (Exception e) when (e is OperationCanceledException or RserveException or IOException)
         {
             session.Abandon();
