@@ -6,7 +6,7 @@ namespace SsePlugin.Benchmarks;
 /// <summary>Renders the results as Markdown: the figures per workload and server, then SsePlugin/plain against the targets.</summary>
 internal static class Report
 {
-    /// <summary>Renders <paramref name="results"/>, which hold one SsePlugin and one plain result per workload.</summary>
+    /// <summary>Renders <paramref name="results"/>, which hold one SsePlugin result and at most one plain result per workload.</summary>
     public static string Render(string title, IReadOnlyList<string> notes, IReadOnlyList<WorkloadResult> results)
     {
         var text = new StringBuilder();
@@ -32,7 +32,7 @@ internal static class Report
         Line(text, "| --- | ---: | ---: | ---: | --- | --- |");
         foreach (var workload in results.Select(r => r.Workload).Distinct())
         {
-            var host = results.Single(r => r.Workload == workload && r.Server == ServerUnderTest.SsePlugin.Name);
+            var host = results.Single(r => r.Workload == workload && r.Server != ServerUnderTest.Plain.Name);
             if (workload.MinThroughput is { } minThroughput)
             {
                 Line(text, host.Failed
