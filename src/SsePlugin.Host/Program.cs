@@ -1,5 +1,6 @@
 using Serilog;
 using SsePlugin.Host;
+using SsePlugin.Host.Security;
 using SsePlugin.Server.Discovery;
 
 Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
@@ -12,7 +13,7 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (SseConfigurationException e)
+catch (Exception e) when (e is SseConfigurationException or CertificateFolderException)
 {
     Log.Fatal("{Problems}", e.Message);
     return 2;

@@ -2,11 +2,12 @@ using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
 using SsePlugin.Examples;
+using SsePlugin.Host.Security;
 using SsePlugin.Server;
 
 namespace SsePlugin.Host;
 
-/// <summary>Builds the console host: configuration, logging, Kestrel (HTTP/2 without TLS) and the SSE server.</summary>
+/// <summary>Builds the console host: configuration, logging, Kestrel (HTTP/2, with mutual TLS when a certificate folder is given) and the SSE server.</summary>
 public static class SsePluginHost
 {
     private static readonly Dictionary<string, string> Switches = new()
@@ -16,6 +17,7 @@ public static class SsePluginHost
         ["--functions-folder"] = "SsePlugin:FunctionsFolder",
         ["--functions"] = "SsePlugin:FunctionsFile",
         ["--allow-script"] = "SsePlugin:AllowScript",
+        ["--certs"] = "SsePlugin:Certs",
     };
 
     /// <summary>Builds the host from command-line arguments, <c>appsettings.json</c> and environment variables.</summary>
@@ -47,9 +49,16 @@ public static class SsePluginHost
         }
 
         configureServices?.Invoke(builder.Services);
+
+        // Loaded now, so a bad certificate folder stops the host before any port opens; it never falls back to plaintext.
+        var certificates = string.IsNullOrWhiteSpace(options.Certs) ? null : CertificateFolder.Load(options.Certs);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Parse(options.Bind), options.Port, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(IPAddress.Parse(options.Bind), options.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                certificates?.UseFor(listen);
+            });
 
             // Flow-control windows a little above Kestrel's defaults keep Qlik's bundles streaming without waiting
             // for window updates, while bounding what a fast sender can make the host buffer.
