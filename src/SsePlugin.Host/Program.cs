@@ -1,7 +1,14 @@
 using Serilog;
 using SsePlugin.Host;
+using SsePlugin.Host.Commands;
 using SsePlugin.Host.Security;
 using SsePlugin.Server.Discovery;
+
+switch (args)
+{
+    case ["certs", .. var rest]:
+        return await CertsCommand.RunAsync(rest, Console.Out);
+}
 
 Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
 try
