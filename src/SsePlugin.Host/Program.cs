@@ -8,6 +8,8 @@ switch (args)
 {
     case ["certs", .. var rest]:
         return await CertsCommand.RunAsync(rest, Console.Out);
+    case ["doctor", .. var rest]:
+        return await DoctorCommand.RunAsync(rest, Console.Out);
 }
 
 Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
