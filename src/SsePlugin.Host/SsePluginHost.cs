@@ -28,11 +28,14 @@ public static class SsePluginHost
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddCommandLine(args, Switches);
+
+        // Each host logs through a logger of its own (not the static Log.Logger), so that hosts sharing a process, as
+        // in the tests, never write to each other's sinks; start-up failures still go to Program's bootstrap logger.
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
             .ReadFrom.Services(services)
             .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}"));
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}"), preserveStaticLogger: true);
 
         var section = builder.Configuration.GetSection(SsePluginOptions.Section);
         var options = section.Get<SsePluginOptions>() ?? new SsePluginOptions();
