@@ -13,32 +13,50 @@ namespace SsePlugin.FunctionalTests.Infrastructure;
 public sealed class TestHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly GrpcChannel _channel;
+    private readonly List<GrpcChannel> _channels = [];
 
-    private TestHost(WebApplication app, GrpcChannel channel)
+    private TestHost(WebApplication app, Uri address)
     {
         _app = app;
-        _channel = channel;
-        Client = new Connector.ConnectorClient(channel);
+        Address = address;
+        Client = Connect(handler: null);
     }
+
+    /// <summary>Gets where the host listens, e.g. <c>http://127.0.0.1:40123</c> (<c>https</c> with <c>--certs</c>).</summary>
+    public Uri Address { get; }
 
     public Connector.ConnectorClient Client { get; }
 
     /// <summary>Starts the host with the example and test functions and the given extra arguments.</summary>
-    public static async Task<TestHost> StartAsync(params string[] args)
+    public static Task<TestHost> StartAsync(params string[] args) => StartAsync(args, configureServices: null);
+
+    /// <summary>Starts the host with the example and test functions, the given extra arguments and more services.</summary>
+    public static async Task<TestHost> StartAsync(string[] args, Action<IServiceCollection>? configureServices)
     {
         var app = SsePluginHost.Build(
             ["--port", "0", "--Serilog:MinimumLevel:Default", "Warning", .. args],
-            services => services.AddSseFunctions<TestFunctions>());
+            services =>
+            {
+                services.AddSseFunctions<TestFunctions>();
+                configureServices?.Invoke(services);
+            });
         SsePluginHost.CheckAndAnnounce(app);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new TestHost(app, GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 4 * 1024 * 1024 }));
+        return new TestHost(app, new Uri(address));
+    }
+
+    /// <summary>A client on a channel of its own to <paramref name="address"/> (default: <see cref="Address"/>) through the handler (default: the channel's own).</summary>
+    public Connector.ConnectorClient Connect(HttpMessageHandler? handler, Uri? address = null)
+    {
+        var channel = GrpcChannel.ForAddress(address ?? Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true, MaxReceiveMessageSize = 4 * 1024 * 1024 });
+        _channels.Add(channel);
+        return new Connector.ConnectorClient(channel);
     }
 
     public async ValueTask DisposeAsync()
     {
-        _channel.Dispose();
+        _channels.ForEach(channel => channel.Dispose());
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
