@@ -44,6 +44,16 @@ public sealed class CertificateFolderTests(TlsHostFixture tls)
     }
 
     [Fact]
+    public void An_unreadable_file_is_named()
+    {
+        var folder = tls.Certificates.Copy(TestCertificates.Plugin(tls.Certificates.Trusted), "unreadable");
+        File.Delete(Path.Combine(folder, "root_cert.pem"));
+        Directory.CreateDirectory(Path.Combine(folder, "root_cert.pem"));
+
+        AssertRefusesToStart(folder, "root_cert.pem: cannot be read:");
+    }
+
+    [Fact]
     public void A_key_of_another_pair_is_a_mismatch()
     {
         var folder = tls.Certificates.Copy(TestCertificates.Plugin(tls.Certificates.Trusted), "mismatch");

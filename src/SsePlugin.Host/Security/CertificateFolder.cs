@@ -59,7 +59,7 @@ public sealed partial class CertificateFolder
         var root = ReadCertificate(folder, CertificateSide.RootFile, side, problems);
         var certificate = ReadCertificate(folder, side.CertificateFile, side, problems);
         var key = ReadText(folder, side.KeyFile, side, problems);
-        if (root is not null && CheckDates(root, CertificateSide.RootFile, problems) && root.SubjectName.RawData.AsSpan().SequenceEqual(root.IssuerName.RawData) is false)
+        if (root is not null && CheckDates(root, CertificateSide.RootFile, problems) && !root.SubjectName.RawData.AsSpan().SequenceEqual(root.IssuerName.RawData))
         {
             problems.Add($"{CertificateSide.RootFile}: holds {root.Subject}, which is issued by {root.Issuer}: not a root certificate.");
         }
