@@ -1,6 +1,16 @@
 using Serilog;
 using SsePlugin.Host;
+using SsePlugin.Host.Commands;
+using SsePlugin.Host.Security;
 using SsePlugin.Server.Discovery;
+
+switch (args)
+{
+    case ["certs", .. var rest]:
+        return await CertsCommand.RunAsync(rest, Console.Out);
+    case ["doctor", .. var rest]:
+        return await DoctorCommand.RunAsync(rest, Console.Out);
+}
 
 Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
 try
@@ -11,7 +21,7 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (SseConfigurationException e)
+catch (Exception e) when (e is SseConfigurationException or CertificateFolderException)
 {
     Log.Fatal("{Problems}", e.Message);
     return 2;

@@ -2,12 +2,13 @@ using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
 using SsePlugin.Examples;
+using SsePlugin.Host.Security;
 using SsePlugin.Server;
 using SsePlugin.Server.Connections;
 
 namespace SsePlugin.Host;
 
-/// <summary>Builds the console host: configuration, logging, Kestrel (HTTP/2 without TLS) and the SSE server.</summary>
+/// <summary>Builds the console host: configuration, logging, Kestrel (HTTP/2, with mutual TLS when a certificate folder is given) and the SSE server.</summary>
 public static class SsePluginHost
 {
     private static readonly Dictionary<string, string> Switches = new()
@@ -21,6 +22,7 @@ public static class SsePluginHost
         ["--examples"] = "SsePlugin:Examples",
         ["--rserve"] = "SsePlugin:Rserve:Address",
         ["--start-rserve"] = "SsePlugin:Rserve:Start",
+        ["--certs"] = "SsePlugin:Certs",
     };
 
     /// <summary>Builds the host from command-line arguments, <c>appsettings.json</c> and environment variables.</summary>
@@ -33,11 +35,14 @@ public static class SsePluginHost
         args = WithFlagValues(args);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddCommandLine(args, Switches);
+
+        // Each host logs through a logger of its own (not the static Log.Logger), so that hosts sharing a process, as
+        // in the tests, never write to each other's sinks; start-up failures still go to Program's bootstrap logger.
         builder.Services.AddSerilog((services, logger) => logger
             .ReadFrom.Configuration(builder.Configuration)
             .ReadFrom.Services(services)
             .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}"));
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}"), preserveStaticLogger: true);
 
         var section = builder.Configuration.GetSection(SsePluginOptions.Section);
         var options = section.Get<SsePluginOptions>() ?? new SsePluginOptions();
@@ -56,6 +61,17 @@ public static class SsePluginHost
         }
 
         configureServices?.Invoke(builder.Services);
+
+        // Loaded now, so a bad certificate folder stops the host before any port opens; it never falls back to plaintext.
+        var certificates = new Dictionary<string, CertificateFolder>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, connection) in options.Connections.Prepend(new(AnalyticConnections.MainName, options)))
+        {
+            if (!string.IsNullOrWhiteSpace(connection.Certs))
+            {
+                certificates[name] = CertificateFolder.Load(connection.Certs);
+            }
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             foreach (var connection in kestrel.ApplicationServices.GetRequiredService<AnalyticConnections>().All)
@@ -63,6 +79,7 @@ public static class SsePluginHost
                 kestrel.Listen(IPAddress.Parse(connection.Options.Bind), connection.Options.Port, listen =>
                 {
                     listen.Protocols = HttpProtocols.Http2;
+                    certificates.GetValueOrDefault(connection.Name)?.UseFor(listen);
                     listen.UseAnalyticConnection(connection);
                 });
             }

@@ -12,6 +12,13 @@ public class SseConnectionOptions
     /// <summary>Gets or sets the address to listen on. Default 127.0.0.1 (this machine only); 0.0.0.0 for every interface.</summary>
     public string Bind { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// Gets or sets the plugin's certificate folder (<c>root_cert.pem</c>, <c>sse_server_cert.pem</c>,
+    /// <c>sse_server_key.pem</c>). When set, the port is TLS-only and requires a client certificate issued by that
+    /// root; a missing or bad file stops the host at start. Default none: plaintext HTTP/2.
+    /// </summary>
+    public string? Certs { get; set; }
+
     /// <summary>Gets or sets whether Qlik's script functions (ScriptEval and its siblings) may run scripts. Default true.</summary>
     public bool AllowScript { get; set; } = true;
 

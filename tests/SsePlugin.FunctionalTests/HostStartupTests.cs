@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
@@ -45,26 +44,9 @@ public sealed class HostStartupTests
     [Fact]
     public async Task The_host_executable_refuses_to_start_with_a_clear_message_and_exit_code()
     {
-        var host = typeof(SsePluginHost).Assembly.Location;
-        using var process = Process.Start(new ProcessStartInfo("dotnet", [host, "--port", "0", "--functions-folder", "/no/such/folder"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(CallTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-        }
+        var (exitCode, printed) = await HostProcess.RunToExitAsync("--port", "0", "--functions-folder", "/no/such/folder");
 
-        var printed = await output + await errors;
-        Assert.Equal(2, process.ExitCode);
+        Assert.Equal(2, exitCode);
         Assert.Contains("SSE1010", printed);
         Assert.Contains("The functions folder does not exist", printed);
         Assert.DoesNotContain("Now listening", printed);

@@ -63,7 +63,7 @@ public sealed class ScriptSettingsTests : IDisposable
             "--SsePlugin:Connections:Fixed:Port", "0",
             "--SsePlugin:Connections:Fixed:AllowScript", "false",
             "--SsePlugin:Connections:Fixed:FunctionsFile", Write(JavaScriptFunctions));
-        var clients = host.Addresses.Select(host.Connect).ToList();
+        var clients = host.Addresses.Select(a => host.Connect(null, a)).ToList();
         var capabilities = await Task.WhenAll(clients.Select(c => c.GetCapabilitiesAsync(new Empty()).ResponseAsync));
         var (main, fixedFunctions) = capabilities[0].AllowScript ? (clients[0], clients[1]) : (clients[1], clients[0]);
 

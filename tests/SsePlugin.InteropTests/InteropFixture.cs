@@ -93,6 +93,12 @@ public class InteropFixture : IAsyncLifetime, IDisposable
         }
     }
 
+    /// <summary>Gets the host name the client connects to; a TLS fixture uses a name on the server certificate.</summary>
+    protected virtual string TargetHost => "127.0.0.1";
+
+    /// <summary>Gets the options the Python client gets by default, e.g. Qlik's certificate folder.</summary>
+    protected virtual IReadOnlyList<string> ClientArguments => [];
+
     /// <summary>Makes one call and checks its result.</summary>
     public Task CallAsync(Call call, Action<CallResult> check) => CallAsync([call], results => check(results[0]));
 
@@ -100,11 +106,14 @@ public class InteropFixture : IAsyncLifetime, IDisposable
     /// Makes the calls in order on one channel of one Python client and checks the results. A failure carries the
     /// client's error output and what the host logged meanwhile.
     /// </summary>
-    public async Task CallAsync(IReadOnlyList<Call> calls, Action<IReadOnlyList<CallResult>> check)
+    public Task CallAsync(IReadOnlyList<Call> calls, Action<IReadOnlyList<CallResult>> check) => CallAsync(calls, check, ClientArguments);
+
+    /// <summary>Makes the calls with a Python client given these options (see qlik_client.py) and checks the results.</summary>
+    public async Task CallAsync(IReadOnlyList<Call> calls, Action<IReadOnlyList<CallResult>> check, IReadOnlyList<string> clientArguments)
     {
         var logged = HostOutputLength();
         var (code, output, error) = await RunAsync(
-            Python, [Path.Combine(OutputDirectory, "qlik_client.py"), _target, _stubs], JsonSerializer.Serialize(calls, Json));
+            Python, [Path.Combine(OutputDirectory, "qlik_client.py"), _target, _stubs, .. clientArguments], JsonSerializer.Serialize(calls, Json));
         try
         {
             Assert.True(code == 0, $"qlik_client.py exited with code {code}:\n{error}");
@@ -143,7 +152,7 @@ public class InteropFixture : IAsyncLifetime, IDisposable
             port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
 
-        _target = $"127.0.0.1:{port}";
+        _target = $"{TargetHost}:{port}";
         var start = NewStartInfo(
             Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet",
             [typeof(SsePluginHost).Assembly.Location, "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", .. _hostArguments]);

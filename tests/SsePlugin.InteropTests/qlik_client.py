@@ -1,8 +1,10 @@
 """An SSE client that calls the plugin the way Qlik's engine (a gRPC C-core client) does.
 
-Usage: /usr/bin/python3 qlik_client.py HOST:PORT STUBS_DIR < calls.json > results.json
+Usage: /usr/bin/python3 qlik_client.py HOST:PORT STUBS_DIR [--certs DIR | --root FILE] < calls.json > results.json
 
-STUBS_DIR holds ServerSideExtension_pb2.py, made by `protoc --python_out`. stdin holds a JSON list of calls, made in
+STUBS_DIR holds ServerSideExtension_pb2.py, made by `protoc --python_out`. Without options the channel is plaintext.
+--certs DIR connects with mutual TLS as Qlik does, reading Qlik's file names from DIR (root_cert.pem,
+sse_client_cert.pem, sse_client_key.pem); --root FILE uses TLS trusting that root but presents no client certificate. stdin holds a JSON list of calls, made in
 order on one channel; stdout gets a JSON list with one result per call. A call is one of
   {"method": "GetCapabilities"}
   {"method": "ExecuteFunction", "function": NAME, "bundles": BUNDLES}  (the id is looked up in GetCapabilities)
@@ -14,14 +16,23 @@ BUNDLES is a list of BundledRows, each a list of rows, each a list of duals {"nu
 A result holds the status code name and details, the initial and trailing metadata (-bin values in base64), the
 rows, and the decoded capabilities or qlik-tabledescription-bin header where there is one.
 """
+import argparse
 import base64
 import json
 import math
+import os
 import sys
 
 import grpc
 
-sys.path.insert(0, sys.argv[2])
+ARGS = argparse.ArgumentParser(description="Calls an SSE plugin as Qlik's engine does.")
+ARGS.add_argument("target")
+ARGS.add_argument("stubs")
+ARGS.add_argument("--certs", help="Qlik's certificate folder: root_cert.pem, sse_client_cert.pem, sse_client_key.pem")
+ARGS.add_argument("--root", help="a root certificate to trust, with no client certificate")
+OPTIONS = ARGS.parse_args()
+
+sys.path.insert(0, OPTIONS.stubs)
 import ServerSideExtension_pb2 as sse  # noqa: E402  (generated into STUBS_DIR at test time)
 
 SERVICE = "/qlik.sse.Connector/"
@@ -133,9 +144,27 @@ class Client:
                            spec["bundles"])
 
 
+def read(path):
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def open_channel():
+    """A channel as Qlik's engine opens one: plaintext, or TLS with the files of its certificate folder."""
+    if OPTIONS.certs:
+        credentials = grpc.ssl_channel_credentials(read(os.path.join(OPTIONS.certs, "root_cert.pem")),
+                                                   read(os.path.join(OPTIONS.certs, "sse_client_key.pem")),
+                                                   read(os.path.join(OPTIONS.certs, "sse_client_cert.pem")))
+    elif OPTIONS.root:
+        credentials = grpc.ssl_channel_credentials(read(OPTIONS.root))
+    else:
+        return grpc.insecure_channel(OPTIONS.target)
+    return grpc.secure_channel(OPTIONS.target, credentials)
+
+
 def main():
     calls = json.load(sys.stdin)
-    with grpc.insecure_channel(sys.argv[1]) as channel:
+    with open_channel() as channel:
         client = Client(channel)
         run = {"GetCapabilities": lambda _: client.get_capabilities(),
                "ExecuteFunction": client.execute_function,

@@ -55,7 +55,7 @@ internal partial class ConnectorService
     public virtual Task<Capabilities> GetCapabilities(Empty request, ServerCallContext context)
     {
         var connection = _connections.For(context);
-        Log.Capabilities(_logger, context.Peer, connection.Name, connection.Capabilities.Functions.Count);
+        Log.Capabilities(_logger, Caller(context), connection.Name, connection.Capabilities.Functions.Count);
         return Task.FromResult(connection.Capabilities);
     }
 
@@ -109,12 +109,12 @@ internal partial class ConnectorService
             call = new FunctionCall(function, requests, response, callContext);
             await function.Invoker.InvokeAsync(call).ConfigureAwait(false);
             await response.CompleteAsync().ConfigureAwait(false);
-            Log.CallSucceeded(_logger, rpc, name, common.AppId, common.UserId, call.RowsRead, response.RowsWritten, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            Log.CallSucceeded(_logger, rpc, name, common.AppId, common.UserId, Caller(context), call.RowsRead, response.RowsWritten, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         catch (Exception e)
         {
             var status = ToStatus(e, name, context);
-            Log.CallFailed(_logger, rpc, name, common.AppId, common.UserId, call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, status.Detail, status.StatusCode == StatusCode.Unknown ? e : null);
+            Log.CallFailed(_logger, rpc, name, common.AppId, common.UserId, Caller(context), call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, status.Detail, status.StatusCode == StatusCode.Unknown ? e : null);
             throw new RpcException(status);
         }
     }
@@ -123,6 +123,10 @@ internal partial class ConnectorService
         connection.Catalog.Functions.Count == 0
             ? "no functions"
             : "these functions: " + string.Join(", ", connection.Catalog.Functions.Select(f => $"{f.Id} {f.Name}"));
+
+    /// <summary>Who called: the peer's address and, under mutual TLS, the subject of its client certificate.</summary>
+    private static string Caller(ServerCallContext context) =>
+        context.GetHttpContext().Connection.ClientCertificate is { } certificate ? $"{context.Peer} ({certificate.Subject})" : context.Peer;
 
     private static Status ToStatus(Exception exception, string function, ServerCallContext context) => exception switch
     {
@@ -136,13 +140,13 @@ internal partial class ConnectorService
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "GetCapabilities from {Peer} on connection {Connection}: {FunctionCount} functions")]
-        public static partial void Capabilities(ILogger logger, string peer, string connection, int functionCount);
+        [LoggerMessage(1, LogLevel.Information, "GetCapabilities from {Caller} on connection {Connection}: {FunctionCount} functions")]
+        public static partial void Capabilities(ILogger logger, string caller, string connection, int functionCount);
 
-        [LoggerMessage(2, LogLevel.Information, "{Rpc} {Function} app {AppId} user {UserId}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, OK")]
-        public static partial void CallSucceeded(ILogger logger, string rpc, string function, string appId, string userId, long rowsIn, long rowsOut, double durationMs);
+        [LoggerMessage(2, LogLevel.Information, "{Rpc} {Function} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, OK")]
+        public static partial void CallSucceeded(ILogger logger, string rpc, string function, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs);
 
-        [LoggerMessage(3, LogLevel.Warning, "{Rpc} {Function} app {AppId} user {UserId}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}: {Detail}")]
-        public static partial void CallFailed(ILogger logger, string rpc, string function, string appId, string userId, long rowsIn, long rowsOut, double durationMs, StatusCode status, string detail, Exception? exception);
+        [LoggerMessage(3, LogLevel.Warning, "{Rpc} {Function} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}: {Detail}")]
+        public static partial void CallFailed(ILogger logger, string rpc, string function, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs, StatusCode status, string detail, Exception? exception);
     }
 }

@@ -13,44 +13,54 @@ namespace SsePlugin.FunctionalTests.Infrastructure;
 public sealed class TestHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
-
     private readonly List<GrpcChannel> _channels = [];
 
-    private TestHost(WebApplication app, IReadOnlyList<string> addresses)
+    private TestHost(WebApplication app, IReadOnlyList<Uri> addresses)
     {
         _app = app;
         Addresses = addresses;
-        Client = Connect(addresses[0]);
+        Client = Connect(handler: null);
     }
 
-    /// <summary>Gets the client of the first (main) port.</summary>
-    public Connector.ConnectorClient Client { get; }
+    /// <summary>Gets where the host listens, e.g. <c>http://127.0.0.1:40123</c> (<c>https</c> with <c>--certs</c>): its main port.</summary>
+    public Uri Address => Addresses[0];
 
     /// <summary>Gets the address of every port the host listens on, one per analytic connection.</summary>
-    public IReadOnlyList<string> Addresses { get; }
+    public IReadOnlyList<Uri> Addresses { get; }
 
-    /// <summary>Opens a client to one of <see cref="Addresses"/>.</summary>
-    public Connector.ConnectorClient Connect(string address)
+    /// <summary>Gets a client of <see cref="Address"/>.</summary>
+    public Connector.ConnectorClient Client { get; }
+
+    /// <summary>Starts the host with the example and test functions and the given extra arguments.</summary>
+    public static Task<TestHost> StartAsync(params string[] args) => StartAsync(args, configureServices: null);
+
+    /// <summary>Starts the host with the example and test functions, the given extra arguments and more services.</summary>
+    public static async Task<TestHost> StartAsync(string[] args, Action<IServiceCollection>? configureServices)
     {
-        var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 4 * 1024 * 1024 });
+        var app = SsePluginHost.Build(
+            ["--port", "0", "--Serilog:MinimumLevel:Default", "Warning", .. args],
+            services =>
+            {
+                services.AddSseFunctions<TestFunctions>();
+                configureServices?.Invoke(services);
+            });
+        SsePluginHost.Announce(app);
+        await app.StartAsync();
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        return new TestHost(app, addresses.Select(a => new Uri(a)).ToList());
+    }
+
+    /// <summary>A client on a channel of its own to <paramref name="address"/> (default: <see cref="Address"/>) through the handler (default: the channel's own).</summary>
+    public Connector.ConnectorClient Connect(HttpMessageHandler? handler, Uri? address = null)
+    {
+        var channel = GrpcChannel.ForAddress(address ?? Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true, MaxReceiveMessageSize = 4 * 1024 * 1024 });
         _channels.Add(channel);
         return new Connector.ConnectorClient(channel);
     }
 
-    /// <summary>Starts the host with the example and test functions and the given extra arguments.</summary>
-    public static async Task<TestHost> StartAsync(params string[] args)
-    {
-        var app = SsePluginHost.Build(
-            ["--port", "0", "--Serilog:MinimumLevel:Default", "Warning", .. args],
-            services => services.AddSseFunctions<TestFunctions>());
-        SsePluginHost.Announce(app);
-        await app.StartAsync();
-        return new TestHost(app, app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToList());
-    }
-
     public async ValueTask DisposeAsync()
     {
-        _channels.ForEach(c => c.Dispose());
+        _channels.ForEach(channel => channel.Dispose());
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
@@ -65,7 +75,7 @@ public sealed class HostFixture : IAsyncLifetime
 
     public async Task InitializeAsync() => _host = await TestHost.StartAsync(
         "--SsePlugin:JavaScript:TimeoutSeconds", "5",
-        "--SsePlugin:JavaScript:MaxStatements", "10000000",
+        "--SsePlugin:JavaScript:MaxStatements", "3000000",
         "--SsePlugin:JavaScript:MemoryLimitMegabytes", "64");
 
     public async Task DisposeAsync()

@@ -119,7 +119,7 @@ public sealed class RserveLifecycleTests : IDisposable
             "--SsePlugin:Connections:R:Port", "0",
             "--SsePlugin:Connections:R:ScriptEngine", "r",
             "--SsePlugin:Connections:R:FunctionsFile", file);
-        var clients = host.Addresses.Select(host.Connect).ToList();
+        var clients = host.Addresses.Select(a => host.Connect(null, a)).ToList();
         var capabilities = await Task.WhenAll(clients.Select(c => c.GetCapabilitiesAsync(new Empty()).ResponseAsync));
         var (javaScript, rConnection) = capabilities[0].Functions.Any(f => f.Name == "ConcatStringsTensor") ? (clients[1], clients[0]) : (clients[0], clients[1]);
 
