@@ -66,6 +66,25 @@ public sealed class TlsTests(TlsHostFixture tls)
         Assert.Contains("is not issued by root_cert.pem", line);
     }
 
+    [Fact]
+    public async Task Each_analytic_connection_has_its_own_transport()
+    {
+        await using var host = await TestHost.StartAsync(
+            "--SsePlugin:Connections:Secure:Port", "0",
+            "--SsePlugin:Connections:Secure:Certs", TestCertificates.Plugin(tls.Certificates.Trusted));
+        var plain = host.Addresses.Single(a => a.Scheme == Uri.UriSchemeHttp);
+        var secure = new UriBuilder(host.Addresses.Single(a => a.Scheme == Uri.UriSchemeHttps)) { Host = "localhost" }.Uri;
+        var options = TlsHostFixture.QlikFolder(tls.Certificates.Trusted).ClientOptions("localhost");
+
+        var overPlaintext = await host.Connect(handler: null, plain).ExecuteAsync(5, Bundle([Numeric(1, 2)]));
+        var overTls = await host.Connect(new SocketsHttpHandler { SslOptions = options }, secure).ExecuteAsync(5, Bundle([Numeric(3, 4)]));
+        var plaintextToTls = await FailsAsync(() => host.Connect(handler: null, new UriBuilder(secure) { Scheme = Uri.UriSchemeHttp }.Uri).GetCapabilitiesAsync(new Empty()).ResponseAsync);
+
+        Assert.Equal([3], overPlaintext.Numbers());
+        Assert.Equal([7], overTls.Numbers());
+        AssertRefused(plaintextToTls);
+    }
+
     // gRPC C-core (Qlik) reports UNAVAILABLE; .NET's client says Internal when the refusal comes while it reads.
     private static void AssertRefused(RpcException error) => Assert.Contains(error.StatusCode, new[] { StatusCode.Unavailable, StatusCode.Internal });
 }
