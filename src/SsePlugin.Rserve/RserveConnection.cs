@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Net.Sockets;
 using SsePlugin.Rserve.Protocol;
 
@@ -73,7 +74,7 @@ public sealed class RserveConnection : IAsyncDisposable
             switch (e)
             {
                 case OperationCanceledException when !cancellationToken.IsCancellationRequested:
-                    throw new RserveException($"Rserve at {where} did not answer within {options.ConnectTimeout.TotalSeconds:0.#} s.", null, e);
+                    throw new RserveException(string.Create(CultureInfo.InvariantCulture, $"Rserve at {where} did not answer within {options.ConnectTimeout.TotalSeconds:0.#} s."), null, e);
                 case SocketException:
                     throw new RserveException($"Cannot connect to Rserve at {where}: {e.Message}. Is Rserve running there?", null, e);
                 case RserveException { Status: { } status }:
