@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Net.Sockets;
 using SsePlugin.Rserve.Protocol;
 
@@ -73,9 +74,12 @@ public sealed class RserveConnection : IAsyncDisposable
             switch (e)
             {
                 case OperationCanceledException when !cancellationToken.IsCancellationRequested:
-                    throw new RserveException($"Rserve at {where} did not answer within {options.ConnectTimeout.TotalSeconds:0.#} s.", null, e);
+                    throw new RserveException(
+                        string.Create(CultureInfo.InvariantCulture, $"Rserve at {where} did not answer within {options.ConnectTimeout.TotalSeconds:0.#} s."), null, e);
                 case SocketException:
                     throw new RserveException($"Cannot connect to Rserve at {where}: {e.Message}. Is Rserve running there?", null, e);
+                case IOException:
+                    throw new RserveException($"Lost the connection to Rserve at {where} while opening the session: {e.Message}", null, e);
                 case RserveException { Status: { } status }:
                     throw new RserveException($"Rserve at {where} refused the session: {e.Message}", status, e);
                 default:

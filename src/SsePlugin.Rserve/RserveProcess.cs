@@ -241,8 +241,8 @@ public sealed class RserveProcess : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new RserveException(
-                $"Rserve did not answer on port {Port} within {timeout.TotalSeconds:0.#} s ({lastProbe?.Message ?? "no answer"}). Its output:\n{Output}");
+            throw new RserveException(string.Create(
+                CultureInfo.InvariantCulture, $"Rserve did not answer on port {Port} within {timeout.TotalSeconds:0.#} s ({lastProbe?.Message ?? "no answer"}). Its output:\n{Output}"));
         }
     }
 

@@ -1,7 +1,36 @@
 namespace SsePlugin.Rserve.Tests;
 
-/// <summary>An Rserve that requires a login, started for this class alone.</summary>
-public sealed class AuthenticationTests : IAsyncLifetime
+/// <summary>Logging in to an Rserve that requires it.</summary>
+public sealed class AuthenticationTests(AuthenticatedRserveFixture rserve) : IClassFixture<AuthenticatedRserveFixture>
+{
+    [Fact]
+    public async Task RightPassword_LogsIn()
+    {
+        await using var r = await rserve.ConnectAsync("user", "pass");
+
+        RAssert.Elements<string?>(await r.EvalAsync("'ok'"), "ok");
+    }
+
+    [Fact]
+    public async Task WrongPassword_IsRefused()
+    {
+        var error = await Assert.ThrowsAsync<RserveException>(() => rserve.ConnectAsync("user", "wrong"));
+
+        Assert.Equal(0x41, error.Status);
+        Assert.Contains("wrong user name or password", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NoUser_IsAClearError()
+    {
+        var error = await Assert.ThrowsAsync<RserveException>(() => rserve.ConnectAsync(null, null));
+
+        Assert.Contains("requires a login, but no user name is configured", error.Message, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>An Rserve with a password file holding <c>user pass</c>.</summary>
+public sealed class AuthenticatedRserveFixture : IAsyncLifetime
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("sseplugin-rserve-auth-").FullName;
     private RserveProcess? _server;
@@ -23,31 +52,6 @@ public sealed class AuthenticationTests : IAsyncLifetime
         Directory.Delete(_folder, recursive: true);
     }
 
-    [Fact]
-    public async Task RightPassword_LogsIn()
-    {
-        await using var r = await ConnectAsync("user", "pass");
-
-        RAssert.Elements<string?>(await r.EvalAsync("'ok'"), "ok");
-    }
-
-    [Fact]
-    public async Task WrongPassword_IsRefused()
-    {
-        var error = await Assert.ThrowsAsync<RserveException>(() => ConnectAsync("user", "wrong"));
-
-        Assert.Equal(0x41, error.Status);
-        Assert.Contains("wrong user name or password", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task NoUser_IsAClearError()
-    {
-        var error = await Assert.ThrowsAsync<RserveException>(() => ConnectAsync(null, null));
-
-        Assert.Contains("requires a login, but no user name is configured", error.Message, StringComparison.Ordinal);
-    }
-
-    private Task<RserveConnection> ConnectAsync(string? user, string? password) =>
+    public Task<RserveConnection> ConnectAsync(string? user, string? password) =>
         RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = _server!.Port, User = user, Password = password });
 }

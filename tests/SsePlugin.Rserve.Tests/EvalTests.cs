@@ -55,6 +55,15 @@ public sealed class EvalTests(RserveFixture rserve)
     }
 
     [Fact]
+    public async Task StringStartingWithByte0xFF_IsNotNa()
+    {
+        await using var r = await rserve.ConnectAsync();
+
+        // Rserve doubles a leading 0xFF byte so that such a string is not taken for NA (0xFF alone); this one is not UTF-8.
+        RAssert.Elements<string?>(await r.EvalAsync("c(NA, rawToChar(as.raw(0xff)), rawToChar(as.raw(c(0xff, 0x41))))"), null, "\uFFFD", "\uFFFDA");
+    }
+
+    [Fact]
     public async Task Null()
     {
         await using var r = await rserve.ConnectAsync();

@@ -7,8 +7,8 @@ public sealed class ProcessTests(RserveFixture rserve)
     [Fact]
     public async Task Dispose_StopsTheServerAndItsSessions()
     {
-        var server = await RserveProcess.StartAsync(new RserveProcessOptions { Port = RserveProcess.FreeLoopbackPort() });
-        var r = await RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = server.Port });
+        await using var server = await RserveProcess.StartAsync(new RserveProcessOptions { Port = RserveProcess.FreeLoopbackPort() });
+        await using var r = await RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = server.Port });
         var session = Assert.IsType<RIntegerVector>(await r.EvalAsync("Sys.getpid()")).Values[0];
         Assert.False(server.HasExited);
         Assert.Contains("Rserve", server.Output, StringComparison.Ordinal);
