@@ -19,6 +19,10 @@ internal sealed class RequestBlock
     // Presizing trusts the message's size only this far; blocks of more rows grow as they are read.
     private const int MaxPresizedRows = 64 * 1024;
 
+    // Qlik's bundles are tens of kilobytes. A pooled buffer stays in the pool after the call, so messages far larger
+    // are copied to an array the GC takes back.
+    private const int MaxPooledCopy = 1024 * 1024;
+
     private readonly int _payloadLength;
     private double[][] _numbers = [];
     private string?[]?[] _strings = [];
@@ -51,6 +55,11 @@ internal sealed class RequestBlock
         }
 
         var length = checked((int)payload.Length);
+        if (length > MaxPooledCopy)
+        {
+            return Decode(payload.ToArray());
+        }
+
         var buffer = ArrayPool<byte>.Shared.Rent(length);
         try
         {
