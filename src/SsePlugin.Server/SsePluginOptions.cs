@@ -44,6 +44,17 @@ public sealed class SsePluginOptions : SseConnectionOptions
     public int MaxReceiveMessageBytes { get; set; } = 64 * 1024 * 1024;
 
     /// <summary>
+    /// Gets or sets how many <c>ExecuteFunction</c> and <c>EvaluateScript</c> calls may run at once, over every
+    /// connection; one more ends at once with <c>ResourceExhausted</c>. Default 256; 0 for no limit.
+    /// </summary>
+    /// <remarks>
+    /// Qlik's engine, like any gRPC client, calls over one HTTP/2 connection per analytic connection and runs at most
+    /// 100 calls on it (Kestrel's streams per connection; more wait in the engine), so the default refuses calls only
+    /// when several engines are busy at once: it bounds the memory that calls buffering whole columns can take.
+    /// </remarks>
+    public int MaxConcurrentCalls { get; set; } = 256;
+
+    /// <summary>
     /// Gets or sets the size answers are bundled to, in bytes. Default 1 MiB; Qlik's engine accepts at most 4 MiB
     /// a message, so keep it well below.
     /// </summary>

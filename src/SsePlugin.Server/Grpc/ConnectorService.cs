@@ -34,12 +34,14 @@ internal partial class ConnectorService
         new(MethodType.DuplexStreaming, ServiceName, nameof(EvaluateScript), SseMarshallers.Requests, SseMarshallers.Responses);
 
     private readonly AnalyticConnections _connections;
+    private readonly CallLimit _calls;
     private readonly int _responseBundleBytes;
     private readonly ILogger _logger;
 
     public ConnectorService(AnalyticConnections connections, IOptions<SsePluginOptions> options, ILogger<ConnectorService> logger)
     {
         _connections = connections;
+        _calls = new CallLimit(options.Value.MaxConcurrentCalls);
         _responseBundleBytes = options.Value.ResponseBundleBytes;
         _logger = logger;
     }
@@ -99,9 +101,16 @@ internal partial class ConnectorService
         var common = new CommonRequestHeader();
         var name = rpc == nameof(EvaluateScript) ? "script" : "?";
         FunctionCall? call = null;
+        var admitted = false;
         try
         {
             common = QlikHeaders.ReadCommon(context);
+            admitted = _calls.TryEnter();
+            if (!admitted)
+            {
+                throw TooManyCalls();
+            }
+
             var function = resolve(context, _connections.For(context));
             name = function.Name;
             var callContext = new SseCallContext(common.AppId, common.UserId, common.Cardinality, context.CancellationToken);
@@ -117,7 +126,19 @@ internal partial class ConnectorService
             Log.CallFailed(_logger, rpc, name, common.AppId, common.UserId, call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, status.Detail, status.StatusCode == StatusCode.Unknown ? e : null);
             throw new RpcException(status);
         }
+        finally
+        {
+            if (admitted)
+            {
+                _calls.Exit();
+            }
+        }
     }
+
+    private SseCallException TooManyCalls() => new(
+        StatusCode.ResourceExhausted,
+        $"The plugin is already running {_calls.Max} calls, the most SsePlugin:MaxConcurrentCalls allows, so this call was refused. "
+        + "Retry when fewer calls run, or raise SsePlugin:MaxConcurrentCalls (0 = no limit) if the machine has memory and CPU to spare.");
 
     private static string DescribeFunctions(AnalyticConnection connection) =>
         connection.Catalog.Functions.Count == 0
