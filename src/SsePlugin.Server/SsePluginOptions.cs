@@ -40,7 +40,10 @@ public sealed class SsePluginOptions : SseConnectionOptions
     /// <summary>Gets or sets a folder whose assemblies are searched for functions, besides the host's own. Default none.</summary>
     public string? FunctionsFolder { get; set; }
 
-    /// <summary>Gets or sets the largest request message accepted, in bytes. Default 64 MiB.</summary>
+    /// <summary>
+    /// Gets or sets the largest request message accepted, in bytes. Default 64 MiB; Qlik's engine sends bundles far
+    /// smaller. A larger message ends its call with <c>ResourceExhausted</c> as soon as its length prefix arrives.
+    /// </summary>
     public int MaxReceiveMessageBytes { get; set; } = 64 * 1024 * 1024;
 
     /// <summary>

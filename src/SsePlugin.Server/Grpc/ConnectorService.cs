@@ -24,7 +24,7 @@ internal partial class ConnectorService
         MethodType.Unary,
         ServiceName,
         nameof(GetCapabilities),
-        Marshallers.Create(static m => m.ToByteArray(), Empty.Parser.ParseFrom),
+        Marshallers.Create(static m => m.ToByteArray(), ReadCapabilitiesRequest),
         Marshallers.Create(static m => m.ToByteArray(), Capabilities.Parser.ParseFrom));
 
     private static readonly Method<RequestBlock, ResponseChunk> ExecuteFunctionMethod =
@@ -35,6 +35,7 @@ internal partial class ConnectorService
 
     private readonly AnalyticConnections _connections;
     private readonly CallLimit _calls;
+    private readonly int _maxReceiveMessageBytes;
     private readonly int _responseBundleBytes;
     private readonly ILogger _logger;
 
@@ -42,6 +43,7 @@ internal partial class ConnectorService
     {
         _connections = connections;
         _calls = new CallLimit(options.Value.MaxConcurrentCalls);
+        _maxReceiveMessageBytes = options.Value.MaxReceiveMessageBytes;
         _responseBundleBytes = options.Value.ResponseBundleBytes;
         _logger = logger;
     }
@@ -145,9 +147,27 @@ internal partial class ConnectorService
             ? "no functions"
             : "these functions: " + string.Join(", ", connection.Catalog.Functions.Select(f => $"{f.Id} {f.Name}"));
 
-    private static Status ToStatus(Exception exception, string function, ServerCallContext context) => exception switch
+    // grpc-dotnet reports a request it cannot deserialize as "Exception was thrown by handler."; say what was wrong.
+    private static Empty ReadCapabilitiesRequest(byte[] body)
+    {
+        try
+        {
+            return Empty.Parser.ParseFrom(body);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"The GetCapabilities request is not a valid Empty message: {e.Message}"));
+        }
+    }
+
+    private Status ToStatus(Exception exception, string function, ServerCallContext context) => exception switch
     {
         SseCallException e => new Status(e.StatusCode, e.Message),
+        // Only the request stream raises this, for a message over the limit; grpc-dotnet's text names neither.
+        RpcException { StatusCode: StatusCode.ResourceExhausted } => new Status(
+            StatusCode.ResourceExhausted,
+            $"{function}: a request message is larger than the {_maxReceiveMessageBytes} bytes SsePlugin:MaxReceiveMessageBytes allows. "
+            + "Qlik's engine sends far smaller bundles of rows; raise the setting only if a client must send larger ones."),
         RpcException e => e.Status,
         InvalidDataException e => new Status(StatusCode.InvalidArgument, $"{function}: {e.Message}"),
         OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested =>
