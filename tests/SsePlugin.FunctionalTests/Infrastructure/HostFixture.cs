@@ -30,11 +30,14 @@ public sealed class TestHost : IAsyncDisposable
     public IReadOnlyList<string> Addresses { get; }
 
     /// <summary>Opens a client to one of <see cref="Addresses"/>.</summary>
-    public Connector.ConnectorClient Connect(string address)
+    public Connector.ConnectorClient Connect(string address) => new(OpenChannel(address));
+
+    /// <summary>Opens a channel to one of <see cref="Addresses"/>, receiving at most what Qlik's engine does (4 MiB a message).</summary>
+    public GrpcChannel OpenChannel(string address, HttpMessageHandler? handler = null)
     {
-        var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 4 * 1024 * 1024 });
+        var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 4 * 1024 * 1024, HttpHandler = handler });
         _channels.Add(channel);
-        return new Connector.ConnectorClient(channel);
+        return channel;
     }
 
     /// <summary>Starts the host with the example and test functions and the given extra arguments.</summary>
@@ -60,6 +63,8 @@ public sealed class TestHost : IAsyncDisposable
 public sealed class HostFixture : IAsyncLifetime
 {
     private TestHost? _host;
+
+    public TestHost Host => _host!;
 
     public Connector.ConnectorClient Client => _host!.Client;
 
