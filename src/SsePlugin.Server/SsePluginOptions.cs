@@ -47,8 +47,22 @@ public sealed class SsePluginOptions : SseConnectionOptions
     /// <summary>Gets or sets a folder whose assemblies are searched for functions, besides the host's own. Default none.</summary>
     public string? FunctionsFolder { get; set; }
 
-    /// <summary>Gets or sets the largest request message accepted, in bytes. Default 64 MiB.</summary>
+    /// <summary>
+    /// Gets or sets the largest request message accepted, in bytes. Default 64 MiB; Qlik's engine sends bundles far
+    /// smaller. A larger message ends its call with <c>ResourceExhausted</c> as soon as its length prefix arrives.
+    /// </summary>
     public int MaxReceiveMessageBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>
+    /// Gets or sets how many <c>ExecuteFunction</c> and <c>EvaluateScript</c> calls may run at once, over every
+    /// connection; one more ends at once with <c>ResourceExhausted</c>. Default 256; 0 for no limit.
+    /// </summary>
+    /// <remarks>
+    /// Qlik's engine, like any gRPC client, calls over one HTTP/2 connection per analytic connection and runs at most
+    /// 100 calls on it (Kestrel's streams per connection; more wait in the engine), so the default refuses calls only
+    /// when several engines are busy at once: it bounds the memory that calls buffering whole columns can take.
+    /// </remarks>
+    public int MaxConcurrentCalls { get; set; } = 256;
 
     /// <summary>
     /// Gets or sets the size answers are bundled to, in bytes. Default 1 MiB; Qlik's engine accepts at most 4 MiB

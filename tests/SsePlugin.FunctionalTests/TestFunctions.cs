@@ -8,7 +8,16 @@ public sealed class TestFunctions(IConfiguration configuration)
 {
     private readonly double _increment = configuration.GetValue("TestFunctions:Increment", 1d);
 
+    private static int _trackedRunning;
+    private static int _trackedCancelled;
+
     public static TaskCompletionSource CancellationSeen { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Gets how many calls of <see cref="Tracked"/> are running.</summary>
+    public static int TrackedRunning => Volatile.Read(ref _trackedRunning);
+
+    /// <summary>Gets how many calls of <see cref="Tracked"/> ended with their cancellation token fired.</summary>
+    public static int TrackedCancelled => Volatile.Read(ref _trackedCancelled);
 
     [SseFunction(100, SseFunctionType.Tensor)]
     public static SseDual Describe(SseDual value) => new(value.Number * 2, $"<{value.Text}>");
@@ -104,4 +113,28 @@ public sealed class TestFunctions(IConfiguration configuration)
     [SseFunction(111, SseFunctionType.Tensor)]
     public static SseTable Pivot(string[] names, double[] values) =>
         new(new SseColumn("Name", names), new SseColumn("Value", values), new SseColumn("Label", values, names) { Tags = ["$numeric"] }) { Name = "Pivoted" };
+
+    /// <summary>Echoes numbers as they stream in, counting the calls that run and those whose token fired.</summary>
+    [SseFunction(112, SseFunctionType.Tensor)]
+    [SseParameter("value", SseDataType.Numeric)]
+    public static async IAsyncEnumerable<double> Tracked(IAsyncEnumerable<SseRow> rows, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _trackedRunning);
+        try
+        {
+            await foreach (var row in rows.WithCancellation(cancellationToken))
+            {
+                yield return row.Number(0);
+            }
+        }
+        finally
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _trackedCancelled);
+            }
+
+            Interlocked.Decrement(ref _trackedRunning);
+        }
+    }
 }

@@ -39,19 +39,59 @@ public sealed class WireTests
     }
 
     [Fact]
-    public void A_ragged_row_is_remembered_and_the_columns_stay_aligned()
+    public void A_ragged_row_is_remembered_and_ends_the_block()
     {
         var bundle = new BundledRows();
         bundle.Rows.Add(Row(1, 2));
-        bundle.Rows.Add(Row(3));
-        bundle.Rows.Add(Row(4, 5, 6));
-        bundle.Rows.Add(Row(7, 8));
+        bundle.Rows.Add(Row(3, 4));
+        bundle.Rows.Add(Row(5));
+        bundle.Rows.Add(Row(6, 7, 8));
 
         var block = Decode(bundle);
 
-        Assert.Equal((1, 1), (block.RaggedRow, block.RaggedRowWidth));
-        Assert.Equal([1, 3, 4, 7], Enumerable.Range(0, 4).Select(block.Table.Columns[0].NumberAt));
-        Assert.Equal([2, double.NaN, 5, 8], Enumerable.Range(0, 4).Select(block.Table.Columns[1].NumberAt));
+        Assert.Equal((2, 1), (block.RaggedRow, block.RaggedRowWidth));
+        Assert.Equal(2, block.Table.RowCount);
+        Assert.Equal([2, 4], Enumerable.Range(0, 2).Select(block.Table.Columns[1].NumberAt));
+    }
+
+    [Fact]
+    public void A_wide_row_is_sized_for_the_rows_its_message_can_hold()
+    {
+        var wide = Row([.. Enumerable.Range(0, RequestBlock.MaxRowValues).Select(i => (double)i)]);
+        var bytes = new BundledRows { Rows = { wide, wide } }.ToByteArray();
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var table = RequestBlock.Decode(new ReadOnlySequence<byte>(bytes)).Table;
+
+        // Two rows of 10,000 numbers: 160 KB of values, a few bytes per column besides.
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 2 * 1024 * 1024);
+        Assert.Equal((2, RequestBlock.MaxRowValues), (table.RowCount, table.Columns.Count));
+        Assert.Equal(9999, table.Columns[9999].NumberAt(1));
+    }
+
+    [Fact]
+    public void Short_rows_after_a_wide_one_cost_nothing()
+    {
+        var bundle = new BundledRows { Rows = { Row(new double[RequestBlock.MaxRowValues]) } };
+        bundle.Rows.AddRange(Enumerable.Range(0, 100_000).Select(_ => new Row()));
+        var bytes = bundle.ToByteArray();
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var block = RequestBlock.Decode(new ReadOnlySequence<byte>(bytes));
+
+        // The first row's columns, sized for the message's 11 rows as wide as it; padding every short row would take 8 GB.
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 4 * 1024 * 1024);
+        Assert.Equal((1, 0), (block.RaggedRow, block.RaggedRowWidth));
+    }
+
+    [Fact]
+    public void A_row_of_more_values_than_the_limit_is_refused()
+    {
+        var bundle = new BundledRows { Rows = { Row(new double[RequestBlock.MaxRowValues + 1]) } };
+
+        var error = Assert.Throws<InvalidDataException>(() => Decode(bundle));
+
+        Assert.Equal($"A row holds more than {RequestBlock.MaxRowValues} values; Qlik sends one value per parameter.", error.Message);
     }
 
     [Fact]
@@ -127,6 +167,7 @@ public sealed class WireTests
     [InlineData(new byte[] { 0x0A, 0x02, 0x0A, 0x09 })]
     [InlineData(new byte[] { 0x0A, 0x03, 0x0A, 0x01, 0x09 })]
     [InlineData(new byte[] { 0x0B })]
+    [InlineData(new byte[] { 0x0A, 0x00, 0x00, 0x0A, 0x00 })]
     [InlineData(new byte[] { 0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 })]
     public void Malformed_bytes_are_reported_not_misread(byte[] bytes)
     {

@@ -24,7 +24,7 @@ internal partial class ConnectorService
         MethodType.Unary,
         ServiceName,
         nameof(GetCapabilities),
-        Marshallers.Create(static m => m.ToByteArray(), Empty.Parser.ParseFrom),
+        Marshallers.Create(static m => m.ToByteArray(), ReadCapabilitiesRequest),
         Marshallers.Create(static m => m.ToByteArray(), Capabilities.Parser.ParseFrom));
 
     private static readonly Method<RequestBlock, ResponseChunk> ExecuteFunctionMethod =
@@ -34,12 +34,16 @@ internal partial class ConnectorService
         new(MethodType.DuplexStreaming, ServiceName, nameof(EvaluateScript), SseMarshallers.Requests, SseMarshallers.Responses);
 
     private readonly AnalyticConnections _connections;
+    private readonly CallLimit _calls;
+    private readonly int _maxReceiveMessageBytes;
     private readonly int _responseBundleBytes;
     private readonly ILogger _logger;
 
     public ConnectorService(AnalyticConnections connections, IOptions<SsePluginOptions> options, ILogger<ConnectorService> logger)
     {
         _connections = connections;
+        _calls = new CallLimit(options.Value.MaxConcurrentCalls);
+        _maxReceiveMessageBytes = options.Value.MaxReceiveMessageBytes;
         _responseBundleBytes = options.Value.ResponseBundleBytes;
         _logger = logger;
     }
@@ -99,9 +103,16 @@ internal partial class ConnectorService
         var common = new CommonRequestHeader();
         var name = rpc == nameof(EvaluateScript) ? "script" : "?";
         FunctionCall? call = null;
+        var admitted = false;
         try
         {
             common = QlikHeaders.ReadCommon(context);
+            admitted = _calls.TryEnter();
+            if (!admitted)
+            {
+                throw TooManyCalls();
+            }
+
             var function = resolve(context, _connections.For(context));
             name = function.Name;
             var callContext = new SseCallContext(common.AppId, common.UserId, common.Cardinality, context.CancellationToken);
@@ -117,7 +128,19 @@ internal partial class ConnectorService
             Log.CallFailed(_logger, rpc, name, common.AppId, common.UserId, Caller(context), call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, status.Detail, status.StatusCode == StatusCode.Unknown ? e : null);
             throw new RpcException(status);
         }
+        finally
+        {
+            if (admitted)
+            {
+                _calls.Exit();
+            }
+        }
     }
+
+    private SseCallException TooManyCalls() => new(
+        StatusCode.ResourceExhausted,
+        $"The plugin is already running {_calls.Max} calls, the most SsePlugin:MaxConcurrentCalls allows, so this call was refused. "
+        + "Retry when fewer calls run, or raise SsePlugin:MaxConcurrentCalls (0 = no limit) if the machine has memory and CPU to spare.");
 
     private static string DescribeFunctions(AnalyticConnection connection) =>
         connection.Catalog.Functions.Count == 0
@@ -128,9 +151,27 @@ internal partial class ConnectorService
     private static string Caller(ServerCallContext context) =>
         context.GetHttpContext().Connection.ClientCertificate is { } certificate ? $"{context.Peer} ({certificate.Subject})" : context.Peer;
 
-    private static Status ToStatus(Exception exception, string function, ServerCallContext context) => exception switch
+    // grpc-dotnet reports a request it cannot deserialize as "Exception was thrown by handler."; say what was wrong.
+    private static Empty ReadCapabilitiesRequest(byte[] body)
+    {
+        try
+        {
+            return Empty.Parser.ParseFrom(body);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"The GetCapabilities request is not a valid Empty message: {e.Message}"));
+        }
+    }
+
+    private Status ToStatus(Exception exception, string function, ServerCallContext context) => exception switch
     {
         SseCallException e => new Status(e.StatusCode, e.Message),
+        // Only the request stream raises this, for a message over the limit; grpc-dotnet's text names neither.
+        RpcException { StatusCode: StatusCode.ResourceExhausted } => new Status(
+            StatusCode.ResourceExhausted,
+            $"{function}: a request message is larger than the {_maxReceiveMessageBytes} bytes SsePlugin:MaxReceiveMessageBytes allows. "
+            + "Qlik's engine sends far smaller bundles of rows; raise the setting only if a client must send larger ones."),
         RpcException e => e.Status,
         InvalidDataException e => new Status(StatusCode.InvalidArgument, $"{function}: {e.Message}"),
         OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested =>

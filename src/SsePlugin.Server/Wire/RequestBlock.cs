@@ -9,18 +9,30 @@ namespace SsePlugin.Server.Wire;
 /// <remarks>
 /// The message is decoded before the call knows its function, so every value keeps its number, and its text
 /// where Qlik sent one. A row whose width differs from the first row's is remembered, not thrown, so that the
-/// call can name the function in its error.
+/// call can name the function in its error; decoding stops there, as the call fails on that row.
 /// </remarks>
 internal sealed class RequestBlock
 {
+    /// <summary>The most values a row may hold; Qlik sends one per parameter, so no call comes near.</summary>
+    public const int MaxRowValues = 10_000;
+
+    // Presizing trusts the message's size only this far; blocks of more rows grow as they are read.
+    private const int MaxPresizedRows = 64 * 1024;
+
+    // Qlik's bundles are tens of kilobytes. A pooled buffer stays in the pool after the call, so messages far larger
+    // are copied to an array the GC takes back.
+    private const int MaxPooledCopy = 1024 * 1024;
+
+    private readonly int _payloadLength;
     private double[][] _numbers = [];
     private string?[]?[] _strings = [];
+    private int _columnCount;
     private int _capacity;
     private int _width = -1;
     private int _rowCount;
     private int _column;
 
-    private RequestBlock(int expectedRows) => _capacity = Math.Max(expectedRows, 4);
+    private RequestBlock(int payloadLength) => _payloadLength = payloadLength;
 
     /// <summary>Gets the decoded rows; columns have no names and the dual data type.</summary>
     public SseTable Table { get; private set; } = EmptyTable;
@@ -43,6 +55,11 @@ internal sealed class RequestBlock
         }
 
         var length = checked((int)payload.Length);
+        if (length > MaxPooledCopy)
+        {
+            return Decode(payload.ToArray());
+        }
+
         var buffer = ArrayPool<byte>.Shared.Rent(length);
         try
         {
@@ -58,11 +75,10 @@ internal sealed class RequestBlock
     /// <summary>Decodes one serialized <c>BundledRows</c>.</summary>
     public static RequestBlock Decode(ReadOnlySpan<byte> payload)
     {
-        // A numeric row of two columns takes 24 bytes; the arrays grow when rows are smaller.
-        var block = new RequestBlock(Math.Min(payload.Length / 24, 64 * 1024));
+        var block = new RequestBlock(payload.Length);
         var reader = new WireReader(payload);
         var end = payload.Length;
-        for (var tag = reader.ReadTag(end); tag != 0; tag = reader.ReadTag(end))
+        for (var tag = reader.ReadTag(end); tag != 0 && block.RaggedRow < 0; tag = reader.ReadTag(end))
         {
             if (tag == BundledRowsFormat.MessageTag)
             {
@@ -80,6 +96,12 @@ internal sealed class RequestBlock
 
     private void ReadRow(ref WireReader reader, int end)
     {
+        if (_rowCount == 0)
+        {
+            // The columns are sized for as many rows as the message holds if they are all as long as the first.
+            _capacity = Math.Clamp(_payloadLength / BundledRowsFormat.FieldSize(end - reader.Position), 1, MaxPresizedRows);
+        }
+
         BeginRow();
         for (var tag = reader.ReadTag(end); tag != 0; tag = reader.ReadTag(end))
         {
@@ -120,7 +142,7 @@ internal sealed class RequestBlock
         if (_rowCount == _capacity)
         {
             _capacity *= 2;
-            for (var c = 0; c < _numbers.Length; c++)
+            for (var c = 0; c < _columnCount; c++)
             {
                 Array.Resize(ref _numbers[c], _capacity);
                 if (_strings[c] is not null)
@@ -134,16 +156,14 @@ internal sealed class RequestBlock
     private void AddValue(double number, string? text)
     {
         var column = _column++;
-        if (column >= _numbers.Length)
+        if (column >= _columnCount)
         {
             if (_width >= 0)
             {
                 return; // a ragged row: EndRow records it
             }
 
-            Array.Resize(ref _numbers, column + 1);
-            Array.Resize(ref _strings, column + 1);
-            _numbers[column] = new double[_capacity];
+            AddColumn();
         }
 
         _numbers[column][_rowCount] = number;
@@ -161,6 +181,24 @@ internal sealed class RequestBlock
         }
     }
 
+    private void AddColumn()
+    {
+        if (_columnCount == MaxRowValues)
+        {
+            throw new InvalidDataException($"A row holds more than {MaxRowValues} values; Qlik sends one value per parameter.");
+        }
+
+        if (_columnCount == _numbers.Length)
+        {
+            // Doubling keeps a wide row linear in its width.
+            var length = Math.Min(Math.Max(4, _columnCount * 2), MaxRowValues);
+            Array.Resize(ref _numbers, length);
+            Array.Resize(ref _strings, length);
+        }
+
+        _numbers[_columnCount++] = new double[_capacity];
+    }
+
     private void EndRow()
     {
         if (_width < 0)
@@ -169,18 +207,10 @@ internal sealed class RequestBlock
         }
         else if (_column != _width)
         {
-            if (RaggedRow < 0)
-            {
-                RaggedRow = _rowCount;
-                RaggedRowWidth = _column;
-            }
-
-            // Keep the columns aligned for the rows that follow.
-            for (var c = _column; c < _width; c++)
-            {
-                _column = c;
-                AddValue(double.NaN, null);
-            }
+            // The row is left out: the call fails on it, and no row after it is read.
+            RaggedRow = _rowCount;
+            RaggedRowWidth = _column;
+            return;
         }
 
         _rowCount++;
@@ -193,7 +223,7 @@ internal sealed class RequestBlock
             return EmptyTable;
         }
 
-        var columns = new SseColumn[_numbers.Length];
+        var columns = new SseColumn[_columnCount];
         for (var c = 0; c < columns.Length; c++)
         {
             columns[c] = new SseColumn(string.Empty, SseDataType.Dual, _numbers[c], _strings[c], _rowCount);

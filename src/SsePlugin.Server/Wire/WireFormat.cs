@@ -43,7 +43,17 @@ internal ref struct WireReader(ReadOnlySpan<byte> data)
     public int Position { get; private set; }
 
     /// <summary>Reads a field tag; 0 at the end of <paramref name="end"/>.</summary>
-    public uint ReadTag(int end) => Position >= end ? 0 : (uint)ReadVarint();
+    public uint ReadTag(int end)
+    {
+        if (Position >= end)
+        {
+            return 0;
+        }
+
+        // Field number 0 does not exist; taking its tag for the end would drop the rest of the message unread.
+        var tag = ReadVarint();
+        return tag >> 3 is > 0 and <= uint.MaxValue >> 3 ? (uint)tag : throw Malformed("a field has number 0 or one out of range");
+    }
 
     /// <summary>Reads the length of a length-delimited field and returns where the field ends.</summary>
     public int ReadLengthEnd(int end)

@@ -51,11 +51,14 @@ public sealed class TestHost : IAsyncDisposable
     }
 
     /// <summary>A client on a channel of its own to <paramref name="address"/> (default: <see cref="Address"/>) through the handler (default: the channel's own).</summary>
-    public Connector.ConnectorClient Connect(HttpMessageHandler? handler, Uri? address = null)
+    public Connector.ConnectorClient Connect(HttpMessageHandler? handler, Uri? address = null) => new(OpenChannel(address ?? Address, handler));
+
+    /// <summary>Opens a channel to one of <see cref="Addresses"/>, receiving at most what Qlik's engine does (4 MiB a message).</summary>
+    public GrpcChannel OpenChannel(Uri address, HttpMessageHandler? handler = null)
     {
-        var channel = GrpcChannel.ForAddress(address ?? Address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true, MaxReceiveMessageSize = 4 * 1024 * 1024 });
+        var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true, MaxReceiveMessageSize = 4 * 1024 * 1024 });
         _channels.Add(channel);
-        return new Connector.ConnectorClient(channel);
+        return channel;
     }
 
     public async ValueTask DisposeAsync()
@@ -70,6 +73,8 @@ public sealed class TestHost : IAsyncDisposable
 public sealed class HostFixture : IAsyncLifetime
 {
     private TestHost? _host;
+
+    public TestHost Host => _host!;
 
     public Connector.ConnectorClient Client => _host!.Client;
 

@@ -72,34 +72,50 @@ public static class SseCalls
         (string Name, DataType Type)[] parameters,
         params BundledRows[] bundles)
     {
+        var headers = ScriptHeaders(script, functionType, returnType, parameters);
+        return CallAsync(token => client.EvaluateScript(headers, cancellationToken: token), bundles);
+    }
+
+    /// <summary>The headers of a script call, as Qlik's engine sends them.</summary>
+    public static Metadata ScriptHeaders(string script, FunctionType functionType, DataType returnType, params (string Name, DataType Type)[] parameters)
+    {
         var header = new ScriptRequestHeader { Script = script, FunctionType = functionType, ReturnType = returnType };
         header.Params.AddRange(parameters.Select(p => new Parameter { Name = p.Name, DataType = p.Type }));
-        var headers = new Metadata
+        return new Metadata
         {
             { "qlik-scriptrequestheader-bin", header.ToByteArray() },
             { "qlik-commonrequestheader-bin", new CommonRequestHeader { AppId = "app", UserId = "user" }.ToByteArray() },
         };
-        return CallAsync(token => client.EvaluateScript(headers, cancellationToken: token), bundles);
     }
 
-    /// <summary>Sends the bundles while reading the answer, as Qlik's engine does.</summary>
-    private static async Task<SseAnswer> CallAsync(
-        Func<CancellationToken, AsyncDuplexStreamingCall<BundledRows, BundledRows>> start,
-        IEnumerable<BundledRows> bundles)
+    /// <summary>Sends the request messages while reading the answer, as Qlik's engine does.</summary>
+    public static async Task<SseAnswer> CallAsync<TRequest>(
+        Func<CancellationToken, AsyncDuplexStreamingCall<TRequest, BundledRows>> start,
+        IEnumerable<TRequest> messages)
     {
         using var cts = new CancellationTokenSource(CallTimeout);
         using var call = start(cts.Token);
         var reading = ReadAllAsync(call, cts.Token);
-        foreach (var bundle in bundles)
+        try
         {
-            await call.RequestStream.WriteAsync(bundle);
+            foreach (var message in messages)
+            {
+                await call.RequestStream.WriteAsync(message);
+            }
+
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (RpcException)
+        {
+            // The host ended the call while rows were still going out: its status is in the answer, where Qlik reads it.
+            await reading;
+            throw;
         }
 
-        await call.RequestStream.CompleteAsync();
         return await reading;
     }
 
-    public static async Task<SseAnswer> ReadAllAsync(AsyncDuplexStreamingCall<BundledRows, BundledRows> call, CancellationToken cancellationToken)
+    public static async Task<SseAnswer> ReadAllAsync<TRequest>(AsyncDuplexStreamingCall<TRequest, BundledRows> call, CancellationToken cancellationToken)
     {
         var rows = new List<Row>();
         var messages = 0;
@@ -116,5 +132,12 @@ public static class SseCalls
     {
         var error = await Assert.ThrowsAsync<RpcException>(call);
         return error;
+    }
+
+    /// <summary>Asserts that the host still answers a normal call correctly.</summary>
+    public static async Task AssertServesAsync(this Connector.ConnectorClient client)
+    {
+        var answer = await client.ExecuteAsync(5, Bundle([Numeric(20, 22)]));
+        Assert.Equal([42], answer.Numbers());
     }
 }

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Grpc.Net.Client;
+using Qlik.Sse;
+using SsePlugin.Host;
+using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
+
+namespace SsePlugin.FunctionalTests.Infrastructure;
+
+/// <summary>
+/// The host executable in a process of its own, serving the examples and the functions folder's plugin. Tests that
+/// measure what the host keeps in memory use it: in the test process the client's own buffers would be counted too.
+/// </summary>
+public sealed partial class ChildHost : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private ChildHost(Process process, string address)
+    {
+        _process = process;
+        Address = address;
+        Channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 4 * 1024 * 1024 });
+        Client = new Connector.ConnectorClient(Channel);
+    }
+
+    /// <summary>Gets the address the host listens on.</summary>
+    public string Address { get; }
+
+    /// <summary>Gets a channel to the host.</summary>
+    public GrpcChannel Channel { get; }
+
+    /// <summary>Gets a client of the host, on <see cref="Channel"/>.</summary>
+    public Connector.ConnectorClient Client { get; }
+
+    /// <summary>Starts the host on a free loopback port and waits until it listens.</summary>
+    public static async Task<ChildHost> StartAsync(params string[] args)
+    {
+        var process = Process.Start(new ProcessStartInfo(
+            "dotnet",
+            [typeof(SsePluginHost).Assembly.Location, "--port", "0", "--examples", "true", "--functions-folder", Path.Combine(AppContext.BaseDirectory, "plugins"), .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+
+        // The output is drained for as long as the host runs, or its log lines would fill the pipe and stall it.
+        var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null && ListeningOn().Match(e.Data) is { Success: true } match)
+            {
+                listening.TrySetResult(match.Groups[1].Value);
+            }
+        };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            var exited = process.WaitForExitAsync();
+            if (await Task.WhenAny(listening.Task, exited).WaitAsync(CallTimeout) == exited)
+            {
+                throw new InvalidOperationException($"The host exited with code {process.ExitCode} before it listened.");
+            }
+
+            return new ChildHost(process, await listening.Task);
+        }
+        catch
+        {
+            Stop(process);
+            process.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Measures, inside the host, its managed heap after a full collection, in bytes.</summary>
+    public async Task<long> SettledMemoryAsync() => (long)(await Client.ExecuteAsync(502, Bundle([Numeric(0)]))).Numbers().Single();
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        Stop(_process);
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+    }
+
+    private static void Stop(Process process)
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [GeneratedRegex(@"Now listening on: (http://\S+)")]
+    private static partial Regex ListeningOn();
+}

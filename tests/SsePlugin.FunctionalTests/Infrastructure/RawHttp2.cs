@@ -1,0 +1,125 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Text;
+
+namespace SsePlugin.FunctionalTests.Infrastructure;
+
+/// <summary>
+/// Opens a bare HTTP/2 connection and sends one request's headers, ignoring the limits the server advertises, as
+/// a client that breaks the protocol would; gRPC clients check the limits themselves and never send such headers.
+/// </summary>
+public static class RawHttp2
+{
+    private const int FrameSize = 16 * 1024;
+    private const byte Headers = 0x1;
+    private const byte ResetStream = 0x3;
+    private const byte Settings = 0x4;
+    private const byte GoAway = 0x7;
+    private const byte Continuation = 0x9;
+    private const byte EndHeaders = 0x4;
+    private const byte Ack = 0x1;
+
+    /// <summary>Sends a gRPC request's headers for <paramref name="path"/> and tells how the server answered.</summary>
+    /// <returns><c>GOAWAY</c>, <c>RST_STREAM</c> or <c>HEADERS</c>, with the error code where there is one; <c>closed</c> if the server just closed.</returns>
+    public static async Task<string> SendHeadersAsync(Uri address, string path, params (string Name, string Value)[] extra)
+    {
+        using var timeout = new CancellationTokenSource(SseCalls.CallTimeout);
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(address.Host, address.Port, timeout.Token);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray(), timeout.Token);
+        await WriteFrameAsync(stream, Settings, 0, 0, ReadOnlyMemory<byte>.Empty, timeout.Token);
+
+        (string, string)[] headers =
+        [
+            (":method", "POST"), (":scheme", "http"), (":path", path), (":authority", address.Authority),
+            ("content-type", "application/grpc"), ("te", "trailers"), .. extra,
+        ];
+        var block = headers.SelectMany(h => (byte[])[0x00, .. Length(h.Item1), .. Encoding.ASCII.GetBytes(h.Item1), .. Length(h.Item2), .. Encoding.ASCII.GetBytes(h.Item2)]).ToArray();
+        try
+        {
+            for (var offset = 0; offset < block.Length; offset += FrameSize)
+            {
+                var size = Math.Min(FrameSize, block.Length - offset);
+                await WriteFrameAsync(stream, offset == 0 ? Headers : Continuation, offset + size == block.Length ? EndHeaders : (byte)0, 1, block.AsMemory(offset, size), timeout.Token);
+            }
+        }
+        catch (IOException)
+        {
+            // The server closed the connection before the headers were all sent; what it said first is read below.
+        }
+
+        var header = new byte[9];
+        while (true)
+        {
+            if (!await ReadExactlyAsync(stream, header, timeout.Token))
+            {
+                return "closed";
+            }
+
+            var payload = new byte[(header[0] << 16) | (header[1] << 8) | header[2]];
+            if (!await ReadExactlyAsync(stream, payload, timeout.Token))
+            {
+                return "closed";
+            }
+
+            switch (header[3])
+            {
+                case Settings when (header[4] & Ack) == 0:
+                    await WriteFrameAsync(stream, Settings, Ack, 0, ReadOnlyMemory<byte>.Empty, timeout.Token);
+                    break;
+                case GoAway:
+                    return $"GOAWAY {BinaryPrimitives.ReadUInt32BigEndian(payload.AsSpan(4))}";
+                case ResetStream:
+                    return $"RST_STREAM {BinaryPrimitives.ReadUInt32BigEndian(payload)}";
+                case Headers:
+                    return "HEADERS";
+            }
+        }
+    }
+
+    // HPACK integer with a 7-bit prefix (string length, no Huffman coding).
+    private static IEnumerable<byte> Length(string value)
+    {
+        var length = value.Length;
+        if (length < 127)
+        {
+            yield return (byte)length;
+            yield break;
+        }
+
+        yield return 127;
+        for (length -= 127; length >= 128; length >>= 7)
+        {
+            yield return (byte)((length & 0x7F) | 0x80);
+        }
+
+        yield return (byte)length;
+    }
+
+    private static async Task WriteFrameAsync(NetworkStream stream, byte type, byte flags, int streamId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        var header = new byte[9];
+        header[0] = (byte)(payload.Length >> 16);
+        header[1] = (byte)(payload.Length >> 8);
+        header[2] = (byte)payload.Length;
+        header[3] = type;
+        header[4] = flags;
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(5), streamId);
+        await stream.WriteAsync(header, cancellationToken);
+        await stream.WriteAsync(payload, cancellationToken);
+    }
+
+    private static async Task<bool> ReadExactlyAsync(NetworkStream stream, byte[] buffer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await stream.ReadExactlyAsync(buffer, cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException)
+        {
+            return false;
+        }
+    }
+}
