@@ -21,7 +21,7 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (Exception e) when (e is SseConfigurationException or CertificateFolderException)
+catch (Exception e) when (e is SseConfigurationException or CertificateFolderException or Microsoft.Extensions.Options.OptionsValidationException)
 {
     Log.Fatal("{Problems}", e.Message);
     return 2;

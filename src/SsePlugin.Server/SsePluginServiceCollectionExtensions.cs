@@ -37,7 +37,8 @@ public static class SsePluginServiceCollectionExtensions
             .Configure<IOptions<SsePluginOptions>>((grpc, sse) => grpc.MaxReceiveMessageSize = sse.Value.MaxReceiveMessageBytes);
         services.AddOptions<JavaScriptOptions>().BindConfiguration($"{SsePluginOptions.Section}:JavaScript");
         services.AddSingleton<IScriptEngine, JintScriptEngine>();
-        services.AddOptions<ROptions>().BindConfiguration(ROptions.Section);
+        services.AddOptions<ROptions>().BindConfiguration(ROptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ROptions>, ROptions.Validator>();
         services.AddSingleton<RservePool>();
         services.AddSingleton<IScriptEngine, RScriptEngine>();
         services.AddHostedService<RserveSupervisor>();

@@ -46,6 +46,11 @@ public sealed class AnalyticConnections
             void Report(string problem, string fix) =>
                 diagnostics.Add(new SseDiagnostic(DiagnosticCodes.InvalidConnection, $"connection '{name}'", null, problem, fix));
 
+            if (!ReferenceEquals(connection, options) && name.Equals(MainName, StringComparison.OrdinalIgnoreCase))
+            {
+                Report($"'{MainName}' is the name of the connection at the top of the SsePlugin section.", "Give this connection another name.");
+            }
+
             if (connection.Port != 0 && !ports.TryAdd(connection.Port, name))
             {
                 Report($"Port {connection.Port} is also the port of connection '{ports[connection.Port]}'.", "Give each analytic connection its own port.");

@@ -119,13 +119,45 @@ public sealed class RScriptTests(RHostFixture r)
     }
 
     [Fact]
-    public async Task Variables_of_one_call_are_gone_in_the_next()
+    public async Task Variables_of_one_call_are_gone_in_the_next_even_global_ones()
     {
-        await r.Client.EvaluateAsync("secret <- q$x; secret", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+        // More calls than sessions, so that every session of the pool has run one.
+        for (var i = 0; i < 8; i++)
+        {
+            await r.Client.EvaluateAsync("secret <- q$x; leak <<- q$x; assign('planted', 1, envir = globalenv()); secret", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+        }
 
-        var answer = await r.Client.EvaluateAsync("exists('secret')", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => r.Client.EvaluateAsync(
+            "exists('secret') + exists('leak') + exists('planted') + exists('.sse.call')", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]))));
 
-        Assert.Equal([0], answer.Numbers());
+        Assert.All(answers, a => Assert.Equal([0], a.Numbers()));
+    }
+
+    [Fact]
+    public async Task A_script_cannot_replace_the_runner_of_later_calls()
+    {
+        var error = await FailsAsync(() => r.Client.EvaluateAsync(".sse <<- NULL; 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
+        var also = await FailsAsync(() => r.Client.EvaluateAsync(".sse$run <- function() 42; 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
+        var answers = await Task.WhenAll(Enumerable.Range(1, 8).Select(i =>
+            r.Client.EvaluateAsync("q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
+
+        Assert.Contains("locked binding", error.Status.Detail);
+        Assert.Contains("locked", also.Status.Detail);
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8], answers.Select(a => a.Numbers()[0]));
+    }
+
+    [Fact]
+    public async Task Times_keep_their_own_time_zone_and_list_columns_become_text()
+    {
+        var answer = await r.Client.EvaluateAsync(
+            "data.frame(t = as.POSIXct('2024-01-01 10:30', tz = 'Europe/Berlin') + c(0, 60), l = I(list(1, c('x', 'y'))), d = as.Date(c(NA, Inf)))",
+            FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
+
+        Assert.Equal(["2024-01-01 10:30:00", "2024-01-01 10:31:00"], answer.Strings(0));
+        Assert.Equal(45292 + (10.5 / 24), answer.Numbers(0)[0], 1e-9);
+        Assert.Equal(["1", "x, y"], answer.Strings(1));
+        Assert.Equal([double.NaN, double.NaN], answer.Numbers(2));
+        Assert.Equal(["", ""], answer.Strings(2));
     }
 
     [Fact]

@@ -53,6 +53,16 @@ public sealed class RserveLifecycleTests : IDisposable
         Assert.Contains("login", refused.Status.Detail, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Theory]
+    [InlineData("--rserve", "127.0.0.1:notaport", "write host:port")]
+    [InlineData("--SsePlugin:Rserve:TimeoutSeconds", "0", "more than 0")]
+    public async Task Wrong_R_settings_stop_the_host_at_start(string key, string value, string message)
+    {
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => TestHost.StartAsync("--script-engine", "r", key, value));
+
+        Assert.Contains(message, error.Message);
+    }
+
     [Fact]
     public async Task A_failing_init_script_is_reported_to_the_caller()
     {

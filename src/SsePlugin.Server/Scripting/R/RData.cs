@@ -92,10 +92,11 @@ internal static class RData
     {
         switch (value)
         {
+            // Times arrive as their wall clock in UTC (the R side converts them from their own time zone).
             case RDoubleVector doubles when value.Inherits("Date"):
-                return (Map(doubles.Values, doubles.Length, d => d + QlikDaysAtUnixEpoch), Map(doubles.Values, doubles.Length, d => DateTime.UnixEpoch.AddDays(d).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)));
+                return Dates(doubles, 1, "yyyy-MM-dd");
             case RDoubleVector doubles when value.Inherits("POSIXct"):
-                return (Map(doubles.Values, doubles.Length, s => (s / 86400) + QlikDaysAtUnixEpoch), Map(doubles.Values, doubles.Length, s => DateTime.UnixEpoch.AddSeconds(s).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)));
+                return Dates(doubles, 86400, "yyyy-MM-dd HH:mm:ss");
             case RDoubleVector doubles:
                 // NA and NaN are both NaN already: Qlik's null.
                 return (doubles.Values.Length == doubles.Length ? doubles.Values : doubles.Values[..doubles.Length], null);
@@ -132,6 +133,24 @@ internal static class RData
         }
     }
 
+    // A date or time: the Qlik date number and its text; one outside .NET's calendar (e.g. Inf) is null.
+    private static (double[] Numbers, string[] Texts) Dates(RDoubleVector values, double unitsPerDay, string format)
+    {
+        var numbers = new double[values.Length];
+        var texts = new string[values.Length];
+        for (var i = 0; i < numbers.Length; i++)
+        {
+            var days = values.Values[i] / unitsPerDay;
+            var valid = days is > -719_162 and < 2_932_896;
+            numbers[i] = valid ? days + QlikDaysAtUnixEpoch : double.NaN;
+            // To the millisecond: R's seconds are doubles, 10:31 may arrive as 10:30:59.9999999.
+            var milliseconds = valid ? Math.Round(days * TimeSpan.MillisecondsPerDay) : 0;
+            texts[i] = valid ? DateTime.UnixEpoch.AddMilliseconds(milliseconds).ToString(format, CultureInfo.InvariantCulture) : string.Empty;
+        }
+
+        return (numbers, texts);
+    }
+
     private static double[] NullsAsNA(double[] numbers, int count)
     {
         for (var i = 0; i < count; i++)
@@ -145,31 +164,17 @@ internal static class RData
         return numbers;
     }
 
-    // R's NA and NaN both reach Qlik as NaN, its null.
-    private static double[] Map(double[] values, int length, Func<double, double> map)
+    // Numbers as text the way R prints them (15 significant digits); NA and NaN as empty text.
+    private static string[] Format(double[] numbers)
     {
-        var result = new double[length];
-        for (var i = 0; i < length; i++)
+        var texts = new string[numbers.Length];
+        for (var i = 0; i < texts.Length; i++)
         {
-            result[i] = double.IsNaN(values[i]) ? double.NaN : map(values[i]);
+            texts[i] = double.IsNaN(numbers[i]) ? string.Empty : numbers[i].ToString("G15", CultureInfo.InvariantCulture);
         }
 
-        return result;
+        return texts;
     }
-
-    private static string[] Map(double[] values, int length, Func<double, string> format)
-    {
-        var result = new string[length];
-        for (var i = 0; i < length; i++)
-        {
-            result[i] = double.IsNaN(values[i]) ? string.Empty : format(values[i]);
-        }
-
-        return result;
-    }
-
-    private static string[] Format(double[] numbers) =>
-        Map(numbers, numbers.Length, n => n.ToString("R", CultureInfo.InvariantCulture));
 
     private static double[] NaNs(int length)
     {

@@ -23,12 +23,13 @@ internal sealed class RInvoker(ScriptDefinition definition, RservePool pool, ROp
         var name = call.Function.Name;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(call.Context.CancellationToken);
         deadline.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
-        var session = await pool.RentAsync(deadline.Token).ConfigureAwait(false);
+        RSession? session = null;
         RValue value;
         try
         {
+            session = await pool.RentAsync(deadline.Token).ConfigureAwait(false);
             await session.Connection.AssignAsync(".sse.call", callData, deadline.Token).ConfigureAwait(false);
-            value = await session.Connection.EvalAsync(".sse.run()", deadline.Token).ConfigureAwait(false);
+            value = await session.Connection.EvalAsync(".sse$run()", deadline.Token).ConfigureAwait(false);
         }
         catch (ArgumentException e)
         {
@@ -36,19 +37,26 @@ internal sealed class RInvoker(ScriptDefinition definition, RservePool pool, ROp
         }
         catch (Exception e) when (e is OperationCanceledException or RserveException or IOException)
         {
-            session.Abandon();
+            session?.Abandon();
             throw e switch
             {
                 OperationCanceledException when call.Context.CancellationToken.IsCancellationRequested => new OperationCanceledException(call.Context.CancellationToken),
+                OperationCanceledException when session is null => new SseCallException(
+                    StatusCode.DeadlineExceeded,
+                    $"{name}: no R session became free or could be opened within the {options.TimeoutSeconds:0.#} s allowed per call "
+                    + $"({options.Sessions} sessions, SsePlugin:Rserve:PoolSize; a slow InitScript counts too)."),
                 OperationCanceledException => new SseCallException(
                     StatusCode.DeadlineExceeded,
                     $"{name}: the R script ran longer than the {options.TimeoutSeconds:0.#} s allowed per call (SsePlugin:Rserve:TimeoutSeconds); it was stopped."),
-                _ => new SseCallException(StatusCode.Unavailable, $"{name}: the R session failed: {e.Message}. The next call gets a new session."),
+                _ => new SseCallException(StatusCode.Unavailable, $"{name}: the R session failed: {e.Message} The next call gets a new session."),
             };
         }
         finally
         {
-            pool.Return(session);
+            if (session is not null)
+            {
+                pool.Return(session);
+            }
         }
 
         if (value.Inherits("sse.error"))

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Options;
 
 namespace SsePlugin.Server.Scripting.R;
 
@@ -41,14 +43,53 @@ public sealed class ROptions
     /// <summary>Gets the port part of <see cref="Address"/>.</summary>
     internal int Port => Split().Port;
 
-    /// <summary>Gets the number of R sessions of the pool.</summary>
-    internal int Sessions => PoolSize > 0 ? PoolSize : Environment.ProcessorCount;
+    /// <summary>
+    /// Gets the number of R sessions of the pool. On Windows Rserve cannot fork: it serves its connections one after
+    /// another in one R process, so one session is the default there.
+    /// </summary>
+    internal int Sessions => PoolSize > 0 ? PoolSize : OperatingSystem.IsWindows() ? 1 : Environment.ProcessorCount;
+
+    /// <summary>Gets whether abandoned R work may be ended by killing its R process: only on the Rserve the host runs, where each session has its own.</summary>
+    internal bool CanEndSessions => Start && !OperatingSystem.IsWindows();
+
+    /// <summary>Checks the settings at start, so that a mistake stops the host instead of failing every R call.</summary>
+    internal sealed class Validator : IValidateOptions<ROptions>
+    {
+        public ValidateOptionsResult Validate(string? name, ROptions options)
+        {
+            var problems = new List<string>();
+            try
+            {
+                var host = options.Host;
+                if (options.Start && !(host == "localhost" || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address))))
+                {
+                    problems.Add($"SsePlugin:Rserve:Start runs Rserve on this machine's loopback, but Address is '{options.Address}'; write 127.0.0.1:PORT.");
+                }
+            }
+            catch (FormatException e)
+            {
+                problems.Add(e.Message);
+            }
+
+            if (!(options.TimeoutSeconds > 0) || !(options.ConnectTimeoutSeconds > 0))
+            {
+                problems.Add("SsePlugin:Rserve:TimeoutSeconds and ConnectTimeoutSeconds must be more than 0.");
+            }
+
+            if (options.PoolSize < 0)
+            {
+                problems.Add("SsePlugin:Rserve:PoolSize must be 0 (one session per processor) or more.");
+            }
+
+            return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+        }
+    }
 
     private (string Host, int Port) Split()
     {
         var colon = Address.LastIndexOf(':');
         return colon < 0
-            ? (Address, 6311)
+            ? (Address.Length > 0 ? Address : throw new FormatException("SsePlugin:Rserve:Address is empty; write host:port, e.g. 127.0.0.1:6311."), 6311)
             : (Address[..colon], int.TryParse(Address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536
                 ? port
                 : throw new FormatException($"SsePlugin:Rserve:Address is '{Address}'; write host:port, e.g. 127.0.0.1:6311."));

@@ -1,29 +1,49 @@
 using System.Diagnostics;
-using System.Net;
 using SsePlugin.Rserve;
 
 namespace SsePlugin.Server.Scripting.R;
 
 /// <summary>
 /// One R session: an Rserve connection (Rserve forks one R process per connection) prepared to run calls, and the
-/// id of that R process, so that abandoned work on a local Rserve can be stopped instead of running on.
+/// id of that R process, so that abandoned work on the Rserve the host runs can be stopped instead of running on.
 /// </summary>
-internal sealed class RSession(RserveConnection connection, int processId, bool local) : IAsyncDisposable
+internal sealed class RSession(RserveConnection connection, int processId, bool canEndProcess) : IAsyncDisposable
 {
     /// <summary>
-    /// Runs a call's script: takes <c>.sse.call</c> (list of <c>q</c> and <c>script</c>) out of the global
-    /// environment, gives the script a fresh environment of its own holding <c>q</c>, and turns an R error into a
-    /// value of class <c>sse.error</c> holding R's message.
+    /// Defines <c>.sse$run()</c>, which runs a call's script: it takes <c>.sse.call</c> (a list of <c>q</c> and
+    /// <c>script</c>), gives the script a fresh environment of its own holding <c>q</c>, turns an R error into a value
+    /// of class <c>sse.error</c> holding R's message, and removes whatever the script left in the global environment
+    /// (<c>&lt;&lt;-</c>, <c>assign</c>), so no call sees another's data. Answers are made ready for Qlik in R: times in their
+    /// own time zone's wall clock, list columns of data frames as text.
     /// </summary>
-    public const string Runner = """
-        .sse.run <- function() {
+    private const string Define = """
+        .sse <- new.env()
+        .sse$reset <- function() rm(list = setdiff(ls(globalenv(), all.names = TRUE), .sse$baseline), envir = globalenv())
+        .sse$column <- function(x) {
+          if (inherits(x, "POSIXct")) return(as.POSIXct(format(x, "%Y-%m-%d %H:%M:%OS6"), tz = "UTC"))
+          if (inherits(x, "Date")) return(structure(as.numeric(x), class = "Date"))
+          if (is.list(x)) return(vapply(x, function(v) if (length(v) == 0 || all(is.na(v))) NA_character_ else paste(format(v), collapse = ", "), ""))
+          x
+        }
+        .sse$run <- function() {
           call <- get(".sse.call", envir = globalenv())
-          rm(".sse.call", envir = globalenv())
+          .sse$reset()
           env <- new.env(parent = globalenv())
           assign("q", call$q, envir = env)
-          tryCatch(eval(parse(text = call$script, keep.source = FALSE), envir = env),
-                   error = function(e) structure(conditionMessage(e), class = "sse.error"))
+          value <- tryCatch(eval(parse(text = call$script, keep.source = FALSE), envir = env),
+                            error = function(e) structure(conditionMessage(e), class = "sse.error"))
+          .sse$reset()
+          if (is.data.frame(value)) value[] <- lapply(value, .sse$column)
+          else if (!is.list(value)) value <- .sse$column(value)
+          value
         }
+        """;
+
+    // After the init script: what the global environment holds now is kept for good, and the runner cannot be replaced.
+    private const string Seal = """
+        .sse$baseline <- ls(globalenv(), all.names = TRUE)
+        lockEnvironment(.sse, bindings = TRUE)
+        lockBinding(".sse", globalenv())
         Sys.getpid()
         """;
 
@@ -34,10 +54,14 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
     public bool IsUsable => !Connection.IsBroken;
 
     /// <summary>Prepares a new connection: the runner, then the administrator's init script.</summary>
+    /// <param name="connection">A new connection.</param>
+    /// <param name="initScript">R code to run first, if any.</param>
+    /// <param name="canEndProcess">Whether <see cref="Abandon"/> may end the session's R process: only for the Rserve the host runs itself.</param>
+    /// <param name="cancellationToken">Cancels the preparation.</param>
     /// <exception cref="RInitScriptException">The init script failed.</exception>
-    public static async Task<RSession> OpenAsync(RserveConnection connection, string host, string? initScript, CancellationToken cancellationToken)
+    public static async Task<RSession> OpenAsync(RserveConnection connection, string? initScript, bool canEndProcess, CancellationToken cancellationToken)
     {
-        var pid = await connection.EvalAsync(Runner, cancellationToken).ConfigureAwait(false) is RIntegerVector { Length: 1 } id ? id.Values[0] : 0;
+        await connection.VoidEvalAsync(Define, cancellationToken).ConfigureAwait(false);
         if (!string.IsNullOrWhiteSpace(initScript))
         {
             try
@@ -50,14 +74,15 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
             }
         }
 
-        return new RSession(connection, pid, IsLoopback(host));
+        var pid = await connection.EvalAsync(Seal, cancellationToken).ConfigureAwait(false) is RIntegerVector { Length: 1 } id ? id.Values[0] : 0;
+        return new RSession(connection, pid, canEndProcess);
     }
 
-    /// <summary>Stops the session's R work at once: closes the connection and, on a local Rserve, ends its R process.</summary>
+    /// <summary>Stops the session's R work at once: closes the connection and, on the Rserve the host runs, ends its R process.</summary>
     public void Abandon()
     {
         Connection.Abort();
-        if (local && processId > 0)
+        if (canEndProcess && processId > 0)
         {
             try
             {
@@ -77,9 +102,6 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
         await connection.EvalAsync("geterrmessage()", cancellationToken).ConfigureAwait(false) is RStringVector { Length: > 0 } message
             ? message.Values[0]?.Trim() ?? "unknown error"
             : "unknown error";
-
-    private static bool IsLoopback(string host) =>
-        host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
 }
 
 /// <summary>The init script failed on a new R session.</summary>

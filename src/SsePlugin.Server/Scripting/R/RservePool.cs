@@ -94,7 +94,7 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
 
         try
         {
-            var session = await RSession.OpenAsync(connection, _options.Host, _options.InitScript, cancellationToken).ConfigureAwait(false);
+            var session = await RSession.OpenAsync(connection, _options.InitScript, _options.CanEndSessions, cancellationToken).ConfigureAwait(false);
             Log.Opened(logger, _options.Address);
             return session;
         }

@@ -66,7 +66,7 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
                     {
                         _process = await StartRserveAsync(stopping).ConfigureAwait(false);
                     }
-                    catch (RserveException e)
+                    catch (Exception e) when (e is not OperationCanceledException)
                     {
                         Log.StartFailed(logger, e.Message);
                     }
