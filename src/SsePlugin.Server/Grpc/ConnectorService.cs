@@ -120,7 +120,11 @@ internal partial class ConnectorService
             call = new FunctionCall(function, requests, response, callContext);
             await function.Invoker.InvokeAsync(call).ConfigureAwait(false);
             await response.CompleteAsync().ConfigureAwait(false);
-            Log.CallSucceeded(_logger, rpc, name, common.AppId, common.UserId, Caller(context), call.RowsRead, response.RowsWritten, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            // Checked here so that a host logging at Warning does not even describe the caller.
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                Log.CallSucceeded(_logger, rpc, name, common.AppId, common.UserId, Caller(context), call.RowsRead, response.RowsWritten, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
         }
         catch (Exception e)
         {

@@ -21,21 +21,8 @@ internal static class QlikHeaders
         Read(context, Function, FunctionRequestHeader.Parser, required: true)!;
 
     /// <summary>Reads the script header, which every <c>EvaluateScript</c> call must carry.</summary>
-    public static ScriptRequestHeader ReadScript(ServerCallContext context)
-    {
-        var header = Read(context, Script, ScriptRequestHeader.Parser, required: true)!;
-        foreach (var parameter in header.Params)
-        {
-            if (!Enum.IsDefined(parameter.DataType))
-            {
-                throw new SseCallException(
-                    StatusCode.InvalidArgument,
-                    $"The script header gives parameter '{parameter.Name}' the data type {(int)parameter.DataType}; Qlik's are 0 (string), 1 (numeric) and 2 (dual).");
-            }
-        }
-
-        return header;
-    }
+    public static ScriptRequestHeader ReadScript(ServerCallContext context) =>
+        Read(context, Script, ScriptRequestHeader.Parser, required: true)!;
 
     private static T? Read<T>(ServerCallContext context, string key, MessageParser<T> parser, bool required)
         where T : class, IMessage<T>

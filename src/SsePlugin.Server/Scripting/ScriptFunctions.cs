@@ -17,6 +17,13 @@ internal sealed class ScriptFunctions(IScriptEngine engine)
         for (var i = 0; i < parameters.Length; i++)
         {
             var parameter = header.Params[i];
+            if (!Enum.IsDefined(parameter.DataType))
+            {
+                throw new SseCallException(
+                    StatusCode.InvalidArgument,
+                    $"The script header gives parameter '{parameter.Name}' the data type {(int)parameter.DataType}; Qlik's are 0 (string), 1 (numeric) and 2 (dual).");
+            }
+
             parameters[i] = new SseParameter(parameter.Name.Length == 0 ? $"arg{i}" : parameter.Name, (SseDataType)parameter.DataType);
         }
 
