@@ -181,6 +181,7 @@ public sealed class RScriptTests(RHostFixture r)
     [InlineData("stop('the data is wrong')", "R error: the data is wrong")]
     [InlineData("q$x +", "unexpected end of input")]
     [InlineData("list(1, 2)", "returned a list")]
+    [InlineData("q[, 0]", "without columns")]
     [InlineData("function(x) x", "cannot take")]
     [InlineData("c(1, 2, 3)", "returned 3 values for 2 rows")]
     [InlineData("c('a', 'b')", "returned text, but this function returns numbers")]

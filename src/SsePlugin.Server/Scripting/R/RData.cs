@@ -49,6 +49,11 @@ internal static class RData
         if (RFrames.IsDataFrame(value))
         {
             var frame = (RList)value;
+            if (frame.Items.Count == 0)
+            {
+                throw Refused(function, "returned a data.frame without columns; return at least one column.");
+            }
+
             var columns = new SseColumn[frame.Items.Count];
             for (var i = 0; i < columns.Length; i++)
             {

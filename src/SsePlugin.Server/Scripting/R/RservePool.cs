@@ -17,6 +17,7 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
     private readonly ROptions _options = options.Value;
     private readonly ConcurrentStack<RSession> _idle = new();
     private readonly SemaphoreSlim _slots = new(options.Value.Sessions, options.Value.Sessions);
+    private volatile bool _disposed;
 
     /// <summary>Lends a session for one call; give it back with <see cref="Return"/>.</summary>
     /// <exception cref="SseCallException">R cannot be reached, or the init script failed.</exception>
@@ -44,10 +45,10 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
         }
     }
 
-    /// <summary>Takes a session back; a broken one is closed instead of kept.</summary>
+    /// <summary>Takes a session back; a broken one, or any once the pool is disposed, is closed instead of kept.</summary>
     public void Return(RSession session)
     {
-        if (session.IsUsable)
+        if (session.IsUsable && !_disposed)
         {
             _idle.Push(session);
         }
@@ -61,6 +62,7 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
 
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         while (_idle.TryPop(out var session))
         {
             await session.DisposeAsync().ConfigureAwait(false);
