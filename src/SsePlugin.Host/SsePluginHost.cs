@@ -64,7 +64,7 @@ public static class SsePluginHost
 
         // Loaded now, so a bad certificate folder stops the host before any port opens; it never falls back to plaintext.
         var certificates = new Dictionary<string, CertificateFolder>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (name, connection) in options.Connections.Prepend(new(AnalyticConnections.MainName, options)))
+        foreach (var (name, connection) in options.AllConnections())
         {
             if (!string.IsNullOrWhiteSpace(connection.Certs))
             {
@@ -148,6 +148,5 @@ public static class SsePluginHost
 
     private static bool HasOwnFunctions(SsePluginOptions options) =>
         !string.IsNullOrWhiteSpace(options.FunctionsFolder)
-        || !string.IsNullOrWhiteSpace(options.FunctionsFile)
-        || options.Connections.Values.Any(c => !string.IsNullOrWhiteSpace(c.FunctionsFile));
+        || options.AllConnections().Any(c => !string.IsNullOrWhiteSpace(c.Value.FunctionsFile));
 }

@@ -76,4 +76,9 @@ public sealed class SsePluginOptions : SseConnectionOptions
     /// Every connection serves the compiled (C#) functions.
     /// </summary>
     public Dictionary<string, SseConnectionOptions> Connections { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Lists every analytic connection's settings by name: these, the main connection's, first, then <see cref="Connections"/>.</summary>
+    /// <returns>The settings, keyed by connection name.</returns>
+    public IEnumerable<KeyValuePair<string, SseConnectionOptions>> AllConnections() =>
+        Connections.Prepend(new(SsePlugin.Server.Connections.AnalyticConnections.MainName, this));
 }

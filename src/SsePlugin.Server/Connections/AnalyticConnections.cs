@@ -37,11 +37,9 @@ public sealed class AnalyticConnections
         var diagnostics = new List<SseDiagnostic>();
         var compiled = compiledSources.SelectMany(s => s.GetFunctions(services, diagnostics)).ToList();
         var engines = scriptEngines.ToDictionary(e => e.Name, StringComparer.OrdinalIgnoreCase);
-        var settings = new List<KeyValuePair<string, SseConnectionOptions>> { new(MainName, options) };
-        settings.AddRange(options.Connections);
         var connections = new List<AnalyticConnection>();
         var ports = new Dictionary<int, string>();
-        foreach (var (name, connection) in settings)
+        foreach (var (name, connection) in options.AllConnections())
         {
             void Report(string problem, string fix) =>
                 diagnostics.Add(new SseDiagnostic(DiagnosticCodes.InvalidConnection, $"connection '{name}'", null, problem, fix));

@@ -54,10 +54,11 @@ internal static class RData
                 throw Refused(function, "returned a data.frame without columns; return at least one column.");
             }
 
+            var names = frame.Names;
             var columns = new SseColumn[frame.Items.Count];
             for (var i = 0; i < columns.Length; i++)
             {
-                var name = frame.Names?[i] ?? string.Empty;
+                var name = names?[i] ?? string.Empty;
                 var (numbers, texts) = Values(frame.Items[i], function);
                 columns[i] = numbers is null ? new SseColumn(name, texts!) : texts is null ? new SseColumn(name, numbers) : new SseColumn(name, numbers, texts);
             }
@@ -72,7 +73,7 @@ internal static class RData
         }
 
         var (values, text) = Values(value, function);
-        var length = (values?.Length ?? text!.Length);
+        var length = values?.Length ?? text!.Length;
         var rows = definition.FunctionType == SseFunctionType.Aggregation ? 1 : (int)rowsIn;
         if (length != rows && !(length == 1 && definition.FunctionType != SseFunctionType.Aggregation))
         {
