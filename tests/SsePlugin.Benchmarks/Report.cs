@@ -18,13 +18,13 @@ internal static class Report
         }
 
         Line(text);
-        Line(text, "| workload | server | throughput (median) | best | p50 ms | p99 ms | calls | CPU s server / client | RSS MB at start | peak RSS MB |");
-        Line(text, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Line(text, "| workload | server | throughput (median) | best | p50 ms | p99 ms | calls | CPU s server / client | warm-up s | RSS MB at start | peak RSS MB |");
+        Line(text, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in results)
         {
             Line(text, r.Failed
-                ? $"| {r.Workload.Name} | {r.Server} | **FAILED**: {r.Error!.ReplaceLineEndings(" ")} | | | | | | | |"
-                : $"| {r.Workload.Name} | {r.Server} | {r.Throughput:N0} {r.Unit} | {r.BestThroughput:N0} | {r.P50Ms:N2} | {r.P99Ms:N2} | {r.Calls:N0} | {r.Cpu.Server:N2} / {r.Cpu.Client:N2} | {Mb(r.StartRssMb)} | {Mb(r.PeakRssMb)} |");
+                ? $"| {r.Workload.Name} | {r.Server} | **FAILED**: {r.Error!.ReplaceLineEndings(" ")} | | | | | | | | |"
+                : $"| {r.Workload.Name} | {r.Server} | {r.Throughput:N0} {r.Unit} | {r.BestThroughput:N0} | {r.P50Ms:N2} | {r.P99Ms:N2} | {r.Calls:N0} | {r.Cpu.Server:N2} / {r.Cpu.Client:N2} | {r.WarmUp.TotalSeconds:N1} | {Mb(r.StartRssMb)} | {Mb(r.PeakRssMb)} |");
         }
 
         Line(text);

@@ -91,6 +91,45 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Gets the CPU time the runtime's tiered-compilation thread has used so far, which recompiles hot code in the
+    /// background; null where /proc is not available.
+    /// </summary>
+    public TimeSpan? CompilerCpuTime
+    {
+        get
+        {
+            var tasks = $"/proc/{_process.Id}/task";
+            if (!Directory.Exists(tasks))
+            {
+                return null;
+            }
+
+            long ticks = 0;
+            foreach (var task in Directory.EnumerateDirectories(tasks))
+            {
+                try
+                {
+                    // Linux keeps 15 characters of ".NET Tiered Compilation Worker".
+                    if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith(".NET Tiered", StringComparison.Ordinal))
+                    {
+                        // utime and stime are the 14th and 15th fields; the name before them may hold spaces.
+                        var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                        ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                    }
+                }
+                catch (IOException)
+                {
+                    // The thread ended meanwhile.
+                }
+            }
+
+            // Linux reports them in clock ticks of 1/100 s.
+            return TimeSpan.FromMilliseconds(ticks * 10);
+        }
+    }
+
     /// <summary>Waits a moment for the process to end and describes how it ended; null if it is still running.</summary>
     public async Task<string?> DescribeExitAsync()
     {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace SsePlugin.Server.Wire;
 
@@ -73,6 +74,11 @@ internal sealed class RequestBlock
     }
 
     /// <summary>Decodes one serialized <c>BundledRows</c>.</summary>
+    /// <remarks>
+    /// The decoding loops are compiled fully optimized at once: on a busy machine, tiered compilation can leave them
+    /// running unoptimized, instrumented code for seconds while the background compiler waits for a core.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static RequestBlock Decode(ReadOnlySpan<byte> payload)
     {
         var block = new RequestBlock(payload.Length);
@@ -94,6 +100,7 @@ internal sealed class RequestBlock
         return block;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ReadRow(ref WireReader reader, int end)
     {
         if (_rowCount == 0)
@@ -103,39 +110,59 @@ internal sealed class RequestBlock
         }
 
         BeginRow();
-        for (var tag = reader.ReadTag(end); tag != 0; tag = reader.ReadTag(end))
+        while (true)
         {
-            if (tag != BundledRowsFormat.MessageTag)
+            if (reader.TryReadNumberDual(end, out var number))
             {
-                reader.Skip(tag, end);
+                AddValue(number, null);
                 continue;
             }
 
-            var dualEnd = reader.ReadLengthEnd(end);
-            var number = 0d;
-            string? text = null;
-            for (var field = reader.ReadTag(dualEnd); field != 0; field = reader.ReadTag(dualEnd))
+            var tag = reader.ReadTag(end);
+            if (tag == 0)
             {
-                switch (field)
-                {
-                    case BundledRowsFormat.NumberTag:
-                        number = reader.ReadDouble(dualEnd);
-                        break;
-                    case BundledRowsFormat.TextTag:
-                        text = reader.ReadString(dualEnd);
-                        break;
-                    default:
-                        reader.Skip(field, dualEnd);
-                        break;
-                }
+                break;
             }
 
-            AddValue(number, text);
+            if (tag == BundledRowsFormat.MessageTag)
+            {
+                ReadDual(ref reader, reader.ReadLengthEnd(end));
+            }
+            else
+            {
+                reader.Skip(tag, end);
+            }
         }
 
         EndRow();
     }
 
+    // A dual in any form other than a lone number: with text, zero (left out), unknown fields or fields repeated.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ReadDual(ref WireReader reader, int end)
+    {
+        var number = 0d;
+        string? text = null;
+        for (var field = reader.ReadTag(end); field != 0; field = reader.ReadTag(end))
+        {
+            switch (field)
+            {
+                case BundledRowsFormat.NumberTag:
+                    number = reader.ReadDouble(end);
+                    break;
+                case BundledRowsFormat.TextTag:
+                    text = reader.ReadString(end);
+                    break;
+                default:
+                    reader.Skip(field, end);
+                    break;
+            }
+        }
+
+        AddValue(number, text);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void BeginRow()
     {
         _column = 0;
@@ -153,6 +180,7 @@ internal sealed class RequestBlock
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void AddValue(double number, string? text)
     {
         var column = _column++;
@@ -199,6 +227,7 @@ internal sealed class RequestBlock
         _numbers[_columnCount++] = new double[_capacity];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void EndRow()
     {
         if (_width < 0)

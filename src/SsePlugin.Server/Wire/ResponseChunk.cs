@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace SsePlugin.Server.Wire;
 
@@ -8,7 +9,10 @@ namespace SsePlugin.Server.Wire;
 /// </summary>
 internal sealed class ResponseChunk
 {
-    private IReadOnlyList<SseColumn> _columns = [];
+    // The columns' arrays, taken once per chunk so that the row loops index arrays instead of calling through lists.
+    private double[]?[] _numbers = [];
+    private string?[]?[] _texts = [];
+    private int _columnCount;
     private int[] _rowSizes = [];
     private int _start;
 
@@ -20,15 +24,17 @@ internal sealed class ResponseChunk
 
     /// <summary>Takes rows from <paramref name="start"/> on, as many as fit in <paramref name="maxBytes"/> (at least one).</summary>
     /// <returns>The number of rows taken.</returns>
+    /// <remarks>Compiled fully optimized at once, like <see cref="RequestBlock.Decode(ReadOnlySpan{byte})"/>.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Fill(IReadOnlyList<SseColumn> columns, int start, int end, int maxBytes)
     {
-        _columns = columns;
+        TakeArrays(columns);
         _start = start;
         var size = 0;
         var row = start;
         while (row < end)
         {
-            var rowSize = RowSize(columns, row);
+            var rowSize = RowSize(row);
             var entry = BundledRowsFormat.FieldSize(rowSize);
             if (size + entry > maxBytes && row > start)
             {
@@ -51,10 +57,10 @@ internal sealed class ResponseChunk
     }
 
     /// <summary>Writes the chunk as a serialized <c>BundledRows</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void WriteTo(IBufferWriter<byte> output)
     {
         var writer = new WireWriter(output);
-        var columns = _columns;
         var end = _start + RowCount;
         for (var row = _start; row < end; row++)
         {
@@ -62,11 +68,11 @@ internal sealed class ResponseChunk
             writer.Reserve(BundledRowsFormat.FieldSize(rowSize));
             writer.WriteByte(BundledRowsFormat.MessageTag);
             writer.WriteVarint((uint)rowSize);
-            for (var c = 0; c < columns.Count; c++)
+            for (var c = 0; c < _columnCount; c++)
             {
-                var column = columns[c];
-                var number = NumberAt(column, row);
-                var text = TextAt(column, row);
+                // Text columns carry no number and numeric columns no text, as Qlik's own plugins answer.
+                var number = _numbers[c] is { } numbers ? numbers[row] : 0d;
+                var text = _texts[c]?[row];
                 var textBytes = BundledRowsFormat.TextBytes(text);
                 writer.WriteByte(BundledRowsFormat.MessageTag);
                 writer.WriteVarint((uint)BundledRowsFormat.DualSize(number, textBytes));
@@ -88,18 +94,30 @@ internal sealed class ResponseChunk
         writer.Flush();
     }
 
-    // Text columns carry no number and numeric columns no text, as Qlik's own plugins answer.
-    private static double NumberAt(SseColumn column, int row) => column.NumberArray is { } numbers ? numbers[row] : 0d;
+    private void TakeArrays(IReadOnlyList<SseColumn> columns)
+    {
+        _columnCount = columns.Count;
+        if (_numbers.Length < _columnCount)
+        {
+            _numbers = new double[]?[_columnCount];
+            _texts = new string?[]?[_columnCount];
+        }
 
-    private static string? TextAt(SseColumn column, int row) => column.StringArray?[row];
+        for (var c = 0; c < _columnCount; c++)
+        {
+            _numbers[c] = columns[c].NumberArray;
+            _texts[c] = columns[c].StringArray;
+        }
+    }
 
-    private static int RowSize(IReadOnlyList<SseColumn> columns, int row)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int RowSize(int row)
     {
         var size = 0;
-        for (var c = 0; c < columns.Count; c++)
+        for (var c = 0; c < _columnCount; c++)
         {
-            var column = columns[c];
-            size += BundledRowsFormat.FieldSize(BundledRowsFormat.DualSize(NumberAt(column, row), BundledRowsFormat.TextBytes(TextAt(column, row))));
+            var number = _numbers[c] is { } numbers ? numbers[row] : 0d;
+            size += BundledRowsFormat.FieldSize(BundledRowsFormat.DualSize(number, BundledRowsFormat.TextBytes(_texts[c]?[row])));
         }
 
         return size;

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace SsePlugin.Server.Wire;
@@ -43,6 +44,7 @@ internal ref struct WireReader(ReadOnlySpan<byte> data)
     public int Position { get; private set; }
 
     /// <summary>Reads a field tag; 0 at the end of <paramref name="end"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public uint ReadTag(int end)
     {
         if (Position >= end)
@@ -56,6 +58,7 @@ internal ref struct WireReader(ReadOnlySpan<byte> data)
     }
 
     /// <summary>Reads the length of a length-delimited field and returns where the field ends.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int ReadLengthEnd(int end)
     {
         var length = ReadVarint();
@@ -63,6 +66,7 @@ internal ref struct WireReader(ReadOnlySpan<byte> data)
     }
 
     /// <summary>Reads a little-endian double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public double ReadDouble(int end)
     {
         if (end - Position < 8)
@@ -73,6 +77,28 @@ internal ref struct WireReader(ReadOnlySpan<byte> data)
         var value = BinaryPrimitives.ReadDoubleLittleEndian(_data.Slice(Position, 8));
         Position += 8;
         return value;
+    }
+
+    /// <summary>
+    /// Reads a <c>Dual</c> field that holds a number and no text (field tag, length 9, number tag, 8 bytes), the
+    /// form numbers take on the wire; reads nothing and returns <see langword="false"/> for any other field.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryReadNumberDual(int end, out double number)
+    {
+        var position = Position;
+        if (end - position >= 11
+            && _data[position] == BundledRowsFormat.MessageTag
+            && _data[position + 1] == 9
+            && _data[position + 2] == BundledRowsFormat.NumberTag)
+        {
+            number = BinaryPrimitives.ReadDoubleLittleEndian(_data.Slice(position + 3, 8));
+            Position = position + 11;
+            return true;
+        }
+
+        number = 0;
+        return false;
     }
 
     /// <summary>Reads a UTF-8 string.</summary>
@@ -121,7 +147,21 @@ internal ref struct WireReader(ReadOnlySpan<byte> data)
         Position += bytes;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong ReadVarint()
+    {
+        // Tags and the lengths of rows and duals take one byte.
+        var position = Position;
+        if ((uint)position < (uint)_data.Length && _data[position] < 0x80)
+        {
+            Position = position + 1;
+            return _data[position];
+        }
+
+        return ReadLongVarint();
+    }
+
+    private ulong ReadLongVarint()
     {
         ulong value = 0;
         for (var shift = 0; shift < 64 && Position < _data.Length; shift += 7)
