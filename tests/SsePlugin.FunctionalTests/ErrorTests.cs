@@ -55,6 +55,17 @@ public sealed class ErrorTests(HostFixture host)
     }
 
     [Fact]
+    public async Task An_aggregation_counts_rows_over_every_message_in_its_errors()
+    {
+        var ragged = await FailsAsync(() => host.Client.ExecuteAsync(6, Bundle([Numeric(1)]), Bundle([Numeric(2), Numeric(3, 4)])));
+        var text = await FailsAsync(() => host.Client.ExecuteAsync(6, Bundle([Numeric(1)]), Bundle([Numeric(2)]), Bundle([Text("abc")])));
+
+        Assert.Contains("SumOfColumn: row 3 holds 2 values but the function takes 1", ragged.Status.Detail);
+        Assert.Contains("SumOfColumn: parameter 'col1' is numeric but row 3 holds the text 'abc'", text.Status.Detail);
+        await HostStillServesAsync();
+    }
+
+    [Fact]
     public async Task Too_many_parameters_are_rejected()
     {
         var error = await FailsAsync(() => host.Client.ExecuteAsync(6, Bundle([Numeric(1, 2, 3)])));

@@ -24,7 +24,7 @@ public sealed class WireTests
         var block = Decode(bundle);
 
         Assert.Equal(-1, block.RaggedRow);
-        var table = block.Table;
+        var table = block.ToTable();
         Assert.Equal(1000, table.RowCount);
         Assert.Equal(3, table.Columns.Count);
         for (var i = 0; i < 1000; i++)
@@ -50,8 +50,41 @@ public sealed class WireTests
         var block = Decode(bundle);
 
         Assert.Equal((2, 1), (block.RaggedRow, block.RaggedRowWidth));
-        Assert.Equal(2, block.Table.RowCount);
-        Assert.Equal([2, 4], Enumerable.Range(0, 2).Select(block.Table.Columns[1].NumberAt));
+        Assert.Equal(2, block.RowCount);
+        Assert.Equal([2, 4], Enumerable.Range(0, 2).Select(block.ToTable().Columns[1].NumberAt));
+    }
+
+    [Fact]
+    public void Messages_append_into_one_block_and_a_cleared_block_keeps_nothing_of_the_last_message()
+    {
+        var texts = new BundledRows { Rows = { TextRow("a", 1), TextRow("b", 2) } }.ToByteArray();
+        var numbers = new BundledRows { Rows = { Row(3, 4), Row(5, 6), Row(7, 8) } }.ToByteArray();
+        var block = new RequestBlock(expectedRows: 1);
+
+        block.Append(numbers);
+        block.Append(texts);
+
+        Assert.Equal(5, block.RowCount);
+        Assert.Equal([3, 5, 7, 0, 0], block.Numbers(0)[..5]);
+        Assert.Equal("|||a|b", string.Join('|', block.Texts(0)![..5]));
+        Assert.Equal([4, 6, 8, 1, 2], block.Numbers(1)[..5]);
+
+        block.Clear();
+        block.Append(numbers);
+
+        Assert.Equal(3, block.RowCount);
+        Assert.Equal("||", string.Join('|', block.Texts(0)![..3]));
+        Assert.Equal([3, 5, 7], block.Numbers(0)[..3]);
+    }
+
+    [Fact]
+    public void A_row_of_another_width_in_a_later_message_is_ragged()
+    {
+        var block = RequestBlock.Decode(new BundledRows { Rows = { Row(1, 2) } }.ToByteArray());
+
+        block.Append(new BundledRows { Rows = { Row(3, 4), Row(5) } }.ToByteArray());
+
+        Assert.Equal((2, 1, 2), (block.RowCount, block.RaggedRowWidth, block.RaggedRow));
     }
 
     [Fact]
@@ -61,7 +94,7 @@ public sealed class WireTests
         var bytes = new BundledRows { Rows = { wide, wide } }.ToByteArray();
 
         var allocated = GC.GetAllocatedBytesForCurrentThread();
-        var table = RequestBlock.Decode(new ReadOnlySequence<byte>(bytes)).Table;
+        var table = Decode(bytes).ToTable();
 
         // Two rows of 10,000 numbers: 160 KB of values, a few bytes per column besides.
         Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 2 * 1024 * 1024);
@@ -77,7 +110,7 @@ public sealed class WireTests
         var bytes = bundle.ToByteArray();
 
         var allocated = GC.GetAllocatedBytesForCurrentThread();
-        var block = RequestBlock.Decode(new ReadOnlySequence<byte>(bytes));
+        var block = Decode(bytes);
 
         // The first row's columns, sized for the message's 11 rows as wide as it; padding every short row would take 8 GB.
         Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 4 * 1024 * 1024);
@@ -107,10 +140,10 @@ public sealed class WireTests
             coded.WriteInt32(42);
         }
 
-        var block = RequestBlock.Decode(new ReadOnlySequence<byte>(stream.ToArray()));
+        var block = Decode(stream.ToArray());
 
-        Assert.Equal(1.5, block.Table.Columns[0].NumberAt(0));
-        Assert.Equal(1, block.Table.RowCount);
+        Assert.Equal(1.5, block.ToTable().Columns[0].NumberAt(0));
+        Assert.Equal(1, block.RowCount);
     }
 
     [Fact]
@@ -156,7 +189,7 @@ public sealed class WireTests
         var first = new Segment(bytes.AsMemory(0, 7));
         var last = first.Append(bytes.AsMemory(7));
 
-        var table = RequestBlock.Decode(new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length)).Table;
+        var table = RequestBlock.Decode(RequestMessage.Copy(new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length)).Bytes).ToTable();
 
         Assert.Equal([1, 3, 5], Enumerable.Range(0, 3).Select(table.Columns[0].NumberAt));
         Assert.Equal([2, 4, 6], Enumerable.Range(0, 3).Select(table.Columns[1].NumberAt));
@@ -172,7 +205,7 @@ public sealed class WireTests
     [InlineData(new byte[] { 0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 })]
     public void Malformed_bytes_are_reported_not_misread(byte[] bytes)
     {
-        var error = Assert.Throws<InvalidDataException>(() => RequestBlock.Decode(new ReadOnlySequence<byte>(bytes)));
+        var error = Assert.Throws<InvalidDataException>(() => Decode(bytes));
 
         Assert.StartsWith("The message is not a valid BundledRows", error.Message);
     }
@@ -196,6 +229,9 @@ public sealed class WireTests
         }
     }
 
+    private static Row TextRow(string text, double number) =>
+        new() { Duals = { new Dual { StrData = text }, new Dual { NumData = number } } };
+
     private static Row Row(params double[] values)
     {
         var row = new Row();
@@ -203,5 +239,7 @@ public sealed class WireTests
         return row;
     }
 
-    private static RequestBlock Decode(BundledRows bundle) => RequestBlock.Decode(new ReadOnlySequence<byte>(bundle.ToByteArray()));
+    private static RequestBlock Decode(BundledRows bundle) => Decode(bundle.ToByteArray());
+
+    private static RequestBlock Decode(byte[] bytes) => RequestBlock.Decode(RequestMessage.Copy(new ReadOnlySequence<byte>(bytes)).Bytes);
 }

@@ -27,10 +27,10 @@ internal partial class ConnectorService
         Marshallers.Create(static m => m.ToByteArray(), ReadCapabilitiesRequest),
         Marshallers.Create(static m => m.ToByteArray(), Capabilities.Parser.ParseFrom));
 
-    private static readonly Method<RequestBlock, ResponseChunk> ExecuteFunctionMethod =
+    private static readonly Method<RequestMessage, ResponseChunk> ExecuteFunctionMethod =
         new(MethodType.DuplexStreaming, ServiceName, nameof(ExecuteFunction), SseMarshallers.Requests, SseMarshallers.Responses);
 
-    private static readonly Method<RequestBlock, ResponseChunk> EvaluateScriptMethod =
+    private static readonly Method<RequestMessage, ResponseChunk> EvaluateScriptMethod =
         new(MethodType.DuplexStreaming, ServiceName, nameof(EvaluateScript), SseMarshallers.Requests, SseMarshallers.Responses);
 
     private readonly AnalyticConnections _connections;
@@ -63,10 +63,10 @@ internal partial class ConnectorService
         return Task.FromResult(connection.Capabilities);
     }
 
-    public virtual Task ExecuteFunction(IAsyncStreamReader<RequestBlock> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context) =>
+    public virtual Task ExecuteFunction(IAsyncStreamReader<RequestMessage> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context) =>
         RunAsync(nameof(ExecuteFunction), FindFunction, requests, responses, context);
 
-    public virtual Task EvaluateScript(IAsyncStreamReader<RequestBlock> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context) =>
+    public virtual Task EvaluateScript(IAsyncStreamReader<RequestMessage> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context) =>
         RunAsync(nameof(EvaluateScript), PrepareScript, requests, responses, context);
 
     private static SseFunction FindFunction(ServerCallContext context, AnalyticConnection connection)
@@ -95,7 +95,7 @@ internal partial class ConnectorService
     private async Task RunAsync(
         string rpc,
         Func<ServerCallContext, AnalyticConnection, SseFunction> resolve,
-        IAsyncStreamReader<RequestBlock> requests,
+        IAsyncStreamReader<RequestMessage> requests,
         IServerStreamWriter<ResponseChunk> responses,
         ServerCallContext context)
     {

@@ -6,12 +6,16 @@ namespace SsePlugin.Server.Invocation;
 /// <summary>One call of a function: its request rows, checked against the declared parameters, and its answer.</summary>
 internal sealed class FunctionCall(
     SseFunction function,
-    IAsyncStreamReader<RequestBlock> requests,
+    IAsyncStreamReader<RequestMessage> requests,
     ResponseWriter response,
     SseCallContext context)
 {
     // Presizing trusts the header only this far (8 MB a numeric column); larger calls grow as rows arrive.
     private const int MaxPresizedRows = 1024 * 1024;
+
+    // The block refilled by ReadTransientBlockAsync, and the last block ReadBlockAsync returned, which ReadAllAsync can continue.
+    private RequestBlock? _transient;
+    private (RequestBlock Block, SseTable Table)? _last;
 
     /// <summary>Gets the function being called.</summary>
     public SseFunction Function { get; } = function;
@@ -25,31 +29,76 @@ internal sealed class FunctionCall(
     /// <summary>Gets the number of rows read so far.</summary>
     public long RowsRead { get; private set; }
 
-    /// <summary>Reads the next block of rows that holds any, checked against the declared parameters.</summary>
-    /// <returns>The rows, or <see langword="null"/> when Qlik has sent them all.</returns>
+    /// <summary>Reads the next request message that holds rows, checked against the declared parameters.</summary>
+    /// <returns>The rows, in arrays of their own that the caller may keep; <see langword="null"/> when Qlik has sent them all.</returns>
     public async ValueTask<SseTable?> ReadBlockAsync()
     {
-        while (await requests.MoveNext(Context.CancellationToken).ConfigureAwait(false))
+        if (await ReadMessageAsync(null).ConfigureAwait(false) is not { } block)
         {
-            var block = requests.Current;
-            if (block.Table.RowCount == 0)
-            {
-                continue;
-            }
-
-            Check(block);
-            RowsRead += block.Table.RowCount;
-            return block.Table;
+            return null;
         }
 
-        return null;
+        var table = TableOf(block);
+        _last = (block, table);
+        return table;
     }
 
     /// <summary>Reads the next block like <see cref="ReadBlockAsync()"/>, sending <paramref name="pending"/> answers first if it would wait.</summary>
     /// <remarks>Answers go out in large bundles while Qlik keeps rows coming, and without delay when it pauses.</remarks>
-    public async ValueTask<SseTable?> ReadBlockAsync(RowOutput pending)
+    public ValueTask<SseTable?> ReadBlockAsync(RowOutput pending) => FlushWhileWaitingAsync(ReadBlockAsync(), pending);
+
+    /// <summary>
+    /// Reads the next block like <see cref="ReadBlockAsync(RowOutput)"/>, into arrays the next read refills: for a
+    /// loop that is done with a block's rows before it reads the next, which then allocates nothing per message.
+    /// </summary>
+    public ValueTask<SseTable?> ReadTransientBlockAsync(RowOutput pending)
     {
-        var next = ReadBlockAsync();
+        _transient ??= new RequestBlock();
+        _transient.Clear();
+        return FlushWhileWaitingAsync(ReadTransientAsync(_transient), pending);
+    }
+
+    /// <summary>Reads every remaining row into one exact-length column per parameter, named and typed after it.</summary>
+    /// <param name="first">The last block <see cref="ReadBlockAsync()"/> returned, to put first; rows are appended to it.</param>
+    public async ValueTask<SseTable> ReadAllAsync(SseTable? first = null)
+    {
+        RequestBlock rows;
+        if (first is null)
+        {
+            // The announced cardinality sizes the columns; it is only a hint, capped against a bogus header.
+            rows = new RequestBlock((int)Math.Clamp(Context.Cardinality, 0, MaxPresizedRows));
+        }
+        else
+        {
+            rows = _last is { } last && ReferenceEquals(last.Table, first)
+                ? last.Block
+                : throw new InvalidOperationException("ReadAllAsync continues only the last block ReadBlockAsync returned.");
+        }
+
+        while (await ReadMessageAsync(rows).ConfigureAwait(false) is not null)
+        {
+        }
+
+        var parameters = Function.Parameters;
+        var columns = new SseColumn[parameters.Count];
+        for (var p = 0; p < columns.Length; p++)
+        {
+            var parameter = parameters[p];
+            columns[p] = rows.RowCount == 0
+                ? new SseColumn(parameter.Name, parameter.DataType, parameter.DataType == SseDataType.String ? null : [], parameter.DataType == SseDataType.Numeric ? null : [], 0)
+                : new SseColumn(
+                    parameter.Name,
+                    parameter.DataType,
+                    parameter.DataType == SseDataType.String ? null : Exact(rows.Numbers(p), rows.RowCount),
+                    parameter.DataType == SseDataType.Numeric ? null : Exact(rows.TextsOrEmpty(p), rows.RowCount),
+                    rows.RowCount);
+        }
+
+        return new SseTable(columns, rows.RowCount);
+    }
+
+    private static async ValueTask<SseTable?> FlushWhileWaitingAsync(ValueTask<SseTable?> next, RowOutput pending)
+    {
         if (!next.IsCompleted)
         {
             await pending.FlushAsync().ConfigureAwait(false);
@@ -58,76 +107,90 @@ internal sealed class FunctionCall(
         return await next.ConfigureAwait(false);
     }
 
-    /// <summary>Reads every remaining row into one exact-length column per parameter, named and typed after it.</summary>
-    /// <param name="first">A block already read with <see cref="ReadBlockAsync()"/>, to put first.</param>
-    public async ValueTask<SseTable> ReadAllAsync(SseTable? first = null)
-    {
-        var parameters = Function.Parameters;
-        // The announced cardinality sizes the columns; it is only a hint, capped against a bogus header.
-        var expectedRows = (int)Math.Clamp(Context.Cardinality, 0, MaxPresizedRows);
-        var builders = new ColumnBuilder[parameters.Count];
-        for (var p = 0; p < builders.Length; p++)
-        {
-            builders[p] = new ColumnBuilder(parameters[p], expectedRows);
-        }
+    private async ValueTask<SseTable?> ReadTransientAsync(RequestBlock block) =>
+        await ReadMessageAsync(block).ConfigureAwait(false) is null ? null : TableOf(block);
 
-        for (var block = first ?? await ReadBlockAsync().ConfigureAwait(false); block is not null; block = await ReadBlockAsync().ConfigureAwait(false))
+    // Columns are handed to functions as arrays of exactly their rows: no copy when Qlik announced the right cardinality.
+    private static T[] Exact<T>(T[] values, int count) => values.Length == count ? values : values[..count];
+
+    /// <summary>
+    /// Reads request messages until one holds rows, decoding each into <paramref name="into"/> (after its rows), or
+    /// into a new block each when it is <see langword="null"/>.
+    /// </summary>
+    /// <returns>The block the rows went into; <see langword="null"/> when Qlik has sent every row.</returns>
+    private async ValueTask<RequestBlock?> ReadMessageAsync(RequestBlock? into)
+    {
+        while (await requests.MoveNext(Context.CancellationToken).ConfigureAwait(false))
         {
-            for (var p = 0; p < builders.Length; p++)
+            var block = into ?? new RequestBlock();
+            var from = block.RowCount;
+            var message = requests.Current;
+            try
             {
-                builders[p].Append(block.ColumnArray[p], block.RowCount);
+                block.Append(message.Bytes);
+            }
+            finally
+            {
+                message.Release();
+            }
+
+            Check(block, from);
+            if (block.RowCount > from)
+            {
+                RowsRead += block.RowCount - from;
+                return block;
             }
         }
 
-        var columns = new SseColumn[builders.Length];
-        for (var p = 0; p < builders.Length; p++)
-        {
-            columns[p] = builders[p].Build();
-        }
-
-        return new SseTable(columns, (int)RowsRead);
+        return null;
     }
 
-    private void Check(RequestBlock block)
+    // The rows of one message, as the per-row and streaming paths read them: dual columns, with texts wherever the
+    // parameter takes text.
+    private SseTable TableOf(RequestBlock block)
     {
         var parameters = Function.Parameters;
-        var table = block.Table;
-        if (block.RaggedRow >= 0 || table.Columns.Count != parameters.Count)
+        for (var p = 0; p < parameters.Count; p++)
         {
-            var row = block.RaggedRow >= 0 ? block.RaggedRow : 0;
-            var width = block.RaggedRow >= 0 ? block.RaggedRowWidth : table.Columns.Count;
+            if (parameters[p].DataType != SseDataType.Numeric)
+            {
+                block.TextsOrEmpty(p);
+            }
+        }
+
+        return block.ToTable();
+    }
+
+    /// <summary>Checks the rows decoded from <paramref name="from"/> on against the parameters.</summary>
+    private void Check(RequestBlock block, int from)
+    {
+        var parameters = Function.Parameters;
+        if (block.RaggedRow >= 0 || (block.RowCount > from && block.Width != parameters.Count))
+        {
+            var row = block.RaggedRow >= 0 ? block.RaggedRow - from : 0;
+            var width = block.RaggedRow >= 0 ? block.RaggedRowWidth : block.Width;
             throw new SseCallException(
                 StatusCode.InvalidArgument,
                 $"{Function.Name}: row {RowsRead + row + 1} holds {width} values but the function takes {parameters.Count} "
                 + $"({Function.Signature}). Call it with exactly {parameters.Count} parameter(s).");
         }
 
-        var columns = table.ColumnArray;
         for (var p = 0; p < parameters.Count; p++)
         {
-            var column = columns[p];
-            var strings = column.StringArray;
-            switch (parameters[p].DataType)
+            if (parameters[p].DataType != SseDataType.Numeric || block.Texts(p) is not { } texts)
             {
-                case SseDataType.Numeric when strings is not null:
-                    for (var row = 0; row < table.RowCount; row++)
-                    {
-                        if (strings[row]!.Length != 0)
-                        {
-                            throw new SseCallException(
-                                StatusCode.InvalidArgument,
-                                $"{Function.Name}: parameter '{parameters[p].Name}' is numeric but row {RowsRead + row + 1} holds the text "
-                                + $"'{Shorten(strings[row]!)}'. Pass a number, e.g. Num(...) in Qlik.");
-                        }
-                    }
+                continue;
+            }
 
-                    break;
-                case SseDataType.String or SseDataType.Dual when strings is null:
-                    // No row of the block carried text: Qlik leaves empty strings out.
-                    var empty = new string[table.RowCount];
-                    Array.Fill(empty, string.Empty);
-                    columns[p] = new SseColumn(string.Empty, SseDataType.Dual, column.NumberArray, empty, table.RowCount);
-                    break;
+            for (var row = from; row < block.RowCount; row++)
+            {
+                if (texts[row]!.Length != 0)
+                {
+                    throw new SseCallException(
+                        StatusCode.InvalidArgument,
+                        $"{Function.Name}: parameter '{parameters[p].Name}' is numeric but row {RowsRead + row - from + 1} holds the text "
+                        + $"'{Shorten(texts[row]!)}'. Pass a number, e.g. Num(...) in Qlik.");
+                }
             }
         }
     }

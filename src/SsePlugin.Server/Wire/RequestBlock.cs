@@ -1,112 +1,119 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace SsePlugin.Server.Wire;
 
 /// <summary>
-/// One <c>BundledRows</c> request message, decoded straight into columns: no <c>Row</c> or <c>Dual</c> objects are
-/// built, and numbers are read in place.
+/// Request rows decoded straight into columns, one message after another: no <c>Row</c> or <c>Dual</c> objects are
+/// built, and numbers are read in place. A call decodes each message into a block of its own when the rows may be
+/// kept, appends every message to one block when it needs whole columns, or clears and refills one block per
+/// message for a loop that is done with the rows before it reads more.
 /// </summary>
 /// <remarks>
-/// The message is decoded before the call knows its function, so every value keeps its number, and its text
-/// where Qlik sent one. A row whose width differs from the first row's is remembered, not thrown, so that the
-/// call can name the function in its error; decoding stops there, as the call fails on that row.
+/// Every value keeps its number, and its text where Qlik sent one; the call checks them against its function's
+/// parameters. A row whose width differs from the first row's is remembered, not thrown, so that the call can name
+/// the function in its error; decoding stops there, as the call fails on that row.
 /// </remarks>
-internal sealed class RequestBlock
+/// <param name="expectedRows">The rows the columns are first sized for; 0 sizes them for the first message.</param>
+internal sealed class RequestBlock(int expectedRows = 0)
 {
     /// <summary>The most values a row may hold; Qlik sends one per parameter, so no call comes near.</summary>
     public const int MaxRowValues = 10_000;
 
-    // Presizing trusts the message's size only this far; blocks of more rows grow as they are read.
+    // Presizing trusts a message's size only this far; blocks of more rows grow as they are read.
     private const int MaxPresizedRows = 64 * 1024;
 
-    // Qlik's bundles are tens of kilobytes. A pooled buffer stays in the pool after the call, so messages far larger
-    // are copied to an array the GC takes back.
-    private const int MaxPooledCopy = 1024 * 1024;
-
-    private readonly int _payloadLength;
     private double[][] _numbers = [];
     private string?[]?[] _strings = [];
     private int _columnCount;
-    private int _capacity;
+    private int _capacity = expectedRows;
     private int _width = -1;
-    private int _rowCount;
     private int _column;
 
-    private RequestBlock(int payloadLength) => _payloadLength = payloadLength;
+    /// <summary>Gets the number of rows held.</summary>
+    public int RowCount { get; private set; }
 
-    /// <summary>Gets the decoded rows; columns have no names and the dual data type.</summary>
-    public SseTable Table { get; private set; } = EmptyTable;
+    /// <summary>Gets the number of values in each row; 0 before the first row.</summary>
+    public int Width => _columnCount;
 
-    /// <summary>Gets the index in this block of the first row whose width differs from the first row's, or -1.</summary>
+    /// <summary>Gets the index of the first row whose width differs from the first row's, or -1.</summary>
     public int RaggedRow { get; private set; } = -1;
 
     /// <summary>Gets the number of values the ragged row held.</summary>
     public int RaggedRowWidth { get; private set; }
 
-    private static SseTable EmptyTable { get; } = new([], 0);
-
-    /// <summary>Decodes one serialized <c>BundledRows</c>.</summary>
+    /// <summary>Decodes one serialized <c>BundledRows</c> into a block of its own.</summary>
     /// <exception cref="InvalidDataException">The bytes are not a valid <c>BundledRows</c>.</exception>
-    public static RequestBlock Decode(ReadOnlySequence<byte> payload)
+    public static RequestBlock Decode(ReadOnlySpan<byte> message)
     {
-        if (payload.IsSingleSegment)
-        {
-            return Decode(payload.FirstSpan);
-        }
-
-        var length = checked((int)payload.Length);
-        if (length > MaxPooledCopy)
-        {
-            return Decode(payload.ToArray());
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            payload.CopyTo(buffer);
-            return Decode(buffer.AsSpan(0, length));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        var block = new RequestBlock();
+        block.Append(message);
+        return block;
     }
 
-    /// <summary>Decodes one serialized <c>BundledRows</c>.</summary>
+    /// <summary>Decodes one serialized <c>BundledRows</c> after the rows already held.</summary>
     /// <remarks>
     /// The decoding loops are compiled fully optimized at once: on a busy machine, tiered compilation can leave them
     /// running unoptimized, instrumented code for seconds while the background compiler waits for a core.
     /// </remarks>
+    /// <exception cref="InvalidDataException">The bytes are not a valid <c>BundledRows</c>.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static RequestBlock Decode(ReadOnlySpan<byte> payload)
+    public void Append(ReadOnlySpan<byte> message)
     {
-        var block = new RequestBlock(payload.Length);
-        var reader = new WireReader(payload);
-        var end = payload.Length;
-        for (var tag = reader.ReadTag(end); tag != 0 && block.RaggedRow < 0; tag = reader.ReadTag(end))
+        var reader = new WireReader(message);
+        var end = message.Length;
+        for (var tag = reader.ReadTag(end); tag != 0 && RaggedRow < 0; tag = reader.ReadTag(end))
         {
             if (tag == BundledRowsFormat.MessageTag)
             {
-                block.ReadRow(ref reader, reader.ReadLengthEnd(end));
+                ReadRow(ref reader, reader.ReadLengthEnd(end), end);
             }
             else
             {
                 reader.Skip(tag, end);
             }
         }
+    }
 
-        block.Table = block.BuildTable();
-        return block;
+    /// <summary>Drops the rows, keeping the columns' arrays for the next message.</summary>
+    public void Clear() => RowCount = 0;
+
+    /// <summary>Gets the numbers of a column; valid up to <see cref="RowCount"/>.</summary>
+    public double[] Numbers(int column) => _numbers[column];
+
+    /// <summary>Gets the texts of a column, or <see langword="null"/> while no row of it had text.</summary>
+    public string?[]? Texts(int column) => _strings[column];
+
+    /// <summary>Gets the texts of a column, empty where Qlik sent none (it leaves empty text out).</summary>
+    public string?[] TextsOrEmpty(int column)
+    {
+        if (_strings[column] is null)
+        {
+            _strings[column] = new string[_capacity];
+            Array.Fill(_strings[column]!, string.Empty, 0, RowCount);
+        }
+
+        return _strings[column]!;
+    }
+
+    /// <summary>The rows as a table of untyped, unnamed dual columns over this block's arrays.</summary>
+    public SseTable ToTable()
+    {
+        var columns = new SseColumn[_columnCount];
+        for (var c = 0; c < columns.Length; c++)
+        {
+            columns[c] = new SseColumn(string.Empty, SseDataType.Dual, _numbers[c], _strings[c], RowCount);
+        }
+
+        return new SseTable(columns, RowCount);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ReadRow(ref WireReader reader, int end)
+    private void ReadRow(ref WireReader reader, int end, int messageLength)
     {
-        if (_rowCount == 0)
+        if (_width < 0)
         {
             // The columns are sized for as many rows as the message holds if they are all as long as the first.
-            _capacity = Math.Clamp(_payloadLength / BundledRowsFormat.FieldSize(end - reader.Position), 1, MaxPresizedRows);
+            _capacity = Math.Max(_capacity, Math.Clamp(messageLength / BundledRowsFormat.FieldSize(end - reader.Position), 1, MaxPresizedRows));
         }
 
         BeginRow();
@@ -166,12 +173,12 @@ internal sealed class RequestBlock
     private void BeginRow()
     {
         _column = 0;
-        if (_rowCount == _capacity)
+        if (RowCount == _capacity)
         {
             _capacity *= 2;
             for (var c = 0; c < _columnCount; c++)
             {
-                Array.Resize(ref _numbers[c], _capacity);
+                _numbers[c] = Grow(_numbers[c], _capacity);
                 if (_strings[c] is not null)
                 {
                     Array.Resize(ref _strings[c], _capacity);
@@ -194,18 +201,18 @@ internal sealed class RequestBlock
             AddColumn();
         }
 
-        _numbers[column][_rowCount] = number;
+        _numbers[column][RowCount] = number;
         var strings = _strings[column];
         if (strings is null && !string.IsNullOrEmpty(text))
         {
             // Texts are stored once a column has one; the earlier rows of the block had none.
             strings = _strings[column] = new string[_capacity];
-            Array.Fill(strings, string.Empty, 0, _rowCount);
+            Array.Fill(strings, string.Empty, 0, RowCount);
         }
 
         if (strings is not null)
         {
-            strings[_rowCount] = text ?? string.Empty;
+            strings[RowCount] = text ?? string.Empty;
         }
     }
 
@@ -224,7 +231,15 @@ internal sealed class RequestBlock
             Array.Resize(ref _strings, length);
         }
 
-        _numbers[_columnCount++] = new double[_capacity];
+        _numbers[_columnCount++] = GC.AllocateUninitializedArray<double>(_capacity);
+    }
+
+    // Numbers are only read up to RowCount, so their arrays skip the zeroing a whole column of them would cost.
+    private static double[] Grow(double[] numbers, int capacity)
+    {
+        var grown = GC.AllocateUninitializedArray<double>(capacity);
+        numbers.AsSpan().CopyTo(grown);
+        return grown;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -237,27 +252,11 @@ internal sealed class RequestBlock
         else if (_column != _width)
         {
             // The row is left out: the call fails on it, and no row after it is read.
-            RaggedRow = _rowCount;
+            RaggedRow = RowCount;
             RaggedRowWidth = _column;
             return;
         }
 
-        _rowCount++;
-    }
-
-    private SseTable BuildTable()
-    {
-        if (_rowCount == 0)
-        {
-            return EmptyTable;
-        }
-
-        var columns = new SseColumn[_columnCount];
-        for (var c = 0; c < columns.Length; c++)
-        {
-            columns[c] = new SseColumn(string.Empty, SseDataType.Dual, _numbers[c], _strings[c], _rowCount);
-        }
-
-        return new SseTable(columns, _rowCount);
+        RowCount++;
     }
 }

@@ -5,10 +5,10 @@ namespace SsePlugin.Server.Wire;
 /// <summary>The marshallers for <c>BundledRows</c> that read into and write from columns.</summary>
 internal static class SseMarshallers
 {
-    /// <summary>Reads a request <c>BundledRows</c> into a <see cref="RequestBlock"/>.</summary>
-    public static Marshaller<RequestBlock> Requests { get; } = new(
-        static (_, _) => throw new NotSupportedException("Request blocks are only read."),
-        static context => RequestBlock.Decode(context.PayloadAsReadOnlySequence()));
+    /// <summary>Reads a request <c>BundledRows</c> as a <see cref="RequestMessage"/>, which its call decodes.</summary>
+    public static Marshaller<RequestMessage> Requests { get; } = new(
+        static (_, _) => throw new NotSupportedException("Request messages are only read."),
+        static context => RequestMessage.Copy(context.PayloadAsReadOnlySequence()));
 
     /// <summary>Writes a <see cref="ResponseChunk"/> as a <c>BundledRows</c>.</summary>
     public static Marshaller<ResponseChunk> Responses { get; } = new(
