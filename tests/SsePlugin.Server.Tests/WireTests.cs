@@ -78,6 +78,22 @@ public sealed class WireTests
     }
 
     [Fact]
+    public void Columns_are_presized_for_the_expected_rows_only_within_a_budget_known_after_the_first_row()
+    {
+        var narrow = new RequestBlock(expectedRows: 1_000_000);
+        narrow.Append(new BundledRows { Rows = { Row(1, 2) } }.ToByteArray());
+
+        var wide = new RequestBlock(expectedRows: 1_000_000);
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        wide.Append(new BundledRows { Rows = { Row(new double[RequestBlock.MaxRowValues]) } }.ToByteArray());
+
+        Assert.Equal(1_000_000, narrow.Numbers(1).Length);
+        // 10,000 columns of 1M rows would take 80 GB; each is sized for the message instead.
+        Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 4 * 1024 * 1024);
+        Assert.Single(wide.Numbers(RequestBlock.MaxRowValues - 1));
+    }
+
+    [Fact]
     public void A_row_of_another_width_in_a_later_message_is_ragged()
     {
         var block = RequestBlock.Decode(new BundledRows { Rows = { Row(1, 2) } }.ToByteArray());

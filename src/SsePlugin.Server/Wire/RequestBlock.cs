@@ -13,11 +13,18 @@ namespace SsePlugin.Server.Wire;
 /// parameters. A row whose width differs from the first row's is remembered, not thrown, so that the call can name
 /// the function in its error; decoding stops there, as the call fails on that row.
 /// </remarks>
-/// <param name="expectedRows">The rows the columns are first sized for; 0 sizes them for the first message.</param>
+/// <param name="expectedRows">
+/// The rows the call expects in all (Qlik's cardinality); the columns are sized for them once the first row has
+/// shown how many there are, if that stays within <see cref="MaxPresizedValues"/>. With 0 they are sized for the
+/// first message.
+/// </param>
 internal sealed class RequestBlock(int expectedRows = 0)
 {
     /// <summary>The most values a row may hold; Qlik sends one per parameter, so no call comes near.</summary>
     public const int MaxRowValues = 10_000;
+
+    /// <summary>The most values (rows times columns) presized for the expected rows: 32 MB of numbers.</summary>
+    public const int MaxPresizedValues = 4 * 1024 * 1024;
 
     // Presizing trusts a message's size only this far; blocks of more rows grow as they are read.
     private const int MaxPresizedRows = 64 * 1024;
@@ -25,7 +32,7 @@ internal sealed class RequestBlock(int expectedRows = 0)
     private double[][] _numbers = [];
     private string?[]?[] _strings = [];
     private int _columnCount;
-    private int _capacity = expectedRows;
+    private int _capacity;
     private int _width = -1;
     private int _column;
 
@@ -113,7 +120,7 @@ internal sealed class RequestBlock(int expectedRows = 0)
         if (_width < 0)
         {
             // The columns are sized for as many rows as the message holds if they are all as long as the first.
-            _capacity = Math.Max(_capacity, Math.Clamp(messageLength / BundledRowsFormat.FieldSize(end - reader.Position), 1, MaxPresizedRows));
+            _capacity = Math.Clamp(messageLength / BundledRowsFormat.FieldSize(end - reader.Position), 1, MaxPresizedRows);
         }
 
         BeginRow();
@@ -175,14 +182,19 @@ internal sealed class RequestBlock(int expectedRows = 0)
         _column = 0;
         if (RowCount == _capacity)
         {
-            _capacity *= 2;
-            for (var c = 0; c < _columnCount; c++)
+            Resize(_capacity * 2);
+        }
+    }
+
+    private void Resize(int capacity)
+    {
+        _capacity = capacity;
+        for (var c = 0; c < _columnCount; c++)
+        {
+            _numbers[c] = Grow(_numbers[c], capacity);
+            if (_strings[c] is not null)
             {
-                _numbers[c] = Grow(_numbers[c], _capacity);
-                if (_strings[c] is not null)
-                {
-                    Array.Resize(ref _strings[c], _capacity);
-                }
+                Array.Resize(ref _strings[c], capacity);
             }
         }
     }
@@ -247,7 +259,12 @@ internal sealed class RequestBlock(int expectedRows = 0)
     {
         if (_width < 0)
         {
+            // Known only now: a hostile first row of thousands of values must not presize thousands of whole columns.
             _width = _column;
+            if (expectedRows > _capacity && (long)expectedRows * Math.Max(_width, 1) <= MaxPresizedValues)
+            {
+                Resize(expectedRows);
+            }
         }
         else if (_column != _width)
         {
