@@ -137,8 +137,9 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
 
         var answer = await UnharmedAsync(() => RawHttp2.SendHeadersAsync(host.Host.Addresses[0], "/qlik.sse.Connector/ExecuteFunction", ("qlik-commonrequestheader-bin", huge)));
 
-        // COMPRESSION_ERROR: Kestrel refuses a header field over its limit and ends the connection that sent it.
-        Assert.Equal("GOAWAY 9", answer);
+        // COMPRESSION_ERROR: Kestrel refuses a header field over its limit and ends the connection that sent it. The
+        // rest of the headers, still arriving, then meet a closed socket, whose reset can discard the GOAWAY unread.
+        Assert.Contains(answer, new[] { "GOAWAY 9", "closed" });
     }
 
     [Fact]
