@@ -88,13 +88,13 @@ try
 {
     foreach (var workload in workloads.Where(w => only is null || w.Name.Contains(only, StringComparison.OrdinalIgnoreCase)))
     {
-        foreach (var server in workload.SsePluginOnly ? [workload.Server] : servers)
+        ServerUnderTest[] runOn = workload.SsePluginOnly ? [workload.Server] : servers;
+        Console.WriteLine($"{workload.Name} on {string.Join(" and ", runOn.Select(s => s.Name))}...");
+        foreach (var result in await WorkloadRunner.RunAsync(workload, runOn, maxWarmUp, cancel.Token))
         {
-            Console.Write($"{workload.Name} on {server.Name}... ");
-            var result = await WorkloadRunner.RunAsync(workload, server, maxWarmUp, cancel.Token);
             Console.WriteLine(result.Failed
-                ? $"FAILED: {result.Error}"
-                : FormattableString.Invariant($"{result.Throughput:N0} {result.Unit}, p50 {result.P50Ms:N2} ms, peak RSS {result.PeakRssMb:N1} MB"));
+                ? $"  {result.Server}: FAILED: {result.Error}"
+                : FormattableString.Invariant($"  {result.Server}: {result.Throughput:N0} {result.Unit}, p50 {result.P50Ms:N2} ms, peak RSS {result.PeakRssMb:N1} MB"));
             results.Add(result);
         }
     }
@@ -115,7 +115,9 @@ string[] notes =
         + "h2c on loopback, HTTP/2 windows 2 MiB / 1 MiB, 64 MiB max message.",
     $"Requests are BundledRows of {RequestBundles.BundleRows} rows serialized once up front and sent through a pass-through "
         + "byte[] marshaller while another task reads the answer; every answer's row count and sum are verified.",
-    "Each workload starts a fresh server process; peak RSS is its VmHWM after the warm-up and the measured calls. "
+    "Each workload starts a fresh process of each server; they are warmed up in turn, then measured in slices that alternate "
+        + "between them (a call each, or a second each for 1-row calls), so that load from elsewhere on the machine falls on both alike. "
+        + "Peak RSS is a server's VmHWM after the warm-up and the measured calls. "
         + "RSS at start is its VmRSS once it answered GetCapabilities. CPU s is the CPU time the server process and this tool used during the measured calls.",
     $"Row workloads: at least {bigWarmUpTime.TotalSeconds:0} s of {Size(WarmUpRows)}-row warm-up calls, then {Repeats} calls ({BigRepeats} of more than 1M rows); rows/s per call, median and best. "
         + $"1-row calls: at least {smallWarmUpTime.TotalSeconds:0.#} s warm-up, then calls/s over {smallCallTime.TotalSeconds:0} s. "

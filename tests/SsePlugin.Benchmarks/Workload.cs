@@ -16,6 +16,20 @@ internal sealed record Phase(CallPlan Plan, int Callers, int Calls, TimeSpan Dur
     /// <summary>Gets the unit throughput is reported in.</summary>
     public string Unit => IsTimed ? "calls/s" : "rows/s";
 
+    /// <summary>
+    /// The phase cut into slices to run in turn with other servers: a call each (for every caller), or a second each.
+    /// </summary>
+    public IEnumerable<Phase> Slices()
+    {
+        if (!IsTimed)
+        {
+            return Enumerable.Repeat(this with { Calls = 1 }, Calls);
+        }
+
+        var second = TimeSpan.FromSeconds(1);
+        return Enumerable.Repeat(this with { Duration = second }, Math.Max(1, (int)Math.Ceiling(Duration / second)));
+    }
+
     /// <summary>One caller making <paramref name="calls"/> calls, one after the other.</summary>
     public static Phase Repeated(CallPlan plan, int calls) => new(plan, 1, calls, Timeout.InfiniteTimeSpan);
 

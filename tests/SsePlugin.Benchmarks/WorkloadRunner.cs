@@ -17,36 +17,63 @@ internal static class WorkloadRunner
     private static readonly Dictionary<string, Method<byte[], AnswerTally>> Methods = new[] { "ExecuteFunction", "EvaluateScript" }
         .ToDictionary(name => name, name => new Method<byte[], AnswerTally>(MethodType.DuplexStreaming, "qlik.sse.Connector", name, PassThrough, Tally));
 
-    /// <summary>Starts a fresh server process, warms it up, measures, reads its peak RSS and kills it.</summary>
+    /// <summary>
+    /// Runs a workload against servers side by side: each in a fresh process, warmed up in turn, then measured in
+    /// slices that alternate between them (a call each, or a second each), so that the load other tenants put on a
+    /// shared machine falls on all of them alike. Reads each one's peak RSS, then kills them.
+    /// </summary>
     /// <param name="workload">The workload.</param>
-    /// <param name="server">The server.</param>
-    /// <param name="maxWarmUp">How long the warm-up may go on while the server's compiler is still busy.</param>
+    /// <param name="servers">The servers.</param>
+    /// <param name="maxWarmUp">How long a warm-up may go on while the server's compiler is still busy.</param>
     /// <param name="cancellationToken">Stops the run.</param>
-    /// <returns>The figures, or the error when the server failed or answered wrongly.</returns>
-    public static async Task<WorkloadResult> RunAsync(Workload workload, ServerUnderTest server, TimeSpan maxWarmUp, CancellationToken cancellationToken)
+    /// <returns>Each server's figures, or the error when it failed or answered wrongly.</returns>
+    public static async Task<IReadOnlyList<WorkloadResult>> RunAsync(
+        Workload workload, IReadOnlyList<ServerUnderTest> servers, TimeSpan maxWarmUp, CancellationToken cancellationToken)
     {
-        ServerProcess? process = null;
+        var runs = servers.Select(server => new ServerRun(workload, server, cancellationToken)).ToArray();
         try
         {
-            process = await ServerProcess.StartAsync(server, cancellationToken);
-            var invoker = process.Channel.CreateCallInvoker();
-            var startRssMb = process.RssMb();
-            var warmUp = await WarmUpAsync(process, invoker, workload.WarmUp, maxWarmUp, cancellationToken);
-            var (serverCpu, clientCpu) = (process.CpuTime, Environment.CpuUsage.TotalTime);
-            var (latencies, elapsed) = await RunPhaseAsync(invoker, workload.Measured, cancellationToken);
-            var cpu = new CpuSeconds((process.CpuTime - serverCpu).TotalSeconds, (Environment.CpuUsage.TotalTime - clientCpu).TotalSeconds);
-            return WorkloadResult.From(workload, server.Name, latencies, elapsed, cpu, warmUp, startRssMb, process.PeakRssMb());
-        }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-        {
-            var exit = process is null ? null : await process.DescribeExitAsync();
-            return WorkloadResult.FromError(workload, server.Name, $"{e.GetType().Name}: {e.Message}{(exit is null ? "" : "; " + exit)}");
+            foreach (var run in runs)
+            {
+                await run.TryAsync(async process =>
+                {
+                    run.StartRssMb = process.RssMb();
+                    run.WarmUp = await WarmUpAsync(process, run.Invoker!, workload.WarmUp, maxWarmUp, cancellationToken);
+                });
+            }
+
+            // The first round is not measured: it wakes each server after the others' warm-ups.
+            var slices = workload.Measured.Slices().ToArray();
+            for (var round = -1; round < slices.Length; round++)
+            {
+                foreach (var run in runs)
+                {
+                    var slice = slices[Math.Max(round, 0)];
+                    await run.TryAsync(async process =>
+                    {
+                        var (serverCpu, clientCpu) = (process.CpuTime, Environment.CpuUsage.TotalTime);
+                        var (latencies, elapsed) = await RunPhaseAsync(run.Invoker!, slice, cancellationToken);
+                        if (round >= 0)
+                        {
+                            run.Add(latencies, elapsed, process.CpuTime - serverCpu, Environment.CpuUsage.TotalTime - clientCpu);
+                        }
+                    });
+                }
+            }
+
+            var results = new List<WorkloadResult>();
+            foreach (var run in runs)
+            {
+                results.Add(run.Result());
+            }
+
+            return results;
         }
         finally
         {
-            if (process is not null)
+            foreach (var run in runs)
             {
-                await process.DisposeAsync();
+                await run.DisposeAsync();
             }
         }
     }
@@ -129,5 +156,67 @@ internal static class WorkloadRunner
         }
 
         await requests.CompleteAsync();
+    }
+
+    /// <summary>One server's part in a workload: its process, and its figures as the slices add up.</summary>
+    private sealed class ServerRun(Workload workload, ServerUnderTest server, CancellationToken cancellationToken) : IAsyncDisposable
+    {
+        private readonly List<double> _latencies = [];
+        private ServerProcess? _process;
+        private TimeSpan _elapsed;
+        private TimeSpan _serverCpu;
+        private TimeSpan _clientCpu;
+        private string? _error;
+
+        public CallInvoker? Invoker { get; private set; }
+
+        public double? StartRssMb { get; set; }
+
+        public TimeSpan WarmUp { get; set; }
+
+        /// <summary>Runs a step against the server (starting it first if need be), unless an earlier step failed; a failure is kept for the result.</summary>
+        public async Task TryAsync(Func<ServerProcess, Task> step)
+        {
+            if (_error is not null)
+            {
+                return;
+            }
+
+            try
+            {
+                if (_process is null)
+                {
+                    _process = await ServerProcess.StartAsync(server, cancellationToken);
+                    Invoker = _process.Channel.CreateCallInvoker();
+                }
+
+                await step(_process);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                var exit = _process is null ? null : await _process.DescribeExitAsync();
+                _error = $"{e.GetType().Name}: {e.Message}{(exit is null ? "" : "; " + exit)}";
+            }
+        }
+
+        public void Add(IReadOnlyList<double> latencies, TimeSpan elapsed, TimeSpan serverCpu, TimeSpan clientCpu)
+        {
+            _latencies.AddRange(latencies);
+            _elapsed += elapsed;
+            _serverCpu += serverCpu;
+            _clientCpu += clientCpu;
+        }
+
+        public WorkloadResult Result() => _error is not null
+            ? WorkloadResult.FromError(workload, server.Name, _error)
+            : WorkloadResult.From(workload, server.Name, _latencies, _elapsed, new CpuSeconds(_serverCpu.TotalSeconds, _clientCpu.TotalSeconds), WarmUp, StartRssMb, _process!.PeakRssMb());
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_process is not null)
+            {
+                await _process.DisposeAsync();
+            }
+        }
     }
 }
