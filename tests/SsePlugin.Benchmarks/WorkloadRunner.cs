@@ -42,11 +42,13 @@ internal static class WorkloadRunner
                 });
             }
 
-            // The first round is not measured: it wakes each server after the others' warm-ups.
+            // The first round is not measured: it wakes each server after the others' warm-ups. The order turns every
+            // round, so that the work a server leaves behind after its slice (a background GC, say) falls as often on
+            // the slice of the one before it as on that of the one after.
             var slices = workload.Measured.Slices().ToArray();
             for (var round = -1; round < slices.Length; round++)
             {
-                foreach (var run in runs)
+                foreach (var run in round % 2 == 0 ? runs : Enumerable.Reverse(runs))
                 {
                     var slice = slices[Math.Max(round, 0)];
                     await run.TryAsync(async process =>
@@ -64,7 +66,7 @@ internal static class WorkloadRunner
             var results = new List<WorkloadResult>();
             foreach (var run in runs)
             {
-                results.Add(run.Result());
+                results.Add(await run.ResultAsync());
             }
 
             return results;
@@ -196,6 +198,8 @@ internal static class WorkloadRunner
             {
                 var exit = _process is null ? null : await _process.DescribeExitAsync();
                 _error = $"{e.GetType().Name}: {e.Message}{(exit is null ? "" : "; " + exit)}";
+                // Gone at once, so that it does not weigh on the other servers' measurements.
+                await DisposeAsync();
             }
         }
 
@@ -207,15 +211,25 @@ internal static class WorkloadRunner
             _clientCpu += clientCpu;
         }
 
-        public WorkloadResult Result() => _error is not null
-            ? WorkloadResult.FromError(workload, server.Name, _error)
-            : WorkloadResult.From(workload, server.Name, _latencies, _elapsed, new CpuSeconds(_serverCpu.TotalSeconds, _clientCpu.TotalSeconds), WarmUp, StartRssMb, _process!.PeakRssMb());
+        public async Task<WorkloadResult> ResultAsync()
+        {
+            double? peakRssMb = null;
+            await TryAsync(process =>
+            {
+                peakRssMb = process.PeakRssMb();
+                return Task.CompletedTask;
+            });
+            return _error is not null
+                ? WorkloadResult.FromError(workload, server.Name, _error)
+                : WorkloadResult.From(workload, server.Name, _latencies, _elapsed, new CpuSeconds(_serverCpu.TotalSeconds, _clientCpu.TotalSeconds), WarmUp, StartRssMb, peakRssMb);
+        }
 
         public async ValueTask DisposeAsync()
         {
             if (_process is not null)
             {
                 await _process.DisposeAsync();
+                _process = null;
             }
         }
     }

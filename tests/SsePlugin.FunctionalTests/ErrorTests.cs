@@ -55,6 +55,32 @@ public sealed class ErrorTests(HostFixture host)
     }
 
     [Fact]
+    public async Task Messages_without_rows_are_skipped_by_every_kind_of_function_even_first()
+    {
+        (string, DataType)[] oneNumber = [("value", DataType.Numeric)];
+
+        var perRow = await host.Client.ExecuteAsync(5, Bundle([]), Bundle([Numeric(1, 2)]), Bundle([]));
+        var aggregation = await host.Client.ExecuteAsync(6, Bundle([]), Bundle([Numeric(1), Numeric(2)]), Bundle([]));
+        var streaming = await host.Client.ExecuteAsync(103, Bundle([]), Bundle([Numeric(1), Numeric(2)]));
+        var script = await host.Client.EvaluateAsync("args[0] * 2", FunctionType.Tensor, DataType.Numeric, oneNumber, Bundle([]), Bundle([Numeric(4)]));
+        var scriptAggregation = await host.Client.EvaluateAsync("q.value.length", FunctionType.Aggregation, DataType.Numeric, oneNumber, Bundle([]), Bundle([Numeric(4)]));
+
+        Assert.Equal([3], perRow.Numbers());
+        Assert.Equal([3], aggregation.Numbers());
+        Assert.Equal([1, 3], streaming.Numbers());
+        Assert.Equal([8], script.Numbers());
+        Assert.Equal([1], scriptAggregation.Numbers());
+    }
+
+    [Fact]
+    public async Task A_first_row_of_the_wrong_width_is_named_before_a_ragged_row_after_it()
+    {
+        var error = await FailsAsync(() => host.Client.ExecuteAsync(5, Bundle([Numeric(1, 2, 3), Numeric(4, 5)])));
+
+        Assert.Contains("SumOfRows: row 1 holds 3 values but the function takes 2", error.Status.Detail);
+    }
+
+    [Fact]
     public async Task An_aggregation_counts_rows_over_every_message_in_its_errors()
     {
         var ragged = await FailsAsync(() => host.Client.ExecuteAsync(6, Bundle([Numeric(1)]), Bundle([Numeric(2), Numeric(3, 4)])));

@@ -78,16 +78,19 @@ public sealed class WireTests
     }
 
     [Fact]
-    public void Columns_are_presized_for_the_expected_rows_only_within_a_budget_known_after_the_first_row()
+    public void Columns_are_presized_for_the_expected_rows_only_once_the_first_row_has_the_expected_width_within_a_budget()
     {
-        var narrow = new RequestBlock(expectedRows: 1_000_000);
+        var narrow = new RequestBlock(expectedRows: 1_000_000, expectedWidth: 2);
         narrow.Append(new BundledRows { Rows = { Row(1, 2) } }.ToByteArray());
+        var unexpected = new RequestBlock(expectedRows: 1_000_000, expectedWidth: 1);
+        unexpected.Append(new BundledRows { Rows = { Row(1, 2) } }.ToByteArray());
 
-        var wide = new RequestBlock(expectedRows: 1_000_000);
+        var wide = new RequestBlock(expectedRows: 1_000_000, expectedWidth: RequestBlock.MaxRowValues);
         var allocated = GC.GetAllocatedBytesForCurrentThread();
         wide.Append(new BundledRows { Rows = { Row(new double[RequestBlock.MaxRowValues]) } }.ToByteArray());
 
         Assert.Equal(1_000_000, narrow.Numbers(1).Length);
+        Assert.Single(unexpected.Numbers(1));
         // 10,000 columns of 1M rows would take 80 GB; each is sized for the message instead.
         Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 4 * 1024 * 1024);
         Assert.Single(wide.Numbers(RequestBlock.MaxRowValues - 1));
@@ -96,7 +99,7 @@ public sealed class WireTests
     [Fact]
     public void A_row_of_another_width_in_a_later_message_is_ragged()
     {
-        var block = RequestBlock.Decode(new BundledRows { Rows = { Row(1, 2) } }.ToByteArray());
+        var block = Decode(new BundledRows { Rows = { Row(1, 2) } });
 
         block.Append(new BundledRows { Rows = { Row(3, 4), Row(5) } }.ToByteArray());
 
@@ -205,7 +208,7 @@ public sealed class WireTests
         var first = new Segment(bytes.AsMemory(0, 7));
         var last = first.Append(bytes.AsMemory(7));
 
-        var table = RequestBlock.Decode(RequestMessage.Copy(new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length)).Bytes).ToTable();
+        var table = Decode(new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length)).ToTable();
 
         Assert.Equal([1, 3, 5], Enumerable.Range(0, 3).Select(table.Columns[0].NumberAt));
         Assert.Equal([2, 4, 6], Enumerable.Range(0, 3).Select(table.Columns[1].NumberAt));
@@ -216,6 +219,7 @@ public sealed class WireTests
     [InlineData(new byte[] { 0x0A, 0x02, 0x0A, 0x09 })]
     [InlineData(new byte[] { 0x0A, 0x03, 0x0A, 0x01, 0x09 })]
     [InlineData(new byte[] { 0x0A, 0x0A, 0x0A, 0x09, 0x09, 1, 2, 3, 4, 5, 6, 7 })] // a number cut off by its row's end
+    [InlineData(new byte[] { 0x0A, 0x01, 0x0A, 0x0A, 0x12, 0x05 })] // a dual's length read past its row's end
     [InlineData(new byte[] { 0x0B })]
     [InlineData(new byte[] { 0x0A, 0x00, 0x00, 0x0A, 0x00 })]
     [InlineData(new byte[] { 0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 })]
@@ -257,5 +261,15 @@ public sealed class WireTests
 
     private static RequestBlock Decode(BundledRows bundle) => Decode(bundle.ToByteArray());
 
-    private static RequestBlock Decode(byte[] bytes) => RequestBlock.Decode(RequestMessage.Copy(new ReadOnlySequence<byte>(bytes)).Bytes);
+    private static RequestBlock Decode(byte[] bytes) => Decode(new ReadOnlySequence<byte>(bytes));
+
+    // As a call decodes a message: copied out of the transport's buffers, then appended to a block.
+    private static RequestBlock Decode(ReadOnlySequence<byte> payload)
+    {
+        var message = RequestMessage.Copy(payload);
+        var block = new RequestBlock();
+        block.Append(message.Bytes);
+        message.Release();
+        return block;
+    }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Grpc.Core;
 using SsePlugin.Server.Wire;
 
@@ -31,9 +32,20 @@ internal sealed class FunctionCall(
 
     /// <summary>Reads the next request message that holds rows, checked against the declared parameters.</summary>
     /// <returns>The rows, in arrays of their own that the caller may keep; <see langword="null"/> when Qlik has sent them all.</returns>
-    public async ValueTask<SseTable?> ReadBlockAsync()
+    public ValueTask<SseTable?> ReadBlockAsync() => ReadBlockAsync(null);
+
+    /// <summary>Reads the next block like <see cref="ReadBlockAsync()"/>, sending <paramref name="pending"/> answers first, if any, when it would wait.</summary>
+    /// <remarks>Answers go out in large bundles while Qlik keeps rows coming, and without delay when it pauses.</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<SseTable?> ReadBlockAsync(RowOutput? pending)
     {
-        if (await ReadMessageAsync(null).ConfigureAwait(false) is not { } block)
+        var next = ReadMessageAsync(null);
+        if (pending is not null && !next.IsCompleted)
+        {
+            await pending.FlushAsync().ConfigureAwait(false);
+        }
+
+        if (await next.ConfigureAwait(false) is not { } block)
         {
             return null;
         }
@@ -43,19 +55,22 @@ internal sealed class FunctionCall(
         return table;
     }
 
-    /// <summary>Reads the next block like <see cref="ReadBlockAsync()"/>, sending <paramref name="pending"/> answers first if it would wait.</summary>
-    /// <remarks>Answers go out in large bundles while Qlik keeps rows coming, and without delay when it pauses.</remarks>
-    public ValueTask<SseTable?> ReadBlockAsync(RowOutput pending) => FlushWhileWaitingAsync(ReadBlockAsync(), pending);
-
     /// <summary>
-    /// Reads the next block like <see cref="ReadBlockAsync(RowOutput)"/>, into arrays the next read refills: for a
+    /// Reads the next block like <see cref="ReadBlockAsync(RowOutput?)"/>, into arrays the next read refills: for a
     /// loop that is done with a block's rows before it reads the next, which then allocates nothing per message.
     /// </summary>
-    public ValueTask<SseTable?> ReadTransientBlockAsync(RowOutput pending)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<SseTable?> ReadTransientBlockAsync(RowOutput pending)
     {
-        _transient ??= new RequestBlock();
-        _transient.Clear();
-        return FlushWhileWaitingAsync(ReadTransientAsync(_transient), pending);
+        var block = _transient ??= new RequestBlock();
+        block.Clear();
+        var next = ReadMessageAsync(block);
+        if (!next.IsCompleted)
+        {
+            await pending.FlushAsync().ConfigureAwait(false);
+        }
+
+        return await next.ConfigureAwait(false) is null ? null : TableOf(block);
     }
 
     /// <summary>Reads every remaining row into one exact-length column per parameter, named and typed after it.</summary>
@@ -66,7 +81,7 @@ internal sealed class FunctionCall(
         if (first is null)
         {
             // The announced cardinality sizes the columns; it is only a hint, capped against a bogus header.
-            rows = new RequestBlock((int)Math.Clamp(Context.Cardinality, 0, MaxPresizedRows));
+            rows = new RequestBlock((int)Math.Clamp(Context.Cardinality, 0, MaxPresizedRows), Function.Parameters.Count);
         }
         else
         {
@@ -97,19 +112,6 @@ internal sealed class FunctionCall(
         return new SseTable(columns, rows.RowCount);
     }
 
-    private static async ValueTask<SseTable?> FlushWhileWaitingAsync(ValueTask<SseTable?> next, RowOutput pending)
-    {
-        if (!next.IsCompleted)
-        {
-            await pending.FlushAsync().ConfigureAwait(false);
-        }
-
-        return await next.ConfigureAwait(false);
-    }
-
-    private async ValueTask<SseTable?> ReadTransientAsync(RequestBlock block) =>
-        await ReadMessageAsync(block).ConfigureAwait(false) is null ? null : TableOf(block);
-
     // Columns are handed to functions as arrays of exactly their rows: no copy when Qlik announced the right cardinality.
     private static T[] Exact<T>(T[] values, int count) => values.Length == count ? values : values[..count];
 
@@ -118,6 +120,7 @@ internal sealed class FunctionCall(
     /// into a new block each when it is <see langword="null"/>.
     /// </summary>
     /// <returns>The block the rows went into; <see langword="null"/> when Qlik has sent every row.</returns>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<RequestBlock?> ReadMessageAsync(RequestBlock? into)
     {
         while (await requests.MoveNext(Context.CancellationToken).ConfigureAwait(false))
@@ -134,7 +137,12 @@ internal sealed class FunctionCall(
                 message.Release();
             }
 
-            Check(block, from);
+            // A message may hold no row at all; the block then has nothing to check, perhaps not even columns.
+            if (block.RowCount > from || block.RaggedRow >= 0)
+            {
+                Check(block, from);
+            }
+
             if (block.RowCount > from)
             {
                 RowsRead += block.RowCount - from;
@@ -165,13 +173,15 @@ internal sealed class FunctionCall(
     private void Check(RequestBlock block, int from)
     {
         var parameters = Function.Parameters;
-        if (block.RaggedRow >= 0 || (block.RowCount > from && block.Width != parameters.Count))
+        // The first row sets the width, so a wrong one shows in the first message with rows, at its first row.
+        var (wrongRow, width) = block.RowCount > from && block.Width != parameters.Count ? (0, block.Width)
+            : block.RaggedRow >= 0 ? (block.RaggedRow - from, block.RaggedRowWidth)
+            : (-1, 0);
+        if (wrongRow >= 0)
         {
-            var row = block.RaggedRow >= 0 ? block.RaggedRow - from : 0;
-            var width = block.RaggedRow >= 0 ? block.RaggedRowWidth : block.Width;
             throw new SseCallException(
                 StatusCode.InvalidArgument,
-                $"{Function.Name}: row {RowsRead + row + 1} holds {width} values but the function takes {parameters.Count} "
+                $"{Function.Name}: row {RowsRead + wrongRow + 1} holds {width} values but the function takes {parameters.Count} "
                 + $"({Function.Signature}). Call it with exactly {parameters.Count} parameter(s).");
         }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Grpc.Core;
 using Qlik.Sse;
@@ -30,6 +31,7 @@ internal sealed class ResponseWriter(
     public long RowsWritten { get; private set; }
 
     /// <summary>Writes the first <paramref name="rowCount"/> rows of <paramref name="columns"/>.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask WriteAsync(IReadOnlyList<SseColumn> columns, int rowCount, SseTable? description = null)
     {
         await SendHeadersAsync(description).ConfigureAwait(false);

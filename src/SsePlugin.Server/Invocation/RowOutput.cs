@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SsePlugin.Server.Invocation;
 
 /// <summary>The answer column of a per-row or streaming function: reused buffers, flushed to the response in bundles.</summary>
@@ -58,6 +60,7 @@ internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
     public ValueTask FlushIfFullAsync() => Count >= BundleRows ? FlushAsync() : ValueTask.CompletedTask;
 
     /// <summary>Sends the pending answers.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask FlushAsync()
     {
         if (Count == 0)

@@ -17,8 +17,7 @@ internal sealed class RowStream(FunctionCall call, RowOutput? pending) : IAsyncE
         _enumerated = true;
         while (true)
         {
-            var next = pending is null ? call.ReadBlockAsync() : call.ReadBlockAsync(pending);
-            if (await next.ConfigureAwait(false) is not { } block)
+            if (await call.ReadBlockAsync(pending).ConfigureAwait(false) is not { } block)
             {
                 yield break;
             }

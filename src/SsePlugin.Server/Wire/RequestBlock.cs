@@ -14,16 +14,17 @@ namespace SsePlugin.Server.Wire;
 /// the function in its error; decoding stops there, as the call fails on that row.
 /// </remarks>
 /// <param name="expectedRows">
-/// The rows the call expects in all (Qlik's cardinality); the columns are sized for them once the first row has
-/// shown how many there are, if that stays within <see cref="MaxPresizedValues"/>. With 0 they are sized for the
-/// first message.
+/// The rows the call expects in all (Qlik's cardinality). The columns are sized for them once the first row has
+/// shown it holds <paramref name="expectedWidth"/> values, if that stays within <see cref="MaxPresizedValues"/>;
+/// otherwise, and with 0, they are sized for the first message.
 /// </param>
-internal sealed class RequestBlock(int expectedRows = 0)
+/// <param name="expectedWidth">The values a row should hold: the function's parameters.</param>
+internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
 {
     /// <summary>The most values a row may hold; Qlik sends one per parameter, so no call comes near.</summary>
     public const int MaxRowValues = 10_000;
 
-    /// <summary>The most values (rows times columns) presized for the expected rows: 32 MB of numbers.</summary>
+    /// <summary>The most values (rows times columns) presized for the expected rows: 32 MB of numbers, as much again for texts.</summary>
     public const int MaxPresizedValues = 4 * 1024 * 1024;
 
     // Presizing trusts a message's size only this far; blocks of more rows grow as they are read.
@@ -47,15 +48,6 @@ internal sealed class RequestBlock(int expectedRows = 0)
 
     /// <summary>Gets the number of values the ragged row held.</summary>
     public int RaggedRowWidth { get; private set; }
-
-    /// <summary>Decodes one serialized <c>BundledRows</c> into a block of its own.</summary>
-    /// <exception cref="InvalidDataException">The bytes are not a valid <c>BundledRows</c>.</exception>
-    public static RequestBlock Decode(ReadOnlySpan<byte> message)
-    {
-        var block = new RequestBlock();
-        block.Append(message);
-        return block;
-    }
 
     /// <summary>Decodes one serialized <c>BundledRows</c> after the rows already held.</summary>
     /// <remarks>
@@ -87,7 +79,7 @@ internal sealed class RequestBlock(int expectedRows = 0)
     /// <summary>Gets the numbers of a column; valid up to <see cref="RowCount"/>.</summary>
     public double[] Numbers(int column) => _numbers[column];
 
-    /// <summary>Gets the texts of a column, or <see langword="null"/> while no row of it had text.</summary>
+    /// <summary>Gets the texts of a column, or <see langword="null"/> while no row of the block's messages had text there.</summary>
     public string?[]? Texts(int column) => _strings[column];
 
     /// <summary>Gets the texts of a column, empty where Qlik sent none (it leaves empty text out).</summary>
@@ -261,7 +253,7 @@ internal sealed class RequestBlock(int expectedRows = 0)
         {
             // Known only now: a hostile first row of thousands of values must not presize thousands of whole columns.
             _width = _column;
-            if (expectedRows > _capacity && (long)expectedRows * Math.Max(_width, 1) <= MaxPresizedValues)
+            if (expectedRows > _capacity && _width == expectedWidth && (long)expectedRows * Math.Max(_width, 1) <= MaxPresizedValues)
             {
                 Resize(expectedRows);
             }

@@ -32,7 +32,7 @@ internal sealed class RequestMessage
     {
         var length = checked((int)payload.Length);
         var pooled = length <= MaxPooledBytes;
-        var bytes = pooled ? ArrayPool<byte>.Shared.Rent(length) : new byte[length];
+        var bytes = pooled ? ArrayPool<byte>.Shared.Rent(length) : GC.AllocateUninitializedArray<byte>(length);
         payload.CopyTo(bytes);
         return new RequestMessage(bytes, length, pooled);
     }

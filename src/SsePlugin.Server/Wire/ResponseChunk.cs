@@ -24,7 +24,7 @@ internal sealed class ResponseChunk
 
     /// <summary>Takes rows from <paramref name="start"/> on, as many as fit in <paramref name="maxBytes"/> (at least one).</summary>
     /// <returns>The number of rows taken.</returns>
-    /// <remarks>Compiled fully optimized at once, like <see cref="RequestBlock.Decode(ReadOnlySpan{byte})"/>.</remarks>
+    /// <remarks>Compiled fully optimized at once, like <see cref="RequestBlock.Append(ReadOnlySpan{byte})"/>.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Fill(IReadOnlyList<SseColumn> columns, int start, int end, int maxBytes)
     {

@@ -61,8 +61,9 @@ internal ref struct WireReader(ReadOnlySpan<byte> data)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int ReadLengthEnd(int end)
     {
+        // A length read past the end (its tag was the last byte) leaves the position beyond it.
         var length = ReadVarint();
-        return length <= (ulong)(end - Position) ? Position + (int)length : throw Malformed("a field runs past the end of its message");
+        return Position <= end && length <= (ulong)(end - Position) ? Position + (int)length : throw Malformed("a field runs past the end of its message");
     }
 
     /// <summary>Reads a little-endian double.</summary>
