@@ -100,7 +100,7 @@ internal partial class ConnectorService
         ServerCallContext context)
     {
         var started = Stopwatch.GetTimestamp();
-        var common = new CommonRequestHeader();
+        var common = QlikHeaders.NoCommon;
         var name = rpc == nameof(EvaluateScript) ? "script" : "?";
         FunctionCall? call = null;
         var admitted = false;

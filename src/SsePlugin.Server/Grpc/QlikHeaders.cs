@@ -12,9 +12,12 @@ internal static class QlikHeaders
     public const string Function = "qlik-functionrequestheader-bin";
     public const string Script = "qlik-scriptrequestheader-bin";
 
+    /// <summary>Gets the common header of a call that sent none: an unnamed app and user. Never changed.</summary>
+    public static CommonRequestHeader NoCommon { get; } = new();
+
     /// <summary>Reads the common header; a call without one is treated as coming from an unnamed app and user.</summary>
     public static CommonRequestHeader ReadCommon(ServerCallContext context) =>
-        Read(context, Common, CommonRequestHeader.Parser, required: false) ?? new CommonRequestHeader();
+        Read(context, Common, CommonRequestHeader.Parser, required: false) ?? NoCommon;
 
     /// <summary>Reads the function header, which every <c>ExecuteFunction</c> call must carry.</summary>
     public static FunctionRequestHeader ReadFunction(ServerCallContext context) =>
