@@ -57,7 +57,7 @@ internal sealed class FunctionCall(
 
     /// <summary>
     /// Reads the next block like <see cref="ReadBlockAsync(RowOutput?)"/>, into arrays the next read refills: for a
-    /// loop that is done with a block's rows before it reads the next, which then allocates nothing per message.
+    /// loop that is done with a block's rows before it reads the next, which then allocates no arrays per message.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SseTable?> ReadTransientBlockAsync(RowOutput pending)
