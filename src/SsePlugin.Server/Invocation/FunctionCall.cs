@@ -35,17 +35,10 @@ internal sealed class FunctionCall(
     public ValueTask<SseTable?> ReadBlockAsync() => ReadBlockAsync(null);
 
     /// <summary>Reads the next block like <see cref="ReadBlockAsync()"/>, sending <paramref name="pending"/> answers first, if any, when it would wait.</summary>
-    /// <remarks>Answers go out in large bundles while Qlik keeps rows coming, and without delay when it pauses.</remarks>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<SseTable?> ReadBlockAsync(RowOutput? pending)
     {
-        var next = ReadMessageAsync(null);
-        if (pending is not null && !next.IsCompleted)
-        {
-            await pending.FlushAsync().ConfigureAwait(false);
-        }
-
-        if (await next.ConfigureAwait(false) is not { } block)
+        if (await ReadMessageAsync(null, pending).ConfigureAwait(false) is not { } block)
         {
             return null;
         }
@@ -64,13 +57,7 @@ internal sealed class FunctionCall(
     {
         var block = _transient ??= new RequestBlock();
         block.Clear();
-        var next = ReadMessageAsync(block);
-        if (!next.IsCompleted)
-        {
-            await pending.FlushAsync().ConfigureAwait(false);
-        }
-
-        return await next.ConfigureAwait(false) is null ? null : TableOf(block);
+        return await ReadMessageAsync(block, pending).ConfigureAwait(false) is null ? null : TableOf(block);
     }
 
     /// <summary>Reads every remaining row into one exact-length column per parameter, named and typed after it.</summary>
@@ -90,7 +77,7 @@ internal sealed class FunctionCall(
                 : throw new InvalidOperationException("ReadAllAsync continues only the last block ReadBlockAsync returned.");
         }
 
-        while (await ReadMessageAsync(rows).ConfigureAwait(false) is not null)
+        while (await ReadMessageAsync(rows, null).ConfigureAwait(false) is not null)
         {
         }
 
@@ -98,15 +85,15 @@ internal sealed class FunctionCall(
         var columns = new SseColumn[parameters.Count];
         for (var p = 0; p < columns.Length; p++)
         {
+            // Before any row the block has no columns yet: every parameter's column is empty.
             var parameter = parameters[p];
-            columns[p] = rows.RowCount == 0
-                ? new SseColumn(parameter.Name, parameter.DataType, parameter.DataType == SseDataType.String ? null : [], parameter.DataType == SseDataType.Numeric ? null : [], 0)
-                : new SseColumn(
-                    parameter.Name,
-                    parameter.DataType,
-                    parameter.DataType == SseDataType.String ? null : Exact(rows.Numbers(p), rows.RowCount),
-                    parameter.DataType == SseDataType.Numeric ? null : Exact(rows.TextsOrEmpty(p), rows.RowCount),
-                    rows.RowCount);
+            var empty = rows.RowCount == 0;
+            columns[p] = new SseColumn(
+                parameter.Name,
+                parameter.DataType,
+                parameter.DataType == SseDataType.String ? null : empty ? [] : Exact(rows.Numbers(p), rows.RowCount),
+                parameter.DataType == SseDataType.Numeric ? null : empty ? [] : Exact(rows.TextsOrEmpty(p), rows.RowCount),
+                rows.RowCount);
         }
 
         return new SseTable(columns, rows.RowCount);
@@ -117,14 +104,27 @@ internal sealed class FunctionCall(
 
     /// <summary>
     /// Reads request messages until one holds rows, decoding each into <paramref name="into"/> (after its rows), or
-    /// into a new block each when it is <see langword="null"/>.
+    /// into a new block each when it is <see langword="null"/>; sends the <paramref name="pending"/> answers whenever
+    /// it would wait.
     /// </summary>
+    /// <remarks>Answers go out in large bundles while Qlik keeps rows coming, and without delay when it pauses.</remarks>
     /// <returns>The block the rows went into; <see langword="null"/> when Qlik has sent every row.</returns>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<RequestBlock?> ReadMessageAsync(RequestBlock? into)
+    private async ValueTask<RequestBlock?> ReadMessageAsync(RequestBlock? into, RowOutput? pending)
     {
-        while (await requests.MoveNext(Context.CancellationToken).ConfigureAwait(false))
+        while (true)
         {
+            var moving = requests.MoveNext(Context.CancellationToken);
+            if (pending is not null && !moving.IsCompleted)
+            {
+                await pending.FlushAsync().ConfigureAwait(false);
+            }
+
+            if (!await moving.ConfigureAwait(false))
+            {
+                return null;
+            }
+
             var block = into ?? new RequestBlock();
             var from = block.RowCount;
             var message = requests.Current;
@@ -149,8 +149,6 @@ internal sealed class FunctionCall(
                 return block;
             }
         }
-
-        return null;
     }
 
     // The rows of one message, as the per-row and streaming paths read them: dual columns, with texts wherever the

@@ -70,9 +70,8 @@ internal sealed class ResponseChunk
             writer.WriteVarint((uint)rowSize);
             for (var c = 0; c < _columnCount; c++)
             {
-                // Text columns carry no number and numeric columns no text, as Qlik's own plugins answer.
-                var number = _numbers[c] is { } numbers ? numbers[row] : 0d;
-                var text = _texts[c]?[row];
+                var number = NumberAt(c, row);
+                var text = TextAt(c, row);
                 var textBytes = BundledRowsFormat.TextBytes(text);
                 writer.WriteByte(BundledRowsFormat.MessageTag);
                 writer.WriteVarint((uint)BundledRowsFormat.DualSize(number, textBytes));
@@ -110,14 +109,20 @@ internal sealed class ResponseChunk
         }
     }
 
+    // Text columns carry no number and numeric columns no text, as Qlik's own plugins answer.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private double NumberAt(int column, int row) => _numbers[column] is { } numbers ? numbers[row] : 0d;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private string? TextAt(int column, int row) => _texts[column]?[row];
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int RowSize(int row)
     {
         var size = 0;
         for (var c = 0; c < _columnCount; c++)
         {
-            var number = _numbers[c] is { } numbers ? numbers[row] : 0d;
-            size += BundledRowsFormat.FieldSize(BundledRowsFormat.DualSize(number, BundledRowsFormat.TextBytes(_texts[c]?[row])));
+            size += BundledRowsFormat.FieldSize(BundledRowsFormat.DualSize(NumberAt(c, row), BundledRowsFormat.TextBytes(TextAt(c, row))));
         }
 
         return size;
