@@ -104,6 +104,9 @@ internal partial class ConnectorService
         var name = rpc == nameof(EvaluateScript) ? "script" : "?";
         FunctionCall? call = null;
         var admitted = false;
+        // The function's token: cancelled when Qlik cancels or goes away, and by the call itself the moment its
+        // request stream breaks, as Kestrel reports an abort on the request's own token only a little later.
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         try
         {
             common = QlikHeaders.ReadCommon(context);
@@ -115,9 +118,9 @@ internal partial class ConnectorService
 
             var function = resolve(context, _connections.For(context));
             name = function.Name;
-            var callContext = new SseCallContext(common.AppId, common.UserId, common.Cardinality, context.CancellationToken);
+            var callContext = new SseCallContext(common.AppId, common.UserId, common.Cardinality, cancellation.Token);
             var response = new ResponseWriter(responses, context, callContext, function.NoCache, _responseBundleBytes);
-            call = new FunctionCall(function, requests, response, callContext);
+            call = new FunctionCall(function, requests, response, callContext, cancellation);
             await function.Invoker.InvokeAsync(call).ConfigureAwait(false);
             await response.CompleteAsync().ConfigureAwait(false);
             // Checked here so that a host logging at Warning does not even describe the caller.
@@ -128,7 +131,7 @@ internal partial class ConnectorService
         }
         catch (Exception e)
         {
-            var status = ToStatus(e, name, context);
+            var status = ToStatus(e, name, cancellation.Token);
             Log.CallFailed(_logger, rpc, name, common.AppId, common.UserId, Caller(context), call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, status.Detail, status.StatusCode == StatusCode.Unknown ? e : null);
             throw new RpcException(status);
         }
@@ -168,7 +171,7 @@ internal partial class ConnectorService
         }
     }
 
-    private Status ToStatus(Exception exception, string function, ServerCallContext context) => exception switch
+    private Status ToStatus(Exception exception, string function, CancellationToken cancellation) => exception switch
     {
         SseCallException e => new Status(e.StatusCode, e.Message),
         // Only the request stream raises this, for a message over the limit; grpc-dotnet's text names neither.
@@ -178,7 +181,7 @@ internal partial class ConnectorService
             + "Qlik's engine sends far smaller bundles of rows; raise the setting only if a client must send larger ones."),
         RpcException e => e.Status,
         InvalidDataException e => new Status(StatusCode.InvalidArgument, $"{function}: {e.Message}"),
-        OperationCanceledException or IOException when context.CancellationToken.IsCancellationRequested =>
+        OperationCanceledException or IOException when cancellation.IsCancellationRequested =>
             new Status(StatusCode.Cancelled, $"{function}: the call was cancelled by the client."),
         _ => new Status(StatusCode.Unknown, $"{function} failed: {exception.GetType().Name}: {exception.Message}"),
     };

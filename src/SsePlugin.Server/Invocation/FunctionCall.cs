@@ -5,11 +5,17 @@ using SsePlugin.Server.Wire;
 namespace SsePlugin.Server.Invocation;
 
 /// <summary>One call of a function: its request rows, checked against the declared parameters, and its answer.</summary>
+/// <param name="function">The function called.</param>
+/// <param name="requests">The request messages.</param>
+/// <param name="response">The answer.</param>
+/// <param name="context">What the function may learn about the call.</param>
+/// <param name="cancellation">The source of the context's token, cancelled here when the request stream breaks.</param>
 internal sealed class FunctionCall(
     SseFunction function,
     IAsyncStreamReader<RequestMessage> requests,
     ResponseWriter response,
-    SseCallContext context)
+    SseCallContext context,
+    CancellationTokenSource cancellation)
 {
     // Presizing trusts the header only this far (8 MB a numeric column); larger calls grow as rows arrive.
     private const int MaxPresizedRows = 1024 * 1024;
@@ -114,13 +120,25 @@ internal sealed class FunctionCall(
     {
         while (true)
         {
-            var moving = requests.MoveNext(Context.CancellationToken);
-            if (pending is not null && !moving.IsCompleted)
+            bool moved;
+            try
             {
-                await pending.FlushAsync().ConfigureAwait(false);
+                var moving = requests.MoveNext(Context.CancellationToken);
+                if (pending is not null && !moving.IsCompleted)
+                {
+                    await pending.FlushAsync().ConfigureAwait(false);
+                }
+
+                moved = await moving.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException)
+            {
+                // The client is gone or cancelled: the function sees its token cancelled before it sees this error.
+                await cancellation.CancelAsync().ConfigureAwait(false);
+                throw;
             }
 
-            if (!await moving.ConfigureAwait(false))
+            if (!moved)
             {
                 return null;
             }

@@ -66,7 +66,15 @@ public static class RawHttp2
             switch (header[3])
             {
                 case Settings when (header[4] & Ack) == 0:
-                    await WriteFrameAsync(stream, Settings, Ack, 0, ReadOnlyMemory<byte>.Empty, timeout.Token);
+                    try
+                    {
+                        await WriteFrameAsync(stream, Settings, Ack, 0, ReadOnlyMemory<byte>.Empty, timeout.Token);
+                    }
+                    catch (IOException)
+                    {
+                        // The server has already closed its side; what it sent before that is still to be read.
+                    }
+
                     break;
                 case GoAway:
                     return $"GOAWAY {BinaryPrimitives.ReadUInt32BigEndian(payload.AsSpan(4))}";
