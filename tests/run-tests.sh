@@ -23,6 +23,12 @@ status=0
 dotnet test SsePlugin.sln -c Release --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
 passed=$(awk '/^ +Passed: +[0-9]+$/ {s += $2} END {print s + 0}' "$log")
 failed=$(awk '/^ +Failed: +[0-9]+$/ {s += $2} END {print s + 0}' "$log")
+if [ "$failed" -gt 0 ]; then
+  # Repeated at the end, so that the tail of a long log names what failed and why.
+  echo "Failed tests:"
+  awk '/^  Failed / {show = 1; n = 0} /^  (Passed|Skipped) |^\[|^Test Run/ {show = 0}
+       show && n++ < 40' "$log"
+fi
 echo "$passed passed, $failed failed"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
   echo "No test ran." >&2
