@@ -151,7 +151,35 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         await RefusedAsync(
             () => client.ExecuteAsync(Without(Headers(5), "qlik-commonrequestheader-bin"), [Bundle([Numeric(1, 2)])]),
             StatusCode.InvalidArgument,
-            "A binary (-bin) header of the call is not valid base64");
+            "The 'qlik-commonrequestheader-bin' header is not valid base64");
+    }
+
+    [Theory]
+    [InlineData("sales.q")] // a header of 9 bytes: base64 without padding
+    [InlineData("sales.qvf")] // 11 bytes: one padding character left out
+    [InlineData("sales.qv")] // 10 bytes: two left out
+    public async Task A_binary_header_without_base64_padding_is_read_as_C_core_clients_send_it(string appId)
+    {
+        var unpadded = Convert.ToBase64String(new CommonRequestHeader { AppId = appId }.ToByteArray()).TrimEnd('=');
+        using var tampering = new HeaderTampering("qlik-commonrequestheader-bin", unpadded);
+        var client = new Connector.ConnectorClient(host.Host.OpenChannel(host.Host.Addresses[0], tampering));
+
+        var answer = await UnharmedAsync(() => client.ExecuteAsync(Without(Headers(105), "qlik-commonrequestheader-bin"), [Bundle([Text("x")])]));
+
+        Assert.Equal([$"{appId}||0|x"], answer.Strings());
+    }
+
+    [Fact]
+    public async Task A_binary_header_sent_twice_is_refused()
+    {
+        var again = Convert.ToBase64String(new CommonRequestHeader { AppId = "other.qvf" }.ToByteArray());
+        using var tampering = new HeaderTampering("qlik-commonrequestheader-bin", again);
+        var client = new Connector.ConnectorClient(host.Host.OpenChannel(host.Host.Addresses[0], tampering));
+
+        await RefusedAsync(
+            () => client.ExecuteAsync(Headers(105), [Bundle([Text("x")])]),
+            StatusCode.InvalidArgument,
+            "'qlik-commonrequestheader-bin' header");
     }
 
     [Fact]
