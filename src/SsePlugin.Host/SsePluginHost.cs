@@ -95,6 +95,9 @@ public static class SsePluginHost
             // for window updates, while bounding what a fast sender can make the host buffer.
             kestrel.Limits.Http2.InitialConnectionWindowSize = 2 * 1024 * 1024;
             kestrel.Limits.Http2.InitialStreamWindowSize = 1024 * 1024;
+
+            // Qlik reads no "server" header; leaving it out tells a caller nothing of the software and saves encoding it.
+            kestrel.AddServerHeader = false;
         });
 
         var app = builder.Build();
