@@ -41,9 +41,9 @@ public static class SsePluginHost
 
         // Each host logs through a logger of its own (not the static Log.Logger), so that hosts sharing a process, as
         // in the tests, never write to each other's sinks; start-up failures still go to Program's bootstrap logger.
-        // ASP.NET Core's own request log repeats each call line; off unless configured (Serilog:MinimumLevel:Override),
-        // it no longer gives every call a tracing activity and a logging scope that nothing reads, which cost a one-row
-        // call about 3% of its CPU. A tracing listener, if one is added, still gets its activities.
+        // ASP.NET Core gives every request a tracing activity and a logging scope whenever its hosting category may log
+        // at all, which cost a one-row call about 3% of its CPU; the call line says what they would. The category is
+        // off unless configured (Serilog:MinimumLevel:Override); a tracing listener, if one is added, still gets them.
         builder.Services.AddSerilog((services, logger) => logger
             .MinimumLevel.Override(RequestLogCategory, LevelAlias.Off)
             .ReadFrom.Configuration(builder.Configuration)

@@ -142,24 +142,28 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         Assert.Contains(answer, new[] { "GOAWAY 9", "closed" });
     }
 
-    [Fact]
-    public async Task A_binary_header_that_is_not_base64_is_refused()
+    [Theory]
+    [InlineData("not base64!")]
+    [InlineData("AAAAA")] // no padding makes 5 characters of base64 whole
+    public async Task A_binary_header_that_is_not_base64_is_refused(string value)
     {
-        using var tampering = new HeaderTampering("qlik-commonrequestheader-bin", "not base64!");
+        using var tampering = new HeaderTampering("qlik-commonrequestheader-bin", value);
         var client = new Connector.ConnectorClient(host.Host.OpenChannel(host.Host.Addresses[0], tampering));
 
         await RefusedAsync(
             () => client.ExecuteAsync(Without(Headers(5), "qlik-commonrequestheader-bin"), [Bundle([Numeric(1, 2)])]),
             StatusCode.InvalidArgument,
-            "The 'qlik-commonrequestheader-bin' header is not valid base64");
+            "The 'qlik-commonrequestheader-bin' header is not valid base64, as a binary (-bin) header must be, or it was sent more than once.");
     }
 
     [Theory]
-    [InlineData("sales.q")] // a header of 9 bytes: base64 without padding
-    [InlineData("sales.qvf")] // 11 bytes: one padding character left out
-    [InlineData("sales.qv")] // 10 bytes: two left out
-    public async Task A_binary_header_without_base64_padding_is_read_as_C_core_clients_send_it(string appId)
+    [InlineData(7)] // a header of 9 bytes: base64 without padding
+    [InlineData(9)] // 11 bytes: one padding character left out
+    [InlineData(8)] // 10 bytes: two left out
+    [InlineData(1001)] // 1004 bytes: one left out, from a header too long to decode on the stack
+    public async Task A_binary_header_without_base64_padding_is_read_as_C_core_clients_send_it(int appIdLength)
     {
+        var appId = new string('q', appIdLength);
         var unpadded = Convert.ToBase64String(new CommonRequestHeader { AppId = appId }.ToByteArray()).TrimEnd('=');
         using var tampering = new HeaderTampering("qlik-commonrequestheader-bin", unpadded);
         var client = new Connector.ConnectorClient(host.Host.OpenChannel(host.Host.Addresses[0], tampering));
@@ -179,7 +183,7 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         await RefusedAsync(
             () => client.ExecuteAsync(Headers(105), [Bundle([Text("x")])]),
             StatusCode.InvalidArgument,
-            "'qlik-commonrequestheader-bin' header");
+            "The 'qlik-commonrequestheader-bin' header is not valid base64, as a binary (-bin) header must be, or it was sent more than once.");
     }
 
     [Fact]

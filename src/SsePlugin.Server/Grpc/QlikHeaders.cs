@@ -38,7 +38,8 @@ internal static class QlikHeaders
     private static T? Read<T>(ServerCallContext context, string key, MessageParser<T> parser, bool required)
         where T : class, IMessage<T>
     {
-        // A header sent twice arrives as two values, joined here with a comma, which no base64 holds: it is refused.
+        // A header sent twice arrives as two values (or, from some clients, as one joined with a comma); joined here,
+        // they are no base64, and the call is refused.
         var values = context.GetHttpContext().Request.Headers[key];
         if (values.Count == 0)
         {
@@ -51,7 +52,7 @@ internal static class QlikHeaders
         Span<byte> bytes = text.Length <= MaxStackHeaderChars ? stackalloc byte[text.Length] : new byte[text.Length];
         if (!TryDecodeBase64(text, bytes, out var length))
         {
-            throw new SseCallException(StatusCode.InvalidArgument, $"The '{key}' header is not valid base64, as a binary (-bin) header must be. Qlik's engine always encodes it; check the client.");
+            throw new SseCallException(StatusCode.InvalidArgument, $"The '{key}' header is not valid base64, as a binary (-bin) header must be, or it was sent more than once. Qlik's engine sends it once, encoded; check the client.");
         }
 
         try
