@@ -43,7 +43,7 @@ public static class SsePluginHost
         // in the tests, never write to each other's sinks; start-up failures still go to Program's bootstrap logger.
         // ASP.NET Core gives every request a tracing activity and a logging scope whenever its hosting category may log
         // at all, which cost a one-row call about 3% of its CPU; the call line says what they would. The category is
-        // off unless configured (Serilog:MinimumLevel:Override); a tracing listener, if one is added, still gets them.
+        // off unless configured (Serilog:MinimumLevel:Override); a tracing listener, if one is added, still gets its activities.
         builder.Services.AddSerilog((services, logger) => logger
             .MinimumLevel.Override(RequestLogCategory, LevelAlias.Off)
             .ReadFrom.Configuration(builder.Configuration)
