@@ -85,13 +85,13 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
     /// <summary>Gets the texts of a column, empty where Qlik sent none (it leaves empty text out).</summary>
     public string?[] TextsOrEmpty(int column)
     {
-        if (_strings[column] is null)
+        if (_strings[column] is not { } strings)
         {
-            _strings[column] = new string[_capacity];
-            Array.Fill(_strings[column]!, string.Empty, 0, RowCount);
+            strings = _strings[column] = new string[_capacity];
+            Array.Fill(strings, string.Empty, 0, RowCount);
         }
 
-        return _strings[column]!;
+        return strings;
     }
 
     /// <summary>The rows as a table of untyped, unnamed dual columns over this block's arrays.</summary>
@@ -210,8 +210,7 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
         if (strings is null && !string.IsNullOrEmpty(text))
         {
             // Texts are stored once a column has one; the earlier rows of the block had none.
-            strings = _strings[column] = new string[_capacity];
-            Array.Fill(strings, string.Empty, 0, RowCount);
+            strings = TextsOrEmpty(column);
         }
 
         if (strings is not null)
