@@ -66,7 +66,8 @@ public sealed class SsePluginOptions : SseConnectionOptions
 
     /// <summary>
     /// Gets or sets the size answers are bundled to, in bytes. Default 1 MiB; Qlik's engine accepts at most 4 MiB
-    /// a message, so keep it well below.
+    /// a message, so a larger value counts as 4 MiB. A single answer row larger than that ends its call with
+    /// <c>ResourceExhausted</c>.
     /// </summary>
     public int ResponseBundleBytes { get; set; } = 1024 * 1024;
 

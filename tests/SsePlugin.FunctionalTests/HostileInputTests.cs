@@ -325,6 +325,23 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
     }
 
     [Fact]
+    public async Task An_answer_row_Qlik_could_not_receive_is_resource_exhausted_and_smaller_ones_pass()
+    {
+        // The clients here receive at most 4 MiB a message, as Qlik's engine does.
+        var justUnder = new string('y', 4_000_000);
+        var over = new string('z', 5_000_000);
+
+        var echoed = await Client.ExecuteAsync(0, Bundle([Text(justUnder)]));
+        var error = await RefusedAsync(() => Client.ExecuteAsync(0, Bundle([Text("first")]), Bundle([Text(over)])), StatusCode.ResourceExhausted, "HelloWorld: row 2 ");
+
+        Assert.Equal([justUnder], echoed.Strings());
+        Assert.Equal(
+            "HelloWorld: row 2 of the answer takes 5000015 bytes, more than the 4 MiB (4194304 bytes) Qlik's engine accepts in one message, "
+            + "and a row cannot be split. Return shorter texts.",
+            error.Status.Detail);
+    }
+
+    [Fact]
     public async Task A_row_of_ten_thousand_values_is_refused_and_a_wider_one_is_not_read()
     {
         await WithinMemoryBaselineAsync(async client =>

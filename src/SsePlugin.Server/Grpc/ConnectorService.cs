@@ -119,7 +119,7 @@ internal partial class ConnectorService
             var function = resolve(context, _connections.For(context));
             name = function.Name;
             var callContext = new SseCallContext(common.AppId, common.UserId, common.Cardinality, cancellation.Token);
-            var response = new ResponseWriter(responses, context, callContext, function.NoCache, _responseBundleBytes);
+            var response = new ResponseWriter(responses, context, callContext, function, _responseBundleBytes);
             call = new FunctionCall(function, requests, response, callContext, cancellation);
             await function.Invoker.InvokeAsync(call).ConfigureAwait(false);
             await response.CompleteAsync().ConfigureAwait(false);

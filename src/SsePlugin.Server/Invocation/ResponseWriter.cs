@@ -14,9 +14,12 @@ internal sealed class ResponseWriter(
     IServerStreamWriter<ResponseChunk> stream,
     ServerCallContext context,
     SseCallContext callContext,
-    bool noCache,
+    SseFunction function,
     int maxMessageBytes)
 {
+    /// <summary>The largest message Qlik's engine receives (gRPC's default receive limit).</summary>
+    public const int QlikMaxMessageBytes = 4 * 1024 * 1024;
+
     /// <summary>The metadata key of the table description.</summary>
     public const string TableDescriptionHeader = "qlik-tabledescription-bin";
 
@@ -24,6 +27,7 @@ internal sealed class ResponseWriter(
     public const string CacheHeader = "qlik-cache";
 
     private readonly ResponseChunk _chunk = new();
+    private readonly int _bundleBytes = Math.Min(maxMessageBytes, QlikMaxMessageBytes);
     private bool _headersSent;
     private bool _noStoreSent;
 
@@ -37,7 +41,16 @@ internal sealed class ResponseWriter(
         await SendHeadersAsync(description).ConfigureAwait(false);
         for (var start = 0; start < rowCount;)
         {
-            start += _chunk.Fill(columns, start, rowCount, maxMessageBytes);
+            start += _chunk.Fill(columns, start, rowCount, _bundleBytes);
+            if (_chunk.Size > QlikMaxMessageBytes)
+            {
+                // Only a chunk of a single row outgrows the bundle size, and a row cannot be split across messages.
+                throw new SseCallException(
+                    StatusCode.ResourceExhausted,
+                    $"{function.Name}: row {RowsWritten + 1} of the answer takes {_chunk.Size} bytes, more than the 4 MiB ({QlikMaxMessageBytes} bytes) "
+                    + "Qlik's engine accepts in one message, and a row cannot be split. Return shorter texts.");
+            }
+
             await stream.WriteAsync(_chunk).ConfigureAwait(false);
             RowsWritten += _chunk.RowCount;
         }
@@ -66,7 +79,7 @@ internal sealed class ResponseWriter(
         }
 
         _headersSent = true;
-        _noStoreSent = noCache || callContext.IsCacheDisabled;
+        _noStoreSent = function.NoCache || callContext.IsCacheDisabled;
         if (!_noStoreSent && description is null)
         {
             return;
