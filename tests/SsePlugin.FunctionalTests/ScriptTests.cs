@@ -172,6 +172,20 @@ public sealed class ScriptTests(HostFixture host)
         await HostStillRunsScriptsAsync();
     }
 
+    [Theory]
+    [InlineData("q => ({})", FunctionType.Tensor, "ScriptEval's function: the returned object has no fields; return a value, an array, or an object of equal-length arrays")]
+    [InlineData("({})", FunctionType.Aggregation, "ScriptAggr: the returned object has no fields; return a value, an array, or an object of equal-length arrays")]
+    [InlineData("q => ({ A: 1 })", FunctionType.Tensor, "ScriptEval's function: field 'A' of the returned table is not an array")]
+    [InlineData("({ A: [1], B: [1, 2] })", FunctionType.Aggregation, "ScriptAggr: the returned table's fields have different lengths (A: 1, B: 2)")]
+    public async Task A_returned_table_without_fields_or_with_unequal_ones_is_refused(string script, FunctionType type, string message)
+    {
+        var error = await FailsAsync(() => host.Client.EvaluateAsync(script, type, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)])));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith(message, error.Status.Detail);
+        await HostStillRunsScriptsAsync();
+    }
+
     [Fact]
     public async Task Nothing_one_call_defines_is_visible_to_another()
     {

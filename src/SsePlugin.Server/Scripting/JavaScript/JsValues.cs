@@ -49,6 +49,13 @@ internal static class JsValues
                 columns.Add(Column(name, fieldValues, numeric ? SseDataType.Numeric : SseDataType.String));
             }
 
+            if (columns.Count == 0)
+            {
+                throw new SseCallException(
+                    StatusCode.InvalidArgument,
+                    $"{who}: the returned object has no fields; return a value, an array, or an object of equal-length arrays (a table for LOAD ... EXTENSION).");
+            }
+
             if (columns.Exists(c => c.Count != columns[0].Count))
             {
                 throw new SseCallException(
