@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Connections;
 using Serilog;
 using SsePlugin.Host;
 using SsePlugin.Host.Commands;
@@ -24,6 +25,17 @@ try
 catch (Exception e) when (e is SseConfigurationException or CertificateFolderException or Microsoft.Extensions.Options.OptionsValidationException)
 {
     Log.Fatal("{Problems}", e.Message);
+    return 2;
+}
+catch (InvalidOperationException e) when (e.TargetSite?.DeclaringType == typeof(ConfigurationBinder))
+{
+    // The binder names the setting and the value it could not convert; the administrator needs no stack trace.
+    Log.Fatal("{Problem} Write a number where a number is expected and true or false for switches.", e.Message);
+    return 2;
+}
+catch (IOException e) when (e.InnerException is AddressInUseException)
+{
+    Log.Fatal("{Problem} Another program, perhaps another SsePlugin, listens there: stop it, or give this host another port (--port).", e.Message);
     return 2;
 }
 catch (Exception e) when (e is not HostAbortedException)

@@ -53,6 +53,15 @@ public static class SsePluginHost
 
         var section = builder.Configuration.GetSection(SsePluginOptions.Section);
         var options = section.Get<SsePluginOptions>() ?? new SsePluginOptions();
+        foreach (var connection in section.GetSection(nameof(SsePluginOptions.Connections)).GetChildren())
+        {
+            // The binder leaves out a connection it cannot read; binding it alone throws its error, naming the setting.
+            if (!options.Connections.ContainsKey(connection.Key))
+            {
+                connection.Get<SseConnectionOptions>();
+            }
+        }
+
         builder.Services.Configure<SsePluginOptions>(section);
         builder.Services.AddSsePlugin();
 

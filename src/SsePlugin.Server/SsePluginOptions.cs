@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace SsePlugin.Server;
 
 /// <summary>
@@ -51,6 +53,7 @@ public sealed class SsePluginOptions : SseConnectionOptions
     /// Gets or sets the largest request message accepted, in bytes. Default 64 MiB; Qlik's engine sends bundles far
     /// smaller. A larger message ends its call with <c>ResourceExhausted</c> as soon as its length prefix arrives.
     /// </summary>
+    [Range(1, int.MaxValue, ErrorMessage = "SsePlugin:MaxReceiveMessageBytes must be 1 or more.")]
     public int MaxReceiveMessageBytes { get; set; } = 64 * 1024 * 1024;
 
     /// <summary>
@@ -62,6 +65,7 @@ public sealed class SsePluginOptions : SseConnectionOptions
     /// 100 calls on it (Kestrel's streams per connection; more wait in the engine), so the default refuses calls only
     /// when several engines are busy at once: it bounds the memory that calls buffering whole columns can take.
     /// </remarks>
+    [Range(0, int.MaxValue, ErrorMessage = "SsePlugin:MaxConcurrentCalls must be 0 (no limit) or more.")]
     public int MaxConcurrentCalls { get; set; } = 256;
 
     /// <summary>
@@ -69,6 +73,7 @@ public sealed class SsePluginOptions : SseConnectionOptions
     /// a message, so a larger value counts as 4 MiB. A single answer row larger than that ends its call with
     /// <c>ResourceExhausted</c>.
     /// </summary>
+    [Range(1, int.MaxValue, ErrorMessage = "SsePlugin:ResponseBundleBytes must be 1 or more.")]
     public int ResponseBundleBytes { get; set; } = 1024 * 1024;
 
     /// <summary>

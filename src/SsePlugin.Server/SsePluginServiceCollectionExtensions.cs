@@ -31,11 +31,11 @@ public static class SsePluginServiceCollectionExtensions
     /// <returns>The same services, for chaining.</returns>
     public static IServiceCollection AddSsePlugin(this IServiceCollection services)
     {
-        services.AddOptions<SsePluginOptions>();
+        services.AddOptions<SsePluginOptions>().ValidateDataAnnotations().ValidateOnStart();
         services.AddGrpc();
         services.AddOptions<global::Grpc.AspNetCore.Server.GrpcServiceOptions>()
             .Configure<IOptions<SsePluginOptions>>((grpc, sse) => grpc.MaxReceiveMessageSize = sse.Value.MaxReceiveMessageBytes);
-        services.AddOptions<JavaScriptOptions>().BindConfiguration($"{SsePluginOptions.Section}:JavaScript");
+        services.AddOptions<JavaScriptOptions>().BindConfiguration($"{SsePluginOptions.Section}:JavaScript").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IScriptEngine, JintScriptEngine>();
         services.AddOptions<ROptions>().BindConfiguration(ROptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ROptions>, ROptions.Validator>();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
@@ -50,5 +51,34 @@ public sealed class HostStartupTests
         Assert.Contains("SSE1010", printed);
         Assert.Contains("The functions folder does not exist", printed);
         Assert.DoesNotContain("Now listening", printed);
+    }
+
+    [Theory]
+    [InlineData("Port 99999 is not a TCP port. Fix: Use a port from 1 to 65535", "--port", "99999")]
+    [InlineData("Bind 'nonsense' is not an IP address.", "--bind", "nonsense")]
+    [InlineData("Failed to convert configuration value 'abc' at 'SsePlugin:Port' to type 'System.Int32'. Write a number", "--port", "abc")]
+    [InlineData("Failed to convert configuration value 'yes' at 'SsePlugin:Connections:R:AllowScript'", "--SsePlugin:Connections:R:AllowScript", "yes")]
+    [InlineData("SsePlugin:MaxConcurrentCalls must be 0 (no limit) or more.", "--SsePlugin:MaxConcurrentCalls", "-1")]
+    [InlineData("SsePlugin:JavaScript:TimeoutSeconds must be more than 0.", "--SsePlugin:JavaScript:TimeoutSeconds", "0")]
+    public async Task A_setting_out_of_range_or_of_the_wrong_type_stops_the_executable_with_one_clear_line(string message, params string[] args)
+    {
+        var (exitCode, printed) = await HostProcess.RunToExitAsync(["--port", "0", .. args]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(message, printed);
+        Assert.DoesNotContain("   at ", printed);
+        Assert.DoesNotContain("Now listening", printed);
+    }
+
+    [Fact]
+    public async Task A_port_in_use_stops_the_executable_with_a_clear_message()
+    {
+        await using var host = await TestHost.StartAsync();
+
+        var (exitCode, printed) = await HostProcess.RunToExitAsync("--port", host.Address.Port.ToString(CultureInfo.InvariantCulture));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"Failed to bind to address http://127.0.0.1:{host.Address.Port}: address already in use. Another program, perhaps another SsePlugin, listens there", printed);
+        await host.Client.AssertServesAsync();
     }
 }

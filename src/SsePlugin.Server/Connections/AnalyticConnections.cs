@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.AspNetCore.Connections.Features;
 using Grpc.Core;
 using SsePlugin.Server.Discovery;
@@ -47,6 +48,16 @@ public sealed class AnalyticConnections
             if (!ReferenceEquals(connection, options) && name.Equals(MainName, StringComparison.OrdinalIgnoreCase))
             {
                 Report($"'{MainName}' is the name of the connection at the top of the SsePlugin section.", "Give this connection another name.");
+            }
+
+            if (connection.Port is < 0 or > 65535)
+            {
+                Report($"Port {connection.Port} is not a TCP port.", "Use a port from 1 to 65535 (0: any free port).");
+            }
+
+            if (!IPAddress.TryParse(connection.Bind, out _))
+            {
+                Report($"Bind '{connection.Bind}' is not an IP address.", "Use an address of this machine, such as 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or ::1; not a host name.");
             }
 
             if (connection.Port != 0 && !ports.TryAdd(connection.Port, name))
