@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -126,13 +128,13 @@ internal partial class ConnectorService
             // Checked here so that a host logging at Warning does not even describe the caller.
             if (_logger.IsEnabled(LogLevel.Information))
             {
-                Log.CallSucceeded(_logger, rpc, name, common.AppId, common.UserId, Caller(context), call.RowsRead, response.RowsWritten, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                Log.CallSucceeded(_logger, rpc, name, Printable(common.AppId), Printable(common.UserId), Caller(context), call.RowsRead, response.RowsWritten, Stopwatch.GetElapsedTime(started).TotalMilliseconds, StatusCode.OK);
             }
         }
         catch (Exception e)
         {
             var status = ToStatus(e, name, cancellation.Token);
-            Log.CallFailed(_logger, rpc, name, common.AppId, common.UserId, Caller(context), call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, status.Detail, status.StatusCode == StatusCode.Unknown ? e : null);
+            Log.CallFailed(_logger, rpc, name, Printable(common.AppId), Printable(common.UserId), Caller(context), call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, Printable(status.Detail), status.StatusCode == StatusCode.Unknown ? e : null);
             throw new RpcException(status);
         }
         finally
@@ -157,6 +159,33 @@ internal partial class ConnectorService
     /// <summary>Who called: the peer's address and, under mutual TLS, the subject of its client certificate.</summary>
     private static string Caller(ServerCallContext context) =>
         context.GetHttpContext().Connection.ClientCertificate is { } certificate ? $"{context.Peer} ({certificate.Subject})" : context.Peer;
+
+    /// <summary>
+    /// The caller's text with control characters escaped (<c>\n</c>, <c>\u001b</c>), so that an app id, user id or
+    /// quoted value cannot start a forged line in a text log or send terminal escapes.
+    /// </summary>
+    private static string Printable(string text)
+    {
+        if (!text.AsSpan().ContainsAnyInRange('\0', '\u001f') && !text.AsSpan().ContainsAnyInRange('\u007f', '\u009f'))
+        {
+            return text;
+        }
+
+        var printable = new StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            _ = c switch
+            {
+                '\n' => printable.Append(@"\n"),
+                '\r' => printable.Append(@"\r"),
+                '\t' => printable.Append(@"\t"),
+                _ when char.IsControl(c) => printable.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
+                _ => printable.Append(c),
+            };
+        }
+
+        return printable.ToString();
+    }
 
     // grpc-dotnet reports a request it cannot deserialize as "Exception was thrown by handler."; say what was wrong.
     private static Empty ReadCapabilitiesRequest(byte[] body)
@@ -191,8 +220,8 @@ internal partial class ConnectorService
         [LoggerMessage(1, LogLevel.Information, "GetCapabilities from {Caller} on connection {Connection}: {FunctionCount} functions")]
         public static partial void Capabilities(ILogger logger, string caller, string connection, int functionCount);
 
-        [LoggerMessage(2, LogLevel.Information, "{Rpc} {Function} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, OK")]
-        public static partial void CallSucceeded(ILogger logger, string rpc, string function, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs);
+        [LoggerMessage(2, LogLevel.Information, "{Rpc} {Function} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}")]
+        public static partial void CallSucceeded(ILogger logger, string rpc, string function, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs, StatusCode status);
 
         [LoggerMessage(3, LogLevel.Warning, "{Rpc} {Function} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}: {Detail}")]
         public static partial void CallFailed(ILogger logger, string rpc, string function, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs, StatusCode status, string detail, Exception? exception);
