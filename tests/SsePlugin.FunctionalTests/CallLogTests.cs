@@ -1,8 +1,5 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using Grpc.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Serilog.Core;
 using Serilog.Events;
 using Serilog.Formatting.Display;
 using SsePlugin.FunctionalTests.Infrastructure;
@@ -16,13 +13,13 @@ public sealed class CallLogTests
     [Fact]
     public async Task A_call_line_carries_its_status_and_escapes_control_characters_a_caller_sent()
     {
-        var sink = new CollectingSink();
-        await using var host = await TestHost.StartAsync(["--Serilog:MinimumLevel:Default", "Information"], services => services.AddSingleton<ILogEventSink>(sink));
+        var log = new LogCapture();
+        await using var host = await TestHost.StartAsync(["--Serilog:MinimumLevel:Default", "Information"], log.AddTo);
 
         await host.Client.ExecuteAsync(Headers(5, appId: "app\n[00:00:00 INF] forged line", userId: "user\u001b[2J"), [Bundle([Numeric(1, 2)])]);
         var error = await FailsAsync(() => host.Client.ExecuteAsync(Headers(5, appId: "second\r\napp"), [Bundle([TextAndNumber("x\ny", 1)])]));
 
-        var calls = sink.Events.Where(e => e.Properties.ContainsKey("Rpc")).ToList();
+        var calls = log.Events.Where(e => e.Properties.ContainsKey("Rpc")).ToList();
         var lines = calls.Select(AsConsoleShowsIt).ToList();
         Assert.Equal(2, calls.Count);
         Assert.Equal("OK", calls[0].Properties["Status"].ToString());
@@ -41,12 +38,5 @@ public sealed class CallLogTests
         using var text = new StringWriter(CultureInfo.InvariantCulture);
         new MessageTemplateTextFormatter("{Message:lj}", CultureInfo.InvariantCulture).Format(logEvent, text);
         return text.ToString();
-    }
-
-    private sealed class CollectingSink : ILogEventSink
-    {
-        public ConcurrentQueue<LogEvent> Events { get; } = new();
-
-        public void Emit(LogEvent logEvent) => Events.Enqueue(logEvent);
     }
 }

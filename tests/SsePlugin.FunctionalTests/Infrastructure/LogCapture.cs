@@ -8,13 +8,15 @@ namespace SsePlugin.FunctionalTests.Infrastructure;
 /// <summary>Keeps what the host logs; the host's Serilog picks up every <see cref="ILogEventSink"/> service.</summary>
 public sealed class LogCapture : ILogEventSink
 {
-    private readonly ConcurrentQueue<string> _messages = new();
+    private readonly ConcurrentQueue<LogEvent> _events = new();
 
-    public IReadOnlyList<string> Messages => [.. _messages];
+    public IReadOnlyList<LogEvent> Events => [.. _events];
+
+    public IReadOnlyList<string> Messages => [.. _events.Select(e => e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture))];
 
     public void AddTo(IServiceCollection services) => services.AddSingleton<ILogEventSink>(this);
 
-    public void Emit(LogEvent logEvent) => _messages.Enqueue(logEvent.RenderMessage(System.Globalization.CultureInfo.InvariantCulture));
+    public void Emit(LogEvent logEvent) => _events.Enqueue(logEvent);
 
     /// <summary>The message containing all the parts; the host logs a call just after answering it, so it is awaited a little.</summary>
     public async Task<string> WaitForAsync(params string[] parts)
@@ -22,7 +24,7 @@ public sealed class LogCapture : ILogEventSink
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (waited.Elapsed < SseCalls.CallTimeout)
         {
-            if (_messages.FirstOrDefault(m => parts.All(p => m.Contains(p, StringComparison.Ordinal))) is { } message)
+            if (Messages.FirstOrDefault(m => parts.All(p => m.Contains(p, StringComparison.Ordinal))) is { } message)
             {
                 return message;
             }
@@ -30,6 +32,6 @@ public sealed class LogCapture : ILogEventSink
             await Task.Delay(20);
         }
 
-        throw new Xunit.Sdk.XunitException($"No log message holds {string.Join(" and ", parts)}; the host logged:\n{string.Join("\n", _messages)}");
+        throw new Xunit.Sdk.XunitException($"No log message holds {string.Join(" and ", parts)}; the host logged:\n{string.Join("\n", Messages)}");
     }
 }
