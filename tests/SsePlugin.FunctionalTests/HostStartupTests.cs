@@ -1,4 +1,6 @@
 using System.Globalization;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
@@ -9,7 +11,7 @@ using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests;
 
-/// <summary>How the host starts: functions from a folder, and a refusal to start on bad declarations.</summary>
+/// <summary>How the host starts and stops: functions from a folder, refusals to start on bad declarations or settings, a graceful stop.</summary>
 public sealed class HostStartupTests
 {
     public static class BadFunctions
@@ -68,6 +70,32 @@ public sealed class HostStartupTests
         Assert.Contains(message, printed);
         Assert.DoesNotContain("   at ", printed);
         Assert.DoesNotContain("Now listening", printed);
+    }
+
+    [Fact]
+    public async Task Sigterm_lets_a_running_call_finish_refuses_new_ones_and_exits_0()
+    {
+        await using var host = await ChildHost.StartAsync();
+        using var timeout = new CancellationTokenSource(CallTimeout);
+        using var call = host.Client.ExecuteFunction(Headers(5, cardinality: 2), cancellationToken: timeout.Token);
+        await call.RequestStream.WriteAsync(Bundle([Numeric(1, 2)]));
+        Assert.True(await call.ResponseStream.MoveNext(timeout.Token));
+        var first = call.ResponseStream.Current;
+
+        var exit = host.TerminateAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        using var newcomer = GrpcChannel.ForAddress(host.Address);
+        var refused = await FailsAsync(() => new Connector.ConnectorClient(newcomer).ExecuteAsync(5, Bundle([Numeric(1, 1)])));
+        var stillRunning = !exit.IsCompleted;
+        await call.RequestStream.WriteAsync(Bundle([Numeric(3, 4)]));
+        await call.RequestStream.CompleteAsync();
+        var rest = await ReadAllAsync(call, timeout.Token);
+
+        Assert.True(stillRunning);
+        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+        Assert.Equal(3, first.Rows.Single().Duals[0].NumData);
+        Assert.Equal([7], rest.Numbers());
+        Assert.Equal(0, await exit);
     }
 
     [Fact]

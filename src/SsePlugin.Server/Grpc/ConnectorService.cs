@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Qlik.Sse;
@@ -40,9 +41,11 @@ internal partial class ConnectorService
     private readonly int _maxReceiveMessageBytes;
     private readonly int _responseBundleBytes;
     private readonly ILogger _logger;
+    private readonly CancellationToken _stopping;
 
-    public ConnectorService(AnalyticConnections connections, IOptions<SsePluginOptions> options, ILogger<ConnectorService> logger)
+    public ConnectorService(AnalyticConnections connections, IOptions<SsePluginOptions> options, IHostApplicationLifetime lifetime, ILogger<ConnectorService> logger)
     {
+        _stopping = lifetime.ApplicationStopping;
         _connections = connections;
         _calls = new CallLimit(options.Value.MaxConcurrentCalls);
         _maxReceiveMessageBytes = options.Value.MaxReceiveMessageBytes;
@@ -210,6 +213,9 @@ internal partial class ConnectorService
             + "Qlik's engine sends far smaller bundles of rows; raise the setting only if a client must send larger ones."),
         RpcException e => e.Status,
         InvalidDataException e => new Status(StatusCode.InvalidArgument, $"{function}: {e.Message}"),
+        // The host waits for running calls when it stops, and cuts off those still running after its shutdown timeout.
+        OperationCanceledException or IOException when cancellation.IsCancellationRequested && _stopping.IsCancellationRequested =>
+            new Status(StatusCode.Unavailable, $"{function}: the plugin stopped before the call finished (it waits shutdownTimeoutSeconds for running calls)."),
         OperationCanceledException or IOException when cancellation.IsCancellationRequested =>
             new Status(StatusCode.Cancelled, $"{function}: the call was cancelled by the client."),
         _ => new Status(StatusCode.Unknown, $"{function} failed: {exception.GetType().Name}: {exception.Message}"),

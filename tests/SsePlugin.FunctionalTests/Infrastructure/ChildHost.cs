@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Grpc.Net.Client;
 using Qlik.Sse;
@@ -82,6 +83,19 @@ public sealed partial class ChildHost : IAsyncDisposable
         Stop(_process);
         await _process.WaitForExitAsync();
         _process.Dispose();
+    }
+
+    /// <summary>Stops the host as an administrator does (SIGTERM, like Ctrl+C) and waits until it exits.</summary>
+    /// <returns>The host's exit code.</returns>
+    public async Task<int> TerminateAsync()
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await _process.WaitForExitAsync().WaitAsync(CallTimeout);
+        return _process.ExitCode;
     }
 
     private static void Stop(Process process)
