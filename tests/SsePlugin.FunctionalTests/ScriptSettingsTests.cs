@@ -57,6 +57,21 @@ public sealed class ScriptSettingsTests : IDisposable
     }
 
     [Fact]
+    public async Task A_functions_file_is_read_as_leniently_as_the_R_plugin_reads_it()
+    {
+        // As the R plugin's own FuncDefs.json: a line break inside a script's string, Windows line ends, a flag as a string.
+        var path = Write(
+            "{ \"Functions\": [\r\n  // a comment\r\n  { \"Id\": 320, \"Name\": \"TwoLines\", \"FunctionType\": 2, \"ReturnType\": 1, \"Params\": { \"x\": 1 },\r\n"
+            + "    \"Script\": \"var t = args[0] * 2;\r\nt + 1\", \"CacheResultInQlik\": \"false\" },\r\n] }");
+        await using var host = await TestHost.StartAsync("--functions", path);
+
+        var answer = await host.Client.ExecuteAsync(320, Bundle([Numeric(1), Numeric(20)]));
+
+        Assert.Equal([3, 41], answer.Numbers());
+        Assert.True(answer.NoStore);
+    }
+
+    [Fact]
     public async Task One_process_serves_several_analytic_connections_each_with_its_own_functions_and_settings()
     {
         await using var host = await TestHost.StartAsync(
@@ -100,6 +115,8 @@ public sealed class ScriptSettingsTests : IDisposable
     [InlineData("""{ "Functions": [ { "Id": 312, "Name": "NoType", "FunctionType": 7, "ReturnType": 1, "Script": "1" } ] }""", "SSE1012", "FunctionType is 7")]
     [InlineData("""{ "Functions": [ { "Id": 313, "Name": "NoScript", "FunctionType": 2, "ReturnType": 1 } ] }""", "SSE1012", "no \"Script\"")]
     [InlineData("""{ "Functions": [ """, "SSE1012", "could not be read")]
+    [InlineData("""{ "Functions": [ { "Id": 1.5, "Name": "Half", "FunctionType": 2, "ReturnType": 1, "Script": "1" } ] }""", "SSE1012", "Id is 1.5, which is not a whole number")]
+    [InlineData("""{ "Functions": [ { "Id": 315, "Name": "Listed", "FunctionType": 2, "ReturnType": 1, "Script": ["1"] } ] }""", "SSE1012", "Script is [\"1\"], which is not a string")]
     [InlineData("""{ "Functions": [ { "Id": 314, "Name": "Snake", "FunctionType": 2, "ReturnType": 1, "Script": "1", "Engine": "python" } ] }""", "SSE1012", "needs the 'python' script engine")]
     public void Mistakes_in_the_functions_file_stop_the_host_with_a_clear_message(string json, string code, string message)
     {

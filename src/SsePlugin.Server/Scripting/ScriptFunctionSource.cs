@@ -1,5 +1,7 @@
-using System.Text.Json;
+using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
 using SsePlugin.Server.Discovery;
 using SsePlugin.Server.Invocation;
 
@@ -9,7 +11,8 @@ namespace SsePlugin.Server.Scripting;
 /// Functions an administrator defines in a JSON file, each with a script for its body, so that fixed functions can
 /// be offered while scripts from Qlik are switched off. Reads the R plugin's <c>FuncDefs.json</c> unchanged
 /// (<c>FunctionRScript</c> runs in R) and a generic <c>Script</c> with an optional <c>Engine</c>
-/// (by default the connection's script engine).
+/// (by default the connection's script engine). Read with Json.NET, as the R plugin reads it, so that what it
+/// accepts (line breaks inside a script's string, comments, trailing commas) is accepted here too.
 /// </summary>
 /// <example>
 /// <code>
@@ -28,10 +31,12 @@ internal sealed class ScriptFunctionSource(string path, string defaultEngine) : 
         void Report(string member, string problem, string fix) =>
             diagnostics.Add(new SseDiagnostic(DiagnosticCodes.InvalidFunctionsFile, member, path, problem, fix));
 
-        JsonDocument document;
+        JToken document;
         try
         {
-            document = JsonDocument.Parse(File.ReadAllText(path), new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            // Dates stay strings: a script or a name is never a date.
+            using var reader = new JsonTextReader(new StringReader(File.ReadAllText(path))) { DateParseHandling = DateParseHandling.None };
+            document = JToken.ReadFrom(reader);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {
@@ -39,100 +44,94 @@ internal sealed class ScriptFunctionSource(string path, string defaultEngine) : 
             return [];
         }
 
-        using (document)
+        if (Property(document, "Functions") is not JArray list)
         {
-            if (Property(document.RootElement, "Functions") is not { ValueKind: JsonValueKind.Array } list)
-            {
-                Report(file, "The file has no \"Functions\" array.", "Write { \"Functions\": [ ... ] }.");
-                return [];
-            }
-
-            var engines = services.GetServices<IScriptEngine>().ToDictionary(e => e.Name, StringComparer.OrdinalIgnoreCase);
-            var functions = new List<SseFunction>();
-            var index = 0;
-            foreach (var entry in list.EnumerateArray())
-            {
-                var member = $"{file}: Functions[{index++}]";
-                try
-                {
-                    functions.Add(Read(entry, engines, defaultEngine, ref member));
-                }
-                catch (Exception e) when (e is FormatException or InvalidOperationException or KeyNotFoundException or SseCallException)
-                {
-                    Report(member, e.Message, "Fix the definition; see the README's functions file section.");
-                }
-            }
-
-            return functions;
+            Report(file, "The file has no \"Functions\" array.", "Write { \"Functions\": [ ... ] }.");
+            return [];
         }
+
+        var engines = services.GetServices<IScriptEngine>().ToDictionary(e => e.Name, StringComparer.OrdinalIgnoreCase);
+        var functions = new List<SseFunction>();
+        var index = 0;
+        foreach (var entry in list)
+        {
+            var member = $"{file}: Functions[{index++}]";
+            try
+            {
+                functions.Add(Read(entry, engines, defaultEngine, ref member));
+            }
+            catch (Exception e) when (e is FormatException or InvalidOperationException or KeyNotFoundException or ArgumentException or SseCallException)
+            {
+                Report(member, e.Message, "Fix the definition; see the README's functions file section.");
+            }
+        }
+
+        return functions;
     }
 
-    private static SseFunction Read(JsonElement entry, Dictionary<string, IScriptEngine> engines, string defaultEngine, ref string member)
+    private static SseFunction Read(JToken entry, Dictionary<string, IScriptEngine> engines, string defaultEngine, ref string member)
     {
-        var name = Required(entry, "Name").GetString() ?? string.Empty;
+        var name = Text(Required(entry, "Name"), "Name");
         member += $" ({name})";
         if (!AttributedFunctionSource.IsValidName(name))
         {
             throw new FormatException($"The function name '{name}' holds characters Qlik does not accept; use letters, digits and underscores.");
         }
 
-        var id = Required(entry, "Id").GetInt32();
+        var idValue = Required(entry, "Id");
+        var id = Int32(idValue) ?? throw new FormatException($"Id is {idValue.ToString(Formatting.None)}, which is not a whole number.");
         var functionType = Enumerated<SseFunctionType>(Required(entry, "FunctionType"), "FunctionType");
         var returnType = Enumerated<SseDataType>(Required(entry, "ReturnType"), "ReturnType");
         var parameters = new List<SseParameter>();
-        if (Property(entry, "Params") is { ValueKind: JsonValueKind.Object } declared)
+        if (Property(entry, "Params") is JObject declared)
         {
-            foreach (var parameter in declared.EnumerateObject())
+            foreach (var parameter in declared.Properties())
             {
                 parameters.Add(new SseParameter(parameter.Name, Enumerated<SseDataType>(parameter.Value, $"Params.{parameter.Name}")));
             }
         }
 
         var (script, engineName) = Property(entry, "FunctionRScript") is { } rScript
-            ? (rScript.GetString(), "r")
-            : (Required(entry, "Script").GetString(), Property(entry, "Engine")?.GetString() ?? defaultEngine);
+            ? (Text(rScript, "FunctionRScript"), "r")
+            : (Text(Required(entry, "Script"), "Script"), Property(entry, "Engine") is { } engineToken ? Text(engineToken, "Engine") : defaultEngine);
         if (!engines.TryGetValue(engineName, out var engine))
         {
             throw new InvalidOperationException(
                 $"The function needs the '{engineName}' script engine, which this host does not run (it runs: {string.Join(", ", engines.Keys)}).");
         }
 
-        var definition = new ScriptDefinition(script ?? string.Empty, functionType, returnType, parameters);
+        var definition = new ScriptDefinition(script, functionType, returnType, parameters);
         var cache = Property(entry, "CacheResultInQlik") is not { } flag
-            || flag.ValueKind == JsonValueKind.True
-            || (flag.ValueKind == JsonValueKind.String && bool.TryParse(flag.GetString(), out var parsed) && parsed);
+            || (flag.Type == JTokenType.Boolean && flag.Value<bool>())
+            || (flag.Type == JTokenType.String && bool.TryParse(flag.Value<string>(), out var parsed) && parsed);
         return new SseFunction(id, name, functionType, returnType, parameters, noCache: !cache, member, engine.Compile(definition));
     }
 
-    private static JsonElement? Property(JsonElement element, string name)
-    {
-        foreach (var property in element.EnumerateObject())
-        {
-            if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase))
-            {
-                return property.Value;
-            }
-        }
+    private static JToken? Property(JToken element, string name) =>
+        element is JObject entry && entry.GetValue(name, StringComparison.OrdinalIgnoreCase) is { Type: not JTokenType.Null } value ? value : null;
 
-        return null;
-    }
-
-    private static JsonElement Required(JsonElement element, string name) =>
+    private static JToken Required(JToken element, string name) =>
         Property(element, name) ?? throw new KeyNotFoundException($"The definition has no \"{name}\".");
 
-    private static T Enumerated<T>(JsonElement value, string what)
+    // Json.NET keeps whole numbers as long, or as BigInteger when they are larger.
+    private static int? Int32(JToken value) => value is JValue { Value: long number } && number is >= int.MinValue and <= int.MaxValue ? (int)number : null;
+
+    private static string Text(JToken value, string what) =>
+        value.Type == JTokenType.String ? value.Value<string>()! : throw new FormatException($"{what} is {value.ToString(Formatting.None)}, which is not a string.");
+
+    private static T Enumerated<T>(JToken value, string what)
         where T : struct, Enum
     {
-        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number) && Enum.IsDefined((T)(object)number))
+        if (Int32(value) is { } number && Enum.IsDefined((T)(object)number))
         {
             return (T)(object)number;
         }
 
-        if (value.ValueKind == JsonValueKind.String && Enum.TryParse<T>(value.GetString(), ignoreCase: true, out var named) && Enum.IsDefined(named))
+        if (value.Type == JTokenType.String && Enum.TryParse<T>(value.Value<string>(), ignoreCase: true, out var named) && Enum.IsDefined(named))
         {
             return named;
         }
 
-        throw new FormatException($"{what} is {value}, which is not one of {string.Join(", ", Enum.GetValues<T>().Select(v => $"{Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture)} ({v})"))}.");
+        throw new FormatException($"{what} is {value.ToString(Formatting.None)}, which is not one of {string.Join(", ", Enum.GetValues<T>().Select(v => $"{Convert.ToInt32(v, CultureInfo.InvariantCulture)} ({v})"))}.");
     }
 }
