@@ -236,6 +236,20 @@ public sealed class RScriptTests(RHostFixture r)
     }
 
     [Fact]
+    public async Task Time_queued_for_a_session_does_not_count_against_the_scripts_limit()
+    {
+        var busy = Enumerable.Range(0, 4).Select(_ =>
+            r.Client.EvaluateAsync("Sys.sleep(2); q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]))).ToList();
+        await Task.Delay(300);
+
+        // Queued about 2 s behind the four sessions' calls, then 1.5 s of R: over 3 s in all, each part under the limit.
+        var queued = await r.Client.EvaluateAsync("Sys.sleep(1.5); q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(5)]));
+        await Task.WhenAll(busy);
+
+        Assert.Equal([5], queued.Numbers());
+    }
+
+    [Fact]
     public async Task A_call_cancelled_by_the_client_ends_its_R_work()
     {
         var header = new ScriptRequestHeader { Script = "Sys.sleep(60); 1", FunctionType = FunctionType.Scalar, ReturnType = DataType.Numeric };

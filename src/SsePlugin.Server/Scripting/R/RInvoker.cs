@@ -28,6 +28,9 @@ internal sealed class RInvoker(ScriptDefinition definition, RservePool pool, ROp
         try
         {
             session = await pool.RentAsync(deadline.Token).ConfigureAwait(false);
+
+            // Time spent queued for a session is not the script's: its R work gets the whole limit.
+            deadline.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
             await session.Connection.AssignAsync(".sse.call", callData, deadline.Token).ConfigureAwait(false);
             value = await session.Connection.EvalAsync(".sse$run()", deadline.Token).ConfigureAwait(false);
         }

@@ -25,7 +25,7 @@ public sealed class ROptions
     /// <summary>Gets or sets R code run once on every new R session, e.g. <c>library(forecast); source('helpers.R')</c>. Default none.</summary>
     public string? InitScript { get; set; }
 
-    /// <summary>Gets or sets the time a call's R work may take before it is abandoned, in seconds. Default 300.</summary>
+    /// <summary>Gets or sets the time a call's R work may take before it is abandoned, in seconds; a call may wait as long again for a free session. Default 300.</summary>
     public double TimeoutSeconds { get; set; } = 300;
 
     /// <summary>Gets or sets the time allowed to connect to Rserve, in seconds. Default 5.</summary>
