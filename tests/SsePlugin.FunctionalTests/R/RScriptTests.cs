@@ -133,6 +133,26 @@ public sealed class RScriptTests(RHostFixture r)
         Assert.All(answers, a => Assert.Equal([0], a.Numbers()));
     }
 
+    [Theory]
+    [InlineData("times10 <<- function(x) -1", "times10(2)", 20)]
+    [InlineData("rm('times10', envir = globalenv())", "times10(2)", 20)]
+    [InlineData("attach(list(attached = 77))", "exists('attached')", 0)]
+    [InlineData("options(warn = 2, OutDec = ',')", "(getOption('warn') == 0) + (getOption('OutDec') == '.')", 2)]
+    [InlineData("Sys.setenv(SSE_LEAK = 'secret', HOME = '/leaked')", "(Sys.getenv('SSE_LEAK') == '') + (Sys.getenv('HOME') != '/leaked')", 2)]
+    public async Task Settings_a_call_changes_are_undone_before_the_next(string change, string probe, double expected)
+    {
+        // More calls than sessions, so that every session of the pool has run the change.
+        for (var i = 0; i < 8; i++)
+        {
+            await r.Client.EvaluateAsync($"{change}; 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+        }
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
+            r.Client.EvaluateAsync(probe, FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]))));
+
+        Assert.All(answers, a => Assert.Equal([expected], a.Numbers()));
+    }
+
     [Fact]
     public async Task A_script_cannot_replace_the_runner_of_later_calls()
     {

@@ -12,13 +12,26 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
     /// <summary>
     /// Defines <c>.sse$run()</c>, which runs a call's script: it takes <c>.sse.call</c> (a list of <c>q</c> and
     /// <c>script</c>), gives the script a fresh environment of its own holding <c>q</c>, turns an R error into a value
-    /// of class <c>sse.error</c> holding R's message, and removes whatever the script left in the global environment
-    /// (<c>&lt;&lt;-</c>, <c>assign</c>), so no call sees another's data. Answers are made ready for Qlik in R: times in their
-    /// own time zone's wall clock, list columns of data frames as text.
+    /// of class <c>sse.error</c> holding R's message, and puts the session back as the init script left it: what the
+    /// script left in the global environment (<c>&lt;&lt;-</c>, <c>assign</c>) is removed, globals it changed or removed are
+    /// restored, and so are <c>options()</c>, environment variables and the search path (<c>attach</c>,
+    /// <c>library</c>), so no call sees another's data or settings. Answers are made ready for Qlik in R: times in
+    /// their own time zone's wall clock, list columns of data frames as text.
     /// </summary>
     private const string Define = """
         .sse <- new.env()
-        .sse$reset <- function() rm(list = setdiff(ls(globalenv(), all.names = TRUE), .sse$baseline), envir = globalenv())
+        .sse$changed <- function(now, saved) names(saved)[!vapply(names(saved), function(n) identical(now[[n]], saved[[n]]), TRUE)]
+        .sse$reset <- function() {
+          rm(list = setdiff(ls(globalenv(), all.names = TRUE), .sse$baseline), envir = globalenv())
+          list2env(.sse$globals, envir = globalenv())
+          options(.sse$options[.sse$changed(options(), .sse$options)])
+          variables <- as.list(Sys.getenv())
+          added <- setdiff(names(variables), names(.sse$variables))
+          if (length(added) > 0) Sys.unsetenv(added)
+          changed <- .sse$changed(variables, .sse$variables)
+          if (length(changed) > 0) do.call(Sys.setenv, .sse$variables[changed])
+          for (name in rev(setdiff(search(), .sse$search))) detach(pos = match(name, search()))
+        }
         .sse$column <- function(x) {
           if (inherits(x, "POSIXct")) return(as.POSIXct(format(x, "%Y-%m-%d %H:%M:%OS6"), tz = "UTC"))
           if (inherits(x, "Date")) return(structure(as.numeric(x), class = "Date"))
@@ -39,9 +52,14 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
         }
         """;
 
-    // After the init script: what the global environment holds now is kept for good, and the runner cannot be replaced.
+    // After the init script: the state every call starts from (globals, options, environment variables, search path),
+    // and the runner cannot be replaced.
     private const string Seal = """
         .sse$baseline <- ls(globalenv(), all.names = TRUE)
+        .sse$globals <- mget(setdiff(.sse$baseline, ".sse"), envir = globalenv())
+        .sse$options <- options()
+        .sse$variables <- as.list(Sys.getenv())
+        .sse$search <- search()
         lockEnvironment(.sse, bindings = TRUE)
         lockBinding(".sse", globalenv())
         Sys.getpid()
