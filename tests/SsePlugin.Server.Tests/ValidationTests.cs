@@ -85,6 +85,35 @@ public sealed class ValidationTests
         public static double Function(double value) => value;
     }
 
+    public static class UndeclaredRowStreamValues
+    {
+        [SseFunction(1, SseFunctionType.Tensor)]
+        public static async IAsyncEnumerable<double> Function(IAsyncEnumerable<SseRow> rows)
+        {
+            await foreach (var row in rows)
+            {
+                yield return row.Number(0);
+            }
+        }
+    }
+
+    public static class RepeatedParameterName
+    {
+        [SseFunction(1, SseFunctionType.Aggregation)]
+        [SseParameter("value", SseDataType.Numeric)]
+        [SseParameter("Value", SseDataType.Numeric)]
+        public static async Task<double> Function(IAsyncEnumerable<SseRow> rows)
+        {
+            var sum = 0d;
+            await foreach (var row in rows)
+            {
+                sum += row.Number(0) + row.Number(1);
+            }
+
+            return sum;
+        }
+    }
+
     public static class ByRef
     {
         [SseFunction(1, SseFunctionType.Tensor)]
@@ -112,6 +141,8 @@ public sealed class ValidationTests
     [InlineData(typeof(Uncreatable), DiagnosticCodes.NotCallable, "Uncreatable.Function")]
     [InlineData(typeof(MisplacedParameter), DiagnosticCodes.MisplacedParameterAttribute, "MisplacedParameter.Function")]
     [InlineData(typeof(MisplacedTableReturnType), DiagnosticCodes.MisplacedTableReturnType, "MisplacedTableReturnType.Function")]
+    [InlineData(typeof(UndeclaredRowStreamValues), DiagnosticCodes.MisplacedParameterAttribute, "UndeclaredRowStreamValues.Function")]
+    [InlineData(typeof(RepeatedParameterName), DiagnosticCodes.InvalidName, "RepeatedParameterName.Function")]
     public void A_bad_declaration_gives_one_diagnostic_naming_the_member(Type fixture, string code, string member)
     {
         var error = Assert.Throws<SseConfigurationException>(() => Catalog(fixture));

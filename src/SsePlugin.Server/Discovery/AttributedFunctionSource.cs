@@ -133,6 +133,22 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
         var declared = method.GetCustomAttributes<SseParameterAttribute>().ToList();
         if (inputs.Contains(ArgumentKind.RowStream))
         {
+            if (declared.Count == 0)
+            {
+                Report(
+                    DiagnosticCodes.MisplacedParameterAttribute,
+                    "The method reads a row stream but declares no [SseParameter], so Qlik would be told it takes no values.",
+                    "Declare each value of a row, in order: [SseParameter(\"name\", SseDataType.Numeric)].");
+            }
+
+            foreach (var repeated in declared.GroupBy(p => p.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Key.Length == 0 || g.Count() > 1))
+            {
+                Report(
+                    DiagnosticCodes.InvalidName,
+                    repeated.Key.Length == 0 ? "An [SseParameter] has an empty name." : $"[SseParameter] names '{repeated.Key}' more than once.",
+                    "Give each declared parameter a name of its own.");
+            }
+
             parameters.AddRange(declared.Select(p => new SseParameter(p.Name, p.DataType)));
         }
         else if (declared.Count > 0)

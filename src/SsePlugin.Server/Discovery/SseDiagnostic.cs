@@ -22,7 +22,7 @@ public static class DiagnosticCodes
     /// <summary>Two functions share a name.</summary>
     public const string DuplicateName = "SSE1002";
 
-    /// <summary>A name holds characters other than letters, digits and underscores.</summary>
+    /// <summary>A function name holds characters other than letters, digits and underscores, or declared parameters share a name.</summary>
     public const string InvalidName = "SSE1003";
 
     /// <summary>A parameter type has no SSE meaning.</summary>
@@ -40,7 +40,7 @@ public static class DiagnosticCodes
     /// <summary>The method cannot be called: not public, generic, or its class cannot be created.</summary>
     public const string NotCallable = "SSE1008";
 
-    /// <summary><see cref="SseParameterAttribute"/> on a method that does not stream its rows.</summary>
+    /// <summary><see cref="SseParameterAttribute"/> on a method that does not stream its rows, or none on one that does.</summary>
     public const string MisplacedParameterAttribute = "SSE1009";
 
     /// <summary>An assembly of the functions folder cannot be loaded, or the folder does not exist.</summary>
