@@ -48,6 +48,16 @@ public sealed class FunctionShapeTests(HostFixture host)
     }
 
     [Fact]
+    public async Task A_slow_streaming_function_sends_its_answers_as_they_come_though_rows_are_waiting()
+    {
+        // Every row is sent at once, so rows are always waiting; each answer takes 300 ms, longer than answers wait for a bundle.
+        var answer = await host.Client.ExecuteAsync(113, Bundle([Numeric(1)]), Bundle([Numeric(2)]), Bundle([Numeric(3)]), Bundle([Numeric(4)]));
+
+        Assert.Equal([1, 2, 3, 4], answer.Numbers());
+        Assert.Equal(4, answer.Messages);
+    }
+
+    [Fact]
     public async Task A_per_row_function_answers_each_bundle_before_the_next_arrives()
     {
         using var cts = new CancellationTokenSource(CallTimeout);

@@ -45,6 +45,18 @@ public sealed class TestFunctions(IConfiguration configuration)
         }
     }
 
+    /// <summary>Echoes each value after a pause, as a function calling a slow service would.</summary>
+    [SseFunction(113, SseFunctionType.Tensor)]
+    [SseParameter("value", SseDataType.Numeric)]
+    public static async IAsyncEnumerable<double> SlowEcho(IAsyncEnumerable<SseRow> rows, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var row in rows.WithCancellation(cancellationToken))
+        {
+            await Task.Delay(300, cancellationToken);
+            yield return row.Number(0);
+        }
+    }
+
     [SseFunction(104, SseFunctionType.Aggregation)]
     [SseParameter("text", SseDataType.String)]
     public static async ValueTask<string> LongestText(IAsyncEnumerable<SseRow> rows)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace SsePlugin.Server.Invocation;
@@ -12,6 +13,10 @@ internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
     /// </summary>
     public const int BundleRows = 8 * 1024;
 
+    /// <summary>How long answers may wait for a bundle to fill: a slow function's answers still go out as they come.</summary>
+    public static readonly TimeSpan MaxDelay = TimeSpan.FromMilliseconds(100);
+
+    private long _lastFlush = Stopwatch.GetTimestamp();
     private double[] _numbers = [];
     private string?[] _strings = [];
 
@@ -56,8 +61,9 @@ internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
         _strings[Count++] = value.Text;
     }
 
-    /// <summary>Sends the pending answers once a bundle is full.</summary>
-    public ValueTask FlushIfFullAsync() => Count >= BundleRows ? FlushAsync() : ValueTask.CompletedTask;
+    /// <summary>Sends the pending answers once a bundle is full, or once they have waited <see cref="MaxDelay"/> since the last bundle.</summary>
+    public ValueTask FlushIfFullAsync() =>
+        Count >= BundleRows || (Count > 0 && Stopwatch.GetElapsedTime(_lastFlush) >= MaxDelay) ? FlushAsync() : ValueTask.CompletedTask;
 
     /// <summary>Sends the pending answers.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
@@ -76,6 +82,7 @@ internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
             Count);
         await response.WriteAsync([column], Count).ConfigureAwait(false);
         Count = 0;
+        _lastFlush = Stopwatch.GetTimestamp();
     }
 
     private void Ensure(int capacity)
