@@ -53,12 +53,12 @@ public sealed class FunctionCatalog
     {
         foreach (var clash in functions.GroupBy(key, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
         {
-            var members = clash.Select(f => f.Source).ToList();
+            var first = clash.First();
             diagnostics.Add(new SseDiagnostic(
                 code,
-                members[0],
-                null,
-                $"The function {what} '{clash.Key}' is used by {string.Join(" and ", members)}.",
+                first.Source,
+                first.Location,
+                $"The function {what} '{clash.Key}' is used by {string.Join(" and ", clash.Select(f => f.Location is null ? f.Source : $"{f.Source} ({f.Location})"))}.",
                 fix));
         }
     }

@@ -18,7 +18,8 @@ public sealed class SseFunction
         IReadOnlyList<SseParameter> parameters,
         bool noCache,
         string source,
-        FunctionInvoker invoker)
+        FunctionInvoker invoker,
+        string? location = null)
     {
         Id = id;
         Name = name;
@@ -28,6 +29,7 @@ public sealed class SseFunction
         NoCache = noCache;
         Source = source;
         Invoker = invoker;
+        Location = location;
     }
 
     /// <summary>Gets the function id Qlik calls it by.</summary>
@@ -53,6 +55,9 @@ public sealed class SseFunction
 
     /// <summary>Gets the call syntax with parameter names, e.g. <c>SumOfRows(col1, col2)</c>.</summary>
     public string Signature => $"{Name}({string.Join(", ", Parameters.Select(p => p.Name))})";
+
+    /// <summary>Gets where the definition is written, e.g. <c>MyFunctions.cs:42</c> or the functions file, when known.</summary>
+    internal string? Location { get; }
 
     /// <summary>Runs one call.</summary>
     internal FunctionInvoker Invoker { get; }

@@ -41,7 +41,7 @@ public sealed class HostStartupTests
         var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(["--port", "0"], services => services.AddSseFunctions(typeof(BadFunctions))));
 
         Assert.Equal([DiagnosticCodes.DuplicateId, DiagnosticCodes.InvalidName, DiagnosticCodes.WrongFunctionType], error.Diagnostics.Select(d => d.Code).Order());
-        Assert.Contains("ColumnOperations.SumOfRows and BadFunctions.ClashesWithSumOfRows", error.Message);
+        Assert.Matches(@"SSE1001 ColumnOperations\.SumOfRows \(ColumnOperations\.cs:\d+\): .* used by ColumnOperations\.SumOfRows \(ColumnOperations\.cs:\d+\) and BadFunctions\.ClashesWithSumOfRows \(HostStartupTests\.cs:\d+\)\.", error.Message);
     }
 
     [Fact]

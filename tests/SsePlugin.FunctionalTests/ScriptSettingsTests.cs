@@ -109,7 +109,7 @@ public sealed class ScriptSettingsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("""{ "Functions": [ { "Id": 5, "Name": "Clash", "FunctionType": 2, "ReturnType": 1, "Script": "1" } ] }""", "SSE1001", "ColumnOperations.SumOfRows and ")]
+    [InlineData("""{ "Functions": [ { "Id": 5, "Name": "Clash", "FunctionType": 2, "ReturnType": 1, "Script": "1" } ] }""", "SSE1001", "ColumnOperations.SumOfRows (ColumnOperations.cs:")]
     [InlineData("""{ "Functions": [ { "Id": 310, "Name": "Bad name", "FunctionType": 2, "ReturnType": 1, "Script": "1" } ] }""", "SSE1012", "letters, digits and underscores")]
     [InlineData("""{ "Functions": [ { "Id": 311, "Name": "Broken", "FunctionType": 2, "ReturnType": 1, "Script": "1 +" } ] }""", "SSE1012", "does not parse")]
     [InlineData("""{ "Functions": [ { "Id": 312, "Name": "NoType", "FunctionType": 7, "ReturnType": 1, "Script": "1" } ] }""", "SSE1012", "FunctionType is 7")]

@@ -55,7 +55,8 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
                     plan.Parameters,
                     method.IsDefined(typeof(NoCacheAttribute)),
                     MemberName(method),
-                    invoker));
+                    invoker,
+                    Location(attribute)));
             }
         }
 

@@ -69,7 +69,7 @@ internal sealed class ScriptFunctionSource(string path, string defaultEngine) : 
         return functions;
     }
 
-    private static SseFunction Read(JToken entry, Dictionary<string, IScriptEngine> engines, string defaultEngine, ref string member)
+    private SseFunction Read(JToken entry, Dictionary<string, IScriptEngine> engines, string defaultEngine, ref string member)
     {
         var name = Text(Required(entry, "Name"), "Name");
         member += $" ({name})";
@@ -104,7 +104,7 @@ internal sealed class ScriptFunctionSource(string path, string defaultEngine) : 
         var cache = Property(entry, "CacheResultInQlik") is not { } flag
             || (flag.Type == JTokenType.Boolean && flag.Value<bool>())
             || (flag.Type == JTokenType.String && bool.TryParse(flag.Value<string>(), out var parsed) && parsed);
-        return new SseFunction(id, name, functionType, returnType, parameters, noCache: !cache, member, engine.Compile(definition));
+        return new SseFunction(id, name, functionType, returnType, parameters, noCache: !cache, member, engine.Compile(definition), path);
     }
 
     private static JToken? Property(JToken element, string name) =>
