@@ -36,6 +36,24 @@ public sealed class HostStartupTests
     }
 
     [Fact]
+    public async Task A_functions_folder_that_adds_nothing_is_named_in_a_warning()
+    {
+        var empty = Directory.CreateTempSubdirectory("sseplugin-empty-").FullName;
+        var log = new LogCapture();
+        try
+        {
+            await using var host = await TestHost.StartAsync(["--functions-folder", empty], log.AddTo);
+
+            await log.WaitForAsync("The functions folder", empty, "holds no assemblies");
+            Assert.NotEmpty((await host.Client.GetCapabilitiesAsync(new Empty())).Functions);
+        }
+        finally
+        {
+            Directory.Delete(empty);
+        }
+    }
+
+    [Fact]
     public void Bad_declarations_are_all_reported_before_the_port_opens()
     {
         var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(["--port", "0"], services => services.AddSseFunctions(typeof(BadFunctions))));

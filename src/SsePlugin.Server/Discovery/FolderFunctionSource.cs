@@ -1,5 +1,7 @@
 using System.Reflection;
 using System.Runtime.Loader;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace SsePlugin.Server.Discovery;
 
@@ -25,13 +27,25 @@ public sealed class FolderFunctionSource(string folder) : IFunctionSource
         AssemblyLoadContext.Default.Resolving += (context, name) =>
             File.Exists(Path.Combine(path, name.Name + ".dll")) ? context.LoadFromAssemblyPath(Path.Combine(path, name.Name + ".dll")) : null;
 
+        var logger = services.GetService<ILoggerFactory>()?.CreateLogger<FolderFunctionSource>();
         var types = new List<Type>();
-        foreach (var file in Directory.EnumerateFiles(path, "*.dll").Order(StringComparer.Ordinal))
+        var files = Directory.GetFiles(path, "*.dll").Order(StringComparer.Ordinal).ToList();
+        if (files.Count == 0)
+        {
+            logger?.LogWarning("The functions folder {Folder} holds no assemblies (*.dll), so it adds no functions.", path);
+        }
+
+        foreach (var file in files)
         {
             try
             {
                 var assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(file);
-                types.AddRange(assembly.GetExportedTypes().Where(DeclaresFunctions));
+                var declaring = assembly.GetExportedTypes().Where(DeclaresFunctions).ToList();
+                types.AddRange(declaring);
+                if (declaring.Count > 0 && logger?.IsEnabled(LogLevel.Information) == true)
+                {
+                    logger?.LogInformation("Functions folder: {File} declares functions in {Classes}", Path.GetFileName(file), string.Join(", ", declaring.Select(t => t.Name)));
+                }
             }
             catch (Exception e) when (e is BadImageFormatException or FileLoadException or FileNotFoundException or ReflectionTypeLoadException)
             {
@@ -40,8 +54,15 @@ public sealed class FolderFunctionSource(string folder) : IFunctionSource
                     Path.GetFileName(file),
                     file,
                     $"The assembly could not be loaded: {e.Message}",
-                    "Build it for .NET 10 against the host's SsePlugin.Abstractions, and copy its dependencies into the folder."));
+                    e is FileLoadException
+                        ? "Keep one file of each assembly in the folder, and none of the host's own (such as SsePlugin.Abstractions.dll) in another version."
+                        : "Build it for .NET 10 against the host's SsePlugin.Abstractions, and copy its dependencies into the folder."));
             }
+        }
+
+        if (files.Count > 0 && types.Count == 0)
+        {
+            logger?.LogWarning("No assembly in the functions folder {Folder} declares functions: [SseFunction] on public methods of public classes.", path);
         }
 
         return new AttributedFunctionSource(types).GetFunctions(services, diagnostics);
