@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Connections;
 using Serilog;
+using Serilog.Events;
 using SsePlugin.Host;
 using SsePlugin.Host.Commands;
 using SsePlugin.Host.Security;
@@ -13,7 +14,8 @@ switch (args)
         return await DoctorCommand.RunAsync(rest, Console.Out);
 }
 
-Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
+// Errors go to standard error, so that a service manager or a script can tell them from the call log.
+Log.Logger = new LoggerConfiguration().WriteTo.Console(standardErrorFromLevel: LogEventLevel.Error).CreateBootstrapLogger();
 try
 {
     // Every declaration and connection is checked before a port opens; a mistake stops the host here.

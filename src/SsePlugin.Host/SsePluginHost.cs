@@ -49,7 +49,7 @@ public static class SsePluginHost
             .ReadFrom.Configuration(builder.Configuration)
             .ReadFrom.Services(services)
             .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}"), preserveStaticLogger: true);
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: LogEventLevel.Error), preserveStaticLogger: true);
 
         var section = builder.Configuration.GetSection(SsePluginOptions.Section);
         var options = section.Get<SsePluginOptions>() ?? new SsePluginOptions();
