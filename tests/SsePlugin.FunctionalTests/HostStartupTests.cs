@@ -101,9 +101,7 @@ public sealed class HostStartupTests
         var first = call.ResponseStream.Current;
 
         var exit = host.TerminateAsync();
-        await Task.Delay(TimeSpan.FromSeconds(1));
-        using var newcomer = GrpcChannel.ForAddress(host.Address);
-        var refused = await FailsAsync(() => new Connector.ConnectorClient(newcomer).ExecuteAsync(5, Bundle([Numeric(1, 1)])));
+        var refused = await RefusedWhileStoppingAsync(host.Address, timeout.Token);
         var stillRunning = !exit.IsCompleted;
         await call.RequestStream.WriteAsync(Bundle([Numeric(3, 4)]));
         await call.RequestStream.CompleteAsync();
@@ -114,6 +112,25 @@ public sealed class HostStartupTests
         Assert.Equal(3, first.Rows.Single().Duals[0].NumData);
         Assert.Equal([7], rest.Numbers());
         Assert.Equal(0, await exit);
+    }
+
+    // New calls are refused as soon as the host has taken the signal in; until then they may still be answered.
+    private static async Task<RpcException> RefusedWhileStoppingAsync(string address, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            using var newcomer = GrpcChannel.ForAddress(address);
+            try
+            {
+                await new Connector.ConnectorClient(newcomer).ExecuteAsync(5, Bundle([Numeric(1, 1)]));
+            }
+            catch (RpcException refused)
+            {
+                return refused;
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
     }
 
     [Fact]

@@ -61,7 +61,7 @@ public sealed class ScriptSettingsTests : IDisposable
     {
         // As the R plugin's own FuncDefs.json: a line break inside a script's string, Windows line ends, a flag as a string.
         var path = Write(
-            "{ \"Functions\": [\r\n  // a comment\r\n  { \"Id\": 320, \"Name\": \"TwoLines\", \"FunctionType\": 2, \"ReturnType\": 1, \"Params\": { \"x\": 1 },\r\n"
+            "// The R plugin's functions\r\n{ \"Functions\": [\r\n  // a comment\r\n  { \"Id\": 320, \"Name\": \"TwoLines\", \"FunctionType\": 2, \"ReturnType\": 1, \"Params\": { \"x\": 1 },\r\n"
             + "    \"Script\": \"var t = args[0] * 2;\r\nt + 1\", \"CacheResultInQlik\": \"false\" },\r\n] }");
         await using var host = await TestHost.StartAsync("--functions", path);
 
@@ -116,6 +116,8 @@ public sealed class ScriptSettingsTests : IDisposable
     [InlineData("""{ "Functions": [ { "Id": 313, "Name": "NoScript", "FunctionType": 2, "ReturnType": 1 } ] }""", "SSE1012", "no \"Script\"")]
     [InlineData("""{ "Functions": [ """, "SSE1012", "could not be read")]
     [InlineData("""{ "Functions": [ { "Id": 1.5, "Name": "Half", "FunctionType": 2, "ReturnType": 1, "Script": "1" } ] }""", "SSE1012", "Id is 1.5, which is not a whole number")]
+    [InlineData("""{ "Functions": [] } { "Functions": [] }""", "SSE1012", "Additional text encountered after finished reading JSON content")]
+    [InlineData("""{ "Functions": [ { "Id": 316, "Name": "Twice", "FunctionType": 2, "ReturnType": 1, "Params": { "x": 1, "x": 0 }, "Script": "1" } ] }""", "SSE1012", "Property with the name 'x' already exists")]
     [InlineData("""{ "Functions": [ { "Id": 315, "Name": "Listed", "FunctionType": 2, "ReturnType": 1, "Script": ["1"] } ] }""", "SSE1012", "Script is [\"1\"], which is not a string")]
     [InlineData("""{ "Functions": [ { "Id": 314, "Name": "Snake", "FunctionType": 2, "ReturnType": 1, "Script": "1", "Engine": "python" } ] }""", "SSE1012", "needs the 'python' script engine")]
     public void Mistakes_in_the_functions_file_stop_the_host_with_a_clear_message(string json, string code, string message)

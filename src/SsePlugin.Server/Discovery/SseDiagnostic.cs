@@ -52,7 +52,7 @@ public static class DiagnosticCodes
     /// <summary>The functions file cannot be read, or one of its definitions is wrong.</summary>
     public const string InvalidFunctionsFile = "SSE1012";
 
-    /// <summary>An analytic connection's settings are wrong: a value of the wrong type, a port out of range or used twice, a bind address that is not one, an unknown script engine.</summary>
+    /// <summary>An analytic connection's settings are wrong: a port out of range or used twice, a bind address that is not one, an unknown script engine.</summary>
     public const string InvalidConnection = "SSE1013";
 }
 

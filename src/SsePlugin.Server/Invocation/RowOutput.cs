@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace SsePlugin.Server.Invocation;
@@ -13,10 +12,11 @@ internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
     /// </summary>
     public const int BundleRows = 8 * 1024;
 
-    /// <summary>How long answers may wait for a bundle to fill: a slow function's answers still go out as they come.</summary>
-    public static readonly TimeSpan MaxDelay = TimeSpan.FromMilliseconds(100);
+    /// <summary>How long after the last bundle answers stop waiting for a bundle to fill: a slow function's answers still go out as they come.</summary>
+    public const int MaxDelayMilliseconds = 100;
 
-    private long _lastFlush = Stopwatch.GetTimestamp();
+    // A coarse clock is enough for the delay, and cheap to read for every answer.
+    private long _lastFlush = Environment.TickCount64;
     private double[] _numbers = [];
     private string?[] _strings = [];
 
@@ -61,9 +61,9 @@ internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
         _strings[Count++] = value.Text;
     }
 
-    /// <summary>Sends the pending answers once a bundle is full, or once they have waited <see cref="MaxDelay"/> since the last bundle.</summary>
+    /// <summary>Sends the pending answers once a bundle is full, or once <see cref="MaxDelayMilliseconds"/> have passed since the last bundle.</summary>
     public ValueTask FlushIfFullAsync() =>
-        Count >= BundleRows || (Count > 0 && Stopwatch.GetElapsedTime(_lastFlush) >= MaxDelay) ? FlushAsync() : ValueTask.CompletedTask;
+        Count >= BundleRows || (Count > 0 && Environment.TickCount64 - _lastFlush >= MaxDelayMilliseconds) ? FlushAsync() : ValueTask.CompletedTask;
 
     /// <summary>Sends the pending answers.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
@@ -82,7 +82,7 @@ internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
             Count);
         await response.WriteAsync([column], Count).ConfigureAwait(false);
         Count = 0;
-        _lastFlush = Stopwatch.GetTimestamp();
+        _lastFlush = Environment.TickCount64;
     }
 
     private void Ensure(int capacity)

@@ -36,7 +36,11 @@ internal sealed class ScriptFunctionSource(string path, string defaultEngine) : 
         {
             // Dates stay strings: a script or a name is never a date.
             using var reader = new JsonTextReader(new StringReader(File.ReadAllText(path))) { DateParseHandling = DateParseHandling.None };
-            document = JToken.ReadFrom(reader);
+            document = JToken.ReadFrom(reader, new JsonLoadSettings { CommentHandling = CommentHandling.Ignore, DuplicatePropertyNameHandling = DuplicatePropertyNameHandling.Error });
+            // Only comments may follow the object: reading on throws at anything else.
+            while (reader.Read())
+            {
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {
@@ -79,7 +83,7 @@ internal sealed class ScriptFunctionSource(string path, string defaultEngine) : 
         }
 
         var idValue = Required(entry, "Id");
-        var id = Int32(idValue) ?? throw new FormatException($"Id is {idValue.ToString(Formatting.None)}, which is not a whole number.");
+        var id = Int32(idValue) ?? throw new FormatException($"Id is {idValue.ToString(Formatting.None)}, which is not a whole number from {int.MinValue} to {int.MaxValue}.");
         var functionType = Enumerated<SseFunctionType>(Required(entry, "FunctionType"), "FunctionType");
         var returnType = Enumerated<SseDataType>(Required(entry, "ReturnType"), "ReturnType");
         var parameters = new List<SseParameter>();

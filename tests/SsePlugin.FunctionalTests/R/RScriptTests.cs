@@ -136,7 +136,8 @@ public sealed class RScriptTests(RHostFixture r)
     [Theory]
     [InlineData("times10 <<- function(x) -1", "times10(2)", 20)]
     [InlineData("rm('times10', envir = globalenv())", "times10(2)", 20)]
-    [InlineData("attach(list(attached = 77))", "exists('attached')", 0)]
+    [InlineData("attach(list(attached = 77)); attach(list(attached = 78))", "exists('attached')", 0)]
+    [InlineData("library(splines); library(stats4)", "('package:splines' %in% search()) + ('package:stats4' %in% search())", 0)]
     [InlineData("options(warn = 2, OutDec = ',')", "(getOption('warn') == 0) + (getOption('OutDec') == '.')", 2)]
     [InlineData("Sys.setenv(SSE_LEAK = 'secret', HOME = '/leaked')", "(Sys.getenv('SSE_LEAK') == '') + (Sys.getenv('HOME') != '/leaked')", 2)]
     public async Task Settings_a_call_changes_are_undone_before_the_next(string change, string probe, double expected)
@@ -259,11 +260,11 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task Time_queued_for_a_session_does_not_count_against_the_scripts_limit()
     {
         var busy = Enumerable.Range(0, 4).Select(_ =>
-            r.Client.EvaluateAsync("Sys.sleep(2); q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]))).ToList();
+            r.Client.EvaluateAsync("Sys.sleep(2.2); q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]))).ToList();
         await Task.Delay(300);
 
-        // Queued about 2 s behind the four sessions' calls, then 1.5 s of R: over 3 s in all, each part under the limit.
-        var queued = await r.Client.EvaluateAsync("Sys.sleep(1.5); q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(5)]));
+        // Queued about 2 s behind the four sessions' calls, then 2 s of R: 4 s in all, each part well under the 3 s limit.
+        var queued = await r.Client.EvaluateAsync("Sys.sleep(2); q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(5)]));
         await Task.WhenAll(busy);
 
         Assert.Equal([5], queued.Numbers());

@@ -6,7 +6,7 @@ namespace SsePlugin.Server.Scripting.JavaScript;
 public sealed class JavaScriptOptions
 {
     /// <summary>Gets or sets the wall time a call's scripts may run, in seconds. Default 30.</summary>
-    [Range(0d, double.MaxValue, MinimumIsExclusive = true, ErrorMessage = "SsePlugin:JavaScript:TimeoutSeconds must be more than 0.")]
+    [Range(0d, 4_294_967d, MinimumIsExclusive = true, ErrorMessage = "SsePlugin:JavaScript:TimeoutSeconds must be more than 0 and at most 4294967 (49 days).")]
     public double TimeoutSeconds { get; set; } = 30;
 
     /// <summary>

@@ -55,6 +55,9 @@ public sealed class ROptions
     /// <summary>Checks the settings at start, so that a mistake stops the host instead of failing every R call.</summary>
     internal sealed class Validator : IValidateOptions<ROptions>
     {
+        // The longest delay a CancellationTokenSource takes.
+        private const double MaxSeconds = 4_294_967;
+
         public ValidateOptionsResult Validate(string? name, ROptions options)
         {
             var problems = new List<string>();
@@ -71,9 +74,9 @@ public sealed class ROptions
                 problems.Add(e.Message);
             }
 
-            if (!(options.TimeoutSeconds > 0) || !(options.ConnectTimeoutSeconds > 0))
+            if (!(options.TimeoutSeconds is > 0 and <= MaxSeconds) || !(options.ConnectTimeoutSeconds is > 0 and <= MaxSeconds))
             {
-                problems.Add("SsePlugin:Rserve:TimeoutSeconds and ConnectTimeoutSeconds must be more than 0.");
+                problems.Add($"SsePlugin:Rserve:TimeoutSeconds and ConnectTimeoutSeconds must be more than 0 and at most {MaxSeconds} (49 days).");
             }
 
             if (options.PoolSize < 0)

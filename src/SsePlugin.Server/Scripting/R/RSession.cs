@@ -12,25 +12,29 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
     /// <summary>
     /// Defines <c>.sse$run()</c>, which runs a call's script: it takes <c>.sse.call</c> (a list of <c>q</c> and
     /// <c>script</c>), gives the script a fresh environment of its own holding <c>q</c>, turns an R error into a value
-    /// of class <c>sse.error</c> holding R's message, and puts the session back as the init script left it: what the
-    /// script left in the global environment (<c>&lt;&lt;-</c>, <c>assign</c>) is removed, globals it changed or removed are
-    /// restored, and so are <c>options()</c>, environment variables and the search path (<c>attach</c>,
-    /// <c>library</c>), so no call sees another's data or settings. Answers are made ready for Qlik in R: times in
-    /// their own time zone's wall clock, list columns of data frames as text.
+    /// of class <c>sse.error</c> holding R's message, and puts the session back as the init script left it, as far as
+    /// R lets it: what the script left in the global environment (<c>&lt;&lt;-</c>, <c>assign</c>) is removed, globals it
+    /// changed or removed are restored (the random number stream goes on), and so are the options and environment
+    /// variables it changed and the search path (<c>attach</c>, <c>library</c>), so no call sees another's data. Answers
+    /// are made ready for Qlik in R: times in their own time zone's wall clock, list columns of data frames as text.
     /// </summary>
     private const string Define = """
         .sse <- new.env()
         .sse$changed <- function(now, saved) names(saved)[!vapply(names(saved), function(n) identical(now[[n]], saved[[n]]), TRUE)]
         .sse$reset <- function() {
-          rm(list = setdiff(ls(globalenv(), all.names = TRUE), .sse$baseline), envir = globalenv())
-          list2env(.sse$globals, envir = globalenv())
-          options(.sse$options[.sse$changed(options(), .sse$options)])
-          variables <- as.list(Sys.getenv())
-          added <- setdiff(names(variables), names(.sse$variables))
-          if (length(added) > 0) Sys.unsetenv(added)
-          changed <- .sse$changed(variables, .sse$variables)
-          if (length(changed) > 0) do.call(Sys.setenv, .sse$variables[changed])
-          for (name in rev(setdiff(search(), .sse$search))) detach(pos = match(name, search()))
+          try(rm(list = setdiff(ls(globalenv(), all.names = TRUE), .sse$baseline), envir = globalenv()), silent = TRUE)
+          try(list2env(.sse$globals, envir = globalenv()), silent = TRUE)
+          try(options(.sse$options[.sse$changed(options(), .sse$options)]), silent = TRUE)
+          try({
+            variables <- as.list(Sys.getenv())
+            added <- setdiff(names(variables), names(.sse$variables))
+            if (length(added) > 0) Sys.unsetenv(added)
+            changed <- .sse$changed(variables, .sse$variables)
+            if (length(changed) > 0) do.call(Sys.setenv, .sse$variables[changed])
+          }, silent = TRUE)
+          # Newest first, so that a package goes before the packages it needs.
+          while (length(added <- which(!(search() %in% .sse$search))) > 0 &&
+                 !inherits(try(detach(pos = added[1], force = TRUE), silent = TRUE), "try-error")) NULL
         }
         .sse$column <- function(x) {
           if (inherits(x, "POSIXct")) return(as.POSIXct(format(x, "%Y-%m-%d %H:%M:%OS6"), tz = "UTC"))
@@ -56,7 +60,7 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
     // and the runner cannot be replaced.
     private const string Seal = """
         .sse$baseline <- ls(globalenv(), all.names = TRUE)
-        .sse$globals <- mget(setdiff(.sse$baseline, ".sse"), envir = globalenv())
+        .sse$globals <- mget(setdiff(.sse$baseline, c(".sse", ".Random.seed")), envir = globalenv())
         .sse$options <- options()
         .sse$variables <- as.list(Sys.getenv())
         .sse$search <- search()
