@@ -79,7 +79,7 @@ public sealed class HostStartupTests
     [InlineData("Failed to convert configuration value 'abc' at 'SsePlugin:Port' to type 'System.Int32'. Write a number", "--port", "abc")]
     [InlineData("Failed to convert configuration value 'yes' at 'SsePlugin:Connections:R:AllowScript'", "--SsePlugin:Connections:R:AllowScript", "yes")]
     [InlineData("SsePlugin:MaxConcurrentCalls must be 0 (no limit) or more.", "--SsePlugin:MaxConcurrentCalls", "-1")]
-    [InlineData("SsePlugin:JavaScript:TimeoutSeconds must be more than 0.", "--SsePlugin:JavaScript:TimeoutSeconds", "0")]
+    [InlineData("SsePlugin:JavaScript:TimeoutSeconds must be more than 0 and at most 4294967 (49 days).", "--SsePlugin:JavaScript:TimeoutSeconds", "0")]
     public async Task A_setting_out_of_range_or_of_the_wrong_type_stops_the_executable_with_one_clear_line(string message, params string[] args)
     {
         var (exitCode, printed) = await HostProcess.RunToExitAsync(["--port", "0", .. args]);
