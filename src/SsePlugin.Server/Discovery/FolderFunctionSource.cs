@@ -44,7 +44,7 @@ public sealed class FolderFunctionSource(string folder) : IFunctionSource
                 types.AddRange(declaring);
                 if (declaring.Count > 0 && logger?.IsEnabled(LogLevel.Information) == true)
                 {
-                    logger?.LogInformation("Functions folder: {File} declares functions in {Classes}", Path.GetFileName(file), string.Join(", ", declaring.Select(t => t.Name)));
+                    logger.LogInformation("Functions folder: {File} declares functions in {Classes}", Path.GetFileName(file), string.Join(", ", declaring.Select(t => t.Name)));
                 }
             }
             catch (Exception e) when (e is BadImageFormatException or FileLoadException or FileNotFoundException or ReflectionTypeLoadException)
