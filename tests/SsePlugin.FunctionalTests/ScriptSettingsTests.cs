@@ -110,6 +110,8 @@ public sealed class ScriptSettingsTests : IDisposable
 
     [Theory]
     [InlineData("""{ "Functions": [ { "Id": 5, "Name": "Clash", "FunctionType": 2, "ReturnType": 1, "Script": "1" } ] }""", "SSE1001", "ColumnOperations.SumOfRows (ColumnOperations.cs:")]
+    [InlineData("{ \"Functions\": [\n { \"Id\": 320, \"Name\": \"One\", \"FunctionType\": 2, \"ReturnType\": 1, \"Script\": \"1\" },\n { \"Id\": 320, \"Name\": \"Two\", \"FunctionType\": 2, \"ReturnType\": 1, \"Script\": \"2\" } ] }", "SSE1001", ".json:2) and functions-")]
+    [InlineData("{ \"Functions\": [\n\n { \"Id\": 321, \"Name\": \"Odd\", \"FunctionType\": 2, \"ReturnType\": 9, \"Script\": \"1\" } ] }", "SSE1012", ".json:3): ReturnType is 9")]
     [InlineData("""{ "Functions": [ { "Id": 310, "Name": "Bad name", "FunctionType": 2, "ReturnType": 1, "Script": "1" } ] }""", "SSE1012", "letters, digits and underscores")]
     [InlineData("""{ "Functions": [ { "Id": 311, "Name": "Broken", "FunctionType": 2, "ReturnType": 1, "Script": "1 +" } ] }""", "SSE1012", "does not parse")]
     [InlineData("""{ "Functions": [ { "Id": 312, "Name": "NoType", "FunctionType": 7, "ReturnType": 1, "Script": "1" } ] }""", "SSE1012", "FunctionType is 7")]

@@ -60,20 +60,21 @@ internal sealed class ScriptFunctionSource(string path, string defaultEngine) : 
         foreach (var entry in list)
         {
             var member = $"{file}: Functions[{index++}]";
+            var location = $"{path}:{((IJsonLineInfo)entry).LineNumber}";
             try
             {
-                functions.Add(Read(entry, engines, defaultEngine, ref member));
+                functions.Add(Read(entry, engines, defaultEngine, ref member, location));
             }
             catch (Exception e) when (e is FormatException or InvalidOperationException or KeyNotFoundException or ArgumentException or SseCallException)
             {
-                Report(member, e.Message, "Fix the definition; see the README's functions file section.");
+                diagnostics.Add(new SseDiagnostic(DiagnosticCodes.InvalidFunctionsFile, member, location, e.Message, "Fix the definition; see the README's functions file section."));
             }
         }
 
         return functions;
     }
 
-    private SseFunction Read(JToken entry, Dictionary<string, IScriptEngine> engines, string defaultEngine, ref string member)
+    private static SseFunction Read(JToken entry, Dictionary<string, IScriptEngine> engines, string defaultEngine, ref string member, string location)
     {
         var name = Text(Required(entry, "Name"), "Name");
         member += $" ({name})";
@@ -108,7 +109,7 @@ internal sealed class ScriptFunctionSource(string path, string defaultEngine) : 
         var cache = Property(entry, "CacheResultInQlik") is not { } flag
             || (flag.Type == JTokenType.Boolean && flag.Value<bool>())
             || (flag.Type == JTokenType.String && bool.TryParse(flag.Value<string>(), out var parsed) && parsed);
-        return new SseFunction(id, name, functionType, returnType, parameters, noCache: !cache, member, engine.Compile(definition), path);
+        return new SseFunction(id, name, functionType, returnType, parameters, noCache: !cache, member, engine.Compile(definition), location);
     }
 
     private static JToken? Property(JToken element, string name) =>
