@@ -111,7 +111,7 @@ string[] notes =
         + $"{DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC, {Environment.ProcessorCount} cores, load average {loadAverage} at the start, .NET {Environment.Version}; "
         + "the client shares the machine with the server.",
     "SsePlugin is SsePlugin.Host started with `--Serilog:MinimumLevel:Default Warning` (no per-call log lines); plain is "
-        + "tests/SsePlugin.Benchmarks.PlainServer (Grpc.AspNetCore, generated stubs, logging at Warning). Both: workstation GC, "
+        + "tests/SsePlugin.Benchmarks.PlainServer (Grpc.AspNetCore, generated stubs, logging at Warning). Both: server GC with dynamic adaptation (DATAS), "
         + "h2c on loopback, HTTP/2 windows 2 MiB / 1 MiB, 64 MiB max message.",
     $"Requests are BundledRows of {RequestBundles.BundleRows} rows serialized once up front and sent through a pass-through "
         + "byte[] marshaller while another task reads the answer; every answer's row count and sum are verified.",
