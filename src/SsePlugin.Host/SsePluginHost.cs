@@ -107,6 +107,12 @@ public static class SsePluginHost
             kestrel.Limits.Http2.InitialConnectionWindowSize = 2 * 1024 * 1024;
             kestrel.Limits.Http2.InitialStreamWindowSize = 1024 * 1024;
 
+            // Qlik sends a script in a header (qlik-scriptrequestheader-bin, base64): 256 KB of headers take a script
+            // of about 190 KB. Headers up to twice that fail their own call with status 431 (the one header field may
+            // be that long); longer ones end the connection, Kestrel's guard against header floods.
+            kestrel.Limits.MaxRequestHeadersTotalSize = 256 * 1024;
+            kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 2 * kestrel.Limits.MaxRequestHeadersTotalSize;
+
             // Qlik reads no "server" header; leaving it out tells a caller nothing of the software and saves encoding it.
             kestrel.AddServerHeader = false;
         });

@@ -27,3 +27,13 @@ public static class DroppedInFunctions
         return GC.GetTotalMemory(forceFullCollection: true);
     }
 }
+
+/// <summary>Functions of a class that is not public, which the folder serves as well.</summary>
+internal static class InternalFunctions
+{
+    /// <summary>Negates each number.</summary>
+    /// <param name="value">The number.</param>
+    /// <returns>The number with its sign turned.</returns>
+    [SseFunction(503, SseFunctionType.Tensor)]
+    public static double Negate(double value) => -value;
+}

@@ -110,13 +110,15 @@ public sealed class ErrorTests(HostFixture host)
         await HostStillServesAsync();
     }
 
-    [Fact]
-    public async Task An_exception_in_a_function_names_the_function_and_the_problem()
+    [Theory]
+    [InlineData(-1, "RejectNegative failed: InvalidOperationException: negative values are not allowed")]
+    [InlineData(1e10, "RejectNegative failed: InvalidDataException: the model file is corrupt")]
+    public async Task An_exception_in_a_function_names_the_function_and_the_problem(double value, string message)
     {
-        var error = await FailsAsync(() => host.Client.ExecuteAsync(101, Bundle([Numeric(1), Numeric(-1)])));
+        var error = await FailsAsync(() => host.Client.ExecuteAsync(101, Bundle([Numeric(1), Numeric(value)])));
 
         Assert.Equal(StatusCode.Unknown, error.StatusCode);
-        Assert.Contains("RejectNegative failed: InvalidOperationException: negative values are not allowed", error.Status.Detail);
+        Assert.Contains(message, error.Status.Detail);
         await HostStillServesAsync();
     }
 

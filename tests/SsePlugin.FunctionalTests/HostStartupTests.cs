@@ -30,9 +30,11 @@ public sealed class HostStartupTests
 
         var capabilities = await host.Client.GetCapabilitiesAsync(new Empty());
         var answer = await host.Client.ExecuteAsync(500, Bundle([Numeric(2), Numeric(-1)]));
+        var ofInternalClass = await host.Client.ExecuteAsync(503, Bundle([Numeric(2)]));
 
         Assert.Contains(capabilities.Functions, f => f is { Name: "Triple", FunctionId: 500 });
         Assert.Equal([6, -3], answer.Numbers());
+        Assert.Equal([-2], ofInternalClass.Numbers());
     }
 
     [Fact]

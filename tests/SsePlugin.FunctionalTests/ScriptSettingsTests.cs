@@ -17,7 +17,9 @@ public sealed class ScriptSettingsTests : IDisposable
               "Params": { "sales": 1, "cost": 1 }, "Script": "(args[0] - args[1]) / args[0]" },
             { "Id": 301, "Name": "Labels", "FunctionType": "Aggregation", "ReturnType": "String", "Engine": "javascript",
               "Params": { "name": 0, "value": 1 }, "Script": "q => q.name.map((n, i) => n + '=' + q.value[i]).join(';')" },
-            { "Id": 302, "Name": "Constant", "FunctionType": 0, "ReturnType": 1, "Script": "42" }
+            { "Id": 302, "Name": "Constant", "FunctionType": 0, "ReturnType": 1, "Script": "42" },
+            { "Id": 303, "Name": "Labelled", "FunctionType": 2, "ReturnType": 2, "Params": { "d": 2 },
+              "Script": "args[0].num > 0 ? args[0] : { num: -args[0].num, str: 'minus ' + args[0].str }" }
           ]
         }
         """;
@@ -46,6 +48,7 @@ public sealed class ScriptSettingsTests : IDisposable
         var margin = await host.Client.ExecuteAsync(300, Bundle([Numeric(10, 4), Numeric(4, 1)]));
         var labels = await host.Client.ExecuteAsync(Headers(301), [Bundle([TextAndNumber("a", 1), TextAndNumber("b", 2)])]);
         var constant = await host.Client.ExecuteAsync(302, Bundle([new Row(), new Row()]));
+        var labelled = await host.Client.ExecuteAsync(303, Bundle([new Row { Duals = { new Dual { NumData = 3, StrData = "three" } } }, new Row { Duals = { new Dual { NumData = -2, StrData = "two" } } }]));
 
         Assert.Equal([("sales", DataType.Numeric), ("cost", DataType.Numeric)], functions["Margin"].Params.Select(p => (p.Name, p.DataType)));
         Assert.Equal((FunctionType.Aggregation, DataType.String), (functions["Labels"].FunctionType, functions["Labels"].ReturnType));
@@ -54,6 +57,21 @@ public sealed class ScriptSettingsTests : IDisposable
         Assert.Equal(["a=1;b=2"], labels.Strings());
         Assert.False(labels.NoStore);
         Assert.Equal([42, 42], constant.Numbers());
+        Assert.Equal([3, 2], labelled.Numbers());
+        Assert.Equal(["three", "minus two"], labelled.Strings());
+    }
+
+    [Fact]
+    public async Task Of_many_functions_an_unknown_id_lists_twenty_so_that_the_message_fits_Qlik()
+    {
+        var definitions = Enumerable.Range(400, 30).Select(id => $$"""{ "Id": {{id}}, "Name": "Forecast_Revenue_By_Region_{{id}}", "FunctionType": 2, "ReturnType": 1, "Script": "1" }""");
+        await using var host = await TestHost.StartAsync("--examples", "false", "--functions", Write($$"""{ "Functions": [ {{string.Join(", ", definitions)}} ] }"""));
+
+        var error = await FailsAsync(() => host.Client.ExecuteAsync(99, Bundle([Numeric(1)])));
+
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+        Assert.Matches(@"it has \d+ functions: -?\d+ \w+(, -?\d+ \w+){19} and \d+ more \(GetCapabilities lists them all\)\.", error.Status.Detail);
+        Assert.DoesNotContain("Forecast_Revenue_By_Region_429", error.Status.Detail);
     }
 
     [Fact]

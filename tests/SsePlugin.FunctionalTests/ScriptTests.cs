@@ -126,6 +126,20 @@ public sealed class ScriptTests(HostFixture host)
     }
 
     [Fact]
+    public async Task Symbols_become_their_text_and_promises_what_they_settle_to()
+    {
+        var symbol = await host.Client.EvaluateAsync("Symbol('x')", FunctionType.Tensor, DataType.String, OneNumber, Bundle([Numeric(1)]));
+        var perRow = await host.Client.EvaluateAsync("(async () => args[0] * 2)()", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
+        var whole = await host.Client.EvaluateAsync("async q => q.value.map(x => x + 1)", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
+        var aggregate = await host.Client.EvaluateAsync("Promise.resolve(args[0].length)", FunctionType.Aggregation, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
+
+        Assert.Equal(["Symbol(x)"], symbol.Strings());
+        Assert.Equal([2, 4], perRow.Numbers());
+        Assert.Equal([2, 3], whole.Numbers());
+        Assert.Equal([2], aggregate.Numbers());
+    }
+
+    [Fact]
     public async Task A_whole_table_answer_of_the_wrong_length_is_an_error()
     {
         var error = await FailsAsync(() => host.Client.EvaluateAsync(
@@ -139,6 +153,7 @@ public sealed class ScriptTests(HostFixture host)
     [InlineData("args[0] +", "ScriptEval: The script does not parse: the script ends too early")]
     [InlineData("args[0] +\n) + 1", "ScriptEval: The script does not parse: Unexpected token ')' (line 2, column 1)")]
     [InlineData("throw new Error('custom failure')", "custom failure")]
+    [InlineData("(async () => { throw new Error('async failure'); })()", "ScriptEval: the script failed: Promise was rejected with value Error: async failure")]
     [InlineData("System.IO.File.ReadAllText('/etc/passwd')", "System is not defined")]
     [InlineData("importNamespace('System.IO')", "importNamespace is not defined")]
     [InlineData("require('fs')", "require is not defined")]

@@ -24,7 +24,12 @@ public sealed class TestFunctions(IConfiguration configuration)
 
     [SseFunction(101, SseFunctionType.Scalar)]
     public static double RejectNegative(double value) =>
-        value < 0 ? throw new InvalidOperationException("negative values are not allowed") : value;
+        value switch
+        {
+            < 0 => throw new InvalidOperationException("negative values are not allowed"),
+            > 1e9 => throw new InvalidDataException("the model file is corrupt"),
+            _ => value,
+        };
 
     [SseFunction(102, SseFunctionType.Aggregation)]
     public static async Task<double> AverageAsync(double[] values, CancellationToken cancellationToken)

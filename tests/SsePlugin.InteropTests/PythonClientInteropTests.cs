@@ -156,6 +156,29 @@ public sealed class PythonClientInteropTests(InteropFixture plugin) : IClassFixt
             "boom");
 
     [Fact]
+    public Task Script_of_150_KB_is_read_from_its_header() =>
+        plugin.CallAsync(
+            Call.EvaluateScript("args[0] +" + new string(' ', 150_000) + "1", "SCALAR", "NUMERIC", [new("a", "NUMERIC")], [[N(1)]]),
+            result => Assert.Equal([2.0], result.Ok().Column(0).Select(d => d.Num)));
+
+    [Fact]
+    public Task Error_of_100_000_characters_arrives_shortened_instead_of_overflowing_the_clients_header_limit() =>
+        plugin.ExpectFailureAsync(
+            Call.EvaluateScript("throw 'é'.repeat(100000)", "SCALAR", "NUMERIC", [new("a", "NUMERIC")], [[N(1)]]),
+            "INVALID_ARGUMENT",
+            "ScriptEval: the script failed: ééé",
+            "é [...]");
+
+    [Fact]
+    public Task Table_description_too_large_for_the_clients_header_limit_is_RESOURCE_EXHAUSTED() =>
+        plugin.ExpectFailureAsync(
+            Call.EvaluateScript(
+                "q => { const t = {}; for (let i = 0; i < 300; i++) t['Field_name_number_' + i] = q.a; return t }", "TENSOR", "NUMERIC", [new("a", "NUMERIC")], [[N(1)]]),
+            "RESOURCE_EXHAUSTED",
+            "table description (300 fields)",
+            "Return fewer fields");
+
+    [Fact]
     public Task Unknown_function_id_is_NOT_FOUND_and_names_the_id() =>
         plugin.ExpectFailureAsync(new Call("ExecuteFunction", FunctionId: 99, Bundles: [[[S("x")]]]), "NOT_FOUND", "99");
 

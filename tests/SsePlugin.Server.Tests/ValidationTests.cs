@@ -72,6 +72,30 @@ public sealed class ValidationTests
         public static double Function<T>(double value) => value;
     }
 
+#pragma warning disable CA1000 // The mistake under test: a function that is a static member of a generic type.
+    public static class GenericClass<T>
+    {
+        [SseFunction(1, SseFunctionType.Tensor)]
+        public static double Function(double value) => value;
+    }
+#pragma warning restore CA1000
+
+    public static class FailingStaticInitializer
+    {
+        private static readonly string Setting = Environment.GetEnvironmentVariable("SSEPLUGIN_TEST_NEVER_SET") ?? throw new InvalidOperationException("Set SSEPLUGIN_TEST_NEVER_SET.");
+
+        [SseFunction(1, SseFunctionType.Tensor)]
+        public static string Function(string value) => value + Setting;
+    }
+
+    public sealed class FailingConstructor
+    {
+        private readonly int _length = Environment.GetEnvironmentVariable("SSEPLUGIN_TEST_NEVER_SET")!.Length;
+
+        [SseFunction(1, SseFunctionType.Tensor)]
+        public double Function(double value) => value + _length;
+    }
+
     public sealed class Uncreatable(Uri unavailable)
     {
         [SseFunction(1, SseFunctionType.Tensor)]
@@ -138,7 +162,10 @@ public sealed class ValidationTests
     [InlineData(typeof(AsyncPerRow), DiagnosticCodes.UnsupportedShape, "AsyncPerRow.Function")]
     [InlineData(typeof(NotPublic), DiagnosticCodes.NotCallable, "NotPublic.Function")]
     [InlineData(typeof(Generic), DiagnosticCodes.NotCallable, "Generic.Function")]
+    [InlineData(typeof(GenericClass<>), DiagnosticCodes.NotCallable, "GenericClass`1.Function")]
     [InlineData(typeof(Uncreatable), DiagnosticCodes.NotCallable, "Uncreatable.Function")]
+    [InlineData(typeof(FailingStaticInitializer), DiagnosticCodes.NotCallable, "FailingStaticInitializer.Function")]
+    [InlineData(typeof(FailingConstructor), DiagnosticCodes.NotCallable, "FailingConstructor.Function")]
     [InlineData(typeof(MisplacedParameter), DiagnosticCodes.MisplacedParameterAttribute, "MisplacedParameter.Function")]
     [InlineData(typeof(MisplacedTableReturnType), DiagnosticCodes.MisplacedTableReturnType, "MisplacedTableReturnType.Function")]
     [InlineData(typeof(UndeclaredRowStreamValues), DiagnosticCodes.MisplacedParameterAttribute, "UndeclaredRowStreamValues.Function")]
@@ -152,6 +179,15 @@ public sealed class ValidationTests
         Assert.Equal(member, diagnostic.Member);
         Assert.Contains("Fix:", diagnostic.ToString());
         Assert.Contains(diagnostic.ToString(), error.Message);
+    }
+
+    [Fact]
+    public void A_class_that_fails_to_initialize_is_reported_with_what_it_threw()
+    {
+        var error = Assert.Throws<SseConfigurationException>(() => Catalog(typeof(FailingStaticInitializer), typeof(FailingConstructor)));
+
+        Assert.Contains("The static initializer of its class FailingStaticInitializer failed: InvalidOperationException: Set SSEPLUGIN_TEST_NEVER_SET.", error.Message);
+        Assert.Contains("Its class FailingConstructor could not be created: NullReferenceException", error.Message);
     }
 
     [Fact]

@@ -141,7 +141,7 @@ public sealed class WireTests
     {
         var bundle = new BundledRows { Rows = { Row(new double[RequestBlock.MaxRowValues + 1]) } };
 
-        var error = Assert.Throws<InvalidDataException>(() => Decode(bundle));
+        var error = Assert.Throws<MalformedRequestException>(() => Decode(bundle));
 
         Assert.Equal($"A row holds more than {RequestBlock.MaxRowValues} values; Qlik sends one value per parameter.", error.Message);
     }
@@ -225,7 +225,7 @@ public sealed class WireTests
     [InlineData(new byte[] { 0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 })]
     public void Malformed_bytes_are_reported_not_misread(byte[] bytes)
     {
-        var error = Assert.Throws<InvalidDataException>(() => Decode(bytes));
+        var error = Assert.Throws<MalformedRequestException>(() => Decode(bytes));
 
         Assert.StartsWith("The message is not a valid BundledRows", error.Message);
     }

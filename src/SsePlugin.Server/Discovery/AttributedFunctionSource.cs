@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
 using SsePlugin.Server.Invocation;
 
@@ -22,6 +23,7 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
         foreach (var type in types.Distinct())
         {
             object? instance = null;
+            var initialized = false;
             foreach (var method in type.GetMethods(AllMethods).OrderBy(m => m.MetadataToken))
             {
                 if (method.GetCustomAttribute<SseFunctionAttribute>() is not { } attribute)
@@ -30,8 +32,32 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
                 }
 
                 var found = new List<SseDiagnostic>();
-                var plan = Analyze(method, attribute, found);
-                if (plan is not null && !method.IsStatic && instance is null)
+                MethodPlan? plan;
+                try
+                {
+                    plan = Analyze(method, attribute, found);
+                }
+                catch (Exception e) when (e is FileNotFoundException or FileLoadException or TypeLoadException or BadImageFormatException)
+                {
+                    // A parameter or return type from an assembly that is missing, or present in another build.
+                    diagnostics.Add(new SseDiagnostic(
+                        DiagnosticCodes.UnloadableAssembly,
+                        MemberName(method),
+                        Location(attribute),
+                        $"A type of its signature could not be loaded: {e.Message}",
+                        "Copy the assembly that defines it, in the version the function was built against, into the functions folder."));
+                    continue;
+                }
+
+                // A class's static initializer runs now rather than at its first call, so that a failure stops the
+                // host with its message instead of failing every call with TypeInitializationException.
+                if (plan is not null && !initialized)
+                {
+                    initialized = true;
+                    Initialize(type, method, attribute, found);
+                }
+
+                if (plan is not null && found.Count == 0 && !method.IsStatic && instance is null)
                 {
                     instance = CreateInstance(services, method, attribute, found);
                 }
@@ -75,9 +101,12 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
             Report(DiagnosticCodes.InvalidName, $"The function name '{name}' holds characters Qlik does not accept.", "Use letters, digits and underscores only.");
         }
 
-        if (!method.IsPublic || method.IsGenericMethodDefinition)
+        if (!method.IsPublic || method.IsGenericMethodDefinition || method.DeclaringType!.ContainsGenericParameters)
         {
-            Report(DiagnosticCodes.NotCallable, $"The method is {(method.IsPublic ? "generic" : "not public")}.", "Make it a public, non-generic method.");
+            Report(
+                DiagnosticCodes.NotCallable,
+                $"The method is {(!method.IsPublic ? "not public" : method.IsGenericMethodDefinition ? "generic" : "in a generic class")}.",
+                "Make it a public, non-generic method of a non-generic class.");
         }
 
         var arguments = new List<ArgumentPlan>();
@@ -227,6 +256,23 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
         _ => "a row stream",
     };
 
+    private static void Initialize(Type type, MethodInfo method, SseFunctionAttribute attribute, List<SseDiagnostic> diagnostics)
+    {
+        try
+        {
+            RuntimeHelpers.RunClassConstructor(type.TypeHandle);
+        }
+        catch (Exception e)
+        {
+            diagnostics.Add(new SseDiagnostic(
+                DiagnosticCodes.NotCallable,
+                MemberName(method),
+                Location(attribute),
+                $"The static initializer of its class {type.Name} failed: {Cause(e)}",
+                "Fix what the static fields or the static constructor need (a setting, a file, an assembly), or set them up in a constructor of an instance class."));
+        }
+    }
+
     private static object? CreateInstance(IServiceProvider services, MethodInfo method, SseFunctionAttribute attribute, List<SseDiagnostic> diagnostics)
     {
         var type = method.DeclaringType!;
@@ -234,16 +280,27 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
         {
             return ActivatorUtilities.CreateInstance(services, type);
         }
-        catch (Exception e) when (e is InvalidOperationException or MemberAccessException or TargetInvocationException or ArgumentException)
+        catch (Exception e)
         {
             diagnostics.Add(new SseDiagnostic(
                 DiagnosticCodes.NotCallable,
                 MemberName(method),
                 Location(attribute),
-                $"Its class {type.Name} could not be created: {(e as TargetInvocationException)?.InnerException?.Message ?? e.Message}",
-                "Make the method static, or give the class a public constructor whose parameters the host's services can supply."));
+                $"Its class {type.Name} could not be created: {Cause(e)}",
+                "Make the method static, or give the class a public constructor that succeeds and whose parameters the host's services can supply."));
             return null;
         }
+    }
+
+    // Reflection and type initialization wrap what the class itself threw.
+    private static string Cause(Exception exception)
+    {
+        while (exception is TargetInvocationException or TypeInitializationException && exception.InnerException is { } inner)
+        {
+            exception = inner;
+        }
+
+        return $"{exception.GetType().Name}: {exception.Message}";
     }
 
     internal static bool IsValidName(string name) => name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');

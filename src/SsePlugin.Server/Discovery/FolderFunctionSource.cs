@@ -6,8 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace SsePlugin.Server.Discovery;
 
 /// <summary>
-/// Loads the assemblies of a folder and serves the <see cref="SseFunctionAttribute"/> methods of their public
-/// classes, so that an administrator can add functions without rebuilding the host.
+/// Loads the assemblies of a folder and serves their <see cref="SseFunctionAttribute"/> methods, so that an
+/// administrator can add functions without rebuilding the host.
 /// </summary>
 /// <param name="folder">The folder holding the function assemblies and their dependencies.</param>
 public sealed class FolderFunctionSource(string folder) : IFunctionSource
@@ -40,20 +40,20 @@ public sealed class FolderFunctionSource(string folder) : IFunctionSource
             try
             {
                 var assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(file);
-                var declaring = assembly.GetExportedTypes().Where(DeclaresFunctions).ToList();
+                var declaring = assembly.GetTypes().Where(DeclaresFunctions).ToList();
                 types.AddRange(declaring);
                 if (declaring.Count > 0 && logger?.IsEnabled(LogLevel.Information) == true)
                 {
                     logger.LogInformation("Functions folder: {File} declares functions in {Classes}", Path.GetFileName(file), string.Join(", ", declaring.Select(t => t.Name)));
                 }
             }
-            catch (Exception e) when (e is BadImageFormatException or FileLoadException or FileNotFoundException or ReflectionTypeLoadException)
+            catch (Exception e) when (e is BadImageFormatException or FileLoadException or FileNotFoundException or ReflectionTypeLoadException or TypeLoadException)
             {
                 diagnostics.Add(new SseDiagnostic(
                     DiagnosticCodes.UnloadableAssembly,
                     Path.GetFileName(file),
                     file,
-                    $"The assembly could not be loaded: {e.Message}",
+                    $"The assembly could not be loaded: {(e as ReflectionTypeLoadException)?.LoaderExceptions.FirstOrDefault()?.Message ?? e.Message}",
                     e is FileLoadException
                         ? "Keep one file of each assembly in the folder, and none of the host's own (such as SsePlugin.Abstractions.dll) in another version."
                         : "Build it for .NET 10 against the host's SsePlugin.Abstractions, and copy its dependencies into the folder."));
@@ -62,13 +62,14 @@ public sealed class FolderFunctionSource(string folder) : IFunctionSource
 
         if (files.Count > 0 && types.Count == 0)
         {
-            logger?.LogWarning("No assembly in the functions folder {Folder} declares functions: [SseFunction] on public methods of public classes.", path);
+            logger?.LogWarning("No assembly in the functions folder {Folder} declares functions: methods marked [SseFunction].", path);
         }
 
         return new AttributedFunctionSource(types).GetFunctions(services, diagnostics);
     }
 
+    // Every class and method, public or not, so that a function that is not public is reported rather than left out.
     private static bool DeclaresFunctions(Type type) =>
-        type.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly)
+        type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly)
             .Any(m => m.IsDefined(typeof(SseFunctionAttribute)));
 }

@@ -21,6 +21,9 @@ namespace SsePlugin.Server.Grpc;
 [BindServiceMethod(typeof(ConnectorService), nameof(BindService))]
 internal partial class ConnectorService
 {
+    /// <summary>The longest status message sent, in characters as gRPC writes it in the <c>grpc-message</c> header.</summary>
+    private const int MaxStatusMessageLength = 2048;
+
     private const string ServiceName = "qlik.sse.Connector";
 
     private static readonly Method<Empty, Capabilities> GetCapabilitiesMethod = new(
@@ -137,6 +140,7 @@ internal partial class ConnectorService
         catch (Exception e)
         {
             var status = ToStatus(e, name, cancellation.Token);
+            status = new Status(status.StatusCode, Shorten(status.Detail));
             Log.CallFailed(_logger, rpc, name, Printable(common.AppId), Printable(common.UserId), Caller(context), call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, Printable(status.Detail), status.StatusCode == StatusCode.Unknown ? e : null);
             throw new RpcException(status);
         }
@@ -154,10 +158,42 @@ internal partial class ConnectorService
         $"The plugin is already running {_calls.Max} calls, the most SsePlugin:MaxConcurrentCalls allows, so this call was refused. "
         + "Retry when fewer calls run, or raise SsePlugin:MaxConcurrentCalls (0 = no limit) if the machine has memory and CPU to spare.");
 
-    private static string DescribeFunctions(AnalyticConnection connection) =>
-        connection.Catalog.Functions.Count == 0
-            ? "no functions"
-            : "these functions: " + string.Join(", ", connection.Catalog.Functions.Select(f => $"{f.Id} {f.Name}"));
+    private static string DescribeFunctions(AnalyticConnection connection)
+    {
+        const int listed = 20;
+        var functions = connection.Catalog.Functions;
+        return functions.Count switch
+        {
+            0 => "no functions",
+            <= listed => "these functions: " + string.Join(", ", functions.Select(f => $"{f.Id} {f.Name}")),
+            _ => $"{functions.Count} functions: " + string.Join(", ", functions.Take(listed).Select(f => $"{f.Id} {f.Name}")) + $" and {functions.Count - listed} more (GetCapabilities lists them all)",
+        };
+    }
+
+    /// <summary>
+    /// A status message short enough for Qlik's engine: a gRPC C-core client takes at most 8 KB of response headers,
+    /// status included, and reports a longer status as a header-size error instead of its text. The message is cut
+    /// at <see cref="MaxStatusMessageLength"/> characters as gRPC writes them (characters outside printable ASCII
+    /// take three per UTF-8 byte).
+    /// </summary>
+    private static string Shorten(string message)
+    {
+        const string cut = " [...]";
+        var length = 0;
+        var end = 0;
+        foreach (var rune in message.EnumerateRunes())
+        {
+            length += rune.Value is >= 0x20 and <= 0x7e and not '%' ? 1 : 3 * rune.Utf8SequenceLength;
+            if (length > MaxStatusMessageLength - cut.Length)
+            {
+                return string.Concat(message.AsSpan(0, end), cut);
+            }
+
+            end += rune.Utf16SequenceLength;
+        }
+
+        return message;
+    }
 
     /// <summary>Who called: the peer's address and, under mutual TLS, the subject of its client certificate.</summary>
     private static string Caller(ServerCallContext context) =>
@@ -212,7 +248,7 @@ internal partial class ConnectorService
             $"{function}: a request message is larger than the {_maxReceiveMessageBytes} bytes SsePlugin:MaxReceiveMessageBytes allows. "
             + "Qlik's engine sends far smaller bundles of rows; raise the setting only if a client must send larger ones."),
         RpcException e => e.Status,
-        InvalidDataException e => new Status(StatusCode.InvalidArgument, $"{function}: {e.Message}"),
+        MalformedRequestException e => new Status(StatusCode.InvalidArgument, $"{function}: {e.Message}"),
         // The host waits for running calls when it stops, and cuts off those still running after its shutdown timeout.
         OperationCanceledException or IOException when cancellation.IsCancellationRequested && _stopping.IsCancellationRequested =>
             new Status(StatusCode.Unavailable, $"{function}: the plugin stopped before the call finished (it waits shutdownTimeoutSeconds for running calls)."),

@@ -23,6 +23,12 @@ internal sealed class ResponseWriter(
     /// <summary>The metadata key of the table description.</summary>
     public const string TableDescriptionHeader = "qlik-tabledescription-bin";
 
+    /// <summary>
+    /// The largest table description sent, serialized: Qlik's engine (a gRPC C-core client) takes at most 8 KB of
+    /// response headers, and a binary header travels in base64, a third longer.
+    /// </summary>
+    public const int MaxTableDescriptionBytes = 4096;
+
     /// <summary>The metadata key of cache control.</summary>
     public const string CacheHeader = "qlik-cache";
 
@@ -93,7 +99,16 @@ internal sealed class ResponseWriter(
 
         if (description is not null)
         {
-            headers.Add(TableDescriptionHeader, Describe(description).ToByteArray());
+            var bytes = Describe(description).ToByteArray();
+            if (bytes.Length > MaxTableDescriptionBytes)
+            {
+                throw new SseCallException(
+                    StatusCode.ResourceExhausted,
+                    $"{function.Name}: the answer's table description ({description.Columns.Count} fields) takes {bytes.Length} bytes, more than the "
+                    + $"{MaxTableDescriptionBytes} Qlik's engine accepts in a response header. Return fewer fields or shorter field names.");
+            }
+
+            headers.Add(TableDescriptionHeader, bytes);
         }
 
         await context.WriteResponseHeadersAsync(headers).ConfigureAwait(false);

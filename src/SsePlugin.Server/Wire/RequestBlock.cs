@@ -54,7 +54,7 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
     /// The decoding loops are compiled fully optimized at once: on a busy machine, tiered compilation can leave them
     /// running unoptimized, instrumented code for seconds while the background compiler waits for a core.
     /// </remarks>
-    /// <exception cref="InvalidDataException">The bytes are not a valid <c>BundledRows</c>.</exception>
+    /// <exception cref="MalformedRequestException">The bytes are not a valid <c>BundledRows</c>.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Append(ReadOnlySpan<byte> message)
     {
@@ -223,7 +223,7 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
     {
         if (_columnCount == MaxRowValues)
         {
-            throw new InvalidDataException($"A row holds more than {MaxRowValues} values; Qlik sends one value per parameter.");
+            throw new MalformedRequestException($"A row holds more than {MaxRowValues} values; Qlik sends one value per parameter.");
         }
 
         if (_columnCount == _numbers.Length)

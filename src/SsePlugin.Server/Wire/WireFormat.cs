@@ -35,7 +35,7 @@ internal static class BundledRowsFormat
         (BitConverter.DoubleToInt64Bits(number) != 0 ? 9 : 0) + (textBytes == 0 ? 0 : FieldSize(textBytes));
 }
 
-/// <summary>Reads protobuf wire format from a span, failing with <see cref="InvalidDataException"/> on malformed input.</summary>
+/// <summary>Reads protobuf wire format from a span, failing with <see cref="MalformedRequestException"/> on malformed input.</summary>
 internal ref struct WireReader(ReadOnlySpan<byte> data)
 {
     private readonly ReadOnlySpan<byte> _data = data;
@@ -178,7 +178,7 @@ internal ref struct WireReader(ReadOnlySpan<byte> data)
         throw Malformed("a varint is cut off or longer than 10 bytes");
     }
 
-    private static InvalidDataException Malformed(string problem) => new($"The message is not a valid BundledRows: {problem}.");
+    private static MalformedRequestException Malformed(string problem) => new($"The message is not a valid BundledRows: {problem}.");
 }
 
 /// <summary>Writes protobuf wire format straight into a buffer writer, a span at a time.</summary>

@@ -32,11 +32,11 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         {
             if (definition.FunctionType == SseFunctionType.Aggregation)
             {
-                await AggregateAsync(engine, call).ConfigureAwait(false);
+                await AggregateAsync(engine, call, deadline.Token).ConfigureAwait(false);
             }
             else
             {
-                await EvaluateRowsAsync(engine, call).ConfigureAwait(false);
+                await EvaluateRowsAsync(engine, call, deadline.Token).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (Describe(e, call, deadline.Token) is { } failure)
@@ -45,7 +45,7 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         }
     }
 
-    private async Task EvaluateRowsAsync(Engine engine, FunctionCall call)
+    private async Task EvaluateRowsAsync(Engine engine, FunctionCall call, CancellationToken deadline)
     {
         if (await call.ReadBlockAsync().ConfigureAwait(false) is not { } block)
         {
@@ -54,11 +54,11 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
 
         var row = new JsRow(engine, definition.Parameters);
         row.Load(block, 0);
-        var first = engine.Evaluate(script);
+        var first = Settle(engine.Evaluate(script), deadline);
         if (first is Function function)
         {
             var table = await call.ReadAllAsync(block).ConfigureAwait(false);
-            var answer = JsValues.ToTable(Call(engine, function, table), definition.ReturnType, $"{call.Function.Name}'s function");
+            var answer = JsValues.ToTable(Settle(Call(engine, function, table), deadline), definition.ReturnType, $"{call.Function.Name}'s function");
             if (answer.Description is null && answer.Table.RowCount != table.RowCount)
             {
                 throw new SseCallException(
@@ -78,7 +78,7 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
             for (var i = from; i < block.RowCount; i++)
             {
                 row.Load(block, i);
-                JsValues.Store(engine.Evaluate(script), output, start + i, definition.ReturnType);
+                JsValues.Store(Settle(engine.Evaluate(script), deadline), output, start + i, definition.ReturnType);
             }
 
             await output.FlushIfFullAsync().ConfigureAwait(false);
@@ -87,14 +87,14 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         await output.FlushAsync().ConfigureAwait(false);
     }
 
-    private async Task AggregateAsync(Engine engine, FunctionCall call)
+    private async Task AggregateAsync(Engine engine, FunctionCall call, CancellationToken deadline)
     {
         var table = await call.ReadAllAsync().ConfigureAwait(false);
         var q = JsColumns.Load(engine, table);
-        var value = engine.Evaluate(script);
+        var value = Settle(engine.Evaluate(script), deadline);
         if (value is Function function)
         {
-            value = engine.Call(function, JsValue.Undefined, [q]);
+            value = Settle(engine.Call(function, JsValue.Undefined, [q]), deadline);
         }
 
         var answer = JsValues.ToTable(value, definition.ReturnType, call.Function.Name);
@@ -107,6 +107,9 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
 
         await call.Response.WriteAsync(answer.Table.ColumnArray, answer.Table.RowCount, answer.Description).ConfigureAwait(false);
     }
+
+    /// <summary>What an <c>async</c> function or a promise settles to; a rejection throws the script's error.</summary>
+    private static JsValue Settle(JsValue value, CancellationToken deadline) => value.IsPromise() ? value.UnwrapIfPromise(deadline) : value;
 
     private static JsValue Call(Engine engine, Function function, SseTable table) =>
         engine.Call(function, JsValue.Undefined, [JsColumns.Load(engine, table)]);
@@ -122,13 +125,16 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
             ExecutionCanceledException or OperationCanceledException when deadline.IsCancellationRequested =>
                 new SseCallException(StatusCode.DeadlineExceeded, $"{name}: the script ran longer than the {options.TimeoutSeconds:0.#} s allowed per call (SsePlugin:JavaScript:TimeoutSeconds)."),
             MemoryLimitExceededException =>
-                new SseCallException(StatusCode.ResourceExhausted, $"{name}: the script used more than the {options.MemoryLimitMegabytes} MB allowed (SsePlugin:JavaScript:MemoryLimitMegabytes)."),
+                new SseCallException(StatusCode.ResourceExhausted, $"{name}: the script allocated more than the {options.MemoryLimitMegabytes} MB allowed per evaluation (SsePlugin:JavaScript:MemoryLimitMegabytes)."),
             RecursionDepthOverflowException =>
                 new SseCallException(StatusCode.ResourceExhausted, $"{name}: the script's calls nest deeper than the {options.MaxRecursionDepth} allowed (SsePlugin:JavaScript:MaxRecursionDepth)."),
             StatementsCountOverflowException =>
                 new SseCallException(StatusCode.ResourceExhausted, $"{name}: the script ran more than the {options.MaxStatements} statements allowed per evaluation (SsePlugin:JavaScript:MaxStatements)."),
             JavaScriptException e =>
                 new SseCallException(StatusCode.InvalidArgument, $"{name}: the script failed: {e.Message}{Where(e)}"),
+            // Errors of the engine's own, such as a rejected promise or a value that cannot become text.
+            JintException e =>
+                new SseCallException(StatusCode.InvalidArgument, $"{name}: the script failed: {e.Message}"),
             _ => null,
         };
     }

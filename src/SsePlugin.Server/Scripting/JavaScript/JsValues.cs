@@ -9,17 +9,20 @@ namespace SsePlugin.Server.Scripting.JavaScript;
 /// <summary>Turns what a script returns into answers of the declared type.</summary>
 internal static class JsValues
 {
-    /// <summary>Stores one answer: numbers stay numbers and anything else is null (NaN); texts are JavaScript's String(value).</summary>
+    /// <summary>
+    /// Stores one answer: numbers stay numbers and anything else is null (NaN); texts are JavaScript's String(value);
+    /// a dual answer may be <c>{ num, str }</c>, as dual arguments are.
+    /// </summary>
     public static void Store(JsValue value, RowOutput output, int row, SseDataType dataType)
     {
         if (dataType != SseDataType.String)
         {
-            output.Numbers[row] = ToNumber(value);
+            output.Numbers[row] = dataType == SseDataType.Dual ? DualNumber(value) : ToNumber(value);
         }
 
         if (dataType != SseDataType.Numeric)
         {
-            output.Strings[row] = ToText(value);
+            output.Strings[row] = dataType == SseDataType.Dual ? DualText(value) : ToText(value);
         }
     }
 
@@ -72,19 +75,26 @@ internal static class JsValues
 
     private static double ToNumber(JsValue value) => value.IsNumber() ? value.AsNumber() : double.NaN;
 
-    private static string ToText(JsValue value) => value.IsNull() || value.IsUndefined() ? string.Empty : TypeConverter.ToString(value);
-
-    private static SseColumn Column(string name, JsValue[] values, SseDataType dataType)
+    // String(value): a symbol gives its description, which the implicit conversion refuses.
+    private static string ToText(JsValue value) => value switch
     {
-        var numbers = dataType == SseDataType.String ? [] : Array.ConvertAll(values, ToNumber);
-        var strings = dataType == SseDataType.Numeric ? [] : Array.ConvertAll(values, ToText);
-        return dataType switch
-        {
-            SseDataType.Numeric => new SseColumn(name, numbers),
-            SseDataType.String => new SseColumn(name, strings),
-            _ => new SseColumn(name, numbers, strings),
-        };
-    }
+        _ when value.IsNull() || value.IsUndefined() => string.Empty,
+        JsSymbol symbol => symbol.ToString(),
+        _ => TypeConverter.ToString(value),
+    };
+
+    private static bool IsDual(JsObject value) => value.HasOwnProperty("num") || value.HasOwnProperty("str");
+
+    private static double DualNumber(JsValue value) => value is JsObject dual && IsDual(dual) ? ToNumber(dual.Get("num")) : ToNumber(value);
+
+    private static string DualText(JsValue value) => value is JsObject dual && IsDual(dual) ? ToText(dual.Get("str")) : ToText(value);
+
+    private static SseColumn Column(string name, JsValue[] values, SseDataType dataType) => dataType switch
+    {
+        SseDataType.Numeric => new SseColumn(name, Array.ConvertAll(values, ToNumber)),
+        SseDataType.String => new SseColumn(name, Array.ConvertAll(values, ToText)),
+        _ => new SseColumn(name, Array.ConvertAll(values, DualNumber), Array.ConvertAll(values, DualText)),
+    };
 
     private static bool TryReadArray(JsValue value, out JsValue[] values)
     {
