@@ -1,9 +1,11 @@
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Serilog;
 using Serilog.Events;
 using SsePlugin.Host;
 using SsePlugin.Host.Commands;
 using SsePlugin.Host.Security;
+using SsePlugin.Rserve;
 using SsePlugin.Server.Discovery;
 
 switch (args)
@@ -24,6 +26,12 @@ try
     await app.RunAsync();
     return 0;
 }
+catch (InvalidDataException e) when (e.InnerException is { } cause)
+{
+    // A configuration file that is not valid JSON: the inner exception gives the line.
+    Log.Fatal("{Problem} {Cause}", e.Message, cause.Message);
+    return 2;
+}
 catch (Exception e) when (e is SseConfigurationException or CertificateFolderException or Microsoft.Extensions.Options.OptionsValidationException)
 {
     Log.Fatal("{Problems}", e.Message);
@@ -38,6 +46,21 @@ catch (InvalidOperationException e) when (e.TargetSite?.DeclaringType == typeof(
 catch (IOException e) when (e.InnerException is AddressInUseException)
 {
     Log.Fatal("{Problem} Another program, perhaps another SsePlugin, listens there: stop it, or give this host another port (--port).", e.Message);
+    return 2;
+}
+catch (SocketException e)
+{
+    Log.Fatal("The host cannot listen there: {Problem}. Fix: bind to an address of this machine (--bind), e.g. 127.0.0.1, or 0.0.0.0 for all.", e.Message);
+    return 2;
+}
+catch (RserveException e)
+{
+    Log.Fatal("{Problem}", e.Message);
+    return 2;
+}
+catch (InvalidOperationException e) when (e.Source == "Serilog.Settings.Configuration")
+{
+    Log.Fatal("The Serilog settings are wrong: {Problem}", e.Message);
     return 2;
 }
 catch (Exception e) when (e is not HostAbortedException)

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net;
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
 using Serilog.Events;
@@ -37,8 +39,9 @@ public static class SsePluginHost
     {
         args = WithFlagValues(args);
         // The slim builder leaves out what a gRPC host has no use for (IIS, HTTP/3, the Debug and EventSource log
-        // providers), which spares about 3 MB at start; mutual TLS is configured per endpoint below and works without it.
+        // providers), which spares about 3 MB at start; HTTPS endpoints from the Kestrel section are added back.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseKestrelHttpsConfiguration();
         builder.Configuration.AddCommandLine(args, Switches);
 
         // Each host logs through a logger of its own (not the static Log.Logger), so that hosts sharing a process, as
@@ -51,7 +54,17 @@ public static class SsePluginHost
             .ReadFrom.Configuration(builder.Configuration)
             .ReadFrom.Services(services)
             .Enrich.FromLogContext()
+            // Program reports a failed start in one line; the generic host's own report repeats it with a stack trace.
+            .Filter.ByExcluding(e => e.MessageTemplate.Text == "Hosting failed to start")
             .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: LogEventLevel.Error), preserveStaticLogger: true);
+
+        // The generic host ignores a value it cannot read, and would wait its default 30 s.
+        if (builder.Configuration["shutdownTimeoutSeconds"] is { } shutdownTimeout
+            && !(int.TryParse(shutdownTimeout, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0))
+        {
+            throw new OptionsValidationException(
+                "shutdownTimeoutSeconds", typeof(HostOptions), [$"shutdownTimeoutSeconds is '{shutdownTimeout}'; write a whole number of seconds, 0 or more."]);
+        }
 
         var section = builder.Configuration.GetSection(SsePluginOptions.Section);
         var options = section.Get<SsePluginOptions>() ?? new SsePluginOptions();

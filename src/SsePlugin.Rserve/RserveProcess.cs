@@ -17,6 +17,7 @@ public sealed class RserveProcess : IAsyncDisposable
 {
     // The output kept for error messages: its last characters.
     private const int OutputKept = 16 * 1024;
+    private const string SetSid = "/usr/bin/setsid";
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromMilliseconds(50);
 
     private readonly Process _process;
@@ -68,12 +69,21 @@ public sealed class RserveProcess : IAsyncDisposable
         var config = Path.Combine(folder.FullName, "Rserv.conf");
         await File.WriteAllTextAsync(config, Configuration(options), cancellationToken).ConfigureAwait(false);
 
-        var start = new ProcessStartInfo(options.RscriptPath)
+        // In a session of its own, Rserve does not get the Ctrl+C a terminal sends the host's process group, so
+        // running R calls can finish while the host stops; the host stops Rserve itself afterwards. setsid execs
+        // Rscript in its own process, which keeps its process id.
+        var detached = !OperatingSystem.IsWindows() && File.Exists(SetSid) && Executable(options.RscriptPath) is not null;
+        var start = new ProcessStartInfo(detached ? SetSid : options.RscriptPath)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (detached)
+        {
+            start.ArgumentList.Add(options.RscriptPath);
+        }
+
         start.ArgumentList.Add("-e");
         start.ArgumentList.Add($"Rserve::run.Rserve(config.file='{RString(config)}')");
         var server = new RserveProcess(new Process { StartInfo = start }, folder, options.Port);
@@ -253,4 +263,12 @@ public sealed class RserveProcess : IAsyncDisposable
         await probe.ConnectAsync(IPAddress.Loopback, Port, cancellationToken).ConfigureAwait(false);
         await ServerIdentity.ReadAsync(probe.GetStream(), cancellationToken).ConfigureAwait(false);
     }
+
+    // The file a program name or path starts, as the process launcher finds it; null if there is none.
+    private static string? Executable(string program) =>
+        program.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal)
+            ? (File.Exists(program) ? program : null)
+            : (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator)
+                .Select(folder => Path.Combine(folder, program))
+                .FirstOrDefault(File.Exists);
 }

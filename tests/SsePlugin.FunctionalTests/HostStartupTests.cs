@@ -82,6 +82,9 @@ public sealed class HostStartupTests
     [InlineData("Failed to convert configuration value 'yes' at 'SsePlugin:Connections:R:AllowScript'", "--SsePlugin:Connections:R:AllowScript", "yes")]
     [InlineData("SsePlugin:MaxConcurrentCalls must be 0 (no limit) or more.", "--SsePlugin:MaxConcurrentCalls", "-1")]
     [InlineData("SsePlugin:JavaScript:TimeoutSeconds must be more than 0 and at most 4294967 (49 days).", "--SsePlugin:JavaScript:TimeoutSeconds", "0")]
+    [InlineData("shutdownTimeoutSeconds is '1.5'; write a whole number of seconds, 0 or more.", "--shutdownTimeoutSeconds", "1.5")]
+    [InlineData("The Serilog settings are wrong: The value Verbos is not a valid Serilog level.", "--Serilog:MinimumLevel:Default", "Verbos")]
+    [InlineData("Cannot start '/no/such/Rscript'", "--script-engine", "r", "--start-rserve", "--SsePlugin:Rserve:RscriptPath", "/no/such/Rscript")]
     public async Task A_setting_out_of_range_or_of_the_wrong_type_stops_the_executable_with_one_clear_line(string message, params string[] args)
     {
         var (exitCode, printed) = await HostProcess.RunToExitAsync(["--port", "0", .. args]);
@@ -144,6 +147,7 @@ public sealed class HostStartupTests
 
         Assert.Equal(2, exitCode);
         Assert.Contains($"Failed to bind to address http://127.0.0.1:{host.Address.Port}: address already in use. Another program, perhaps another SsePlugin, listens there", printed);
+        Assert.DoesNotContain("   at ", printed);
         await host.Client.AssertServesAsync();
     }
 }
