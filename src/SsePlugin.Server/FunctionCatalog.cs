@@ -23,6 +23,11 @@ public sealed class FunctionCatalog
     /// <returns>Whether the id is known.</returns>
     public bool TryGet(int id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SseFunction? function) => _byId.TryGetValue(id, out function);
 
+    // The eight functions Qlik defines for scripts; a plugin function of one of these names is never called.
+    private static readonly HashSet<string> QlikScriptFunctions = new(
+        ["ScriptEval", "ScriptEvalStr", "ScriptAggr", "ScriptAggrStr", "ScriptEvalEx", "ScriptEvalExStr", "ScriptAggrEx", "ScriptAggrExStr"],
+        StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Builds the catalog from its sources, or throws with every mistake found.</summary>
     /// <param name="sources">Where the functions come from.</param>
     /// <param name="services">The host's services, for creating function classes.</param>
@@ -40,6 +45,16 @@ public sealed class FunctionCatalog
         var found = diagnostics.Count;
         ReportClashes(functions, f => f.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), DiagnosticCodes.DuplicateId, "id", "Give each function its own id; keep the ids Qlik already knows unchanged.", diagnostics);
         ReportClashes(functions, f => f.Name, DiagnosticCodes.DuplicateName, "name", "Rename one of them (SseFunction's Name property).", diagnostics);
+        foreach (var function in functions.Where(f => QlikScriptFunctions.Contains(f.Name)))
+        {
+            diagnostics.Add(new SseDiagnostic(
+                DiagnosticCodes.InvalidName,
+                function.Source,
+                function.Location,
+                $"The name '{function.Name}' is one of Qlik's script functions, which Qlik sends as scripts (EvaluateScript), never to this function.",
+                "Give the function another name."));
+        }
+
         return diagnostics.Count == found ? new FunctionCatalog(functions.OrderBy(f => f.Id).ToList()) : null;
     }
 

@@ -32,6 +32,22 @@ public sealed class CallLogTests
         Assert.Contains("holds the text 'x\ny'", error.Status.Detail, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_call_past_the_clients_deadline_is_logged_as_such_not_as_cancelled()
+    {
+        var log = new LogCapture();
+        await using var host = await TestHost.StartAsync(["--Serilog:MinimumLevel:Default", "Information"], log.AddTo);
+
+        using var call = host.Client.ExecuteFunction(Headers(108), deadline: DateTime.UtcNow.AddMilliseconds(300));
+        await call.RequestStream.WriteAsync(Bundle([Numeric(1)]));
+        await call.RequestStream.CompleteAsync();
+        var error = await FailsAsync(() => call.ResponseStream.MoveNext(CancellationToken.None));
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        await log.WaitForAsync("the call ran past the deadline the client set");
+        Assert.Equal("DeadlineExceeded", log.Events.Single(e => e.Properties.ContainsKey("Rpc")).Properties["Status"].ToString());
+    }
+
     // The message as the host's console template ({Message:lj}) writes it.
     private static string AsConsoleShowsIt(LogEvent logEvent)
     {

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Microsoft.Extensions.DependencyInjection;
 using SsePlugin.Server.Discovery;
 
@@ -27,6 +28,12 @@ public sealed class ValidationTests
     public static class InvalidName
     {
         [SseFunction(1, SseFunctionType.Tensor, Name = "Not-Valid")]
+        public static double Function(double value) => value;
+    }
+
+    public static class ScriptFunctionName
+    {
+        [SseFunction(1, SseFunctionType.Tensor, Name = "ScriptEval")]
         public static double Function(double value) => value;
     }
 
@@ -154,6 +161,7 @@ public sealed class ValidationTests
     [InlineData(typeof(DuplicateIds), DiagnosticCodes.DuplicateId, "DuplicateIds.First")]
     [InlineData(typeof(DuplicateNames), DiagnosticCodes.DuplicateName, "DuplicateNames.First")]
     [InlineData(typeof(InvalidName), DiagnosticCodes.InvalidName, "InvalidName.Function")]
+    [InlineData(typeof(ScriptFunctionName), DiagnosticCodes.InvalidName, "ScriptFunctionName.Function")]
     [InlineData(typeof(UnsupportedParameter), DiagnosticCodes.UnsupportedParameter, "UnsupportedParameter.Function")]
     [InlineData(typeof(ByRef), DiagnosticCodes.UnsupportedParameter, "ByRef.Function")]
     [InlineData(typeof(UnsupportedReturn), DiagnosticCodes.UnsupportedReturn, "UnsupportedReturn.Function")]
@@ -217,6 +225,41 @@ public sealed class ValidationTests
         Assert.Equal(DiagnosticCodes.UnloadableAssembly, error.Diagnostics.Single().Code);
     }
 
+    [Fact]
+    public void A_native_library_in_the_functions_folder_is_left_alone_and_a_broken_file_is_reported()
+    {
+        var folder = Directory.CreateTempSubdirectory("sseplugin-native-").FullName;
+        try
+        {
+            File.WriteAllBytes(Path.Combine(folder, "native.dll"), NativeLibraryImage());
+            Assert.Empty(FunctionCatalog.Create([new FolderFunctionSource(folder)], new ServiceCollection().BuildServiceProvider()).Functions);
+
+            File.WriteAllText(Path.Combine(folder, "broken.dll"), "not a library");
+            var error = Assert.Throws<SseConfigurationException>(() =>
+                FunctionCatalog.Create([new FolderFunctionSource(folder)], new ServiceCollection().BuildServiceProvider()));
+            Assert.Equal(("SSE1010", "broken.dll"), (error.Diagnostics.Single().Code, error.Diagnostics.Single().Member));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     internal static FunctionCatalog Catalog(params Type[] types) =>
         FunctionCatalog.Create([new AttributedFunctionSource(types)], new ServiceCollection().BuildServiceProvider());
+
+    // The smallest 64-bit Windows DLL image: headers without sections and without a CLI header.
+    private static byte[] NativeLibraryImage()
+    {
+        var image = new byte[512];
+        "MZ"u8.CopyTo(image);
+        BinaryPrimitives.WriteInt32LittleEndian(image.AsSpan(0x3c), 0x80);
+        "PE\0\0"u8.CopyTo(image.AsSpan(0x80));
+        BinaryPrimitives.WriteUInt16LittleEndian(image.AsSpan(0x84), 0x8664);
+        BinaryPrimitives.WriteUInt16LittleEndian(image.AsSpan(0x94), 240);
+        BinaryPrimitives.WriteUInt16LittleEndian(image.AsSpan(0x96), 0x2022);
+        BinaryPrimitives.WriteUInt16LittleEndian(image.AsSpan(0x98), 0x20b);
+        BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan(0x98 + 108), 16);
+        return image;
+    }
 }

@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Reflection.PortableExecutable;
 using System.Runtime.Loader;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -37,6 +38,17 @@ public sealed class FolderFunctionSource(string folder) : IFunctionSource
 
         foreach (var file in files)
         {
+            if (IsNativeLibrary(file))
+            {
+                // A native library a function assembly needs may sit beside it.
+                if (logger?.IsEnabled(LogLevel.Information) == true)
+                {
+                    logger.LogInformation("Functions folder: {File} is not a .NET assembly; left to the assemblies that load it.", Path.GetFileName(file));
+                }
+
+                continue;
+            }
+
             try
             {
                 var assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(file);
@@ -66,6 +78,21 @@ public sealed class FolderFunctionSource(string folder) : IFunctionSource
         }
 
         return new AttributedFunctionSource(types).GetFunctions(services, diagnostics);
+    }
+
+    // A Windows library without .NET metadata, such as a native dependency; a file that is no library at all is
+    // left to the loader, which reports it.
+    private static bool IsNativeLibrary(string file)
+    {
+        try
+        {
+            using var image = new PEReader(File.OpenRead(file));
+            return !image.HasMetadata;
+        }
+        catch (Exception e) when (e is BadImageFormatException or IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     // Every class and method, public or not, so that a function that is not public is reported rather than left out.

@@ -139,7 +139,7 @@ internal partial class ConnectorService
         }
         catch (Exception e)
         {
-            var status = ToStatus(e, name, cancellation.Token);
+            var status = ToStatus(e, name, context.Deadline, cancellation.Token);
             status = new Status(status.StatusCode, Shorten(status.Detail));
             Log.CallFailed(_logger, rpc, name, Printable(common.AppId), Printable(common.UserId), Caller(context), call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, Printable(status.Detail), status.StatusCode == StatusCode.Unknown ? e : null);
             throw new RpcException(status);
@@ -239,7 +239,7 @@ internal partial class ConnectorService
         }
     }
 
-    private Status ToStatus(Exception exception, string function, CancellationToken cancellation) => exception switch
+    private Status ToStatus(Exception exception, string function, DateTime deadline, CancellationToken cancellation) => exception switch
     {
         SseCallException e => new Status(e.StatusCode, e.Message),
         // Only the request stream raises this, for a message over the limit; grpc-dotnet's text names neither.
@@ -252,6 +252,8 @@ internal partial class ConnectorService
         // The host waits for running calls when it stops, and cuts off those still running after its shutdown timeout.
         OperationCanceledException or IOException when cancellation.IsCancellationRequested && _stopping.IsCancellationRequested =>
             new Status(StatusCode.Unavailable, $"{function}: the plugin stopped before the call finished (it waits shutdownTimeoutSeconds for running calls)."),
+        OperationCanceledException or IOException when cancellation.IsCancellationRequested && deadline <= DateTime.UtcNow =>
+            new Status(StatusCode.DeadlineExceeded, $"{function}: the call ran past the deadline the client set."),
         OperationCanceledException or IOException when cancellation.IsCancellationRequested =>
             new Status(StatusCode.Cancelled, $"{function}: the call was cancelled by the client."),
         _ => new Status(StatusCode.Unknown, $"{function} failed: {exception.GetType().Name}: {exception.Message}"),
