@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Text.Json;
 using Microsoft.AspNetCore.Connections;
 using Serilog;
 using Serilog.Events;
@@ -26,9 +27,9 @@ try
     await app.RunAsync();
     return 0;
 }
-catch (InvalidDataException e) when (e.InnerException is { } cause)
+catch (InvalidDataException e) when (e.InnerException is FormatException { InnerException: JsonException cause })
 {
-    // A configuration file that is not valid JSON: the inner exception gives the line.
+    // A configuration file that is not valid JSON; the reader's message gives the line (counted from 0).
     Log.Fatal("{Problem} {Cause}", e.Message, cause.Message);
     return 2;
 }
@@ -48,7 +49,7 @@ catch (IOException e) when (e.InnerException is AddressInUseException)
     Log.Fatal("{Problem} Another program, perhaps another SsePlugin, listens there: stop it, or give this host another port (--port).", e.Message);
     return 2;
 }
-catch (SocketException e)
+catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressNotAvailable)
 {
     Log.Fatal("The host cannot listen there: {Problem}. Fix: bind to an address of this machine (--bind), e.g. 127.0.0.1, or 0.0.0.0 for all.", e.Message);
     return 2;

@@ -19,7 +19,9 @@ public sealed class ScriptSettingsTests : IDisposable
               "Params": { "name": 0, "value": 1 }, "Script": "q => q.name.map((n, i) => n + '=' + q.value[i]).join(';')" },
             { "Id": 302, "Name": "Constant", "FunctionType": 0, "ReturnType": 1, "Script": "42" },
             { "Id": 303, "Name": "Labelled", "FunctionType": 2, "ReturnType": 2, "Params": { "d": 2 },
-              "Script": "args[0].num > 0 ? args[0] : { num: -args[0].num, str: 'minus ' + args[0].str }" }
+              "Script": "args[0].num > 0 ? args[0] : { num: -args[0].num, str: 'minus ' + args[0].str }" },
+            { "Id": 304, "Name": "Counted", "FunctionType": 1, "ReturnType": 2, "Params": { "v": 1 },
+              "Script": "({ num: args[0].length, str: args[0].length + ' values' })" }
           ]
         }
         """;
@@ -48,6 +50,7 @@ public sealed class ScriptSettingsTests : IDisposable
         var margin = await host.Client.ExecuteAsync(300, Bundle([Numeric(10, 4), Numeric(4, 1)]));
         var labels = await host.Client.ExecuteAsync(Headers(301), [Bundle([TextAndNumber("a", 1), TextAndNumber("b", 2)])]);
         var constant = await host.Client.ExecuteAsync(302, Bundle([new Row(), new Row()]));
+        var counted = await host.Client.ExecuteAsync(304, Bundle([Numeric(1), Numeric(2)]));
         var labelled = await host.Client.ExecuteAsync(303, Bundle([new Row { Duals = { new Dual { NumData = 3, StrData = "three" } } }, new Row { Duals = { new Dual { NumData = -2, StrData = "two" } } }]));
 
         Assert.Equal([("sales", DataType.Numeric), ("cost", DataType.Numeric)], functions["Margin"].Params.Select(p => (p.Name, p.DataType)));
@@ -59,6 +62,7 @@ public sealed class ScriptSettingsTests : IDisposable
         Assert.Equal([42, 42], constant.Numbers());
         Assert.Equal([3, 2], labelled.Numbers());
         Assert.Equal(["three", "minus two"], labelled.Strings());
+        Assert.Equal(([2.0], "2 values"), (counted.Numbers(), counted.Strings().Single()));
     }
 
     [Fact]

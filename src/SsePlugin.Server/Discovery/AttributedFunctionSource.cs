@@ -51,7 +51,7 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
 
                 // A class's static initializer runs now rather than at its first call, so that a failure stops the
                 // host with its message instead of failing every call with TypeInitializationException.
-                if (plan is not null && !initialized)
+                if (plan is not null && found.Count == 0 && !initialized)
                 {
                     initialized = true;
                     Initialize(type, method, attribute, found);

@@ -52,7 +52,10 @@ public sealed class FolderFunctionSource(string folder) : IFunctionSource
             try
             {
                 var assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(file);
-                var declaring = assembly.GetTypes().Where(DeclaresFunctions).ToList();
+                // Only an assembly built against SsePlugin.Abstractions can declare functions; its dependencies are left alone.
+                var declaring = assembly.GetReferencedAssemblies().Any(r => r.Name == typeof(SseFunctionAttribute).Assembly.GetName().Name)
+                    ? assembly.GetTypes().Where(DeclaresFunctions).ToList()
+                    : [];
                 types.AddRange(declaring);
                 if (declaring.Count > 0 && logger?.IsEnabled(LogLevel.Information) == true)
                 {

@@ -10,7 +10,14 @@ public sealed record SseDiagnostic(string Code, string Member, string? Location,
 {
     /// <inheritdoc/>
     public override string ToString() =>
-        $"{Code} {Member}{(Location is null ? string.Empty : $" ({Location})")}: {Problem} Fix: {Fix}";
+        $"{Code} {Member}{(Location is null ? string.Empty : $" ({Location})")}: {Sentence(Problem)} Fix: {Fix}";
+
+    // A problem may end in a message the function's own code threw, without a full stop or with a line break.
+    private static string Sentence(string text)
+    {
+        text = text.TrimEnd();
+        return text.EndsWith('.') || text.EndsWith('!') || text.EndsWith('?') ? text : text + ".";
+    }
 }
 
 /// <summary>The codes of <see cref="SseDiagnostic"/>; they never change meaning.</summary>

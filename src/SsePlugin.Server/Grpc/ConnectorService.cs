@@ -180,16 +180,22 @@ internal partial class ConnectorService
     {
         const string cut = " [...]";
         var length = 0;
-        var end = 0;
+        var end = -1;
+        var kept = 0;
         foreach (var rune in message.EnumerateRunes())
         {
             length += rune.Value is >= 0x20 and <= 0x7e and not '%' ? 1 : 3 * rune.Utf8SequenceLength;
-            if (length > MaxStatusMessageLength - cut.Length)
+            if (end < 0 && length > MaxStatusMessageLength - cut.Length)
+            {
+                end = kept;
+            }
+
+            if (length > MaxStatusMessageLength)
             {
                 return string.Concat(message.AsSpan(0, end), cut);
             }
 
-            end += rune.Utf16SequenceLength;
+            kept += rune.Utf16SequenceLength;
         }
 
         return message;
@@ -252,7 +258,8 @@ internal partial class ConnectorService
         // The host waits for running calls when it stops, and cuts off those still running after its shutdown timeout.
         OperationCanceledException or IOException when cancellation.IsCancellationRequested && _stopping.IsCancellationRequested =>
             new Status(StatusCode.Unavailable, $"{function}: the plugin stopped before the call finished (it waits shutdownTimeoutSeconds for running calls)."),
-        OperationCanceledException or IOException when cancellation.IsCancellationRequested && deadline <= DateTime.UtcNow =>
+        // The client ends the call at its deadline, a little before the server's copy of it passes.
+        OperationCanceledException or IOException when cancellation.IsCancellationRequested && deadline <= DateTime.UtcNow.AddSeconds(0.5) =>
             new Status(StatusCode.DeadlineExceeded, $"{function}: the call ran past the deadline the client set."),
         OperationCanceledException or IOException when cancellation.IsCancellationRequested =>
             new Status(StatusCode.Cancelled, $"{function}: the call was cancelled by the client."),

@@ -20,7 +20,7 @@ public static class RawHttp2
     private const byte Ack = 0x1;
 
     /// <summary>Sends a gRPC request's headers for <paramref name="path"/> and tells how the server answered.</summary>
-    /// <returns><c>GOAWAY</c>, <c>RST_STREAM</c> or <c>HEADERS</c>, with the error code where there is one; <c>closed</c> if the server just closed.</returns>
+    /// <returns><c>GOAWAY</c>, <c>RST_STREAM</c> or <c>HEADERS</c>, with the error code or status 431 where there is one; <c>closed</c> if the server just closed.</returns>
     public static async Task<string> SendHeadersAsync(Uri address, string path, params (string Name, string Value)[] extra)
     {
         using var timeout = new CancellationTokenSource(SseCalls.CallTimeout);
@@ -81,7 +81,8 @@ public static class RawHttp2
                 case ResetStream:
                     return $"RST_STREAM {BinaryPrimitives.ReadUInt32BigEndian(payload)}";
                 case Headers:
-                    return "HEADERS";
+                    // Kestrel writes a status outside HPACK's static table as a literal, without Huffman coding.
+                    return Encoding.ASCII.GetString(payload).Contains("431", StringComparison.Ordinal) ? "HEADERS 431" : "HEADERS";
             }
         }
     }

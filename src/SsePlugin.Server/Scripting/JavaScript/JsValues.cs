@@ -37,7 +37,7 @@ internal static class JsValues
             return (new SseTable(Column(string.Empty, values, dataType)), null);
         }
 
-        if (value is JsObject obj)
+        if (value is JsObject obj && !(dataType == SseDataType.Dual && IsDual(obj)))
         {
             var columns = new List<SseColumn>();
             foreach (var (key, field) in obj.GetOwnProperties())
