@@ -189,6 +189,30 @@ public sealed class ValidationTests
         Assert.Contains(diagnostic.ToString(), error.Message);
     }
 
+    public static class CSharpTypeNames
+    {
+        [SseFunction(1, SseFunctionType.Tensor)]
+        public static double Nullable(double? value) => value ?? 0;
+
+        [SseFunction(2, SseFunctionType.Tensor)]
+        public static Task<int> Awaited(double value) => Task.FromResult((int)value);
+
+        [SseFunction(3, SseFunctionType.Aggregation)]
+        public static double Unsupported(List<int>[] values) => values.Length;
+    }
+
+    [Fact]
+    public void Types_in_messages_are_written_as_in_CSharp()
+    {
+        var error = Assert.Throws<SseConfigurationException>(() => Catalog(typeof(CSharpTypeNames), typeof(ByRef), typeof(WrongFunctionType)));
+
+        Assert.Contains("has type double?, which", error.Message);
+        Assert.Contains("The return type Task<int> has no SSE meaning", error.Message);
+        Assert.Contains("has type List<int>[], which", error.Message);
+        Assert.Contains("has type ref double, which", error.Message);
+        Assert.Contains("cannot be an Aggregation function", error.Message);
+    }
+
     [Fact]
     public void A_class_that_fails_to_initialize_is_reported_with_what_it_threw()
     {

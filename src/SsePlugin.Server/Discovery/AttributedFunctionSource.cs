@@ -13,6 +13,13 @@ namespace SsePlugin.Server.Discovery;
 /// <param name="types">The function classes.</param>
 public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctionSource
 {
+    private static readonly Dictionary<Type, string> Keywords = new()
+    {
+        [typeof(bool)] = "bool", [typeof(byte)] = "byte", [typeof(char)] = "char", [typeof(decimal)] = "decimal", [typeof(double)] = "double",
+        [typeof(float)] = "float", [typeof(int)] = "int", [typeof(long)] = "long", [typeof(object)] = "object", [typeof(short)] = "short",
+        [typeof(string)] = "string", [typeof(uint)] = "uint", [typeof(ulong)] = "ulong", [typeof(void)] = "void",
+    };
+
     private const BindingFlags AllMethods =
         BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
 
@@ -120,7 +127,7 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
             {
                 Report(
                     DiagnosticCodes.UnsupportedParameter,
-                    $"Parameter '{parameter.Name}' has type {parameter.ParameterType.Name}, which has no SSE meaning.",
+                    $"Parameter '{parameter.Name}' has type {CSharpName(parameter.ParameterType)}, which has no SSE meaning.",
                     "Use double, string or SseDual (per row), an array of one (whole columns), IAsyncEnumerable<SseRow> (a row stream), SseCallContext or CancellationToken.");
                 supported = false;
                 continue;
@@ -142,7 +149,7 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
         {
             Report(
                 DiagnosticCodes.UnsupportedReturn,
-                $"The return type {method.ReturnType.Name} has no SSE meaning.",
+                $"The return type {CSharpName(method.ReturnType)} has no SSE meaning.",
                 "Return double, string or SseDual, an array of one, an SseTable, a Task or ValueTask of any of these, or IAsyncEnumerable<double|string|SseDual>.");
             return null;
         }
@@ -204,7 +211,7 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
         {
             Report(
                 DiagnosticCodes.UnsupportedShape,
-                $"A method taking {Describe(input)} cannot return {method.ReturnType.Name}.",
+                $"A method taking {Describe(input)} cannot return {CSharpName(method.ReturnType)}.",
                 ShapeHint);
             return null;
         }
@@ -214,7 +221,7 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
             var allowed = string.Join(" or ", fits.SelectMany(s => s.FunctionTypes).Distinct());
             Report(
                 DiagnosticCodes.WrongFunctionType,
-                $"A method taking {Describe(input)} and returning {method.ReturnType.Name} cannot be a {attribute.FunctionType} function.",
+                $"A method taking {Describe(input)} and returning {CSharpName(method.ReturnType)} cannot be {(attribute.FunctionType == SseFunctionType.Aggregation ? "an" : "a")} {attribute.FunctionType} function.",
                 $"Declare it as {allowed}, or change the signature: {ShapeHint}");
             return null;
         }
@@ -304,6 +311,16 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
     }
 
     internal static bool IsValidName(string name) => name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+
+    // A type as C# writes it (double?, ref double, Task<int>), not as reflection names it (Nullable`1, Double&, Task`1).
+    private static string CSharpName(Type type) => type switch
+    {
+        { IsByRef: true } => $"ref {CSharpName(type.GetElementType()!)}",
+        { IsArray: true } => $"{CSharpName(type.GetElementType()!)}[]",
+        _ when Nullable.GetUnderlyingType(type) is { } value => $"{CSharpName(value)}?",
+        { IsGenericType: true } => $"{type.Name[..type.Name.IndexOf('`', StringComparison.Ordinal)]}<{string.Join(", ", type.GetGenericArguments().Select(CSharpName))}>",
+        _ => Keywords.GetValueOrDefault(type, type.Name),
+    };
 
     private static string MemberName(MethodInfo method) => $"{method.DeclaringType?.Name}.{method.Name}";
 
