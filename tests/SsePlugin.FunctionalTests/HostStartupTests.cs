@@ -55,10 +55,12 @@ public sealed class HostStartupTests
         }
     }
 
-    [Fact]
-    public void Bad_declarations_are_all_reported_before_the_port_opens()
+    [Theory]
+    [InlineData]
+    [InlineData("--SsePlugin:Connections:Second:Port", "0")]
+    public void Bad_declarations_are_all_reported_once_before_the_port_opens(params string[] connections)
     {
-        var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(["--port", "0"], services => services.AddSseFunctions(typeof(BadFunctions))));
+        var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(["--port", "0", .. connections], services => services.AddSseFunctions(typeof(BadFunctions))));
 
         Assert.Equal([DiagnosticCodes.DuplicateId, DiagnosticCodes.InvalidName, DiagnosticCodes.WrongFunctionType], error.Diagnostics.Select(d => d.Code).Order());
         Assert.Matches(@"SSE1001 ColumnOperations\.SumOfRows \(ColumnOperations\.cs:\d+\): .* used by ColumnOperations\.SumOfRows \(ColumnOperations\.cs:\d+\) and BadFunctions\.ClashesWithSumOfRows \(HostStartupTests\.cs:\d+\)\.", error.Message);

@@ -85,7 +85,8 @@ public sealed class AnalyticConnections
             }
         }
 
-        return diagnostics.Count == 0 ? new AnalyticConnections(connections) : throw new SseConfigurationException(diagnostics);
+        // A clash among the compiled functions is found again on every connection; it is reported once.
+        return diagnostics.Count == 0 ? new AnalyticConnections(connections) : throw new SseConfigurationException([.. diagnostics.Distinct()]);
     }
 
     /// <summary>Finds the connection a call arrived on.</summary>
