@@ -243,8 +243,7 @@ public sealed class ValidationTests
     [Fact]
     public void A_missing_functions_folder_is_reported()
     {
-        var error = Assert.Throws<SseConfigurationException>(() =>
-            FunctionCatalog.Create([new FolderFunctionSource("/no/such/folder")], new ServiceCollection().BuildServiceProvider()));
+        var error = Assert.Throws<SseConfigurationException>(() => FolderCatalog("/no/such/folder"));
 
         Assert.Equal(DiagnosticCodes.UnloadableAssembly, error.Diagnostics.Single().Code);
     }
@@ -256,11 +255,10 @@ public sealed class ValidationTests
         try
         {
             File.WriteAllBytes(Path.Combine(folder, "native.dll"), NativeLibraryImage());
-            Assert.Empty(FunctionCatalog.Create([new FolderFunctionSource(folder)], new ServiceCollection().BuildServiceProvider()).Functions);
+            Assert.Empty(FolderCatalog(folder).Functions);
 
             File.WriteAllText(Path.Combine(folder, "broken.dll"), "not a library");
-            var error = Assert.Throws<SseConfigurationException>(() =>
-                FunctionCatalog.Create([new FolderFunctionSource(folder)], new ServiceCollection().BuildServiceProvider()));
+            var error = Assert.Throws<SseConfigurationException>(() => FolderCatalog(folder));
             Assert.Equal(("SSE1010", "broken.dll"), (error.Diagnostics.Single().Code, error.Diagnostics.Single().Member));
         }
         finally
@@ -271,6 +269,9 @@ public sealed class ValidationTests
 
     internal static FunctionCatalog Catalog(params Type[] types) =>
         FunctionCatalog.Create([new AttributedFunctionSource(types)], new ServiceCollection().BuildServiceProvider());
+
+    private static FunctionCatalog FolderCatalog(string folder) =>
+        FunctionCatalog.Create([new FolderFunctionSource(folder)], new ServiceCollection().BuildServiceProvider());
 
     // The smallest 64-bit Windows DLL image: headers without sections and without a CLI header.
     private static byte[] NativeLibraryImage()

@@ -28,8 +28,8 @@ internal sealed class ScriptFunctionSource(string path, string defaultEngine) : 
     public IEnumerable<SseFunction> GetFunctions(IServiceProvider services, ICollection<SseDiagnostic> diagnostics)
     {
         var file = Path.GetFileName(path);
-        void Report(string member, string problem, string fix) =>
-            diagnostics.Add(new SseDiagnostic(DiagnosticCodes.InvalidFunctionsFile, member, path, problem, fix));
+        void Report(string member, string location, string problem, string fix) =>
+            diagnostics.Add(new SseDiagnostic(DiagnosticCodes.InvalidFunctionsFile, member, location, problem, fix));
 
         JToken document;
         try
@@ -44,13 +44,13 @@ internal sealed class ScriptFunctionSource(string path, string defaultEngine) : 
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {
-            Report(file, $"The functions file could not be read: {e.Message}", "Check the path and that the file is valid JSON.");
+            Report(file, path, $"The functions file could not be read: {e.Message}", "Check the path and that the file is valid JSON.");
             return [];
         }
 
         if (Property(document, "Functions") is not JArray list)
         {
-            Report(file, "The file has no \"Functions\" array.", "Write { \"Functions\": [ ... ] }.");
+            Report(file, path, "The file has no \"Functions\" array.", "Write { \"Functions\": [ ... ] }.");
             return [];
         }
 
@@ -67,7 +67,7 @@ internal sealed class ScriptFunctionSource(string path, string defaultEngine) : 
             }
             catch (Exception e) when (e is FormatException or InvalidOperationException or KeyNotFoundException or ArgumentException or SseCallException)
             {
-                diagnostics.Add(new SseDiagnostic(DiagnosticCodes.InvalidFunctionsFile, member, location, e.Message, "Fix the definition; see the README's functions file section."));
+                Report(member, location, e.Message, "Fix the definition; see the README's functions file section.");
             }
         }
 
