@@ -115,11 +115,17 @@ public sealed class HostStartupTests
         var rest = await ReadAllAsync(call, timeout.Token);
 
         Assert.True(stillRunning);
-        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+        Assert.True(IsRefusal(refused), refused.Status.ToString());
         Assert.Equal(3, first.Rows.Single().Duals[0].NumData);
         Assert.Equal([7], rest.Numbers());
         Assert.Equal(0, await exit);
     }
+
+    // A stopping host refuses a new call by its closed port, or, on a connection it had just accepted, by an HTTP/2
+    // GOAWAY (NO_ERROR) that leaves the call's stream unprocessed. gRPC C-core, which Qlik's engine uses, takes that as
+    // Unavailable; the .NET client reports it as Internal.
+    private static bool IsRefusal(RpcException e) => e.StatusCode == StatusCode.Unavailable
+        || e is { StatusCode: StatusCode.Internal, Status.DebugException.InnerException: HttpProtocolException { ErrorCode: 0 } };
 
     // New calls are refused as soon as the host has taken the signal in; until then they may still be answered.
     private static async Task<RpcException> RefusedWhileStoppingAsync(string address, CancellationToken cancellationToken)

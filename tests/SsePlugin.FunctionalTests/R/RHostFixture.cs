@@ -21,9 +21,9 @@ public sealed class RHostFixture : IAsyncLifetime
         _host = await StartHostAsync(Rserve.Port, "--SsePlugin:Rserve:InitScript", InitScript);
     }
 
-    /// <summary>Starts a host whose scripts run in R on the given port: four sessions, a 3 s limit per call.</summary>
+    /// <summary>Starts a host whose scripts run in R on the given port: four sessions, a 5 s limit per call.</summary>
     public static Task<TestHost> StartHostAsync(int rservePort, params string[] args) => TestHost.StartAsync(
-        ["--script-engine", "r", "--rserve", $"127.0.0.1:{rservePort}", "--SsePlugin:Rserve:PoolSize", "4", "--SsePlugin:Rserve:TimeoutSeconds", "3", .. args]);
+        ["--script-engine", "r", "--rserve", $"127.0.0.1:{rservePort}", "--SsePlugin:Rserve:PoolSize", "4", "--SsePlugin:Rserve:TimeoutSeconds", "5", .. args]);
 
     public async Task DisposeAsync()
     {
