@@ -43,6 +43,12 @@ public static class SsePluginHost
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrelHttpsConfiguration();
         builder.Configuration.AddCommandLine(args, Switches);
+        var unknown = UnknownSettings.Describe(
+            new ConfigurationBuilder().AddCommandLine(args, Switches).Build(), Switches.Keys, builder.Configuration.GetSection(SsePluginOptions.Section)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new OptionsValidationException(SsePluginOptions.Section, typeof(SsePluginOptions), unknown);
+        }
 
         // Each host logs through a logger of its own (not the static Log.Logger), so that hosts sharing a process, as
         // in the tests, never write to each other's sinks; start-up failures still go to Program's bootstrap logger.

@@ -2,6 +2,7 @@ using System.Globalization;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host;
@@ -66,6 +67,19 @@ public sealed class HostStartupTests
         Assert.Matches(@"SSE1001 ColumnOperations\.SumOfRows \(ColumnOperations\.cs:\d+\): .* used by ColumnOperations\.SumOfRows \(ColumnOperations\.cs:\d+\) and BadFunctions\.ClashesWithSumOfRows \(HostStartupTests\.cs:\d+\)\.", error.Message);
     }
 
+    [Theory]
+    [InlineData("--prot: no such option. The options are --port, --bind,", "--prot", "50052")]
+    [InlineData("SsePlugin:Prot is not a setting; the settings in SsePlugin are Alias, AllowScript, Bind,", "--SsePlugin:Prot", "50052")]
+    [InlineData("SsePlugin:JavaScript:Timeout is not a setting; the settings in SsePlugin:JavaScript are MaxRecursionDepth,", "--SsePlugin:JavaScript:Timeout", "5")]
+    [InlineData("SsePlugin:Rserve:Adress is not a setting; the settings in SsePlugin:Rserve are Address,", "--SsePlugin:Rserve:Adress", "h:1")]
+    [InlineData("SsePlugin:Connections:R:FunctionsFolder is not a setting; the settings in SsePlugin:Connections:R are Alias,", "--SsePlugin:Connections:R:FunctionsFolder", "x")]
+    public void A_setting_the_host_does_not_know_is_named_instead_of_ignored(string message, params string[] args)
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => SsePluginHost.Build(["--port", "0", "--shutdownTimeoutSeconds", "1", .. args]));
+
+        Assert.Contains(message, error.Message);
+    }
+
     [Fact]
     public async Task The_host_executable_refuses_to_start_with_a_clear_message_and_exit_code()
     {
@@ -86,6 +100,7 @@ public sealed class HostStartupTests
     [InlineData("SsePlugin:JavaScript:TimeoutSeconds must be more than 0 and at most 4294967 (49 days).", "--SsePlugin:JavaScript:TimeoutSeconds", "0")]
     [InlineData("shutdownTimeoutSeconds is '1.5'; write a whole number of seconds, 0 or more.", "--shutdownTimeoutSeconds", "1.5")]
     [InlineData("The Serilog settings are wrong: The value Verbos is not a valid Serilog level.", "--Serilog:MinimumLevel:Default", "Verbos")]
+    [InlineData("--prot: no such option.", "--prot", "50052")]
     [InlineData("Cannot start '/no/such/Rscript'", "--script-engine", "r", "--start-rserve", "--SsePlugin:Rserve:RscriptPath", "/no/such/Rscript")]
     public async Task A_setting_out_of_range_or_of_the_wrong_type_stops_the_executable_with_one_clear_line(string message, params string[] args)
     {
