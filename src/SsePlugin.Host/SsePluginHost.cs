@@ -141,26 +141,30 @@ public static class SsePluginHost
         return app;
     }
 
-    /// <summary>Logs the start-up banner: every connection and the call syntax of its functions.</summary>
+    /// <summary>Logs the start-up banner once the host listens: every connection, its port, and the call syntax of its functions.</summary>
     /// <param name="app">The built application.</param>
-    public static void Announce(WebApplication app)
+    public static void Announce(WebApplication app) => app.Lifetime.ApplicationStarted.Register(() =>
     {
-        var connections = app.Services.GetRequiredService<AnalyticConnections>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SsePlugin");
         if (!logger.IsEnabled(LogLevel.Information))
         {
             return;
         }
 
+        // For port 0 the banner gives the port the system chose: Kestrel lists the addresses it listens on in the
+        // order they were set up, one per connection.
+        var connections = app.Services.GetRequiredService<AnalyticConnections>().All;
+        var addresses = app.Urls.ToList();
         logger.LogInformation("SsePlugin {Version}", typeof(FunctionCatalog).Assembly.GetName().Version?.ToString(3));
-        foreach (var connection in connections.All)
+        for (var i = 0; i < connections.Count; i++)
         {
+            var connection = connections[i];
             var options = connection.Options;
             logger.LogInformation(
                 "Connection {Name} on {Bind}:{Port}: scripts {Scripts}, {Count} functions; Qlik calls them as follows ({Alias} is the analytic connection's name in QMC)",
                 connection.Name,
                 options.Bind,
-                options.Port,
+                options.Port == 0 ? new Uri(addresses[i]).Port : options.Port,
                 options.AllowScript ? $"in {connection.ScriptEngine}" : "off",
                 connection.Catalog.Functions.Count,
                 options.Alias);
@@ -174,7 +178,7 @@ public static class SsePluginHost
                     function.ReturnType);
             }
         }
-    }
+    });
 
     // A switch that turns something on may stand alone: `--start-rserve` means `--start-rserve true`.
     private static string[] WithFlagValues(string[] args)

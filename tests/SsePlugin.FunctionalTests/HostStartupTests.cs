@@ -113,6 +113,16 @@ public sealed class HostStartupTests
     }
 
     [Fact]
+    public async Task The_banner_names_the_port_the_host_listens_on_and_every_function_s_call_syntax()
+    {
+        await using var host = await ChildHost.StartAsync();
+
+        var port = new Uri(host.Address).Port;
+        await host.WaitForLineAsync($"Connection main on 127.0.0.1:{port}: scripts in javascript, 12 functions; Qlik calls them as follows (<Alias> is the analytic connection's name in QMC)");
+        await host.WaitForLineAsync("    5 Tensor      <Alias>.SumOfRows(col1, col2) -> Numeric");
+    }
+
+    [Fact]
     public async Task Sigterm_lets_a_running_call_finish_refuses_new_ones_and_exits_0()
     {
         await using var host = await ChildHost.StartAsync();

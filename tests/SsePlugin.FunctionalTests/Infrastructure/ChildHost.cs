@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
@@ -16,9 +17,10 @@ public sealed partial class ChildHost : IAsyncDisposable
 {
     private readonly Process _process;
 
-    private ChildHost(Process process, string address)
+    private ChildHost(Process process, string address, IReadOnlyCollection<string> output)
     {
         _process = process;
+        Output = output;
         Address = address;
         Channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 4 * 1024 * 1024 });
         Client = new Connector.ConnectorClient(Channel);
@@ -26,6 +28,9 @@ public sealed partial class ChildHost : IAsyncDisposable
 
     /// <summary>Gets the address the host listens on.</summary>
     public string Address { get; }
+
+    /// <summary>Gets the lines the host has written to standard output so far.</summary>
+    public IReadOnlyCollection<string> Output { get; }
 
     /// <summary>Gets a channel to the host.</summary>
     public GrpcChannel Channel { get; }
@@ -46,9 +51,16 @@ public sealed partial class ChildHost : IAsyncDisposable
 
         // The output is drained for as long as the host runs, or its log lines would fill the pipe and stall it.
         var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var output = new ConcurrentQueue<string>();
         process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data is not null && ListeningOn().Match(e.Data) is { Success: true } match)
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            output.Enqueue(e.Data);
+            if (ListeningOn().Match(e.Data) is { Success: true } match)
             {
                 listening.TrySetResult(match.Groups[1].Value);
             }
@@ -64,13 +76,30 @@ public sealed partial class ChildHost : IAsyncDisposable
                 throw new InvalidOperationException($"The host exited with code {process.ExitCode} before it listened.");
             }
 
-            return new ChildHost(process, await listening.Task);
+            return new ChildHost(process, await listening.Task, output);
         }
         catch
         {
             Stop(process);
             process.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Waits until the host has written a line to standard output that ends with the given text.</summary>
+    /// <returns>The line.</returns>
+    public async Task<string> WaitForLineAsync(string ending)
+    {
+        var stopAt = DateTime.UtcNow + CallTimeout;
+        while (true)
+        {
+            if (Output.FirstOrDefault(line => line.EndsWith(ending, StringComparison.Ordinal)) is { } found)
+            {
+                return found;
+            }
+
+            Assert.True(DateTime.UtcNow < stopAt, $"The host wrote no line ending in '{ending}'. It wrote:\n{string.Join('\n', Output)}");
+            await Task.Delay(50);
         }
     }
 
