@@ -146,7 +146,7 @@ public sealed class ScriptTests(HostFixture host)
             "q => [1]", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2), Numeric(3)])));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
-        Assert.Contains("answered 1 values for 3 rows", error.Status.Detail);
+        Assert.Contains("answered 1 value for 3 rows", error.Status.Detail);
     }
 
     [Theory]
@@ -193,6 +193,77 @@ public sealed class ScriptTests(HostFixture host)
         var error = await RefusedAsync(script, type, [Numeric(1), Numeric(2)], StatusCode.InvalidArgument);
 
         Assert.StartsWith(message, error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Every_row_gets_args_of_its_own_whatever_the_script_does_with_it()
+    {
+        var rows = Bundle([Numeric(1), Numeric(2), Numeric(3)]);
+
+        var pushed = await host.Client.EvaluateAsync("args.push(10); args.reduce((s, x) => s + x, 0) / args.length", FunctionType.Tensor, DataType.Numeric, OneNumber, rows);
+        var kept = await host.Client.EvaluateAsync(
+            "var all = typeof all === 'undefined' ? [] : all; all.push(args); all.map(a => a[0]).join(',')", FunctionType.Tensor, DataType.String, OneNumber, rows);
+        var replaced = await host.Client.EvaluateAsync("if (args[0] == 1) args = [100]; args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber, rows);
+
+        Assert.Equal([5.5, 6, 6.5], pushed.Numbers());
+        Assert.Equal(["1", "1,2", "1,2,3"], kept.Strings());
+        Assert.Equal([100, 2, 3], replaced.Numbers());
+    }
+
+    [Fact]
+    public async Task A_promise_that_can_never_settle_fails_at_once()
+    {
+        var error = await RefusedAsync("new Promise(() => {})", FunctionType.Tensor, [Numeric(1)], StatusCode.InvalidArgument);
+
+        Assert.Contains("the script's promise never settles", error.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Time_spent_waiting_for_Qlik_s_rows_does_not_count_against_the_time_limit()
+    {
+        // Three messages 2.6 s apart: over 5 s in all, the test host's limit, of which the script runs milliseconds.
+        using var timeout = new CancellationTokenSource(CallTimeout);
+        using var call = host.Client.EvaluateScript(
+            ScriptHeaders("let s = 0; for (let i = 0; i < 3; i++) s += i; args[0] + s", FunctionType.Tensor, DataType.Numeric, OneNumber), cancellationToken: timeout.Token);
+        var reading = ReadAllAsync(call, timeout.Token);
+        for (var i = 0; i < 3; i++)
+        {
+            await Task.Delay(i == 0 ? 0 : 2600);
+            await call.RequestStream.WriteAsync(Bundle([Numeric(i)]));
+        }
+
+        await call.RequestStream.CompleteAsync();
+        var answer = await reading;
+
+        Assert.Equal([3, 4, 5], answer.Numbers());
+    }
+
+    [Fact]
+    public async Task Scripts_running_on_every_processor_and_more_waiting_leave_the_host_serving_other_calls()
+    {
+        // Each call's rows would keep a processor busy for the 5 s the test host allows; four per processor start at once.
+        using var runaway = new CancellationTokenSource(CallTimeout);
+        var calls = Enumerable.Range(0, 4 * Environment.ProcessorCount)
+            .Select(_ => host.Client.EvaluateScript(
+                ScriptHeaders("var s = 0; for (var i = 0; i < 2e5; i++) { s += i; } s", FunctionType.Tensor, DataType.Numeric, OneNumber), cancellationToken: runaway.Token))
+            .ToList();
+        foreach (var call in calls)
+        {
+            await call.RequestStream.WriteAsync(Bundle(Enumerable.Range(0, 1000).Select(i => Numeric(i))));
+            await call.RequestStream.CompleteAsync();
+        }
+
+        using var probe = new CancellationTokenSource(TimeSpan.FromSeconds(4));
+        var capabilities = await host.Client.GetCapabilitiesAsync(new Empty(), cancellationToken: probe.Token);
+        var sum = await CallAsync(token => host.Client.ExecuteFunction(Headers(5), cancellationToken: probe.Token), [Bundle([Numeric(20, 22)])]);
+        await runaway.CancelAsync();
+        var ended = await Task.WhenAll(calls.Select(call => FailsAsync(() => call.ResponseStream.MoveNext(CancellationToken.None))));
+        calls.ForEach(call => call.Dispose());
+
+        Assert.True(capabilities.AllowScript);
+        Assert.Equal([42], sum.Numbers());
+        Assert.All(ended, error => Assert.Equal(StatusCode.Cancelled, error.StatusCode));
+        await HostStillRunsScriptsAsync();
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Acornima.Ast;
 using Grpc.Core;
 using Jint;
@@ -13,30 +14,37 @@ namespace SsePlugin.Server.Scripting.JavaScript;
 /// the row; a script that evaluates to a function is called once with <c>q</c>, the whole table. Aggregation
 /// scripts see whole columns in <c>args</c> (and <c>q</c>).
 /// </summary>
-internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition definition, JavaScriptOptions options) : FunctionInvoker
+internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition definition, JavaScriptOptions options, SemaphoreSlim processors) : FunctionInvoker
 {
+    // A regular expression cannot be interrupted while it matches, so it gets at most this long.
+    private const double RegexSeconds = 10;
+
+    // Scripts have no timers or I/O: a promise still pending once its continuations have run never settles.
+    private static readonly TimeSpan NeverSettles = TimeSpan.FromMilliseconds(1);
+
     public override async Task InvokeAsync(FunctionCall call)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(call.Context.CancellationToken);
-        deadline.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
         using var engine = new Engine(o =>
         {
             o.LimitMemory(options.MemoryLimitMegabytes * 1024L * 1024L);
             o.LimitRecursion(options.MaxRecursionDepth);
             o.MaxStatements(options.MaxStatements);
             o.CancellationToken(deadline.Token);
+            o.Constraints.RegexTimeout = TimeSpan.FromSeconds(Math.Min(RegexSeconds, options.TimeoutSeconds));
             o.DisableStringCompilation();
             o.Constraints.StackOverflowGuard = true;
         });
+        var turns = new ScriptTurns(processors, deadline, TimeSpan.FromSeconds(options.TimeoutSeconds));
         try
         {
             if (definition.FunctionType == SseFunctionType.Aggregation)
             {
-                await AggregateAsync(engine, call, deadline.Token).ConfigureAwait(false);
+                await AggregateAsync(engine, turns, call).ConfigureAwait(false);
             }
             else
             {
-                await EvaluateRowsAsync(engine, call, deadline.Token).ConfigureAwait(false);
+                await EvaluateRowsAsync(engine, turns, call).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (Describe(e, call, deadline.Token) is { } failure)
@@ -45,25 +53,36 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         }
     }
 
-    private async Task EvaluateRowsAsync(Engine engine, FunctionCall call, CancellationToken deadline)
+    private async Task EvaluateRowsAsync(Engine engine, ScriptTurns turns, FunctionCall call)
     {
+        var cancellation = call.Context.CancellationToken;
         if (await call.ReadBlockAsync().ConfigureAwait(false) is not { } block)
         {
             return;
         }
 
         var row = new JsRow(engine, definition.Parameters);
-        row.Load(block, 0);
-        var first = Settle(engine.Evaluate(script), deadline);
+        JsValue first;
+        using (await turns.TakeAsync(cancellation).ConfigureAwait(false))
+        {
+            row.Load(block, 0);
+            first = Settle(engine.Evaluate(script));
+        }
+
         if (first is Function function)
         {
             var table = await call.ReadAllAsync(block).ConfigureAwait(false);
-            var answer = JsValues.ToTable(Settle(Call(engine, function, table), deadline), definition.ReturnType, $"{call.Function.Name}'s function");
+            (SseTable Table, SseTable? Description) answer;
+            using (await turns.TakeAsync(cancellation).ConfigureAwait(false))
+            {
+                answer = JsValues.ToTable(Settle(Call(engine, function, table)), definition.ReturnType, $"{call.Function.Name}'s function");
+            }
+
             if (answer.Description is null && answer.Table.RowCount != table.RowCount)
             {
                 throw new SseCallException(
                     StatusCode.InvalidArgument,
-                    $"{call.Function.Name}: the script's function answered {answer.Table.RowCount} values for {table.RowCount} rows; return one value per row.");
+                    $"{call.Function.Name}: the script's function answered {Values(answer.Table.RowCount)} for {table.RowCount} rows; return one value per row.");
             }
 
             await call.Response.WriteAsync(answer.Table.ColumnArray, answer.Table.RowCount, answer.Description).ConfigureAwait(false);
@@ -74,11 +93,19 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         JsValues.Store(first, output, output.Reserve(1), definition.ReturnType);
         for (var from = 1; block is not null; from = 0, block = await call.ReadBlockAsync(output).ConfigureAwait(false))
         {
-            var start = output.Reserve(block.RowCount - from) - from;
-            for (var i = from; i < block.RowCount; i++)
+            if (block.RowCount == from)
             {
-                row.Load(block, i);
-                JsValues.Store(Settle(engine.Evaluate(script), deadline), output, start + i, definition.ReturnType);
+                continue;
+            }
+
+            var start = output.Reserve(block.RowCount - from) - from;
+            using (await turns.TakeAsync(cancellation).ConfigureAwait(false))
+            {
+                for (var i = from; i < block.RowCount; i++)
+                {
+                    row.Load(block, i);
+                    JsValues.Store(Settle(engine.Evaluate(script)), output, start + i, definition.ReturnType);
+                }
             }
 
             await output.FlushIfFullAsync().ConfigureAwait(false);
@@ -87,29 +114,36 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         await output.FlushAsync().ConfigureAwait(false);
     }
 
-    private async Task AggregateAsync(Engine engine, FunctionCall call, CancellationToken deadline)
+    private async Task AggregateAsync(Engine engine, ScriptTurns turns, FunctionCall call)
     {
         var table = await call.ReadAllAsync().ConfigureAwait(false);
-        var q = JsColumns.Load(engine, table);
-        var value = Settle(engine.Evaluate(script), deadline);
-        if (value is Function function)
+        (SseTable Table, SseTable? Description) answer;
+        using (await turns.TakeAsync(call.Context.CancellationToken).ConfigureAwait(false))
         {
-            value = Settle(engine.Call(function, JsValue.Undefined, [q]), deadline);
+            var q = JsColumns.Load(engine, table);
+            var value = Settle(engine.Evaluate(script));
+            if (value is Function function)
+            {
+                value = Settle(engine.Call(function, JsValue.Undefined, [q]));
+            }
+
+            answer = JsValues.ToTable(value, definition.ReturnType, call.Function.Name);
         }
 
-        var answer = JsValues.ToTable(value, definition.ReturnType, call.Function.Name);
         if (answer.Description is null && answer.Table.RowCount != 1)
         {
             throw new SseCallException(
                 StatusCode.InvalidArgument,
-                $"{call.Function.Name}: the script answered {answer.Table.RowCount} values; an aggregation answers one value (or an object of columns for LOAD ... EXTENSION).");
+                $"{call.Function.Name}: the script answered {Values(answer.Table.RowCount)}; an aggregation answers one value (or an object of columns for LOAD ... EXTENSION).");
         }
 
         await call.Response.WriteAsync(answer.Table.ColumnArray, answer.Table.RowCount, answer.Description).ConfigureAwait(false);
     }
 
     /// <summary>What an <c>async</c> function or a promise settles to; a rejection throws the script's error.</summary>
-    private static JsValue Settle(JsValue value, CancellationToken deadline) => value.IsPromise() ? value.UnwrapIfPromise(deadline) : value;
+    private static JsValue Settle(JsValue value) => value.IsPromise() ? value.UnwrapIfPromise(NeverSettles) : value;
+
+    private static string Values(int count) => count == 1 ? "1 value" : $"{count} values";
 
     private static JsValue Call(Engine engine, Function function, SseTable table) =>
         engine.Call(function, JsValue.Undefined, [JsColumns.Load(engine, table)]);
@@ -123,13 +157,19 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
             ExecutionCanceledException or OperationCanceledException when call.Context.CancellationToken.IsCancellationRequested =>
                 new OperationCanceledException(call.Context.CancellationToken),
             ExecutionCanceledException or OperationCanceledException when deadline.IsCancellationRequested =>
-                new SseCallException(StatusCode.DeadlineExceeded, $"{name}: the script ran longer than the {options.TimeoutSeconds:0.#} s allowed per call (SsePlugin:JavaScript:TimeoutSeconds)."),
+                new SseCallException(StatusCode.DeadlineExceeded, $"{name}: the script ran longer than the {options.TimeoutSeconds:0.#} s allowed per call (SsePlugin:JavaScript:TimeoutSeconds; time waiting for rows does not count)."),
             MemoryLimitExceededException =>
                 new SseCallException(StatusCode.ResourceExhausted, $"{name}: the script allocated more than the {options.MemoryLimitMegabytes} MB allowed per evaluation (SsePlugin:JavaScript:MemoryLimitMegabytes)."),
             RecursionDepthOverflowException =>
                 new SseCallException(StatusCode.ResourceExhausted, $"{name}: the script's calls nest deeper than the {options.MaxRecursionDepth} allowed (SsePlugin:JavaScript:MaxRecursionDepth)."),
             StatementsCountOverflowException =>
                 new SseCallException(StatusCode.ResourceExhausted, $"{name}: the script ran more than the {options.MaxStatements} statements allowed per evaluation (SsePlugin:JavaScript:MaxStatements)."),
+            PromiseRejectedException { RejectedValue: JsString reason } when reason.ToString().StartsWith("Timeout of", StringComparison.Ordinal) =>
+                new SseCallException(StatusCode.InvalidArgument, $"{name}: the script's promise never settles: scripts have no timers or I/O, so a promise still pending when the script ends stays pending."),
+            RegexMatchTimeoutException =>
+                new SseCallException(
+                    StatusCode.DeadlineExceeded,
+                    $"{name}: a regular expression in the script ran longer than the {Math.Min(RegexSeconds, options.TimeoutSeconds):0.#} s allowed; simplify it (nested repetition such as (a+)+ can take exponential time)."),
             JavaScriptException e =>
                 new SseCallException(StatusCode.InvalidArgument, $"{name}: the script failed: {e.Message}{Where(e)}"),
             // Errors of the engine's own, such as a rejected promise or a value that cannot become text.

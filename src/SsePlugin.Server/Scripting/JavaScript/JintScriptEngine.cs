@@ -10,18 +10,24 @@ namespace SsePlugin.Server.Scripting.JavaScript;
 
 /// <summary>
 /// JavaScript through Jint, a managed interpreter with no access to .NET unless granted (it is not). Each distinct
-/// script is parsed once and kept in a bounded cache; each call runs in an engine of its own.
+/// script is parsed once and kept in a bounded cache; each call runs in an engine of its own, and at most one script
+/// per processor runs at once (<see cref="ScriptTurns"/>).
 /// </summary>
 internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IScriptEngine, IDisposable
 {
     private readonly JavaScriptOptions _options = options.Value;
     private readonly MemoryCache _scripts = new(new MemoryCacheOptions { SizeLimit = Math.Max(1, options.Value.ScriptCacheSize) });
+    private readonly SemaphoreSlim _processors = new(Environment.ProcessorCount);
 
     public string Name => "javascript";
 
-    public FunctionInvoker Compile(ScriptDefinition definition) => new JintInvoker(Prepare(definition.Script), definition, _options);
+    public FunctionInvoker Compile(ScriptDefinition definition) => new JintInvoker(Prepare(definition.Script), definition, _options, _processors);
 
-    public void Dispose() => _scripts.Dispose();
+    public void Dispose()
+    {
+        _scripts.Dispose();
+        _processors.Dispose();
+    }
 
     private Prepared<Script> Prepare(string script) =>
         _scripts.GetOrCreate(script, entry =>
