@@ -172,6 +172,7 @@ public sealed class ScriptTests(HostFixture host)
     [InlineData("while (true) {}", StatusCode.ResourceExhausted, "statements")]
     [InlineData("function f(n) { return f(n + 1) + 1; } f(0)", StatusCode.ResourceExhausted, "nest deeper")]
     [InlineData("var a = []; while (true) { a.push('x'.repeat(1000) + a.length); }", StatusCode.ResourceExhausted, "MB allowed")]
+    [InlineData("/(a+)+$/.test('a'.repeat(30) + 'b') ? 1 : 0", StatusCode.DeadlineExceeded, "a regular expression in the script ran longer than the 5 s allowed")]
     public async Task Runaway_scripts_end_with_a_clear_status_and_the_host_keeps_serving(string script, StatusCode status, string message)
     {
         // 1,000 rows of a 200,000-step loop take far longer than the 5 s the test host allows per call, while an endless

@@ -20,6 +20,7 @@ public sealed record Call(
     string? Function = null,
     int? FunctionId = null,
     bool FunctionHeader = true,
+    int[]? ExtraFunctionIds = null,
     string? Script = null,
     string? FunctionType = null,
     string? ReturnType = null,

@@ -190,6 +190,13 @@ public sealed class PythonClientInteropTests(InteropFixture plugin) : IClassFixt
             "qlik-functionrequestheader-bin");
 
     [Fact]
+    public Task Function_header_sent_twice_is_INVALID_ARGUMENT_even_when_one_is_empty() =>
+        plugin.ExpectFailureAsync(
+            new Call("ExecuteFunction", FunctionId: 5, ExtraFunctionIds: [0], Bundles: [[[N(1), N(2)]]]),
+            "INVALID_ARGUMENT",
+            "The 'qlik-functionrequestheader-bin' header was sent more than once");
+
+    [Fact]
     public Task Row_with_the_wrong_number_of_values_is_INVALID_ARGUMENT_naming_the_function() =>
         plugin.ExpectFailureAsync(Call.Execute("SumOfRows", [[N(1), N(2)], [N(3)]]), "INVALID_ARGUMENT", "SumOfRows");
 

@@ -132,6 +132,8 @@ class Client:
             function_id = spec["functionId"] if "functionId" in spec else self.function_id(spec["function"])
             headers.append(("qlik-functionrequestheader-bin",
                             sse.FunctionRequestHeader(functionId=function_id, version="1").SerializeToString()))
+        for extra in spec.get("extraFunctionIds") or []:  # the header again, as a field of its own (id 0: no bytes)
+            headers.append(("qlik-functionrequestheader-bin", sse.FunctionRequestHeader(functionId=extra).SerializeToString()))
         return self.stream("ExecuteFunction", headers, spec["bundles"])
 
     def evaluate_script(self, spec):

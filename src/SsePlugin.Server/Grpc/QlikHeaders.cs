@@ -38,14 +38,19 @@ internal static class QlikHeaders
     private static T? Read<T>(ServerCallContext context, string key, MessageParser<T> parser, bool required)
         where T : class, IMessage<T>
     {
-        // A header sent twice arrives as two values (or, from some clients, as one joined with a comma); joined here,
-        // they are no base64, and the call is refused.
+        // A header sent twice arrives as two values or, from some clients, as one joined with a comma, which is no base64.
         var values = context.GetHttpContext().Request.Headers[key];
         if (values.Count == 0)
         {
             return required
                 ? throw new SseCallException(StatusCode.InvalidArgument, $"The call carries no '{key}' header; Qlik's engine always sends it. Check the client.")
                 : null;
+        }
+
+        // Counted first, as joining the values leaves out empty ones (such as the header of function id 0).
+        if (values.Count > 1)
+        {
+            throw new SseCallException(StatusCode.InvalidArgument, $"The '{key}' header was sent more than once; Qlik's engine sends it once. Check the client.");
         }
 
         var text = values.ToString().AsSpan();
