@@ -15,6 +15,12 @@ switch (args)
         return await CertsCommand.RunAsync(rest, Console.Out);
     case ["doctor", .. var rest]:
         return await DoctorCommand.RunAsync(rest, Console.Out);
+    case ["--help" or "-h" or "-?" or "/?" or "help"]:
+        Console.WriteLine(SsePluginHost.Usage);
+        return 0;
+    case ["--version"]:
+        Console.WriteLine(SsePluginHost.Version);
+        return 0;
 }
 
 // Errors go to standard error, so that a service manager or a script can tell them from the call log.

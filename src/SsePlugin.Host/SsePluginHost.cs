@@ -30,6 +30,23 @@ public static class SsePluginHost
         ["--certs"] = "SsePlugin:Certs",
     };
 
+    /// <summary>What <c>--help</c> prints.</summary>
+    public const string Usage = """
+        Usage: SsePlugin.Host [--port N] [--bind ADDRESS] [--certs DIR] [--functions-folder DIR] [--functions FILE]
+                              [--allow-script true|false] [--script-engine javascript|r] [--examples true|false]
+                              [--rserve HOST:PORT] [--start-rserve] [--shutdownTimeoutSeconds N] [--Section:Key value]...
+               SsePlugin.Host certs generate --out DIR ...   certificates for mutual TLS (certs --help)
+               SsePlugin.Host doctor --host NAME ...         checks a connection as Qlik makes it (doctor --help)
+               SsePlugin.Host --version
+
+        Runs the plugin: Qlik calls it as an analytic connection (default 127.0.0.1:50051, plaintext unless --certs).
+        Every setting can also come from appsettings.json next to the executable or from the environment
+        (SsePlugin__Port=50052); the README's configuration table lists them all.
+        """;
+
+    /// <summary>Gets the host's version, as the start-up banner shows it.</summary>
+    public static string Version { get; } = typeof(FunctionCatalog).Assembly.GetName().Version?.ToString(3) ?? "unknown";
+
     /// <summary>Builds the host from command-line arguments, <c>appsettings.json</c> and environment variables.</summary>
     /// <param name="args">The command line: <c>--port</c>, <c>--bind</c>, <c>--functions-folder</c> and any <c>--Section:Key value</c>.</param>
     /// <param name="configureServices">Adds services, e.g. more function classes.</param>
@@ -44,10 +61,11 @@ public static class SsePluginHost
         builder.WebHost.UseKestrelHttpsConfiguration();
         builder.Configuration.AddCommandLine(args, Switches);
         var unknown = UnknownSettings.Describe(
+            args,
             new ConfigurationBuilder().AddCommandLine(args, Switches).Build(), Switches.Keys, builder.Configuration.GetSection(SsePluginOptions.Section)).ToList();
         if (unknown.Count > 0)
         {
-            throw new OptionsValidationException(SsePluginOptions.Section, typeof(SsePluginOptions), unknown);
+            throw new OptionsValidationException(SsePluginOptions.Section, typeof(SsePluginOptions), [string.Join(" ", unknown)]);
         }
 
         // Each host logs through a logger of its own (not the static Log.Logger), so that hosts sharing a process, as
@@ -155,7 +173,7 @@ public static class SsePluginHost
         // order they were set up, one per connection.
         var connections = app.Services.GetRequiredService<AnalyticConnections>().All;
         var addresses = app.Urls.ToList();
-        logger.LogInformation("SsePlugin {Version}", typeof(FunctionCatalog).Assembly.GetName().Version?.ToString(3));
+        logger.LogInformation("SsePlugin {Version}", Version);
         for (var i = 0; i < connections.Count; i++)
         {
             var connection = connections[i];

@@ -69,6 +69,8 @@ public sealed class HostStartupTests
 
     [Theory]
     [InlineData("--prot: no such option. The options are --port, --bind,", "--prot", "50052")]
+    [InlineData("'50052' is neither a command (certs, doctor) nor an option; write options as --name value (see --help).", "-p", "50052")]
+    [InlineData("--certs needs a value.", "--certs")]
     [InlineData("SsePlugin:Prot is not a setting; the settings in SsePlugin are Alias, AllowScript, Bind,", "--SsePlugin:Prot", "50052")]
     [InlineData("SsePlugin:JavaScript:Timeout is not a setting; the settings in SsePlugin:JavaScript are MaxRecursionDepth,", "--SsePlugin:JavaScript:Timeout", "5")]
     [InlineData("SsePlugin:Rserve:Adress is not a setting; the settings in SsePlugin:Rserve are Address,", "--SsePlugin:Rserve:Adress", "h:1")]
@@ -78,6 +80,17 @@ public sealed class HostStartupTests
         var error = Assert.Throws<OptionsValidationException>(() => SsePluginHost.Build(["--port", "0", "--shutdownTimeoutSeconds", "1", .. args]));
 
         Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public async Task Help_and_version_are_printed_without_starting_the_host()
+    {
+        var help = await HostProcess.RunToExitAsync("--help");
+        var version = await HostProcess.RunToExitAsync("--version");
+
+        Assert.Equal((0, 0), (help.ExitCode, version.ExitCode));
+        Assert.StartsWith("Usage: SsePlugin.Host [--port N]", help.Printed);
+        Assert.Equal(SsePluginHost.Version, version.Printed.Trim());
     }
 
     [Fact]
