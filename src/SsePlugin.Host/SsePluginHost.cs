@@ -60,7 +60,7 @@ public static class SsePluginHost
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseKestrelHttpsConfiguration();
         builder.Configuration.AddCommandLine(args, Switches);
-        var unknown = UnknownSettings.Describe(
+        var unknown = UnusableSettings.Describe(
             args,
             new ConfigurationBuilder().AddCommandLine(args, Switches).Build(), Switches.Keys, builder.Configuration.GetSection(SsePluginOptions.Section)).ToList();
         if (unknown.Count > 0)

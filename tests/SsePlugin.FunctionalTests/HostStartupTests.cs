@@ -75,11 +75,35 @@ public sealed class HostStartupTests
     [InlineData("SsePlugin:JavaScript:Timeout is not a setting; the settings in SsePlugin:JavaScript are MaxRecursionDepth,", "--SsePlugin:JavaScript:Timeout", "5")]
     [InlineData("SsePlugin:Rserve:Adress is not a setting; the settings in SsePlugin:Rserve are Address,", "--SsePlugin:Rserve:Adress", "h:1")]
     [InlineData("SsePlugin:Connections:R:FunctionsFolder is not a setting; the settings in SsePlugin:Connections:R are Alias,", "--SsePlugin:Connections:R:FunctionsFolder", "x")]
+    [InlineData("SsePlugin:Connections:0: a connection's name starts with a letter", "--SsePlugin:Connections:0:Port", "50060")]
+    [InlineData("SsePlugin:Connections:R has no Port; each connection needs a port of its own.", "--SsePlugin:Connections:R:ScriptEngine", "r")]
+    [InlineData("SsePlugin:Rserve holds a value where a section of settings belongs", "--SsePlugin:Rserve", "127.0.0.1:6311")]
     public void A_setting_the_host_does_not_know_is_named_instead_of_ignored(string message, params string[] args)
     {
         var error = Assert.Throws<OptionsValidationException>(() => SsePluginHost.Build(["--port", "0", "--shutdownTimeoutSeconds", "1", .. args]));
 
         Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public async Task A_null_in_appsettings_for_a_setting_that_needs_a_value_stops_the_executable()
+    {
+        // An environment's appsettings file, as an administrator would add one; null is fine where a setting may be absent.
+        var environment = $"Nulls{Guid.NewGuid():N}";
+        var file = Path.Combine(AppContext.BaseDirectory, $"appsettings.{environment}.json");
+        await File.WriteAllTextAsync(file, """{ "SsePlugin": { "Certs": null, "AllowScript": null, "Rserve": { "Address": null } } }""");
+        try
+        {
+            var (exitCode, printed) = await HostProcess.RunToExitAsync("--port", "0", "--environment", environment);
+
+            Assert.Equal(2, exitCode);
+            Assert.Contains("SsePlugin:AllowScript is null; give it a value, or leave it out for its default. SsePlugin:Rserve:Address is null;", printed);
+            Assert.DoesNotContain("Certs", printed);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]
@@ -108,7 +132,7 @@ public sealed class HostStartupTests
     [InlineData("Port 99999 is not a TCP port. Fix: Use a port from 1 to 65535", "--port", "99999")]
     [InlineData("Bind 'nonsense' is not an IP address.", "--bind", "nonsense")]
     [InlineData("Failed to convert configuration value 'abc' at 'SsePlugin:Port' to type 'System.Int32'. Write a number", "--port", "abc")]
-    [InlineData("Failed to convert configuration value 'yes' at 'SsePlugin:Connections:R:AllowScript'", "--SsePlugin:Connections:R:AllowScript", "yes")]
+    [InlineData("Failed to convert configuration value 'yes' at 'SsePlugin:Connections:R:AllowScript'", "--SsePlugin:Connections:R:Port", "50061", "--SsePlugin:Connections:R:AllowScript", "yes")]
     [InlineData("SsePlugin:MaxConcurrentCalls must be 0 (no limit) or more.", "--SsePlugin:MaxConcurrentCalls", "-1")]
     [InlineData("SsePlugin:JavaScript:TimeoutSeconds must be more than 0 and at most 4294967 (49 days).", "--SsePlugin:JavaScript:TimeoutSeconds", "0")]
     [InlineData("shutdownTimeoutSeconds is '1.5'; write a whole number of seconds, 0 or more.", "--shutdownTimeoutSeconds", "1.5")]

@@ -1,0 +1,112 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using SsePlugin.Server;
+using SsePlugin.Server.Scripting.JavaScript;
+using SsePlugin.Server.Scripting.R;
+
+namespace SsePlugin.Host;
+
+/// <summary>
+/// Finds the settings the host cannot use, which configuration would otherwise ignore without a word: an argument
+/// that is no option, a switch without its value, a mistyped switch (<c>--prot 50052</c>) and, from any source, a
+/// mistyped key under <c>SsePlugin</c> (<c>SsePlugin:Prot</c>).
+/// </summary>
+internal static partial class UnusableSettings
+{
+    // The generic host's own settings that an administrator may give as a switch.
+    private static readonly string[] HostSwitches = ["environment", "shutdownTimeoutSeconds"];
+
+    // Read by the host itself rather than bound to an options class.
+    private static readonly string[] HostSettings = ["Examples", "JavaScript", "Rserve"];
+
+    /// <summary>Describes each unknown setting with what is known in its place.</summary>
+    /// <param name="args">The command line.</param>
+    /// <param name="commandLine">The command line's settings, its switches already mapped.</param>
+    /// <param name="switches">The switches the host maps.</param>
+    /// <param name="section">The <c>SsePlugin</c> section of the whole configuration.</param>
+    /// <returns>One sentence per unknown setting; none when all are known.</returns>
+    public static IEnumerable<string> Describe(string[] args, IConfiguration commandLine, IEnumerable<string> switches, IConfigurationSection section)
+    {
+        // Configuration drops an argument that is not --name value (or --name=value), without a word.
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                yield return $"'{args[i]}' is neither a command (certs, doctor) nor an option; write options as --name value (see --help).";
+            }
+            else if (!args[i].Contains('=', StringComparison.Ordinal) && ++i == args.Length)
+            {
+                yield return $"{args[i - 1]} needs a value.";
+            }
+        }
+
+        var unknownSwitches = commandLine.GetChildren()
+            .Where(setting => setting.Value is not null && !HostSwitches.Contains(setting.Key, StringComparer.OrdinalIgnoreCase))
+            .Select(setting => $"--{setting.Key}")
+            .ToList();
+        if (unknownSwitches.Count > 0)
+        {
+            yield return $"{string.Join(", ", unknownSwitches)}: no such option. The options are {string.Join(", ", switches)} "
+                + $"and --shutdownTimeoutSeconds; any setting is also --Section:Key value (e.g. --{SsePluginOptions.Section}:MaxConcurrentCalls 64).";
+        }
+
+        var connections = section.GetSection(nameof(SsePluginOptions.Connections));
+        foreach (var part in new[] { section.GetSection("JavaScript"), section.GetSection("Rserve"), connections })
+        {
+            if (part.Value is { Length: > 0 })
+            {
+                yield return $"{part.Path} holds a value where a section of settings belongs (e.g. {part.Path}:Name value); see the README's configuration table.";
+            }
+        }
+
+        var problems = Check(section, typeof(SsePluginOptions), HostSettings)
+            .Concat(Check(section.GetSection("JavaScript"), typeof(JavaScriptOptions)))
+            .Concat(Check(section.GetSection("Rserve"), typeof(ROptions)))
+            .Concat(Check(connections))
+            .Concat(connections.GetChildren().SelectMany(connection => Check(connection, typeof(SseConnectionOptions))));
+        foreach (var problem in problems)
+        {
+            yield return problem;
+        }
+    }
+
+    // A section's keys that name no setting, and settings left null (JSON's null) that must have a value.
+    private static IEnumerable<string> Check(IConfigurationSection section, Type options, params string[] alsoKnown)
+    {
+        var properties = options.GetProperties(BindingFlags.Public | BindingFlags.Instance);
+        var known = properties.Select(p => p.Name).Concat(alsoKnown).Order(StringComparer.Ordinal).ToList();
+        var nullability = new NullabilityInfoContext();
+        foreach (var setting in section.GetChildren())
+        {
+            var property = Array.Find(properties, p => p.Name.Equals(setting.Key, StringComparison.OrdinalIgnoreCase));
+            if (property is null && !alsoKnown.Contains(setting.Key, StringComparer.OrdinalIgnoreCase))
+            {
+                yield return $"{setting.Path} is not a setting; the settings in {section.Path} are {string.Join(", ", known)}.";
+            }
+            else if (property is { CanWrite: true } && setting.Value is null && !setting.GetChildren().Any()
+                && (property.PropertyType.IsValueType || nullability.Create(property).WriteState == NullabilityState.NotNull))
+            {
+                yield return $"{setting.Path} is null; give it a value, or leave it out for its default.";
+            }
+        }
+    }
+
+    // The connections: each named as a key, with a port of its own.
+    private static IEnumerable<string> Check(IConfigurationSection connections)
+    {
+        foreach (var connection in connections.GetChildren())
+        {
+            if (!ConnectionName().IsMatch(connection.Key))
+            {
+                yield return $"{connection.Path}: a connection's name starts with a letter and holds letters, digits, '_' and '-' only ({connections.Path} is an object, not an array).";
+            }
+            else if (connection.GetSection(nameof(SseConnectionOptions.Port)).Value is null)
+            {
+                yield return $"{connection.Path} has no Port; each connection needs a port of its own.";
+            }
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]*$")]
+    private static partial Regex ConnectionName();
+}
