@@ -23,10 +23,19 @@ internal static partial class UnusableSettings
     /// <param name="args">The command line.</param>
     /// <param name="commandLine">The command line's settings, its switches already mapped.</param>
     /// <param name="switches">The switches the host maps.</param>
-    /// <param name="section">The <c>SsePlugin</c> section of the whole configuration.</param>
+    /// <param name="configuration">The whole configuration.</param>
     /// <returns>One sentence per unknown setting; none when all are known.</returns>
-    public static IEnumerable<string> Describe(string[] args, IConfiguration commandLine, IEnumerable<string> switches, IConfigurationSection section)
+    public static IEnumerable<string> Describe(string[] args, IConfiguration commandLine, IEnumerable<string> switches, IConfiguration configuration)
     {
+        // Kestrel would listen there too, serving the main connection's functions without its certificates.
+        var endpoints = configuration.GetSection("Kestrel:Endpoints");
+        if (endpoints.GetChildren().Any())
+        {
+            yield return $"{endpoints.Path} is not used: each analytic connection listens on a port of its own, with its own certificates "
+                + $"({SsePluginOptions.Section}:Port, {SsePluginOptions.Section}:Connections); remove the section.";
+        }
+
+        var section = configuration.GetSection(SsePluginOptions.Section);
         // Configuration drops an argument that is not --name value (or --name=value), without a word.
         for (var i = 0; i < args.Length; i++)
         {

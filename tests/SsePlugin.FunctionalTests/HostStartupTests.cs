@@ -78,6 +78,7 @@ public sealed class HostStartupTests
     [InlineData("SsePlugin:Connections:0: a connection's name starts with a letter", "--SsePlugin:Connections:0:Port", "50060")]
     [InlineData("SsePlugin:Connections:R has no Port; each connection needs a port of its own.", "--SsePlugin:Connections:R:ScriptEngine", "r")]
     [InlineData("SsePlugin:Rserve holds a value where a section of settings belongs", "--SsePlugin:Rserve", "127.0.0.1:6311")]
+    [InlineData("Kestrel:Endpoints is not used: each analytic connection listens on a port of its own", "--Kestrel:Endpoints:Extra:Url", "http://127.0.0.1:0")]
     public void A_setting_the_host_does_not_know_is_named_instead_of_ignored(string message, params string[] args)
     {
         var error = Assert.Throws<OptionsValidationException>(() => SsePluginHost.Build(["--port", "0", "--shutdownTimeoutSeconds", "1", .. args]));
