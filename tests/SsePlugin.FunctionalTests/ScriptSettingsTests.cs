@@ -21,7 +21,8 @@ public sealed class ScriptSettingsTests : IDisposable
             { "Id": 303, "Name": "Labelled", "FunctionType": 2, "ReturnType": 2, "Params": { "d": 2 },
               "Script": "args[0].num > 0 ? args[0] : { num: -args[0].num, str: 'minus ' + args[0].str }" },
             { "Id": 304, "Name": "Counted", "FunctionType": 1, "ReturnType": 2, "Params": { "v": 1 },
-              "Script": "({ num: args[0].length, str: args[0].length + ' values' })" }
+              "Script": "({ num: args[0].length, str: args[0].length + ' values' })" },
+            { "Id": 305, "Name": "HalfOrNull", "FunctionType": 2, "ReturnType": 2, "Params": { "v": 1 }, "Script": "args[0] > 0 ? args[0] / 2 : NaN" }
           ]
         }
         """;
@@ -51,6 +52,7 @@ public sealed class ScriptSettingsTests : IDisposable
         var labels = await host.Client.ExecuteAsync(Headers(301), [Bundle([TextAndNumber("a", 1), TextAndNumber("b", 2)])]);
         var constant = await host.Client.ExecuteAsync(302, Bundle([new Row(), new Row()]));
         var counted = await host.Client.ExecuteAsync(304, Bundle([Numeric(1), Numeric(2)]));
+        var halfOrNull = await host.Client.ExecuteAsync(305, Bundle([Numeric(3), Numeric(-1)]));
         var labelled = await host.Client.ExecuteAsync(303, Bundle([new Row { Duals = { new Dual { NumData = 3, StrData = "three" } } }, new Row { Duals = { new Dual { NumData = -2, StrData = "two" } } }]));
 
         Assert.Equal([("sales", DataType.Numeric), ("cost", DataType.Numeric)], functions["Margin"].Params.Select(p => (p.Name, p.DataType)));
@@ -64,6 +66,8 @@ public sealed class ScriptSettingsTests : IDisposable
         Assert.Equal(["three", "minus two"], labelled.Strings());
         Assert.Equal([2], counted.Numbers());
         Assert.Equal(["2 values"], counted.Strings());
+        Assert.Equal([1.5, double.NaN], halfOrNull.Numbers());
+        Assert.Equal(["1.5", ""], halfOrNull.Strings());
     }
 
     [Fact]

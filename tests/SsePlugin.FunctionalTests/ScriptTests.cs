@@ -152,6 +152,7 @@ public sealed class ScriptTests(HostFixture host)
     [Theory]
     [InlineData("args[0] +", "ScriptEval: The script does not parse: the script ends too early")]
     [InlineData("args[0] +\n) + 1", "ScriptEval: The script does not parse: Unexpected token ')' (line 2, column 1)")]
+    [InlineData("args[0] + )", "ScriptEval: The script does not parse: Unexpected token ')' (line 1, column 11)")]
     [InlineData("throw new Error('custom failure')", "custom failure")]
     [InlineData("(async () => { throw new Error('async failure'); })()", "ScriptEval: the script failed: Promise was rejected with value Error: async failure")]
     [InlineData("System.IO.File.ReadAllText('/etc/passwd')", "System is not defined")]

@@ -180,5 +180,5 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
     }
 
     private static string Where(JavaScriptException exception) =>
-        exception.Location.Start.Line > 0 ? $" (line {exception.Location.Start.Line}, column {exception.Location.Start.Column + 1})" : string.Empty;
+        exception.Location.Start.Line > 0 ? $" (line {exception.Location.Start.Line}, column {JintScriptEngine.Column(exception.Location.Start.Line, exception.Location.Start.Column)})" : string.Empty;
 }

@@ -29,6 +29,9 @@ internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IS
         _processors.Dispose();
     }
 
+    /// <summary>The column, counted from 1, of a place Jint gives in the wrapped script: its first line starts after the block's brace.</summary>
+    internal static int Column(int line, int column) => line == 1 ? column : column + 1;
+
     private Prepared<Script> Prepare(string script) =>
         _scripts.GetOrCreate(script, entry =>
         {
@@ -43,7 +46,7 @@ internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IS
                 // The wrapping block's closing brace sits on a line of its own after the script.
                 var where = error.LineNumber > script.Split('\n').Length
                     ? "the script ends too early: an expression, bracket or quote is not finished"
-                    : $"{error.Description} (line {error.LineNumber}, column {error.Column + 1})";
+                    : $"{error.Description} (line {error.LineNumber}, column {Column(error.LineNumber, error.Column)})";
                 throw new SseCallException(StatusCode.InvalidArgument, $"The script does not parse: {where}.");
             }
         });

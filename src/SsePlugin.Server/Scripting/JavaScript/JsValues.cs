@@ -87,7 +87,13 @@ internal static class JsValues
 
     private static double DualNumber(JsValue value) => value is JsObject dual && IsDual(dual) ? ToNumber(dual.Get("num")) : ToNumber(value);
 
-    private static string DualText(JsValue value) => value is JsObject dual && IsDual(dual) ? ToText(dual.Get("str")) : ToText(value);
+    // Qlik shows a dual of NaN as its text, so a bare NaN (Qlik's null) gets none.
+    private static string DualText(JsValue value) => value switch
+    {
+        JsObject dual when IsDual(dual) => ToText(dual.Get("str")),
+        _ when value.IsNumber() && double.IsNaN(value.AsNumber()) => string.Empty,
+        _ => ToText(value),
+    };
 
     private static SseColumn Column(string name, JsValue[] values, SseDataType dataType) => dataType switch
     {
