@@ -149,12 +149,28 @@ public sealed class ScriptSettingsTests : IDisposable
     [InlineData("""{ "Functions": [ { "Id": 316, "Name": "Twice", "FunctionType": 2, "ReturnType": 1, "Params": { "x": 1, "x": 0 }, "Script": "1" } ] }""", "SSE1012", "Property with the name 'x' already exists")]
     [InlineData("""{ "Functions": [ { "Id": 315, "Name": "Listed", "FunctionType": 2, "ReturnType": 1, "Script": ["1"] } ] }""", "SSE1012", "Script is [\"1\"], which is not a string")]
     [InlineData("""{ "Functions": [ { "Id": 314, "Name": "Snake", "FunctionType": 2, "ReturnType": 1, "Script": "1", "Engine": "python" } ] }""", "SSE1012", "needs the 'python' script engine")]
+    [InlineData("""{ "Functions": [ { "Id": 317, "Name": "Typo", "FunctionType": 2, "ReturnType": 1, "Parms": { "x": 1 }, "Script": "1" } ] }""", "SSE1012", "\"Parms\" is not a key of a function; the keys are Id, Name, FunctionType, ReturnType, Params,")]
+    [InlineData("""{ "Functions": [ 5 ] }""", "SSE1012", "The definition is 5, not an object.")]
     public void Mistakes_in_the_functions_file_stop_the_host_with_a_clear_message(string json, string code, string message)
     {
         var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(["--port", "0", "--examples", "true", "--functions", Write(json)]));
 
         Assert.Equal(code, Assert.Single(error.Diagnostics).Code);
         Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void Every_mistake_of_a_function_in_the_functions_file_is_reported()
+    {
+        var file = Write("""{ "Functions": [ { "Id": 318, "Name": "Many", "FunctionType": 7, "ReturnType": "numerc", "Params": { "x": 9 }, "Script": "1", "CacheResultsInQlik": false } ] }""");
+
+        var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(["--port", "0", "--functions", file]));
+
+        Assert.Equal(4, error.Diagnostics.Count(d => d.Code == "SSE1012" && d.Member.Contains("(Many)", StringComparison.Ordinal)));
+        Assert.Contains("\"CacheResultsInQlik\" is not a key", error.Message);
+        Assert.Contains("FunctionType is 7", error.Message);
+        Assert.Contains("ReturnType is \"numerc\"", error.Message);
+        Assert.Contains("Params.x is 9", error.Message);
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);

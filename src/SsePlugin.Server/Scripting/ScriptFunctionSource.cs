@@ -25,6 +25,9 @@ namespace SsePlugin.Server.Scripting;
 /// <param name="defaultEngine">The engine of a <c>Script</c> that names none.</param>
 internal sealed class ScriptFunctionSource(string path, string defaultEngine) : IFunctionSource
 {
+    // The keys of the R plugin's FuncDefs.json, then this host's Script and Engine.
+    private static readonly string[] Keys = ["Id", "Name", "FunctionType", "ReturnType", "Params", "CacheResultInQlik", "FunctionRScript", "Script", "Engine"];
+
     public IEnumerable<SseFunction> GetFunctions(IServiceProvider services, ICollection<SseDiagnostic> diagnostics)
     {
         var file = Path.GetFileName(path);
@@ -61,55 +64,102 @@ internal sealed class ScriptFunctionSource(string path, string defaultEngine) : 
         {
             var member = $"{file}: Functions[{index++}]";
             var location = $"{path}:{((IJsonLineInfo)entry).LineNumber}";
-            try
+            if (Property(entry, "Name") is { Type: JTokenType.String } name)
             {
-                functions.Add(Read(entry, engines, defaultEngine, ref member, location));
+                member += $" ({name})";
             }
-            catch (Exception e) when (e is FormatException or InvalidOperationException or KeyNotFoundException or ArgumentException or SseCallException)
+
+            var problems = new List<string>();
+            if (Read(entry, engines, defaultEngine, member, location, problems) is { } function)
             {
-                Report(member, location, e.Message, "Fix the definition; see the README's functions file section.");
+                functions.Add(function);
+            }
+
+            foreach (var problem in problems)
+            {
+                Report(member, location, problem, "Fix the definition; see the README's functions file section.");
             }
         }
 
         return functions;
     }
 
-    private static SseFunction Read(JToken entry, Dictionary<string, IScriptEngine> engines, string defaultEngine, ref string member, string location)
+    /// <summary>Reads one function, or adds every mistake in its definition to <paramref name="problems"/>.</summary>
+    private static SseFunction? Read(
+        JToken entry, Dictionary<string, IScriptEngine> engines, string defaultEngine, string member, string location, List<string> problems)
     {
-        var name = Text(Required(entry, "Name"), "Name");
-        member += $" ({name})";
-        if (!AttributedFunctionSource.IsValidName(name))
+        T? Field<T>(Func<T> read)
         {
-            throw new FormatException($"The function name '{name}' holds characters Qlik does not accept; use letters, digits and underscores.");
+            try
+            {
+                return read();
+            }
+            catch (Exception e) when (e is FormatException or InvalidOperationException or KeyNotFoundException)
+            {
+                problems.Add(e.Message);
+                return default;
+            }
         }
 
-        var idValue = Required(entry, "Id");
-        var id = Int32(idValue) ?? throw new FormatException($"Id is {idValue.ToString(Formatting.None)}, which is not a whole number from {int.MinValue} to {int.MaxValue}.");
-        var functionType = Enumerated<SseFunctionType>(Required(entry, "FunctionType"), "FunctionType");
-        var returnType = Enumerated<SseDataType>(Required(entry, "ReturnType"), "ReturnType");
+        if (entry is not JObject definition)
+        {
+            problems.Add($"The definition is {entry.ToString(Formatting.None)}, not an object.");
+            return null;
+        }
+
+        foreach (var key in definition.Properties().Where(key => !Keys.Contains(key.Name, StringComparer.OrdinalIgnoreCase)))
+        {
+            problems.Add($"\"{key.Name}\" is not a key of a function; the keys are {string.Join(", ", Keys)}.");
+        }
+
+        var name = Field(() => Text(Required(entry, "Name"), "Name"));
+        if (name is not null && !AttributedFunctionSource.IsValidName(name))
+        {
+            problems.Add($"The function name '{name}' holds characters Qlik does not accept; use letters, digits and underscores.");
+        }
+
+        var id = Field(() => Required(entry, "Id") is var value && Int32(value) is { } number
+            ? number
+            : throw new FormatException($"Id is {value.ToString(Formatting.None)}, which is not a whole number from {int.MinValue} to {int.MaxValue}."));
+        var functionType = Field(() => Enumerated<SseFunctionType>(Required(entry, "FunctionType"), "FunctionType"));
+        var returnType = Field(() => Enumerated<SseDataType>(Required(entry, "ReturnType"), "ReturnType"));
         var parameters = new List<SseParameter>();
         if (Property(entry, "Params") is JObject declared)
         {
             foreach (var parameter in declared.Properties())
             {
-                parameters.Add(new SseParameter(parameter.Name, Enumerated<SseDataType>(parameter.Value, $"Params.{parameter.Name}")));
+                parameters.Add(new SseParameter(parameter.Name, Field(() => Enumerated<SseDataType>(parameter.Value, $"Params.{parameter.Name}"))));
             }
         }
 
-        var (script, engineName) = Property(entry, "FunctionRScript") is { } rScript
+        var (script, engineName) = Field(() => Property(entry, "FunctionRScript") is { } rScript
             ? (Text(rScript, "FunctionRScript"), "r")
-            : (Text(Required(entry, "Script"), "Script"), Property(entry, "Engine") is { } engineToken ? Text(engineToken, "Engine") : defaultEngine);
-        if (!engines.TryGetValue(engineName, out var engine))
+            : (Text(Required(entry, "Script"), "Script"), Property(entry, "Engine") is { } engineToken ? Text(engineToken, "Engine") : defaultEngine));
+        if (engineName is not null && !engines.ContainsKey(engineName))
         {
-            throw new InvalidOperationException(
-                $"The function needs the '{engineName}' script engine, which this host does not run (it runs: {string.Join(", ", engines.Keys)}).");
+            problems.Add($"The function needs the '{engineName}' script engine, which this host does not run (it runs: {string.Join(", ", engines.Keys)}).");
         }
 
-        var definition = new ScriptDefinition(script, functionType, returnType, parameters);
+        if (problems.Count > 0)
+        {
+            return null;
+        }
+
+        FunctionInvoker invoker;
+        try
+        {
+            invoker = engines[engineName!].Compile(new ScriptDefinition(script!, functionType, returnType, parameters));
+        }
+        catch (Exception e) when (e is ArgumentException or SseCallException)
+        {
+            problems.Add(e.Message);
+            return null;
+        }
+
         var cache = Property(entry, "CacheResultInQlik") is not { } flag
             || (flag.Type == JTokenType.Boolean && flag.Value<bool>())
             || (flag.Type == JTokenType.String && bool.TryParse(flag.Value<string>(), out var parsed) && parsed);
-        return new SseFunction(id, name, functionType, returnType, parameters, noCache: !cache, member, engine.Compile(definition), location);
+        return new SseFunction(id, name!, functionType, returnType, parameters, noCache: !cache, member, invoker, location);
     }
 
     private static JToken? Property(JToken element, string name) =>
