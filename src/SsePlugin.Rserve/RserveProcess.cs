@@ -85,7 +85,7 @@ public sealed class RserveProcess : IAsyncDisposable
         }
 
         start.ArgumentList.Add("-e");
-        start.ArgumentList.Add($"Rserve::run.Rserve(config.file='{RString(config)}')");
+        start.ArgumentList.Add((detached ? Watchdog(folder.FullName) : string.Empty) + $"Rserve::run.Rserve(config.file='{RString(config)}')");
         var server = new RserveProcess(new Process { StartInfo = start }, folder, options.Port);
         // Not WaitForExitAsync: it also waits for the end of the output, which the per-connection R processes
         // inherit and keep open after the server itself has died.
@@ -201,6 +201,14 @@ public sealed class RserveProcess : IAsyncDisposable
     }
 
     // The text of a single-quoted R string literal.
+    // Should this process die without stopping Rserve (killed, or crashed), a process forked from Rserve's before it
+    // starts serving ends Rserve's whole session, its R processes included, and deletes its folder within a second:
+    // the next start finds the port free.
+    private static string Watchdog(string folder) =>
+        $"local({{ owner <- {Environment.ProcessId}L; server <- Sys.getpid(); parallel::mcparallel({{ "
+        + $"while (tools::pskill(owner, 0L)) Sys.sleep(1); unlink('{RString(folder)}', recursive = TRUE); system2('kill', c('-KILL', '--', -server)) "
+        + "}, detached = TRUE) }); ";
+
     private static string RString(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
 
     private void Keep(string? line)

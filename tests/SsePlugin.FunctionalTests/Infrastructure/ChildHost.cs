@@ -29,6 +29,9 @@ public sealed partial class ChildHost : IAsyncDisposable
     /// <summary>Gets the address the host listens on.</summary>
     public string Address { get; }
 
+    /// <summary>Gets the host's process id.</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Gets the lines the host has written to standard output so far.</summary>
     public IReadOnlyCollection<string> Output { get; }
 

@@ -145,6 +145,35 @@ public sealed class RserveLifecycleTests : IDisposable
         Assert.Equal([12], jsScript.Numbers());
     }
 
+    [Fact]
+    public async Task Rserve_started_by_a_host_that_is_killed_ends_too_and_frees_its_port()
+    {
+        var port = RserveProcess.FreeLoopbackPort();
+        int server;
+        await using (var host = await ChildHost.StartAsync("--script-engine", "r", "--rserve", $"127.0.0.1:{port}", "--start-rserve"))
+        {
+            var answer = await host.Client.EvaluateAsync("q$x * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(21)]));
+            server = await ServerProcessAsync(port);
+            Assert.Equal([42], answer.Numbers());
+
+            // SIGKILL: the host cannot stop Rserve itself.
+            Process.GetProcessById(host.ProcessId).Kill(entireProcessTree: false);
+        }
+
+        try
+        {
+            Assert.True(await ExitedAsync(server), "Rserve still runs after the host was killed");
+            await Assert.ThrowsAsync<RserveException>(() => RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = port, ConnectTimeout = TimeSpan.FromSeconds(2) }));
+        }
+        finally
+        {
+            if (!await ExitedAsync(server))
+            {
+                Process.GetProcessById(server).Kill(entireProcessTree: true);
+            }
+        }
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     private static async Task<double> Double(TestHost host, double x) =>
