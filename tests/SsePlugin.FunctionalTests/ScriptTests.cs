@@ -112,6 +112,18 @@ public sealed class ScriptTests(HostFixture host)
     }
 
     [Fact]
+    public async Task Without_rows_a_function_still_describes_its_table_and_a_per_row_script_answers_nothing()
+    {
+        var table = await host.Client.EvaluateAsync("q => ({ Double: q.value.map(v => v * 2) })", FunctionType.Tensor, DataType.Numeric, [("value", DataType.Numeric)]);
+        var perRow = await host.Client.EvaluateAsync("args[0].toFixed(2)", FunctionType.Tensor, DataType.String, [("value", DataType.Numeric)]);
+
+        Assert.Equal([("Double", DataType.Numeric)], table.Table!.Fields.Select(f => (f.Name, f.DataType)));
+        Assert.Empty(table.Rows);
+        Assert.Null(perRow.Table);
+        Assert.Empty(perRow.Rows);
+    }
+
+    [Fact]
     public async Task Answers_convert_to_the_return_type()
     {
         var numbers = await host.Client.EvaluateAsync(

@@ -58,6 +58,13 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         var cancellation = call.Context.CancellationToken;
         if (await call.ReadBlockAsync().ConfigureAwait(false) is not { } block)
         {
+            // With no rows a script that is a function still gets its (empty) table, so that a table it returns is
+            // described for LOAD ... EXTENSION; a per-row script has nothing to answer.
+            if (await FunctionWithoutRowsAsync(engine, turns, cancellation).ConfigureAwait(false) is { } whole)
+            {
+                await AnswerWholeTableAsync(engine, turns, call, whole, await call.ReadAllAsync().ConfigureAwait(false)).ConfigureAwait(false);
+            }
+
             return;
         }
 
@@ -71,21 +78,7 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
 
         if (first is Function function)
         {
-            var table = await call.ReadAllAsync(block).ConfigureAwait(false);
-            (SseTable Table, SseTable? Description) answer;
-            using (await turns.TakeAsync(cancellation).ConfigureAwait(false))
-            {
-                answer = JsValues.ToTable(Settle(Call(engine, function, table)), definition.ReturnType, $"{call.Function.Name}'s function");
-            }
-
-            if (answer.Description is null && answer.Table.RowCount != table.RowCount)
-            {
-                throw new SseCallException(
-                    StatusCode.InvalidArgument,
-                    $"{call.Function.Name}: the script's function answered {Values(answer.Table.RowCount)} for {table.RowCount} rows; return one value per row.");
-            }
-
-            await call.Response.WriteAsync(answer.Table.ColumnArray, answer.Table.RowCount, answer.Description).ConfigureAwait(false);
+            await AnswerWholeTableAsync(engine, turns, call, function, await call.ReadAllAsync(block).ConfigureAwait(false)).ConfigureAwait(false);
             return;
         }
 
@@ -112,6 +105,41 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         }
 
         await output.FlushAsync().ConfigureAwait(false);
+    }
+
+    private async Task<Function?> FunctionWithoutRowsAsync(Engine engine, ScriptTurns turns, CancellationToken cancellation)
+    {
+        using (await turns.TakeAsync(cancellation).ConfigureAwait(false))
+        {
+            engine.SetValue("args", new JsArray(engine));
+            try
+            {
+                return Settle(engine.Evaluate(script)) as Function;
+            }
+            catch (JavaScriptException)
+            {
+                // A per-row script that needs a row's values.
+                return null;
+            }
+        }
+    }
+
+    private async Task AnswerWholeTableAsync(Engine engine, ScriptTurns turns, FunctionCall call, Function function, SseTable table)
+    {
+        (SseTable Table, SseTable? Description) answer;
+        using (await turns.TakeAsync(call.Context.CancellationToken).ConfigureAwait(false))
+        {
+            answer = JsValues.ToTable(Settle(Call(engine, function, table)), definition.ReturnType, $"{call.Function.Name}'s function");
+        }
+
+        if (answer.Description is null && answer.Table.RowCount != table.RowCount)
+        {
+            throw new SseCallException(
+                StatusCode.InvalidArgument,
+                $"{call.Function.Name}: the script's function answered {Values(answer.Table.RowCount)} for {table.RowCount} rows; return one value per row.");
+        }
+
+        await call.Response.WriteAsync(answer.Table.ColumnArray, answer.Table.RowCount, answer.Description).ConfigureAwait(false);
     }
 
     private async Task AggregateAsync(Engine engine, ScriptTurns turns, FunctionCall call)
