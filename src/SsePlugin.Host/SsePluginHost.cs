@@ -178,10 +178,10 @@ public static class SsePluginHost
             var connection = connections[i];
             var options = connection.Options;
             logger.LogInformation(
-                "Connection {Name} on {Bind}:{Port}: scripts {Scripts}, {Count} functions; Qlik calls them as follows ({Alias} is the analytic connection's name in QMC)",
+                "Connection {Name} on {EndPoint} ({Transport}): scripts {Scripts}, {Count} functions; Qlik calls them as follows ({Alias} is the analytic connection's name in QMC)",
                 connection.Name,
-                options.Bind,
-                options.Port == 0 ? new Uri(addresses[i]).Port : options.Port,
+                new IPEndPoint(IPAddress.Parse(options.Bind), options.Port == 0 ? new Uri(addresses[i]).Port : options.Port).ToString(),
+                string.IsNullOrWhiteSpace(options.Certs) ? "plaintext" : "mutual TLS",
                 options.AllowScript ? $"in {connection.ScriptEngine}" : "off",
                 connection.Catalog.Functions.Count,
                 options.Alias);

@@ -156,7 +156,7 @@ public sealed class HostStartupTests
         await using var host = await ChildHost.StartAsync();
 
         var port = new Uri(host.Address).Port;
-        await host.WaitForLineAsync($"Connection main on 127.0.0.1:{port}: scripts in javascript, 12 functions; Qlik calls them as follows (<Alias> is the analytic connection's name in QMC)");
+        await host.WaitForLineAsync($"Connection main on 127.0.0.1:{port} (plaintext): scripts in javascript, 12 functions; Qlik calls them as follows (<Alias> is the analytic connection's name in QMC)");
         await host.WaitForLineAsync("    5 Tensor      <Alias>.SumOfRows(col1, col2) -> Numeric");
     }
 
