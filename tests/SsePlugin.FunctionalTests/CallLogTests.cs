@@ -23,6 +23,7 @@ public sealed class CallLogTests
         var lines = calls.Select(AsConsoleShowsIt).ToList();
         Assert.Equal(2, calls.Count);
         Assert.Equal("OK", calls[0].Properties["Status"].ToString());
+        Assert.Equal("\"main\"", calls[0].Properties["Connection"].ToString());
         Assert.Equal("InvalidArgument", calls[1].Properties["Status"].ToString());
         Assert.Contains(@"app app\n[00:00:00 INF] forged line user user\u001b[2J from", lines[0], StringComparison.Ordinal);
         Assert.Contains(@"app second\r\napp", lines[1], StringComparison.Ordinal);

@@ -110,6 +110,7 @@ internal partial class ConnectorService
         var started = Stopwatch.GetTimestamp();
         var common = QlikHeaders.NoCommon;
         var name = rpc == nameof(EvaluateScript) ? "script" : "?";
+        var connection = _connections.For(context);
         FunctionCall? call = null;
         var admitted = false;
         // The function's token: cancelled when Qlik cancels or goes away, and by the call itself the moment its
@@ -124,7 +125,7 @@ internal partial class ConnectorService
                 throw TooManyCalls();
             }
 
-            var function = resolve(context, _connections.For(context));
+            var function = resolve(context, connection);
             name = function.Name;
             var callContext = new SseCallContext(common.AppId, common.UserId, common.Cardinality, cancellation.Token);
             var response = new ResponseWriter(responses, context, callContext, function, _responseBundleBytes);
@@ -134,14 +135,14 @@ internal partial class ConnectorService
             // Checked here so that a host logging at Warning does not even describe the caller.
             if (_logger.IsEnabled(LogLevel.Information))
             {
-                Log.CallSucceeded(_logger, rpc, name, Printable(common.AppId), Printable(common.UserId), Caller(context), call.RowsRead, response.RowsWritten, Stopwatch.GetElapsedTime(started).TotalMilliseconds, StatusCode.OK);
+                Log.CallSucceeded(_logger, rpc, name, connection.Name, Printable(common.AppId), Printable(common.UserId), Caller(context), call.RowsRead, response.RowsWritten, Stopwatch.GetElapsedTime(started).TotalMilliseconds, StatusCode.OK);
             }
         }
         catch (Exception e)
         {
             var status = ToStatus(e, name, context.Deadline, cancellation.Token);
             status = new Status(status.StatusCode, Shorten(status.Detail));
-            Log.CallFailed(_logger, rpc, name, Printable(common.AppId), Printable(common.UserId), Caller(context), call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, Printable(status.Detail), status.StatusCode == StatusCode.Unknown ? e : null);
+            Log.CallFailed(_logger, rpc, name, connection.Name, Printable(common.AppId), Printable(common.UserId), Caller(context), call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, Printable(status.Detail), status.StatusCode == StatusCode.Unknown ? e : null);
             throw new RpcException(status);
         }
         finally
@@ -272,10 +273,10 @@ internal partial class ConnectorService
         [LoggerMessage(1, LogLevel.Information, "GetCapabilities from {Caller} on connection {Connection}: {FunctionCount} functions")]
         public static partial void Capabilities(ILogger logger, string caller, string connection, int functionCount);
 
-        [LoggerMessage(2, LogLevel.Information, "{Rpc} {Function} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}")]
-        public static partial void CallSucceeded(ILogger logger, string rpc, string function, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs, StatusCode status);
+        [LoggerMessage(2, LogLevel.Information, "{Rpc} {Function} on {Connection} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}")]
+        public static partial void CallSucceeded(ILogger logger, string rpc, string function, string connection, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs, StatusCode status);
 
-        [LoggerMessage(3, LogLevel.Warning, "{Rpc} {Function} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}: {Detail}")]
-        public static partial void CallFailed(ILogger logger, string rpc, string function, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs, StatusCode status, string detail, Exception? exception);
+        [LoggerMessage(3, LogLevel.Warning, "{Rpc} {Function} on {Connection} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}: {Detail}")]
+        public static partial void CallFailed(ILogger logger, string rpc, string function, string connection, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs, StatusCode status, string detail, Exception? exception);
     }
 }
