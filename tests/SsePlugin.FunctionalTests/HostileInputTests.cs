@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Net;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -59,6 +61,30 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
             () => Raw.SendAsync(RawCalls.EvaluateScript, ScriptHeaders("args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber), body),
             StatusCode.InvalidArgument,
             $"ScriptEval: The message is not a valid BundledRows: {problem}.");
+    }
+
+    [Fact]
+    public async Task A_message_whose_compressed_flag_is_neither_0_nor_1_is_an_invalid_argument()
+    {
+        // gRPC clients always frame messages correctly; a bare HTTP/2 request can send any byte.
+        using var client = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(host.Host.Addresses[0], "/qlik.sse.Connector/ExecuteFunction"))
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new ByteArrayContent([0x05, 0x00, 0x00, 0x00, 0x00]),
+        };
+        request.Content.Headers.ContentType = new("application/grpc");
+        request.Headers.TryAddWithoutValidation("te", "trailers");
+        request.Headers.TryAddWithoutValidation("qlik-functionrequestheader-bin", Convert.ToBase64String(new FunctionRequestHeader { FunctionId = 5 }.ToByteArray()));
+
+        using var response = await client.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+        string Trailer(string name) => response.TrailingHeaders.TryGetValues(name, out var values) || response.Headers.TryGetValues(name, out values) ? values.Single() : "";
+
+        Assert.Equal(((int)StatusCode.InvalidArgument).ToString(CultureInfo.InvariantCulture), Trailer("grpc-status"));
+        Assert.StartsWith("SumOfRows: The request is not valid gRPC message framing:", Uri.UnescapeDataString(Trailer("grpc-message")));
+        await Client.AssertServesAsync();
     }
 
     [Fact]

@@ -137,6 +137,11 @@ internal sealed class FunctionCall(
                 await cancellation.CancelAsync().ConfigureAwait(false);
                 throw;
             }
+            catch (InvalidDataException e)
+            {
+                // grpc-dotnet's own check of the message framing, e.g. a compressed flag that is neither 0 nor 1.
+                throw new MalformedRequestException($"The request is not valid gRPC message framing: {e.Message}");
+            }
 
             if (!moved)
             {
