@@ -206,7 +206,7 @@ public sealed class RserveProcess : IAsyncDisposable
     // the next start finds the port free.
     private static string Watchdog(string folder) =>
         $"local({{ owner <- {Environment.ProcessId}L; server <- Sys.getpid(); parallel::mcparallel({{ "
-        + $"while (tools::pskill(owner, 0L)) Sys.sleep(1); unlink('{RString(folder)}', recursive = TRUE); system2('kill', c('-KILL', '--', -server)) "
+        + $"while (tools::pskill(owner, 0L)) Sys.sleep(1); unlink('{RString(folder)}', recursive = TRUE); system(paste0('kill -9 -', server)) "
         + "}, detached = TRUE) }); ";
 
     private static string RString(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
