@@ -112,6 +112,17 @@ public sealed class ScriptTests(HostFixture host)
     }
 
     [Fact]
+    public async Task A_returned_field_of_num_str_objects_is_a_dual_field()
+    {
+        var answer = await host.Client.EvaluateAsync(
+            "q => ({ Labelled: Array.from(q.value, v => ({ num: v, str: 'n' + v })) })", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
+
+        Assert.Equal([("Labelled", DataType.Dual)], answer.Table!.Fields.Select(f => (f.Name, f.DataType)));
+        Assert.Equal([1, 2], answer.Numbers());
+        Assert.Equal(["n1", "n2"], answer.Strings());
+    }
+
+    [Fact]
     public async Task Without_rows_a_function_still_describes_its_table_and_a_per_row_script_answers_nothing()
     {
         var table = await host.Client.EvaluateAsync("q => ({ Double: q.value.map(v => v * 2) })", FunctionType.Tensor, DataType.Numeric, [("value", DataType.Numeric)]);

@@ -48,8 +48,10 @@ internal static class JsValues
                     throw new SseCallException(StatusCode.InvalidArgument, $"{who}: field '{name}' of the returned table is not an array; return an object of equal-length arrays.");
                 }
 
-                var numeric = Array.TrueForAll(fieldValues, v => v.IsNumber() || v.IsNull() || v.IsUndefined());
-                columns.Add(Column(name, fieldValues, numeric ? SseDataType.Numeric : SseDataType.String));
+                var type = Array.TrueForAll(fieldValues, v => v.IsNumber() || v.IsNull() || v.IsUndefined()) ? SseDataType.Numeric
+                    : Array.Exists(fieldValues, v => v is JsObject o && IsDual(o)) ? SseDataType.Dual
+                    : SseDataType.String;
+                columns.Add(Column(name, fieldValues, type));
             }
 
             if (columns.Count == 0)
