@@ -41,6 +41,7 @@ public sealed class TlsTests(TlsHostFixture tls)
         var error = await FailsAsync(() => client.GetCapabilitiesAsync(new Empty()).ResponseAsync);
 
         AssertRefused(error);
+        await tls.Log.WaitForAsync("No TLS handshake with", "127.0.0.1:", "a plaintext client");
     }
 
     [Fact]
@@ -51,6 +52,7 @@ public sealed class TlsTests(TlsHostFixture tls)
         var error = await FailsAsync(() => client.GetCapabilitiesAsync(new Empty()).ResponseAsync);
 
         AssertRefused(error);
+        await tls.Log.WaitForAsync("No TLS handshake with", "127.0.0.1:", "a client without a certificate");
     }
 
     [Fact]

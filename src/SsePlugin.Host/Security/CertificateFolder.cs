@@ -16,6 +16,9 @@ public sealed partial class CertificateFolder
     private const string RsaAlgorithm = "1.2.840.113549.1.1.1";
     private const string EcAlgorithm = "1.2.840.10045.2.1";
 
+    // Set on a connection once its TLS handshake has completed.
+    private static readonly object HandshakeCompleted = new();
+
     private CertificateFolder(string directory, CertificateSide side, X509Certificate2 root, X509Certificate2 certificate)
     {
         Directory = directory;
@@ -107,6 +110,17 @@ public sealed partial class CertificateFolder
         }
 
         var logger = listen.ApplicationServices.GetRequiredService<ILogger<CertificateFolder>>();
+
+        // Around the handshake: a connection that ends without one is logged with its peer, so that an administrator
+        // sees a client that cannot connect (a refused certificate is also logged with the reason, below).
+        listen.Use(next => async context =>
+        {
+            await next(context).ConfigureAwait(false);
+            if (!context.Items.ContainsKey(HandshakeCompleted))
+            {
+                Log.HandshakeFailed(logger, context.RemoteEndPoint?.ToString() ?? "an unknown address");
+            }
+        });
         listen.UseHttps(new HttpsConnectionAdapterOptions
         {
             ServerCertificate = Certificate,
@@ -121,6 +135,11 @@ public sealed partial class CertificateFolder
 
                 return problem is null;
             },
+        });
+        listen.Use(next => context =>
+        {
+            context.Items[HandshakeCompleted] = true;
+            return next(context);
         });
     }
 
@@ -291,5 +310,8 @@ public sealed partial class CertificateFolder
     {
         [LoggerMessage(1, LogLevel.Warning, "Refused a client certificate {Subject}: it {Problem}")]
         public static partial void ClientCertificateRefused(ILogger logger, string subject, string problem);
+
+        [LoggerMessage(2, LogLevel.Warning, "No TLS handshake with {Peer}: a plaintext client, a client without a certificate or with a refused one; Qlik's engine connects with its client certificate folder for this connection")]
+        public static partial void HandshakeFailed(ILogger logger, string peer);
     }
 }
