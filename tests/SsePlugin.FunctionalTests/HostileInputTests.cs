@@ -585,6 +585,22 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
     }
 
     /// <summary>Adds a header value as it is, bypassing the gRPC client's base64 encoding of binary headers.</summary>
+    [Fact]
+    public async Task A_script_that_keeps_memory_from_row_to_row_until_the_heap_limit_fails_its_call_alone()
+    {
+        // The host's heap is capped, as HeapHardLimitPercent caps it on a large machine: 2 MB kept per row reach it.
+        await using var host = await ChildHost.StartAsync(new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x10000000" });
+        var rows = Enumerable.Range(0, 400).Select(i => Numeric(i));
+
+        var error = await FailsAsync(() => host.Client.EvaluateAsync(
+            "var kept = typeof kept === 'undefined' ? [] : kept; kept.push('x'.repeat(1e6) + args[0]); kept.length",
+            FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle(rows)));
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        Assert.Contains("the host ran out of memory while the script ran", error.Status.Detail);
+        await host.Client.AssertServesAsync();
+    }
+
     private sealed class HeaderTampering(string key, string value) : DelegatingHandler(new SocketsHttpHandler())
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)

@@ -42,15 +42,24 @@ public sealed partial class ChildHost : IAsyncDisposable
     public Connector.ConnectorClient Client { get; }
 
     /// <summary>Starts the host on a free loopback port and waits until it listens.</summary>
-    public static async Task<ChildHost> StartAsync(params string[] args)
+    public static Task<ChildHost> StartAsync(params string[] args) => StartAsync(new Dictionary<string, string>(), args);
+
+    /// <summary>Starts the host with more environment variables, e.g. .NET runtime settings.</summary>
+    public static async Task<ChildHost> StartAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var process = Process.Start(new ProcessStartInfo(
+        var start = new ProcessStartInfo(
             "dotnet",
             [typeof(SsePluginHost).Assembly.Location, "--port", "0", "--examples", "true", "--functions-folder", Path.Combine(AppContext.BaseDirectory, "plugins"), .. args])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-        })!;
+        };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        var process = Process.Start(start)!;
 
         // The output is drained for as long as the host runs, or its log lines would fill the pipe and stall it.
         var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -198,6 +198,11 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
                 new SseCallException(
                     StatusCode.DeadlineExceeded,
                     $"{name}: a regular expression in the script ran longer than the {Math.Min(RegexSeconds, options.TimeoutSeconds):0.#} s allowed; simplify it (nested repetition such as (a+)+ can take exponential time)."),
+            OutOfMemoryException =>
+                new SseCallException(
+                    StatusCode.ResourceExhausted,
+                    $"{name}: the host ran out of memory while the script ran. What a per-row script keeps from one row to the next adds up; "
+                    + "SsePlugin:JavaScript:MemoryLimitMegabytes limits each evaluation only."),
             JavaScriptException e =>
                 new SseCallException(StatusCode.InvalidArgument, $"{name}: the script failed: {e.Message}{Where(e)}"),
             // Errors of the engine's own, such as a rejected promise or a value that cannot become text.
