@@ -204,7 +204,7 @@ public static class SsePluginHost
         for (var i = 0; i < args.Length; i++)
         {
             result.Add(args[i]);
-            if (args[i] == "--start-rserve" && (i + 1 == args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal)))
+            if (args[i].Equals("--start-rserve", StringComparison.OrdinalIgnoreCase) && (i + 1 == args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal)))
             {
                 result.Add("true");
             }

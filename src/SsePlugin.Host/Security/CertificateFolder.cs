@@ -115,10 +115,16 @@ public sealed partial class CertificateFolder
         // sees a client that cannot connect (a refused certificate is also logged with the reason, below).
         listen.Use(next => async context =>
         {
-            await next(context).ConfigureAwait(false);
-            if (!context.Items.ContainsKey(HandshakeCompleted))
+            try
             {
-                Log.HandshakeFailed(logger, context.RemoteEndPoint?.ToString() ?? "an unknown address");
+                await next(context).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (!context.Items.ContainsKey(HandshakeCompleted))
+                {
+                    Log.HandshakeFailed(logger, context.RemoteEndPoint?.ToString() ?? "an unknown address");
+                }
             }
         });
         listen.UseHttps(new HttpsConnectionAdapterOptions

@@ -116,9 +116,9 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
             {
                 return Settle(engine.Evaluate(script)) as Function;
             }
-            catch (JavaScriptException)
+            catch (JintException e) when (e is not ExecutionCanceledException)
             {
-                // A per-row script that needs a row's values.
+                // A per-row script that needs a row's values: it has nothing to answer.
                 return null;
             }
         }
