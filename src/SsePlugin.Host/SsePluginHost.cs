@@ -59,12 +59,12 @@ public static class SsePluginHost
         // section, the Debug and EventSource log providers), which spares about 3 MB at start.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddCommandLine(args, Switches);
-        var unknown = UnusableSettings.Describe(
+        var unusable = UnusableSettings.Describe(
             args,
             new ConfigurationBuilder().AddCommandLine(args, Switches).Build(), Switches.Keys, builder.Configuration).ToList();
-        if (unknown.Count > 0)
+        if (unusable.Count > 0)
         {
-            throw new OptionsValidationException(SsePluginOptions.Section, typeof(SsePluginOptions), [string.Join(" ", unknown)]);
+            throw new OptionsValidationException(SsePluginOptions.Section, typeof(SsePluginOptions), [string.Join(" ", unusable)]);
         }
 
         // Each host logs through a logger of its own (not the static Log.Logger), so that hosts sharing a process, as

@@ -35,7 +35,6 @@ internal static partial class UnusableSettings
                 + $"({SsePluginOptions.Section}:Port, {SsePluginOptions.Section}:Connections); remove the section.";
         }
 
-        var section = configuration.GetSection(SsePluginOptions.Section);
         // Configuration drops an argument that is not --name value (or --name=value), without a word.
         for (var i = 0; i < args.Length; i++)
         {
@@ -59,8 +58,11 @@ internal static partial class UnusableSettings
                 + $"and --shutdownTimeoutSeconds; any setting is also --Section:Key value (e.g. --{SsePluginOptions.Section}:MaxConcurrentCalls 64).";
         }
 
+        var section = configuration.GetSection(SsePluginOptions.Section);
+        var javaScript = section.GetSection("JavaScript");
+        var rserve = section.GetSection("Rserve");
         var connections = section.GetSection(nameof(SsePluginOptions.Connections));
-        foreach (var part in new[] { section.GetSection("JavaScript"), section.GetSection("Rserve"), connections })
+        foreach (var part in new[] { javaScript, rserve, connections })
         {
             if (part.Value is { Length: > 0 })
             {
@@ -69,8 +71,8 @@ internal static partial class UnusableSettings
         }
 
         var problems = Check(section, typeof(SsePluginOptions), HostSettings)
-            .Concat(Check(section.GetSection("JavaScript"), typeof(JavaScriptOptions)))
-            .Concat(Check(section.GetSection("Rserve"), typeof(ROptions)))
+            .Concat(Check(javaScript, typeof(JavaScriptOptions)))
+            .Concat(Check(rserve, typeof(ROptions)))
             .Concat(Check(connections))
             .Concat(connections.GetChildren().SelectMany(connection => Check(connection, typeof(SseConnectionOptions))));
         foreach (var problem in problems)

@@ -200,7 +200,6 @@ public sealed class RserveProcess : IAsyncDisposable
         return string.Join('\n', lines) + "\n";
     }
 
-    // The text of a single-quoted R string literal.
     // Should this process die without stopping Rserve (killed, or crashed), a process forked from Rserve's before it
     // starts serving ends Rserve's whole session, its R processes included, and deletes its folder within a second:
     // the next start finds the port free.
@@ -209,6 +208,7 @@ public sealed class RserveProcess : IAsyncDisposable
         + $"while (tools::pskill(owner, 0L)) Sys.sleep(1); unlink('{RString(folder)}', recursive = TRUE); system(paste0('kill -9 -', server)) "
         + "}, detached = TRUE) }); ";
 
+    // The text of a single-quoted R string literal.
     private static string RString(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
 
     private void Keep(string? line)

@@ -163,11 +163,12 @@ internal partial class ConnectorService
     {
         const int listed = 20;
         var functions = connection.Catalog.Functions;
+        var named = string.Join(", ", functions.Take(listed).Select(f => $"{f.Id} {f.Name}"));
         return functions.Count switch
         {
             0 => "no functions",
-            <= listed => "these functions: " + string.Join(", ", functions.Select(f => $"{f.Id} {f.Name}")),
-            _ => $"{functions.Count} functions: " + string.Join(", ", functions.Take(listed).Select(f => $"{f.Id} {f.Name}")) + $" and {functions.Count - listed} more (GetCapabilities lists them all)",
+            <= listed => $"these functions: {named}",
+            _ => $"{functions.Count} functions: {named} and {functions.Count - listed} more (GetCapabilities lists them all)",
         };
     }
 
