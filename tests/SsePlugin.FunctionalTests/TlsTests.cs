@@ -1,6 +1,13 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
+using SsePlugin.Host.Security;
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests;
@@ -66,6 +73,47 @@ public sealed class TlsTests(TlsHostFixture tls)
         AssertRefused(error);
         var line = await tls.Log.WaitForAsync("Refused a client certificate", foreign.Issuer);
         Assert.Contains("is not issued by root_cert.pem", line);
+    }
+
+    [Fact]
+    public async Task A_client_certificate_from_an_impostor_root_of_the_trusted_root_s_name_is_refused_with_the_reason()
+    {
+        var trustedRoot = TlsHostFixture.QlikFolder(tls.Certificates.Trusted).Root;
+        using var impostorKey = RSA.Create(2048);
+        var request = new CertificateRequest(
+            trustedRoot.SubjectName, impostorKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        var now = DateTimeOffset.UtcNow;
+        using var impostor = request.CreateSelfSigned(now.AddDays(-1), now.AddDays(30));
+        using var impostorClient = CertificateGenerator.CreateClient(impostor, now.AddDays(-1), now.AddDays(29));
+        var client = tls.ConnectPresenting(impostorClient);
+
+        var error = await FailsAsync(() => client.GetCapabilitiesAsync(new Empty()).ResponseAsync);
+
+        AssertRefused(error);
+        var line = await tls.Log.WaitForAsync("Refused a client certificate", "that root did not sign it");
+        Assert.Contains($"names root_cert.pem ({trustedRoot.Subject}) as its issuer", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_TLS_client_that_offers_no_HTTP2_is_logged_with_its_peer_address()
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, tls.Host.Address.Port);
+        await using var stream = new SslStream(tcp.GetStream());
+        var options = TlsHostFixture.QlikFolder(tls.Certificates.Trusted).ClientOptions("localhost");
+        options.ApplicationProtocols = null;
+        await stream.AuthenticateAsClientAsync(options);
+        var local = ((IPEndPoint)tcp.Client.LocalEndPoint!).Port;
+
+        // The host closes the connection: HTTP/2 was not agreed on.
+        while (await stream.ReadAsync(new byte[256]) > 0)
+        {
+        }
+
+        var line = await tls.Log.WaitForAsync("127.0.0.1:" + local.ToString(CultureInfo.InvariantCulture));
+        Assert.Contains("HTTP/2", line, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace SsePlugin.Host.Security;
@@ -145,6 +146,12 @@ public sealed partial class CertificateFolder
         listen.Use(next => context =>
         {
             context.Items[HandshakeCompleted] = true;
+            // Kestrel refuses a TLS client that did not offer HTTP/2 (ALPN "h2") in a line that names no peer.
+            if (!context.Features.Get<ITlsApplicationProtocolFeature>()!.ApplicationProtocol.Span.SequenceEqual("h2"u8))
+            {
+                Log.NoHttp2(logger, context.RemoteEndPoint?.ToString() ?? "an unknown address");
+            }
+
             return next(context);
         });
     }
@@ -183,9 +190,15 @@ public sealed partial class CertificateFolder
 
         var status = chain.ChainStatus.Aggregate(X509ChainStatusFlags.NoError, (all, s) => all | s.Status);
         var purpose = usage == CertificateSide.Plugin.Usage ? "server" : "client";
+        var untrusted = (status & (X509ChainStatusFlags.PartialChain | X509ChainStatusFlags.UntrustedRoot)) != 0;
         return status switch
         {
-            _ when status.HasFlag(X509ChainStatusFlags.PartialChain) || status.HasFlag(X509ChainStatusFlags.UntrustedRoot) =>
+            // The issuer's name is the root's, but the root's key did not sign it: another root of the same name.
+            _ when untrusted && certificate.IssuerName.RawData.AsSpan().SequenceEqual(root.SubjectName.RawData) =>
+                $"names {CertificateSide.RootFile} ({root.Subject}) as its issuer, but that root did not sign it: "
+                + "it comes from another root of the same name (an impostor, or a second `certs generate` run); "
+                + "both sides need files from the same run.",
+            _ when untrusted =>
                 $"is not issued by {CertificateSide.RootFile} ({root.Subject}) but by {certificate.Issuer}: both sides need files from the same `certs generate` run.",
             _ when status.HasFlag(X509ChainStatusFlags.NotTimeValid) =>
                 $"is outside its validity ({certificate.NotBefore.ToUniversalTime():u} to {certificate.NotAfter.ToUniversalTime():u}).",
@@ -319,5 +332,11 @@ public sealed partial class CertificateFolder
 
         [LoggerMessage(2, LogLevel.Warning, "No TLS handshake with {Peer}: a plaintext client, a client without a certificate or with a refused one; Qlik's engine connects with its client certificate folder for this connection")]
         public static partial void HandshakeFailed(ILogger logger, string peer);
+
+        [LoggerMessage(
+            3,
+            LogLevel.Warning,
+            "TLS client {Peer} did not offer HTTP/2 (ALPN h2), so it is refused; Qlik's engine and gRPC clients do")]
+        public static partial void NoHttp2(ILogger logger, string peer);
     }
 }
