@@ -2,7 +2,8 @@ namespace SsePlugin;
 
 /// <summary>
 /// A table of equal-length columns. Returned by a function it is sent to Qlik with its field names and types
-/// (<c>qlik-tabledescription-bin</c>), which is what <c>LOAD ... EXTENSION</c> reads.
+/// (<c>qlik-tabledescription-bin</c>), which is what <c>LOAD ... EXTENSION</c> reads. A table whose columns all have
+/// empty names is sent without that description, and Qlik names its fields <c>Field1</c>, <c>Field2</c>, ...
 /// </summary>
 public sealed class SseTable
 {
@@ -42,4 +43,7 @@ public sealed class SseTable
 
     /// <summary>The columns, for the host's row loops.</summary>
     internal SseColumn[] ColumnArray { get; }
+
+    /// <summary>Gets whether the table is sent with its description: when at least one column has a name.</summary>
+    internal bool IsDescribed => Array.Exists(ColumnArray, column => column.Name.Length > 0);
 }

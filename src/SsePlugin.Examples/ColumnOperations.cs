@@ -34,7 +34,7 @@ public static class ColumnOperations
     /// <returns>One row; a column without numbers gives null.</returns>
     [SseFunction(7, SseFunctionType.Tensor, Name = "MaxOfColumns_2", TableReturnType = SseDataType.Numeric)]
     public static SseTable MaxOfColumns(double[] col1, double[] col2) =>
-        new(new SseColumn("Max1", [Max(col1)]), new SseColumn("Max2", [Max(col2)]));
+        new(new SseColumn("Max1", [Max(col1)]), new SseColumn("Max2", [Max(col2)])) { Name = "MaxOfColumns" };
 
     private static double Max(double[] values)
     {

@@ -17,7 +17,7 @@ public static class HelloWorldFunctions
     [SseFunction(1, SseFunctionType.Aggregation)]
     public static string HelloWorldAggr(string[] str1) => string.Join(", ", str1);
 
-    /// <summary>Appends the time of the call to each string; Qlik caches the answer.</summary>
+    /// <summary>Appends the local time of the call (ISO 8601, to the microsecond) to each string; Qlik caches the answer.</summary>
     /// <param name="str1">The string.</param>
     /// <returns>The string and a timestamp.</returns>
     [SseFunction(2, SseFunctionType.Tensor)]
@@ -30,15 +30,19 @@ public static class HelloWorldFunctions
     [NoCache]
     public static string NoCache(string str1) => Stamp(str1);
 
-    /// <summary>Returns its three string columns as a table, for <c>LOAD ... EXTENSION</c>.</summary>
-    /// <param name="str1">The first column.</param>
-    /// <param name="str2">The second column.</param>
-    /// <param name="str3">The third column.</param>
-    /// <returns>The three columns as fields str1, str2 and str3.</returns>
+    /// <summary>
+    /// Returns its three string columns as a table, for <c>LOAD ... EXTENSION</c>. As in Qlik's example plugin the
+    /// table goes without a description, so Qlik names its fields Field1, Field2 and Field3, which the example app's
+    /// load script renames.
+    /// </summary>
+    /// <param name="col1">The first column.</param>
+    /// <param name="col2">The second column.</param>
+    /// <param name="col3">The third column.</param>
+    /// <returns>The three columns, unnamed.</returns>
     [SseFunction(4, SseFunctionType.Tensor, Name = "EchoTable_3", TableReturnType = SseDataType.String)]
-    public static SseTable EchoTable(string[] str1, string[] str2, string[] str3) =>
-        new(new SseColumn(nameof(str1), str1), new SseColumn(nameof(str2), str2), new SseColumn(nameof(str3), str3));
+    public static SseTable EchoTable(string[] col1, string[] col2, string[] col3) =>
+        new(new SseColumn(string.Empty, col1), new SseColumn(string.Empty, col2), new SseColumn(string.Empty, col3));
 
     private static string Stamp(string text) =>
-        $"{text} {DateTime.Now.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture)}";
+        $"{text} {DateTime.Now.ToString("yyyy-MM-ddTHH:mm:ss.ffffff", CultureInfo.InvariantCulture)}";
 }

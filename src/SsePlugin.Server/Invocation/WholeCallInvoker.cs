@@ -4,7 +4,7 @@ namespace SsePlugin.Server.Invocation;
 
 /// <summary>
 /// Runs a function that answers once per call: an aggregation, a function over whole columns, or one that returns
-/// a table (sent with its table description, for <c>LOAD ... EXTENSION</c>).
+/// a table (sent with its table description, for <c>LOAD ... EXTENSION</c>, unless its columns are unnamed).
 /// </summary>
 internal sealed class WholeCallInvoker(WholeCallInvoker.Run run, bool streamsRows, WholeCallInvoker.Answer answer) : FunctionInvoker
 {
@@ -36,7 +36,8 @@ internal sealed class WholeCallInvoker(WholeCallInvoker.Run run, bool streamsRow
                 + "a function returning a column answers exactly one value per input row.");
         }
 
-        await call.Response.WriteAsync(table.ColumnArray, table.RowCount, answer == Answer.Table ? table : null).ConfigureAwait(false);
+        var description = answer == Answer.Table && table.IsDescribed ? table : null;
+        await call.Response.WriteAsync(table.ColumnArray, table.RowCount, description).ConfigureAwait(false);
     }
 
     private static async ValueTask<object?[]> ReadColumnsAsync(FunctionCall call)
