@@ -22,8 +22,8 @@ public sealed class MemoryTests(ITestOutputHelper output)
 
     public static TheoryData<int, int, int> LargeCalls => new()
     {
-        // An aggregation over 600 texts of a million characters: 1.2 GB held.
-        { 1_000_000, 600, 1 },
+        // An aggregation over 300 texts of a million characters: 600 MB held.
+        { 1_000_000, 300, 1 },
 
         // Five aggregations over one text of 60 million characters each: 120 MB held by each.
         { 60_000_000, 1, 5 },
@@ -51,6 +51,16 @@ public sealed class MemoryTests(ITestOutputHelper output)
         Assert.StartsWith("SumOfColumn: the call's rows take more than the 64 MB of memory SsePlugin:MaxCallMemoryMegabytes allows", tooMany.Status.Detail);
         Assert.StartsWith("ScriptAggrEx: the call's rows take more than the 64 MB of memory SsePlugin:MaxCallMemoryMegabytes allows", tooLong.Status.Detail);
         await host.Client.AssertServesAsync();
+    }
+
+    [Fact]
+    public async Task A_negative_memory_per_call_stops_the_host_at_start_with_one_clear_line()
+    {
+        var (exitCode, printed) = await HostProcess.RunToExitAsync("--port", "0", "--SsePlugin:MaxCallMemoryMegabytes", "-1");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("SsePlugin:MaxCallMemoryMegabytes must be 0 (no limit) or more.", printed);
+        Assert.DoesNotContain("Now listening", printed);
     }
 
     [Fact]
