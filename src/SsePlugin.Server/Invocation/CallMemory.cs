@@ -18,7 +18,7 @@ namespace SsePlugin.Server.Invocation;
 /// </remarks>
 internal static class CallMemory
 {
-    /// <summary>The memory calls must have held since memory was last given back for the host to give it back again.</summary>
+    /// <summary>The memory calls must have held since the last time for the host to give memory back again.</summary>
     public const long GiveBackBytes = 64L * 1024 * 1024;
 
     private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(1);

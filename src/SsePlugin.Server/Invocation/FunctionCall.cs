@@ -10,7 +10,9 @@ namespace SsePlugin.Server.Invocation;
 /// <param name="response">The answer.</param>
 /// <param name="context">What the function may learn about the call.</param>
 /// <param name="cancellation">The source of the context's token, cancelled here when the request stream breaks.</param>
-/// <param name="maxMemoryMegabytes">The most memory the rows read whole may hold (SsePlugin:MaxCallMemoryMegabytes); 0 for no limit.</param>
+/// <param name="maxMemoryMegabytes">
+/// The most memory the rows read whole may hold (SsePlugin:MaxCallMemoryMegabytes); 0 for no limit.
+/// </param>
 internal sealed class FunctionCall(
     SseFunction function,
     IAsyncStreamReader<RequestMessage> requests,
@@ -100,9 +102,10 @@ internal sealed class FunctionCall(
         {
             throw new SseCallException(
                 StatusCode.ResourceExhausted,
-                $"{Function.Name}: the call's rows take more than the {maxMemoryMegabytes} MB of memory SsePlugin:MaxCallMemoryMegabytes "
-                + $"allows a call; it was ended after {rows.RowCount} rows. Qlik sends an aggregation every row of its "
-                + "column: aggregate fewer rows or shorter texts, or raise the setting if the machine has memory to spare.");
+                $"{Function.Name}: the call's rows take more than the {maxMemoryMegabytes} MB of memory "
+                + $"SsePlugin:MaxCallMemoryMegabytes allows a call; it was ended after {rows.RowCount} rows. "
+                + "Qlik sends an aggregation every row of its column: aggregate fewer rows or shorter texts, "
+                + "or raise the setting if the machine has memory to spare.");
         }
         finally
         {

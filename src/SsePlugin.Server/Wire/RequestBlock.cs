@@ -55,11 +55,12 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
 
     /// <summary>
     /// Gets or sets the most memory the block may hold, in bytes (see <see cref="HeldBytes"/>): its columns grow no
-    /// further, and decoding fails with <see cref="InsufficientMemoryException"/> once the rows take more. Default no limit.
+    /// further, and decoding fails with <see cref="InsufficientMemoryException"/> once the rows take more. Default no
+    /// limit.
     /// </summary>
     public long MaxHeldBytes { get; set; } = long.MaxValue;
 
-    /// <summary>Gets the memory the block holds, in bytes: its columns' arrays, at their capacity, and its texts.</summary>
+    /// <summary>Gets the memory the block holds, in bytes: its columns' arrays, whole, and its texts.</summary>
     /// <remarks>Counted per column and per text as they are decoded, never per number.</remarks>
     public long HeldBytes => _capacity * RowBytes + _textBytes;
 
@@ -213,10 +214,15 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
         _column = 0;
         if (RowCount == _capacity)
         {
-            // Doubling, unless that passes the memory allowed: then as far as it allows, if that is any further.
-            var rows = Math.Min(_capacity * 2L, (MaxHeldBytes - _textBytes) / Math.Max(RowBytes, 1));
-            Resize(rows > RowCount ? (int)Math.Min(rows, Array.MaxLength) : throw OverBudget());
+            Grow();
         }
+    }
+
+    // Doubles the columns, unless that passes the memory allowed: then grows them as far as it allows, if at all.
+    private void Grow()
+    {
+        var rows = Math.Min(_capacity * 2L, (MaxHeldBytes - _textBytes) / Math.Max(RowBytes, 1));
+        Resize(rows > RowCount ? (int)Math.Min(rows, Array.MaxLength) : throw OverBudget());
     }
 
     private void Resize(int capacity)
@@ -296,8 +302,9 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
         {
             // Known only now: a hostile first row of thousands of values must not presize thousands of whole columns.
             _width = _column;
-            if (expectedRows > _capacity && _width == expectedWidth && (long)expectedRows * Math.Max(_width, 1) <= MaxPresizedValues
-                && expectedRows * RowBytes + _textBytes <= MaxHeldBytes)
+            var presize = expectedRows > _capacity && _width == expectedWidth
+                && (long)expectedRows * Math.Max(_width, 1) <= MaxPresizedValues;
+            if (presize && expectedRows * RowBytes + _textBytes <= MaxHeldBytes)
             {
                 Resize(expectedRows);
             }
