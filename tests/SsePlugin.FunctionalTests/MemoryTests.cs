@@ -18,6 +18,11 @@ public sealed class MemoryTests(ITestOutputHelper output)
 {
     private const long Megabyte = 1024 * 1024;
 
+    private const string Quiet = "--Serilog:MinimumLevel:Default";
+
+    private const string OverBudget =
+        "the call's rows take more than the 64 MB of memory SsePlugin:MaxCallMemoryMegabytes allows";
+
     private static readonly (string, DataType)[] OneString = [("text", DataType.String)];
 
     public static TheoryData<int, int, int> LargeCalls => new()
@@ -30,14 +35,15 @@ public sealed class MemoryTests(ITestOutputHelper output)
     };
 
     [Fact]
-    public async Task A_call_whose_rows_pass_the_memory_a_call_may_hold_ends_with_resource_exhausted_naming_the_setting()
+    public async Task A_call_whose_rows_pass_the_memory_a_call_may_hold_is_resource_exhausted_naming_the_setting()
     {
-        await using var host = await ChildHost.StartAsync("--SsePlugin:MaxCallMemoryMegabytes", "64", "--Serilog:MinimumLevel:Default", "Warning");
+        await using var host = await ChildHost.StartAsync("--SsePlugin:MaxCallMemoryMegabytes", "64", Quiet, "Warning");
         var raw = host.Channel.CreateCallInvoker();
 
         // 5 million numbers (40 MB) fit; 10 million (80 MB) do not, nor do 40 texts of a million characters (80 MB).
         var numbers = NumberRows(1_000_000);
-        var fits = await raw.SendAsync(RawCalls.ExecuteFunction, Headers(6, cardinality: 5_000_000), [.. Enumerable.Repeat(numbers, 5)]);
+        var fits = await raw.SendAsync(
+            RawCalls.ExecuteFunction, Headers(6, cardinality: 5_000_000), [.. Enumerable.Repeat(numbers, 5)]);
         Assert.Equal([5_000_000], fits.Numbers());
 
         var tooMany = await FailsAsync(() => raw.SendAsync(
@@ -47,16 +53,18 @@ public sealed class MemoryTests(ITestOutputHelper output)
             ScriptHeaders("args[0].length", FunctionType.Aggregation, DataType.Numeric, OneString),
             [.. Enumerable.Repeat(TextRow(1_000_000), 40)]));
 
-        Assert.Equal((StatusCode.ResourceExhausted, StatusCode.ResourceExhausted), (tooMany.StatusCode, tooLong.StatusCode));
-        Assert.StartsWith("SumOfColumn: the call's rows take more than the 64 MB of memory SsePlugin:MaxCallMemoryMegabytes allows", tooMany.Status.Detail);
-        Assert.StartsWith("ScriptAggrEx: the call's rows take more than the 64 MB of memory SsePlugin:MaxCallMemoryMegabytes allows", tooLong.Status.Detail);
+        Assert.Equal(
+            (StatusCode.ResourceExhausted, StatusCode.ResourceExhausted), (tooMany.StatusCode, tooLong.StatusCode));
+        Assert.StartsWith($"SumOfColumn: {OverBudget}", tooMany.Status.Detail);
+        Assert.StartsWith($"ScriptAggrEx: {OverBudget}", tooLong.Status.Detail);
         await host.Client.AssertServesAsync();
     }
 
     [Fact]
     public async Task A_negative_memory_per_call_stops_the_host_at_start_with_one_clear_line()
     {
-        var (exitCode, printed) = await HostProcess.RunToExitAsync("--port", "0", "--SsePlugin:MaxCallMemoryMegabytes", "-1");
+        var (exitCode, printed) = await HostProcess.RunToExitAsync(
+            "--port", "0", "--SsePlugin:MaxCallMemoryMegabytes", "-1");
 
         Assert.Equal(2, exitCode);
         Assert.Contains("SsePlugin:MaxCallMemoryMegabytes must be 0 (no limit) or more.", printed);
@@ -64,26 +72,28 @@ public sealed class MemoryTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_call_that_runs_the_host_out_of_memory_ends_with_resource_exhausted_and_the_host_serves_on()
+    public async Task A_call_that_runs_the_host_out_of_memory_is_resource_exhausted_and_the_host_serves_on()
     {
         // The heap is capped at 256 MB, as HeapHardLimitPercent caps it on a large machine; the call's 300 MB of texts
         // are within the memory a call may hold, so the heap runs out while the rows are decoded.
         await using var host = await ChildHost.StartAsync(
-            new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x10000000" }, "--Serilog:MinimumLevel:Default", "Warning");
+            new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x10000000" }, Quiet, "Warning");
 
         var error = await FailsAsync(() => host.Channel.CreateCallInvoker().SendAsync(
             RawCalls.ExecuteFunction, Headers(1), [.. Enumerable.Repeat(TextRow(1_000_000), 150)]));
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
-        Assert.StartsWith("HelloWorldAggr: the host ran out of memory during the call; its heap is capped at 256 MB.", error.Status.Detail);
+        Assert.StartsWith(
+            "HelloWorldAggr: the host ran out of memory during the call; its heap is capped at 256 MB.",
+            error.Status.Detail);
         await host.Client.AssertServesAsync();
     }
 
     [Theory]
     [MemberData(nameof(LargeCalls))]
-    public async Task After_large_calls_the_host_gives_their_memory_back_to_the_machine(int textLength, int messages, int calls)
+    public async Task After_large_calls_the_host_gives_their_memory_back(int textLength, int messages, int calls)
     {
-        await using var host = await ChildHost.StartAsync("--Serilog:MinimumLevel:Default", "Warning");
+        await using var host = await ChildHost.StartAsync(Quiet, "Warning");
         var raw = host.Channel.CreateCallInvoker();
         var headers = ScriptHeaders("args[0].length", FunctionType.Aggregation, DataType.Numeric, OneString);
         await raw.SendAsync(RawCalls.EvaluateScript, headers, TextRow(1000));
@@ -118,11 +128,10 @@ public sealed class MemoryTests(ITestOutputHelper output)
             now = Rss(host.ProcessId);
         }
 
-        output.WriteLine(
-            $"RSS baseline {baseline / Megabyte} MB, peak {peak / Megabyte} MB, {now / Megabyte} MB after {waited.Elapsed.TotalSeconds:0.0} s");
-        Assert.True(
-            now <= baseline + (200 * Megabyte),
-            $"The host kept {now / Megabyte} MB 30 s after its calls, against {baseline / Megabyte} MB before them (peak {peak / Megabyte} MB).");
+        var figures = $"{baseline / Megabyte} MB before the calls, {peak / Megabyte} MB at their peak, "
+            + $"{now / Megabyte} MB {waited.Elapsed.TotalSeconds:0.0} s after them";
+        output.WriteLine($"RSS: {figures}");
+        Assert.True(now <= baseline + (200 * Megabyte), $"The host kept too much: {figures}.");
         await host.Client.AssertServesAsync();
     }
 
@@ -145,7 +154,8 @@ public sealed class MemoryTests(ITestOutputHelper output)
     /// <summary>The resident memory of a process, as the machine counts it.</summary>
     private static long Rss(int processId)
     {
-        var line = File.ReadLines($"/proc/{processId}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        var line = File.ReadLines($"/proc/{processId}/status")
+            .First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
         return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
     }
 }
