@@ -77,6 +77,20 @@ public sealed class SsePluginOptions : SseConnectionOptions
     public int ResponseBundleBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
+    /// Gets or sets the most memory the rows of one call may hold, in megabytes, for calls that read whole columns
+    /// (aggregations, functions over columns, R scripts): 8 bytes a number, about 2 bytes a character of text.
+    /// A call whose rows need more ends with <c>ResourceExhausted</c> before its columns grow further.
+    /// Default 2048 (268 million numbers); 0 for no limit but the host's heap.
+    /// </summary>
+    /// <remarks>
+    /// Qlik sends an aggregation every row of its column: 10 million numbers take 80 MB, as many texts of 20
+    /// characters about 720 MB. The default keeps one call well below the host's heap limit (75% of the machine's
+    /// memory) on any machine that runs a Qlik engine.
+    /// </remarks>
+    [Range(0, int.MaxValue, ErrorMessage = "SsePlugin:MaxCallMemoryMegabytes must be 0 (no limit) or more.")]
+    public int MaxCallMemoryMegabytes { get; set; } = 2048;
+
+    /// <summary>
     /// Gets more analytic connections served by this process, by name, each on its own port with its own script
     /// engine and functions file; e.g. <c>"R": { "Port": 50052, "ScriptEngine": "r" }</c> next to the main one.
     /// Every connection serves the compiled (C#) functions.

@@ -43,6 +43,7 @@ internal partial class ConnectorService
     private readonly CallLimit _calls;
     private readonly int _maxReceiveMessageBytes;
     private readonly int _responseBundleBytes;
+    private readonly int _maxCallMemoryMegabytes;
     private readonly ILogger _logger;
     private readonly CancellationToken _stopping;
 
@@ -53,6 +54,7 @@ internal partial class ConnectorService
         _calls = new CallLimit(options.Value.MaxConcurrentCalls);
         _maxReceiveMessageBytes = options.Value.MaxReceiveMessageBytes;
         _responseBundleBytes = options.Value.ResponseBundleBytes;
+        _maxCallMemoryMegabytes = options.Value.MaxCallMemoryMegabytes;
         _logger = logger;
     }
 
@@ -113,6 +115,7 @@ internal partial class ConnectorService
         var connection = _connections.For(context);
         FunctionCall? call = null;
         var admitted = false;
+        var exhausted = false;
         // The function's token: cancelled when Qlik cancels or goes away, and by the call itself the moment its
         // request stream breaks, as Kestrel reports an abort on the request's own token only a little later.
         using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
@@ -129,7 +132,7 @@ internal partial class ConnectorService
             name = function.Name;
             var callContext = new SseCallContext(common.AppId, common.UserId, common.Cardinality, cancellation.Token);
             var response = new ResponseWriter(responses, context, callContext, function, _responseBundleBytes);
-            call = new FunctionCall(function, requests, response, callContext, cancellation);
+            call = new FunctionCall(function, requests, response, callContext, cancellation, _maxCallMemoryMegabytes);
             await function.Invoker.InvokeAsync(call).ConfigureAwait(false);
             await response.CompleteAsync().ConfigureAwait(false);
             // Checked here so that a host logging at Warning does not even describe the caller.
@@ -142,6 +145,7 @@ internal partial class ConnectorService
         {
             var status = ToStatus(e, name, context.Deadline, cancellation.Token);
             status = new Status(status.StatusCode, Shorten(status.Detail));
+            exhausted = status.StatusCode == StatusCode.ResourceExhausted;
             Log.CallFailed(_logger, rpc, name, connection.Name, Printable(common.AppId), Printable(common.UserId), Caller(context), call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, Printable(status.Detail), status.StatusCode == StatusCode.Unknown ? e : null);
             throw new RpcException(status);
         }
@@ -151,6 +155,8 @@ internal partial class ConnectorService
             {
                 _calls.Exit();
             }
+
+            call?.End(exhausted);
         }
     }
 
@@ -257,6 +263,12 @@ internal partial class ConnectorService
             + "Qlik's engine sends far smaller bundles of rows; raise the setting only if a client must send larger ones."),
         RpcException e => e.Status,
         MalformedRequestException e => new Status(StatusCode.InvalidArgument, $"{function}: {e.Message}"),
+        // Wherever it struck (the function, a script, the decoder), the heap is what ran out, not the call's logic.
+        OutOfMemoryException => new Status(
+            StatusCode.ResourceExhausted,
+            $"{function}: the host ran out of memory during the call; its heap is capped at "
+            + $"{GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024)} MB. Retry when fewer large calls run, "
+            + "or lower SsePlugin:MaxCallMemoryMegabytes or SsePlugin:MaxConcurrentCalls so that calls fit together."),
         // The host waits for running calls when it stops, and cuts off those still running after its shutdown timeout.
         OperationCanceledException or IOException when cancellation.IsCancellationRequested && _stopping.IsCancellationRequested =>
             new Status(StatusCode.Unavailable, $"{function}: the plugin stopped before the call finished (it waits shutdownTimeoutSeconds for running calls)."),

@@ -10,12 +10,16 @@ namespace SsePlugin.Server.Invocation;
 /// <param name="response">The answer.</param>
 /// <param name="context">What the function may learn about the call.</param>
 /// <param name="cancellation">The source of the context's token, cancelled here when the request stream breaks.</param>
+/// <param name="maxMemoryMegabytes">
+/// The most memory the rows read whole may hold (SsePlugin:MaxCallMemoryMegabytes); 0 for no limit.
+/// </param>
 internal sealed class FunctionCall(
     SseFunction function,
     IAsyncStreamReader<RequestMessage> requests,
     ResponseWriter response,
     SseCallContext context,
-    CancellationTokenSource cancellation)
+    CancellationTokenSource cancellation,
+    int maxMemoryMegabytes)
 {
     // Presizing trusts the header only this far (8 MB a numeric column); larger calls grow as rows arrive.
     private const int MaxPresizedRows = 1024 * 1024;
@@ -35,6 +39,9 @@ internal sealed class FunctionCall(
 
     /// <summary>Gets the number of rows read so far.</summary>
     public long RowsRead { get; private set; }
+
+    /// <summary>Gets the memory the rows read whole held, in bytes; 0 for a call that streams its rows.</summary>
+    public long HeldBytes { get; private set; }
 
     /// <summary>Reads the next request message that holds rows, checked against the declared parameters.</summary>
     /// <returns>The rows, in arrays of their own that the caller may keep; <see langword="null"/> when Qlik has sent them all.</returns>
@@ -83,8 +90,26 @@ internal sealed class FunctionCall(
                 : throw new InvalidOperationException("ReadAllAsync continues only the last block ReadBlockAsync returned.");
         }
 
-        while (await ReadMessageAsync(rows, null).ConfigureAwait(false) is not null)
+        rows.MaxHeldBytes = maxMemoryMegabytes == 0 ? long.MaxValue : maxMemoryMegabytes * 1024L * 1024;
+        try
         {
+            while (await ReadMessageAsync(rows, null).ConfigureAwait(false) is not null)
+            {
+                Hold(rows);
+            }
+        }
+        catch (InsufficientMemoryException)
+        {
+            throw new SseCallException(
+                StatusCode.ResourceExhausted,
+                $"{Function.Name}: the call's rows take more than the {maxMemoryMegabytes} MB of memory "
+                + $"SsePlugin:MaxCallMemoryMegabytes allows a call; it was ended after {rows.RowCount} rows. "
+                + "Qlik sends an aggregation every row of its column: aggregate fewer rows or shorter texts, "
+                + "or raise the setting if the machine has memory to spare.");
+        }
+        finally
+        {
+            Hold(rows);
         }
 
         var parameters = Function.Parameters;
@@ -103,6 +128,16 @@ internal sealed class FunctionCall(
         }
 
         return new SseTable(columns, rows.RowCount);
+    }
+
+    /// <summary>Lets go of the memory the call held; call it once, when the call has ended.</summary>
+    /// <param name="exhausted">Whether the call ended for want of memory.</param>
+    public void End(bool exhausted) => CallMemory.Release(HeldBytes, exhausted);
+
+    private void Hold(RequestBlock rows)
+    {
+        CallMemory.Hold(rows.HeldBytes - HeldBytes);
+        HeldBytes = rows.HeldBytes;
     }
 
     // Columns are handed to functions as arrays of exactly their rows: no copy when Qlik announced the right cardinality.

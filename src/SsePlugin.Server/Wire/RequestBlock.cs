@@ -30,12 +30,16 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
     // Presizing trusts a message's size only this far; blocks of more rows grow as they are read.
     private const int MaxPresizedRows = 64 * 1024;
 
+    // What a string takes besides its characters: object header, method table, length and terminator, rounded up.
+    private const int StringOverheadBytes = 24;
+
     private double[][] _numbers = [];
     private string?[]?[] _strings = [];
     private int _columnCount;
     private int _capacity;
     private int _width = -1;
     private int _column;
+    private long _textBytes;
 
     /// <summary>Gets the number of rows held.</summary>
     public int RowCount { get; private set; }
@@ -48,6 +52,32 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
 
     /// <summary>Gets the number of values the ragged row held.</summary>
     public int RaggedRowWidth { get; private set; }
+
+    /// <summary>
+    /// Gets or sets the most memory the block may hold, in bytes (see <see cref="HeldBytes"/>): its columns grow no
+    /// further, and decoding fails with <see cref="InsufficientMemoryException"/> once the rows take more. Default no
+    /// limit.
+    /// </summary>
+    public long MaxHeldBytes { get; set; } = long.MaxValue;
+
+    /// <summary>Gets the memory the block holds, in bytes: its columns' arrays, whole, and its texts.</summary>
+    /// <remarks>Counted per column and per text as they are decoded, never per number.</remarks>
+    public long HeldBytes => _capacity * RowBytes + _textBytes;
+
+    // The bytes a row takes in the columns' arrays: a number for every column, a reference for every column of texts.
+    private long RowBytes
+    {
+        get
+        {
+            long bytes = 0;
+            for (var c = 0; c < _columnCount; c++)
+            {
+                bytes += _strings[c] is null ? sizeof(double) : sizeof(double) + IntPtr.Size;
+            }
+
+            return bytes;
+        }
+    }
 
     /// <summary>Decodes one serialized <c>BundledRows</c> after the rows already held.</summary>
     /// <remarks>
@@ -71,10 +101,19 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
                 reader.Skip(tag, end);
             }
         }
+
+        if (HeldBytes > MaxHeldBytes)
+        {
+            throw OverBudget();
+        }
     }
 
     /// <summary>Drops the rows, keeping the columns' arrays for the next message.</summary>
-    public void Clear() => RowCount = 0;
+    public void Clear()
+    {
+        RowCount = 0;
+        _textBytes = 0;
+    }
 
     /// <summary>Gets the numbers of a column; valid up to <see cref="RowCount"/>.</summary>
     public double[] Numbers(int column) => _numbers[column];
@@ -158,6 +197,7 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
                     break;
                 case BundledRowsFormat.TextTag:
                     text = reader.ReadString(end);
+                    _textBytes += StringOverheadBytes + 2L * text.Length;
                     break;
                 default:
                     reader.Skip(field, end);
@@ -174,8 +214,15 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
         _column = 0;
         if (RowCount == _capacity)
         {
-            Resize(_capacity * 2);
+            Grow();
         }
+    }
+
+    // Doubles the columns, unless that passes the memory allowed: then grows them as far as it allows, if at all.
+    private void Grow()
+    {
+        var rows = Math.Min(_capacity * 2L, (MaxHeldBytes - _textBytes) / Math.Max(RowBytes, 1));
+        Resize(rows > RowCount ? (int)Math.Min(rows, Array.MaxLength) : throw OverBudget());
     }
 
     private void Resize(int capacity)
@@ -245,6 +292,9 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
         return grown;
     }
 
+    private InsufficientMemoryException OverBudget() =>
+        new($"The rows take more than the {MaxHeldBytes} bytes a call may hold ({RowCount} rows read).");
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void EndRow()
     {
@@ -252,7 +302,9 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
         {
             // Known only now: a hostile first row of thousands of values must not presize thousands of whole columns.
             _width = _column;
-            if (expectedRows > _capacity && _width == expectedWidth && (long)expectedRows * Math.Max(_width, 1) <= MaxPresizedValues)
+            var presize = expectedRows > _capacity && _width == expectedWidth
+                && (long)expectedRows * Math.Max(_width, 1) <= MaxPresizedValues;
+            if (presize && expectedRows * RowBytes + _textBytes <= MaxHeldBytes)
             {
                 Resize(expectedRows);
             }
