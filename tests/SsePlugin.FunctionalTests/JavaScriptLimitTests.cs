@@ -94,6 +94,28 @@ public sealed class JavaScriptLimitTests
         await AnswersAsync(own.Client);
     }
 
+    [Fact]
+    public async Task A_call_past_the_clients_deadline_while_its_answer_is_made_ends_as_such_not_as_a_failed_write()
+    {
+        // One statement, the function's expression body, splits for a second or more (one uninterrupted call); the
+        // host then writes its answer to a call that grpc-dotnet has already ended at the client's deadline.
+        const string script = "q => ('a'.repeat(22) + 'b').repeat(400).split(/(?:a|aa)+c|b/).length && q.value";
+        var log = new LogCapture();
+        await using var own = await TestHost.StartAsync(["--SsePlugin:JavaScript:TimeoutSeconds", "60"], log.AddTo);
+        await AnswersAsync(own.Client);
+        var headers = ScriptHeaders(script, FunctionType.Tensor, DataType.Numeric, OneNumber);
+        using var call = own.Client.EvaluateScript(headers, deadline: DateTime.UtcNow.AddSeconds(0.5));
+        await call.RequestStream.WriteAsync(Bundle(Rows(1)));
+        await call.RequestStream.CompleteAsync();
+
+        var error = await FailsAsync(() => call.ResponseStream.MoveNext());
+        var line = await log.WaitForAsync("ScriptEval", "past the deadline");
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        Assert.Contains("DeadlineExceeded: \"ScriptEval: the call ran past the deadline", line);
+        await AnswersAsync(own.Client);
+    }
+
     private static IEnumerable<Row> Rows(int count) => Enumerable.Range(0, count).Select(i => Numeric(i));
 
     private static Task<SseAnswer> EvaluateAsync(Connector.ConnectorClient client, string script, int rows) =>
