@@ -196,7 +196,8 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         return exception switch
         {
             // Whatever ended a cancelled call (a script stopped, a write to a call already over), it ends as cancelled.
-            _ when call.Context.CancellationToken.IsCancellationRequested => new OperationCanceledException(call.Context.CancellationToken),
+            _ when call.Context.CancellationToken.IsCancellationRequested =>
+                new OperationCanceledException(call.Context.CancellationToken),
             ExecutionCanceledException or OperationCanceledException when deadline.IsCancellationRequested =>
                 new SseCallException(StatusCode.DeadlineExceeded, $"{name}: the script ran longer than the {options.TimeoutSeconds:0.#} s allowed per call (SsePlugin:JavaScript:TimeoutSeconds; time waiting for rows does not count)."),
             MemoryLimitExceededException =>
@@ -210,7 +211,9 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
             RegexMatchTimeoutException =>
                 new SseCallException(
                     StatusCode.DeadlineExceeded,
-                    $"{name}: a regular expression in the script ran longer than the {Math.Min(RegexSeconds, options.TimeoutSeconds):0.##} s allowed per match; simplify it (nested repetition such as (a+)+ can take exponential time)."),
+                    $"{name}: a regular expression in the script ran longer than the "
+                    + $"{Math.Min(RegexSeconds, options.TimeoutSeconds):0.##} s allowed per match; "
+                    + "simplify it (nested repetition such as (a+)+ can take exponential time)."),
             OutOfMemoryException =>
                 new SseCallException(
                     StatusCode.ResourceExhausted,
@@ -220,7 +223,8 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
             JavaScriptException { Message.Length: 0 } e =>
                 new SseCallException(
                     StatusCode.InvalidArgument,
-                    $"{name}: the script threw a value with no message to show{Where(e)}; throw an Error that says what went wrong, e.g. throw new Error('...')."),
+                    $"{name}: the script threw a value with no message to show{Where(e)}; "
+                    + "throw an Error that says what went wrong, e.g. throw new Error('...')."),
             JavaScriptException e =>
                 new SseCallException(StatusCode.InvalidArgument, $"{name}: the script failed: {e.Message}{Where(e)}"),
             // Errors of the engine's own, such as a rejected promise or a value that cannot become text.
