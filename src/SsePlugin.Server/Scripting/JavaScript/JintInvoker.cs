@@ -16,8 +16,14 @@ namespace SsePlugin.Server.Scripting.JavaScript;
 /// </summary>
 internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition definition, JavaScriptOptions options, SemaphoreSlim processors) : FunctionInvoker
 {
-    // A regular expression cannot be interrupted while it matches, so it gets at most this long.
-    private const double RegexSeconds = 10;
+    // A regular expression cannot be interrupted while it matches, so each match gets at most this long: a call ends
+    // within about this much after its time is up or Qlik cancels it.
+    private const double RegexSeconds = 1;
+
+    // Atomics.wait blocks its thread where no limit or cancellation can end it, and shared memory serves nothing else
+    // in a single-threaded engine. A ShadowRealm cannot run code without eval or modules, both unavailable, and failed
+    // with an error of .NET's own.
+    private static readonly string[] Withheld = ["SharedArrayBuffer", "Atomics", "ShadowRealm"];
 
     // Scripts have no timers or I/O: a promise still pending once its continuations have run never settles.
     private static readonly TimeSpan NeverSettles = TimeSpan.FromMilliseconds(1);
@@ -30,11 +36,18 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
             o.LimitMemory(options.MemoryLimitMegabytes * 1024L * 1024L);
             o.LimitRecursion(options.MaxRecursionDepth);
             o.MaxStatements(options.MaxStatements);
+            // Jint's own check, every 64 statements, also ends its waits; ours ends the script at the next statement.
             o.CancellationToken(deadline.Token);
+            o.Constraint(new CallCancellation(deadline.Token));
             o.Constraints.RegexTimeout = TimeSpan.FromSeconds(Math.Min(RegexSeconds, options.TimeoutSeconds));
             o.DisableStringCompilation();
             o.Constraints.StackOverflowGuard = true;
         });
+        foreach (var name in Withheld)
+        {
+            engine.Global.RemoveOwnProperty(name);
+        }
+
         var turns = new ScriptTurns(processors, deadline, TimeSpan.FromSeconds(options.TimeoutSeconds));
         try
         {
@@ -182,7 +195,8 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         var name = call.Function.Name;
         return exception switch
         {
-            ExecutionCanceledException or OperationCanceledException when call.Context.CancellationToken.IsCancellationRequested =>
+            // Whatever ended a cancelled call (a script stopped, a write to a call already over), it ends as cancelled.
+            _ when call.Context.CancellationToken.IsCancellationRequested =>
                 new OperationCanceledException(call.Context.CancellationToken),
             ExecutionCanceledException or OperationCanceledException when deadline.IsCancellationRequested =>
                 new SseCallException(StatusCode.DeadlineExceeded, $"{name}: the script ran longer than the {options.TimeoutSeconds:0.#} s allowed per call (SsePlugin:JavaScript:TimeoutSeconds; time waiting for rows does not count)."),
@@ -197,12 +211,20 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
             RegexMatchTimeoutException =>
                 new SseCallException(
                     StatusCode.DeadlineExceeded,
-                    $"{name}: a regular expression in the script ran longer than the {Math.Min(RegexSeconds, options.TimeoutSeconds):0.#} s allowed; simplify it (nested repetition such as (a+)+ can take exponential time)."),
+                    $"{name}: a regular expression in the script ran longer than the "
+                    + $"{Math.Min(RegexSeconds, options.TimeoutSeconds):0.##} s allowed per match; "
+                    + "simplify it (nested repetition such as (a+)+ can take exponential time)."),
             OutOfMemoryException =>
                 new SseCallException(
                     StatusCode.ResourceExhausted,
                     $"{name}: the host ran out of memory while the script ran. What a per-row script keeps from one row to the next adds up; "
                     + "SsePlugin:JavaScript:MemoryLimitMegabytes limits each evaluation only."),
+            // Jint reads a thrown object's message as it is thrown; a getter or proxy trap that throws leaves it empty.
+            JavaScriptException { Message.Length: 0 } e =>
+                new SseCallException(
+                    StatusCode.InvalidArgument,
+                    $"{name}: the script threw a value with no message to show{Where(e)}; "
+                    + "throw an Error that says what went wrong, e.g. throw new Error('...')."),
             JavaScriptException e =>
                 new SseCallException(StatusCode.InvalidArgument, $"{name}: the script failed: {e.Message}{Where(e)}"),
             // Errors of the engine's own, such as a rejected promise or a value that cannot become text.

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Qlik.Sse;
+using SsePlugin.FunctionalTests.Infrastructure;
+using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
+
+namespace SsePlugin.FunctionalTests;
+
+/// <summary>
+/// Scripts that try to escape the JavaScript limits: each runs on a host of its own, and the host must end it within
+/// about a second of its time limit or of Qlik's cancellation, free its processor and go on serving.
+/// </summary>
+[Collection(SharedHost.Name)]
+public sealed class JavaScriptLimitTests
+{
+    private static readonly (string, DataType)[] OneNumber = [("value", DataType.Numeric)];
+
+    // Each row splits a text at 100 places, each found after a few milliseconds of backtracking, about 0.25 s in all:
+    // every match ends well within the 1 s it may take, so only the call's time limit or its cancellation can end a
+    // call of many such rows. Only a check before every statement ends it within a row: Jint's own check, every 64
+    // statements, comes at the 32nd row.
+    private const string SlowRegex = "('a'.repeat(22) + 'b').repeat(100).split(/(?:a|aa)+c|b/).length";
+
+    [Fact]
+    public async Task Atomics_wait_is_not_offered_so_blocking_calls_cannot_take_every_processor()
+    {
+        // A process of its own: on a host that offered Atomics.wait, the blocked threads would never come back.
+        await using var own = await ChildHost.StartAsync("--SsePlugin:JavaScript:TimeoutSeconds", "5");
+        const string wait = "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)";
+        var blocking = Enumerable.Range(0, Environment.ProcessorCount + 1)
+            .Select(_ => FailsAsync(() => EvaluateAsync(own.Client, wait, 1)));
+
+        var errors = await Task.WhenAll(blocking);
+        var globals = await EvaluateAsync(own.Client,
+            "[typeof SharedArrayBuffer, typeof Atomics, typeof ShadowRealm] + ''", 1);
+
+        Assert.All(errors, error => Assert.Equal(StatusCode.InvalidArgument, error.StatusCode));
+        Assert.All(errors, error => Assert.Contains("Atomics is not defined", error.Status.Detail));
+        Assert.Equal(["undefined,undefined,undefined"], globals.Strings());
+        await AnswersAsync(own.Client);
+    }
+
+    [Fact]
+    public async Task Time_spent_matching_regular_expressions_counts_against_the_call()
+    {
+        await using var own = await TestHost.StartAsync("--SsePlugin:JavaScript:TimeoutSeconds", "2");
+        await AnswersAsync(own.Client);
+        var started = Stopwatch.GetTimestamp();
+
+        var error = await FailsAsync(() => EvaluateAsync(own.Client, SlowRegex, 300));
+        var elapsed = Stopwatch.GetElapsedTime(started);
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        Assert.Contains("than the 2 s allowed per call (SsePlugin:JavaScript:TimeoutSeconds", error.Status.Detail);
+        // Within a row of the limit, more on a loaded machine; Jint's own check came 32 rows (8 s) after the start.
+        Assert.True(elapsed < TimeSpan.FromSeconds(6), $"The call ended after {elapsed.TotalSeconds:0.0} s.");
+    }
+
+    [Fact]
+    public async Task A_cancelled_call_of_regular_expressions_frees_its_processor_at_once()
+    {
+        var log = new LogCapture();
+        await using var own = await TestHost.StartAsync(["--SsePlugin:JavaScript:TimeoutSeconds", "60"], log.AddTo);
+        using var cancel = new CancellationTokenSource();
+        var headers = ScriptHeaders(SlowRegex, FunctionType.Tensor, DataType.Numeric, OneNumber);
+        var calls = Enumerable.Range(0, Environment.ProcessorCount)
+            .Select(_ => own.Client.EvaluateScript(headers, cancellationToken: cancel.Token))
+            .ToList();
+        foreach (var call in calls)
+        {
+            await call.RequestStream.WriteAsync(Bundle(Rows(1000)));
+            await call.RequestStream.CompleteAsync();
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(0.5));
+        await cancel.CancelAsync();
+        var ended = await Task.WhenAll(calls.Select(call => FailsAsync(() => call.ResponseStream.MoveNext())));
+        calls.ForEach(call => call.Dispose());
+        // The host logs each call once it has stopped its script and given its processor back.
+        var stopping = Stopwatch.StartNew();
+        while (CancelledCalls(log) < calls.Count && stopping.Elapsed < CallTimeout)
+        {
+            await Task.Delay(20);
+        }
+
+        var stopped = stopping.Elapsed;
+
+        Assert.All(ended, error => Assert.True(error.StatusCode == StatusCode.Cancelled, error.Status.ToString()));
+        Assert.True(CancelledCalls(log) == calls.Count, string.Join('\n', log.Messages));
+        // Within a row of the cancellation, more on a loaded machine; Jint's own check came at the 32nd row.
+        Assert.True(stopped < TimeSpan.FromSeconds(5), $"The calls stopped {stopped.TotalSeconds:0.0} s late.");
+        // Cancelled, never a failed write to a call already over (Unknown).
+        Assert.DoesNotContain(log.Messages, message => message.Contains("Unknown", StringComparison.Ordinal));
+        await AnswersAsync(own.Client);
+    }
+
+    [Fact]
+    public async Task A_call_past_the_clients_deadline_while_its_answer_is_made_ends_as_such_not_as_a_failed_write()
+    {
+        // One statement, the function's expression body, splits for a second or more (one uninterrupted call); the
+        // host then writes its answer to a call that grpc-dotnet has already ended at the client's deadline.
+        const string script = "q => ('a'.repeat(22) + 'b').repeat(400).split(/(?:a|aa)+c|b/).length && q.value";
+        var log = new LogCapture();
+        await using var own = await TestHost.StartAsync(["--SsePlugin:JavaScript:TimeoutSeconds", "60"], log.AddTo);
+        await AnswersAsync(own.Client);
+        var headers = ScriptHeaders(script, FunctionType.Tensor, DataType.Numeric, OneNumber);
+        using var call = own.Client.EvaluateScript(headers, deadline: DateTime.UtcNow.AddSeconds(0.5));
+        await call.RequestStream.WriteAsync(Bundle(Rows(1)));
+        await call.RequestStream.CompleteAsync();
+
+        var error = await FailsAsync(() => call.ResponseStream.MoveNext());
+        var line = await log.WaitForAsync("ScriptEval", "past the deadline");
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        Assert.Contains("DeadlineExceeded: \"ScriptEval: the call ran past the deadline", line);
+        await AnswersAsync(own.Client);
+    }
+
+    private static IEnumerable<Row> Rows(int count) => Enumerable.Range(0, count).Select(i => Numeric(i));
+
+    private static Task<SseAnswer> EvaluateAsync(Connector.ConnectorClient client, string script, int rows) =>
+        client.EvaluateAsync(script, FunctionType.Tensor, DataType.String, OneNumber, Bundle(Rows(rows)));
+
+    private static async Task AnswersAsync(Connector.ConnectorClient client) =>
+        Assert.Equal(["42"], (await EvaluateAsync(client, "args[0] + 42", 1)).Strings());
+
+    private static int CancelledCalls(LogCapture log) =>
+        log.Messages.Count(line => line.Contains("the call was cancelled by the client", StringComparison.Ordinal));
+}
