@@ -69,6 +69,14 @@ public sealed class SsePluginOptions : SseConnectionOptions
     public int MaxConcurrentCalls { get; set; } = 256;
 
     /// <summary>
+    /// Gets or sets how long, in seconds, a call may wait on its client: for its next request message, or for room to
+    /// send an answer (a client that stops reading). Past it the call ends with <c>DeadlineExceeded</c> and frees its
+    /// slot. Time the function takes does not count. Default 60, far above any pause of Qlik's engine; 0 for no limit.
+    /// </summary>
+    [Range(0, 86400, ErrorMessage = "SsePlugin:ClientIdleTimeoutSeconds must be from 0 (no limit) to 86400 (a day).")]
+    public int ClientIdleTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>
     /// Gets or sets the size answers are bundled to, in bytes. Default 1 MiB; Qlik's engine accepts at most 4 MiB
     /// a message, so a larger value counts as 4 MiB. A single answer row larger than that ends its call with
     /// <c>ResourceExhausted</c>.
