@@ -66,10 +66,11 @@ internal sealed class ClientWatch : IAsyncDisposable
         var now = Environment.TickCount64;
         var reading = Volatile.Read(ref _readingSince);
         var writing = Volatile.Read(ref _writingSince);
-        var since = reading == 0 ? writing : writing == 0 ? reading : Math.Min(reading, writing);
+        // A call sends pending answers while it waits for rows, and reads none meanwhile: a write is what it waits on.
+        var since = writing != 0 ? writing : reading;
         if (since != 0 && now - since >= _timeoutMilliseconds)
         {
-            Ended = since == reading ? Wait.Request : Wait.Answer;
+            Ended = writing != 0 ? Wait.Answer : Wait.Request;
             try
             {
                 _cancellation.Cancel();
