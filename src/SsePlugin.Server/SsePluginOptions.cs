@@ -63,7 +63,9 @@ public sealed class SsePluginOptions : SseConnectionOptions
     /// <remarks>
     /// Qlik's engine, like any gRPC client, calls over one HTTP/2 connection per analytic connection and runs at most
     /// 100 calls on it (Kestrel's streams per connection; more wait in the engine), so the default refuses calls only
-    /// when several engines are busy at once: it bounds the memory that calls buffering whole columns can take.
+    /// when three engines are busy at once: it bounds the memory that calls buffering whole columns can take. The
+    /// last eighth of the slots goes only to connections running fewer calls than slots are left, so that a few
+    /// clients holding many calls cannot take every slot from another.
     /// </remarks>
     [Range(0, int.MaxValue, ErrorMessage = "SsePlugin:MaxConcurrentCalls must be 0 (no limit) or more.")]
     public int MaxConcurrentCalls { get; set; } = 256;

@@ -128,5 +128,15 @@ public sealed class AdmissionTests
         await log.WaitForAsync("Function id 999 is not a function of this plugin");
     }
 
+    [Fact]
+    public async Task A_ClientIdleTimeoutSeconds_out_of_range_stops_the_executable_with_one_clear_line()
+    {
+        var (exitCode, printed) = await HostProcess.RunToExitAsync("--port", "0", "--SsePlugin:ClientIdleTimeoutSeconds", "-1");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("SsePlugin:ClientIdleTimeoutSeconds must be from 0 (no limit) to 86400 (a day).", printed);
+        Assert.DoesNotContain("Now listening", printed);
+    }
+
     private static List<Serilog.Events.LogEvent> CallLines(LogCapture log) => [.. log.Events.Where(e => e.Properties.ContainsKey("Rpc"))];
 }
