@@ -65,12 +65,19 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
 
     public static TheoryData<byte[], StatusCode, string> MisframedBodies => new()
     {
-        { [0x05, 0x00, 0x00, 0x00, 0x00], StatusCode.InvalidArgument, "SumOfRows: The request is not valid gRPC message framing: Unexpected compressed flag" },
+        {
+            [0x05, 0x00, 0x00, 0x00, 0x00], StatusCode.InvalidArgument,
+            "SumOfRows: The request is not valid gRPC message framing: Unexpected compressed flag"
+        },
         {
             [0x01, 0x00, 0x00, 0x00, 0x02, 0x0A, 0x00], StatusCode.InvalidArgument,
-            "SumOfRows: The request is not valid gRPC message framing: Request did not include grpc-encoding value with compressed message."
+            "SumOfRows: The request is not valid gRPC message framing: "
+            + "Request did not include grpc-encoding value with compressed message."
         },
-        { [0x00, 0x00, 0x00, 0x00, 0x0A, 0x0A, 0x00], StatusCode.InvalidArgument, "SumOfRows: The request is not valid gRPC message framing: Incomplete message." },
+        {
+            [0x00, 0x00, 0x00, 0x00, 0x0A, 0x0A, 0x00], StatusCode.InvalidArgument,
+            "SumOfRows: The request is not valid gRPC message framing: Incomplete message."
+        },
         {
             [0x00, 0xFF, 0xFF, 0xFF, 0xFF], StatusCode.ResourceExhausted,
             "SumOfRows: a request message is larger than the 67108864 bytes SsePlugin:MaxReceiveMessageBytes allows."

@@ -18,6 +18,8 @@ public sealed class EarlyFailureInteropTests(InteropFixture plugin) : IClassFixt
 
         Assert.Equal(1000, root.GetProperty("counts").GetProperty("valid").GetInt32());
         Assert.True(root.GetProperty("validFailedCount").GetInt32() == 0, $"Valid calls failed: {printed}");
-        Assert.True(root.GetProperty("wrongStatusCount").GetInt32() == 0, $"Failing calls got another status than intended: {printed}");
+        Assert.True(
+            root.GetProperty("wrongStatusCount").GetInt32() == 0,
+            $"Failing calls got another status than intended: {printed}");
     }
 }

@@ -132,8 +132,11 @@ public class InteropFixture : IAsyncLifetime, IDisposable
     public async Task<string> RunClientAsync(string script, params string[] arguments)
     {
         var logged = HostOutputLength();
-        var (code, output, error) = await RunAsync(Python, [Path.Combine(OutputDirectory, script), _target, _stubs, .. arguments]);
-        Assert.True(code == 0, $"{script} exited with code {code}:\n{error}\n--- host output during the calls ---\n{HostOutput(logged)}");
+        var (code, output, error) = await RunAsync(
+            Python, [Path.Combine(OutputDirectory, script), _target, _stubs, .. arguments]);
+        Assert.True(
+            code == 0,
+            $"{script} exited with code {code}:\n{error}\n--- host output during the calls ---\n{HostOutput(logged)}");
         return output;
     }
 

@@ -57,7 +57,8 @@ internal partial class ConnectorService
         _responseBundleBytes = options.Value.ResponseBundleBytes;
         _clientIdleTimeout = TimeSpan.FromSeconds(options.Value.ClientIdleTimeoutSeconds);
         _logger = logger;
-        _failureLog = new FailureLogLimit((count, statuses) => Log.FailuresCounted(logger, count, statuses, FailureLogLimit.LinesPerSecond));
+        _failureLog = new FailureLogLimit(
+            (count, statuses) => Log.FailuresCounted(logger, count, statuses, FailureLogLimit.LinesPerSecond));
     }
 
     /// <summary>Binds the three methods; grpc-dotnet calls it with a null service to learn them.</summary>
@@ -155,7 +156,9 @@ internal partial class ConnectorService
         }
         catch (Exception e)
         {
-            var status = watch?.Ended is { } wait and not ClientWatch.Wait.None ? ClientIdle(wait, name) : ToStatus(e, name, context.Deadline, cancellation.Token);
+            var status = watch?.Ended is { } wait and not ClientWatch.Wait.None
+                ? ClientIdle(wait, name)
+                : ToStatus(e, name, context.Deadline, cancellation.Token);
             status = new Status(status.StatusCode, Shorten(status.Detail));
             if (_logger.IsEnabled(LogLevel.Warning) && _failureLog.TryLog(status.StatusCode))
             {
@@ -193,16 +196,20 @@ internal partial class ConnectorService
     private SseCallException TooManyCalls(CallLimit.Admission admission) => new(
         StatusCode.ResourceExhausted,
         (admission == CallLimit.Admission.Full
-            ? $"The plugin is already running {_calls.Max} calls, the most SsePlugin:MaxConcurrentCalls allows, so this call was refused. "
-            : $"Few of the {_calls.Max} calls SsePlugin:MaxConcurrentCalls allows are left, and this connection already runs as many as are left: "
-                + $"the last {_calls.Shared} go to connections running fewer, so that one client cannot take them all. ")
-        + "Retry when fewer calls run, or raise SsePlugin:MaxConcurrentCalls (0 = no limit) if the machine has memory and CPU to spare.");
+            ? $"The plugin is already running {_calls.Max} calls, the most SsePlugin:MaxConcurrentCalls allows, "
+                + "so this call was refused. "
+            : $"Few of the {_calls.Max} calls SsePlugin:MaxConcurrentCalls allows are left, and this connection "
+                + $"already runs as many as are left: the last {_calls.Shared} go to connections running fewer, "
+                + "so that one client cannot take them all. ")
+        + "Retry when fewer calls run, or raise SsePlugin:MaxConcurrentCalls (0 = no limit) if the machine has memory "
+        + "and CPU to spare.");
 
     private Status ClientIdle(ClientWatch.Wait wait, string function) => new(
         StatusCode.DeadlineExceeded,
-        $"{function}: the client {(wait == ClientWatch.Wait.Request ? "sent no rows" : "took no answer")} for {_clientIdleTimeout.TotalSeconds} s, "
-        + "so the call was ended to free its slot (SsePlugin:ClientIdleTimeoutSeconds). Qlik's engine never pauses this long; "
-        + "raise the setting only if a client of yours must.");
+        $"{function}: the client {(wait == ClientWatch.Wait.Request ? "sent no rows" : "took no answer")} "
+        + $"for {_clientIdleTimeout.TotalSeconds} s, so the call was ended to free its slot "
+        + "(SsePlugin:ClientIdleTimeoutSeconds). Qlik's engine never pauses this long; raise the setting only if a "
+        + "client of yours must.");
 
     private static string DescribeFunctions(AnalyticConnection connection)
     {
@@ -325,7 +332,11 @@ internal partial class ConnectorService
         [LoggerMessage(3, LogLevel.Warning, "{Rpc} {Function} on {Connection} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}: {Detail}")]
         public static partial void CallFailed(ILogger logger, string rpc, string function, string connection, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs, StatusCode status, string detail, Exception? exception);
 
-        [LoggerMessage(4, LogLevel.Warning, "{Count} more calls failed within a second ({Statuses}), not logged one by one: past {Limit} a second the log counts failed calls, so that a flood of them cannot flood it")]
+        [LoggerMessage(
+            4,
+            LogLevel.Warning,
+            "{Count} more calls failed within a second ({Statuses}), not logged one by one: past {Limit} a second "
+            + "the log counts failed calls, so that a flood of them cannot flood it")]
         public static partial void FailuresCounted(ILogger logger, int count, string statuses, int limit);
     }
 }

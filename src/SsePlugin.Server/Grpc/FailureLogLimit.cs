@@ -25,12 +25,15 @@ internal sealed class FailureLogLimit
     private bool _counting;
 
     /// <summary>Starts counting.</summary>
-    /// <param name="summarize">Writes the line that sums up the calls not logged: their number, and their number by status.</param>
+    /// <param name="summarize">Writes the line that sums up the calls not logged: their number, and by status.</param>
     public FailureLogLimit(Action<int, string> summarize)
     {
         _summarize = summarize;
         _summary = TimeProvider.System.CreateTimer(
-            static limit => ((FailureLogLimit)limit!).Summarize(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            static limit => ((FailureLogLimit)limit!).Summarize(),
+            this,
+            Timeout.InfiniteTimeSpan,
+            Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Counts a failed call.</summary>
@@ -57,7 +60,8 @@ internal sealed class FailureLogLimit
             if (!_counting)
             {
                 _counting = true;
-                _summary.Change(TimeSpan.FromMilliseconds(_windowStart + WindowMilliseconds - now), Timeout.InfiniteTimeSpan);
+                var due = TimeSpan.FromMilliseconds(_windowStart + WindowMilliseconds - now);
+                _summary.Change(due, Timeout.InfiniteTimeSpan);
             }
 
             return false;
@@ -66,16 +70,23 @@ internal sealed class FailureLogLimit
 
     private void Summarize()
     {
-        string counts;
-        int total;
+        var counts = new List<string>();
+        var total = 0;
         lock (_gate)
         {
-            total = _unlogged.Sum();
-            counts = string.Join(", ", _unlogged.Select((count, status) => (count, status)).Where(c => c.count > 0).Select(c => $"{(StatusCode)c.status} {c.count}"));
+            for (var status = 0; status < _unlogged.Length; status++)
+            {
+                if (_unlogged[status] > 0)
+                {
+                    counts.Add($"{(StatusCode)status} {_unlogged[status]}");
+                    total += _unlogged[status];
+                }
+            }
+
             Array.Clear(_unlogged);
             _counting = false;
         }
 
-        _summarize(total, counts);
+        _summarize(total, string.Join(", ", counts));
     }
 }

@@ -22,14 +22,15 @@ internal sealed class ClientWatch : IAsyncDisposable
 
     /// <summary>Starts watching a call.</summary>
     /// <param name="timeout">How long the call may wait on its client.</param>
-    /// <param name="cancellation">The call's cancellation, cancelled when the client has kept it waiting too long.</param>
+    /// <param name="cancellation">The call's cancellation, cancelled when the client keeps it waiting too long.</param>
     /// <param name="http">The call's request, aborted when its answer cannot be sent.</param>
     public ClientWatch(TimeSpan timeout, CancellationTokenSource cancellation, HttpContext http)
     {
         _timeoutMilliseconds = (long)timeout.TotalMilliseconds;
         _cancellation = cancellation;
         _http = http;
-        _timer = TimeProvider.System.CreateTimer(static watch => ((ClientWatch)watch!).Check(), this, timeout, Timeout.InfiniteTimeSpan);
+        _timer = TimeProvider.System.CreateTimer(
+            static watch => ((ClientWatch)watch!).Check(), this, timeout, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>What the client kept the call waiting for, once the watch has ended the call.</summary>
@@ -57,7 +58,8 @@ internal sealed class ClientWatch : IAsyncDisposable
     /// <summary>Wraps the call's response stream so that writes the client keeps waiting are watched.</summary>
     /// <param name="responses">The response stream.</param>
     /// <returns>The watched stream.</returns>
-    public IServerStreamWriter<ResponseChunk> Watch(IServerStreamWriter<ResponseChunk> responses) => new WatchedResponses(responses, this);
+    public IServerStreamWriter<ResponseChunk> Watch(IServerStreamWriter<ResponseChunk> responses) =>
+        new WatchedResponses(responses, this);
 
     public ValueTask DisposeAsync() => _timer.DisposeAsync();
 
@@ -89,7 +91,8 @@ internal sealed class ClientWatch : IAsyncDisposable
             return;
         }
 
-        _timer.Change(TimeSpan.FromMilliseconds(since == 0 ? _timeoutMilliseconds : _timeoutMilliseconds - (now - since)), Timeout.InfiniteTimeSpan);
+        var left = since == 0 ? _timeoutMilliseconds : _timeoutMilliseconds - (now - since);
+        _timer.Change(TimeSpan.FromMilliseconds(left), Timeout.InfiniteTimeSpan);
     }
 
     private async Task WritingAsync(Task writing)
@@ -105,7 +108,8 @@ internal sealed class ClientWatch : IAsyncDisposable
         }
     }
 
-    private sealed class WatchedResponses(IServerStreamWriter<ResponseChunk> responses, ClientWatch watch) : IServerStreamWriter<ResponseChunk>
+    private sealed class WatchedResponses(IServerStreamWriter<ResponseChunk> responses, ClientWatch watch)
+        : IServerStreamWriter<ResponseChunk>
     {
         public WriteOptions? WriteOptions
         {

@@ -39,7 +39,7 @@ internal sealed class FunctionCall(
     /// <summary>Gets the number of rows read so far.</summary>
     public long RowsRead { get; private set; }
 
-    /// <summary>Gets the watch that ends the call when its client sends nothing for too long; none for no limit.</summary>
+    /// <summary>Gets the watch that ends the call when its client keeps it waiting too long; none: no limit.</summary>
     public ClientWatch? Watch { get; init; }
 
     /// <summary>Reads the next request message that holds rows, checked against the declared parameters.</summary>
@@ -164,7 +164,8 @@ internal sealed class FunctionCall(
             {
                 // grpc-dotnet's other framing faults, which it reports as its own (Internal): a compressed message
                 // without a grpc-encoding header, or a request that ends in the middle of a message.
-                throw new MalformedRequestException($"The request is not valid gRPC message framing: {e.Status.Detail}");
+                throw new MalformedRequestException(
+                    $"The request is not valid gRPC message framing: {e.Status.Detail}");
             }
 
             if (!moved)

@@ -87,7 +87,8 @@ public static class RawHttp2
     /// its reset (RST_STREAM CANCEL), as an HTTP/2 rapid reset attack does, and discards whatever the server answers.
     /// </summary>
     /// <returns>How many streams were opened before the server closed the connection, if it did.</returns>
-    public static async Task<int> OpenAndResetStreamsAsync(Uri address, string path, int count, params (string Name, string Value)[] extra)
+    public static async Task<int> OpenAndResetStreamsAsync(
+        Uri address, string path, int count, params (string Name, string Value)[] extra)
     {
         const int Batch = 100;
         const int Cancel = 0x8;
