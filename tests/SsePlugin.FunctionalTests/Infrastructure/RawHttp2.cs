@@ -86,7 +86,7 @@ public static class RawHttp2
     /// Opens <paramref name="count"/> streams on one connection, each a gRPC request's headers at once followed by
     /// its reset (RST_STREAM CANCEL), as an HTTP/2 rapid reset attack does, and discards whatever the server answers.
     /// </summary>
-    /// <returns>How many streams were opened before the server closed the connection, if it did.</returns>
+    /// <returns>How many streams were sent before the server closed the connection, if it did.</returns>
     public static async Task<int> OpenAndResetStreamsAsync(
         Uri address, string path, int count, params (string Name, string Value)[] extra)
     {
@@ -123,12 +123,12 @@ public static class RawHttp2
             // The server closed the connection; the streams opened so far count.
         }
 
-        tcp.Client.Shutdown(SocketShutdown.Send);
         try
         {
+            tcp.Client.Shutdown(SocketShutdown.Send);
             await discarding;
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or SocketException)
         {
             // The server reset the connection after its last frames.
         }
