@@ -63,10 +63,20 @@ public sealed class SsePluginOptions : SseConnectionOptions
     /// <remarks>
     /// Qlik's engine, like any gRPC client, calls over one HTTP/2 connection per analytic connection and runs at most
     /// 100 calls on it (Kestrel's streams per connection; more wait in the engine), so the default refuses calls only
-    /// when several engines are busy at once: it bounds the memory that calls buffering whole columns can take.
+    /// when three engines are busy at once: it bounds the memory that calls buffering whole columns can take. The
+    /// last eighth of the slots goes only to connections running fewer calls than slots are left, so that a few
+    /// clients holding many calls cannot take every slot from another.
     /// </remarks>
     [Range(0, int.MaxValue, ErrorMessage = "SsePlugin:MaxConcurrentCalls must be 0 (no limit) or more.")]
     public int MaxConcurrentCalls { get; set; } = 256;
+
+    /// <summary>
+    /// Gets or sets how long, in seconds, a call may wait on its client: for its next request message, or for room to
+    /// send an answer (a client that stops reading). Past it the call ends with <c>DeadlineExceeded</c> and frees its
+    /// slot. Time the function takes does not count. Default 60, far above any pause of Qlik's engine; 0 for no limit.
+    /// </summary>
+    [Range(0, 86400, ErrorMessage = "SsePlugin:ClientIdleTimeoutSeconds must be from 0 (no limit) to 86400 (a day).")]
+    public int ClientIdleTimeoutSeconds { get; set; } = 60;
 
     /// <summary>
     /// Gets or sets the size answers are bundled to, in bytes. Default 1 MiB; Qlik's engine accepts at most 4 MiB

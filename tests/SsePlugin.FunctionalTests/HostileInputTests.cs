@@ -63,16 +63,40 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
             $"ScriptEval: The message is not a valid BundledRows: {problem}.");
     }
 
-    [Fact]
-    public async Task A_message_whose_compressed_flag_is_neither_0_nor_1_is_an_invalid_argument()
+    public static TheoryData<byte[], StatusCode, string> MisframedBodies => new()
     {
-        // gRPC clients always frame messages correctly; a bare HTTP/2 request can send any byte.
+        {
+            [0x05, 0x00, 0x00, 0x00, 0x00], StatusCode.InvalidArgument,
+            "SumOfRows: The request is not valid gRPC message framing: Unexpected compressed flag"
+        },
+        {
+            [0x01, 0x00, 0x00, 0x00, 0x02, 0x0A, 0x00], StatusCode.InvalidArgument,
+            "SumOfRows: The request is not valid gRPC message framing: "
+            + "Request did not include grpc-encoding value with compressed message."
+        },
+        {
+            [0x00, 0x00, 0x00, 0x00, 0x0A, 0x0A, 0x00], StatusCode.InvalidArgument,
+            "SumOfRows: The request is not valid gRPC message framing: Incomplete message."
+        },
+        {
+            [0x00, 0xFF, 0xFF, 0xFF, 0xFF], StatusCode.ResourceExhausted,
+            "SumOfRows: a request message is larger than the 67108864 bytes SsePlugin:MaxReceiveMessageBytes allows."
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(MisframedBodies))]
+    public async Task Misframed_messages_name_the_fault(byte[] body, StatusCode status, string detail)
+    {
+        // gRPC clients always frame messages correctly; a bare HTTP/2 request can send any byte: here a compressed
+        // flag of 5, a compressed message without grpc-encoding, a request that ends 8 bytes into a 10-byte message,
+        // and a length prefix of 4 GiB.
         using var client = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(host.Host.Addresses[0], "/qlik.sse.Connector/ExecuteFunction"))
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = new ByteArrayContent([0x05, 0x00, 0x00, 0x00, 0x00]),
+            Content = new ByteArrayContent(body),
         };
         request.Content.Headers.ContentType = new("application/grpc");
         request.Headers.TryAddWithoutValidation("te", "trailers");
@@ -82,8 +106,8 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         await response.Content.ReadAsByteArrayAsync();
         string Trailer(string name) => response.TrailingHeaders.TryGetValues(name, out var values) || response.Headers.TryGetValues(name, out values) ? values.Single() : "";
 
-        Assert.Equal(((int)StatusCode.InvalidArgument).ToString(CultureInfo.InvariantCulture), Trailer("grpc-status"));
-        Assert.StartsWith("SumOfRows: The request is not valid gRPC message framing:", Uri.UnescapeDataString(Trailer("grpc-message")));
+        Assert.Equal(((int)status).ToString(CultureInfo.InvariantCulture), Trailer("grpc-status"));
+        Assert.StartsWith(detail, Uri.UnescapeDataString(Trailer("grpc-message")), StringComparison.Ordinal);
         await Client.AssertServesAsync();
     }
 

@@ -127,6 +127,19 @@ public class InteropFixture : IAsyncLifetime, IDisposable
         }
     }
 
+    /// <summary>Runs another Python client of this folder: <c>script HOST:PORT STUBS_DIR arguments...</c>.</summary>
+    /// <returns>What the script printed.</returns>
+    public async Task<string> RunClientAsync(string script, params string[] arguments)
+    {
+        var logged = HostOutputLength();
+        var (code, output, error) = await RunAsync(
+            Python, [Path.Combine(OutputDirectory, script), _target, _stubs, .. arguments]);
+        Assert.True(
+            code == 0,
+            $"{script} exited with code {code}:\n{error}\n--- host output during the calls ---\n{HostOutput(logged)}");
+        return output;
+    }
+
     /// <summary>The call fails with that status and its details hold each part; the plugin then serves the next call.</summary>
     public Task ExpectFailureAsync(Call call, string code, params string[] detailParts) =>
         CallAsync(

@@ -44,6 +44,8 @@ internal partial class ConnectorService
     private readonly int _maxReceiveMessageBytes;
     private readonly int _responseBundleBytes;
     private readonly int _maxCallMemoryMegabytes;
+    private readonly TimeSpan _clientIdleTimeout;
+    private readonly FailureLogLimit _failureLog;
     private readonly ILogger _logger;
     private readonly CancellationToken _stopping;
 
@@ -55,7 +57,10 @@ internal partial class ConnectorService
         _maxReceiveMessageBytes = options.Value.MaxReceiveMessageBytes;
         _responseBundleBytes = options.Value.ResponseBundleBytes;
         _maxCallMemoryMegabytes = options.Value.MaxCallMemoryMegabytes;
+        _clientIdleTimeout = TimeSpan.FromSeconds(options.Value.ClientIdleTimeoutSeconds);
         _logger = logger;
+        _failureLog = new FailureLogLimit(
+            (count, statuses) => Log.FailuresCounted(logger, count, statuses, FailureLogLimit.LinesPerSecond));
     }
 
     /// <summary>Binds the three methods; grpc-dotnet calls it with a null service to learn them.</summary>
@@ -113,7 +118,11 @@ internal partial class ConnectorService
         var common = QlikHeaders.NoCommon;
         var name = rpc == nameof(EvaluateScript) ? "script" : "?";
         var connection = _connections.For(context);
+        var http = context.GetHttpContext();
+        var connectionId = http.Connection.Id;
         FunctionCall? call = null;
+        ClientWatch? watch = null;
+        Status? failure = null;
         var admitted = false;
         var exhausted = false;
         // The function's token: cancelled when Qlik cancels or goes away, and by the call itself the moment its
@@ -122,17 +131,27 @@ internal partial class ConnectorService
         try
         {
             common = QlikHeaders.ReadCommon(context);
-            admitted = _calls.TryEnter();
+            var admission = _calls.TryEnter(connectionId);
+            admitted = admission == CallLimit.Admission.Admitted;
             if (!admitted)
             {
-                throw TooManyCalls();
+                throw TooManyCalls(admission);
             }
 
             var function = resolve(context, connection);
             name = function.Name;
+            if (_clientIdleTimeout > TimeSpan.Zero)
+            {
+                watch = new ClientWatch(_clientIdleTimeout, cancellation, http);
+                responses = watch.Watch(responses);
+            }
+
             var callContext = new SseCallContext(common.AppId, common.UserId, common.Cardinality, cancellation.Token);
             var response = new ResponseWriter(responses, context, callContext, function, _responseBundleBytes);
-            call = new FunctionCall(function, requests, response, callContext, cancellation, _maxCallMemoryMegabytes);
+            call = new FunctionCall(function, requests, response, callContext, cancellation, _maxCallMemoryMegabytes)
+            {
+                Watch = watch,
+            };
             await function.Invoker.InvokeAsync(call).ConfigureAwait(false);
             await response.CompleteAsync().ConfigureAwait(false);
             // Checked here so that a host logging at Warning does not even describe the caller.
@@ -143,27 +162,63 @@ internal partial class ConnectorService
         }
         catch (Exception e)
         {
-            var status = ToStatus(e, name, context.Deadline, cancellation.Token);
+            var status = watch?.Ended is { } wait and not ClientWatch.Wait.None
+                ? ClientIdle(wait, name)
+                : ToStatus(e, name, context.Deadline, cancellation.Token);
             status = new Status(status.StatusCode, Shorten(status.Detail));
             exhausted = status.StatusCode == StatusCode.ResourceExhausted;
-            Log.CallFailed(_logger, rpc, name, connection.Name, Printable(common.AppId), Printable(common.UserId), Caller(context), call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, Printable(status.Detail), status.StatusCode == StatusCode.Unknown ? e : null);
-            throw new RpcException(status);
+            if (_logger.IsEnabled(LogLevel.Warning) && _failureLog.TryLog(status.StatusCode))
+            {
+                Log.CallFailed(_logger, rpc, name, connection.Name, Printable(common.AppId), Printable(common.UserId), Caller(context), call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, Printable(status.Detail), status.StatusCode == StatusCode.Unknown ? e : null);
+            }
+
+            failure = status;
         }
         finally
         {
+            if (watch is not null)
+            {
+                await watch.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (admitted)
             {
-                _calls.Exit();
+                _calls.Exit(connectionId);
             }
 
             call?.End(exhausted);
         }
+
+        // The rest of the request is read before the status goes out, so that the stream ends cleanly (see
+        // RequestDrain); a client that went away, cancelled or kept the call waiting has nothing more to send.
+        if (!cancellation.IsCancellationRequested)
+        {
+            await RequestDrain.DrainAsync(http).ConfigureAwait(false);
+        }
+
+        if (failure is { } failed)
+        {
+            throw new RpcException(failed);
+        }
     }
 
-    private SseCallException TooManyCalls() => new(
+    private SseCallException TooManyCalls(CallLimit.Admission admission) => new(
         StatusCode.ResourceExhausted,
-        $"The plugin is already running {_calls.Max} calls, the most SsePlugin:MaxConcurrentCalls allows, so this call was refused. "
-        + "Retry when fewer calls run, or raise SsePlugin:MaxConcurrentCalls (0 = no limit) if the machine has memory and CPU to spare.");
+        (admission == CallLimit.Admission.Full
+            ? $"The plugin is already running {_calls.Max} calls, the most SsePlugin:MaxConcurrentCalls allows, "
+                + "so this call was refused. "
+            : $"Few of the {_calls.Max} calls SsePlugin:MaxConcurrentCalls allows are left, and this connection "
+                + $"already runs as many as are left: the last {_calls.Shared} go to connections running fewer, "
+                + "so that one client cannot take them all. ")
+        + "Retry when fewer calls run, or raise SsePlugin:MaxConcurrentCalls (0 = no limit) if the machine has memory "
+        + "and CPU to spare.");
+
+    private Status ClientIdle(ClientWatch.Wait wait, string function) => new(
+        StatusCode.DeadlineExceeded,
+        $"{function}: the client {(wait == ClientWatch.Wait.Request ? "sent no rows" : "took no answer")} "
+        + $"for {_clientIdleTimeout.TotalSeconds} s, so the call was ended to free its slot "
+        + "(SsePlugin:ClientIdleTimeoutSeconds). Qlik's engine never pauses this long; raise the setting only if a "
+        + "client of yours must.");
 
     private static string DescribeFunctions(AnalyticConnection connection)
     {
@@ -291,5 +346,12 @@ internal partial class ConnectorService
 
         [LoggerMessage(3, LogLevel.Warning, "{Rpc} {Function} on {Connection} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}: {Detail}")]
         public static partial void CallFailed(ILogger logger, string rpc, string function, string connection, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs, StatusCode status, string detail, Exception? exception);
+
+        [LoggerMessage(
+            4,
+            LogLevel.Warning,
+            "{Count} more calls failed within a second ({Statuses}), not logged one by one: past {Limit} a second "
+            + "the log counts failed calls, so that a flood of them cannot flood it")]
+        public static partial void FailuresCounted(ILogger logger, int count, string statuses, int limit);
     }
 }

@@ -24,6 +24,9 @@ internal sealed class FunctionCall(
     // Presizing trusts the header only this far (8 MB a numeric column); larger calls grow as rows arrive.
     private const int MaxPresizedRows = 1024 * 1024;
 
+    // How grpc-dotnet's message starts when a length prefix is over 2 GiB ("Message too large: 4294967295").
+    private const string OversizedLengthPrefix = "Message too large";
+
     // The block refilled by ReadTransientBlockAsync, and the last block ReadBlockAsync returned, which ReadAllAsync can continue.
     private RequestBlock? _transient;
     private (RequestBlock Block, SseTable Table)? _last;
@@ -42,6 +45,9 @@ internal sealed class FunctionCall(
 
     /// <summary>Gets the memory the rows read whole held, in bytes; 0 for a call that streams its rows.</summary>
     public long HeldBytes { get; private set; }
+
+    /// <summary>Gets the watch that ends the call when its client keeps it waiting too long; none: no limit.</summary>
+    public ClientWatch? Watch { get; init; }
 
     /// <summary>Reads the next request message that holds rows, checked against the declared parameters.</summary>
     /// <returns>The rows, in arrays of their own that the caller may keep; <see langword="null"/> when Qlik has sent them all.</returns>
@@ -159,12 +165,24 @@ internal sealed class FunctionCall(
             try
             {
                 var moving = requests.MoveNext(Context.CancellationToken);
-                if (pending is not null && !moving.IsCompleted)
+                if (!moving.IsCompleted)
                 {
-                    await pending.FlushAsync().ConfigureAwait(false);
+                    // Only a wait is watched: a message already there costs nothing.
+                    Watch?.WaitingForRequest();
+                    if (pending is not null)
+                    {
+                        await pending.FlushAsync().ConfigureAwait(false);
+                    }
                 }
 
                 moved = await moving.ConfigureAwait(false);
+                Watch?.RequestArrived();
+            }
+            catch (IOException e) when (e.Message.StartsWith(OversizedLengthPrefix, StringComparison.Ordinal))
+            {
+                // grpc-dotnet's refusal of a length prefix over 2 GiB (up to 0xFFFFFFFF): a message over any limit,
+                // not a client that went away. Reported as the message over MaxReceiveMessageBytes it is.
+                throw new RpcException(new Status(StatusCode.ResourceExhausted, e.Message));
             }
             catch (Exception e) when (e is IOException or OperationCanceledException)
             {
@@ -176,6 +194,13 @@ internal sealed class FunctionCall(
             {
                 // grpc-dotnet's own check of the message framing, e.g. a compressed flag that is neither 0 nor 1.
                 throw new MalformedRequestException($"The request is not valid gRPC message framing: {e.Message}");
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Internal)
+            {
+                // grpc-dotnet's other framing faults, which it reports as its own (Internal): a compressed message
+                // without a grpc-encoding header, or a request that ends in the middle of a message.
+                throw new MalformedRequestException(
+                    $"The request is not valid gRPC message framing: {e.Status.Detail}");
             }
 
             if (!moved)

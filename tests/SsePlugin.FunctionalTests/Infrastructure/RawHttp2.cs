@@ -5,8 +5,8 @@ using System.Text;
 namespace SsePlugin.FunctionalTests.Infrastructure;
 
 /// <summary>
-/// Opens a bare HTTP/2 connection and sends one request's headers, ignoring the limits the server advertises, as
-/// a client that breaks the protocol would; gRPC clients check the limits themselves and never send such headers.
+/// Opens bare HTTP/2 connections and sends what gRPC clients never do: a request's headers over the limits the
+/// server advertises, or streams opened and reset by the thousand.
 /// </summary>
 public static class RawHttp2
 {
@@ -30,12 +30,7 @@ public static class RawHttp2
         await stream.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray(), timeout.Token);
         await WriteFrameAsync(stream, Settings, 0, 0, ReadOnlyMemory<byte>.Empty, timeout.Token);
 
-        (string, string)[] headers =
-        [
-            (":method", "POST"), (":scheme", "http"), (":path", path), (":authority", address.Authority),
-            ("content-type", "application/grpc"), ("te", "trailers"), .. extra,
-        ];
-        var block = headers.SelectMany(h => (byte[])[0x00, .. Length(h.Item1), .. Encoding.ASCII.GetBytes(h.Item1), .. Length(h.Item2), .. Encoding.ASCII.GetBytes(h.Item2)]).ToArray();
+        var block = HeaderBlock(address, path, extra);
         try
         {
             for (var offset = 0; offset < block.Length; offset += FrameSize)
@@ -87,6 +82,70 @@ public static class RawHttp2
         }
     }
 
+    /// <summary>
+    /// Opens <paramref name="count"/> streams on one connection, each a gRPC request's headers at once followed by
+    /// its reset (RST_STREAM CANCEL), as an HTTP/2 rapid reset attack does, and discards whatever the server answers.
+    /// </summary>
+    /// <returns>How many streams were sent before the server closed the connection, if it did.</returns>
+    public static async Task<int> OpenAndResetStreamsAsync(
+        Uri address, string path, int count, params (string Name, string Value)[] extra)
+    {
+        const int Batch = 100;
+        const int Cancel = 0x8;
+        using var timeout = new CancellationTokenSource(SseCalls.CallTimeout);
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(address.Host, address.Port, timeout.Token);
+        var stream = tcp.GetStream();
+        var discarding = stream.CopyToAsync(Stream.Null, timeout.Token);
+        var block = HeaderBlock(address, path, extra);
+        var opened = 0;
+        try
+        {
+            await stream.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray(), timeout.Token);
+            await WriteFrameAsync(stream, Settings, 0, 0, ReadOnlyMemory<byte>.Empty, timeout.Token);
+            while (opened < count)
+            {
+                using var frames = new MemoryStream();
+                for (var i = 0; i < Batch && opened < count; i++, opened++)
+                {
+                    var streamId = (2 * opened) + 1;
+                    await WriteFrameAsync(frames, Headers, EndHeaders, streamId, block, timeout.Token);
+                    var code = new byte[4];
+                    BinaryPrimitives.WriteInt32BigEndian(code, Cancel);
+                    await WriteFrameAsync(frames, ResetStream, 0, streamId, code, timeout.Token);
+                }
+
+                await stream.WriteAsync(frames.GetBuffer().AsMemory(0, (int)frames.Length), timeout.Token);
+            }
+        }
+        catch (IOException)
+        {
+            // The server closed the connection; the streams opened so far count.
+        }
+
+        try
+        {
+            tcp.Client.Shutdown(SocketShutdown.Send);
+            await discarding;
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+            // The server reset the connection after its last frames.
+        }
+
+        return opened;
+    }
+
+    private static byte[] HeaderBlock(Uri address, string path, (string Name, string Value)[] extra)
+    {
+        (string, string)[] headers =
+        [
+            (":method", "POST"), (":scheme", "http"), (":path", path), (":authority", address.Authority),
+            ("content-type", "application/grpc"), ("te", "trailers"), .. extra,
+        ];
+        return [.. headers.SelectMany(h => (byte[])[0x00, .. Length(h.Item1), .. Encoding.ASCII.GetBytes(h.Item1), .. Length(h.Item2), .. Encoding.ASCII.GetBytes(h.Item2)])];
+    }
+
     // HPACK integer with a 7-bit prefix (string length, no Huffman coding).
     private static IEnumerable<byte> Length(string value)
     {
@@ -106,7 +165,7 @@ public static class RawHttp2
         yield return (byte)length;
     }
 
-    private static async Task WriteFrameAsync(NetworkStream stream, byte type, byte flags, int streamId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    private static async Task WriteFrameAsync(Stream stream, byte type, byte flags, int streamId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         var header = new byte[9];
         header[0] = (byte)(payload.Length >> 16);
