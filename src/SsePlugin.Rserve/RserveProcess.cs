@@ -248,13 +248,14 @@ public sealed class RserveProcess : IAsyncDisposable
     // Should this process die without stopping Rserve (killed, or crashed), the standard input it gave Rserve closes: a
     // process forked from Rserve's before it starts serving reads it to its end, then deletes Rserve's folder and ends
     // the process groups of Rserve's children (per-connection R processes may lead groups of their own) and Rserve's own
-    // session, its R processes included: the next start finds the port free.
+    // session, its R processes included: the next start finds the port free. (The host's pipes are gone then: a kill
+    // that wrote an error there would die of SIGPIPE before it had signalled every group.)
     private static string Watchdog(string folder) =>
         "local({ server <- Sys.getpid(); parallel::mcparallel({ try(readLines(file('stdin')), silent = TRUE); "
-        + $"unlink('{RString(folder)}', recursive = TRUE); "
+        + $"unlink('{RString(folder)}', recursive = TRUE); groups <- server; "
         + "for (p in list.files('/proc', '^[0-9]+$')) { stat <- try(readLines(file.path('/proc', p, 'stat'), warn = FALSE), silent = TRUE); "
-        + "if (identical(strsplit(sub('^.*[)] ', '', stat[1]), ' ')[[1]][2], as.character(server))) tools::pskill(-as.integer(p), 9L) }; "
-        + "tools::pskill(-server, 9L) }, detached = TRUE) })\n";
+        + "if (identical(strsplit(sub('^.*[)] ', '', stat[1]), ' ')[[1]][2], as.character(server))) groups <- c(p, groups) }; "
+        + "system(paste('kill -9', paste0('-', setdiff(groups, Sys.getpid()), collapse = ' ')), ignore.stdout = TRUE, ignore.stderr = TRUE) }, detached = TRUE) })\n";
 
     // Runs R under options.Account with options' limits: setpriv and prlimit, placed between setsid and Rscript.
     private static async Task ConfineAsync(ProcessStartInfo start, RserveProcessOptions options, string folder, CancellationToken cancellationToken)

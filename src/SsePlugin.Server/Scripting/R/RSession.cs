@@ -50,7 +50,7 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
         .sse$run <- function(reuse) {
           call <- get(".sse.call", envir = globalenv())
           if (.sse$state$used) .sse$reset() else rm(".sse.call", envir = globalenv())
-          .sse$state$used <- TRUE
+          assign("used", TRUE, envir = .sse$state)
           env <- new.env(parent = globalenv())
           assign("q", call$q, envir = env)
           value <- tryCatch(eval(parse(text = call$script, keep.source = FALSE), envir = env),
