@@ -155,6 +155,10 @@ public sealed class RScriptTests(RHostFixture r)
     }
 
     [Fact]
+    public async Task A_script_that_switches_the_reset_off_cannot_affect_later_calls_on_an_Rserve_of_ones_own() =>
+        await RConfinementTests.SwitchingTheResetOffChangesNothingAsync(r.Client, sessions: 4);
+
+    [Fact]
     public async Task A_script_cannot_replace_the_runner_of_later_calls()
     {
         var error = await FailsAsync(() => r.Client.EvaluateAsync(".sse <<- NULL; 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
