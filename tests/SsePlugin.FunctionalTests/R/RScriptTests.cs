@@ -155,6 +155,37 @@ public sealed class RScriptTests(RHostFixture r)
     }
 
     [Fact]
+    public async Task Every_call_runs_in_an_R_process_of_its_own()
+    {
+        var processes = new List<double>();
+        for (var i = 0; i < 8; i++)
+        {
+            processes.Add((await r.Client.EvaluateAsync("Sys.getpid()", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]))).Numbers()[0]);
+        }
+
+        Assert.Equal(8, processes.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task With_ReuseSessions_calls_share_R_processes_which_are_put_back_between_calls()
+    {
+        await using var host = await RHostFixture.StartHostAsync(
+            r.Rserve.Port, "--SsePlugin:Rserve:ReuseSessions", "true", "--SsePlugin:Rserve:InitScript", RHostFixture.InitScript);
+        var processes = new List<double>();
+        for (var i = 0; i < 8; i++)
+        {
+            processes.Add((await host.Client.EvaluateAsync(
+                "leak <<- 1; Sys.setenv(SSE_LEAK = 'x'); times10 <<- NULL; Sys.getpid()", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]))).Numbers()[0]);
+        }
+
+        var probe = await host.Client.EvaluateAsync(
+            "exists('leak') + (Sys.getenv('SSE_LEAK') != '') + times10(1)", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+
+        Assert.True(processes.Distinct().Count() < 8, "Sessions were not reused.");
+        Assert.Equal([10], probe.Numbers());
+    }
+
+    [Fact]
     public async Task A_script_that_switches_the_reset_off_cannot_affect_later_calls_on_an_Rserve_of_ones_own() =>
         await RConfinementTests.SwitchingTheResetOffChangesNothingAsync(r.Client, sessions: 4);
 
