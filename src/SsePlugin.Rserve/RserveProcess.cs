@@ -11,8 +11,8 @@ namespace SsePlugin.Rserve;
 
 /// <summary>
 /// An Rserve server run as a child process (<c>Rscript -e "Rserve::run.Rserve(...)"</c>, which stays in the foreground)
-/// with a generated configuration: loopback only, UTF-8, no file transfer. Disposing it kills the server and its
-/// per-connection R processes.
+/// with a generated configuration: loopback only, UTF-8, no file transfer; on Linux optionally under another account
+/// and with limits. Disposing it kills the server and its per-connection R processes.
 /// </summary>
 public sealed class RserveProcess : IAsyncDisposable
 {

@@ -84,6 +84,8 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
         lockBinding(".sse", globalenv())
         """;
 
+    private int _closed;
+
     /// <summary>Gets the connection.</summary>
     public RserveConnection Connection { get; } = connection;
 
@@ -105,7 +107,7 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
 
     /// <summary>Prepares a new connection (see <see cref="Preparation"/>) and starts its session.</summary>
     /// <param name="connection">A new connection.</param>
-    /// <param name="preparation">The <see cref="Preparation"/> code.</param>
+    /// <param name="preparation">The <see cref="Preparation"/> code; empty when Rserve ran it before it forked the process.</param>
     /// <param name="lead">Whether the R process becomes the leader of a process group of its own, which
     /// <see cref="Close"/> ends: only on the Rserve the host runs itself.</param>
     /// <param name="cancellationToken">Cancels the preparation.</param>
@@ -128,6 +130,11 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
     /// </summary>
     public void Close()
     {
+        if (Interlocked.Exchange(ref _closed, 1) == 1)
+        {
+            return;
+        }
+
         if (leadsGroup && processId > 0)
         {
             RserveProcess.KillProcessGroup(processId);

@@ -18,7 +18,8 @@ namespace SsePlugin.Server.Scripting.R;
 internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<RservePool> logger) : IAsyncDisposable
 {
     private readonly ROptions _options = options.Value;
-    private readonly string _preparation = RSession.Preparation(options.Value.InitScript);
+    // The Rserve the host runs has prepared every R process before it forks it.
+    private readonly string _preparation = options.Value.Start ? string.Empty : RSession.Preparation(options.Value.InitScript);
     private readonly ConcurrentStack<RSession> _idle = new();
     private readonly SemaphoreSlim _slots = new(options.Value.Sessions, options.Value.Sessions);
     private readonly CancellationTokenSource _closing = new();
