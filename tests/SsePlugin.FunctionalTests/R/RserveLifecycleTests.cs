@@ -155,6 +155,7 @@ public sealed class RserveLifecycleTests : IDisposable
     {
         var port = RserveProcess.FreeLoopbackPort();
         int server;
+        Stopwatch clock;
         await using (var host = await ChildHost.StartAsync("--script-engine", "r", "--rserve", $"127.0.0.1:{port}", "--start-rserve"))
         {
             var answer = await host.Client.EvaluateAsync("q$x * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(21)]));
@@ -162,10 +163,10 @@ public sealed class RserveLifecycleTests : IDisposable
             Assert.Equal([42], answer.Numbers());
 
             // SIGKILL: the host cannot stop Rserve itself.
+            clock = Stopwatch.StartNew();
             Process.GetProcessById(host.ProcessId).Kill(entireProcessTree: false);
         }
 
-        var clock = Stopwatch.StartNew();
         try
         {
             Assert.True(await ExitedAsync(server), "Rserve still runs after the host was killed");
