@@ -71,6 +71,11 @@ public sealed class RserveProcess : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         CheckPortFree(options.Port);
+        if (!OperatingSystem.IsWindows() && Executable(options.RscriptPath) is null)
+        {
+            throw new RserveException($"Cannot start '{options.RscriptPath}': no such program. Install R with the Rserve package, or set the Rscript path.");
+        }
+
         var folder = Directory.CreateTempSubdirectory("sseplugin-rserve-");
         var config = Path.Combine(folder.FullName, "Rserv.conf");
         var startup = Path.Combine(folder.FullName, "start.R");
@@ -78,7 +83,7 @@ public sealed class RserveProcess : IAsyncDisposable
         // In a session of its own, Rserve does not get the Ctrl+C a terminal sends the host's process group, so
         // running R calls can finish while the host stops; the host stops Rserve itself afterwards. setsid, setpriv
         // and prlimit each exec the next program, so Rscript (and R) keeps the process id the host started.
-        var detached = !OperatingSystem.IsWindows() && File.Exists(SetSid) && Executable(options.RscriptPath) is not null;
+        var detached = !OperatingSystem.IsWindows() && File.Exists(SetSid);
         var start = new ProcessStartInfo(detached ? SetSid : options.RscriptPath)
         {
             RedirectStandardInput = true,
