@@ -73,7 +73,8 @@ public sealed class RserveProcess : IAsyncDisposable
         CheckPortFree(options.Port);
         if (!OperatingSystem.IsWindows() && Executable(options.RscriptPath) is null)
         {
-            throw new RserveException($"Cannot start '{options.RscriptPath}': no such program. Install R with the Rserve package, or set the Rscript path.");
+            throw new RserveException(
+                $"Cannot start '{options.RscriptPath}': no such program. Install R with the Rserve package, or set the Rscript path.");
         }
 
         var folder = Directory.CreateTempSubdirectory("sseplugin-rserve-");
@@ -102,7 +103,8 @@ public sealed class RserveProcess : IAsyncDisposable
             }
             else if (options.Account is not null || options.MemoryLimitBytes is not null || options.ProcessLimit is not null)
             {
-                throw new RserveException("Running R under another account or with limits needs Linux with setsid, setpriv and prlimit (util-linux).");
+                throw new RserveException(
+                    "Running R under another account or with limits needs Linux with setsid, setpriv and prlimit (util-linux).");
             }
 
             await File.WriteAllTextAsync(config, Configuration(options), cancellationToken).ConfigureAwait(false);
@@ -114,7 +116,8 @@ public sealed class RserveProcess : IAsyncDisposable
             if (options.Account is not null)
             {
                 // R's account owns the folder: R reads its configuration there and its watchdog deletes it.
-                await RunAsync("chown", cancellationToken, "-R", $"{options.Account}:", folder.FullName).ConfigureAwait(false);
+                await RunAsync("chown", cancellationToken, "-R", $"{options.Account}:", folder.FullName)
+                    .ConfigureAwait(false);
             }
 
             start.ArgumentList.Add("-e");
@@ -252,24 +255,29 @@ public sealed class RserveProcess : IAsyncDisposable
 
     // Should this process die without stopping Rserve (killed, or crashed), the standard input it gave Rserve closes: a
     // process forked from Rserve's before it starts serving reads it to its end, then deletes Rserve's folder and ends
-    // the process groups of Rserve's children (per-connection R processes may lead groups of their own) and Rserve's own
-    // session, its R processes included: the next start finds the port free. (The host's pipes are gone then: a kill
+    // the process groups of Rserve's children (per-connection R processes may lead groups of their own) and Rserve's
+    // own session, its R processes included: the next start finds the port free. (The host's pipes are gone then: a kill
     // that wrote an error there would die of SIGPIPE before it had signalled every group.)
     private static string Watchdog(string folder) =>
         "local({ server <- Sys.getpid(); parallel::mcparallel({ try(readLines(file('stdin')), silent = TRUE); "
         + $"unlink('{RString(folder)}', recursive = TRUE); groups <- server; "
-        + "for (p in list.files('/proc', '^[0-9]+$')) { stat <- try(readLines(file.path('/proc', p, 'stat'), warn = FALSE), silent = TRUE); "
-        + "if (identical(strsplit(sub('^.*[)] ', '', stat[1]), ' ')[[1]][2], as.character(server))) groups <- c(p, groups) }; "
-        + "system(paste('kill -9', paste0('-', setdiff(groups, Sys.getpid()), collapse = ' ')), ignore.stdout = TRUE, ignore.stderr = TRUE) }, detached = TRUE) })\n";
+        + "for (p in list.files('/proc', '^[0-9]+$')) { "
+        + "stat <- try(readLines(file.path('/proc', p, 'stat'), warn = FALSE), silent = TRUE); "
+        + "parent <- strsplit(sub('^.*[)] ', '', stat[1]), ' ')[[1]][2]; "
+        + "if (identical(parent, as.character(server))) groups <- c(p, groups) }; "
+        + "system(paste('kill -9', paste0('-', setdiff(groups, Sys.getpid()), collapse = ' ')), "
+        + "ignore.stdout = TRUE, ignore.stderr = TRUE) }, detached = TRUE) })\n";
 
     // Runs R under options.Account with options' limits: setpriv and prlimit, placed between setsid and Rscript.
-    private static async Task ConfineAsync(ProcessStartInfo start, RserveProcessOptions options, string folder, CancellationToken cancellationToken)
+    private static async Task ConfineAsync(
+        ProcessStartInfo start, RserveProcessOptions options, string folder, CancellationToken cancellationToken)
     {
         if (options.Account is { } account)
         {
             var user = await RunAsync("id", cancellationToken, "-u", account).ConfigureAwait(false);
             var group = await RunAsync("id", cancellationToken, "-g", account).ConfigureAwait(false);
-            start.ArgumentList.Add(Executable(SetPriv) ?? throw new RserveException($"'{SetPriv}' (util-linux) is needed to run R as '{account}'; install util-linux."));
+            start.ArgumentList.Add(Executable(SetPriv)
+                ?? throw new RserveException($"'{SetPriv}' (util-linux) is needed to run R as '{account}'; install util-linux."));
             start.ArgumentList.Add($"--reuid={user}");
             start.ArgumentList.Add($"--regid={group}");
             start.ArgumentList.Add("--clear-groups");
@@ -280,7 +288,8 @@ public sealed class RserveProcess : IAsyncDisposable
 
         if (options.MemoryLimitBytes is not null || options.ProcessLimit is not null)
         {
-            start.ArgumentList.Add(Executable(PrLimit) ?? throw new RserveException($"'{PrLimit}' (util-linux) is needed to limit R; install util-linux."));
+            start.ArgumentList.Add(Executable(PrLimit)
+                ?? throw new RserveException($"'{PrLimit}' (util-linux) is needed to limit R; install util-linux."));
             if (options.MemoryLimitBytes is { } bytes)
             {
                 start.ArgumentList.Add(string.Create(CultureInfo.InvariantCulture, $"--as={bytes}"));
@@ -298,14 +307,20 @@ public sealed class RserveProcess : IAsyncDisposable
     // Runs a helper program to its end and returns its output; a failure is an RserveException quoting its error.
     private static async Task<string> RunAsync(string program, CancellationToken cancellationToken, params string[] arguments)
     {
-        var start = new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(program, arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
         using var process = Process.Start(start) ?? throw new RserveException($"Cannot start '{program}'.");
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var error = process.StandardError.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
         return process.ExitCode == 0
             ? (await output.ConfigureAwait(false)).Trim()
-            : throw new RserveException($"'{program} {string.Join(' ', arguments)}' failed: {(await error.ConfigureAwait(false)).Trim()}");
+            : throw new RserveException(
+                $"'{program} {string.Join(' ', arguments)}' failed: {(await error.ConfigureAwait(false)).Trim()}");
     }
 
     // The processes whose parent is the given one (Linux: field 4 of /proc/PID/stat, after the parenthesised name).

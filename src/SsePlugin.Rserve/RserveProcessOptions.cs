@@ -30,12 +30,13 @@ public sealed class RserveProcessOptions
     /// </summary>
     public string? Account { get; set; }
 
-    /// <summary>Gets or sets the address space each R process may use, in bytes (Linux, RLIMIT_AS); none by default.</summary>
+    /// <summary>Gets or sets the address space each R process may use, in bytes (Linux, RLIMIT_AS); none by default.
+    /// </summary>
     public long? MemoryLimitBytes { get; set; }
 
     /// <summary>
-    /// Gets or sets the number of processes R's account may have (Linux, RLIMIT_NPROC, counted over the whole account and
-    /// not enforced for root); none by default.
+    /// Gets or sets the number of processes R's account may have (Linux, RLIMIT_NPROC, counted over the whole account
+    /// and not enforced for root); none by default.
     /// </summary>
     public int? ProcessLimit { get; set; }
 }

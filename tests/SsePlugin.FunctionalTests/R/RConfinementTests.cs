@@ -39,7 +39,8 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
         }
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 2 * sessions).Select(_ => client.EvaluateAsync(
-            "exists('leak') + (Sys.getenv('SSE_LEAK') != '') + (!is.null(getOption('sse.leak'))) + ('package:splines' %in% search()) + times10(1)",
+            "exists('leak') + (Sys.getenv('SSE_LEAK') != '') + (!is.null(getOption('sse.leak'))) "
+                + "+ ('package:splines' %in% search()) + times10(1)",
             FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]))));
 
         Assert.All(answers, a => Assert.Equal([10], a.Numbers()));
@@ -48,7 +49,7 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     [Fact]
     public async Task R_runs_under_the_unprivileged_account_nobody()
     {
-        Assert.True(Environment.IsPrivilegedProcess, "These tests run as root, as CI does: the host then runs R as nobody.");
+        Assert.True(Environment.IsPrivilegedProcess, "The tests run as root, as CI does: R then runs as nobody.");
 
         var answer = await r.Client.EvaluateAsync(
             "system('id -un', intern = TRUE)", FunctionType.Scalar, DataType.String, [], Bundle([new Row()]));
@@ -70,7 +71,8 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
             var script = $"c(length(readLines('{plugin}/{CertificateSide.RootFile}')) > 0, "
                 + $"inherits(try(readLines('{plugin}/{CertificateSide.Plugin.KeyFile}'), silent = TRUE), 'try-error'))";
 
-            var answer = await r.Client.EvaluateAsync(script, FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
+            var answer = await r.Client.EvaluateAsync(
+                script, FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
 
             Assert.Equal([1, 1], answer.Numbers());
         }
@@ -85,7 +87,8 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     {
         // A shell's background child (its parent, the shell, gone at once) and a forked R child.
         var answer = await r.Client.EvaluateAsync(
-            "as.numeric(c(system('sleep 300 > /dev/null 2>&1 & echo $!', intern = TRUE), parallel::mcparallel(Sys.sleep(300))$pid))",
+            "as.numeric(c(system('sleep 300 > /dev/null 2>&1 & echo $!', intern = TRUE), "
+                + "parallel::mcparallel(Sys.sleep(300))$pid))",
             FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
         var processes = answer.Numbers().Select(pid => (int)pid).ToList();
 
@@ -95,7 +98,7 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
             Assert.All(processes, pid => Assert.True(pid > 1));
             foreach (var pid in processes)
             {
-                Assert.True(await EndsAsync(pid), $"Process {pid}, started by an R call, still runs after the call ended.");
+                Assert.True(await EndsAsync(pid), $"Process {pid}, started by an R call, runs on after the call.");
             }
         }
         finally
@@ -110,15 +113,20 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     [Fact]
     public async Task A_script_over_the_memory_limit_fails_with_ResourceExhausted_naming_the_setting()
     {
-        var error = await FailsAsync(() => r.Client.EvaluateAsync("length(numeric(2.5e8))", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
-        var after = await r.Client.EvaluateAsync("length(numeric(1e6))", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+        var error = await FailsAsync(() => ScalarAsync(r.Client, "length(numeric(2.5e8))"));
+        var after = await ScalarAsync(r.Client, "length(numeric(1e6))");
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
         Assert.Contains("SsePlugin:Rserve:MemoryLimitMegabytes", error.Status.Detail);
         Assert.Contains("1024 MB", error.Status.Detail);
         Assert.Contains("cannot allocate", error.Status.Detail);
-        Assert.Equal([1e6], after.Numbers());
+        Assert.Equal(1e6, after);
     }
+
+    /// <summary>Runs a script as a scalar function of no parameters and returns its number.</summary>
+    internal static async Task<double> ScalarAsync(Connector.ConnectorClient client, string script) =>
+        (await client.EvaluateAsync(script, FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])))
+            .Numbers()[0];
 
     // Whether a process ends (or is left a zombie) within 10 s.
     private static async Task<bool> EndsAsync(int pid)
@@ -144,7 +152,7 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     }
 }
 
-/// <summary>A host that runs Rserve itself, with an init script, two sessions and a 1 GB memory limit per R process.</summary>
+/// <summary>A host that runs Rserve itself, with an init script, two sessions and a 1 GB limit per R process.</summary>
 public sealed class ConfinedRHostFixture : IAsyncLifetime
 {
     private TestHost? _host;

@@ -160,7 +160,7 @@ public sealed class RScriptTests(RHostFixture r)
         var processes = new List<double>();
         for (var i = 0; i < 8; i++)
         {
-            processes.Add((await r.Client.EvaluateAsync("Sys.getpid()", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]))).Numbers()[0]);
+            processes.Add(await RConfinementTests.ScalarAsync(r.Client, "Sys.getpid()"));
         }
 
         Assert.Equal(8, processes.Distinct().Count());
@@ -170,19 +170,21 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task With_ReuseSessions_calls_share_R_processes_which_are_put_back_between_calls()
     {
         await using var host = await RHostFixture.StartHostAsync(
-            r.Rserve.Port, "--SsePlugin:Rserve:ReuseSessions", "true", "--SsePlugin:Rserve:InitScript", RHostFixture.InitScript);
+            r.Rserve.Port,
+            "--SsePlugin:Rserve:ReuseSessions", "true",
+            "--SsePlugin:Rserve:InitScript", RHostFixture.InitScript);
         var processes = new List<double>();
         for (var i = 0; i < 8; i++)
         {
-            processes.Add((await host.Client.EvaluateAsync(
-                "leak <<- 1; Sys.setenv(SSE_LEAK = 'x'); times10 <<- NULL; Sys.getpid()", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]))).Numbers()[0]);
+            processes.Add(await RConfinementTests.ScalarAsync(
+                host.Client, "leak <<- 1; Sys.setenv(SSE_LEAK = 'x'); times10 <<- NULL; Sys.getpid()"));
         }
 
-        var probe = await host.Client.EvaluateAsync(
-            "exists('leak') + (Sys.getenv('SSE_LEAK') != '') + times10(1)", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+        var probe = await RConfinementTests.ScalarAsync(
+            host.Client, "exists('leak') + (Sys.getenv('SSE_LEAK') != '') + times10(1)");
 
         Assert.True(processes.Distinct().Count() < 8, "Sessions were not reused.");
-        Assert.Equal([10], probe.Numbers());
+        Assert.Equal(10, probe);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Grpc.Core;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
@@ -92,7 +93,7 @@ public sealed class RserveLifecycleTests : IDisposable
     }
 
     [Fact]
-    public async Task With_start_rserve_the_host_runs_Rserve_restarts_it_when_it_dies_and_stops_it_leaving_nothing_behind()
+    public async Task With_start_rserve_the_host_runs_Rserve_restarts_it_when_it_dies_leaving_nothing_and_stops_it()
     {
         var port = RserveProcess.FreeLoopbackPort();
         var host = await TestHost.StartAsync("--script-engine", "r", "--rserve", $"127.0.0.1:{port}", "--start-rserve");
@@ -106,7 +107,9 @@ public sealed class RserveLifecycleTests : IDisposable
             Assert.Equal(42, answer);
 
             // Rserve runs in a session of its own (setsid): its watchdog, forked from it, is the one left in it.
-            Assert.True(await WithinTenSecondsAsync(() => SessionMembers(first).Count == 0), $"Processes of the dead Rserve's session are left: {string.Join(", ", SessionMembers(first))}");
+            Assert.True(
+                await WithinTenSecondsAsync(() => SessionMembers(first).Count == 0),
+                $"Processes of the dead Rserve's session are left: {string.Join(", ", SessionMembers(first))}");
         }
         finally
         {
@@ -170,8 +173,10 @@ public sealed class RserveLifecycleTests : IDisposable
         try
         {
             Assert.True(await ExitedAsync(server), "Rserve still runs after the host was killed");
-            // Its watchdog reacts to the host's pipe closing, at once; polling the host every second would take up to 1 s.
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(0.5), $"Rserve ended {clock.Elapsed.TotalSeconds:0.0} s after the host was killed");
+            // Its watchdog reacts to the host's pipe closing, at once; polling the host every second took up to 1 s.
+            Assert.True(
+                clock.Elapsed < TimeSpan.FromSeconds(0.5),
+                $"Rserve ended {clock.Elapsed.TotalSeconds:0.0} s after the host was killed");
             await Assert.ThrowsAsync<RserveException>(() => RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = port, ConnectTimeout = TimeSpan.FromSeconds(2) }));
         }
         finally
@@ -252,9 +257,9 @@ public sealed class RserveLifecycleTests : IDisposable
             {
                 var stat = File.ReadAllText(Path.Combine(entry, "stat"));
                 var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (fields[0] != "Z" && fields[3] == session.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                if (fields[0] != "Z" && fields[3] == session.ToString(CultureInfo.InvariantCulture))
                 {
-                    members.Add(int.Parse(Path.GetFileName(entry), System.Globalization.CultureInfo.InvariantCulture));
+                    members.Add(int.Parse(Path.GetFileName(entry), CultureInfo.InvariantCulture));
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -74,14 +74,17 @@ internal sealed class RInvoker(ScriptDefinition definition, RservePool pool, ROp
         await call.Response.WriteAsync(columns, rows, description).ConfigureAwait(false);
     }
 
-    // R's error as the call's status: running out of memory is ResourceExhausted, naming the limit when the host set it.
+    // R's error as the call's status: running out of memory is ResourceExhausted, naming the limit when the host set
+    // it.
     private SseCallException Failure(string name, string rMessage) =>
-        rMessage.StartsWith("cannot allocate", StringComparison.Ordinal) || rMessage.Contains("memory exhausted", StringComparison.Ordinal)
+        rMessage.StartsWith("cannot allocate", StringComparison.Ordinal)
+        || rMessage.Contains("memory exhausted", StringComparison.Ordinal)
             ? new SseCallException(
                 StatusCode.ResourceExhausted,
                 options.Start && !OperatingSystem.IsWindows() && options.MemoryLimitMegabytes > 0
-                    ? $"{name}: the R script needs more memory than the {options.MemoryLimitMegabytes} MB an R process may use "
-                      + $"(SsePlugin:Rserve:MemoryLimitMegabytes); raise it or give the script less data. R error: {rMessage}"
+                    ? $"{name}: the R script needs more memory than the {options.MemoryLimitMegabytes} MB an R process "
+                      + "may use (SsePlugin:Rserve:MemoryLimitMegabytes); raise it or give the script less data. "
+                      + $"R error: {rMessage}"
                     : $"{name}: R ran out of memory; give the script less data. R error: {rMessage}")
             : new SseCallException(StatusCode.InvalidArgument, $"{name}: R error: {rMessage}");
 }

@@ -46,14 +46,21 @@ public sealed class ROptions
 
     /// <summary>
     /// Gets or sets the operating-system account R runs under when the host, running as root, starts Rserve (Linux).
-    /// Default none: <c>nobody</c> for a host running as root, the host's own account otherwise; <c>root</c> runs R as root.
+    /// Default none: <c>nobody</c> for a host running as root, the host's own account otherwise; <c>root</c> runs R as
+    /// root.
     /// </summary>
     public string? RunAs { get; set; }
 
-    /// <summary>Gets or sets the memory (address space) each R process may use, in megabytes, when the host starts Rserve (Linux); 0 for no limit. Default 4096.</summary>
+    /// <summary>
+    /// Gets or sets the memory (address space) each R process may use, in megabytes, when the host starts Rserve
+    /// (Linux); 0 for no limit. Default 4096.
+    /// </summary>
     public int MemoryLimitMegabytes { get; set; } = 4096;
 
-    /// <summary>Gets or sets how many processes R's account may have at once, when the host starts Rserve (Linux); 0 for no limit. Default 512.</summary>
+    /// <summary>
+    /// Gets or sets how many processes R's account may have at once, when the host starts Rserve (Linux); 0 for no
+    /// limit. Default 512.
+    /// </summary>
     public int ProcessLimit { get; set; } = 512;
 
     /// <summary>Gets the host part of <see cref="Address"/>.</summary>
@@ -75,9 +82,10 @@ public sealed class ROptions
     internal bool FreshProcesses => !ReuseSessions && !OperatingSystem.IsWindows();
 
     /// <summary>Gets the account R runs under when the host starts Rserve; null for the host's own.</summary>
-    internal string? Account => OperatingSystem.IsWindows() || RunAs == "root" || (RunAs is null && !Environment.IsPrivilegedProcess)
-        ? null
-        : RunAs ?? "nobody";
+    internal string? Account =>
+        OperatingSystem.IsWindows() || RunAs == "root" || (RunAs is null && !Environment.IsPrivilegedProcess)
+            ? null
+            : RunAs ?? "nobody";
 
     /// <summary>Gets whether abandoned R work may be ended by killing its R process: only on the Rserve the host runs, where each session has its own.</summary>
     internal bool CanEndSessions => Start && !OperatingSystem.IsWindows();
@@ -111,12 +119,14 @@ public sealed class ROptions
 
             if (options.RunAs is { } account && !Environment.IsPrivilegedProcess && account != Environment.UserName)
             {
-                problems.Add($"SsePlugin:Rserve:RunAs is '{account}', but only a host running as root can run R under another account; remove the setting or start the host as root.");
+                problems.Add($"SsePlugin:Rserve:RunAs is '{account}', but only a host running as root can run R under "
+                    + "another account; remove the setting or start the host as root.");
             }
 
             if (options.MemoryLimitMegabytes is < 0 or (> 0 and < 256) || options.ProcessLimit is < 0 or (> 0 and < 16))
             {
-                problems.Add("SsePlugin:Rserve:MemoryLimitMegabytes must be 0 (no limit) or at least 256, and ProcessLimit 0 (no limit) or at least 16.");
+                problems.Add("SsePlugin:Rserve:MemoryLimitMegabytes must be 0 (no limit) or at least 256, "
+                    + "and ProcessLimit 0 (no limit) or at least 16.");
             }
 
             if (options.PoolSize < 0)

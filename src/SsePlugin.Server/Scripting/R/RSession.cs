@@ -65,8 +65,9 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
           if (lead && !is.null(.sse$setsid)) .C(.sse$setsid)
           Sys.getpid()
         }
-        .sse$setsid <- tryCatch(getNativeSymbolInfo("setsid", dyn.load(Sys.glob(c("/lib/*/libc.so.6", "/lib*/libc.so.6"))[1])),
-                                error = function(e) NULL)
+        .sse$setsid <- tryCatch(
+          getNativeSymbolInfo("setsid", dyn.load(Sys.glob(c("/lib/*/libc.so.6", "/lib*/libc.so.6"))[1])),
+          error = function(e) NULL)
         """;
 
     // After the init script: the state every call starts from (globals, options, environment variables, search path),
@@ -93,33 +94,39 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
     public bool IsUsable => !Connection.IsBroken;
 
     /// <summary>
-    /// Gets the R code that prepares an R process for calls: the runner, then the administrator's init script (its error
-    /// kept for <see cref="OpenAsync"/> to report), then the seal. It does nothing in a process that is prepared
+    /// Gets the R code that prepares an R process for calls: the runner, then the administrator's init script (its
+    /// error kept for <see cref="OpenAsync"/> to report), then the seal. It does nothing in a process that is prepared
     /// already: one forked from an Rserve that ran it before serving, or a Windows Rserve's one R process.
     /// </summary>
     /// <param name="initScript">R code to run first, if any.</param>
     /// <returns>The R code.</returns>
     public static string Preparation(string? initScript) =>
         $"if (!exists('.sse', envir = globalenv(), inherits = FALSE)) {{\n{Define}\n"
-        + ".sse$failed <- tryCatch({ eval(parse(text = '" + RString((initScript ?? string.Empty).ReplaceLineEndings("\n"))
+        + ".sse$failed <- tryCatch({ eval(parse(text = '"
+        + RString((initScript ?? string.Empty).ReplaceLineEndings("\n"))
         + "', keep.source = FALSE), envir = globalenv()); NULL }, error = function(e) conditionMessage(e))\n"
         + $"{Seal}\n}}\n";
 
     /// <summary>Prepares a new connection (see <see cref="Preparation"/>) and starts its session.</summary>
     /// <param name="connection">A new connection.</param>
-    /// <param name="preparation">The <see cref="Preparation"/> code; empty when Rserve ran it before it forked the process.</param>
+    /// <param name="preparation">
+    /// The <see cref="Preparation"/> code; empty when Rserve ran it before it forked the process.
+    /// </param>
     /// <param name="lead">Whether the R process becomes the leader of a process group of its own, which
     /// <see cref="Close"/> ends: only on the Rserve the host runs itself.</param>
     /// <param name="cancellationToken">Cancels the preparation.</param>
     /// <returns>The session.</returns>
     /// <exception cref="RInitScriptException">The init script failed.</exception>
-    public static async Task<RSession> OpenAsync(RserveConnection connection, string preparation, bool lead, CancellationToken cancellationToken)
+    public static async Task<RSession> OpenAsync(
+        RserveConnection connection, string preparation, bool lead, CancellationToken cancellationToken)
     {
-        var answer = await connection.EvalAsync(preparation + (lead ? ".sse$open(TRUE)" : ".sse$open(FALSE)"), cancellationToken).ConfigureAwait(false);
+        var open = preparation + (lead ? ".sse$open(TRUE)" : ".sse$open(FALSE)");
+        var answer = await connection.EvalAsync(open, cancellationToken).ConfigureAwait(false);
         return answer switch
         {
             RIntegerVector { Length: 1 } id => new RSession(connection, id.Values[0], lead),
-            RStringVector { Length: 1 } failed => throw new RInitScriptException(failed.Values[0]?.Trim() ?? "unknown error"),
+            RStringVector { Length: 1 } failed =>
+                throw new RInitScriptException(failed.Values[0]?.Trim() ?? "unknown error"),
             _ => throw new RserveException("Rserve answered the session's start with an unexpected value."),
         };
     }
@@ -146,7 +153,8 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
 
     // The text of a single-quoted R string literal.
-    private static string RString(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
+    private static string RString(string text) =>
+        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
 }
 
 /// <summary>The init script failed on a new R session.</summary>

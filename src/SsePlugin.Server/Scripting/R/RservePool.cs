@@ -19,7 +19,8 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
 {
     private readonly ROptions _options = options.Value;
     // The Rserve the host runs has prepared every R process before it forks it.
-    private readonly string _preparation = options.Value.Start ? string.Empty : RSession.Preparation(options.Value.InitScript);
+    private readonly string _preparation =
+        options.Value.Start ? string.Empty : RSession.Preparation(options.Value.InitScript);
     private readonly ConcurrentStack<RSession> _idle = new();
     private readonly SemaphoreSlim _slots = new(options.Value.Sessions, options.Value.Sessions);
     private readonly CancellationTokenSource _closing = new();
@@ -33,7 +34,8 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var session = await TakeIdleAsync(cancellationToken).ConfigureAwait(false) ?? await OpenAsync(cancellationToken).ConfigureAwait(false);
+            var session = await TakeIdleAsync(cancellationToken).ConfigureAwait(false)
+                ?? await OpenAsync(cancellationToken).ConfigureAwait(false);
             Replenish();
             return session;
         }
@@ -87,7 +89,8 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
                     _idle.Push(await OpenAsync(_closing.Token).ConfigureAwait(false));
                 }
             }
-            catch (Exception e) when (e is SseCallException or RserveException or IOException or OperationCanceledException)
+            catch (Exception e)
+                when (e is SseCallException or RserveException or IOException or OperationCanceledException)
             {
                 // Reported by the next call that opens a session itself.
             }
@@ -152,7 +155,8 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
 
         try
         {
-            var session = await RSession.OpenAsync(connection, _preparation, _options.CanEndSessions, cancellationToken).ConfigureAwait(false);
+            var session = await RSession.OpenAsync(connection, _preparation, _options.CanEndSessions, cancellationToken)
+                .ConfigureAwait(false);
             Log.Opened(logger, _options.Address);
             return session;
         }

@@ -95,7 +95,9 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
                 Port = _options.Port,
                 StartupScript = RSession.Preparation(_options.InitScript),
                 Account = _options.Account,
-                MemoryLimitBytes = _options.MemoryLimitMegabytes > 0 && !OperatingSystem.IsWindows() ? _options.MemoryLimitMegabytes * 1024L * 1024 : null,
+                MemoryLimitBytes = _options.MemoryLimitMegabytes > 0 && !OperatingSystem.IsWindows()
+                    ? _options.MemoryLimitMegabytes * 1024L * 1024
+                    : null,
                 ProcessLimit = _options.ProcessLimit > 0 && !OperatingSystem.IsWindows() ? _options.ProcessLimit : null,
             },
             cancellationToken).ConfigureAwait(false);
@@ -105,7 +107,8 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "Rserve started (process {ProcessId}) on 127.0.0.1:{Port}, R running as {Account}")]
+        [LoggerMessage(
+            1, LogLevel.Information, "Rserve started (process {ProcessId}) on 127.0.0.1:{Port}, R running as {Account}")]
         public static partial void Started(ILogger logger, int processId, int port, string account);
 
         [LoggerMessage(2, LogLevel.Warning, "Rserve (process {ProcessId}) exited: {Output}")]
