@@ -230,9 +230,9 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task The_init_script_ran_in_every_session()
     {
         var answers = await Task.WhenAll(Enumerable.Range(1, 4).Select(i =>
-            r.Client.EvaluateAsync("times10(q$x)", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
+            r.Client.EvaluateAsync("times10(q$x) + (f == 'kept')", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
 
-        Assert.Equal([10, 20, 30, 40], answers.Select(a => a.Numbers()[0]));
+        Assert.Equal([11, 21, 31, 41], answers.Select(a => a.Numbers()[0]));
     }
 
     [Theory]
@@ -265,13 +265,15 @@ public sealed class RScriptTests(RHostFixture r)
     }
 
     [Fact]
-    public async Task Four_one_second_scripts_run_in_parallel()
+    public async Task Four_sleeping_scripts_run_in_parallel()
     {
         await OpenTheFourSessionsAsync();
 
-        // Each script says when, in R, it started and ended its second of sleep. One after the other, each would start
-        // after the one before ended; in parallel all four sleep at once, however slowly a loaded machine delivers calls.
-        var spans = await Task.WhenAll(RunFour("start <- as.numeric(Sys.time()); Sys.sleep(1); data.frame(start = start, end = as.numeric(Sys.time()))"));
+        // Each script says when, in R, it started and ended its 3 s of sleep. One after the other, each would start
+        // after the one before ended; in parallel all four sleep at once, however slowly a loaded machine delivers calls
+        // and forks their R processes.
+        var spans = await Task.WhenAll(RunFour(
+            "start <- as.numeric(Sys.time()); Sys.sleep(3); data.frame(start = start, end = as.numeric(Sys.time()))"));
 
         Assert.True(spans.Max(s => s.Numbers(0)[0]) < spans.Min(s => s.Numbers(1)[0]), "The four scripts did not all sleep at the same time.");
     }
@@ -335,7 +337,7 @@ public sealed class RScriptTests(RHostFixture r)
         Assert.Equal(1_000_000, answer.Numbers()[999_999]);
     }
 
-    // Opens the pool's four sessions, so that starting R on a machine busy with the other tests is not what is timed.
+    // Runs four calls, so that the pool has its four sessions ready (opened ahead) when what is timed starts.
     private async Task OpenTheFourSessionsAsync() => await Task.WhenAll(RunFour("Sys.sleep(0.3); q$x"));
 
     private Task<SseAnswer>[] RunFour(string script) => [.. Enumerable.Range(0, 4).Select(_ =>

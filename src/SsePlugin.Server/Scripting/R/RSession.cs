@@ -79,8 +79,7 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
         .sse$options <- options()
         .sse$variables <- as.list(Sys.getenv())
         .sse$search <- search()
-        for (f in c("changed", "reset", "column", "run", "open")) .sse[[f]] <- compiler::cmpfun(.sse[[f]])
-        rm(f)
+        local(for (f in c("changed", "reset", "column", "run", "open")) .sse[[f]] <- compiler::cmpfun(.sse[[f]]))
         lockEnvironment(.sse, bindings = TRUE)
         lockBinding(".sse", globalenv())
         """;

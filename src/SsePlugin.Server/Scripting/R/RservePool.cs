@@ -71,8 +71,8 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
         CloseIdle();
     }
 
-    // Opens fresh sessions in the background until there are as many spares as sessions run at once; stops at the
-    // first failure (the next call opens its own session and reports it).
+    // Opens fresh sessions in the background, side by side, until there are as many spares as sessions run at once;
+    // stops at a failure (the next call opens its own session and reports it).
     private void Replenish()
     {
         if (!_options.FreshProcesses || _disposed || Interlocked.Exchange(ref _replenishing, 1) == 1)
@@ -84,15 +84,21 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
         {
             try
             {
-                while (!_disposed && _idle.Count < _options.Sessions)
+                var opened = true;
+                while (opened && !_disposed && _options.Sessions - _idle.Count is > 0 and var missing)
                 {
-                    _idle.Push(await OpenAsync(_closing.Token).ConfigureAwait(false));
+                    var spares = await Task.WhenAll(Enumerable.Range(0, missing).Select(_ => TryOpenAsync()))
+                        .ConfigureAwait(false);
+                    foreach (var spare in spares)
+                    {
+                        if (spare is not null)
+                        {
+                            _idle.Push(spare);
+                        }
+                    }
+
+                    opened = Array.TrueForAll(spares, spare => spare is not null);
                 }
-            }
-            catch (Exception e)
-                when (e is SseCallException or RserveException or IOException or OperationCanceledException)
-            {
-                // Reported by the next call that opens a session itself.
             }
             finally
             {
@@ -103,6 +109,19 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
                 }
             }
         });
+    }
+
+    private async Task<RSession?> TryOpenAsync()
+    {
+        try
+        {
+            return await OpenAsync(_closing.Token).ConfigureAwait(false);
+        }
+        catch (Exception e)
+            when (e is SseCallException or RserveException or IOException or OperationCanceledException)
+        {
+            return null;
+        }
     }
 
     private async Task<RSession?> TakeIdleAsync(CancellationToken cancellationToken)
