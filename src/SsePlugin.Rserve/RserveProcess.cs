@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 using SsePlugin.Rserve.Protocol;
 
@@ -10,25 +11,30 @@ namespace SsePlugin.Rserve;
 
 /// <summary>
 /// An Rserve server run as a child process (<c>Rscript -e "Rserve::run.Rserve(...)"</c>, which stays in the foreground)
-/// with a generated configuration: loopback only, UTF-8, no file transfer. Disposing it kills the server and its
-/// per-connection R processes.
+/// with a generated configuration: loopback only, UTF-8, no file transfer; on Linux optionally under another account
+/// and with limits. Disposing it kills the server and its per-connection R processes.
 /// </summary>
 public sealed class RserveProcess : IAsyncDisposable
 {
     // The output kept for error messages: its last characters.
     private const int OutputKept = 16 * 1024;
     private const string SetSid = "/usr/bin/setsid";
+    private const string SetPriv = "setpriv";
+    private const string PrLimit = "prlimit";
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromMilliseconds(50);
 
     private readonly Process _process;
     private readonly DirectoryInfo _folder;
     private readonly StringBuilder _output = new();
+    private readonly bool _detached;
+    private bool _started;
     private bool _disposed;
 
-    private RserveProcess(Process process, DirectoryInfo folder, int port)
+    private RserveProcess(Process process, DirectoryInfo folder, int port, bool detached)
     {
         _process = process;
         _folder = folder;
+        _detached = detached;
         Port = port;
     }
 
@@ -57,7 +63,7 @@ public sealed class RserveProcess : IAsyncDisposable
     }
 
     /// <summary>Starts Rserve and waits until it answers on its port with its ID string.</summary>
-    /// <param name="options">The Rscript to use, the port, and whether clients must log in.</param>
+    /// <param name="options">The Rscript to use, the port, whether clients must log in, and how R is confined.</param>
     /// <param name="cancellationToken">Cancels waiting; the process is killed then.</param>
     /// <returns>The running server.</returns>
     /// <exception cref="RserveException">Rscript cannot be started, or Rserve exits or does not answer in time; the message holds its output.</exception>
@@ -65,37 +71,65 @@ public sealed class RserveProcess : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         CheckPortFree(options.Port);
+        if (!OperatingSystem.IsWindows() && Executable(options.RscriptPath) is null)
+        {
+            throw new RserveException(
+                $"Cannot start '{options.RscriptPath}': no such program. Install R with the Rserve package, or set the Rscript path.");
+        }
+
         var folder = Directory.CreateTempSubdirectory("sseplugin-rserve-");
         var config = Path.Combine(folder.FullName, "Rserv.conf");
-        await File.WriteAllTextAsync(config, Configuration(options), cancellationToken).ConfigureAwait(false);
+        var startup = Path.Combine(folder.FullName, "start.R");
 
         // In a session of its own, Rserve does not get the Ctrl+C a terminal sends the host's process group, so
-        // running R calls can finish while the host stops; the host stops Rserve itself afterwards. setsid execs
-        // Rscript in its own process, which keeps its process id.
-        var detached = !OperatingSystem.IsWindows() && File.Exists(SetSid) && Executable(options.RscriptPath) is not null;
+        // running R calls can finish while the host stops; the host stops Rserve itself afterwards. setsid, setpriv
+        // and prlimit each exec the next program, so Rscript (and R) keeps the process id the host started.
+        var detached = !OperatingSystem.IsWindows() && File.Exists(SetSid);
         var start = new ProcessStartInfo(detached ? SetSid : options.RscriptPath)
         {
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (detached)
-        {
-            start.ArgumentList.Add(options.RscriptPath);
-        }
-
-        start.ArgumentList.Add("-e");
-        start.ArgumentList.Add((detached ? Watchdog(folder.FullName) : string.Empty) + $"Rserve::run.Rserve(config.file='{RString(config)}')");
-        var server = new RserveProcess(new Process { StartInfo = start }, folder, options.Port);
-        // Not WaitForExitAsync: it also waits for the end of the output, which the per-connection R processes
-        // inherit and keep open after the server itself has died.
-        var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        server._process.EnableRaisingEvents = true;
-        server._process.Exited += (_, _) => exited.TrySetResult();
-        server._process.OutputDataReceived += (_, e) => server.Keep(e.Data);
-        server._process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
+        start.Environment["TMPDIR"] = folder.FullName;
+        var server = new RserveProcess(new Process { StartInfo = start }, folder, options.Port, detached);
         try
         {
+            if (detached)
+            {
+                await ConfineAsync(start, options, folder.FullName, cancellationToken).ConfigureAwait(false);
+                start.ArgumentList.Add(options.RscriptPath);
+            }
+            else if (options.Account is not null || options.MemoryLimitBytes is not null || options.ProcessLimit is not null)
+            {
+                throw new RserveException(
+                    "Running R under another account or with limits needs Linux with setsid, setpriv and prlimit (util-linux).");
+            }
+
+            await File.WriteAllTextAsync(config, Configuration(options), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(
+                startup,
+                (detached ? Watchdog(folder.FullName) : string.Empty) + options.StartupScript
+                    + $"\nRserve::run.Rserve(config.file = '{RString(config)}')\n",
+                cancellationToken).ConfigureAwait(false);
+            if (options.Account is not null)
+            {
+                // R's account owns the folder: R reads its configuration there and its watchdog deletes it.
+                await RunAsync("chown", cancellationToken, "-R", $"{options.Account}:", folder.FullName)
+                    .ConfigureAwait(false);
+            }
+
+            start.ArgumentList.Add("-e");
+            start.ArgumentList.Add($"source('{RString(startup)}')");
+
+            // Not WaitForExitAsync: it also waits for the end of the output, which the per-connection R processes
+            // inherit and keep open after the server itself has died.
+            var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            server._process.EnableRaisingEvents = true;
+            server._process.Exited += (_, _) => exited.TrySetResult();
+            server._process.OutputDataReceived += (_, e) => server.Keep(e.Data);
+            server._process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
             try
             {
                 server._process.Start();
@@ -105,6 +139,7 @@ public sealed class RserveProcess : IAsyncDisposable
                 throw new RserveException($"Cannot start '{options.RscriptPath}': {e.Message}. Install R with the Rserve package, or set the Rscript path.", null, e);
             }
 
+            server._started = true;
             server._process.BeginOutputReadLine();
             server._process.BeginErrorReadLine();
             server.Exited = exited.Task;
@@ -118,6 +153,21 @@ public sealed class RserveProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Ends a process group at once (SIGKILL): the process that leads it and every process started in it that stayed
+    /// there, whether or not their parents still run; and the process itself, should it lead no group. Does nothing on
+    /// Windows or when the group is gone.
+    /// </summary>
+    /// <param name="processGroupId">The group's id: the process id of its leader.</param>
+    public static void KillProcessGroup(int processGroupId)
+    {
+        if (!OperatingSystem.IsWindows() && processGroupId > 1)
+        {
+            _ = NativeMethods.Kill(-processGroupId, NativeMethods.SigKill);
+            _ = NativeMethods.Kill(processGroupId, NativeMethods.SigKill);
+        }
+    }
+
     /// <summary>Finds a free TCP port on 127.0.0.1 by binding port 0.</summary>
     /// <returns>A port that was free a moment ago.</returns>
     public static int FreeLoopbackPort()
@@ -127,7 +177,11 @@ public sealed class RserveProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>Kills the server with all its R processes, waits for it to exit, and deletes its configuration folder.</summary>
+    /// <summary>
+    /// Kills the server with all its R processes, and on Linux every process they started that stayed in the server's
+    /// process group or in that of a per-connection R process leading one of its own; waits for the server to exit, and
+    /// deletes its folder.
+    /// </summary>
     /// <returns>A task that completes when the server is gone.</returns>
     public async ValueTask DisposeAsync()
     {
@@ -137,29 +191,28 @@ public sealed class RserveProcess : IAsyncDisposable
         }
 
         _disposed = true;
-        try
+        if (_started)
         {
-            if (!_process.HasExited)
+            if (_detached)
+            {
+                // Also when the server has died: its watchdog, and what its R processes started, may still run.
+                foreach (var child in Children(ProcessId))
+                {
+                    KillProcessGroup(child);
+                }
+
+                KillProcessGroup(ProcessId);
+            }
+            else if (!_process.HasExited)
             {
                 _process.Kill(entireProcessTree: true);
             }
 
             await Exited.ConfigureAwait(false);
         }
-        catch (InvalidOperationException)
-        {
-            // Never started.
-        }
 
         _process.Dispose();
-        try
-        {
-            _folder.Delete(recursive: true);
-        }
-        catch (IOException)
-        {
-            // A leftover temp folder is harmless.
-        }
+        DeleteFolder(_folder);
     }
 
     // A server already on the port would answer the readiness probe in place of the new one.
@@ -200,13 +253,114 @@ public sealed class RserveProcess : IAsyncDisposable
         return string.Join('\n', lines) + "\n";
     }
 
-    // Should this process die without stopping Rserve (killed, or crashed), a process forked from Rserve's before it
-    // starts serving ends Rserve's whole session, its R processes included, and deletes its folder within a second:
-    // the next start finds the port free.
+    // Should this process die without stopping Rserve (killed, or crashed), the standard input it gave Rserve closes: a
+    // process forked from Rserve's before it starts serving reads it to its end, then deletes Rserve's folder and ends
+    // the process groups of Rserve's children (per-connection R processes may lead groups of their own) and Rserve's
+    // own session, its R processes included: the next start finds the port free. (The host's pipes are gone then: a kill
+    // that wrote an error there would die of SIGPIPE before it had signalled every group.)
     private static string Watchdog(string folder) =>
-        $"local({{ owner <- {Environment.ProcessId}L; server <- Sys.getpid(); parallel::mcparallel({{ "
-        + $"while (tools::pskill(owner, 0L)) Sys.sleep(1); unlink('{RString(folder)}', recursive = TRUE); system(paste0('kill -9 -', server)) "
-        + "}, detached = TRUE) }); ";
+        "local({ server <- Sys.getpid(); parallel::mcparallel({ try(readLines(file('stdin')), silent = TRUE); "
+        + $"unlink('{RString(folder)}', recursive = TRUE); groups <- server; "
+        + "for (p in list.files('/proc', '^[0-9]+$')) { "
+        + "stat <- try(readLines(file.path('/proc', p, 'stat'), warn = FALSE), silent = TRUE); "
+        + "parent <- strsplit(sub('^.*[)] ', '', stat[1]), ' ')[[1]][2]; "
+        + "if (identical(parent, as.character(server))) groups <- c(p, groups) }; "
+        + "system(paste('kill -9', paste0('-', setdiff(groups, Sys.getpid()), collapse = ' ')), "
+        + "ignore.stdout = TRUE, ignore.stderr = TRUE) }, detached = TRUE) })\n";
+
+    // Runs R under options.Account with options' limits: setpriv and prlimit, placed between setsid and Rscript.
+    private static async Task ConfineAsync(
+        ProcessStartInfo start, RserveProcessOptions options, string folder, CancellationToken cancellationToken)
+    {
+        if (options.Account is { } account)
+        {
+            var user = await RunAsync("id", cancellationToken, "-u", account).ConfigureAwait(false);
+            var group = await RunAsync("id", cancellationToken, "-g", account).ConfigureAwait(false);
+            start.ArgumentList.Add(Executable(SetPriv)
+                ?? throw new RserveException($"'{SetPriv}' (util-linux) is needed to run R as '{account}'; install util-linux."));
+            start.ArgumentList.Add($"--reuid={user}");
+            start.ArgumentList.Add($"--regid={group}");
+            start.ArgumentList.Add("--clear-groups");
+            start.Environment["HOME"] = folder;
+            start.Environment["USER"] = account;
+            start.Environment["LOGNAME"] = account;
+        }
+
+        if (options.MemoryLimitBytes is not null || options.ProcessLimit is not null)
+        {
+            start.ArgumentList.Add(Executable(PrLimit)
+                ?? throw new RserveException($"'{PrLimit}' (util-linux) is needed to limit R; install util-linux."));
+            if (options.MemoryLimitBytes is { } bytes)
+            {
+                start.ArgumentList.Add(string.Create(CultureInfo.InvariantCulture, $"--as={bytes}"));
+            }
+
+            if (options.ProcessLimit is { } processes)
+            {
+                start.ArgumentList.Add(string.Create(CultureInfo.InvariantCulture, $"--nproc={processes}"));
+            }
+
+            start.ArgumentList.Add("--");
+        }
+    }
+
+    // Runs a helper program to its end and returns its output; a failure is an RserveException quoting its error.
+    private static async Task<string> RunAsync(string program, CancellationToken cancellationToken, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(program, arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var process = Process.Start(start) ?? throw new RserveException($"Cannot start '{program}'.");
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        return process.ExitCode == 0
+            ? (await output.ConfigureAwait(false)).Trim()
+            : throw new RserveException(
+                $"'{program} {string.Join(' ', arguments)}' failed: {(await error.ConfigureAwait(false)).Trim()}");
+    }
+
+    // The processes whose parent is the given one (Linux: field 4 of /proc/PID/stat, after the parenthesised name).
+    private static List<int> Children(int parent)
+    {
+        var children = new List<int>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                try
+                {
+                    var stat = File.ReadAllText(Path.Combine(entry, "stat"));
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    if (fields.Length > 1 && fields[1] == parent.ToString(CultureInfo.InvariantCulture))
+                    {
+                        children.Add(pid);
+                    }
+                }
+                catch (IOException)
+                {
+                    // The process has ended.
+                }
+            }
+        }
+
+        return children;
+    }
+
+    private static void DeleteFolder(DirectoryInfo folder)
+    {
+        try
+        {
+            folder.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is harmless.
+        }
+    }
 
     // The text of a single-quoted R string literal.
     private static string RString(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
@@ -279,4 +433,12 @@ public sealed class RserveProcess : IAsyncDisposable
             : (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator)
                 .Select(folder => Path.Combine(folder, program))
                 .FirstOrDefault(File.Exists);
+
+    private static class NativeMethods
+    {
+        public const int SigKill = 9;
+
+        [DllImport("libc", EntryPoint = "kill")]
+        public static extern int Kill(int processId, int signal);
+    }
 }

@@ -17,4 +17,26 @@ public sealed class RserveProcessOptions
 
     /// <summary>Gets or sets how long Rserve may take to answer on its port; 30 seconds by default.</summary>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets R code the server runs before it serves. Rserve forks each connection's R process from the server,
+    /// so every connection starts with what this code defined and loaded. None by default.
+    /// </summary>
+    public string? StartupScript { get; set; }
+
+    /// <summary>
+    /// Gets or sets the operating-system account R runs under (Linux, when this process runs as root): its user id,
+    /// its primary group and no other groups. None by default: R runs under this process's account.
+    /// </summary>
+    public string? Account { get; set; }
+
+    /// <summary>Gets or sets the address space each R process may use, in bytes (Linux, RLIMIT_AS); none by default.
+    /// </summary>
+    public long? MemoryLimitBytes { get; set; }
+
+    /// <summary>
+    /// Gets or sets the number of processes R's account may have (Linux, RLIMIT_NPROC, counted over the whole account
+    /// and not enforced for root); none by default.
+    /// </summary>
+    public int? ProcessLimit { get; set; }
 }

@@ -44,11 +44,11 @@ public sealed class ProcessTests(RserveFixture rserve)
     {
         var options = new RserveProcessOptions { RscriptPath = "sh", Port = RserveProcess.FreeLoopbackPort() };
 
-        // sh -e "<the R call>" runs the R call as a shell script, which fails at once.
+        // sh -e "source('.../start.R')" takes the R call for a script file to run, which it cannot open.
         var error = await Assert.ThrowsAsync<RserveException>(() => RserveProcess.StartAsync(options));
 
         Assert.Contains("exited with code", error.Message, StringComparison.Ordinal);
-        Assert.Contains("run.Rserve", error.Message, StringComparison.Ordinal);
+        Assert.Contains("start.R", error.Message, StringComparison.Ordinal);
     }
 
     // Whether a process ends (or is left a zombie) within 2 s; Linux only, as the tests are.

@@ -7,7 +7,7 @@ namespace SsePlugin.FunctionalTests.R;
 public sealed class RHostFixture : IAsyncLifetime
 {
     /// <summary>R code every new session runs: the init script.</summary>
-    public const string InitScript = "times10 <- function(x) x * 10";
+    public const string InitScript = "times10 <- function(x) x * 10; f <- 'kept'";
 
     private TestHost? _host;
 

@@ -155,6 +155,43 @@ public sealed class RScriptTests(RHostFixture r)
     }
 
     [Fact]
+    public async Task Every_call_runs_in_an_R_process_of_its_own()
+    {
+        var processes = new List<double>();
+        for (var i = 0; i < 8; i++)
+        {
+            processes.Add(await RConfinementTests.ScalarAsync(r.Client, "Sys.getpid()"));
+        }
+
+        Assert.Equal(8, processes.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task With_ReuseSessions_calls_share_R_processes_which_are_put_back_between_calls()
+    {
+        await using var host = await RHostFixture.StartHostAsync(
+            r.Rserve.Port,
+            "--SsePlugin:Rserve:ReuseSessions", "true",
+            "--SsePlugin:Rserve:InitScript", RHostFixture.InitScript);
+        var processes = new List<double>();
+        for (var i = 0; i < 8; i++)
+        {
+            processes.Add(await RConfinementTests.ScalarAsync(
+                host.Client, "leak <<- 1; Sys.setenv(SSE_LEAK = 'x'); times10 <<- NULL; Sys.getpid()"));
+        }
+
+        var probe = await RConfinementTests.ScalarAsync(
+            host.Client, "exists('leak') + (Sys.getenv('SSE_LEAK') != '') + times10(1)");
+
+        Assert.True(processes.Distinct().Count() < 8, "Sessions were not reused.");
+        Assert.Equal(10, probe);
+    }
+
+    [Fact]
+    public async Task A_script_that_switches_the_reset_off_cannot_affect_later_calls_on_an_Rserve_of_ones_own() =>
+        await RConfinementTests.SwitchingTheResetOffChangesNothingAsync(r.Client, sessions: 4);
+
+    [Fact]
     public async Task A_script_cannot_replace_the_runner_of_later_calls()
     {
         var error = await FailsAsync(() => r.Client.EvaluateAsync(".sse <<- NULL; 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
@@ -193,9 +230,9 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task The_init_script_ran_in_every_session()
     {
         var answers = await Task.WhenAll(Enumerable.Range(1, 4).Select(i =>
-            r.Client.EvaluateAsync("times10(q$x)", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
+            r.Client.EvaluateAsync("times10(q$x) + (f == 'kept')", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
 
-        Assert.Equal([10, 20, 30, 40], answers.Select(a => a.Numbers()[0]));
+        Assert.Equal([11, 21, 31, 41], answers.Select(a => a.Numbers()[0]));
     }
 
     [Theory]
@@ -228,13 +265,15 @@ public sealed class RScriptTests(RHostFixture r)
     }
 
     [Fact]
-    public async Task Four_one_second_scripts_run_in_parallel()
+    public async Task Four_sleeping_scripts_run_in_parallel()
     {
         await OpenTheFourSessionsAsync();
 
-        // Each script says when, in R, it started and ended its second of sleep. One after the other, each would start
-        // after the one before ended; in parallel all four sleep at once, however slowly a loaded machine delivers calls.
-        var spans = await Task.WhenAll(RunFour("start <- as.numeric(Sys.time()); Sys.sleep(1); data.frame(start = start, end = as.numeric(Sys.time()))"));
+        // Each script says when, in R, it started and ended its 3 s of sleep. One after the other, each would start
+        // after the one before ended; in parallel all four sleep at once, however slowly a loaded machine delivers calls
+        // and forks their R processes.
+        var spans = await Task.WhenAll(RunFour(
+            "start <- as.numeric(Sys.time()); Sys.sleep(3); data.frame(start = start, end = as.numeric(Sys.time()))"));
 
         Assert.True(spans.Max(s => s.Numbers(0)[0]) < spans.Min(s => s.Numbers(1)[0]), "The four scripts did not all sleep at the same time.");
     }
@@ -298,7 +337,7 @@ public sealed class RScriptTests(RHostFixture r)
         Assert.Equal(1_000_000, answer.Numbers()[999_999]);
     }
 
-    // Opens the pool's four sessions, so that starting R on a machine busy with the other tests is not what is timed.
+    // Runs four calls, so that the pool has its four sessions ready (opened ahead) when what is timed starts.
     private async Task OpenTheFourSessionsAsync() => await Task.WhenAll(RunFour("Sys.sleep(0.3); q$x"));
 
     private Task<SseAnswer>[] RunFour(string script) => [.. Enumerable.Range(0, 4).Select(_ =>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Grpc.Core;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
@@ -56,6 +57,8 @@ public sealed class RserveLifecycleTests : IDisposable
     [Theory]
     [InlineData("--rserve", "127.0.0.1:notaport", "write host:port")]
     [InlineData("--SsePlugin:Rserve:TimeoutSeconds", "0", "more than 0")]
+    [InlineData("--SsePlugin:Rserve:MemoryLimitMegabytes", "100", "at least 256")]
+    [InlineData("--SsePlugin:Rserve:ProcessLimit", "-1", "ProcessLimit 0 (no limit) or at least 16")]
     public async Task Wrong_R_settings_stop_the_host_at_start(string key, string value, string message)
     {
         var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => TestHost.StartAsync("--script-engine", "r", key, value));
@@ -90,7 +93,7 @@ public sealed class RserveLifecycleTests : IDisposable
     }
 
     [Fact]
-    public async Task With_start_rserve_the_host_runs_Rserve_restarts_it_when_it_dies_and_stops_it()
+    public async Task With_start_rserve_the_host_runs_Rserve_restarts_it_when_it_dies_leaving_nothing_and_stops_it()
     {
         var port = RserveProcess.FreeLoopbackPort();
         var host = await TestHost.StartAsync("--script-engine", "r", "--rserve", $"127.0.0.1:{port}", "--start-rserve");
@@ -102,6 +105,11 @@ public sealed class RserveLifecycleTests : IDisposable
             Process.GetProcessById(first).Kill();
             second = await EventuallyAsync(async () => await ServerProcessAsync(port) is var pid && pid != first ? pid : throw new IOException("not restarted yet"));
             Assert.Equal(42, answer);
+
+            // Rserve runs in a session of its own (setsid): its watchdog, forked from it, is the one left in it.
+            Assert.True(
+                await WithinTenSecondsAsync(() => SessionMembers(first).Count == 0),
+                $"Processes of the dead Rserve's session are left: {string.Join(", ", SessionMembers(first))}");
         }
         finally
         {
@@ -150,6 +158,7 @@ public sealed class RserveLifecycleTests : IDisposable
     {
         var port = RserveProcess.FreeLoopbackPort();
         int server;
+        Stopwatch clock;
         await using (var host = await ChildHost.StartAsync("--script-engine", "r", "--rserve", $"127.0.0.1:{port}", "--start-rserve"))
         {
             var answer = await host.Client.EvaluateAsync("q$x * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(21)]));
@@ -157,12 +166,17 @@ public sealed class RserveLifecycleTests : IDisposable
             Assert.Equal([42], answer.Numbers());
 
             // SIGKILL: the host cannot stop Rserve itself.
+            clock = Stopwatch.StartNew();
             Process.GetProcessById(host.ProcessId).Kill(entireProcessTree: false);
         }
 
         try
         {
             Assert.True(await ExitedAsync(server), "Rserve still runs after the host was killed");
+            // Its watchdog reacts to the host's pipe closing, at once; polling the host every second took up to 1 s.
+            Assert.True(
+                clock.Elapsed < TimeSpan.FromSeconds(0.5),
+                $"Rserve ended {clock.Elapsed.TotalSeconds:0.0} s after the host was killed");
             await Assert.ThrowsAsync<RserveException>(() => RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = port, ConnectTimeout = TimeSpan.FromSeconds(2) }));
         }
         finally
@@ -204,26 +218,56 @@ public sealed class RserveLifecycleTests : IDisposable
         }
     }
 
-    private static async Task<bool> ExitedAsync(int processId)
+    // Whether a process ends (or is left a zombie, which its new parent may take a while to reap) within 10 s.
+    private static Task<bool> ExitedAsync(int processId) => WithinTenSecondsAsync(() =>
     {
-        for (var i = 0; i < 40; i++)
+        try
         {
-            try
-            {
-                using var process = Process.GetProcessById(processId);
-                if (process.HasExited)
-                {
-                    return true;
-                }
-            }
-            catch (ArgumentException)
+            return File.ReadAllText($"/proc/{processId}/stat").Contains(") Z ", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    });
+
+    // Whether the condition holds within 10 s, checked every 50 ms.
+    private static async Task<bool> WithinTenSecondsAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            if (condition())
             {
                 return true;
             }
 
-            await Task.Delay(250);
+            await Task.Delay(50);
         }
 
         return false;
+    }
+
+    // The live processes of a session (field 6 of /proc/PID/stat), zombies aside.
+    private static List<int> SessionMembers(int session)
+    {
+        var members = new List<int>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(entry, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields[0] != "Z" && fields[3] == session.ToString(CultureInfo.InvariantCulture))
+                {
+                    members.Add(int.Parse(Path.GetFileName(entry), CultureInfo.InvariantCulture));
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Not a process, or one that has ended.
+            }
+        }
+
+        return members;
     }
 }

@@ -12,6 +12,9 @@ internal sealed class RInvoker(ScriptDefinition definition, RservePool pool, ROp
 {
     private readonly RStringVector _script = new([definition.Script]);
 
+    // A reused session is put back as the init script left it after each call; a fresh one ends with it.
+    private readonly string _run = options.FreshProcesses ? ".sse$run(FALSE)" : ".sse$run(TRUE)";
+
     public override async Task InvokeAsync(FunctionCall call)
     {
         var table = await call.ReadAllAsync().ConfigureAwait(false);
@@ -32,7 +35,7 @@ internal sealed class RInvoker(ScriptDefinition definition, RservePool pool, ROp
             // Time spent queued for a session is not the script's: its R work gets the whole limit.
             deadline.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
             await session.Connection.AssignAsync(".sse.call", callData, deadline.Token).ConfigureAwait(false);
-            value = await session.Connection.EvalAsync(".sse$run()", deadline.Token).ConfigureAwait(false);
+            value = await session.Connection.EvalAsync(_run, deadline.Token).ConfigureAwait(false);
         }
         catch (ArgumentException e)
         {
@@ -40,7 +43,7 @@ internal sealed class RInvoker(ScriptDefinition definition, RservePool pool, ROp
         }
         catch (Exception e) when (e is OperationCanceledException or RserveException or IOException)
         {
-            session?.Abandon();
+            session?.Close();
             throw e switch
             {
                 OperationCanceledException when call.Context.CancellationToken.IsCancellationRequested => new OperationCanceledException(call.Context.CancellationToken),
@@ -64,10 +67,24 @@ internal sealed class RInvoker(ScriptDefinition definition, RservePool pool, ROp
 
         if (value.Inherits("sse.error"))
         {
-            throw new SseCallException(StatusCode.InvalidArgument, $"{name}: R error: {((RStringVector)value).Values[0]}");
+            throw Failure(name, ((RStringVector)value).Values[0] ?? string.Empty);
         }
 
         var (columns, rows, description) = RData.Answer(value, definition, call.RowsRead, name);
         await call.Response.WriteAsync(columns, rows, description).ConfigureAwait(false);
     }
+
+    // R's error as the call's status: running out of memory is ResourceExhausted, naming the limit when the host set
+    // it.
+    private SseCallException Failure(string name, string rMessage) =>
+        rMessage.StartsWith("cannot allocate", StringComparison.Ordinal)
+        || rMessage.Contains("memory exhausted", StringComparison.Ordinal)
+            ? new SseCallException(
+                StatusCode.ResourceExhausted,
+                options.Start && !OperatingSystem.IsWindows() && options.MemoryLimitMegabytes > 0
+                    ? $"{name}: the R script needs more memory than the {options.MemoryLimitMegabytes} MB an R process "
+                      + "may use (SsePlugin:Rserve:MemoryLimitMegabytes); raise it or give the script less data. "
+                      + $"R error: {rMessage}"
+                    : $"{name}: R ran out of memory; give the script less data. R error: {rMessage}")
+            : new SseCallException(StatusCode.InvalidArgument, $"{name}: R error: {rMessage}");
 }

@@ -37,6 +37,32 @@ public sealed class ROptions
     /// <summary>Gets or sets the <c>Rscript</c> program used to start Rserve when <see cref="Start"/> is set. Default <c>Rscript</c> from the path.</summary>
     public string RscriptPath { get; set; } = "Rscript";
 
+    /// <summary>
+    /// Gets or sets whether an R session serves call after call, put back between calls by R code that a script can
+    /// undo: for trusted scripts only. Default false: each call runs in an R process no earlier call has run in, which
+    /// ends with the call.
+    /// </summary>
+    public bool ReuseSessions { get; set; }
+
+    /// <summary>
+    /// Gets or sets the operating-system account R runs under when the host, running as root, starts Rserve (Linux).
+    /// Default none: <c>nobody</c> for a host running as root, the host's own account otherwise; <c>root</c> runs R as
+    /// root.
+    /// </summary>
+    public string? RunAs { get; set; }
+
+    /// <summary>
+    /// Gets or sets the memory (address space) each R process may use, in megabytes, when the host starts Rserve
+    /// (Linux); 0 for no limit. Default 4096.
+    /// </summary>
+    public int MemoryLimitMegabytes { get; set; } = 4096;
+
+    /// <summary>
+    /// Gets or sets how many processes R's account may have at once, when the host starts Rserve (Linux); 0 for no
+    /// limit. Default 512.
+    /// </summary>
+    public int ProcessLimit { get; set; } = 512;
+
     /// <summary>Gets the host part of <see cref="Address"/>.</summary>
     internal string Host => Split().Host;
 
@@ -48,6 +74,18 @@ public sealed class ROptions
     /// another in one R process, so one session is the default there.
     /// </summary>
     internal int Sessions => PoolSize > 0 ? PoolSize : OperatingSystem.IsWindows() ? 1 : Environment.ProcessorCount;
+
+    /// <summary>
+    /// Gets whether each call gets a session of its own, closed after the call. Not on Windows, where Rserve does not
+    /// fork: all its connections share one R process, so the host keeps its one session.
+    /// </summary>
+    internal bool FreshProcesses => !ReuseSessions && !OperatingSystem.IsWindows();
+
+    /// <summary>Gets the account R runs under when the host starts Rserve; null for the host's own.</summary>
+    internal string? Account =>
+        OperatingSystem.IsWindows() || RunAs == "root" || (RunAs is null && !Environment.IsPrivilegedProcess)
+            ? null
+            : RunAs ?? "nobody";
 
     /// <summary>Gets whether abandoned R work may be ended by killing its R process: only on the Rserve the host runs, where each session has its own.</summary>
     internal bool CanEndSessions => Start && !OperatingSystem.IsWindows();
@@ -77,6 +115,18 @@ public sealed class ROptions
             if (!(options.TimeoutSeconds is > 0 and <= MaxSeconds) || !(options.ConnectTimeoutSeconds is > 0 and <= MaxSeconds))
             {
                 problems.Add($"SsePlugin:Rserve:TimeoutSeconds and ConnectTimeoutSeconds must be more than 0 and at most {MaxSeconds} (49 days).");
+            }
+
+            if (options.RunAs is { } account && !Environment.IsPrivilegedProcess && account != Environment.UserName)
+            {
+                problems.Add($"SsePlugin:Rserve:RunAs is '{account}', but only a host running as root can run R under "
+                    + "another account; remove the setting or start the host as root.");
+            }
+
+            if (options.MemoryLimitMegabytes is < 0 or (> 0 and < 256) || options.ProcessLimit is < 0 or (> 0 and < 16))
+            {
+                problems.Add("SsePlugin:Rserve:MemoryLimitMegabytes must be 0 (no limit) or at least 256, "
+                    + "and ProcessLimit 0 (no limit) or at least 16.");
             }
 
             if (options.PoolSize < 0)

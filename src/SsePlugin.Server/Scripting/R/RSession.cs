@@ -1,25 +1,30 @@
-using System.Diagnostics;
 using SsePlugin.Rserve;
 
 namespace SsePlugin.Server.Scripting.R;
 
 /// <summary>
 /// One R session: an Rserve connection (Rserve forks one R process per connection) prepared to run calls, and the
-/// id of that R process, so that abandoned work on the Rserve the host runs can be stopped instead of running on.
+/// id of that R process. On the Rserve the host runs, that process leads a process group of its own, so that ending
+/// the session ends every process its calls started.
 /// </summary>
-internal sealed class RSession(RserveConnection connection, int processId, bool canEndProcess) : IAsyncDisposable
+internal sealed class RSession(RserveConnection connection, int processId, bool leadsGroup) : IAsyncDisposable
 {
     /// <summary>
     /// Defines <c>.sse$run()</c>, which runs a call's script: it takes <c>.sse.call</c> (a list of <c>q</c> and
     /// <c>script</c>), gives the script a fresh environment of its own holding <c>q</c>, turns an R error into a value
-    /// of class <c>sse.error</c> holding R's message, and puts the session back as the init script left it, as far as
+    /// of class <c>sse.error</c> holding R's message. In an R process that has run a call before (a reused session,
+    /// or Rserve on Windows, which does not fork) it first puts the session back as the init script left it, as far as
     /// R lets it: what the script left in the global environment (<c>&lt;&lt;-</c>, <c>assign</c>) is removed, globals it
     /// changed or removed are restored (the random number stream goes on), and so are the options and environment
-    /// variables it changed and the search path (<c>attach</c>, <c>library</c>), so no call sees another's data. Answers
-    /// are made ready for Qlik in R: times in their own time zone's wall clock, list columns of data frames as text.
+    /// variables it changed and the search path (<c>attach</c>, <c>library</c>). Answers are made ready for Qlik in R:
+    /// times in their own time zone's wall clock, list columns of data frames as text. <c>.sse$open()</c> starts a
+    /// session: the init script's error if it failed, else the process id, after making the process the leader of a
+    /// session (and process group) of its own when asked to.
     /// </summary>
     private const string Define = """
         .sse <- new.env()
+        .sse$state <- new.env()
+        .sse$state$used <- FALSE
         .sse$changed <- function(now, saved) names(saved)[!vapply(names(saved), function(n) identical(now[[n]], saved[[n]]), TRUE)]
         .sse$reset <- function() {
           try(rm(list = setdiff(ls(globalenv(), all.names = TRUE), .sse$baseline), envir = globalenv()), silent = TRUE)
@@ -42,32 +47,44 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
           if (is.list(x)) return(vapply(x, function(v) if (length(v) == 0 || all(is.na(v))) NA_character_ else paste(format(v), collapse = ", "), ""))
           x
         }
-        .sse$run <- function() {
+        .sse$run <- function(reuse) {
           call <- get(".sse.call", envir = globalenv())
-          .sse$reset()
+          if (.sse$state$used) .sse$reset() else rm(".sse.call", envir = globalenv())
+          assign("used", TRUE, envir = .sse$state)
           env <- new.env(parent = globalenv())
           assign("q", call$q, envir = env)
           value <- tryCatch(eval(parse(text = call$script, keep.source = FALSE), envir = env),
                             error = function(e) structure(conditionMessage(e), class = "sse.error"))
-          .sse$reset()
+          if (reuse) .sse$reset()
           if (is.data.frame(value)) value[] <- lapply(value, .sse$column)
           else if (!is.list(value)) value <- .sse$column(value)
           value
         }
+        .sse$open <- function(lead) {
+          if (!is.null(.sse$failed)) return(.sse$failed)
+          if (lead && !is.null(.sse$setsid)) .C(.sse$setsid)
+          Sys.getpid()
+        }
+        .sse$setsid <- tryCatch(
+          getNativeSymbolInfo("setsid", dyn.load(Sys.glob(c("/lib/*/libc.so.6", "/lib*/libc.so.6"))[1])),
+          error = function(e) NULL)
         """;
 
     // After the init script: the state every call starts from (globals, options, environment variables, search path),
-    // and the runner cannot be replaced.
+    // and the runner cannot be replaced. The runner is compiled here, once: R's JIT would compile it again in every new
+    // process, which made a call in a fresh process take some 80 ms instead of 2.
     private const string Seal = """
         .sse$baseline <- ls(globalenv(), all.names = TRUE)
         .sse$globals <- mget(setdiff(.sse$baseline, c(".sse", ".Random.seed")), envir = globalenv())
         .sse$options <- options()
         .sse$variables <- as.list(Sys.getenv())
         .sse$search <- search()
+        local(for (f in c("changed", "reset", "column", "run", "open")) .sse[[f]] <- compiler::cmpfun(.sse[[f]]))
         lockEnvironment(.sse, bindings = TRUE)
         lockBinding(".sse", globalenv())
-        Sys.getpid()
         """;
+
+    private int _closed;
 
     /// <summary>Gets the connection.</summary>
     public RserveConnection Connection { get; } = connection;
@@ -75,55 +92,68 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
     /// <summary>Gets whether the session can take another call.</summary>
     public bool IsUsable => !Connection.IsBroken;
 
-    /// <summary>Prepares a new connection: the runner, then the administrator's init script.</summary>
-    /// <param name="connection">A new connection.</param>
+    /// <summary>
+    /// Gets the R code that prepares an R process for calls: the runner, then the administrator's init script (its
+    /// error kept for <see cref="OpenAsync"/> to report), then the seal. It does nothing in a process that is prepared
+    /// already: one forked from an Rserve that ran it before serving, or a Windows Rserve's one R process.
+    /// </summary>
     /// <param name="initScript">R code to run first, if any.</param>
-    /// <param name="canEndProcess">Whether <see cref="Abandon"/> may end the session's R process: only for the Rserve the host runs itself.</param>
-    /// <param name="cancellationToken">Cancels the preparation.</param>
-    /// <exception cref="RInitScriptException">The init script failed.</exception>
-    public static async Task<RSession> OpenAsync(RserveConnection connection, string? initScript, bool canEndProcess, CancellationToken cancellationToken)
-    {
-        await connection.VoidEvalAsync(Define, cancellationToken).ConfigureAwait(false);
-        if (!string.IsNullOrWhiteSpace(initScript))
-        {
-            try
-            {
-                await connection.VoidEvalAsync(initScript.ReplaceLineEndings("\n"), cancellationToken).ConfigureAwait(false);
-            }
-            catch (RserveException e) when (e.Status is not null && !connection.IsBroken)
-            {
-                throw new RInitScriptException(await ErrorMessageAsync(connection, cancellationToken).ConfigureAwait(false));
-            }
-        }
+    /// <returns>The R code.</returns>
+    public static string Preparation(string? initScript) =>
+        $"if (!exists('.sse', envir = globalenv(), inherits = FALSE)) {{\n{Define}\n"
+        + ".sse$failed <- tryCatch({ eval(parse(text = '"
+        + RString((initScript ?? string.Empty).ReplaceLineEndings("\n"))
+        + "', keep.source = FALSE), envir = globalenv()); NULL }, error = function(e) conditionMessage(e))\n"
+        + $"{Seal}\n}}\n";
 
-        var pid = await connection.EvalAsync(Seal, cancellationToken).ConfigureAwait(false) is RIntegerVector { Length: 1 } id ? id.Values[0] : 0;
-        return new RSession(connection, pid, canEndProcess);
+    /// <summary>Prepares a new connection (see <see cref="Preparation"/>) and starts its session.</summary>
+    /// <param name="connection">A new connection.</param>
+    /// <param name="preparation">
+    /// The <see cref="Preparation"/> code; empty when Rserve ran it before it forked the process.
+    /// </param>
+    /// <param name="lead">Whether the R process becomes the leader of a process group of its own, which
+    /// <see cref="Close"/> ends: only on the Rserve the host runs itself.</param>
+    /// <param name="cancellationToken">Cancels the preparation.</param>
+    /// <returns>The session.</returns>
+    /// <exception cref="RInitScriptException">The init script failed.</exception>
+    public static async Task<RSession> OpenAsync(
+        RserveConnection connection, string preparation, bool lead, CancellationToken cancellationToken)
+    {
+        var open = preparation + (lead ? ".sse$open(TRUE)" : ".sse$open(FALSE)");
+        var answer = await connection.EvalAsync(open, cancellationToken).ConfigureAwait(false);
+        return answer switch
+        {
+            RIntegerVector { Length: 1 } id => new RSession(connection, id.Values[0], lead),
+            RStringVector { Length: 1 } failed =>
+                throw new RInitScriptException(failed.Values[0]?.Trim() ?? "unknown error"),
+            _ => throw new RserveException("Rserve answered the session's start with an unexpected value."),
+        };
     }
 
-    /// <summary>Stops the session's R work at once: closes the connection and, on the Rserve the host runs, ends its R process.</summary>
-    public void Abandon()
+    /// <summary>
+    /// Ends the session at once: closes the connection (a running command fails) and, on the Rserve the host runs,
+    /// kills its R process with every process started in its process group (<c>system()</c>, <c>mcparallel</c>).
+    /// </summary>
+    public void Close()
     {
-        Connection.Abort();
-        if (canEndProcess && processId > 0)
+        if (Interlocked.Exchange(ref _closed, 1) == 1)
         {
-            try
-            {
-                using var process = Process.GetProcessById(processId);
-                process.Kill();
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-            {
-                // The R process has already ended.
-            }
+            return;
         }
+
+        if (leadsGroup && processId > 0)
+        {
+            RserveProcess.KillProcessGroup(processId);
+        }
+
+        Connection.Abort();
     }
 
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
 
-    private static async Task<string> ErrorMessageAsync(RserveConnection connection, CancellationToken cancellationToken) =>
-        await connection.EvalAsync("geterrmessage()", cancellationToken).ConfigureAwait(false) is RStringVector { Length: > 0 } message
-            ? message.Values[0]?.Trim() ?? "unknown error"
-            : "unknown error";
+    // The text of a single-quoted R string literal.
+    private static string RString(string text) =>
+        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
 }
 
 /// <summary>The init script failed on a new R session.</summary>

@@ -8,15 +8,23 @@ using SsePlugin.Server.Invocation;
 namespace SsePlugin.Server.Scripting.R;
 
 /// <summary>
-/// The R sessions calls run in, at most <see cref="ROptions.PoolSize"/> at once. A session is checked before it is
-/// lent, so one left dead by an Rserve restart is replaced; when Rserve cannot be reached a call fails at once and
-/// the next one tries again.
+/// The R sessions calls run in, at most <see cref="ROptions.PoolSize"/> at once. By default each session serves one
+/// call and is then closed, its R process ended: every call runs in an R process no earlier call has run in, and the
+/// pool keeps as many fresh sessions opened ahead (spares) so that a call does not wait for one. With
+/// <see cref="ROptions.ReuseSessions"/> (and on Windows, where Rserve does not fork) sessions are kept for later calls.
+/// A session is checked before it is lent, so one left dead by an Rserve restart is replaced; when Rserve cannot be
+/// reached a call fails at once and the next one tries again.
 /// </summary>
 internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<RservePool> logger) : IAsyncDisposable
 {
     private readonly ROptions _options = options.Value;
+    // The Rserve the host runs has prepared every R process before it forks it.
+    private readonly string _preparation =
+        options.Value.Start ? string.Empty : RSession.Preparation(options.Value.InitScript);
     private readonly ConcurrentStack<RSession> _idle = new();
     private readonly SemaphoreSlim _slots = new(options.Value.Sessions, options.Value.Sessions);
+    private readonly CancellationTokenSource _closing = new();
+    private int _replenishing;
     private volatile bool _disposed;
 
     /// <summary>Lends a session for one call; give it back with <see cref="Return"/>.</summary>
@@ -26,17 +34,10 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            while (_idle.TryPop(out var idle))
-            {
-                if (await IsAliveAsync(idle, cancellationToken).ConfigureAwait(false))
-                {
-                    return idle;
-                }
-
-                await idle.DisposeAsync().ConfigureAwait(false);
-            }
-
-            return await OpenAsync(cancellationToken).ConfigureAwait(false);
+            var session = await TakeIdleAsync(cancellationToken).ConfigureAwait(false)
+                ?? await OpenAsync(cancellationToken).ConfigureAwait(false);
+            Replenish();
+            return session;
         }
         catch
         {
@@ -45,16 +46,19 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
         }
     }
 
-    /// <summary>Takes a session back; a broken one, or any once the pool is disposed, is closed instead of kept.</summary>
+    /// <summary>
+    /// Takes a session back: keeps it for the next call when sessions are reused and it still works; otherwise closes
+    /// it, which ends its R process and every process its call started.
+    /// </summary>
     public void Return(RSession session)
     {
-        if (session.IsUsable && !_disposed)
+        if (!_options.FreshProcesses && session.IsUsable && !_disposed)
         {
             _idle.Push(session);
         }
         else
         {
-            _ = session.DisposeAsync().AsTask();
+            session.Close();
         }
 
         _slots.Release();
@@ -63,9 +67,83 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
     public async ValueTask DisposeAsync()
     {
         _disposed = true;
+        await _closing.CancelAsync().ConfigureAwait(false);
+        CloseIdle();
+    }
+
+    // Opens fresh sessions in the background, side by side, until there are as many spares as sessions run at once;
+    // stops at a failure (the next call opens its own session and reports it).
+    private void Replenish()
+    {
+        if (!_options.FreshProcesses || _disposed || Interlocked.Exchange(ref _replenishing, 1) == 1)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var opened = true;
+                while (opened && !_disposed && _options.Sessions - _idle.Count is > 0 and var missing)
+                {
+                    var spares = await Task.WhenAll(Enumerable.Range(0, missing).Select(_ => TryOpenAsync()))
+                        .ConfigureAwait(false);
+                    foreach (var spare in spares)
+                    {
+                        if (spare is not null)
+                        {
+                            _idle.Push(spare);
+                        }
+                    }
+
+                    opened = Array.TrueForAll(spares, spare => spare is not null);
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref _replenishing, 0);
+                if (_disposed)
+                {
+                    CloseIdle();
+                }
+            }
+        });
+    }
+
+    private async Task<RSession?> TryOpenAsync()
+    {
+        try
+        {
+            return await OpenAsync(_closing.Token).ConfigureAwait(false);
+        }
+        catch (Exception e)
+            when (e is SseCallException or RserveException or IOException or OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<RSession?> TakeIdleAsync(CancellationToken cancellationToken)
+    {
+        while (_idle.TryPop(out var idle))
+        {
+            if (await IsAliveAsync(idle, cancellationToken).ConfigureAwait(false))
+            {
+                return idle;
+            }
+
+            idle.Close();
+        }
+
+        return null;
+    }
+
+    private void CloseIdle()
+    {
         while (_idle.TryPop(out var session))
         {
-            await session.DisposeAsync().ConfigureAwait(false);
+            session.Close();
         }
     }
 
@@ -96,7 +174,8 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
 
         try
         {
-            var session = await RSession.OpenAsync(connection, _options.InitScript, _options.CanEndSessions, cancellationToken).ConfigureAwait(false);
+            var session = await RSession.OpenAsync(connection, _preparation, _options.CanEndSessions, cancellationToken)
+                .ConfigureAwait(false);
             Log.Opened(logger, _options.Address);
             return session;
         }
@@ -133,7 +212,7 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "New R session on Rserve at {Address}")]
+        [LoggerMessage(1, LogLevel.Debug, "New R session on Rserve at {Address}")]
         public static partial void Opened(ILogger logger, string address);
 
         [LoggerMessage(2, LogLevel.Warning, "Rserve at {Address} cannot be used: {Problem}")]

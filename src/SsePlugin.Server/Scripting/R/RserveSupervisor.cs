@@ -7,7 +7,9 @@ namespace SsePlugin.Server.Scripting.R;
 
 /// <summary>
 /// With <see cref="ROptions.Start"/>, runs Rserve for the host: started on loopback with the host, restarted with
-/// growing pauses whenever it dies, stopped with the host.
+/// growing pauses whenever it dies, stopped with the host. Rserve runs the init script before it serves, so each
+/// connection's R process, forked from it, starts prepared; on Linux R runs under <see cref="ROptions.Account"/> with
+/// the memory and process limits.
 /// </summary>
 internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogger<RserveSupervisor> logger) : IHostedService, IAsyncDisposable
 {
@@ -87,16 +89,27 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
     private async Task<RserveProcess> StartRserveAsync(CancellationToken cancellationToken)
     {
         var process = await RserveProcess.StartAsync(
-            new RserveProcessOptions { RscriptPath = _options.RscriptPath, Port = _options.Port },
+            new RserveProcessOptions
+            {
+                RscriptPath = _options.RscriptPath,
+                Port = _options.Port,
+                StartupScript = RSession.Preparation(_options.InitScript),
+                Account = _options.Account,
+                MemoryLimitBytes = _options.MemoryLimitMegabytes > 0 && !OperatingSystem.IsWindows()
+                    ? _options.MemoryLimitMegabytes * 1024L * 1024
+                    : null,
+                ProcessLimit = _options.ProcessLimit > 0 && !OperatingSystem.IsWindows() ? _options.ProcessLimit : null,
+            },
             cancellationToken).ConfigureAwait(false);
-        Log.Started(logger, process.ProcessId, process.Port);
+        Log.Started(logger, process.ProcessId, process.Port, _options.Account ?? Environment.UserName);
         return process;
     }
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "Rserve started (process {ProcessId}) on 127.0.0.1:{Port}")]
-        public static partial void Started(ILogger logger, int processId, int port);
+        [LoggerMessage(
+            1, LogLevel.Information, "Rserve started (process {ProcessId}) on 127.0.0.1:{Port}, R running as {Account}")]
+        public static partial void Started(ILogger logger, int processId, int port, string account);
 
         [LoggerMessage(2, LogLevel.Warning, "Rserve (process {ProcessId}) exited: {Output}")]
         public static partial void Died(ILogger logger, int processId, string output);
