@@ -36,9 +36,9 @@ internal sealed record CallPlan(string Rpc, (string Key, byte[] Value) Header, i
 
     /// <summary>A tensor <c>ScriptEval(script, a, b)</c> call over the same rows as <see cref="SumOfRows"/>; the script adds a and b.</summary>
     /// <param name="rows">The rows to send.</param>
-    /// <param name="prepared">Prepared two-column messages to take them from.</param>
+    /// <param name="prepared">Prepared two-column messages to take them from; without, they are serialized now.</param>
     /// <param name="script">The script, in the language of the server's script engine.</param>
-    public static CallPlan ScriptEval(int rows, byte[][] prepared, string script)
+    public static CallPlan ScriptEval(int rows, byte[][]? prepared, string script)
     {
         var header = new ScriptRequestHeader { Script = script, FunctionType = FunctionType.Tensor, ReturnType = DataType.Numeric };
         header.Params.Add(new Parameter { Name = "a", DataType = DataType.Numeric });

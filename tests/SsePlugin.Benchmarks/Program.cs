@@ -52,8 +52,10 @@ var oneRow = CallPlan.SumOfRows(1);
 // until the background compiler is done.
 Workload Big(string name, CallPlan warmUp, CallPlan measured) =>
     new(name, Phase.Timed(warmUp, 1, bigWarmUpTime), Phase.Repeated(measured, measured.Rows > 1_000_000 ? BigRepeats : Repeats));
-Workload Small(int callers) =>
-    new($"SumOfRows 1-row calls, {callers} caller{(callers == 1 ? "" : "s")}", Phase.Timed(oneRow, callers, smallWarmUpTime), Phase.Timed(oneRow, callers, smallCallTime));
+Workload Small(int callers) => OneRowCalls("SumOfRows", oneRow, callers);
+Workload OneRowCalls(string name, CallPlan plan, int callers) =>
+    new($"{name} 1-row calls, {callers} caller{(callers == 1 ? "" : "s")}", Phase.Timed(plan, callers, smallWarmUpTime), Phase.Timed(plan, callers, smallCallTime));
+var oneRowR = CallPlan.ScriptEval(1, null, "q$a + q$b");
 
 Workload[] workloads =
 [
@@ -63,12 +65,14 @@ Workload[] workloads =
     Small(1),
     Small(16) with { MinRatio = 1.0 },
     Big($"script ScriptEval('args[0] + args[1]') {Size(tensorRows)} rows", CallPlan.ScriptEval(WarmUpRows, twoColumns, "args[0] + args[1]"), CallPlan.ScriptEval(tensorRows, twoColumns, "args[0] + args[1]"))
-        with { SsePluginOnly = true, MinThroughput = 2_000_000 },
+        with { Compared = null, MinThroughput = 2_000_000 },
     // Under 1 s end to end for 1M rows.
     Big($"R ScriptEval('q$a + q$b') {Size(tensorRows)} rows", CallPlan.ScriptEval(WarmUpRows, twoColumns, "q$a + q$b"), CallPlan.ScriptEval(tensorRows, twoColumns, "q$a + q$b"))
-        with { SsePluginOnly = true, MinThroughput = 1_000_000, Server = ServerUnderTest.SsePluginR },
+        with { Compared = null, MinThroughput = 1_000_000, Server = ServerUnderTest.SsePluginR },
+    // What running each call in an R process of its own costs, against R sessions reused from call to call.
+    OneRowCalls("R ScriptEval('q$a + q$b')", oneRowR, 1) with { Server = ServerUnderTest.SsePluginR, Compared = ServerUnderTest.SsePluginRReused },
+    OneRowCalls("R ScriptEval('q$a + q$b')", oneRowR, 4) with { Server = ServerUnderTest.SsePluginR, Compared = ServerUnderTest.SsePluginRReused },
 ];
-ServerUnderTest[] servers = [ServerUnderTest.SsePlugin, ServerUnderTest.Plain];
 
 // Ctrl+C and SIGTERM stop the run; the running server is killed on the way out.
 using var cancel = new CancellationTokenSource();
@@ -88,9 +92,8 @@ try
 {
     foreach (var workload in workloads.Where(w => only is null || w.Name.Contains(only, StringComparison.OrdinalIgnoreCase)))
     {
-        ServerUnderTest[] runOn = workload.SsePluginOnly ? [workload.Server] : servers;
-        Console.WriteLine($"{workload.Name} on {string.Join(" and ", runOn.Select(s => s.Name))}...");
-        foreach (var result in await WorkloadRunner.RunAsync(workload, runOn, maxWarmUp, cancel.Token))
+        Console.WriteLine($"{workload.Name} on {string.Join(" and ", workload.Servers.Select(s => s.Name))}...");
+        foreach (var result in await WorkloadRunner.RunAsync(workload, workload.Servers, maxWarmUp, cancel.Token))
         {
             Console.WriteLine(result.Failed
                 ? $"  {result.Server}: FAILED: {result.Error}"

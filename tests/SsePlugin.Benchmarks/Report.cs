@@ -6,7 +6,7 @@ namespace SsePlugin.Benchmarks;
 /// <summary>Renders the results as Markdown: the figures per workload and server, then SsePlugin/plain against the targets.</summary>
 internal static class Report
 {
-    /// <summary>Renders <paramref name="results"/>, which hold one SsePlugin result and at most one plain result per workload.</summary>
+    /// <summary>Renders <paramref name="results"/>: per workload, its server's result and that of the server it is compared with, if any.</summary>
     public static string Render(string title, IReadOnlyList<string> notes, IReadOnlyList<WorkloadResult> results)
     {
         var text = new StringBuilder();
@@ -28,11 +28,11 @@ internal static class Report
         }
 
         Line(text);
-        Line(text, "| SsePlugin / plain | SsePlugin | plain | ratio | target | |");
+        Line(text, "| SsePlugin / compared (plain unless named) | SsePlugin | compared | ratio | target | |");
         Line(text, "| --- | ---: | ---: | ---: | --- | --- |");
         foreach (var workload in results.Select(r => r.Workload).Distinct())
         {
-            var host = results.Single(r => r.Workload == workload && r.Server != ServerUnderTest.Plain.Name);
+            var host = results.Single(r => r.Workload == workload && r.Server == workload.Server.Name);
             if (workload.MinThroughput is { } minThroughput)
             {
                 Line(text, host.Failed
@@ -40,22 +40,23 @@ internal static class Report
                     : $"| {workload.Name}, {host.Unit} | {host.Throughput:N0} | n/a | | ≥ {minThroughput:N0} | {Verdict(minThroughput, host.Throughput >= minThroughput)} |");
             }
 
-            if (results.SingleOrDefault(r => r.Workload == workload && r.Server == ServerUnderTest.Plain.Name) is not { } plain)
+            if (results.SingleOrDefault(r => r.Workload == workload && r.Server == workload.Compared?.Name) is not { } plain)
             {
                 continue;
             }
 
+            var name = plain.Server == ServerUnderTest.Plain.Name ? workload.Name : $"{workload.Name}, against {plain.Server}";
             var failed = host.Failed || plain.Failed;
             var ratio = host.Throughput / plain.Throughput;
             Line(text, failed
-                ? $"| {workload.Name}, {host.Unit} | | | | {Target(workload.MinRatio, "≥ {0:0.0#}×")} | FAILED |"
-                : $"| {workload.Name}, {host.Unit} | {host.Throughput:N0} | {plain.Throughput:N0} | {ratio:0.00}× | {Target(workload.MinRatio, "≥ {0:0.0#}×")} | {Verdict(workload.MinRatio, ratio >= workload.MinRatio)} |");
+                ? $"| {name}, {host.Unit} | | | | {Target(workload.MinRatio, "≥ {0:0.0#}×")} | FAILED |"
+                : $"| {name}, {host.Unit} | {host.Throughput:N0} | {plain.Throughput:N0} | {ratio:0.00}× | {Target(workload.MinRatio, "≥ {0:0.0#}×")} | {Verdict(workload.MinRatio, ratio >= workload.MinRatio)} |");
 
             if (workload.MaxPeakRssMb is { } maxRss)
             {
                 Line(text, failed
-                    ? $"| {workload.Name}, peak RSS MB | | | | < {maxRss:0} MB (SsePlugin) | FAILED |"
-                    : $"| {workload.Name}, peak RSS MB | {Mb(host.PeakRssMb)} | {Mb(plain.PeakRssMb)} | {host.PeakRssMb / plain.PeakRssMb:0.00}× | < {maxRss:0} MB (SsePlugin) | {Verdict(maxRss, host.PeakRssMb < maxRss)} |");
+                    ? $"| {name}, peak RSS MB | | | | < {maxRss:0} MB (SsePlugin) | FAILED |"
+                    : $"| {name}, peak RSS MB | {Mb(host.PeakRssMb)} | {Mb(plain.PeakRssMb)} | {host.PeakRssMb / plain.PeakRssMb:0.00}× | < {maxRss:0} MB (SsePlugin) | {Verdict(maxRss, host.PeakRssMb < maxRss)} |");
             }
         }
 

@@ -52,9 +52,15 @@ internal sealed record Workload(string Name, Phase WarmUp, Phase Measured)
     /// <summary>Gets the SsePlugin host's targeted throughput, if any.</summary>
     public double? MinThroughput { get; init; }
 
-    /// <summary>Gets whether only SsePlugin runs it (the plain server has no counterpart, e.g. scripts).</summary>
-    public bool SsePluginOnly { get; init; }
-
-    /// <summary>Gets the SsePlugin server a <see cref="SsePluginOnly"/> workload runs on.</summary>
+    /// <summary>Gets the SsePlugin server the workload measures.</summary>
     public ServerUnderTest Server { get; init; } = ServerUnderTest.SsePlugin;
+
+    /// <summary>
+    /// Gets the server run side by side with <see cref="Server"/>, which the ratio compares against: the plain server,
+    /// another set-up of SsePlugin, or none where the plain server has no counterpart (scripts).
+    /// </summary>
+    public ServerUnderTest? Compared { get; init; } = ServerUnderTest.Plain;
+
+    /// <summary>Gets the servers the workload runs on.</summary>
+    public IReadOnlyList<ServerUnderTest> Servers => Compared is { } compared ? [Server, compared] : [Server];
 }
