@@ -11,13 +11,14 @@ using Jint.Runtime.Interop;
 namespace SsePlugin.Server.Scripting.JavaScript;
 
 /// <summary>
-/// Lets a call's time limit and cancellation into the regular expression functions that match many times in one call.
-/// Jint checks inside <c>split</c>, <c>match</c> and <c>replace</c>, and in the built-in loops that call <c>test</c>
-/// or step a <c>matchAll</c> iterator, only every 10,000 matches, each of which may take up to its 1 s limit.
-/// So each <c>split</c>, <c>match</c> or <c>replace</c> first counts its matches with .NET's <see cref="Regex.Count(string)"/>,
-/// whose limit covers all matches at once: when the count ends in time, Jint's own fast call repeats that work; when
-/// it does not, the call runs on Jint's general path, which looks <c>exec</c> up before each match and finds one that
-/// checks first. <c>test</c>, <c>search</c> and each step of a <c>matchAll</c> iterator check before they match.
+/// Lets a call's time limit and cancellation into the regular expression functions that match many times in one
+/// call. Jint checks inside <c>split</c>, <c>match</c> and <c>replace</c>, and in the built-in loops that call
+/// <c>test</c> or step a <c>matchAll</c> iterator, only every 10,000 matches, each of which may take up to its 1 s.
+/// So each <c>split</c>, <c>match</c> or <c>replace</c> first counts its matches with
+/// <see cref="Regex.Count(string)"/>, whose limit covers all matches at once: when the count ends in time, Jint's own
+/// fast call repeats that work; when it does not, the call runs on Jint's general path, which looks <c>exec</c> up
+/// before each match and finds one that checks first. <c>test</c>, <c>search</c> and each step of a <c>matchAll</c>
+/// iterator check before they match. Fast paths stay: the built-in <c>exec</c> is replaced only during such a call.
 /// </summary>
 internal sealed class RegExpChecks
 {
@@ -39,7 +40,7 @@ internal sealed class RegExpChecks
         _checkedExec = Checked("exec", 1, _exec);
     }
 
-    /// <summary>Replaces the engine's regular expression functions with ones that observe <paramref name="cancellation"/>.</summary>
+    /// <summary>Gives the engine regular expression functions that observe <paramref name="cancellation"/>.</summary>
     public static void Install(Engine engine, CancellationToken cancellation)
     {
         var checks = new RegExpChecks(engine, cancellation);
@@ -65,8 +66,9 @@ internal sealed class RegExpChecks
     // next checks first is stepped through that next.
     private void CheckEachStep()
     {
-        var original = _prototype.Get(GlobalSymbolRegistry.MatchAll);
-        _prototype.Set(GlobalSymbolRegistry.MatchAll, new ClrFunction(_engine, "[Symbol.matchAll]", (thisObject, arguments) =>
+        var key = GlobalSymbolRegistry.MatchAll;
+        var original = _prototype.Get(key);
+        _prototype.Set(key, new ClrFunction(_engine, "[Symbol.matchAll]", (thisObject, arguments) =>
         {
             _cancellation.ThrowIfCancellationRequested();
             var matches = _engine.Call(original, thisObject, arguments).AsObject();
@@ -97,7 +99,7 @@ internal sealed class RegExpChecks
             var passed = arguments.Length == 0 ? new JsValue[1] : (JsValue[])arguments.Clone();
             var text = TypeConverter.ToString(arguments.Length == 0 ? JsValue.Undefined : arguments[0]);
             passed[0] = text;
-            if (pattern.IgnoreCase && text.AsSpan().ContainsAny(CaseFoldingTriggers) || !CountsInTime(regex, text))
+            if ((pattern.IgnoreCase && text.AsSpan().ContainsAny(CaseFoldingTriggers)) || !CountsInTime(regex, text))
             {
                 return CallChecked(original, thisObject, passed);
             }
