@@ -19,6 +19,8 @@ public sealed class JavaScriptLimitTests
     // every match ends well within the 1 s it may take, so only the call's time limit or its cancellation can end a
     // call of many such rows. Only a check before every statement ends it within a row: Jint's own check, every 64
     // statements, comes at the 32nd row.
+    private const string ManySlowMatches = "const text = ('a'.repeat(27) + 'b').repeat(80); ";
+
     private const string SlowRegex = "('a'.repeat(22) + 'b').repeat(100).split(/(?:a|aa)+c|b/).length";
 
     [Fact]
@@ -91,6 +93,96 @@ public sealed class JavaScriptLimitTests
         Assert.True(stopped < TimeSpan.FromSeconds(5), $"The calls stopped {stopped.TotalSeconds:0.0} s late.");
         // Cancelled, never a failed write to a call already over (Unknown).
         Assert.DoesNotContain(log.Messages, message => message.Contains("Unknown", StringComparison.Ordinal));
+        await AnswersAsync(own.Client);
+    }
+
+    // One call of a built-in function that matches 80 times, each after about 0.2 s of backtracking (16 s in all),
+    // where Jint checks only every 10,000 matches: only a check between matches ends it near the limit.
+    [Theory]
+    [InlineData("text.split(/(?:a|aa)+c|b/).length")]
+    [InlineData("text.match(/(?:a|aa)+c|b/g).length")]
+    [InlineData("text.replace(/(?:a|aa)+c|(b)/g, '$1').length")]
+    [InlineData("[...text.matchAll(/(?:a|aa)+c|b/g)].length")]
+    [InlineData("Array(80).fill('a'.repeat(27) + 'b').filter(RegExp.prototype.test, /(?:a|aa)+c|b/).length")]
+    public async Task One_call_that_matches_many_times_slowly_ends_at_the_time_limit(string call)
+    {
+        await using var own = await TestHost.StartAsync("--SsePlugin:JavaScript:TimeoutSeconds", "2");
+        await AnswersAsync(own.Client);
+        var started = Stopwatch.GetTimestamp();
+
+        var error = await FailsAsync(() => EvaluateAsync(own.Client, ManySlowMatches + call, 1));
+        var elapsed = Stopwatch.GetElapsedTime(started);
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        Assert.Contains("than the 2 s allowed per call (SsePlugin:JavaScript:TimeoutSeconds", error.Status.Detail);
+        // Within a match or two of the limit, more on a loaded machine; Jint's own check came after all 80 (16 s).
+        Assert.True(elapsed < TimeSpan.FromSeconds(7), $"The call ended after {elapsed.TotalSeconds:0.0} s.");
+        await AnswersAsync(own.Client);
+    }
+
+    [Fact]
+    public async Task Regular_expression_functions_that_check_the_limits_answer_as_JavaScript_does()
+    {
+        await using var own = await TestHost.StartAsync();
+        string[] calls =
+        [
+            "'a1b22c333'.split(/(\\d)(x)?/, 5).join('|')",
+            "'a1b22c333'.match(/\\d+/g).join('|')",
+            "'a1b22c333'.replace(/(\\d)+/g, '<$1>')",
+            "'a1b22c333'.replace(/\\d/g, d => d * 2)",
+            "'a1b22c333'.replaceAll(/[a-c]/g, 'X')",
+            "[...'a1b22c333'.matchAll(/(\\d)(\\d)?/g)].map(m => m.index + ':' + m[0]).join('|')",
+            "Object.prototype.toString.call('ab'.matchAll(/./g))",
+            "/b2/.test('a1b22c333')",
+            "'a1b22c333'.search(/c/)",
+            "'aBc'.split(/b/i).join('|')",
+            "'\\u{1F600}x\\u{1F600}'.split(/(?:)/u).length",
+            "'xx'.replace(/x/y, 'y')",
+            "RegExp.prototype.test.name + RegExp.prototype[Symbol.split].length",
+        ];
+
+        var answer = await EvaluateAsync(own.Client, $"[{string.Join(", ", calls)}].join(' ; ')", 1);
+
+        // As Node.js answers.
+        Assert.Equal(
+            ["a|1||b|2 ; 1|22|333 ; a<1>b<2>c<3> ; a2b44c666 ; X1X22X333 ; 1:1|3:22|6:33|8:3 ; "
+                + "[object RegExp String Iterator] ; true ; 5 ; a|c ; 3 ; yx ; test2"],
+            answer.Strings());
+    }
+
+    [Fact]
+    public async Task A_cancelled_split_of_many_slow_matches_frees_its_processor_at_once()
+    {
+        var log = new LogCapture();
+        await using var own = await TestHost.StartAsync(["--SsePlugin:JavaScript:TimeoutSeconds", "60"], log.AddTo);
+        using var cancel = new CancellationTokenSource();
+        var script = ManySlowMatches + "text.split(/(?:a|aa)+c|b/).length";
+        var headers = ScriptHeaders(script, FunctionType.Tensor, DataType.Numeric, OneNumber);
+        var calls = Enumerable.Range(0, Environment.ProcessorCount)
+            .Select(_ => own.Client.EvaluateScript(headers, cancellationToken: cancel.Token))
+            .ToList();
+        foreach (var call in calls)
+        {
+            await call.RequestStream.WriteAsync(Bundle(Rows(1)));
+            await call.RequestStream.CompleteAsync();
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        await cancel.CancelAsync();
+        var ended = await Task.WhenAll(calls.Select(call => FailsAsync(() => call.ResponseStream.MoveNext())));
+        calls.ForEach(call => call.Dispose());
+        var stopping = Stopwatch.StartNew();
+        while (CancelledCalls(log) < calls.Count && stopping.Elapsed < CallTimeout)
+        {
+            await Task.Delay(20);
+        }
+
+        var stopped = stopping.Elapsed;
+
+        Assert.All(ended, error => Assert.True(error.StatusCode == StatusCode.Cancelled, error.Status.ToString()));
+        Assert.True(CancelledCalls(log) == calls.Count, string.Join('\n', log.Messages));
+        // Within a match or two of the cancellation, more on a loaded machine; Jint's own check came 15 s later.
+        Assert.True(stopped < TimeSpan.FromSeconds(5), $"The calls stopped {stopped.TotalSeconds:0.0} s late.");
         await AnswersAsync(own.Client);
     }
 

@@ -48,6 +48,8 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
             engine.Global.RemoveOwnProperty(name);
         }
 
+        RegExpChecks.Install(engine, deadline.Token);
+
         var turns = new ScriptTurns(processors, deadline, TimeSpan.FromSeconds(options.TimeoutSeconds));
         try
         {
