@@ -17,7 +17,9 @@ public static class HelloWorldFunctions
     [SseFunction(1, SseFunctionType.Aggregation)]
     public static string HelloWorldAggr(string[] str1) => string.Join(", ", str1);
 
-    /// <summary>Appends the local time of the call (ISO 8601, to the microsecond) to each string; Qlik caches the answer.</summary>
+    /// <summary>
+    /// Appends the local time of the call (ISO 8601, to the microsecond) to each string; Qlik caches the answer.
+    /// </summary>
     /// <param name="str1">The string.</param>
     /// <returns>The string and a timestamp.</returns>
     [SseFunction(2, SseFunctionType.Tensor)]

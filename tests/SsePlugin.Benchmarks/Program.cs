@@ -53,8 +53,10 @@ var oneRow = CallPlan.SumOfRows(1);
 Workload Big(string name, CallPlan warmUp, CallPlan measured) =>
     new(name, Phase.Timed(warmUp, 1, bigWarmUpTime), Phase.Repeated(measured, measured.Rows > 1_000_000 ? BigRepeats : Repeats));
 Workload Small(int callers) => OneRowCalls("SumOfRows", oneRow, callers);
-Workload OneRowCalls(string name, CallPlan plan, int callers) =>
-    new($"{name} 1-row calls, {callers} caller{(callers == 1 ? "" : "s")}", Phase.Timed(plan, callers, smallWarmUpTime), Phase.Timed(plan, callers, smallCallTime));
+Workload OneRowCalls(string name, CallPlan plan, int callers) => new(
+    $"{name} 1-row calls, {callers} caller{(callers == 1 ? "" : "s")}",
+    Phase.Timed(plan, callers, smallWarmUpTime),
+    Phase.Timed(plan, callers, smallCallTime));
 var oneRowR = CallPlan.ScriptEval(1, null, "q$a + q$b");
 
 Workload[] workloads =
@@ -70,8 +72,10 @@ Workload[] workloads =
     Big($"R ScriptEval('q$a + q$b') {Size(tensorRows)} rows", CallPlan.ScriptEval(WarmUpRows, twoColumns, "q$a + q$b"), CallPlan.ScriptEval(tensorRows, twoColumns, "q$a + q$b"))
         with { Compared = null, MinThroughput = 1_000_000, Server = ServerUnderTest.SsePluginR },
     // What running each call in an R process of its own costs, against R sessions reused from call to call.
-    OneRowCalls("R ScriptEval('q$a + q$b')", oneRowR, 1) with { Server = ServerUnderTest.SsePluginR, Compared = ServerUnderTest.SsePluginRReused },
-    OneRowCalls("R ScriptEval('q$a + q$b')", oneRowR, 4) with { Server = ServerUnderTest.SsePluginR, Compared = ServerUnderTest.SsePluginRReused },
+    OneRowCalls("R ScriptEval('q$a + q$b')", oneRowR, 1)
+        with { Server = ServerUnderTest.SsePluginR, Compared = ServerUnderTest.SsePluginRReused },
+    OneRowCalls("R ScriptEval('q$a + q$b')", oneRowR, 4)
+        with { Server = ServerUnderTest.SsePluginR, Compared = ServerUnderTest.SsePluginRReused },
 ];
 
 // Ctrl+C and SIGTERM stop the run; the running server is killed on the way out.

@@ -6,7 +6,10 @@ namespace SsePlugin.Benchmarks;
 /// <summary>Renders the results as Markdown: the figures per workload and server, then SsePlugin/plain against the targets.</summary>
 internal static class Report
 {
-    /// <summary>Renders <paramref name="results"/>: per workload, its server's result and that of the server it is compared with, if any.</summary>
+    /// <summary>
+    /// Renders <paramref name="results"/>: per workload, its server's result and that of the server it is compared
+    /// with, if any.
+    /// </summary>
     public static string Render(string title, IReadOnlyList<string> notes, IReadOnlyList<WorkloadResult> results)
     {
         var text = new StringBuilder();
@@ -40,12 +43,15 @@ internal static class Report
                     : $"| {workload.Name}, {host.Unit} | {host.Throughput:N0} | n/a | | ≥ {minThroughput:N0} | {Verdict(minThroughput, host.Throughput >= minThroughput)} |");
             }
 
-            if (results.SingleOrDefault(r => r.Workload == workload && r.Server == workload.Compared?.Name) is not { } plain)
+            var compared = results.SingleOrDefault(r => r.Workload == workload && r.Server == workload.Compared?.Name);
+            if (compared is not { } plain)
             {
                 continue;
             }
 
-            var name = plain.Server == ServerUnderTest.Plain.Name ? workload.Name : $"{workload.Name}, against {plain.Server}";
+            var name = plain.Server == ServerUnderTest.Plain.Name
+                ? workload.Name
+                : $"{workload.Name}, against {plain.Server}";
             var failed = host.Failed || plain.Failed;
             var ratio = host.Throughput / plain.Throughput;
             Line(text, failed

@@ -19,14 +19,16 @@ internal sealed record ServerUnderTest(string Name, string Dll, IReadOnlyList<st
         Arguments = [.. SsePlugin.Arguments, "--script-engine", "r", "--start-rserve", "--rserve", $"127.0.0.1:{ServerProcess.FreePort()}"],
     };
 
-    /// <summary>Gets SsePlugin.Host running scripts in R as <see cref="SsePluginR"/> does, but reusing R sessions between calls.</summary>
+    /// <summary>
+    /// Gets SsePlugin.Host running scripts in R as <see cref="SsePluginR"/> does, but reusing R sessions between calls.
+    /// </summary>
     public static ServerUnderTest SsePluginRReused { get; } = SsePlugin with
     {
         Name = "SsePlugin (R, ReuseSessions)",
         Arguments =
         [
-            .. SsePlugin.Arguments, "--script-engine", "r", "--start-rserve", "--rserve", $"127.0.0.1:{ServerProcess.FreePort()}",
-            "--SsePlugin:Rserve:ReuseSessions", "true",
+            .. SsePlugin.Arguments, "--script-engine", "r", "--start-rserve",
+            "--rserve", $"127.0.0.1:{ServerProcess.FreePort()}", "--SsePlugin:Rserve:ReuseSessions", "true",
         ],
     };
 

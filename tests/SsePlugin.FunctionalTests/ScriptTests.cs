@@ -180,7 +180,8 @@ public sealed class ScriptTests(HostFixture host)
     [InlineData("args[0] + )", "ScriptEval: The script does not parse: Unexpected token ')' (line 1, column 11)")]
     [InlineData("throw new Error('custom failure')", "custom failure")]
     [InlineData("(async () => { throw new Error('async failure'); })()", "ScriptEval: the script failed: Promise was rejected with value Error: async failure")]
-    [InlineData("throw new Proxy({}, { get() { throw 1; } })", "threw a value with no message to show (line 1, column 7)")]
+    [InlineData(
+        "throw new Proxy({}, { get() { throw 1; } })", "threw a value with no message to show (line 1, column 7)")]
     [InlineData("System.IO.File.ReadAllText('/etc/passwd')", "System is not defined")]
     [InlineData("importNamespace('System.IO')", "importNamespace is not defined")]
     [InlineData("require('fs')", "require is not defined")]
@@ -199,7 +200,10 @@ public sealed class ScriptTests(HostFixture host)
     [InlineData("while (true) {}", StatusCode.ResourceExhausted, "statements")]
     [InlineData("function f(n) { return f(n + 1) + 1; } f(0)", StatusCode.ResourceExhausted, "nest deeper")]
     [InlineData("var a = []; while (true) { a.push('x'.repeat(1000) + a.length); }", StatusCode.ResourceExhausted, "MB allowed")]
-    [InlineData("/(a+)+$/.test('a'.repeat(30) + 'b') ? 1 : 0", StatusCode.DeadlineExceeded, "a regular expression in the script ran longer than the 1 s allowed per match")]
+    [InlineData(
+        "/(a+)+$/.test('a'.repeat(30) + 'b') ? 1 : 0",
+        StatusCode.DeadlineExceeded,
+        "a regular expression in the script ran longer than the 1 s allowed per match")]
     public async Task Runaway_scripts_end_with_a_clear_status_and_the_host_keeps_serving(string script, StatusCode status, string message)
     {
         // 1,000 rows of a 200,000-step loop take far longer than the 5 s the test host allows per call, while an endless

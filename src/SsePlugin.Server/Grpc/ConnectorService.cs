@@ -166,10 +166,24 @@ internal partial class ConnectorService
                 ? ClientIdle(wait, name)
                 : ToStatus(e, name, context.Deadline, cancellation.Token);
             status = new Status(status.StatusCode, Shorten(status.Detail));
-            exhausted = status.StatusCode == StatusCode.ResourceExhausted;
+            // The heap, or the call's budget of it, ran out: memory goes back to the machine once the host is quiet.
+            exhausted = e is OutOfMemoryException || e.InnerException is OutOfMemoryException;
             if (_logger.IsEnabled(LogLevel.Warning) && _failureLog.TryLog(status.StatusCode))
             {
-                Log.CallFailed(_logger, rpc, name, connection.Name, Printable(common.AppId), Printable(common.UserId), Caller(context), call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, Stopwatch.GetElapsedTime(started).TotalMilliseconds, status.StatusCode, Printable(status.Detail), status.StatusCode == StatusCode.Unknown ? e : null);
+                Log.CallFailed(
+                    _logger,
+                    rpc,
+                    name,
+                    connection.Name,
+                    Printable(common.AppId),
+                    Printable(common.UserId),
+                    Caller(context),
+                    call?.RowsRead ?? 0,
+                    call?.Response.RowsWritten ?? 0,
+                    Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                    status.StatusCode,
+                    Printable(status.Detail),
+                    status.StatusCode == StatusCode.Unknown ? e : null);
             }
 
             failure = status;

@@ -104,14 +104,15 @@ internal sealed class FunctionCall(
                 Hold(rows);
             }
         }
-        catch (InsufficientMemoryException)
+        catch (InsufficientMemoryException e)
         {
             throw new SseCallException(
                 StatusCode.ResourceExhausted,
                 $"{Function.Name}: the call's rows take more than the {maxMemoryMegabytes} MB of memory "
                 + $"SsePlugin:MaxCallMemoryMegabytes allows a call; it was ended after {rows.RowCount} rows. "
                 + "Qlik sends an aggregation every row of its column: aggregate fewer rows or shorter texts, "
-                + "or raise the setting if the machine has memory to spare.");
+                + "or raise the setting if the machine has memory to spare.",
+                e);
         }
         finally
         {

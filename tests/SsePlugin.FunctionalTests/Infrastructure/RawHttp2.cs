@@ -143,7 +143,14 @@ public static class RawHttp2
             (":method", "POST"), (":scheme", "http"), (":path", path), (":authority", address.Authority),
             ("content-type", "application/grpc"), ("te", "trailers"), .. extra,
         ];
-        return [.. headers.SelectMany(h => (byte[])[0x00, .. Length(h.Item1), .. Encoding.ASCII.GetBytes(h.Item1), .. Length(h.Item2), .. Encoding.ASCII.GetBytes(h.Item2)])];
+        return
+        [
+            .. headers.SelectMany(h => (byte[])
+            [
+                0x00, .. Length(h.Item1), .. Encoding.ASCII.GetBytes(h.Item1),
+                .. Length(h.Item2), .. Encoding.ASCII.GetBytes(h.Item2),
+            ]),
+        ];
     }
 
     // HPACK integer with a 7-bit prefix (string length, no Huffman coding).
@@ -165,7 +172,8 @@ public static class RawHttp2
         yield return (byte)length;
     }
 
-    private static async Task WriteFrameAsync(Stream stream, byte type, byte flags, int streamId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    private static async Task WriteFrameAsync(
+        Stream stream, byte type, byte flags, int streamId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         var header = new byte[9];
         header[0] = (byte)(payload.Length >> 16);

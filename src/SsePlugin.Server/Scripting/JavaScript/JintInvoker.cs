@@ -216,11 +216,12 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
                     $"{name}: a regular expression in the script ran longer than the "
                     + $"{Math.Min(RegexSeconds, options.TimeoutSeconds):0.##} s allowed per match; "
                     + "simplify it (nested repetition such as (a+)+ can take exponential time)."),
-            OutOfMemoryException =>
+            OutOfMemoryException e =>
                 new SseCallException(
                     StatusCode.ResourceExhausted,
                     $"{name}: the host ran out of memory while the script ran. What a per-row script keeps from one row to the next adds up; "
-                    + "SsePlugin:JavaScript:MemoryLimitMegabytes limits each evaluation only."),
+                    + "SsePlugin:JavaScript:MemoryLimitMegabytes limits each evaluation only.",
+                    e),
             // Jint reads a thrown object's message as it is thrown; a getter or proxy trap that throws leaves it empty.
             JavaScriptException { Message.Length: 0 } e =>
                 new SseCallException(
