@@ -52,6 +52,19 @@ public sealed class ScriptTests(HostFixture host)
     }
 
     [Fact]
+    public async Task A_parameter_Qlik_sends_without_a_name_is_arg_and_its_position_in_q()
+    {
+        var answer = await host.Client.EvaluateAsync(
+            "Object.keys(q).join() + ':' + q.arg0[0] + q.Sales[0] + q.arg2[0]",
+            FunctionType.Aggregation,
+            DataType.String,
+            [("", DataType.String), ("Sales", DataType.String), ("", DataType.String)],
+            Bundle([Text("a", "b", "c")]));
+
+        Assert.Equal(["arg0,Sales,arg2:abc"], answer.Strings());
+    }
+
+    [Fact]
     public async Task ScriptEvalEx_reads_duals_strings_and_numbers_by_position()
     {
         var row = new Row();
