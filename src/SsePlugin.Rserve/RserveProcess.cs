@@ -27,6 +27,7 @@ public sealed class RserveProcess : IAsyncDisposable
     private readonly DirectoryInfo _folder;
     private readonly StringBuilder _output = new();
     private readonly bool _detached;
+    private Task _outputRead = Task.CompletedTask;
     private bool _started;
     private bool _disposed;
 
@@ -128,8 +129,6 @@ public sealed class RserveProcess : IAsyncDisposable
             var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             server._process.EnableRaisingEvents = true;
             server._process.Exited += (_, _) => exited.TrySetResult();
-            server._process.OutputDataReceived += (_, e) => server.Keep(e.Data);
-            server._process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
             try
             {
                 server._process.Start();
@@ -140,8 +139,11 @@ public sealed class RserveProcess : IAsyncDisposable
             }
 
             server._started = true;
-            server._process.BeginOutputReadLine();
-            server._process.BeginErrorReadLine();
+
+            // Raw chunks, not lines: R (and what it starts) may write without end and without a line break.
+            server._outputRead = Task.WhenAll(
+                server.KeepAsync(server._process.StandardOutput.BaseStream),
+                server.KeepAsync(server._process.StandardError.BaseStream));
             server.Exited = exited.Task;
             await server.WaitUntilAnsweringAsync(options.StartTimeout, cancellationToken).ConfigureAwait(false);
             return server;
@@ -365,20 +367,32 @@ public sealed class RserveProcess : IAsyncDisposable
     // The text of a single-quoted R string literal.
     private static string RString(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
 
-    private void Keep(string? line)
+    // Reads a stream of the server's output to its end, keeping its last OutputKept characters.
+    private async Task KeepAsync(Stream stream)
     {
-        if (line is null)
+        var bytes = new byte[64 * 1024];
+        var chars = new char[Encoding.UTF8.GetMaxCharCount(bytes.Length)];
+        var decoder = Encoding.UTF8.GetDecoder();
+        try
         {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.Append(line).Append('\n');
-            if (_output.Length > OutputKept)
+            int read;
+            while ((read = await stream.ReadAsync(bytes).ConfigureAwait(false)) > 0)
             {
-                _output.Remove(0, _output.Length - OutputKept);
+                var count = decoder.GetChars(bytes, 0, read, chars, 0);
+                var kept = Math.Min(count, OutputKept);
+                lock (_output)
+                {
+                    _output.Append(chars, count - kept, kept);
+                    if (_output.Length > OutputKept)
+                    {
+                        _output.Remove(0, _output.Length - OutputKept);
+                    }
+                }
             }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The pipe is gone with the process.
         }
     }
 
@@ -393,8 +407,9 @@ public sealed class RserveProcess : IAsyncDisposable
             {
                 if (_process.HasExited)
                 {
-                    // Let the output readers drain before quoting them.
-                    await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+                    // Let the output readers drain before quoting them (not for ever: a child may hold the pipes).
+                    await Task.WhenAny(_outputRead, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None))
+                        .ConfigureAwait(false);
                     throw new RserveException($"Rserve exited with code {_process.ExitCode} before it answered on port {Port}. Its output:\n{Output}");
                 }
 

@@ -188,7 +188,33 @@ public sealed class RserveLifecycleTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Output_of_R_without_line_breaks_does_not_fill_the_hosts_memory()
+    {
+        var port = RserveProcess.FreeLoopbackPort();
+        await using var host = await ChildHost.StartAsync(
+            "--script-engine", "r", "--rserve", $"127.0.0.1:{port}", "--start-rserve");
+
+        // 500 MB on R's standard output (which Rserve and every R process share with the host), no line break.
+        var written = await host.Client.EvaluateAsync(
+            "for (i in 1:50) cat(strrep('x', 1e7)); 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+        var after = await host.Client.EvaluateAsync(
+            "q$x * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(21)]));
+        var peak = PeakMegabytes(host.ProcessId);
+
+        Assert.Equal([1], written.Numbers());
+        Assert.Equal([42], after.Numbers());
+        Assert.True(peak < 400, $"The host's peak resident memory was {peak} MB.");
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    // The peak resident memory of a process (VmHWM in /proc/PID/status), in MB.
+    private static long PeakMegabytes(int processId) =>
+        long.Parse(
+            File.ReadLines($"/proc/{processId}/status").Single(line => line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1],
+            CultureInfo.InvariantCulture) / 1024;
 
     private static async Task<double> Double(TestHost host, double x) =>
         (await host.Client.EvaluateAsync("q$x * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(x)]))).Numbers()[0];
