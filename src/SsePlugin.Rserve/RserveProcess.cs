@@ -29,6 +29,7 @@ public sealed class RserveProcess : IAsyncDisposable
     private readonly bool _detached;
     private Task _outputRead = Task.CompletedTask;
     private bool _started;
+    private long _startTime;
     private bool _disposed;
 
     private RserveProcess(Process process, DirectoryInfo folder, int port, bool detached)
@@ -139,6 +140,7 @@ public sealed class RserveProcess : IAsyncDisposable
             }
 
             server._started = true;
+            server._startTime = StartTime(server.ProcessId) ?? 0;
 
             // Raw chunks, not lines: R (and what it starts) may write without end and without a line break.
             server._outputRead = Task.WhenAll(
@@ -156,17 +158,34 @@ public sealed class RserveProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Gets when a process started, in clock ticks after boot (Linux: field 22 of /proc/PID/stat), which tells it from
+    /// a later process given the same id; null when it has ended, or on other systems.
+    /// </summary>
+    /// <param name="processId">The process's id.</param>
+    /// <returns>Its start time, or null.</returns>
+    public static long? StartTime(int processId) => Stat(processId) is { } fields
+        ? long.Parse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture)
+        : null;
+
+    /// <summary>
     /// Ends a process group at once (SIGKILL): the process that leads it and every process started in it that stayed
-    /// there, whether or not their parents still run; and the process itself, should it lead no group. Does nothing on
-    /// Windows or when the group is gone.
+    /// there, whether or not their parents still run. Does nothing on Windows, or when a process of another start
+    /// time now has the leader's id (the group is gone then: Linux gives no process the id of a group in use).
     /// </summary>
     /// <param name="processGroupId">The group's id: the process id of its leader.</param>
-    public static void KillProcessGroup(int processGroupId)
+    /// <param name="leaderStartTime">The leader's <see cref="StartTime"/>, read when it was known to lead the group.
+    /// </param>
+    public static void KillProcessGroup(int processGroupId, long leaderStartTime)
     {
-        if (!OperatingSystem.IsWindows() && processGroupId > 1)
+        if (OperatingSystem.IsWindows() || processGroupId <= 1)
+        {
+            return;
+        }
+
+        var started = StartTime(processGroupId);
+        if (started is null || started == leaderStartTime)
         {
             _ = NativeMethods.Kill(-processGroupId, NativeMethods.SigKill);
-            _ = NativeMethods.Kill(processGroupId, NativeMethods.SigKill);
         }
     }
 
@@ -198,12 +217,12 @@ public sealed class RserveProcess : IAsyncDisposable
             if (_detached)
             {
                 // Also when the server has died: its watchdog, and what its R processes started, may still run.
-                foreach (var child in Children(ProcessId))
+                foreach (var (child, started) in Children(ProcessId))
                 {
-                    KillProcessGroup(child);
+                    KillProcessGroup(child, started);
                 }
 
-                KillProcessGroup(ProcessId);
+                KillProcessGroup(ProcessId, _startTime);
             }
             else if (!_process.HasExited)
             {
@@ -325,31 +344,36 @@ public sealed class RserveProcess : IAsyncDisposable
                 $"'{program} {string.Join(' ', arguments)}' failed: {(await error.ConfigureAwait(false)).Trim()}");
     }
 
-    // The processes whose parent is the given one (Linux: field 4 of /proc/PID/stat, after the parenthesised name).
-    private static List<int> Children(int parent)
+    // The processes whose parent is the given one (Linux: field 4 of /proc/PID/stat), with their start times.
+    private static List<(int Id, long Started)> Children(int parent)
     {
-        var children = new List<int>();
+        var children = new List<(int, long)>();
+        var parentId = parent.ToString(CultureInfo.InvariantCulture);
         foreach (var entry in Directory.EnumerateDirectories("/proc"))
         {
-            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                && Stat(pid) is { Length: > 19 } fields && fields[1] == parentId)
             {
-                try
-                {
-                    var stat = File.ReadAllText(Path.Combine(entry, "stat"));
-                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                    if (fields.Length > 1 && fields[1] == parent.ToString(CultureInfo.InvariantCulture))
-                    {
-                        children.Add(pid);
-                    }
-                }
-                catch (IOException)
-                {
-                    // The process has ended.
-                }
+                children.Add((pid, long.Parse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture)));
             }
         }
 
         return children;
+    }
+
+    // The fields of /proc/PID/stat after the parenthesised name (the first is field 3, the state); null when the
+    // process has ended or there is no such file.
+    private static string[]? Stat(int processId)
+    {
+        try
+        {
+            var stat = File.ReadAllText(string.Create(CultureInfo.InvariantCulture, $"/proc/{processId}/stat"));
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static void DeleteFolder(DirectoryInfo folder)

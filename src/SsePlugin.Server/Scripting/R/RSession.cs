@@ -7,7 +7,13 @@ namespace SsePlugin.Server.Scripting.R;
 /// id of that R process. On the Rserve the host runs, that process leads a process group of its own, so that ending
 /// the session ends every process its calls started.
 /// </summary>
-internal sealed class RSession(RserveConnection connection, int processId, bool leadsGroup) : IAsyncDisposable
+/// <param name="connection">The prepared connection.</param>
+/// <param name="processId">The R process's id.</param>
+/// <param name="startTime">
+/// When the R process started (<see cref="RserveProcess.StartTime"/>) if it leads a process group of its own, which
+/// <see cref="Close"/> then ends; else null.
+/// </param>
+internal sealed class RSession(RserveConnection connection, int processId, long? startTime) : IAsyncDisposable
 {
     /// <summary>
     /// Defines <c>.sse$run()</c>, which runs a call's script: it takes <c>.sse.call</c> (a list of <c>q</c> and
@@ -123,7 +129,8 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
         var answer = await connection.EvalAsync(open, cancellationToken).ConfigureAwait(false);
         return answer switch
         {
-            RIntegerVector { Length: 1 } id => new RSession(connection, id.Values[0], lead),
+            RIntegerVector { Length: 1 } id =>
+                new RSession(connection, id.Values[0], lead ? RserveProcess.StartTime(id.Values[0]) : null),
             RStringVector { Length: 1 } failed =>
                 throw new RInitScriptException(failed.Values[0]?.Trim() ?? "unknown error"),
             _ => throw new RserveException("Rserve answered the session's start with an unexpected value."),
@@ -141,9 +148,9 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
             return;
         }
 
-        if (leadsGroup && processId > 0)
+        if (startTime is { } started)
         {
-            RserveProcess.KillProcessGroup(processId);
+            RserveProcess.KillProcessGroup(processId, started);
         }
 
         Connection.Abort();
