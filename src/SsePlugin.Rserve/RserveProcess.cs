@@ -106,7 +106,9 @@ public sealed class RserveProcess : IAsyncDisposable
             else if (options.Account is not null || options.MemoryLimitBytes is not null || options.ProcessLimit is not null)
             {
                 throw new RserveException(
-                    "Running R under another account or with limits needs Linux with setsid, setpriv and prlimit (util-linux).");
+                    "Running R under another account or with limits needs Linux with setsid, setpriv and prlimit "
+                    + "(util-linux): install util-linux, or set SsePlugin:Rserve:RunAs to this account and "
+                    + "MemoryLimitMegabytes and ProcessLimit to 0.");
             }
 
             await File.WriteAllTextAsync(config, Configuration(options), cancellationToken).ConfigureAwait(false);

@@ -105,7 +105,14 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
         {
             foreach (var pid in processes.Where(pid => pid > 1 && !ProcessEnded(pid)))
             {
-                Process.GetProcessById(pid).Kill();
+                try
+                {
+                    Process.GetProcessById(pid).Kill();
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+                {
+                    // It ended meanwhile.
+                }
             }
         }
     }
