@@ -115,7 +115,7 @@ public sealed class RserveProcess : IAsyncDisposable
             await File.WriteAllTextAsync(
                 startup,
                 (detached ? Watchdog(folder.FullName) : string.Empty) + options.StartupScript
-                    + $"\nRserve::run.Rserve(config.file = '{RString(config)}')\n",
+                    + $"\nRserve::run.Rserve(config.file = {RCode.Quote(config)})\n",
                 cancellationToken).ConfigureAwait(false);
             if (options.Account is not null)
             {
@@ -125,7 +125,7 @@ public sealed class RserveProcess : IAsyncDisposable
             }
 
             start.ArgumentList.Add("-e");
-            start.ArgumentList.Add($"source('{RString(startup)}')");
+            start.ArgumentList.Add($"source({RCode.Quote(startup)})");
 
             // Not WaitForExitAsync: it also waits for the end of the output, which the per-connection R processes
             // inherit and keep open after the server itself has died.
@@ -168,6 +168,12 @@ public sealed class RserveProcess : IAsyncDisposable
     public static long? StartTime(int processId) => Stat(processId) is { } fields
         ? long.Parse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture)
         : null;
+
+    /// <summary>Gets whether a process leads a process group (Linux: field 5 of /proc/PID/stat is its own id).</summary>
+    /// <param name="processId">The process's id.</param>
+    /// <returns>True if it runs and leads its group.</returns>
+    public static bool LeadsProcessGroup(int processId) =>
+        Stat(processId) is { Length: > 2 } fields && fields[2] == processId.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Ends a process group at once (SIGKILL): the process that leads it and every process started in it that stayed
@@ -283,7 +289,7 @@ public sealed class RserveProcess : IAsyncDisposable
     // that wrote an error there would die of SIGPIPE before it had signalled every group.)
     private static string Watchdog(string folder) =>
         "local({ server <- Sys.getpid(); parallel::mcparallel({ try(readLines(file('stdin')), silent = TRUE); "
-        + $"unlink('{RString(folder)}', recursive = TRUE); groups <- server; "
+        + $"unlink({RCode.Quote(folder)}, recursive = TRUE); groups <- server; "
         + "for (p in list.files('/proc', '^[0-9]+$')) { "
         + "stat <- try(readLines(file.path('/proc', p, 'stat'), warn = FALSE), silent = TRUE); "
         + "parent <- strsplit(sub('^.*[)] ', '', stat[1]), ' ')[[1]][2]; "
@@ -389,9 +395,6 @@ public sealed class RserveProcess : IAsyncDisposable
             // A leftover temp folder is harmless.
         }
     }
-
-    // The text of a single-quoted R string literal.
-    private static string RString(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
 
     // Reads a stream of the server's output to its end, keeping its last OutputKept characters.
     private async Task KeepAsync(Stream stream)

@@ -182,9 +182,9 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
         catch (Exception e)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
-            if (e is RInitScriptException)
+            if (e is RSessionSetupException)
             {
-                Log.InitScriptFailed(logger, e.Message);
+                Log.SessionSetupFailed(logger, e.Message);
                 throw new SseCallException(StatusCode.FailedPrecondition, e.Message);
             }
 
@@ -219,6 +219,6 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
         public static partial void Unreachable(ILogger logger, string address, string problem);
 
         [LoggerMessage(3, LogLevel.Error, "{Problem}")]
-        public static partial void InitScriptFailed(ILogger logger, string problem);
+        public static partial void SessionSetupFailed(ILogger logger, string problem);
     }
 }
