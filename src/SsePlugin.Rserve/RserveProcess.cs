@@ -103,7 +103,8 @@ public sealed class RserveProcess : IAsyncDisposable
                 await ConfineAsync(start, options, folder.FullName, cancellationToken).ConfigureAwait(false);
                 start.ArgumentList.Add(options.RscriptPath);
             }
-            else if (options.Account is not null || options.MemoryLimitBytes is not null || options.ProcessLimit is not null)
+            else if (options.Account is not null || options.MemoryLimitBytes is not null
+                || options.ProcessLimit is not null)
             {
                 throw new RserveException(
                     "Running R under another account or with limits needs Linux with setsid, setpriv and prlimit "
@@ -169,7 +170,7 @@ public sealed class RserveProcess : IAsyncDisposable
         ? long.Parse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture)
         : null;
 
-    /// <summary>Gets whether a process leads a process group (Linux: field 5 of /proc/PID/stat is its own id).</summary>
+    /// <summary>Gets whether a process leads a process group (Linux: field 5 of /proc/PID/stat is its id).</summary>
     /// <param name="processId">The process's id.</param>
     /// <returns>True if it runs and leads its group.</returns>
     public static bool LeadsProcessGroup(int processId) =>
@@ -285,8 +286,8 @@ public sealed class RserveProcess : IAsyncDisposable
     // Should this process die without stopping Rserve (killed, or crashed), the standard input it gave Rserve closes: a
     // process forked from Rserve's before it starts serving reads it to its end, then deletes Rserve's folder and ends
     // the process groups of Rserve's children (per-connection R processes may lead groups of their own) and Rserve's
-    // own session, its R processes included: the next start finds the port free. (The host's pipes are gone then: a kill
-    // that wrote an error there would die of SIGPIPE before it had signalled every group.)
+    // own session, its R processes included: the next start finds the port free. (The host's pipes are gone then: a
+    // kill that wrote an error there would die of SIGPIPE before it had signalled every group.)
     private static string Watchdog(string folder) =>
         "local({ server <- Sys.getpid(); parallel::mcparallel({ try(readLines(file('stdin')), silent = TRUE); "
         + $"unlink({RCode.Quote(folder)}, recursive = TRUE); groups <- server; "
@@ -306,7 +307,8 @@ public sealed class RserveProcess : IAsyncDisposable
             var user = await RunAsync("id", cancellationToken, "-u", account).ConfigureAwait(false);
             var group = await RunAsync("id", cancellationToken, "-g", account).ConfigureAwait(false);
             start.ArgumentList.Add(Executable(SetPriv)
-                ?? throw new RserveException($"'{SetPriv}' (util-linux) is needed to run R as '{account}'; install util-linux."));
+                ?? throw new RserveException(
+                    $"'{SetPriv}' (util-linux) is needed to run R as '{account}'; install util-linux."));
             start.ArgumentList.Add($"--reuid={user}");
             start.ArgumentList.Add($"--regid={group}");
             start.ArgumentList.Add("--clear-groups");
@@ -318,7 +320,8 @@ public sealed class RserveProcess : IAsyncDisposable
         if (options.MemoryLimitBytes is not null || options.ProcessLimit is not null)
         {
             start.ArgumentList.Add(Executable(PrLimit)
-                ?? throw new RserveException($"'{PrLimit}' (util-linux) is needed to limit R; install util-linux."));
+                ?? throw new RserveException(
+                    $"'{PrLimit}' (util-linux) is needed to limit R; install util-linux."));
             if (options.MemoryLimitBytes is { } bytes)
             {
                 start.ArgumentList.Add(string.Create(CultureInfo.InvariantCulture, $"--as={bytes}"));
@@ -334,7 +337,8 @@ public sealed class RserveProcess : IAsyncDisposable
     }
 
     // Runs a helper program to its end and returns its output; a failure is an RserveException quoting its error.
-    private static async Task<string> RunAsync(string program, CancellationToken cancellationToken, params string[] arguments)
+    private static async Task<string> RunAsync(
+        string program, CancellationToken cancellationToken, params string[] arguments)
     {
         var start = new ProcessStartInfo(program, arguments)
         {

@@ -108,7 +108,7 @@ public sealed class RserveLifecycleTests : IDisposable
 
             // Rserve runs in a session of its own (setsid): its watchdog, forked from it, is the one left in it.
             Assert.True(
-                await WithinTenSecondsAsync(() => SessionMembers(first).Count == 0),
+                await ProcessChecks.WithinTenSecondsAsync(() => SessionMembers(first).Count == 0),
                 $"Processes of the dead Rserve's session are left: {string.Join(", ", SessionMembers(first))}");
         }
         finally
@@ -116,7 +116,7 @@ public sealed class RserveLifecycleTests : IDisposable
             await host.DisposeAsync();
         }
 
-        Assert.True(await ExitedAsync(second), "Rserve still runs after the host stopped");
+        Assert.True(await ProcessChecks.EndsAsync(second), "Rserve still runs after the host stopped");
     }
 
     [Fact]
@@ -172,7 +172,7 @@ public sealed class RserveLifecycleTests : IDisposable
 
         try
         {
-            Assert.True(await ExitedAsync(server), "Rserve still runs after the host was killed");
+            Assert.True(await ProcessChecks.EndsAsync(server), "Rserve still runs after the host was killed");
             // Its watchdog reacts to the host's pipe closing, at once (the test's polling adds up to 50 ms).
             Assert.True(
                 clock.Elapsed < TimeSpan.FromSeconds(3),
@@ -181,7 +181,7 @@ public sealed class RserveLifecycleTests : IDisposable
         }
         finally
         {
-            if (!await ExitedAsync(server))
+            if (!await ProcessChecks.EndsAsync(server))
             {
                 Process.GetProcessById(server).Kill(entireProcessTree: true);
             }
@@ -242,35 +242,6 @@ public sealed class RserveLifecycleTests : IDisposable
                 await Task.Delay(250);
             }
         }
-    }
-
-    // Whether a process ends (or is left a zombie, which its new parent may take a while to reap) within 10 s.
-    private static Task<bool> ExitedAsync(int processId) => WithinTenSecondsAsync(() =>
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{processId}/stat").Contains(") Z ", StringComparison.Ordinal);
-        }
-        catch (IOException)
-        {
-            return true;
-        }
-    });
-
-    // Whether the condition holds within 10 s, checked every 50 ms.
-    private static async Task<bool> WithinTenSecondsAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 200; i++)
-        {
-            if (condition())
-            {
-                return true;
-            }
-
-            await Task.Delay(50);
-        }
-
-        return false;
     }
 
     // The live processes of a session (field 6 of /proc/PID/stat), zombies aside.

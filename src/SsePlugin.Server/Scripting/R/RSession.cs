@@ -140,7 +140,8 @@ internal sealed class RSession(RserveConnection connection, int processId, long?
                     + "found no C library (libc.so.6) to call setsid from, so the host cannot end what R calls start. "
                     + "Run Rserve yourself (without --start-rserve) and set SsePlugin:Rserve:ReuseSessions."),
             RStringVector { Length: 1 } failed => throw new RSessionSetupException(
-                $"The R init script (SsePlugin:Rserve:InitScript) failed: {failed.Values[0]?.Trim() ?? "unknown error"}"),
+                "The R init script (SsePlugin:Rserve:InitScript) failed: "
+                + (failed.Values[0]?.Trim() ?? "unknown error")),
             _ => throw new RserveException("Rserve answered the session's start with an unexpected value."),
         };
     }
@@ -167,6 +168,6 @@ internal sealed class RSession(RserveConnection connection, int processId, long?
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
 }
 
-/// <summary>A new R session cannot be used: the init script failed, or R cannot be confined as the host needs.</summary>
+/// <summary>A new R session cannot be used: the init script failed, or R cannot be confined as needed.</summary>
 /// <param name="message">What failed, and the fix.</param>
 internal sealed class RSessionSetupException(string message) : Exception(message);

@@ -108,7 +108,9 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
     private static partial class Log
     {
         [LoggerMessage(
-            1, LogLevel.Information, "Rserve started (process {ProcessId}) on 127.0.0.1:{Port}, R running as {Account}")]
+            1,
+            LogLevel.Information,
+            "Rserve started (process {ProcessId}) on 127.0.0.1:{Port}, R running as {Account}")]
         public static partial void Started(ILogger logger, int processId, int port, string account);
 
         [LoggerMessage(2, LogLevel.Warning, "Rserve (process {ProcessId}) exited: {Output}")]
