@@ -27,7 +27,9 @@ public sealed class RserveProcess : IAsyncDisposable
     private readonly DirectoryInfo _folder;
     private readonly StringBuilder _output = new();
     private readonly bool _detached;
+    private Task _outputRead = Task.CompletedTask;
     private bool _started;
+    private long _startTime;
     private bool _disposed;
 
     private RserveProcess(Process process, DirectoryInfo folder, int port, bool detached)
@@ -101,17 +103,20 @@ public sealed class RserveProcess : IAsyncDisposable
                 await ConfineAsync(start, options, folder.FullName, cancellationToken).ConfigureAwait(false);
                 start.ArgumentList.Add(options.RscriptPath);
             }
-            else if (options.Account is not null || options.MemoryLimitBytes is not null || options.ProcessLimit is not null)
+            else if (options.Account is not null || options.MemoryLimitBytes is not null
+                || options.ProcessLimit is not null)
             {
                 throw new RserveException(
-                    "Running R under another account or with limits needs Linux with setsid, setpriv and prlimit (util-linux).");
+                    "Running R under another account or with limits needs Linux with setsid, setpriv and prlimit "
+                    + "(util-linux): install util-linux, or set SsePlugin:Rserve:RunAs to this account and "
+                    + "MemoryLimitMegabytes and ProcessLimit to 0.");
             }
 
             await File.WriteAllTextAsync(config, Configuration(options), cancellationToken).ConfigureAwait(false);
             await File.WriteAllTextAsync(
                 startup,
                 (detached ? Watchdog(folder.FullName) : string.Empty) + options.StartupScript
-                    + $"\nRserve::run.Rserve(config.file = '{RString(config)}')\n",
+                    + $"\nRserve::run.Rserve(config.file = {RCode.Quote(config)})\n",
                 cancellationToken).ConfigureAwait(false);
             if (options.Account is not null)
             {
@@ -121,15 +126,13 @@ public sealed class RserveProcess : IAsyncDisposable
             }
 
             start.ArgumentList.Add("-e");
-            start.ArgumentList.Add($"source('{RString(startup)}')");
+            start.ArgumentList.Add($"source({RCode.Quote(startup)})");
 
             // Not WaitForExitAsync: it also waits for the end of the output, which the per-connection R processes
             // inherit and keep open after the server itself has died.
             var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             server._process.EnableRaisingEvents = true;
             server._process.Exited += (_, _) => exited.TrySetResult();
-            server._process.OutputDataReceived += (_, e) => server.Keep(e.Data);
-            server._process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
             try
             {
                 server._process.Start();
@@ -140,8 +143,12 @@ public sealed class RserveProcess : IAsyncDisposable
             }
 
             server._started = true;
-            server._process.BeginOutputReadLine();
-            server._process.BeginErrorReadLine();
+            server._startTime = StartTime(server.ProcessId) ?? 0;
+
+            // Raw chunks, not lines: R (and what it starts) may write without end and without a line break.
+            server._outputRead = Task.WhenAll(
+                server.KeepAsync(server._process.StandardOutput.BaseStream),
+                server.KeepAsync(server._process.StandardError.BaseStream));
             server.Exited = exited.Task;
             await server.WaitUntilAnsweringAsync(options.StartTimeout, cancellationToken).ConfigureAwait(false);
             return server;
@@ -154,17 +161,40 @@ public sealed class RserveProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Gets when a process started, in clock ticks after boot (Linux: field 22 of /proc/PID/stat), which tells it from
+    /// a later process given the same id; null when it has ended, or on other systems.
+    /// </summary>
+    /// <param name="processId">The process's id.</param>
+    /// <returns>Its start time, or null.</returns>
+    public static long? StartTime(int processId) => Stat(processId) is { } fields
+        ? long.Parse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture)
+        : null;
+
+    /// <summary>Gets whether a process leads a process group (Linux: field 5 of /proc/PID/stat is its id).</summary>
+    /// <param name="processId">The process's id.</param>
+    /// <returns>True if it runs and leads its group.</returns>
+    public static bool LeadsProcessGroup(int processId) =>
+        Stat(processId) is { Length: > 2 } fields && fields[2] == processId.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
     /// Ends a process group at once (SIGKILL): the process that leads it and every process started in it that stayed
-    /// there, whether or not their parents still run; and the process itself, should it lead no group. Does nothing on
-    /// Windows or when the group is gone.
+    /// there, whether or not their parents still run. Does nothing on Windows, or when a process of another start
+    /// time now has the leader's id (the group is gone then: Linux gives no process the id of a group in use).
     /// </summary>
     /// <param name="processGroupId">The group's id: the process id of its leader.</param>
-    public static void KillProcessGroup(int processGroupId)
+    /// <param name="leaderStartTime">The leader's <see cref="StartTime"/>, read when it was known to lead the group.
+    /// </param>
+    public static void KillProcessGroup(int processGroupId, long leaderStartTime)
     {
-        if (!OperatingSystem.IsWindows() && processGroupId > 1)
+        if (OperatingSystem.IsWindows() || processGroupId <= 1)
+        {
+            return;
+        }
+
+        var started = StartTime(processGroupId);
+        if (started is null || started == leaderStartTime)
         {
             _ = NativeMethods.Kill(-processGroupId, NativeMethods.SigKill);
-            _ = NativeMethods.Kill(processGroupId, NativeMethods.SigKill);
         }
     }
 
@@ -196,12 +226,12 @@ public sealed class RserveProcess : IAsyncDisposable
             if (_detached)
             {
                 // Also when the server has died: its watchdog, and what its R processes started, may still run.
-                foreach (var child in Children(ProcessId))
+                foreach (var (child, started) in Children(ProcessId))
                 {
-                    KillProcessGroup(child);
+                    KillProcessGroup(child, started);
                 }
 
-                KillProcessGroup(ProcessId);
+                KillProcessGroup(ProcessId, _startTime);
             }
             else if (!_process.HasExited)
             {
@@ -256,11 +286,11 @@ public sealed class RserveProcess : IAsyncDisposable
     // Should this process die without stopping Rserve (killed, or crashed), the standard input it gave Rserve closes: a
     // process forked from Rserve's before it starts serving reads it to its end, then deletes Rserve's folder and ends
     // the process groups of Rserve's children (per-connection R processes may lead groups of their own) and Rserve's
-    // own session, its R processes included: the next start finds the port free. (The host's pipes are gone then: a kill
-    // that wrote an error there would die of SIGPIPE before it had signalled every group.)
+    // own session, its R processes included: the next start finds the port free. (The host's pipes are gone then: a
+    // kill that wrote an error there would die of SIGPIPE before it had signalled every group.)
     private static string Watchdog(string folder) =>
         "local({ server <- Sys.getpid(); parallel::mcparallel({ try(readLines(file('stdin')), silent = TRUE); "
-        + $"unlink('{RString(folder)}', recursive = TRUE); groups <- server; "
+        + $"unlink({RCode.Quote(folder)}, recursive = TRUE); groups <- server; "
         + "for (p in list.files('/proc', '^[0-9]+$')) { "
         + "stat <- try(readLines(file.path('/proc', p, 'stat'), warn = FALSE), silent = TRUE); "
         + "parent <- strsplit(sub('^.*[)] ', '', stat[1]), ' ')[[1]][2]; "
@@ -277,7 +307,8 @@ public sealed class RserveProcess : IAsyncDisposable
             var user = await RunAsync("id", cancellationToken, "-u", account).ConfigureAwait(false);
             var group = await RunAsync("id", cancellationToken, "-g", account).ConfigureAwait(false);
             start.ArgumentList.Add(Executable(SetPriv)
-                ?? throw new RserveException($"'{SetPriv}' (util-linux) is needed to run R as '{account}'; install util-linux."));
+                ?? throw new RserveException(
+                    $"'{SetPriv}' (util-linux) is needed to run R as '{account}'; install util-linux."));
             start.ArgumentList.Add($"--reuid={user}");
             start.ArgumentList.Add($"--regid={group}");
             start.ArgumentList.Add("--clear-groups");
@@ -289,7 +320,8 @@ public sealed class RserveProcess : IAsyncDisposable
         if (options.MemoryLimitBytes is not null || options.ProcessLimit is not null)
         {
             start.ArgumentList.Add(Executable(PrLimit)
-                ?? throw new RserveException($"'{PrLimit}' (util-linux) is needed to limit R; install util-linux."));
+                ?? throw new RserveException(
+                    $"'{PrLimit}' (util-linux) is needed to limit R; install util-linux."));
             if (options.MemoryLimitBytes is { } bytes)
             {
                 start.ArgumentList.Add(string.Create(CultureInfo.InvariantCulture, $"--as={bytes}"));
@@ -305,7 +337,8 @@ public sealed class RserveProcess : IAsyncDisposable
     }
 
     // Runs a helper program to its end and returns its output; a failure is an RserveException quoting its error.
-    private static async Task<string> RunAsync(string program, CancellationToken cancellationToken, params string[] arguments)
+    private static async Task<string> RunAsync(
+        string program, CancellationToken cancellationToken, params string[] arguments)
     {
         var start = new ProcessStartInfo(program, arguments)
         {
@@ -323,31 +356,36 @@ public sealed class RserveProcess : IAsyncDisposable
                 $"'{program} {string.Join(' ', arguments)}' failed: {(await error.ConfigureAwait(false)).Trim()}");
     }
 
-    // The processes whose parent is the given one (Linux: field 4 of /proc/PID/stat, after the parenthesised name).
-    private static List<int> Children(int parent)
+    // The processes whose parent is the given one (Linux: field 4 of /proc/PID/stat), with their start times.
+    private static List<(int Id, long Started)> Children(int parent)
     {
-        var children = new List<int>();
+        var children = new List<(int, long)>();
+        var parentId = parent.ToString(CultureInfo.InvariantCulture);
         foreach (var entry in Directory.EnumerateDirectories("/proc"))
         {
-            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                && Stat(pid) is { Length: > 19 } fields && fields[1] == parentId)
             {
-                try
-                {
-                    var stat = File.ReadAllText(Path.Combine(entry, "stat"));
-                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                    if (fields.Length > 1 && fields[1] == parent.ToString(CultureInfo.InvariantCulture))
-                    {
-                        children.Add(pid);
-                    }
-                }
-                catch (IOException)
-                {
-                    // The process has ended.
-                }
+                children.Add((pid, long.Parse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture)));
             }
         }
 
         return children;
+    }
+
+    // The fields of /proc/PID/stat after the parenthesised name (the first is field 3, the state); null when the
+    // process has ended or there is no such file.
+    private static string[]? Stat(int processId)
+    {
+        try
+        {
+            var stat = File.ReadAllText(string.Create(CultureInfo.InvariantCulture, $"/proc/{processId}/stat"));
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static void DeleteFolder(DirectoryInfo folder)
@@ -362,23 +400,32 @@ public sealed class RserveProcess : IAsyncDisposable
         }
     }
 
-    // The text of a single-quoted R string literal.
-    private static string RString(string text) => text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
-
-    private void Keep(string? line)
+    // Reads a stream of the server's output to its end, keeping its last OutputKept characters.
+    private async Task KeepAsync(Stream stream)
     {
-        if (line is null)
+        var bytes = new byte[64 * 1024];
+        var chars = new char[Encoding.UTF8.GetMaxCharCount(bytes.Length)];
+        var decoder = Encoding.UTF8.GetDecoder();
+        try
         {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.Append(line).Append('\n');
-            if (_output.Length > OutputKept)
+            int read;
+            while ((read = await stream.ReadAsync(bytes).ConfigureAwait(false)) > 0)
             {
-                _output.Remove(0, _output.Length - OutputKept);
+                var count = decoder.GetChars(bytes, 0, read, chars, 0);
+                var kept = Math.Min(count, OutputKept);
+                lock (_output)
+                {
+                    _output.Append(chars, count - kept, kept);
+                    if (_output.Length > OutputKept)
+                    {
+                        _output.Remove(0, _output.Length - OutputKept);
+                    }
+                }
             }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The pipe is gone with the process.
         }
     }
 
@@ -393,8 +440,9 @@ public sealed class RserveProcess : IAsyncDisposable
             {
                 if (_process.HasExited)
                 {
-                    // Let the output readers drain before quoting them.
-                    await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+                    // Let the output readers drain before quoting them (not for ever: a child may hold the pipes).
+                    await Task.WhenAny(_outputRead, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None))
+                        .ConfigureAwait(false);
                     throw new RserveException($"Rserve exited with code {_process.ExitCode} before it answered on port {Port}. Its output:\n{Output}");
                 }
 

@@ -22,6 +22,30 @@ public sealed class ProcessTests(RserveFixture rserve)
     }
 
     [Fact]
+    public async Task KillProcessGroup_SignalsOnlyTheProcessThatStartedWhenRecorded()
+    {
+        using var leader = System.Diagnostics.Process.Start("setsid", ["sleep", "300"]);
+        try
+        {
+            var started = await SleepingSinceAsync(leader.Id);
+
+            RserveProcess.KillProcessGroup(leader.Id, started + 1);
+            var survived = !await EndsAsync(leader.Id);
+            RserveProcess.KillProcessGroup(leader.Id, started);
+
+            Assert.True(survived, "A process with another start time than the one recorded was killed.");
+            Assert.True(await EndsAsync(leader.Id), "The group's leader still runs.");
+        }
+        finally
+        {
+            if (!leader.HasExited)
+            {
+                leader.Kill();
+            }
+        }
+    }
+
+    [Fact]
     public async Task PortInUse_IsRefused()
     {
         var error = await Assert.ThrowsAsync<RserveException>(() => RserveProcess.StartAsync(new RserveProcessOptions { Port = rserve.Server.Port }));
@@ -52,6 +76,17 @@ public sealed class ProcessTests(RserveFixture rserve)
     }
 
     // Whether a process ends (or is left a zombie) within 2 s; Linux only, as the tests are.
+    // Waits until the process runs sleep (setsid has made it lead a group of its own then); returns its start time.
+    private static async Task<long> SleepingSinceAsync(int pid)
+    {
+        for (var i = 0; i < 200 && File.ReadAllText($"/proc/{pid}/comm").Trim() != "sleep"; i++)
+        {
+            await Task.Delay(50);
+        }
+
+        return RserveProcess.StartTime(pid) ?? throw new InvalidOperationException($"Process {pid} has ended.");
+    }
+
     private static async Task<bool> EndsAsync(int pid)
     {
         for (var i = 0; i < 40; i++)

@@ -98,14 +98,22 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
             Assert.All(processes, pid => Assert.True(pid > 1));
             foreach (var pid in processes)
             {
-                Assert.True(await EndsAsync(pid), $"Process {pid}, started by an R call, runs on after the call.");
+                Assert.True(
+                    await ProcessChecks.EndsAsync(pid), $"Process {pid}, started by an R call, runs on after the call.");
             }
         }
         finally
         {
-            foreach (var pid in processes.Where(pid => pid > 1 && !ProcessEnded(pid)))
+            foreach (var pid in processes.Where(pid => pid > 1 && !ProcessChecks.Ended(pid)))
             {
-                Process.GetProcessById(pid).Kill();
+                try
+                {
+                    Process.GetProcessById(pid).Kill();
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+                {
+                    // It ended meanwhile.
+                }
             }
         }
     }
@@ -127,29 +135,6 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     internal static async Task<double> ScalarAsync(Connector.ConnectorClient client, string script) =>
         (await client.EvaluateAsync(script, FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])))
             .Numbers()[0];
-
-    // Whether a process ends (or is left a zombie) within 10 s.
-    private static async Task<bool> EndsAsync(int pid)
-    {
-        for (var i = 0; i < 100 && !ProcessEnded(pid); i++)
-        {
-            await Task.Delay(100);
-        }
-
-        return ProcessEnded(pid);
-    }
-
-    private static bool ProcessEnded(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
-        }
-        catch (IOException)
-        {
-            return true;
-        }
-    }
 }
 
 /// <summary>A host that runs Rserve itself, with an init script, two sessions and a 1 GB limit per R process.</summary>

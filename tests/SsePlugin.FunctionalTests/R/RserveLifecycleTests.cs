@@ -108,7 +108,7 @@ public sealed class RserveLifecycleTests : IDisposable
 
             // Rserve runs in a session of its own (setsid): its watchdog, forked from it, is the one left in it.
             Assert.True(
-                await WithinTenSecondsAsync(() => SessionMembers(first).Count == 0),
+                await ProcessChecks.WithinTenSecondsAsync(() => SessionMembers(first).Count == 0),
                 $"Processes of the dead Rserve's session are left: {string.Join(", ", SessionMembers(first))}");
         }
         finally
@@ -116,7 +116,7 @@ public sealed class RserveLifecycleTests : IDisposable
             await host.DisposeAsync();
         }
 
-        Assert.True(await ExitedAsync(second), "Rserve still runs after the host stopped");
+        Assert.True(await ProcessChecks.EndsAsync(second), "Rserve still runs after the host stopped");
     }
 
     [Fact]
@@ -172,23 +172,49 @@ public sealed class RserveLifecycleTests : IDisposable
 
         try
         {
-            Assert.True(await ExitedAsync(server), "Rserve still runs after the host was killed");
-            // Its watchdog reacts to the host's pipe closing, at once; polling the host every second took up to 1 s.
+            Assert.True(await ProcessChecks.EndsAsync(server), "Rserve still runs after the host was killed");
+            // Its watchdog reacts to the host's pipe closing, at once (the test's polling adds up to 50 ms).
             Assert.True(
-                clock.Elapsed < TimeSpan.FromSeconds(0.5),
+                clock.Elapsed < TimeSpan.FromSeconds(3),
                 $"Rserve ended {clock.Elapsed.TotalSeconds:0.0} s after the host was killed");
             await Assert.ThrowsAsync<RserveException>(() => RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = port, ConnectTimeout = TimeSpan.FromSeconds(2) }));
         }
         finally
         {
-            if (!await ExitedAsync(server))
+            if (!await ProcessChecks.EndsAsync(server))
             {
                 Process.GetProcessById(server).Kill(entireProcessTree: true);
             }
         }
     }
 
+    [Fact]
+    public async Task Output_of_R_without_line_breaks_does_not_fill_the_hosts_memory()
+    {
+        var port = RserveProcess.FreeLoopbackPort();
+        await using var host = await ChildHost.StartAsync(
+            "--script-engine", "r", "--rserve", $"127.0.0.1:{port}", "--start-rserve");
+
+        // 500 MB on R's standard output (which Rserve and every R process share with the host), no line break.
+        var written = await host.Client.EvaluateAsync(
+            "for (i in 1:50) cat(strrep('x', 1e7)); 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+        var after = await host.Client.EvaluateAsync(
+            "q$x * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(21)]));
+        var peak = PeakMegabytes(host.ProcessId);
+
+        Assert.Equal([1], written.Numbers());
+        Assert.Equal([42], after.Numbers());
+        Assert.True(peak < 400, $"The host's peak resident memory was {peak} MB.");
+    }
+
     public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    // The peak resident memory of a process (VmHWM in /proc/PID/status), in MB.
+    private static long PeakMegabytes(int processId) =>
+        long.Parse(
+            File.ReadLines($"/proc/{processId}/status").Single(line => line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1],
+            CultureInfo.InvariantCulture) / 1024;
 
     private static async Task<double> Double(TestHost host, double x) =>
         (await host.Client.EvaluateAsync("q$x * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(x)]))).Numbers()[0];
@@ -216,35 +242,6 @@ public sealed class RserveLifecycleTests : IDisposable
                 await Task.Delay(250);
             }
         }
-    }
-
-    // Whether a process ends (or is left a zombie, which its new parent may take a while to reap) within 10 s.
-    private static Task<bool> ExitedAsync(int processId) => WithinTenSecondsAsync(() =>
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{processId}/stat").Contains(") Z ", StringComparison.Ordinal);
-        }
-        catch (IOException)
-        {
-            return true;
-        }
-    });
-
-    // Whether the condition holds within 10 s, checked every 50 ms.
-    private static async Task<bool> WithinTenSecondsAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 200; i++)
-        {
-            if (condition())
-            {
-                return true;
-            }
-
-            await Task.Delay(50);
-        }
-
-        return false;
     }
 
     // The live processes of a session (field 6 of /proc/PID/stat), zombies aside.

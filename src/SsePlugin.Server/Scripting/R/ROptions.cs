@@ -81,14 +81,16 @@ public sealed class ROptions
     /// </summary>
     internal bool FreshProcesses => !ReuseSessions && !OperatingSystem.IsWindows();
 
-    /// <summary>Gets the account R runs under when the host starts Rserve; null for the host's own.</summary>
+    /// <summary>
+    /// Gets the account R runs under when the host starts Rserve; null for the host's own (also when RunAs names it).
+    /// </summary>
     internal string? Account =>
-        OperatingSystem.IsWindows() || RunAs == "root" || (RunAs is null && !Environment.IsPrivilegedProcess)
+        OperatingSystem.IsWindows() || RunAs == Environment.UserName
             ? null
-            : RunAs ?? "nobody";
+            : RunAs ?? (OperatingSystem.IsLinux() && Environment.IsPrivilegedProcess ? "nobody" : null);
 
     /// <summary>Gets whether abandoned R work may be ended by killing its R process: only on the Rserve the host runs, where each session has its own.</summary>
-    internal bool CanEndSessions => Start && !OperatingSystem.IsWindows();
+    internal bool CanEndSessions => Start && OperatingSystem.IsLinux();
 
     /// <summary>Checks the settings at start, so that a mistake stops the host instead of failing every R call.</summary>
     internal sealed class Validator : IValidateOptions<ROptions>

@@ -7,7 +7,13 @@ namespace SsePlugin.Server.Scripting.R;
 /// id of that R process. On the Rserve the host runs, that process leads a process group of its own, so that ending
 /// the session ends every process its calls started.
 /// </summary>
-internal sealed class RSession(RserveConnection connection, int processId, bool leadsGroup) : IAsyncDisposable
+/// <param name="connection">The prepared connection.</param>
+/// <param name="processId">The R process's id.</param>
+/// <param name="startTime">
+/// When the R process started (<see cref="RserveProcess.StartTime"/>) if it leads a process group of its own, which
+/// <see cref="Close"/> then ends; else null.
+/// </param>
+internal sealed class RSession(RserveConnection connection, int processId, long? startTime) : IAsyncDisposable
 {
     /// <summary>
     /// Defines <c>.sse$run()</c>, which runs a call's script: it takes <c>.sse.call</c> (a list of <c>q</c> and
@@ -66,7 +72,8 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
           Sys.getpid()
         }
         .sse$setsid <- tryCatch(
-          getNativeSymbolInfo("setsid", dyn.load(Sys.glob(c("/lib/*/libc.so.6", "/lib*/libc.so.6"))[1])),
+          getNativeSymbolInfo("setsid", dyn.load(Sys.glob(c("/lib/*/libc.so.6", "/lib*/libc.so.6",
+            "/usr/lib/*/libc.so.6", "/usr/lib*/libc.so.6", "/lib/libc.musl-*.so.1"))[1])),
           error = function(e) NULL)
         """;
 
@@ -101,9 +108,9 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
     /// <returns>The R code.</returns>
     public static string Preparation(string? initScript) =>
         $"if (!exists('.sse', envir = globalenv(), inherits = FALSE)) {{\n{Define}\n"
-        + ".sse$failed <- tryCatch({ eval(parse(text = '"
-        + RString((initScript ?? string.Empty).ReplaceLineEndings("\n"))
-        + "', keep.source = FALSE), envir = globalenv()); NULL }, error = function(e) conditionMessage(e))\n"
+        + ".sse$failed <- tryCatch({ eval(parse(text = "
+        + RCode.Quote((initScript ?? string.Empty).ReplaceLineEndings("\n"))
+        + ", keep.source = FALSE), envir = globalenv()); NULL }, error = function(e) conditionMessage(e))\n"
         + $"{Seal}\n}}\n";
 
     /// <summary>Prepares a new connection (see <see cref="Preparation"/>) and starts its session.</summary>
@@ -115,7 +122,9 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
     /// <see cref="Close"/> ends: only on the Rserve the host runs itself.</param>
     /// <param name="cancellationToken">Cancels the preparation.</param>
     /// <returns>The session.</returns>
-    /// <exception cref="RInitScriptException">The init script failed.</exception>
+    /// <exception cref="RSessionSetupException">
+    /// The init script failed, or the R process could not lead a process group of its own when asked to.
+    /// </exception>
     public static async Task<RSession> OpenAsync(
         RserveConnection connection, string preparation, bool lead, CancellationToken cancellationToken)
     {
@@ -123,9 +132,16 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
         var answer = await connection.EvalAsync(open, cancellationToken).ConfigureAwait(false);
         return answer switch
         {
-            RIntegerVector { Length: 1 } id => new RSession(connection, id.Values[0], lead),
-            RStringVector { Length: 1 } failed =>
-                throw new RInitScriptException(failed.Values[0]?.Trim() ?? "unknown error"),
+            RIntegerVector { Length: 1 } id when !lead => new RSession(connection, id.Values[0], null),
+            RIntegerVector { Length: 1 } id => RserveProcess.LeadsProcessGroup(id.Values[0])
+                ? new RSession(connection, id.Values[0], RserveProcess.StartTime(id.Values[0]))
+                : throw new RSessionSetupException(
+                    $"R process {id.Values[0]} could not make itself the leader of a process group of its own: R "
+                    + "found no C library (libc.so.6) to call setsid from, so the host cannot end what R calls start. "
+                    + "Run Rserve yourself (without --start-rserve) and set SsePlugin:Rserve:ReuseSessions."),
+            RStringVector { Length: 1 } failed => throw new RSessionSetupException(
+                "The R init script (SsePlugin:Rserve:InitScript) failed: "
+                + (failed.Values[0]?.Trim() ?? "unknown error")),
             _ => throw new RserveException("Rserve answered the session's start with an unexpected value."),
         };
     }
@@ -141,21 +157,17 @@ internal sealed class RSession(RserveConnection connection, int processId, bool 
             return;
         }
 
-        if (leadsGroup && processId > 0)
+        if (startTime is { } started)
         {
-            RserveProcess.KillProcessGroup(processId);
+            RserveProcess.KillProcessGroup(processId, started);
         }
 
         Connection.Abort();
     }
 
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
-
-    // The text of a single-quoted R string literal.
-    private static string RString(string text) =>
-        text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
 }
 
-/// <summary>The init script failed on a new R session.</summary>
-/// <param name="rMessage">R's error message.</param>
-internal sealed class RInitScriptException(string rMessage) : Exception($"The R init script (SsePlugin:Rserve:InitScript) failed: {rMessage}");
+/// <summary>A new R session cannot be used: the init script failed, or R cannot be confined as needed.</summary>
+/// <param name="message">What failed, and the fix.</param>
+internal sealed class RSessionSetupException(string message) : Exception(message);

@@ -82,10 +82,10 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
 
         _ = Task.Run(async () =>
         {
+            var failed = false;
             try
             {
-                var opened = true;
-                while (opened && !_disposed && _options.Sessions - _idle.Count is > 0 and var missing)
+                while (!failed && !_disposed && _options.Sessions - _idle.Count is > 0 and var missing)
                 {
                     var spares = await Task.WhenAll(Enumerable.Range(0, missing).Select(_ => TryOpenAsync()))
                         .ConfigureAwait(false);
@@ -97,7 +97,7 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
                         }
                     }
 
-                    opened = Array.TrueForAll(spares, spare => spare is not null);
+                    failed = Array.Exists(spares, spare => spare is null);
                 }
             }
             finally
@@ -107,18 +107,25 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
                 {
                     CloseIdle();
                 }
+                else if (!failed && _idle.Count < _options.Sessions)
+                {
+                    // A call took a spare after the loop's last check, and its Replenish found this one running.
+                    Replenish();
+                }
             }
         });
     }
 
+    // Opens a spare (connecting within ConnectTimeoutSeconds, the whole within TimeoutSeconds); null if that fails.
     private async Task<RSession?> TryOpenAsync()
     {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+        timeout.CancelAfter(TimeSpan.FromSeconds(_options.TimeoutSeconds));
         try
         {
-            return await OpenAsync(_closing.Token).ConfigureAwait(false);
+            return await OpenAsync(timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception e)
-            when (e is SseCallException or RserveException or IOException or OperationCanceledException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             return null;
         }
@@ -182,9 +189,9 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
         catch (Exception e)
         {
             await connection.DisposeAsync().ConfigureAwait(false);
-            if (e is RInitScriptException)
+            if (e is RSessionSetupException)
             {
-                Log.InitScriptFailed(logger, e.Message);
+                Log.SessionSetupFailed(logger, e.Message);
                 throw new SseCallException(StatusCode.FailedPrecondition, e.Message);
             }
 
@@ -219,6 +226,6 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
         public static partial void Unreachable(ILogger logger, string address, string problem);
 
         [LoggerMessage(3, LogLevel.Error, "{Problem}")]
-        public static partial void InitScriptFailed(ILogger logger, string problem);
+        public static partial void SessionSetupFailed(ILogger logger, string problem);
     }
 }

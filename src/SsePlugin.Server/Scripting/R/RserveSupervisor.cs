@@ -95,10 +95,10 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
                 Port = _options.Port,
                 StartupScript = RSession.Preparation(_options.InitScript),
                 Account = _options.Account,
-                MemoryLimitBytes = _options.MemoryLimitMegabytes > 0 && !OperatingSystem.IsWindows()
+                MemoryLimitBytes = _options.MemoryLimitMegabytes > 0 && OperatingSystem.IsLinux()
                     ? _options.MemoryLimitMegabytes * 1024L * 1024
                     : null,
-                ProcessLimit = _options.ProcessLimit > 0 && !OperatingSystem.IsWindows() ? _options.ProcessLimit : null,
+                ProcessLimit = _options.ProcessLimit > 0 && OperatingSystem.IsLinux() ? _options.ProcessLimit : null,
             },
             cancellationToken).ConfigureAwait(false);
         Log.Started(logger, process.ProcessId, process.Port, _options.Account ?? Environment.UserName);
@@ -108,7 +108,9 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
     private static partial class Log
     {
         [LoggerMessage(
-            1, LogLevel.Information, "Rserve started (process {ProcessId}) on 127.0.0.1:{Port}, R running as {Account}")]
+            1,
+            LogLevel.Information,
+            "Rserve started (process {ProcessId}) on 127.0.0.1:{Port}, R running as {Account}")]
         public static partial void Started(ILogger logger, int processId, int port, string account);
 
         [LoggerMessage(2, LogLevel.Warning, "Rserve (process {ProcessId}) exited: {Output}")]
