@@ -241,7 +241,6 @@ public sealed class RScriptTests(RHostFixture r)
     [InlineData("list(1, 2)", "returned a list")]
     [InlineData("q[, 0]", "without columns")]
     [InlineData("function(x) x", "cannot take")]
-    [InlineData("c(1, 2, 3)", "returned 3 values for 2 rows")]
     [InlineData("c('a', 'b')", "returned text, but this function returns numbers")]
     public async Task R_errors_and_unusable_answers_reach_Qlik_with_a_clear_message(string script, string message)
     {
@@ -251,6 +250,41 @@ public sealed class RScriptTests(RHostFixture r)
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains(message, error.Status.Detail);
         Assert.Equal([7], after.Numbers());
+    }
+
+    [Fact]
+    public async Task An_answer_of_another_length_is_sent_as_R_returned_it_with_a_warning_or_refused_when_strict()
+    {
+        var log = new LogCapture();
+        await using var host = await TestHost.StartAsync(
+            ["--script-engine", "r", "--rserve", $"127.0.0.1:{r.Rserve.Port}"], log.AddTo);
+        await using var strict = await RHostFixture.StartHostAsync(
+            r.Rserve.Port, "--SsePlugin:Rserve:StrictAnswerLength", "true");
+        var rows = Bundle([Numeric(1), Numeric(2), Numeric(3), Numeric(4)]);
+
+        // A forecast of two values for a chart of four rows, as the R plugin's time-series app makes.
+        var forecast = await host.Client.EvaluateAsync("c(10, 20)", FunctionType.Tensor, DataType.Numeric, OneNumber, rows);
+        var refused = await FailsAsync(() =>
+            strict.Client.EvaluateAsync("c(10, 20)", FunctionType.Tensor, DataType.Numeric, OneNumber, rows));
+
+        Assert.Equal([10, 20], forecast.Numbers());
+        await log.WaitForAsync("ScriptEval", "the R script returned 2 values for 4 rows; they were sent as they are");
+        Assert.Equal(StatusCode.InvalidArgument, refused.StatusCode);
+        Assert.Contains("returned 2 values for 4 rows", refused.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("SsePlugin:Rserve:StrictAnswerLength", refused.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_parameter_Qlik_sends_without_a_name_is_arg_and_its_position_in_q()
+    {
+        var answer = await r.Client.EvaluateAsync(
+            "paste(paste(names(q), collapse = ','), q$arg0, q$Sales, q$arg2, sep = ':')",
+            FunctionType.Aggregation,
+            DataType.String,
+            [("", DataType.String), ("Sales", DataType.String), ("", DataType.String)],
+            Bundle([Text("a", "b", "c")]));
+
+        Assert.Equal(["arg0,Sales,arg2:a:b:c"], answer.Strings());
     }
 
     [Fact]

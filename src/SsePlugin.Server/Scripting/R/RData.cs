@@ -42,9 +42,10 @@ internal static class RData
     /// <summary>
     /// The answer to a call: a data frame becomes a table with its names and types (for <c>LOAD ... EXTENSION</c>);
     /// a vector one column of the declared return type, one value per row (a single value is repeated) or one value
-    /// for an aggregation.
+    /// for an aggregation. Unless <paramref name="strict"/>, a vector of another length answers its values as they are.
     /// </summary>
-    public static (SseColumn[] Columns, int Rows, SseTable? Description) Answer(RValue value, ScriptDefinition definition, long rowsIn, string function)
+    public static (SseColumn[] Columns, int Rows, SseTable? Description) Answer(
+        RValue value, ScriptDefinition definition, long rowsIn, string function, bool strict)
     {
         if (RFrames.IsDataFrame(value))
         {
@@ -74,14 +75,18 @@ internal static class RData
 
         var (values, text) = Values(value, function);
         var length = values?.Length ?? text!.Length;
-        var rows = definition.FunctionType == SseFunctionType.Aggregation ? 1 : (int)rowsIn;
-        if (length != rows && !(length == 1 && definition.FunctionType != SseFunctionType.Aggregation))
+        var aggregation = definition.FunctionType == SseFunctionType.Aggregation;
+        var rows = aggregation ? 1 : (int)rowsIn;
+        if (length != rows && !(length == 1 && !aggregation))
         {
-            throw Refused(
-                function,
-                definition.FunctionType == SseFunctionType.Aggregation
-                    ? $"returned {length} values; an aggregation returns one value."
-                    : $"returned {length} values for {rows} rows; return one value per row, in the order of q.");
+            rows = aggregation || strict
+                ? throw Refused(
+                    function,
+                    aggregation
+                        ? $"returned {length} values; an aggregation returns one value."
+                        : $"returned {length} values for {rows} rows; return one value per row, in the order of q "
+                            + "(SsePlugin:Rserve:StrictAnswerLength).")
+                : length;
         }
 
         var column = definition.ReturnType switch

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Microsoft.Extensions.Logging;
 using SsePlugin.Rserve;
 using SsePlugin.Server.Invocation;
 
@@ -8,7 +9,8 @@ namespace SsePlugin.Server.Scripting.R;
 /// Runs one R script for one call: reads every row, assigns them as <c>q</c> in a session of the pool, evaluates
 /// the script in an environment of this call only and sends back what it returns.
 /// </summary>
-internal sealed class RInvoker(ScriptDefinition definition, RservePool pool, ROptions options) : FunctionInvoker
+internal sealed partial class RInvoker(ScriptDefinition definition, RservePool pool, ROptions options, ILogger logger)
+    : FunctionInvoker
 {
     private readonly RStringVector _script = new([definition.Script]);
 
@@ -70,7 +72,13 @@ internal sealed class RInvoker(ScriptDefinition definition, RservePool pool, ROp
             throw Failure(name, ((RStringVector)value).Values[0] ?? string.Empty);
         }
 
-        var (columns, rows, description) = RData.Answer(value, definition, call.RowsRead, name);
+        var (columns, rows, description) = RData.Answer(value, definition, call.RowsRead, name, options.StrictAnswerLength);
+        if (description is null && rows != call.RowsRead && definition.FunctionType != SseFunctionType.Aggregation)
+        {
+            // The call's own log line, which follows, names its app and user.
+            Log.LengthDiffers(logger, name, rows, call.RowsRead);
+        }
+
         await call.Response.WriteAsync(columns, rows, description).ConfigureAwait(false);
     }
 
@@ -87,4 +95,15 @@ internal sealed class RInvoker(ScriptDefinition definition, RservePool pool, ROp
                       + $"R error: {rMessage}"
                     : $"{name}: R ran out of memory; give the script less data. R error: {rMessage}")
             : new SseCallException(StatusCode.InvalidArgument, $"{name}: R error: {rMessage}");
+
+    private static partial class Log
+    {
+        [LoggerMessage(
+            1,
+            LogLevel.Warning,
+            "{Function}: the R script returned {Values} values for {Rows} rows; they were sent "
+            + "as they are, as Qlik's R plugin does (SsePlugin:Rserve:StrictAnswerLength refuses such answers)")]
+        public static partial void LengthDiffers(
+            ILogger logger, string function, int values, long rows);
+    }
 }

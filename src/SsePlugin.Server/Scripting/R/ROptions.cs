@@ -38,6 +38,13 @@ public sealed class ROptions
     public string RscriptPath { get; set; } = "Rscript";
 
     /// <summary>
+    /// Gets or sets whether a scalar or tensor script must answer one value per row (or one value for all rows).
+    /// Default false: as Qlik's R plugin does, other answers are sent as R returned them (a forecast of 12 values for a
+    /// chart of 40 rows), and the log warns of each with both lengths.
+    /// </summary>
+    public bool StrictAnswerLength { get; set; }
+
+    /// <summary>
     /// Gets or sets whether an R session serves call after call, put back between calls by R code that a script can
     /// undo: for trusted scripts only. Default false: each call runs in an R process no earlier call has run in, which
     /// ends with the call.

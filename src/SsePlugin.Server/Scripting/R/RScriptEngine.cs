@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SsePlugin.Server.Invocation;
 
@@ -7,11 +8,12 @@ namespace SsePlugin.Server.Scripting.R;
 /// Runs scripts in R through Rserve, as Qlik's R plugin does: the call's columns become the data frame <c>q</c>,
 /// the script's value becomes the answer.
 /// </summary>
-internal sealed class RScriptEngine(RservePool pool, IOptions<ROptions> options) : IScriptEngine
+internal sealed class RScriptEngine(RservePool pool, IOptions<ROptions> options, ILogger<RScriptEngine> logger)
+    : IScriptEngine
 {
     public string Name => "r";
 
     // R runs the script; nothing to prepare here. Windows line breaks are made plain so that R parses them.
     public FunctionInvoker Compile(ScriptDefinition definition) =>
-        new RInvoker(definition with { Script = definition.Script.ReplaceLineEndings("\n") }, pool, options.Value);
+        new RInvoker(definition with { Script = definition.Script.ReplaceLineEndings("\n") }, pool, options.Value, logger);
 }
