@@ -76,7 +76,8 @@ public sealed class RserveProcess : IAsyncDisposable
         if (!OperatingSystem.IsWindows() && Executable(options.RscriptPath) is null)
         {
             throw new RserveException(
-                $"Cannot start '{options.RscriptPath}': no such program. Install R with the Rserve package, or set the Rscript path.");
+                $"Cannot start '{options.RscriptPath}': no such program. "
+                + "Install R with the Rserve package, or set the Rscript path.");
         }
 
         var folder = Directory.CreateTempSubdirectory("sseplugin-rserve-");

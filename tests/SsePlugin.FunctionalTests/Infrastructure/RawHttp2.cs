@@ -173,7 +173,12 @@ public static class RawHttp2
     }
 
     private static async Task WriteFrameAsync(
-        Stream stream, byte type, byte flags, int streamId, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+        Stream stream,
+        byte type,
+        byte flags,
+        int streamId,
+        ReadOnlyMemory<byte> payload,
+        CancellationToken cancellationToken)
     {
         var header = new byte[9];
         header[0] = (byte)(payload.Length >> 16);

@@ -99,7 +99,8 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
             foreach (var pid in processes)
             {
                 Assert.True(
-                    await ProcessChecks.EndsAsync(pid), $"Process {pid}, started by an R call, runs on after the call.");
+                    await ProcessChecks.EndsAsync(pid),
+                    $"Process {pid}, started by an R call, runs on after the call.");
             }
         }
         finally

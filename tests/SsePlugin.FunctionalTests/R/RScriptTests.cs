@@ -230,7 +230,8 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task The_init_script_ran_in_every_session()
     {
         var answers = await Task.WhenAll(Enumerable.Range(1, 4).Select(i =>
-            r.Client.EvaluateAsync("times10(q$x) + (f == 'kept')", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
+            r.Client.EvaluateAsync(
+                "times10(q$x) + (f == 'kept')", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
 
         Assert.Equal([11, 21, 31, 41], answers.Select(a => a.Numbers()[0]));
     }
@@ -263,7 +264,8 @@ public sealed class RScriptTests(RHostFixture r)
         var rows = Bundle([Numeric(1), Numeric(2), Numeric(3), Numeric(4)]);
 
         // A forecast of two values for a chart of four rows, as the R plugin's time-series app makes.
-        var forecast = await host.Client.EvaluateAsync("c(10, 20)", FunctionType.Tensor, DataType.Numeric, OneNumber, rows);
+        var forecast = await host.Client.EvaluateAsync(
+            "c(10, 20)", FunctionType.Tensor, DataType.Numeric, OneNumber, rows);
         var refused = await FailsAsync(() =>
             strict.Client.EvaluateAsync("c(10, 20)", FunctionType.Tensor, DataType.Numeric, OneNumber, rows));
 
@@ -304,8 +306,8 @@ public sealed class RScriptTests(RHostFixture r)
         await OpenTheFourSessionsAsync();
 
         // Each script says when, in R, it started and ended its 3 s of sleep. One after the other, each would start
-        // after the one before ended; in parallel all four sleep at once, however slowly a loaded machine delivers calls
-        // and forks their R processes.
+        // after the one before ended; in parallel all four sleep at once, however slowly a loaded machine delivers
+        // calls and forks their R processes.
         var spans = await Task.WhenAll(RunFour(
             "start <- as.numeric(Sys.time()); Sys.sleep(3); data.frame(start = start, end = as.numeric(Sys.time()))"));
 

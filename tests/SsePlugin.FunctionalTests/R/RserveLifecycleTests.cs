@@ -212,7 +212,8 @@ public sealed class RserveLifecycleTests : IDisposable
     // The peak resident memory of a process (VmHWM in /proc/PID/status), in MB.
     private static long PeakMegabytes(int processId) =>
         long.Parse(
-            File.ReadLines($"/proc/{processId}/status").Single(line => line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            File.ReadLines($"/proc/{processId}/status")
+                .Single(line => line.StartsWith("VmHWM:", StringComparison.Ordinal))
                 .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1],
             CultureInfo.InvariantCulture) / 1024;
 

@@ -72,7 +72,8 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
             throw Failure(name, ((RStringVector)value).Values[0] ?? string.Empty);
         }
 
-        var (columns, rows, description) = RData.Answer(value, definition, call.RowsRead, name, options.StrictAnswerLength);
+        var (columns, rows, description) =
+            RData.Answer(value, definition, call.RowsRead, name, options.StrictAnswerLength);
         if (description is null && rows != call.RowsRead && definition.FunctionType != SseFunctionType.Aggregation)
         {
             // The call's own log line, which follows, names its app and user.

@@ -15,5 +15,6 @@ internal sealed class RScriptEngine(RservePool pool, IOptions<ROptions> options,
 
     // R runs the script; nothing to prepare here. Windows line breaks are made plain so that R parses them.
     public FunctionInvoker Compile(ScriptDefinition definition) =>
-        new RInvoker(definition with { Script = definition.Script.ReplaceLineEndings("\n") }, pool, options.Value, logger);
+        new RInvoker(
+            definition with { Script = definition.Script.ReplaceLineEndings("\n") }, pool, options.Value, logger);
 }
