@@ -123,6 +123,7 @@ internal partial class ConnectorService
         FunctionCall? call = null;
         ClientWatch? watch = null;
         Status? failure = null;
+        var requestRefused = false;
         var admitted = false;
         var exhausted = false;
         // The function's token: cancelled when Qlik cancels or goes away, and by the call itself the moment its
@@ -187,6 +188,7 @@ internal partial class ConnectorService
             }
 
             failure = status;
+            requestRefused = e is RpcException;
         }
         finally
         {
@@ -204,8 +206,9 @@ internal partial class ConnectorService
         }
 
         // The rest of the request is read before the status goes out, so that the stream ends cleanly (see
-        // RequestDrain); a client that went away, cancelled or kept the call waiting has nothing more to send.
-        if (!cancellation.IsCancellationRequested)
+        // RequestDrain); a client that went away, cancelled or kept the call waiting has nothing more to send, and
+        // one whose request grpc-dotnet refused (a message over the limit) is reset: its rest is not worth reading.
+        if (!cancellation.IsCancellationRequested && !requestRefused)
         {
             await RequestDrain.DrainAsync(http).ConfigureAwait(false);
         }

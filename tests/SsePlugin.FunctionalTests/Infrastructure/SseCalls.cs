@@ -100,7 +100,8 @@ public static class SseCalls
         {
             foreach (var message in messages)
             {
-                await call.RequestStream.WriteAsync(message);
+                // With the call's token, so that a write the host never takes fails the test instead of hanging it.
+                await call.RequestStream.WriteAsync(message, cts.Token);
             }
 
             await call.RequestStream.CompleteAsync();
