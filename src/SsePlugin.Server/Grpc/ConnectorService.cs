@@ -123,7 +123,7 @@ internal partial class ConnectorService
         FunctionCall? call = null;
         ClientWatch? watch = null;
         Status? failure = null;
-        var requestRefused = false;
+        Exception? error = null;
         var admitted = false;
         var exhausted = false;
         // The function's token: cancelled when Qlik cancels or goes away, and by the call itself the moment its
@@ -155,11 +155,6 @@ internal partial class ConnectorService
             };
             await function.Invoker.InvokeAsync(call).ConfigureAwait(false);
             await response.CompleteAsync().ConfigureAwait(false);
-            // Checked here so that a host logging at Warning does not even describe the caller.
-            if (_logger.IsEnabled(LogLevel.Information))
-            {
-                Log.CallSucceeded(_logger, rpc, name, connection.Name, Printable(common.AppId), Printable(common.UserId), Caller(context), call.RowsRead, response.RowsWritten, Stopwatch.GetElapsedTime(started).TotalMilliseconds, StatusCode.OK);
-            }
         }
         catch (Exception e)
         {
@@ -169,26 +164,8 @@ internal partial class ConnectorService
             status = new Status(status.StatusCode, Shorten(status.Detail));
             // The heap, or the call's budget of it, ran out: memory goes back to the machine once the host is quiet.
             exhausted = e is OutOfMemoryException || e.InnerException is OutOfMemoryException;
-            if (_logger.IsEnabled(LogLevel.Warning) && _failureLog.TryLog(status.StatusCode))
-            {
-                Log.CallFailed(
-                    _logger,
-                    rpc,
-                    name,
-                    connection.Name,
-                    Printable(common.AppId),
-                    Printable(common.UserId),
-                    Caller(context),
-                    call?.RowsRead ?? 0,
-                    call?.Response.RowsWritten ?? 0,
-                    Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-                    status.StatusCode,
-                    Printable(status.Detail),
-                    status.StatusCode == StatusCode.Unknown ? e : null);
-            }
-
             failure = status;
-            requestRefused = e is RpcException;
+            error = e;
         }
         finally
         {
@@ -205,10 +182,46 @@ internal partial class ConnectorService
             call?.End(exhausted);
         }
 
+        // Logged once the call's slot is free, so that a caller who reads the line may call again at once. Checked
+        // first, so that a host logging at Warning does not even describe the caller of a call that succeeded.
+        var duration = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        if (failure is null && _logger.IsEnabled(LogLevel.Information))
+        {
+            Log.CallSucceeded(
+                _logger,
+                rpc,
+                name,
+                connection.Name,
+                Printable(common.AppId),
+                Printable(common.UserId),
+                Caller(context),
+                call!.RowsRead,
+                call.Response.RowsWritten,
+                duration,
+                StatusCode.OK);
+        }
+        else if (failure is { } status && _logger.IsEnabled(LogLevel.Warning) && _failureLog.TryLog(status.StatusCode))
+        {
+            Log.CallFailed(
+                _logger,
+                rpc,
+                name,
+                connection.Name,
+                Printable(common.AppId),
+                Printable(common.UserId),
+                Caller(context),
+                call?.RowsRead ?? 0,
+                call?.Response.RowsWritten ?? 0,
+                duration,
+                status.StatusCode,
+                Printable(status.Detail),
+                status.StatusCode == StatusCode.Unknown ? error : null);
+        }
+
         // The rest of the request is read before the status goes out, so that the stream ends cleanly (see
         // RequestDrain); a client that went away, cancelled or kept the call waiting has nothing more to send, and
         // one whose request grpc-dotnet refused (a message over the limit) is reset: its rest is not worth reading.
-        if (!cancellation.IsCancellationRequested && !requestRefused)
+        if (!cancellation.IsCancellationRequested && error is not RpcException)
         {
             await RequestDrain.DrainAsync(http).ConfigureAwait(false);
         }

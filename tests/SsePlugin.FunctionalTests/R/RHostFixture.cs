@@ -21,9 +21,12 @@ public sealed class RHostFixture : IAsyncLifetime
         _host = await StartHostAsync(Rserve.Port, "--SsePlugin:Rserve:InitScript", InitScript);
     }
 
-    /// <summary>Starts a host whose scripts run in R on the given port: four sessions, a 5 s limit per call.</summary>
+    /// <summary>
+    /// Starts a host whose scripts run in R on the given port: four sessions, a 10 s limit per call (a loaded machine
+    /// may take seconds to fork a fresh R process for every call).
+    /// </summary>
     public static Task<TestHost> StartHostAsync(int rservePort, params string[] args) => TestHost.StartAsync(
-        ["--script-engine", "r", "--rserve", $"127.0.0.1:{rservePort}", "--SsePlugin:Rserve:PoolSize", "4", "--SsePlugin:Rserve:TimeoutSeconds", "5", .. args]);
+        ["--script-engine", "r", "--rserve", $"127.0.0.1:{rservePort}", "--SsePlugin:Rserve:PoolSize", "4", "--SsePlugin:Rserve:TimeoutSeconds", "10", .. args]);
 
     public async Task DisposeAsync()
     {

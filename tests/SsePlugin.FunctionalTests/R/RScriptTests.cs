@@ -322,7 +322,7 @@ public sealed class RScriptTests(RHostFixture r)
             r.Client.EvaluateAsync("q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
-        Assert.Contains("longer than the 5 s allowed", error.Status.Detail);
+        Assert.Contains("longer than the 10 s allowed", error.Status.Detail);
         Assert.Equal([1, 2, 3, 4], answers.Select(a => a.Numbers()[0]));
     }
 
@@ -330,12 +330,13 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task Time_queued_for_a_session_does_not_count_against_the_scripts_limit()
     {
         await OpenTheFourSessionsAsync();
-        var busy = RunFour("Sys.sleep(3); q$x");
+        var busy = RunFour("Sys.sleep(6); q$x");
         await Task.Delay(300);
 
-        // Queued about 2.7 s behind the four sessions' calls, then 3 s of R: more than the 5 s limit in all, each part
-        // 2 s under it.
-        var queued = await r.Client.EvaluateAsync("Sys.sleep(3); q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(5)]));
+        // Queued about 5.7 s behind the four sessions' calls, then 6 s of R: more than the 10 s limit in all, each part
+        // 4 s under it.
+        var queued = await r.Client.EvaluateAsync(
+            "Sys.sleep(6); q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(5)]));
         await Task.WhenAll(busy);
 
         Assert.Equal([5], queued.Numbers());
