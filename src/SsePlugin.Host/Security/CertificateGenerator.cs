@@ -57,7 +57,10 @@ public static class CertificateGenerator
     public static X509Certificate2 CreateRoot(DateTimeOffset notBefore, DateTimeOffset notAfter)
     {
         using var key = RSA.Create(2048);
-        var request = NewRequest($"CN=SsePlugin root {notBefore:yyyy-MM-dd HH:mm:ss}, O=SsePlugin", key);
+        // A random part keeps the names of roots made in the same second apart: a certificate of the one is then
+        // refused as issued by another root, not as one forged in the name of this root.
+        var id = RandomNumberGenerator.GetHexString(8, lowercase: true);
+        var request = NewRequest($"CN=SsePlugin root {notBefore:yyyy-MM-dd HH:mm:ss} {id}, O=SsePlugin", key);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: true, pathLengthConstraint: 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
         return request.CreateSelfSigned(notBefore, notAfter);
