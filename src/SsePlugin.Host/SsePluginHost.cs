@@ -1,13 +1,22 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
+using Serilog.Configuration;
 using Serilog.Events;
 using SsePlugin.Examples;
+using SsePlugin.Host.Commands;
 using SsePlugin.Host.Security;
+using SsePlugin.Rserve;
 using SsePlugin.Server;
 using SsePlugin.Server.Connections;
+using SsePlugin.Server.Discovery;
+using SsePlugin.Server.Scripting.JavaScript;
+using SsePlugin.Server.Scripting.R;
 
 namespace SsePlugin.Host;
 
@@ -15,34 +24,6 @@ namespace SsePlugin.Host;
 public static class SsePluginHost
 {
     private const string RequestLogCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
-
-    private static readonly Dictionary<string, string> Switches = new()
-    {
-        ["--port"] = "SsePlugin:Port",
-        ["--bind"] = "SsePlugin:Bind",
-        ["--functions-folder"] = "SsePlugin:FunctionsFolder",
-        ["--functions"] = "SsePlugin:FunctionsFile",
-        ["--allow-script"] = "SsePlugin:AllowScript",
-        ["--script-engine"] = "SsePlugin:ScriptEngine",
-        ["--examples"] = "SsePlugin:Examples",
-        ["--rserve"] = "SsePlugin:Rserve:Address",
-        ["--start-rserve"] = "SsePlugin:Rserve:Start",
-        ["--certs"] = "SsePlugin:Certs",
-    };
-
-    /// <summary>What <c>--help</c> prints.</summary>
-    public const string Usage = """
-        Usage: SsePlugin.Host [--port N] [--bind ADDRESS] [--certs DIR] [--functions-folder DIR] [--functions FILE]
-                              [--allow-script true|false] [--script-engine javascript|r] [--examples true|false]
-                              [--rserve HOST:PORT] [--start-rserve] [--shutdownTimeoutSeconds N] [--Section:Key value]...
-               SsePlugin.Host certs generate --out DIR ...   certificates for mutual TLS (certs --help)
-               SsePlugin.Host doctor --host NAME ...         checks a connection as Qlik makes it (doctor --help)
-               SsePlugin.Host --version
-
-        Runs the plugin: Qlik calls it as an analytic connection (default 127.0.0.1:50051, plaintext unless --certs).
-        Every setting can also come from appsettings.json next to the executable or from the environment
-        (SsePlugin__Port=50052); the README's configuration table lists them all.
-        """;
 
     /// <summary>Gets the host's version, as the start-up banner shows it.</summary>
     public static string Version { get; } = typeof(FunctionCatalog).Assembly.GetName().Version?.ToString(3) ?? "unknown";
@@ -52,16 +33,22 @@ public static class SsePluginHost
     /// <param name="configureServices">Adds services, e.g. more function classes.</param>
     /// <returns>The built application, not yet listening.</returns>
     /// <exception cref="SsePlugin.Server.Discovery.SseConfigurationException">A function declaration or connection setting is wrong; lists every mistake.</exception>
-    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null) =>
+        Build(new HostCommandLine().Parse(args), configureServices);
+
+    /// <summary>Builds the host from the arguments of its command line, <c>appsettings.json</c> and environment variables.</summary>
+    internal static WebApplication Build(HostArguments arguments, Action<IServiceCollection>? configureServices = null)
     {
-        args = WithFlagValues(args);
         // The slim builder leaves out what a gRPC host has no use for (IIS, HTTP/3, HTTPS endpoints from the Kestrel
         // section, the Debug and EventSource log providers), which spares about 3 MB at start.
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddCommandLine(args, Switches);
-        var unusable = UnusableSettings.Describe(
-            args,
-            new ConfigurationBuilder().AddCommandLine(args, Switches).Build(), Switches.Keys, builder.Configuration).ToList();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [.. arguments.Settings],
+            EnvironmentName = arguments.Switches.GetValueOrDefault(HostDefaults.EnvironmentKey),
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Configuration.AddInMemoryCollection(arguments.Switches);
+        var unusable = UnusableSettings.Describe(builder.Configuration).ToList();
         if (unusable.Count > 0)
         {
             throw new OptionsValidationException(SsePluginOptions.Section, typeof(SsePluginOptions), [string.Join(" ", unusable)]);
@@ -74,7 +61,7 @@ public static class SsePluginHost
         // off unless configured (Serilog:MinimumLevel:Override); a tracing listener, if one is added, still gets its activities.
         builder.Services.AddSerilog((services, logger) => logger
             .MinimumLevel.Override(RequestLogCategory, LevelAlias.Off)
-            .ReadFrom.Configuration(builder.Configuration)
+            .ReadFrom.CheckedConfiguration(builder.Configuration)
             .ReadFrom.Services(services)
             .Enrich.FromLogContext()
             // Program reports a failed start in one line; the generic host's own report repeats it with a stack trace.
@@ -90,21 +77,25 @@ public static class SsePluginHost
         }
 
         var section = builder.Configuration.GetSection(SsePluginOptions.Section);
-        var options = section.Get<SsePluginOptions>() ?? new SsePluginOptions();
+        var options = Bind<SsePluginOptions>(section) ?? new SsePluginOptions();
         foreach (var connection in section.GetSection(nameof(SsePluginOptions.Connections)).GetChildren())
         {
             // The binder leaves out a connection it cannot read; binding it alone throws its error, naming the setting.
             if (!options.Connections.ContainsKey(connection.Key))
             {
-                connection.Get<SseConnectionOptions>();
+                Bind<SseConnectionOptions>(connection);
             }
         }
+
+        // Bound once here too, so that a value the binder cannot convert stops the host before it starts.
+        Bind<JavaScriptOptions>(section.GetSection("JavaScript"));
+        Bind<ROptions>(builder.Configuration.GetSection(ROptions.Section));
 
         builder.Services.Configure<SsePluginOptions>(section);
         builder.Services.AddSsePlugin();
 
         // The examples are the embedded default: served until the administrator configures functions of their own.
-        if (builder.Configuration.GetValue($"{SsePluginOptions.Section}:Examples", !HasOwnFunctions(options)))
+        if (Bind<bool?>(section.GetSection("Examples")) ?? !HasOwnFunctions(options))
         {
             builder.Services.AddSseFunctionsFrom(typeof(HelloWorldFunctions).Assembly);
         }
@@ -158,6 +149,61 @@ public static class SsePluginHost
         return app;
     }
 
+    /// <summary>Runs the host until it is stopped; a start-up failure is logged in one line.</summary>
+    /// <returns>The exit code: 0 after a stop, 2 for a setting, a declaration or a port the host cannot use, else 1.</returns>
+    internal static async Task<int> RunAsync(HostArguments arguments)
+    {
+        // Errors go to standard error, so that a service manager or a script can tell them from the call log.
+        Log.Logger = new LoggerConfiguration()
+            .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Error)
+            .CreateBootstrapLogger();
+        try
+        {
+            // Every declaration and connection is checked before a port opens; a mistake stops the host here.
+            var app = Build(arguments);
+            Announce(app);
+            await app.RunAsync().ConfigureAwait(false);
+            return 0;
+        }
+        catch (InvalidDataException e) when (e.InnerException is FormatException { InnerException: JsonException cause })
+        {
+            // A configuration file that is not valid JSON; the reader's message gives the line (counted from 0).
+            Log.Fatal("{Problem} {Cause}", e.Message, cause.Message);
+            return 2;
+        }
+        catch (Exception e) when (e is SseConfigurationException or CertificateFolderException or OptionsValidationException
+            or RserveException)
+        {
+            Log.Fatal("{Problems}", e.Message);
+            return 2;
+        }
+        catch (IOException e) when (e.InnerException is AddressInUseException)
+        {
+            Log.Fatal(
+                "{Problem} Another program, perhaps another SsePlugin, listens there: stop it, or give this host another "
+                    + "port (--port).",
+                e.Message);
+            return 2;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressNotAvailable)
+        {
+            Log.Fatal(
+                "The host cannot listen there: {Problem}. Fix: bind to an address of this machine (--bind), e.g. 127.0.0.1, "
+                    + "or 0.0.0.0 for all.",
+                e.Message);
+            return 2;
+        }
+        catch (Exception e) when (e is not HostAbortedException)
+        {
+            Log.Fatal(e, "The host could not run: {Message}", e.Message);
+            return 1;
+        }
+        finally
+        {
+            await Log.CloseAndFlushAsync().ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Logs the start-up banner once the host listens: every connection, its port, and the call syntax of its functions.</summary>
     /// <param name="app">The built application.</param>
     public static void Announce(WebApplication app) => app.Lifetime.ApplicationStarted.Register(() =>
@@ -197,20 +243,32 @@ public static class SsePluginHost
         }
     });
 
-    // A switch that turns something on may stand alone: `--start-rserve` means `--start-rserve true`.
-    private static string[] WithFlagValues(string[] args)
+    // The binder names the setting and the value it could not convert; the administrator needs no stack trace.
+    private static T? Bind<T>(IConfigurationSection section)
     {
-        var result = new List<string>(args.Length + 1);
-        for (var i = 0; i < args.Length; i++)
+        try
         {
-            result.Add(args[i]);
-            if (args[i].Equals("--start-rserve", StringComparison.OrdinalIgnoreCase) && (i + 1 == args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal)))
-            {
-                result.Add("true");
-            }
+            return section.Get<T>();
         }
+        catch (InvalidOperationException e)
+        {
+            throw new OptionsValidationException(
+                section.Path, typeof(T), [$"{e.Message} Write a number where a number is expected and true or false for switches."]);
+        }
+    }
 
-        return [.. result];
+    // Serilog names the setting it cannot use; the administrator needs no stack trace.
+    private static LoggerConfiguration CheckedConfiguration(this LoggerSettingsConfiguration settings, IConfiguration configuration)
+    {
+        try
+        {
+            return settings.Configuration(configuration);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new OptionsValidationException(
+                "Serilog", typeof(LoggerConfiguration), [$"The Serilog settings are wrong: {e.Message}"]);
+        }
     }
 
     private static bool HasOwnFunctions(SsePluginOptions options) =>

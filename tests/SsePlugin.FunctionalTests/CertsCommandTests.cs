@@ -88,7 +88,7 @@ public sealed class CertsCommandTests(TlsHostFixture tls)
         var (exitCode, output) = await CertsAsync(args);
 
         Assert.Equal(ExitCodes.Usage, exitCode);
-        Assert.Contains("Usage: SsePlugin.Host certs generate", output);
+        Assert.Contains($"Usage:{Environment.NewLine}  SsePlugin.Host certs", output);
     }
 
     private static string[] FileNames(string directory) => [.. Directory.EnumerateFiles(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
@@ -99,7 +99,7 @@ public sealed class CertsCommandTests(TlsHostFixture tls)
     private static async Task<(int ExitCode, string Output)> CertsAsync(params string[] args)
     {
         using var output = new StringWriter();
-        var exitCode = await CertsCommand.RunAsync(args, output);
+        var exitCode = await new HostCommandLine().InvokeAsync(["certs", .. args], output);
         return (exitCode, output.ToString());
     }
 }

@@ -138,13 +138,13 @@ public sealed class DoctorTests(TlsHostFixture tls)
         var (exitCode, output) = await DoctorAsync(args);
 
         Assert.Equal(ExitCodes.Usage, exitCode);
-        Assert.Contains("Usage: SsePlugin.Host doctor", output);
+        Assert.Contains($"Usage:{Environment.NewLine}  SsePlugin.Host doctor [options]", output);
     }
 
     private static async Task<(int ExitCode, string Output)> DoctorAsync(params string[] args)
     {
         using var output = new StringWriter();
-        var exitCode = await DoctorCommand.RunAsync(args, output);
+        var exitCode = await new HostCommandLine().InvokeAsync(["doctor", .. args], output);
         return (exitCode, output.ToString());
     }
 }

@@ -7,7 +7,9 @@ using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host;
 using SsePlugin.Server;
+using SsePlugin.Server.Connections;
 using SsePlugin.Server.Discovery;
+using SsePlugin.Server.Scripting.R;
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests;
@@ -70,7 +72,9 @@ public sealed class HostStartupTests
     [Theory]
     [InlineData("--prot: no such option. The options are --port, --bind,", "--prot", "50052")]
     [InlineData("'50052' is neither a command (certs, doctor) nor an option; write options as --name value (see --help).", "-p", "50052")]
-    [InlineData("--certs needs a value.", "--certs")]
+    [InlineData("Required argument missing for option: '--certs'.", "--certs")]
+    [InlineData("--certs needs a value; --port is an option.", "--certs", "--port", "50052")]
+    [InlineData("--SsePlugin:MaxConcurrentCalls needs a value.", "--SsePlugin:MaxConcurrentCalls")]
     [InlineData("SsePlugin:Prot is not a setting; the settings in SsePlugin are Alias, AllowScript, Bind,", "--SsePlugin:Prot", "50052")]
     [InlineData("SsePlugin:JavaScript:Timeout is not a setting; the settings in SsePlugin:JavaScript are MaxRecursionDepth,", "--SsePlugin:JavaScript:Timeout", "5")]
     [InlineData("SsePlugin:Rserve:Adress is not a setting; the settings in SsePlugin:Rserve are Address,", "--SsePlugin:Rserve:Adress", "h:1")]
@@ -108,14 +112,58 @@ public sealed class HostStartupTests
     }
 
     [Fact]
+    public void Switches_and_settings_reach_the_configuration()
+    {
+        using var app = SsePluginHost.Build(
+            ["--port", "0", "--start-rserve", "--SsePlugin:MaxConcurrentCalls=8", "--SsePlugin:Alias", "DotNet", "--examples", "false"]);
+
+        var options = app.Services.GetRequiredService<IOptions<SsePluginOptions>>().Value;
+        Assert.Equal((0, 8, "DotNet"), (options.Port, options.MaxConcurrentCalls, options.Alias));
+        Assert.True(app.Services.GetRequiredService<IOptions<ROptions>>().Value.Start);
+        Assert.DoesNotContain(app.Services.GetRequiredService<AnalyticConnections>().All[0].Catalog.Functions, f => f.Id == 5);
+    }
+
+    [Fact]
     public async Task Help_and_version_are_printed_without_starting_the_host()
     {
         var help = await HostProcess.RunToExitAsync("--help");
+        var certsHelp = await HostProcess.RunToExitAsync("certs", "generate", "-h");
+        var doctorHelp = await HostProcess.RunToExitAsync("doctor", "-?");
         var version = await HostProcess.RunToExitAsync("--version");
 
-        Assert.Equal((0, 0), (help.ExitCode, version.ExitCode));
-        Assert.StartsWith("Usage: SsePlugin.Host [--port N]", help.Printed);
+        Assert.Equal((0, 0, 0, 0), (help.ExitCode, certsHelp.ExitCode, doctorHelp.ExitCode, version.ExitCode));
+        Assert.Contains($"Usage:{Environment.NewLine}  SsePlugin.Host [command] [options]", help.Output);
+        Assert.All(
+            ["--port <N>", "--bind <ADDRESS>", "--certs <DIR>", "--functions-folder <DIR>", "--functions <FILE>",
+                "--allow-script <true|false>", "--script-engine <javascript|r>", "--examples <true|false>",
+                "--rserve <HOST:PORT>", "--start-rserve ", "--shutdownTimeoutSeconds <N>", "--environment <NAME>",
+                "--Section:Key value", "--help", "--version", "certs ", "doctor "],
+            option => Assert.Contains(option, help.Output));
+        Assert.All(
+            ["SsePlugin.Host certs generate [options]", "--out <DIR> (REQUIRED)", "--host <NAME>", "--days <N>", "--force"],
+            option => Assert.Contains(option, certsHelp.Output));
+        Assert.All(
+            ["SsePlugin.Host doctor [options]", "--host <HOST> (REQUIRED)", "--port <PORT>", "--certs <DIR>", "--alias <NAME>"],
+            option => Assert.Contains(option, doctorHelp.Output));
         Assert.Equal(SsePluginHost.Version, version.Printed.Trim());
+    }
+
+    [Theory]
+    [InlineData("--prot: no such option. The options are --port, --bind,", "--prot", "50052")]
+    [InlineData("--port takes a whole number, not abc.", "--port", "abc")]
+    [InlineData("--allow-script takes true or false, not yes.", "--allow-script", "yes")]
+    [InlineData("Required argument missing for option: '--functions'.", "--port", "0", "--functions")]
+    [InlineData("--port takes a whole number from 1 to 65535, not http.", "doctor", "--host", "localhost", "--port", "http")]
+    [InlineData("--days takes a whole number from 1 to 36500, not 0.", "certs", "generate", "--out", "x", "--days", "0")]
+    public async Task A_wrong_command_line_prints_the_mistake_in_one_line_then_the_help_and_exits_2(string message, params string[] args)
+    {
+        var run = await HostProcess.RunToExitAsync(args);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith(message, run.Errors.Trim());
+        Assert.DoesNotContain('\n', run.Errors.Trim());
+        Assert.Contains("Usage:", run.Output);
+        Assert.DoesNotContain("Now listening", run.Printed);
     }
 
     [Fact]
@@ -132,11 +180,13 @@ public sealed class HostStartupTests
     [Theory]
     [InlineData("Port 99999 is not a TCP port. Fix: Use a port from 1 to 65535", "--port", "99999")]
     [InlineData("Bind 'nonsense' is not an IP address.", "--bind", "nonsense")]
-    [InlineData("Failed to convert configuration value 'abc' at 'SsePlugin:Port' to type 'System.Int32'. Write a number", "--port", "abc")]
+    [InlineData("--port takes a whole number, not abc.", "--port", "abc")]
     [InlineData("Failed to convert configuration value 'yes' at 'SsePlugin:Connections:R:AllowScript'", "--SsePlugin:Connections:R:Port", "50061", "--SsePlugin:Connections:R:AllowScript", "yes")]
     [InlineData("SsePlugin:MaxConcurrentCalls must be 0 (no limit) or more.", "--SsePlugin:MaxConcurrentCalls", "-1")]
     [InlineData("SsePlugin:JavaScript:TimeoutSeconds must be more than 0 and at most 4294967 (49 days).", "--SsePlugin:JavaScript:TimeoutSeconds", "0")]
-    [InlineData("shutdownTimeoutSeconds is '1.5'; write a whole number of seconds, 0 or more.", "--shutdownTimeoutSeconds", "1.5")]
+    [InlineData("--shutdownTimeoutSeconds takes a whole number, not 1.5.", "--shutdownTimeoutSeconds", "1.5")]
+    [InlineData("shutdownTimeoutSeconds is '-1'; write a whole number of seconds, 0 or more.", "--shutdownTimeoutSeconds", "-1")]
+    [InlineData("Failed to convert configuration value 'x' at 'SsePlugin:Rserve:PoolSize' to type 'System.Int32'. Write a number", "--SsePlugin:Rserve:PoolSize", "x")]
     [InlineData("The Serilog settings are wrong: The value Verbos is not a valid Serilog level.", "--Serilog:MinimumLevel:Default", "Verbos")]
     [InlineData("--prot: no such option.", "--prot", "50052")]
     [InlineData("Cannot start '/no/such/Rscript'", "--script-engine", "r", "--start-rserve", "--SsePlugin:Rserve:RscriptPath", "/no/such/Rscript")]

@@ -1,51 +1,58 @@
+using System.CommandLine;
 using SsePlugin.Host.Security;
 
 namespace SsePlugin.Host.Commands;
 
 /// <summary><c>certs generate</c>: writes the certificates for mutual TLS between Qlik and SsePlugin, in the two folders and with the file names Qlik expects.</summary>
-public static class CertsCommand
+internal static class CertsCommand
 {
-    /// <summary>How the command is called.</summary>
-    public const string Usage = """
-        Usage: SsePlugin.Host certs generate --out DIR [--host NAME]... [--days N] [--force]
-
+    private const string GenerateDescription = """
         Makes a root, a server and a client certificate for mutual TLS between Qlik and SsePlugin, without OpenSSL:
           DIR/plugin  root_cert.pem, sse_server_cert.pem, sse_server_key.pem: stays with SsePlugin (--certs DIR/plugin)
           DIR/qlik    root_cert.pem, sse_client_cert.pem, sse_client_key.pem: goes to the Qlik server
-        Options:
-          --host NAME  a host name or IP address Qlik uses to reach the plugin; repeat for several
-                       (default: localhost, 127.0.0.1 and this machine's name)
-          --days N     how long the server and client certificates are valid (default 825)
-          --force      replace existing files
         """;
 
-    /// <summary>Runs the command.</summary>
-    /// <param name="args">The arguments after <c>certs</c>.</param>
-    /// <param name="output">Where to print.</param>
-    /// <returns><see cref="ExitCodes.Ok"/>, <see cref="ExitCodes.Problem"/> when the files cannot be written, <see cref="ExitCodes.Usage"/>.</returns>
-    public static Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output)
+    /// <summary>Creates the <c>certs</c> command and its <c>generate</c>.</summary>
+    public static Command Create()
     {
-        ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(output);
-        return args is ["generate", ..]
-            ? CommandLine.RunAsync([.. args.Skip(1)], Usage, ["--out", "--host", "--days"], ["--force"], output, line => GenerateAsync(line, output))
-            : CommandLine.RunAsync(args, Usage, [], [], output, _ => throw new UsageException("The certs command is: certs generate."));
+        var directory = HostCommandLine.TextOption("--out", "DIR", "the folder to write plugin/ and qlik/ into");
+        directory.Required = true;
+        var hosts = new Option<string[]>("--host")
+        {
+            HelpName = "NAME",
+            Description = "a host name or IP address Qlik uses to reach the plugin; repeat for several "
+                + "(default: localhost, 127.0.0.1 and this machine's name)",
+        };
+        hosts.Validators.Add(result =>
+        {
+            if (result.Tokens.FirstOrDefault(t => Uri.CheckHostName(t.Value) == UriHostNameType.Unknown) is { } wrong)
+            {
+                result.AddError($"--host {wrong.Value} is neither a host name nor an IP address.");
+            }
+        });
+        var days = HostCommandLine.NumberOption(
+            "--days", "N", "how long the server and client certificates are valid", CertificateGenerator.DefaultDays, 1, 36500);
+        var force = new Option<bool>("--force") { Description = "replace existing files" };
+        var generate = new Command("generate", GenerateDescription) { directory, hosts, days, force };
+        generate.SetAction((parsed, _) => GenerateAsync(
+            Path.GetFullPath(parsed.GetRequiredValue(directory)),
+            parsed.GetValue(hosts) is { Length: > 0 } given ? given : CertificateGenerator.DefaultHosts,
+            parsed.GetValue(days),
+            parsed.GetValue(force),
+            parsed.InvocationConfiguration.Output));
+        return new Command("certs", "Makes the certificates for mutual TLS: certs generate --out DIR (see certs generate --help).")
+        {
+            generate,
+        };
     }
 
-    private static async Task<int> GenerateAsync(CommandLine line, TextWriter output)
+    private static async Task<int> GenerateAsync(
+        string directory, IReadOnlyList<string> hosts, int days, bool force, TextWriter output)
     {
-        var directory = Path.GetFullPath(line.Required("--out"));
-        var hosts = line.All("--host") is { Count: > 0 } given ? given : CertificateGenerator.DefaultHosts;
-        if (hosts.FirstOrDefault(h => Uri.CheckHostName(h) == UriHostNameType.Unknown) is { } wrong)
-        {
-            throw new UsageException($"--host {wrong} is neither a host name nor an IP address.");
-        }
-
-        var days = line.Number("--days", CertificateGenerator.DefaultDays, 1, 36500);
         DateTimeOffset expires;
         try
         {
-            expires = CertificateGenerator.Generate(directory, hosts, days, line.Has("--force"));
+            expires = CertificateGenerator.Generate(directory, hosts, days, force);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
@@ -13,20 +14,11 @@ namespace SsePlugin.Host.Commands;
 /// <c>doctor</c>: connects to SsePlugin as the Qlik engine does (same address, same certificate files, plaintext or
 /// mutual TLS), calls <c>GetCapabilities</c>, and prints what is wrong, or the functions and what to enter in Qlik.
 /// </summary>
-public static class DoctorCommand
+internal static class DoctorCommand
 {
-    /// <summary>How the command is called.</summary>
-    public const string Usage = """
-        Usage: SsePlugin.Host doctor --host HOST [--port PORT] [--certs DIR] [--alias NAME]
-
+    private const string Description = """
         Connects to SsePlugin exactly as the Qlik engine does, calls GetCapabilities, and prints what is wrong, or the
         line for settings.ini and the fields of the QMC's analytic connection. Run it where the Qlik engine runs.
-        Options:
-          --host HOST  the host name or address Qlik uses to reach the plugin
-          --port PORT  the plugin's port (default 50051)
-          --certs DIR  Qlik's certificate folder (root_cert.pem, sse_client_cert.pem, sse_client_key.pem);
-                       leave it out when the plugin runs without certificates
-          --alias NAME the analytic connection's name, which app authors write before the function names (default SSE)
         Exit code 0: Qlik can connect; 1: a problem was found; 2: wrong arguments.
         """;
 
@@ -43,23 +35,35 @@ public static class DoctorCommand
         Tls,
     }
 
-    /// <summary>Runs the command.</summary>
-    /// <param name="args">The arguments after <c>doctor</c>.</param>
-    /// <param name="output">Where to print.</param>
-    /// <param name="cancellationToken">Stops the checks.</param>
-    /// <returns><see cref="ExitCodes.Ok"/>, <see cref="ExitCodes.Problem"/> or <see cref="ExitCodes.Usage"/>.</returns>
-    public static Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, CancellationToken cancellationToken = default)
+    /// <summary>Creates the <c>doctor</c> command.</summary>
+    public static Command Create()
     {
-        ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(output);
-        return CommandLine.RunAsync(args, Usage, ["--host", "--port", "--certs", "--alias"], [], output, async line =>
-        {
-            var target = new Target(line.Required("--host"), line.Number("--port", 50051, 1, 65535), line.Optional("--certs"), line.Optional("--alias") ?? "SSE");
-            var report = new Report(output);
-            await DiagnoseAsync(target, report, cancellationToken).ConfigureAwait(false);
-            await output.WriteLineAsync(report.Problems == 0 ? "No problem found." : $"{report.Problems} problem(s) found.").ConfigureAwait(false);
-            return report.Problems == 0 ? ExitCodes.Ok : ExitCodes.Problem;
-        });
+        var host = HostCommandLine.TextOption("--host", "HOST", "the host name or address Qlik uses to reach the plugin");
+        host.Required = true;
+        var port = HostCommandLine.NumberOption("--port", "PORT", "the plugin's port", 50051, 1, 65535);
+        var certs = HostCommandLine.TextOption(
+            "--certs",
+            "DIR",
+            "Qlik's certificate folder (root_cert.pem, sse_client_cert.pem, sse_client_key.pem); "
+                + "leave it out when the plugin runs without certificates");
+        var alias = HostCommandLine.TextOption(
+            "--alias", "NAME", "the analytic connection's name, which app authors write before the function names");
+        alias.DefaultValueFactory = _ => "SSE";
+        var doctor = new Command("doctor", Description) { host, port, certs, alias };
+        doctor.SetAction((parsed, cancellationToken) => RunAsync(
+            new Target(parsed.GetRequiredValue(host), parsed.GetValue(port), parsed.GetValue(certs), parsed.GetRequiredValue(alias)),
+            parsed.InvocationConfiguration.Output,
+            cancellationToken));
+        return doctor;
+    }
+
+    private static async Task<int> RunAsync(Target target, TextWriter output, CancellationToken cancellationToken)
+    {
+        var report = new Report(output);
+        await DiagnoseAsync(target, report, cancellationToken).ConfigureAwait(false);
+        await output.WriteLineAsync(report.Problems == 0 ? "No problem found." : $"{report.Problems} problem(s) found.")
+            .ConfigureAwait(false);
+        return report.Problems == 0 ? ExitCodes.Ok : ExitCodes.Problem;
     }
 
     private static async Task DiagnoseAsync(Target target, Report report, CancellationToken cancellationToken)

@@ -7,8 +7,8 @@ namespace SsePlugin.FunctionalTests.Infrastructure;
 public static class HostProcess
 {
     /// <summary>Runs the host until it exits (killed after <see cref="SseCalls.CallTimeout"/>).</summary>
-    /// <returns>Its exit code and everything it printed.</returns>
-    public static async Task<(int ExitCode, string Printed)> RunToExitAsync(params string[] args)
+    /// <returns>Its exit code and what it printed.</returns>
+    public static async Task<HostExit> RunToExitAsync(params string[] args)
     {
         var host = typeof(SsePluginHost).Assembly.Location;
         using var process = Process.Start(new ProcessStartInfo("dotnet", [host, .. args])
@@ -28,6 +28,15 @@ public static class HostProcess
             process.Kill(entireProcessTree: true);
         }
 
-        return (process.ExitCode, await output + await errors);
+        return new HostExit(process.ExitCode, await output, await errors);
     }
+}
+
+/// <summary>How the host executable exited, and what it printed to standard output and to standard error.</summary>
+public sealed record HostExit(int ExitCode, string Output, string Errors)
+{
+    /// <summary>Gets everything it printed.</summary>
+    public string Printed => Output + Errors;
+
+    public void Deconstruct(out int exitCode, out string printed) => (exitCode, printed) = (ExitCode, Printed);
 }

@@ -1,0 +1,14 @@
+namespace SsePlugin.Host.Commands;
+
+/// <summary>The exit codes of the host's commands.</summary>
+public static class ExitCodes
+{
+    /// <summary>Everything is in place.</summary>
+    public const int Ok = 0;
+
+    /// <summary>A problem was found (or the work could not be done).</summary>
+    public const int Problem = 1;
+
+    /// <summary>The command line is wrong; the mistakes and the help were printed.</summary>
+    public const int Usage = 2;
+}
