@@ -33,10 +33,12 @@ public static class SsePluginHost
     /// <param name="configureServices">Adds services, e.g. more function classes.</param>
     /// <returns>The built application, not yet listening.</returns>
     /// <exception cref="SsePlugin.Server.Discovery.SseConfigurationException">A function declaration or connection setting is wrong; lists every mistake.</exception>
+    /// <exception cref="OptionsValidationException">The command line or a setting is wrong; names each mistake.</exception>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null) =>
         Build(new HostCommandLine().Parse(args), configureServices);
 
-    /// <summary>Builds the host from the arguments of its command line, <c>appsettings.json</c> and environment variables.</summary>
+    /// <summary>Builds the host from its command line's arguments, <c>appsettings.json</c> and environment variables.
+    /// </summary>
     internal static WebApplication Build(HostArguments arguments, Action<IServiceCollection>? configureServices = null)
     {
         // The slim builder leaves out what a gRPC host has no use for (IIS, HTTP/3, HTTPS endpoints from the Kestrel
@@ -150,7 +152,8 @@ public static class SsePluginHost
     }
 
     /// <summary>Runs the host until it is stopped; a start-up failure is logged in one line.</summary>
-    /// <returns>The exit code: 0 after a stop, 2 for a setting, a declaration or a port the host cannot use, else 1.</returns>
+    /// <returns>The exit code: 0 after a stop; 2 for a setting, a declaration or a port the host cannot use; else 1.
+    /// </returns>
     internal static async Task<int> RunAsync(HostArguments arguments)
     {
         // Errors go to standard error, so that a service manager or a script can tell them from the call log.
@@ -165,14 +168,15 @@ public static class SsePluginHost
             await app.RunAsync().ConfigureAwait(false);
             return 0;
         }
-        catch (InvalidDataException e) when (e.InnerException is FormatException { InnerException: JsonException cause })
+        catch (InvalidDataException e)
+            when (e.InnerException is FormatException { InnerException: JsonException cause })
         {
             // A configuration file that is not valid JSON; the reader's message gives the line (counted from 0).
             Log.Fatal("{Problem} {Cause}", e.Message, cause.Message);
             return 2;
         }
-        catch (Exception e) when (e is SseConfigurationException or CertificateFolderException or OptionsValidationException
-            or RserveException)
+        catch (Exception e) when (e is SseConfigurationException or CertificateFolderException
+            or OptionsValidationException or RserveException)
         {
             Log.Fatal("{Problems}", e.Message);
             return 2;
@@ -180,16 +184,16 @@ public static class SsePluginHost
         catch (IOException e) when (e.InnerException is AddressInUseException)
         {
             Log.Fatal(
-                "{Problem} Another program, perhaps another SsePlugin, listens there: stop it, or give this host another "
-                    + "port (--port).",
+                "{Problem} Another program, perhaps another SsePlugin, listens there: stop it, or give this host "
+                    + "another port (--port).",
                 e.Message);
             return 2;
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressNotAvailable)
         {
             Log.Fatal(
-                "The host cannot listen there: {Problem}. Fix: bind to an address of this machine (--bind), e.g. 127.0.0.1, "
-                    + "or 0.0.0.0 for all.",
+                "The host cannot listen there: {Problem}. Fix: bind to an address of this machine (--bind), "
+                    + "e.g. 127.0.0.1, or 0.0.0.0 for all.",
                 e.Message);
             return 2;
         }
@@ -253,12 +257,15 @@ public static class SsePluginHost
         catch (InvalidOperationException e)
         {
             throw new OptionsValidationException(
-                section.Path, typeof(T), [$"{e.Message} Write a number where a number is expected and true or false for switches."]);
+                section.Path,
+                typeof(T),
+                [$"{e.Message} Write a number where a number is expected and true or false for switches."]);
         }
     }
 
     // Serilog names the setting it cannot use; the administrator needs no stack trace.
-    private static LoggerConfiguration CheckedConfiguration(this LoggerSettingsConfiguration settings, IConfiguration configuration)
+    private static LoggerConfiguration CheckedConfiguration(
+        this LoggerSettingsConfiguration settings, IConfiguration configuration)
     {
         try
         {

@@ -31,7 +31,8 @@ internal static class CertsCommand
             }
         });
         var days = HostCommandLine.NumberOption(
-            "--days", "N", "how long the server and client certificates are valid", CertificateGenerator.DefaultDays, 1, 36500);
+            "--days", "N", "how long the server and client certificates are valid", CertificateGenerator.DefaultDays, 1,
+            36500);
         var force = new Option<bool>("--force") { Description = "replace existing files" };
         var generate = new Command("generate", GenerateDescription) { directory, hosts, days, force };
         generate.SetAction((parsed, _) => GenerateAsync(
@@ -40,7 +41,7 @@ internal static class CertsCommand
             parsed.GetValue(days),
             parsed.GetValue(force),
             parsed.InvocationConfiguration.Output));
-        return new Command("certs", "Makes the certificates for mutual TLS: certs generate --out DIR (see certs generate --help).")
+        return new Command("certs", "Makes the certificates for mutual TLS: certs generate --out DIR (see its --help).")
         {
             generate,
         };

@@ -38,7 +38,8 @@ internal static class DoctorCommand
     /// <summary>Creates the <c>doctor</c> command.</summary>
     public static Command Create()
     {
-        var host = HostCommandLine.TextOption("--host", "HOST", "the host name or address Qlik uses to reach the plugin");
+        var host = HostCommandLine.TextOption(
+            "--host", "HOST", "the host name or address Qlik uses to reach the plugin");
         host.Required = true;
         var port = HostCommandLine.NumberOption("--port", "PORT", "the plugin's port", 50051, 1, 65535);
         var certs = HostCommandLine.TextOption(
@@ -50,10 +51,15 @@ internal static class DoctorCommand
             "--alias", "NAME", "the analytic connection's name, which app authors write before the function names");
         alias.DefaultValueFactory = _ => "SSE";
         var doctor = new Command("doctor", Description) { host, port, certs, alias };
-        doctor.SetAction((parsed, cancellationToken) => RunAsync(
-            new Target(parsed.GetRequiredValue(host), parsed.GetValue(port), parsed.GetValue(certs), parsed.GetRequiredValue(alias)),
-            parsed.InvocationConfiguration.Output,
-            cancellationToken));
+        doctor.SetAction((parsed, cancellationToken) =>
+        {
+            var target = new Target(
+                parsed.GetRequiredValue(host),
+                parsed.GetValue(port),
+                parsed.GetValue(certs),
+                parsed.GetRequiredValue(alias));
+            return RunAsync(target, parsed.InvocationConfiguration.Output, cancellationToken);
+        });
         return doctor;
     }
 

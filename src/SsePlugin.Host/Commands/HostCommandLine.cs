@@ -29,7 +29,8 @@ public sealed class HostCommandLine
         """;
 
     private static readonly ValueKind WholeNumber = new(
-        "a whole number", value => int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _));
+        "a whole number",
+        value => int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _));
 
     private static readonly ValueKind TrueOrFalse = new("true or false", value => bool.TryParse(value, out _));
 
@@ -59,10 +60,13 @@ public sealed class HostCommandLine
         AddSwitch("--functions-folder", "DIR", "folder of function assemblies to load", "SsePlugin:FunctionsFolder");
         AddSwitch("--functions", "FILE", "JSON file of functions written as scripts", "SsePlugin:FunctionsFile");
         AddSwitch(
-            "--allow-script", "true|false", "whether Qlik's script functions run (default true)", "SsePlugin:AllowScript", TrueOrFalse);
-        AddSwitch("--script-engine", "javascript|r", "the engine of scripts (default javascript)", "SsePlugin:ScriptEngine");
+            "--allow-script", "true|false", "whether Qlik's scripts run (default true)", "SsePlugin:AllowScript",
+            TrueOrFalse);
         AddSwitch(
-            "--examples", "true|false", "serve the example functions (default: unless --functions)", "SsePlugin:Examples", TrueOrFalse);
+            "--script-engine", "javascript|r", "the engine of scripts (default javascript)", "SsePlugin:ScriptEngine");
+        AddSwitch(
+            "--examples", "true|false", "serve the examples (default: unless functions are given)",
+            "SsePlugin:Examples", TrueOrFalse);
         AddSwitch("--rserve", "HOST:PORT", "Rserve's address (default 127.0.0.1:6311)", "SsePlugin:Rserve:Address");
         var startRserve = new Option<bool>("--start-rserve")
         {
@@ -73,7 +77,8 @@ public sealed class HostCommandLine
         _root.Options.Add(startRserve);
         _switches[startRserve] = "SsePlugin:Rserve:Start";
         AddSwitch(
-            "--shutdownTimeoutSeconds", "N", "how long a stop waits for running calls (default 30)", "shutdownTimeoutSeconds", WholeNumber);
+            "--shutdownTimeoutSeconds", "N", "how long a stop waits for running calls (default 30)",
+            "shutdownTimeoutSeconds", WholeNumber);
         AddSwitch("--environment", "NAME", "reads appsettings.NAME.json too (default Production)", "environment");
         _settings.Validators.Add(result =>
         {
@@ -87,11 +92,16 @@ public sealed class HostCommandLine
     /// <summary>Runs the command line: prints the help or the version, runs a command or the host.</summary>
     /// <param name="args">The arguments.</param>
     /// <param name="output">Where to print.</param>
-    /// <param name="errors">Where to print the mistakes of a wrong command line (default: <paramref name="output"/>).</param>
+    /// <param name="errors">Where to print the mistakes of a wrong command line (default: <paramref name="output"/>).
+    /// </param>
     /// <param name="cancellationToken">Stops a command.</param>
-    /// <returns>The exit code: <see cref="ExitCodes.Usage"/> for a wrong command line, after the mistakes and the help.</returns>
+    /// <returns>The exit code; <see cref="ExitCodes.Usage"/> for a wrong command line, after its mistakes and the help.
+    /// </returns>
     public async Task<int> InvokeAsync(
-        IReadOnlyList<string> args, TextWriter output, TextWriter? errors = null, CancellationToken cancellationToken = default)
+        IReadOnlyList<string> args,
+        TextWriter output,
+        TextWriter? errors = null,
+        CancellationToken cancellationToken = default)
     {
         var parsed = _root.Parse(args);
         var invocation = new InvocationConfiguration
@@ -108,14 +118,15 @@ public sealed class HostCommandLine
     }
 
     /// <summary>Reads the host's arguments.</summary>
-    /// <exception cref="OptionsValidationException">The command line is wrong; the message names every mistake.</exception>
+    /// <exception cref="OptionsValidationException">The command line is wrong; its message names each mistake.
+    /// </exception>
     internal HostArguments Parse(IReadOnlyList<string> args)
     {
         var parsed = _root.Parse(args);
-        return parsed.Errors.Count == 0
+        var mistakes = string.Join(" ", parsed.Errors.Select(e => e.Message));
+        return mistakes.Length == 0
             ? Arguments(parsed)
-            : throw new OptionsValidationException(
-                SsePluginOptions.Section, typeof(SsePluginOptions), [string.Join(" ", parsed.Errors.Select(e => e.Message))]);
+            : throw new OptionsValidationException(SsePluginOptions.Section, typeof(SsePluginOptions), [mistakes]);
     }
 
     /// <summary>An option that takes a text; another switch in its place is no value.</summary>
@@ -127,25 +138,29 @@ public sealed class HostCommandLine
     }
 
     /// <summary>An option that takes a whole number from <paramref name="min"/> to <paramref name="max"/>.</summary>
-    internal static Option<int> NumberOption(string name, string helpName, string description, int fallback, int min, int max) =>
-        new(name)
+    internal static Option<int> NumberOption(
+        string name, string helpName, string description, int fallback, int min, int max) => new(name)
+    {
+        HelpName = helpName,
+        Description = description,
+        DefaultValueFactory = _ => fallback,
+        CustomParser = result =>
         {
-            HelpName = helpName,
-            Description = description,
-            DefaultValueFactory = _ => fallback,
-            CustomParser = result =>
+            if (result.Tokens is not [{ Value: var text }])
             {
-                var text = result.Tokens.Single().Value;
-                if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
-                    && number >= min && number <= max)
-                {
-                    return number;
-                }
-
-                result.AddError($"{name} takes a whole number from {min} to {max}, not {text}.");
                 return fallback;
-            },
-        };
+            }
+
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+                && number >= min && number <= max)
+            {
+                return number;
+            }
+
+            result.AddError($"{name} takes a whole number from {min} to {max}, not {text}.");
+            return fallback;
+        },
+    };
 
     // The parser takes the argument after an option as its value, even another switch (--certs --port 50052).
     private static Action<OptionResult> Check(ValueKind? kind = null) => result =>
@@ -188,7 +203,8 @@ public sealed class HostCommandLine
                 s => Convert.ToString(s.Given!.GetValueOrDefault<object>(), CultureInfo.InvariantCulture)),
         parsed.GetValue(_settings) ?? []);
 
-    // Each setting is --Section:Key value or --Section:Key=value, as ASP.NET Core's command-line configuration reads it.
+    // Each setting is --Section:Key value or --Section:Key=value, as ASP.NET Core's command-line configuration reads
+    // it.
     private IEnumerable<string> SettingProblems(IReadOnlyList<Token> tokens)
     {
         for (var i = 0; i < tokens.Count; i++)
@@ -211,7 +227,8 @@ public sealed class HostCommandLine
 
             if (!name.Contains(':', StringComparison.Ordinal))
             {
-                yield return $"{name}: no such option. The options are {string.Join(", ", _switches.Keys.Select(o => o.Name))}; "
+                yield return $"{name}: no such option. The options are "
+                    + $"{string.Join(", ", _switches.Keys.Select(o => o.Name))}; "
                     + $"any setting is also --Section:Key value (e.g. {SettingExample}).";
             }
             else if (!hasValue)

@@ -30,7 +30,9 @@ public sealed class TestCertificates : IDisposable
     {
         var set = NewFolder(name);
         var output = new StringWriter();
-        var exitCode = new HostCommandLine().InvokeAsync(["certs", "generate", "--out", set, "--days", "30", .. hosts.SelectMany(h => new[] { "--host", h })], output).GetAwaiter().GetResult();
+        string[] args =
+            ["certs", "generate", "--out", set, "--days", "30", .. hosts.SelectMany(h => new[] { "--host", h })];
+        var exitCode = new HostCommandLine().InvokeAsync(args, output).GetAwaiter().GetResult();
         Assert.True(exitCode == ExitCodes.Ok, output.ToString());
         return set;
     }
