@@ -112,14 +112,14 @@ public sealed class HostStartupTests
     }
 
     [Fact]
-    public void Switches_and_settings_reach_the_configuration()
+    public void Switches_and_settings_reach_the_configuration_and_a_repeated_switch_counts_with_its_last_value()
     {
         using var app = SsePluginHost.Build(
-            ["--port", "0", "--start-rserve", "--SsePlugin:MaxConcurrentCalls=8", "--SsePlugin:Alias", "DotNet",
-                "--examples", "false"]);
+            ["--port", "0", "--start-rserve", "--SsePlugin:MaxConcurrentCalls=8", "--SsePlugin:Alias", "@DotNet",
+                "--examples", "true", "--examples", "false"]);
 
         var options = app.Services.GetRequiredService<IOptions<SsePluginOptions>>().Value;
-        Assert.Equal((0, 8, "DotNet"), (options.Port, options.MaxConcurrentCalls, options.Alias));
+        Assert.Equal((0, 8, "@DotNet"), (options.Port, options.MaxConcurrentCalls, options.Alias));
         Assert.True(app.Services.GetRequiredService<IOptions<ROptions>>().Value.Start);
         var functions = app.Services.GetRequiredService<AnalyticConnections>().All[0].Catalog.Functions;
         Assert.DoesNotContain(functions, f => f.Id == 5);

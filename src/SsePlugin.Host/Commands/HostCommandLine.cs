@@ -32,6 +32,9 @@ public sealed class HostCommandLine
         "a whole number",
         value => int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _));
 
+    // An argument that starts with @ is a value (an Rserve password, say), not a file of arguments to read.
+    private static readonly ParserConfiguration Parsing = new() { ResponseFileTokenReplacer = null };
+
     private static readonly ValueKind TrueOrFalse = new("true or false", value => bool.TryParse(value, out _));
 
     private readonly Command _root;
@@ -103,7 +106,7 @@ public sealed class HostCommandLine
         TextWriter? errors = null,
         CancellationToken cancellationToken = default)
     {
-        var parsed = _root.Parse(args);
+        var parsed = _root.Parse(args, Parsing);
         var invocation = new InvocationConfiguration
         {
             Output = output,
@@ -122,7 +125,7 @@ public sealed class HostCommandLine
     /// </exception>
     internal HostArguments Parse(IReadOnlyList<string> args)
     {
-        var parsed = _root.Parse(args);
+        var parsed = _root.Parse(args, Parsing);
         var mistakes = string.Join(" ", parsed.Errors.Select(e => e.Message));
         return mistakes.Length == 0
             ? Arguments(parsed)
