@@ -42,7 +42,8 @@ public sealed class HostCommandLine
     // Each switch and the setting it gives.
     private readonly Dictionary<Option, string> _switches = [];
 
-    // The settings given as --Section:Key value: the description above tells of them, the help of the commands not.
+    // The --Section:Key value settings, hidden from the help (the commands' usage would show them too): the
+    // description tells of them.
     private readonly Argument<string[]> _settings = new("settings") { Arity = ArgumentArity.ZeroOrMore, Hidden = true };
 
     /// <summary>Creates the command line.</summary>
