@@ -12,6 +12,10 @@ namespace SsePlugin.Server.Scripting.R;
 internal sealed partial class RInvoker(ScriptDefinition definition, RservePool pool, ROptions options, ILogger logger)
     : FunctionInvoker
 {
+    // Rserve's replies when it cannot allocate the buffer for an answer (ERR_object_too_big, ERR_out_of_mem).
+    private const int ObjectTooBig = 0x4C;
+    private const int OutOfMemoryStatus = 0x4D;
+
     private readonly RStringVector _script = new([definition.Script]);
 
     // A reused session is put back as the init script left it after each call; a fresh one ends with it.
@@ -29,6 +33,7 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(call.Context.CancellationToken);
         deadline.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
         RSession? session = null;
+        var assigned = false;
         RValue value;
         try
         {
@@ -37,6 +42,7 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
             // Time spent queued for a session is not the script's: its R work gets the whole limit.
             deadline.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
             await session.Connection.AssignAsync(".sse.call", callData, deadline.Token).ConfigureAwait(false);
+            assigned = true;
             value = await session.Connection.EvalAsync(_run, deadline.Token).ConfigureAwait(false);
         }
         catch (ArgumentException e)
@@ -56,6 +62,11 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
                 OperationCanceledException => new SseCallException(
                     StatusCode.DeadlineExceeded,
                     $"{name}: the R script ran longer than the {options.TimeoutSeconds:0.#} s allowed per call (SsePlugin:Rserve:TimeoutSeconds); it was stopped."),
+                // R's process ends when the columns it decodes do not fit in its memory: nothing else runs then.
+                RserveException { Status: null } or IOException when session is not null && !assigned => OutOfMemory(
+                    name, "the call's columns need", "R's process ended while it received them."),
+                RserveException { Status: ObjectTooBig or OutOfMemoryStatus } => OutOfMemory(
+                    name, "the script's answer needs", $"Rserve could not hold it to send it: {e.Message}"),
                 _ => new SseCallException(StatusCode.Unavailable, $"{name}: the R session failed: {e.Message} The next call gets a new session."),
             };
         }
@@ -83,19 +94,20 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
         await call.Response.WriteAsync(columns, rows, description).ConfigureAwait(false);
     }
 
-    // R's error as the call's status: running out of memory is ResourceExhausted, naming the limit when the host set
-    // it.
+    // R's error as the call's status: running out of memory is ResourceExhausted.
     private SseCallException Failure(string name, string rMessage) =>
         rMessage.StartsWith("cannot allocate", StringComparison.Ordinal)
         || rMessage.Contains("memory exhausted", StringComparison.Ordinal)
-            ? new SseCallException(
-                StatusCode.ResourceExhausted,
-                options.Start && !OperatingSystem.IsWindows() && options.MemoryLimitMegabytes > 0
-                    ? $"{name}: the R script needs more memory than the {options.MemoryLimitMegabytes} MB an R process "
-                      + "may use (SsePlugin:Rserve:MemoryLimitMegabytes); raise it or give the script less data. "
-                      + $"R error: {rMessage}"
-                    : $"{name}: R ran out of memory; give the script less data. R error: {rMessage}")
+            ? OutOfMemory(name, "the R script needs", $"R error: {rMessage}")
             : new SseCallException(StatusCode.InvalidArgument, $"{name}: R error: {rMessage}");
+
+    // Names the limit when the host set it.
+    private SseCallException OutOfMemory(string name, string need, string detail) => new(
+        StatusCode.ResourceExhausted,
+        options.Start && !OperatingSystem.IsWindows() && options.MemoryLimitMegabytes > 0
+            ? $"{name}: {need} more memory than the {options.MemoryLimitMegabytes} MB an R process may use "
+              + $"(SsePlugin:Rserve:MemoryLimitMegabytes); raise it or give the script less data. {detail}"
+            : $"{name}: R ran out of memory; give the script less data. {detail}");
 
     private static partial class Log
     {
