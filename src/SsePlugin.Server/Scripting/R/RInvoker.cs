@@ -18,9 +18,6 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
 
     private readonly RStringVector _script = new([definition.Script]);
 
-    // A reused session is put back as the init script left it after each call; a fresh one ends with it.
-    private readonly string _run = options.FreshProcesses ? ".sse$run(FALSE)" : ".sse$run(TRUE)";
-
     public override async Task InvokeAsync(FunctionCall call)
     {
         var table = await call.ReadAllAsync().ConfigureAwait(false);
@@ -41,9 +38,17 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
 
             // Time spent queued for a session is not the script's: its R work gets the whole limit.
             deadline.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
+            if (options.RserveOS is null)
+            {
+                await LearnRserveOSAsync(session, deadline.Token).ConfigureAwait(false);
+            }
+
             await session.Connection.AssignAsync(".sse.call", callData, deadline.Token).ConfigureAwait(false);
             assigned = true;
-            value = await session.Connection.EvalAsync(_run, deadline.Token).ConfigureAwait(false);
+
+            // A reused session is put back as the init script left it after each call; a fresh one ends with it.
+            var run = options.FreshProcesses ? ".sse$run(FALSE)" : ".sse$run(TRUE)";
+            value = await session.Connection.EvalAsync(run, deadline.Token).ConfigureAwait(false);
         }
         catch (ArgumentException e)
         {
@@ -94,6 +99,17 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
         await call.Response.WriteAsync(columns, rows, description).ConfigureAwait(false);
     }
 
+    // Whether Rserve can give each call an R process of its own depends on its system, not the host's: asked once.
+    private async Task LearnRserveOSAsync(RSession session, CancellationToken cancellationToken)
+    {
+        var os = await RservePlatform.ReadAsync(session.Connection, cancellationToken).ConfigureAwait(false);
+        options.RserveOS = os;
+        if (!RservePlatform.Forks(os) && !options.ReuseSessions)
+        {
+            Log.NoFork(logger, options.Address, os);
+        }
+    }
+
     // R's error as the call's status: running out of memory is ResourceExhausted.
     private SseCallException Failure(string name, string rMessage) =>
         rMessage.StartsWith("cannot allocate", StringComparison.Ordinal)
@@ -118,5 +134,13 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
             + "as they are, as Qlik's R plugin does (SsePlugin:Rserve:StrictAnswerLength refuses such answers)")]
         public static partial void LengthDiffers(
             ILogger logger, string function, int values, long rows);
+
+        [LoggerMessage(
+            2,
+            LogLevel.Warning,
+            "Rserve at {Address} runs R on {System}, where it cannot fork: R sessions serve call after call, put "
+            + "back between calls by R code as with SsePlugin:Rserve:ReuseSessions (trusted scripts only); Rserve "
+            + "there serves one session at a time: set SsePlugin:Rserve:PoolSize to 1")]
+        public static partial void NoFork(ILogger logger, string address, string system);
     }
 }
