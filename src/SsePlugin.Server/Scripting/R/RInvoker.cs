@@ -30,7 +30,7 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(call.Context.CancellationToken);
         deadline.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
         RSession? session = null;
-        var assigned = false;
+        var assigning = false;
         RValue value;
         try
         {
@@ -43,8 +43,9 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
                 await LearnRserveOSAsync(session, deadline.Token).ConfigureAwait(false);
             }
 
+            assigning = true;
             await session.Connection.AssignAsync(".sse.call", callData, deadline.Token).ConfigureAwait(false);
-            assigned = true;
+            assigning = false;
 
             // A reused session is put back as the init script left it after each call; a fresh one ends with it.
             var run = options.FreshProcesses ? ".sse$run(FALSE)" : ".sse$run(TRUE)";
@@ -68,7 +69,7 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
                     StatusCode.DeadlineExceeded,
                     $"{name}: the R script ran longer than the {options.TimeoutSeconds:0.#} s allowed per call (SsePlugin:Rserve:TimeoutSeconds); it was stopped."),
                 // R's process ends when the columns it decodes do not fit in its memory: nothing else runs then.
-                RserveException { Status: null } or IOException when session is not null && !assigned => OutOfMemory(
+                RserveException { Status: null } or IOException when assigning => OutOfMemory(
                     name, "the call's columns need", "R's process ended while it received them."),
                 RserveException { Status: ObjectTooBig or OutOfMemoryStatus } => OutOfMemory(
                     name, "the script's answer needs", $"Rserve could not hold it to send it: {e.Message}"),
