@@ -21,6 +21,11 @@ public sealed class JavaScriptLimitTests
     // statements, comes at the 32nd row.
     private const string ManySlowMatches = "const text = ('a'.repeat(27) + 'b').repeat(80); ";
 
+    // Texts on which a catastrophic pattern backtracks for about 0.05 s each (half a million ways to split the a's),
+    // well within the 1 s a match may take even on a loaded machine; 250 of them take 12 s or more.
+    private const string ManyCatastrophicMatches =
+        "const texts = Array(250).fill('a'.repeat(28) + 'b'), re = /^(a|aa)+$/; ";
+
     private const string SlowRegex = "('a'.repeat(22) + 'b').repeat(100).split(/(?:a|aa)+c|b/).length";
 
     [Fact]
@@ -87,6 +92,41 @@ public sealed class JavaScriptLimitTests
         await AnswersAsync(own.Client);
     }
 
+    // A built-in function handed exec or test as its callback matches 250 times, each after a moment of catastrophic
+    // backtracking (12 s or more in all), where Jint checks only every 10,000 elements: only exec or test checking
+    // before each match ends it near the limit, as the direct route (a script function per element) does.
+    [Theory]
+    [InlineData("texts.map(t => re.exec(t))")]
+    [InlineData("texts.map(RegExp.prototype.exec, re)")]
+    [InlineData("texts.map(re.test, re)")]
+    [InlineData("texts.filter(re.test, re)")]
+    [InlineData("texts.forEach(re.exec, re) ?? texts")]
+    [InlineData("Array.from(texts, re.exec, re)")]
+    [InlineData("texts.map(Function.prototype.call.bind(RegExp.prototype.exec, re))")]
+    public async Task Exec_or_test_handed_to_a_built_in_function_ends_at_the_time_limit(string route)
+    {
+        await using var own = await TestHost.StartAsync("--SsePlugin:JavaScript:TimeoutSeconds", "2");
+        await AnswersAsync(own.Client);
+        var started = Stopwatch.GetTimestamp();
+
+        var error = await FailsAsync(() => EvaluateAsync(own.Client, ManyCatastrophicMatches + route + ".length", 1));
+        var elapsed = Stopwatch.GetElapsedTime(started);
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        Assert.Contains("than the 2 s allowed per call (SsePlugin:JavaScript:TimeoutSeconds", error.Status.Detail);
+        // Within a match or two of the limit, more on a loaded machine; Jint's own check came after all 250.
+        Assert.True(elapsed < TimeSpan.FromSeconds(7), $"The call ended after {elapsed.TotalSeconds:0.0} s.");
+        await AnswersAsync(own.Client);
+    }
+
+    // Within a match or two of the cancellation, more on a loaded machine; Jint's own check came after all 250.
+    [Fact]
+    public Task A_cancelled_call_of_exec_handed_to_a_built_in_function_frees_its_processor_at_once() =>
+        CancelOnEveryProcessorAsync(
+            ManyCatastrophicMatches + "texts.map(RegExp.prototype.exec, re).length",
+            rows: 1,
+            runFor: TimeSpan.FromSeconds(1));
+
     [Fact]
     public async Task Regular_expression_functions_that_check_the_limits_answer_as_JavaScript_does()
     {
@@ -106,6 +146,9 @@ public sealed class JavaScriptLimitTests
             "'\\u{1F600}x\\u{1F600}'.split(/(?:)/u).length",
             "'xx'.replace(/x/y, 'y')",
             "RegExp.prototype.test.name + RegExp.prototype[Symbol.split].length",
+            "RegExp.prototype.exec.name + RegExp.prototype.exec.length",
+            "['xab', 'cb'].map(RegExp.prototype.exec, /(.)b/).map(m => m.index + m[1]).join('|')",
+            "Object.getOwnPropertyDescriptor(RegExp.prototype, 'exec').enumerable",
         ];
 
         var answer = await EvaluateAsync(own.Client, $"[{string.Join(", ", calls)}].join(' ; ')", 1);
@@ -113,7 +156,7 @@ public sealed class JavaScriptLimitTests
         // As Node.js answers.
         Assert.Equal(
             ["a|1||b|2 ; 1|22|333 ; a<1>b<2>c<3> ; a2b44c666 ; X1X22X333 ; 1:1|3:22|6:33|8:3 ; "
-                + "[object RegExp String Iterator] ; true ; 5 ; a|c ; 3 ; yx ; test2"],
+                + "[object RegExp String Iterator] ; true ; 5 ; a|c ; 3 ; yx ; test2 ; exec1 ; 1a|0c ; false"],
             answer.Strings());
     }
 

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
+using SsePlugin.Rserve;
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests.R;
@@ -372,6 +373,38 @@ public sealed class RScriptTests(RHostFixture r)
         Assert.Equal(1_000_000, answer.Rows.Count);
         Assert.Equal(1, answer.Numbers()[0]);
         Assert.Equal(1_000_000, answer.Numbers()[999_999]);
+    }
+
+    [Fact]
+    public async Task Columns_or_an_answer_that_do_not_fit_in_Rs_memory_fail_with_ResourceExhausted_and_R_serves_on()
+    {
+        await using var own = await TestHost.StartAsync(
+            "--script-engine", "r", "--start-rserve", "--rserve", $"127.0.0.1:{RserveProcess.FreeLoopbackPort()}",
+            "--SsePlugin:Rserve:PoolSize", "1", "--SsePlugin:Rserve:MemoryLimitMegabytes", "300");
+        // 100 MB of text, which R receives in one message and then holds as 100,000 strings.
+        var text = new string('x', 1000);
+        var columns = Enumerable.Range(0, 10)
+            .Select(b => Bundle(Enumerable.Range(0, 10_000).Select(i => Text($"{b}.{i}{text}"))))
+            .ToArray();
+
+        var tooManyColumns = await FailsAsync(() => own.Client.EvaluateAsync(
+            "sum(nchar(q$s))", FunctionType.Aggregation, DataType.Numeric, OneText, columns));
+        // 80 MB of text that R holds, but not also in the buffer Rserve sends it from.
+        var tooLargeAnswer = await FailsAsync(() => own.Client.EvaluateAsync(
+            "paste0(seq_along(q$s), strrep('x', 1e5))", FunctionType.Tensor, DataType.String, OneText,
+            Bundle(Enumerable.Range(0, 800).Select(i => Text("a")))));
+        var after = await own.Client.EvaluateAsync(
+            "sum(nchar(q$s))", FunctionType.Aggregation, DataType.Numeric, OneText, Bundle([Text("abc")]));
+
+        Assert.All([tooManyColumns, tooLargeAnswer], error =>
+        {
+            Assert.True(error.StatusCode == StatusCode.ResourceExhausted, error.Status.ToString());
+            Assert.Contains(
+                "the 300 MB an R process may use (SsePlugin:Rserve:MemoryLimitMegabytes); raise it", error.Status.Detail);
+        });
+        Assert.Contains("the call's columns need more memory", tooManyColumns.Status.Detail);
+        Assert.Contains("the script's answer needs more memory", tooLargeAnswer.Status.Detail);
+        Assert.Equal([3], after.Numbers());
     }
 
     // Runs four calls, so that the pool has its four sessions ready (opened ahead) when what is timed starts.

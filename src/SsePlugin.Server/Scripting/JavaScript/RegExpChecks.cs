@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using Jint;
 using Jint.Native;
@@ -11,14 +12,15 @@ using Jint.Runtime.Interop;
 namespace SsePlugin.Server.Scripting.JavaScript;
 
 /// <summary>
-/// Lets a call's time limit and cancellation into the regular expression functions that match many times in one
-/// call. Jint checks inside <c>split</c>, <c>match</c> and <c>replace</c>, and in the built-in loops that call
-/// <c>test</c> or step a <c>matchAll</c> iterator, only every 10,000 matches, each of which may take up to its 1 s.
-/// So each <c>split</c>, <c>match</c> or <c>replace</c> first counts its matches with
+/// Lets a call's time limit and cancellation into every regular expression match, whatever starts it. A match cannot
+/// be interrupted (it gets at most its 1 s), and Jint checks between matches only every 10,000, inside its own
+/// functions and in the built-in loops that call one (<c>texts.map(RegExp.prototype.exec, re)</c>). So the
+/// <c>exec</c> scripts see checks before it matches, whether a statement or a built-in calls it: Jint takes it for its
+/// own, which keeps its fast paths. <c>test</c>, <c>search</c> and each step of a <c>matchAll</c> iterator check
+/// before they match. Each <c>split</c>, <c>match</c> or <c>replace</c> first counts its matches with
 /// <see cref="Regex.Count(string)"/>, whose limit covers all matches at once: when the count ends in time, Jint's own
-/// fast call repeats that work; when it does not, the call runs on Jint's general path, which looks <c>exec</c> up
-/// before each match and finds one that checks first. <c>test</c>, <c>search</c> and each step of a <c>matchAll</c>
-/// iterator check before they match. Fast paths stay: the built-in <c>exec</c> is replaced only during such a call.
+/// fast call repeats that work; when it does not, the call runs on Jint's general path, which calls the checked
+/// <c>exec</c> before each match.
 /// </summary>
 internal sealed class RegExpChecks
 {
@@ -28,16 +30,22 @@ internal sealed class RegExpChecks
     private readonly Engine _engine;
     private readonly CancellationToken _cancellation;
     private readonly ObjectInstance _prototype;
-    private readonly JsValue _exec;
-    private readonly ClrFunction _checkedExec;
+    private readonly Func<JsValue, JsValue[], JsValue> _builtInExec;
 
     private RegExpChecks(Engine engine, CancellationToken cancellation)
     {
         _engine = engine;
         _cancellation = cancellation;
         _prototype = engine.Intrinsics.RegExp.Get("prototype").AsObject();
-        _exec = _prototype.Get("exec");
-        _checkedExec = Checked("exec", 1, _exec);
+        _builtInExec = RecognisedExec(_prototype);
+        Func<JsValue, JsValue[], JsValue> checkedExec = (thisObject, arguments) =>
+        {
+            _cancellation.ThrowIfCancellationRequested();
+            return _builtInExec(thisObject, arguments);
+        };
+        // Scripts see only the checked exec, which Jint then takes for its own: its fast paths stay.
+        _prototype.Set("exec", new ClrFunction(engine, "exec", checkedExec, 1, PropertyFlag.Configurable));
+        RecognisedExec(_prototype) = checkedExec;
     }
 
     /// <summary>Gives the engine regular expression functions that observe <paramref name="cancellation"/>.</summary>
@@ -123,23 +131,27 @@ internal sealed class RegExpChecks
         }
     }
 
-    /// <summary>Calls a function with the checked <c>exec</c> in place, which turns Jint's fast paths off.</summary>
+    /// <summary>Calls a function on Jint's general path, which calls the checked <c>exec</c> before each match.
+    /// </summary>
     private JsValue CallChecked(JsValue function, JsValue thisObject, JsValue[] arguments)
     {
-        // A script's own exec stays: a function of its own is checked statement by statement.
-        if (!ReferenceEquals(_prototype.GetOwnProperty("exec").Value, _exec))
-        {
-            return _engine.Call(function, thisObject, arguments);
-        }
-
-        _prototype.Set("exec", _checkedExec);
+        // While Jint recognises an exec that no function wraps, it takes none of its fast paths.
+        var recognised = RecognisedExec(_prototype);
+        RecognisedExec(_prototype) = _builtInExec;
         try
         {
             return _engine.Call(function, thisObject, arguments);
         }
         finally
         {
-            _prototype.Set("exec", _exec);
+            RecognisedExec(_prototype) = recognised;
         }
     }
+
+    // The delegate by which Jint 4.18 recognises its own exec (RegExpPrototype.HasDefaultExec): while the prototype's
+    // exec wraps it, Jint matches without looking exec up, in one .NET call or a loop that checks every 10,000 matches.
+    // A Jint without this field fails every script call with MissingFieldException, which the tests catch.
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_defaultExec")]
+    private static extern ref Func<JsValue, JsValue[], JsValue> RecognisedExec(
+        [UnsafeAccessorType("Jint.Native.RegExp.RegExpPrototype, Jint")] object prototype);
 }

@@ -12,10 +12,11 @@ namespace SsePlugin.Server.Scripting.R;
 internal sealed partial class RInvoker(ScriptDefinition definition, RservePool pool, ROptions options, ILogger logger)
     : FunctionInvoker
 {
-    private readonly RStringVector _script = new([definition.Script]);
+    // Rserve's replies when it cannot allocate the buffer for an answer (ERR_object_too_big, ERR_out_of_mem).
+    private const int ObjectTooBig = 0x4C;
+    private const int OutOfMemoryStatus = 0x4D;
 
-    // A reused session is put back as the init script left it after each call; a fresh one ends with it.
-    private readonly string _run = options.FreshProcesses ? ".sse$run(FALSE)" : ".sse$run(TRUE)";
+    private readonly RStringVector _script = new([definition.Script]);
 
     public override async Task InvokeAsync(FunctionCall call)
     {
@@ -29,6 +30,7 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(call.Context.CancellationToken);
         deadline.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
         RSession? session = null;
+        var assigning = false;
         RValue value;
         try
         {
@@ -36,8 +38,18 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
 
             // Time spent queued for a session is not the script's: its R work gets the whole limit.
             deadline.CancelAfter(TimeSpan.FromSeconds(options.TimeoutSeconds));
+            if (options.RserveOS is null)
+            {
+                await LearnRserveOSAsync(session, deadline.Token).ConfigureAwait(false);
+            }
+
+            assigning = true;
             await session.Connection.AssignAsync(".sse.call", callData, deadline.Token).ConfigureAwait(false);
-            value = await session.Connection.EvalAsync(_run, deadline.Token).ConfigureAwait(false);
+            assigning = false;
+
+            // A reused session is put back as the init script left it after each call; a fresh one ends with it.
+            var run = options.FreshProcesses ? ".sse$run(FALSE)" : ".sse$run(TRUE)";
+            value = await session.Connection.EvalAsync(run, deadline.Token).ConfigureAwait(false);
         }
         catch (ArgumentException e)
         {
@@ -56,6 +68,11 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
                 OperationCanceledException => new SseCallException(
                     StatusCode.DeadlineExceeded,
                     $"{name}: the R script ran longer than the {options.TimeoutSeconds:0.#} s allowed per call (SsePlugin:Rserve:TimeoutSeconds); it was stopped."),
+                // R's process ends when the columns it decodes do not fit in its memory: nothing else runs then.
+                RserveException { Status: null } or IOException when assigning => OutOfMemory(
+                    name, "the call's columns need", "R's process ended while it received them."),
+                RserveException { Status: ObjectTooBig or OutOfMemoryStatus } => OutOfMemory(
+                    name, "the script's answer needs", $"Rserve could not hold it to send it: {e.Message}"),
                 _ => new SseCallException(StatusCode.Unavailable, $"{name}: the R session failed: {e.Message} The next call gets a new session."),
             };
         }
@@ -83,19 +100,31 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
         await call.Response.WriteAsync(columns, rows, description).ConfigureAwait(false);
     }
 
-    // R's error as the call's status: running out of memory is ResourceExhausted, naming the limit when the host set
-    // it.
+    // Whether Rserve can give each call an R process of its own depends on its system, not the host's: asked once.
+    private async Task LearnRserveOSAsync(RSession session, CancellationToken cancellationToken)
+    {
+        var os = await RservePlatform.ReadAsync(session.Connection, cancellationToken).ConfigureAwait(false);
+        options.RserveOS = os;
+        if (!RservePlatform.Forks(os) && !options.ReuseSessions)
+        {
+            Log.NoFork(logger, options.Address, os);
+        }
+    }
+
+    // R's error as the call's status: running out of memory is ResourceExhausted.
     private SseCallException Failure(string name, string rMessage) =>
         rMessage.StartsWith("cannot allocate", StringComparison.Ordinal)
         || rMessage.Contains("memory exhausted", StringComparison.Ordinal)
-            ? new SseCallException(
-                StatusCode.ResourceExhausted,
-                options.Start && !OperatingSystem.IsWindows() && options.MemoryLimitMegabytes > 0
-                    ? $"{name}: the R script needs more memory than the {options.MemoryLimitMegabytes} MB an R process "
-                      + "may use (SsePlugin:Rserve:MemoryLimitMegabytes); raise it or give the script less data. "
-                      + $"R error: {rMessage}"
-                    : $"{name}: R ran out of memory; give the script less data. R error: {rMessage}")
+            ? OutOfMemory(name, "the R script needs", $"R error: {rMessage}")
             : new SseCallException(StatusCode.InvalidArgument, $"{name}: R error: {rMessage}");
+
+    // Names the limit when the host set it.
+    private SseCallException OutOfMemory(string name, string need, string detail) => new(
+        StatusCode.ResourceExhausted,
+        options.Start && !OperatingSystem.IsWindows() && options.MemoryLimitMegabytes > 0
+            ? $"{name}: {need} more memory than the {options.MemoryLimitMegabytes} MB an R process may use "
+              + $"(SsePlugin:Rserve:MemoryLimitMegabytes); raise it or give the script less data. {detail}"
+            : $"{name}: R ran out of memory; give the script less data. {detail}");
 
     private static partial class Log
     {
@@ -106,5 +135,13 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
             + "as they are, as Qlik's R plugin does (SsePlugin:Rserve:StrictAnswerLength refuses such answers)")]
         public static partial void LengthDiffers(
             ILogger logger, string function, int values, long rows);
+
+        [LoggerMessage(
+            2,
+            LogLevel.Warning,
+            "Rserve at {Address} runs R on {System}, where it cannot fork: R sessions serve call after call, put "
+            + "back between calls by R code as with SsePlugin:Rserve:ReuseSessions (trusted scripts only); Rserve "
+            + "there serves one session at a time: set SsePlugin:Rserve:PoolSize to 1")]
+        public static partial void NoFork(ILogger logger, string address, string system);
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Options;
+using SsePlugin.Rserve;
 
 namespace SsePlugin.Server.Scripting.R;
 
@@ -77,16 +78,25 @@ public sealed class ROptions
     internal int Port => Split().Port;
 
     /// <summary>
-    /// Gets the number of R sessions of the pool. On Windows Rserve cannot fork: it serves its connections one after
-    /// another in one R process, so one session is the default there.
+    /// Gets or sets the operating system Rserve runs R on, as R names it (<see cref="RservePlatform"/>), learned on the
+    /// first call's session; until then Rserve is taken to run on the host's.
     /// </summary>
-    internal int Sessions => PoolSize > 0 ? PoolSize : OperatingSystem.IsWindows() ? 1 : Environment.ProcessorCount;
+    internal string? RserveOS { get; set; }
 
     /// <summary>
-    /// Gets whether each call gets a session of its own, closed after the call. Not on Windows, where Rserve does not
-    /// fork: all its connections share one R process, so the host keeps its one session.
+    /// Gets the number of R sessions of the pool. On Windows Rserve cannot fork: it serves its connections one after
+    /// another in one R process, so one session is the default there (the pool is sized before the first call).
     /// </summary>
-    internal bool FreshProcesses => !ReuseSessions && !OperatingSystem.IsWindows();
+    internal int Sessions => PoolSize > 0 ? PoolSize : RserveForks ? Environment.ProcessorCount : 1;
+
+    /// <summary>
+    /// Gets whether each call gets a session of its own, closed after the call. Not with an Rserve on Windows, which
+    /// does not fork: all its connections share one R process, so the host keeps its sessions.
+    /// </summary>
+    internal bool FreshProcesses => !ReuseSessions && RserveForks;
+
+    private bool RserveForks =>
+        RservePlatform.Forks(RserveOS ?? (OperatingSystem.IsWindows() ? RservePlatform.Windows : "unix"));
 
     /// <summary>
     /// Gets the account R runs under when the host starts Rserve; null for the host's own (also when RunAs names it).
