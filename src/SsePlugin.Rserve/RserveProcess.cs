@@ -475,7 +475,9 @@ public sealed class RserveProcess : IAsyncDisposable
     private static string Watchdog(string folder, bool isolated) =>
         "local({ server <- Sys.getpid(); parallel::mcparallel({ try(readLines(file('stdin')), silent = TRUE); "
         + $"unlink({RCode.Quote(folder)}, recursive = TRUE); "
-        + (isolated ? "tools::pskill(-1L, 9L) }, detached = TRUE) })\n" : WatchdogGroups);
+        + (isolated
+            ? "system('kill -9 -1', ignore.stdout = TRUE, ignore.stderr = TRUE) }, detached = TRUE) })\n"
+            : WatchdogGroups);
 
     // Runs R isolated (unshare, then setpriv to the new namespace's root), or under options.Account (setpriv), with
     // options' limits (prlimit): placed between setsid and Rscript.
