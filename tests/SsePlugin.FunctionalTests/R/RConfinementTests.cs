@@ -161,6 +161,25 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
         Assert.Contains("account 'daemon' (1)", error.Message);
     }
 
+    [Fact]
+    public async Task Not_isolated_R_runs_as_RunAs_and_the_host_warns_once_that_calls_share_it()
+    {
+        RequireRoot();
+        var log = new LogCapture();
+        await using var host = await TestHost.StartAsync(
+            ["--script-engine", "r", "--start-rserve", "--rserve", $"127.0.0.1:{RserveProcess.FreeLoopbackPort()}",
+                "--SsePlugin:Rserve:IsolationIdBase", "0"],
+            log.AddTo);
+
+        var answer = await host.Client.EvaluateAsync(
+            "system('id -un', intern = TRUE)", FunctionType.Scalar, DataType.String, [], Bundle([new Row()]));
+        var warning = await log.WaitForAsync("R calls are not isolated", "IsolationIdBase is 0", "\"nobody\"");
+
+        Assert.Equal(["nobody"], answer.Strings());
+        Assert.Contains("signal its R process or Rserve", warning);
+        Assert.Single(log.Messages, m => m.Contains("not isolated", StringComparison.Ordinal));
+    }
+
     /// <summary>Fails, saying why, unless the tests run as root, as CI runs them.</summary>
     internal static void RequireRoot() => Assert.True(
         Environment.IsPrivilegedProcess,
