@@ -42,6 +42,20 @@ public sealed class RserveProcess : IAsyncDisposable
 
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromMilliseconds(50);
 
+    // setresuid's system call number, when a thread of this process can take another user id for a moment and lose
+    // its capabilities with it: as root on x64 or Arm64 (whose numbers these are), without SECBIT_NO_SETUID_FIXUP
+    // (which would keep them). Null otherwise: KillProcessesOf then looks through every process.
+    private static readonly long? SetResUid =
+        !OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess
+        || (NativeMethods.Prctl(NativeMethods.PrGetSecureBits, 0, 0, 0, 0) & NativeMethods.SecBitNoSetUidFixup) != 0
+            ? null
+            : RuntimeInformation.ProcessArchitecture switch
+            {
+                Architecture.X64 => 117,
+                Architecture.Arm64 => 147,
+                _ => null,
+            };
+
     private readonly Process _process;
     private readonly DirectoryInfo _folder;
     private readonly StringBuilder _output = new();
@@ -328,24 +342,55 @@ public sealed class RserveProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Ends at once (SIGKILL) every process whose real user id is <paramref name="userId"/>: with an id given to one R
+    /// session alone, every process its calls started, also in sessions of their own (setsid). Linux, as root; does
+    /// nothing elsewhere.
+    /// </summary>
+    /// <param name="userId">The user id.</param>
+    public static void KillProcessesOf(uint userId)
+    {
+        if (SetResUid is { } setResUid)
+        {
+            // kill(-1) signals, at once (no process forks past it), every process the caller may signal but itself. This
+            // thread alone takes the id (libc's setresuid would switch every thread of the process), so without
+            // capabilities (the kernel clears them as the effective id leaves 0), and keeps root as its saved id to come
+            // back: it may signal that id's processes, and no other.
+            if (NativeMethods.Syscall(setResUid, userId, userId, 0) == 0)
+            {
+                try
+                {
+                    _ = NativeMethods.Kill(-1, NativeMethods.SigKill);
+                }
+                finally
+                {
+                    if (NativeMethods.Syscall(setResUid, 0, 0, 0) != 0)
+                    {
+                        Environment.FailFast("A thread of the host could not take back its user id, root.");
+                    }
+                }
+
+                return;
+            }
+        }
+
+        KillProcessesOf(userId, 1);
+    }
+
+    /// <summary>
     /// Ends at once (SIGKILL) every process whose real user id is one of <paramref name="count"/> ids from
-    /// <paramref name="firstId"/> on, looking again until it finds no new one (a process may start others meanwhile;
-    /// one that has received SIGKILL starts none). With ids given to R processes alone, that ends every process they
-    /// started, also in sessions of their own (setsid). Linux, as root; does nothing elsewhere.
+    /// <paramref name="firstId"/> on, looking through every process again until it finds no new one (a process may
+    /// start others meanwhile; one that has received SIGKILL starts none). Linux, as root; does nothing elsewhere.
     /// </summary>
     /// <param name="firstId">The first user id.</param>
     /// <param name="count">How many ids.</param>
-    /// <param name="ended">Processes known to be ended already, which are not counted again.</param>
-    /// <returns>How many processes it signalled.</returns>
-    public static int KillProcessesOf(uint firstId, uint count, params int[] ended)
+    public static void KillProcessesOf(uint firstId, uint count)
     {
         if (!OperatingSystem.IsLinux())
         {
-            return 0;
+            return;
         }
 
-        var signalled = new HashSet<int>(ended);
-        var before = signalled.Count;
+        var signalled = new HashSet<int>();
         int found;
         do
         {
@@ -363,7 +408,6 @@ public sealed class RserveProcess : IAsyncDisposable
             }
         }
         while (found > 0);
-        return signalled.Count - before;
     }
 
     /// <summary>Finds a free TCP port on 127.0.0.1 by binding port 0.</summary>
@@ -529,7 +573,7 @@ public sealed class RserveProcess : IAsyncDisposable
     private static void AddIsolation(Collection<string> arguments)
     {
         arguments.Add(Executable(Unshare)
-            ?? throw new RserveException($"'{Unshare}' (util-linux) is needed to isolate R; install util-linux."));
+            ?? throw new RserveException($"'{Unshare}' (util-linux) is needed to isolate R; install util-linux"));
         arguments.Add("--user");
         arguments.Add("--keep-caps");
         arguments.Add("/bin/sh");
@@ -537,7 +581,7 @@ public sealed class RserveProcess : IAsyncDisposable
         arguments.Add(WaitForIds);
         arguments.Add("sh");
         arguments.Add(Executable(SetPriv)
-            ?? throw new RserveException($"'{SetPriv}' (util-linux) is needed to isolate R; install util-linux."));
+            ?? throw new RserveException($"'{SetPriv}' (util-linux) is needed to isolate R; install util-linux"));
         arguments.Add("--reuid=0");
         arguments.Add("--regid=0");
         arguments.Add("--clear-groups");
@@ -733,8 +777,16 @@ public sealed class RserveProcess : IAsyncDisposable
     private static class NativeMethods
     {
         public const int SigKill = 9;
+        public const int PrGetSecureBits = 27;
+        public const int SecBitNoSetUidFixup = 1 << 2;
 
         [DllImport("libc", EntryPoint = "kill")]
         public static extern int Kill(int processId, int signal);
+
+        [DllImport("libc", EntryPoint = "prctl")]
+        public static extern int Prctl(int option, nuint second, nuint third, nuint fourth, nuint fifth);
+
+        [DllImport("libc", EntryPoint = "syscall")]
+        public static extern long Syscall(long number, long first, long second, long third);
     }
 }

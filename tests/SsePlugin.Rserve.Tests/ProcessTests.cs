@@ -86,7 +86,7 @@ public sealed class ProcessTests(RserveFixture rserve)
     }
 
     [Fact]
-    public async Task KillProcessesOf_EndsEveryProcessOfTheIdsAndNoOther()
+    public async Task KillProcessesOf_EndsEveryProcessOfTheIdsAndNoOther_AndTheHostStaysRoot()
     {
         RequireRoot();
         const uint id = 2_100_100_001;
@@ -99,11 +99,14 @@ public sealed class ProcessTests(RserveFixture rserve)
             await SleepingSinceAsync(second.Id);
             await SleepingSinceAsync(other.Id);
 
-            var killed = RserveProcess.KillProcessesOf(id, 1);
+            RserveProcess.KillProcessesOf(id);
+            var thread = File.ReadLines("/proc/thread-self/status").First(line => line.StartsWith("Uid:", StringComparison.Ordinal));
 
-            Assert.Equal(2, killed);
+            Assert.Equal("Uid:\t0\t0\t0\t0", thread);
             Assert.True(await EndsAsync(first.Id) && await EndsAsync(second.Id), "A process of the id still runs.");
             Assert.False(await EndsAsync(other.Id), "A process of another id was killed.");
+            RserveProcess.KillProcessesOf(id + 1, 1);
+            Assert.True(await EndsAsync(other.Id), "Looking through every process, a process of the id was not found.");
         }
         finally
         {

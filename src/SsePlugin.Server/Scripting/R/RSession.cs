@@ -171,7 +171,7 @@ internal sealed class RSession(
         if (isolation is var (ids, userId, temp))
         {
             // Also what the call left in sessions of its own; then nothing of the id is left to race the deletion.
-            RserveProcess.KillProcessesOf(userId, 1, processId);
+            RserveProcess.KillProcessesOf(userId);
             try
             {
                 Directory.Delete(temp, recursive: true);
