@@ -336,9 +336,8 @@ public sealed class RserveProcess : IAsyncDisposable
 
         var digits = status[(uid + 6)..];
         var end = digits.IndexOf((byte)'\t');
-        return uint.TryParse(digits[..(end < 0 ? digits.Length : end)], NumberStyles.None, CultureInfo.InvariantCulture, out var id)
-            ? id
-            : null;
+        var number = digits[..(end < 0 ? digits.Length : end)];
+        return uint.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
     }
 
     /// <summary>
@@ -351,10 +350,10 @@ public sealed class RserveProcess : IAsyncDisposable
     {
         if (SetResUid is { } setResUid)
         {
-            // kill(-1) signals, at once (no process forks past it), every process the caller may signal but itself. This
-            // thread alone takes the id (libc's setresuid would switch every thread of the process), so without
-            // capabilities (the kernel clears them as the effective id leaves 0), and keeps root as its saved id to come
-            // back: it may signal that id's processes, and no other.
+            // kill(-1) signals, at once (no process forks past it), every process the caller may signal but itself.
+            // This thread alone takes the id (libc's setresuid would switch every thread of the process), so without
+            // capabilities (the kernel clears them as the effective id leaves 0), and keeps root as its saved id to
+            // come back: it may signal that id's processes, and no other.
             if (NativeMethods.Syscall(setResUid, userId, userId, 0) == 0)
             {
                 try
@@ -399,7 +398,8 @@ public sealed class RserveProcess : IAsyncDisposable
             {
                 // Linux hands out process ids in turn: that of a process ending between the reading of its user id
                 // and the kill is not given to another process meanwhile.
-                if (int.TryParse(Path.GetFileName(entry.AsSpan()), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                var name = Path.GetFileName(entry.AsSpan());
+                if (int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
                     && UserId(pid) is { } id && id >= firstId && id - firstId < count && signalled.Add(pid))
                 {
                     _ = NativeMethods.Kill(pid, NativeMethods.SigKill);
@@ -568,8 +568,9 @@ public sealed class RserveProcess : IAsyncDisposable
         }
     }
 
-    // The program that follows runs in a user namespace of its own as its root, with no other groups and no capabilities
-    // to hand on, once GiveIdsAsync has mapped the namespace's ids: unshare, a shell waiting for its line, setpriv.
+    // The program that follows runs in a user namespace of its own as its root, with no other groups and no
+    // capabilities to hand on, once GiveIdsAsync has mapped the namespace's ids: unshare, a shell waiting for its line,
+    // setpriv.
     private static void AddIsolation(Collection<string> arguments)
     {
         arguments.Add(Executable(Unshare)
@@ -605,7 +606,8 @@ public sealed class RserveProcess : IAsyncDisposable
             if (process.HasExited)
             {
                 return string.Create(
-                    CultureInfo.InvariantCulture, $"unshare could not make a user namespace (exit code {process.ExitCode})");
+                    CultureInfo.InvariantCulture,
+                    $"unshare could not make a user namespace (exit code {process.ExitCode})");
             }
 
             await Task.Delay(1, deadline.Token).ConfigureAwait(false);
@@ -624,7 +626,8 @@ public sealed class RserveProcess : IAsyncDisposable
         {
             return string.Create(
                 CultureInfo.InvariantCulture,
-                $"the ids {idBase} to {idBase + IsolationIds - 1} cannot be mapped into a user namespace ({e.Message})");
+                $"the ids {idBase} to {idBase + IsolationIds - 1} cannot be mapped into a user namespace "
+                + $"({e.Message})");
         }
     }
 

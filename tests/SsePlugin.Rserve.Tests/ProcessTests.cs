@@ -60,8 +60,9 @@ public sealed class ProcessTests(RserveFixture rserve)
         int escaped;
         try
         {
-            await using var first = await RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = server.Port });
-            await using var second = await RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = server.Port });
+            var connection = new RserveConnectionOptions { Port = server.Port };
+            await using var first = await RserveConnection.ConnectAsync(connection);
+            await using var second = await RserveConnection.ConnectAsync(connection);
             sessions = [
                 Assert.IsType<RIntegerVector>(await first.EvalAsync("Sys.getpid()")).Values[0],
                 Assert.IsType<RIntegerVector>(await second.EvalAsync("Sys.getpid()")).Values[0]];
@@ -100,7 +101,8 @@ public sealed class ProcessTests(RserveFixture rserve)
             await SleepingSinceAsync(other.Id);
 
             RserveProcess.KillProcessesOf(id);
-            var thread = File.ReadLines("/proc/thread-self/status").First(line => line.StartsWith("Uid:", StringComparison.Ordinal));
+            var thread = File.ReadLines("/proc/thread-self/status")
+                .First(line => line.StartsWith("Uid:", StringComparison.Ordinal));
 
             Assert.Equal("Uid:\t0\t0\t0\t0", thread);
             Assert.True(await EndsAsync(first.Id) && await EndsAsync(second.Id), "A process of the id still runs.");

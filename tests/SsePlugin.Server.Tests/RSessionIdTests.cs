@@ -4,7 +4,9 @@ using SsePlugin.Server.Scripting.R;
 
 namespace SsePlugin.Server.Tests;
 
-/// <summary>No two live R sessions share a user id, with a real isolated Rserve (as root, as CI runs the tests).</summary>
+/// <summary>
+/// No two live R sessions share a user id, with a real isolated Rserve (as root, as CI runs the tests).
+/// </summary>
 public sealed class RSessionIdTests
 {
     [Fact]

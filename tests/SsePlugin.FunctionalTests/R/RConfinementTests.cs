@@ -67,7 +67,8 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
                 r.Client,
                 $"writeLines(as.character(Sys.getpid()), '{victimFile}.new'); file.rename('{victimFile}.new', "
                 + $"'{victimFile}'); for (i in 1:400) if (file.exists('{done}')) break else Sys.sleep(0.05); 42");
-            Assert.True(await ProcessChecks.WithinTenSecondsAsync(() => File.Exists(victimFile)), "The victim never ran.");
+            Assert.True(
+                await ProcessChecks.WithinTenSecondsAsync(() => File.Exists(victimFile)), "The victim never ran.");
             var victimId = int.Parse(File.ReadAllText(victimFile).Trim(), CultureInfo.InvariantCulture);
             var rserve = ParentOf(victimId);
             var rserveUser = UserOf(rserve);
@@ -85,9 +86,10 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
                 others <- Filter(function(p) identical(try(stat(p)[2], silent = TRUE), rserve),
                                  setdiff(list.files('/proc', '^[0-9]+$'), Sys.getpid()))
                 fails <- function(f) inherits(try(f, silent = TRUE), 'try-error')
+                reads <- function(file, f) sum(!vapply(others, function(p) fails(f(file.path('/proc', p, file))), TRUE))
                 paste(length(others),
-                      sum(!vapply(others, function(p) fails(readBin(file.path('/proc', p, 'environ'), 'raw', 1)), TRUE)),
-                      sum(!vapply(others, function(p) fails(close(file(file.path('/proc', p, 'mem'), 'rb'))), TRUE)),
+                      reads('environ', function(path) readBin(path, 'raw', 1)),
+                      reads('mem', function(path) close(file(path, 'rb'))),
                       sum(tools::pskill(as.integer(c(others, rserve)), 9L)))
                 """;
             var attacked = (await r.Client.EvaluateAsync(
@@ -122,7 +124,9 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
         try
         {
             Assert.True(escaped > 1);
-            Assert.True(await ProcessChecks.EndsAsync(escaped), $"Process {escaped}, in a session of its own, outlived its call.");
+            Assert.True(
+                await ProcessChecks.EndsAsync(escaped),
+                $"Process {escaped}, in a session of its own, outlived its call.");
         }
         finally
         {
@@ -155,7 +159,8 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     {
         RequireRoot();
         var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
-            () => TestHost.StartAsync("--script-engine", "r", "--start-rserve", "--SsePlugin:Rserve:IsolationIdBase", "1"));
+            () => TestHost.StartAsync(
+                "--script-engine", "r", "--start-rserve", "--SsePlugin:Rserve:IsolationIdBase", "1"));
 
         Assert.Contains("SsePlugin:Rserve:IsolationIdBase is 1", error.Message);
         Assert.Contains("account 'daemon' (1)", error.Message);
@@ -183,7 +188,8 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     /// <summary>Fails, saying why, unless the tests run as root, as CI runs them.</summary>
     internal static void RequireRoot() => Assert.True(
         Environment.IsPrivilegedProcess,
-        "This test needs root, as CI runs it: only a host running as root confines R (run tests/run-tests.sh as root).");
+        "This test needs root, as CI runs it: only a host running as root confines R (run tests/run-tests.sh as "
+        + "root).");
 
     private static string Status(int pid, string field) => File.ReadLines($"/proc/{pid}/status")
         .First(line => line.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..].Trim();

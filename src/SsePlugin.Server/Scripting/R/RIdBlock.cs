@@ -12,10 +12,12 @@ namespace SsePlugin.Server.Scripting.R;
 /// </summary>
 internal sealed class RIdBlock : IDisposable
 {
-    /// <summary>How many blocks from <see cref="ROptions.IsolationIdBase"/> on the hosts of a machine may take.</summary>
+    /// <summary>How many blocks from <see cref="ROptions.IsolationIdBase"/> on the hosts of a machine may take.
+    /// </summary>
     public const uint Blocks = 16;
 
-    /// <summary>The highest <see cref="ROptions.IsolationIdBase"/>: its blocks end at the highest user id, 2^32 - 2.</summary>
+    /// <summary>The highest <see cref="ROptions.IsolationIdBase"/>: its blocks end at the highest user id, 2^32 - 2.
+    /// </summary>
     public const uint HighestBase = uint.MaxValue - (Blocks * RserveProcess.IsolationIds);
 
     private readonly FileStream _lock;
@@ -33,12 +35,11 @@ internal sealed class RIdBlock : IDisposable
     /// <summary>Takes the first block from <paramref name="firstBase"/> on that no other host holds.</summary>
     /// <param name="firstBase">The first id of the first block.</param>
     /// <returns>The block, held until disposed.</returns>
-    /// <exception cref="InvalidOperationException">Other hosts hold every block.</exception>
+    /// <exception cref="RserveException">Other hosts hold every block, or no lock file can be made.</exception>
     [SupportedOSPlatform("linux")]
     public static RIdBlock Take(uint firstBase)
     {
-        var folder = Directory.Exists("/run") ? "/run/sseplugin" : Path.Combine(Path.GetTempPath(), "sseplugin");
-        Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var folder = LockFolder();
         for (var block = 0u; block < Blocks; block++)
         {
             var first = firstBase + (block * RserveProcess.IsolationIds);
@@ -57,7 +58,7 @@ internal sealed class RIdBlock : IDisposable
             }
         }
 
-        throw new InvalidOperationException(
+        throw new RserveException(
             $"SsePlugin:Rserve:IsolationIdBase: other hosts on this machine hold all {Blocks} blocks of ids from "
             + $"{firstBase} on; stop one, or give this host other ids.");
     }
@@ -133,6 +134,28 @@ internal sealed class RIdBlock : IDisposable
 
     /// <summary>Lets other hosts take the block.</summary>
     public void Dispose() => _lock.Dispose();
+
+    // The folder of the blocks' lock files, only root's: in /run, or in the temporary folder where there is none.
+    [SupportedOSPlatform("linux")]
+    private static string LockFolder()
+    {
+        var problem = string.Empty;
+        foreach (var folder in (ReadOnlySpan<string>)["/run/sseplugin", Path.Combine(Path.GetTempPath(), "sseplugin")])
+        {
+            try
+            {
+                Directory.CreateDirectory(
+                    folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                return folder;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                problem = e.Message;
+            }
+        }
+
+        throw new RserveException($"No folder for the lock files of R's ids can be made in /run or /tmp: {problem}");
+    }
 
     // The entries of a name service database (getent passwd: LDAP accounts too), or of its file in /etc.
     private static IEnumerable<string> Entries(string database)

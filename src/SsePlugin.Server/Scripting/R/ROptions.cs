@@ -62,7 +62,8 @@ public sealed class ROptions
     /// Gets or sets the first of the user and group ids R calls run under when a host running as root starts Rserve
     /// (Linux): Rserve in a user namespace of its own, each call's R process under an id of its own. A host takes the
     /// first of 16 blocks of 65536 ids from here that no other host of the machine holds. Default 2000000000, above
-    /// ordinary accounts and the ranges <c>/etc/subuid</c> usually gives; 0: not isolated, R runs as <see cref="RunAs"/>.
+    /// ordinary accounts and the ranges <c>/etc/subuid</c> usually gives; 0: not isolated, R runs as
+    /// <see cref="RunAs"/>.
     /// </summary>
     public uint IsolationIdBase { get; set; } = 2_000_000_000;
 

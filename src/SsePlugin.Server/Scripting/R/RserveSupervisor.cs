@@ -9,9 +9,9 @@ namespace SsePlugin.Server.Scripting.R;
 /// <summary>
 /// With <see cref="ROptions.Start"/>, runs Rserve for the host: started on loopback with the host, restarted with
 /// growing pauses whenever it dies, stopped with the host. Rserve runs the init script before it serves, so each
-/// connection's R process, forked from it, starts prepared. On Linux R has the memory and process limits and, for a host
-/// running as root, is isolated: each R process under an id of its own (<see cref="Ids"/>); where that cannot be, R
-/// runs under <see cref="ROptions.Account"/> and the host warns once at start.
+/// connection's R process, forked from it, starts prepared. On Linux R has the memory and process limits and, for a
+/// host running as root, is isolated: each R process under an id of its own (<see cref="Ids"/>); where that cannot be,
+/// R runs under <see cref="ROptions.Account"/> and the host warns once at start.
 /// </summary>
 internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogger<RserveSupervisor> logger) : IHostedService, IAsyncDisposable
 {
@@ -154,7 +154,9 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
             process.ProcessId,
             process.Port,
             Ids is { } ids
-                ? string.Create(CultureInfo.InvariantCulture, $"ids {ids.First + 1} to {ids.First + RserveProcess.IsolationIds - 1}, one per call")
+                ? string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"ids {ids.First + 1} to {ids.First + RserveProcess.IsolationIds - 1}, one per call")
                 : _options.Account ?? Environment.UserName);
         return process;
     }
