@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
@@ -11,32 +12,66 @@ namespace SsePlugin.Rserve;
 
 /// <summary>
 /// An Rserve server run as a child process (<c>Rscript -e "Rserve::run.Rserve(...)"</c>, which stays in the foreground)
-/// with a generated configuration: loopback only, UTF-8, no file transfer; on Linux optionally under another account
-/// and with limits. Disposing it kills the server and its per-connection R processes.
+/// with a generated configuration: loopback only, UTF-8, no file transfer; on Linux optionally under another account,
+/// or isolated (each connection's R process under an id of its own), and with limits. Disposing it kills the server and
+/// its per-connection R processes.
 /// </summary>
 public sealed class RserveProcess : IAsyncDisposable
 {
+    /// <summary>The number of user and group ids from <see cref="RserveProcessOptions.IsolationIdBase"/> on that an
+    /// isolated Rserve uses: its user namespace's ids 0 (the server) to 65535.</summary>
+    public const uint IsolationIds = 65536;
+
     // The output kept for error messages: its last characters.
     private const int OutputKept = 16 * 1024;
     private const string SetSid = "/usr/bin/setsid";
     private const string SetPriv = "setpriv";
     private const string PrLimit = "prlimit";
+    private const string Unshare = "unshare";
+
+    // The line the isolated server's shell waits for once its user namespace has ids: then it runs Rserve.
+    private const string WaitForIds = "read _ && exec \"$@\"";
+    // The watchdog's end when Rserve is not isolated: see Watchdog.
+    private const string WatchdogGroups = "groups <- server; "
+        + "for (p in list.files('/proc', '^[0-9]+$')) { "
+        + "stat <- try(readLines(file.path('/proc', p, 'stat'), warn = FALSE), silent = TRUE); "
+        + "parent <- strsplit(sub('^.*[)] ', '', stat[1]), ' ')[[1]][2]; "
+        + "if (identical(parent, as.character(server))) groups <- c(p, groups) }; "
+        + "system(paste('kill -9', paste0('-', setdiff(groups, Sys.getpid()), collapse = ' ')), "
+        + "ignore.stdout = TRUE, ignore.stderr = TRUE) }, detached = TRUE) })\n";
+
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromMilliseconds(50);
+
+    // setresuid's system call number, when a thread of this process can take another user id for a moment and lose
+    // its capabilities with it: as root on x64 or Arm64 (whose numbers these are), without SECBIT_NO_SETUID_FIXUP
+    // (which would keep them). Null otherwise: KillProcessesOf then looks through every process.
+    private static readonly long? SetResUid =
+        !OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess
+        || (NativeMethods.Prctl(NativeMethods.PrGetSecureBits, 0, 0, 0, 0) & NativeMethods.SecBitNoSetUidFixup) != 0
+            ? null
+            : RuntimeInformation.ProcessArchitecture switch
+            {
+                Architecture.X64 => 117,
+                Architecture.Arm64 => 147,
+                _ => null,
+            };
 
     private readonly Process _process;
     private readonly DirectoryInfo _folder;
     private readonly StringBuilder _output = new();
     private readonly bool _detached;
+    private readonly uint? _isolationIdBase;
     private Task _outputRead = Task.CompletedTask;
     private bool _started;
     private long _startTime;
     private bool _disposed;
 
-    private RserveProcess(Process process, DirectoryInfo folder, int port, bool detached)
+    private RserveProcess(Process process, DirectoryInfo folder, int port, bool detached, uint? isolationIdBase)
     {
         _process = process;
         _folder = folder;
         _detached = detached;
+        _isolationIdBase = isolationIdBase;
         Port = port;
     }
 
@@ -96,7 +131,8 @@ public sealed class RserveProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.Environment["TMPDIR"] = folder.FullName;
-        var server = new RserveProcess(new Process { StartInfo = start }, folder, options.Port, detached);
+        var isolation = options.IsolationIdBase;
+        var server = new RserveProcess(new Process { StartInfo = start }, folder, options.Port, detached, isolation);
         try
         {
             if (detached)
@@ -104,7 +140,7 @@ public sealed class RserveProcess : IAsyncDisposable
                 await ConfineAsync(start, options, folder.FullName, cancellationToken).ConfigureAwait(false);
                 start.ArgumentList.Add(options.RscriptPath);
             }
-            else if (options.Account is not null || options.MemoryLimitBytes is not null
+            else if (options.Account is not null || isolation is not null || options.MemoryLimitBytes is not null
                 || options.ProcessLimit is not null)
             {
                 throw new RserveException(
@@ -116,10 +152,22 @@ public sealed class RserveProcess : IAsyncDisposable
             await File.WriteAllTextAsync(config, Configuration(options), cancellationToken).ConfigureAwait(false);
             await File.WriteAllTextAsync(
                 startup,
-                (detached ? Watchdog(folder.FullName) : string.Empty) + options.StartupScript
+                (detached ? Watchdog(folder.FullName, isolation is not null) : string.Empty) + options.StartupScript
                     + $"\nRserve::run.Rserve(config.file = {RCode.Quote(config)})\n",
                 cancellationToken).ConfigureAwait(false);
-            if (options.Account is not null)
+            if (isolation is { } idBase && !OperatingSystem.IsWindows())
+            {
+                // Rserve owns the folder, with its temporary folder, and the per-connection R processes make theirs
+                // there (Rserve's tempdir() with their ids appended, 0700); they may pass through, not list it.
+                await RunAsync("chown", cancellationToken, "-R", $"{idBase}:{idBase}", folder.FullName)
+                    .ConfigureAwait(false);
+                folder.UnixFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+                    | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+
+                // What calls of an earlier run of this block's host left, should it have been killed outright.
+                KillProcessesOf(idBase, IsolationIds);
+            }
+            else if (options.Account is not null)
             {
                 // R's account owns the folder: R reads its configuration there and its watchdog deletes it.
                 await RunAsync("chown", cancellationToken, "-R", $"{options.Account}:", folder.FullName)
@@ -151,6 +199,13 @@ public sealed class RserveProcess : IAsyncDisposable
                 server.KeepAsync(server._process.StandardOutput.BaseStream),
                 server.KeepAsync(server._process.StandardError.BaseStream));
             server.Exited = exited.Task;
+            if (isolation is not null
+                && await GiveIdsAsync(server._process, isolation.Value, options.StartTimeout, cancellationToken)
+                    .ConfigureAwait(false) is { } problem)
+            {
+                throw new RserveException($"Rserve cannot be isolated: {problem}");
+            }
+
             await server.WaitUntilAnsweringAsync(options.StartTimeout, cancellationToken).ConfigureAwait(false);
             return server;
         }
@@ -199,6 +254,162 @@ public sealed class RserveProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Finds out whether Rserve can be isolated here (<see cref="RserveProcessOptions.IsolationIdBase"/>): Linux, this
+    /// process running as root, util-linux's unshare and setpriv, and a kernel (and container) that lets it make a user
+    /// namespace and map these ids into it. Tries that with a process that then ends.
+    /// </summary>
+    /// <param name="idBase">The first of the <see cref="IsolationIds"/> ids.</param>
+    /// <param name="cancellationToken">Cancels the attempt.</param>
+    /// <returns>Null when Rserve can be isolated, else what is missing.</returns>
+    public static async Task<string?> IsolationProblemAsync(uint idBase, CancellationToken cancellationToken = default)
+    {
+        if (!OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess || !File.Exists(SetSid))
+        {
+            return "only a host running as root on Linux (with util-linux) can give R calls ids of their own";
+        }
+
+        var start = new ProcessStartInfo(SetSid)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        try
+        {
+            AddIsolation(start.ArgumentList);
+        }
+        catch (RserveException e)
+        {
+            return e.Message;
+        }
+
+        start.ArgumentList.Add("true");
+        using var process = Process.Start(start) ?? throw new RserveException($"Cannot start '{Unshare}'.");
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        try
+        {
+            var problem = await GiveIdsAsync(process, idBase, TimeSpan.FromSeconds(10), cancellationToken)
+                .ConfigureAwait(false);
+            process.StandardInput.Close();
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            var message = (await error.ConfigureAwait(false)).Trim();
+            return problem is null && process.ExitCode == 0 ? null
+                : message.Length > 0 ? $"{problem ?? "unshare failed"}: {message}"
+                : problem ?? $"unshare failed (exit code {process.ExitCode})";
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gets a running process's real user id as this process's user namespace sees it (Linux: the Uid line of
+    /// /proc/PID/status); null when it has ended, is left a zombie, or on other systems.
+    /// </summary>
+    /// <param name="processId">The process's id.</param>
+    /// <returns>Its user id, or null.</returns>
+    public static uint? UserId(int processId)
+    {
+        Span<byte> status = stackalloc byte[1024];
+        try
+        {
+            using var file = File.OpenHandle(string.Create(CultureInfo.InvariantCulture, $"/proc/{processId}/status"));
+            status = status[..RandomAccess.Read(file, status, 0)];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        var state = status.IndexOf("\nState:\t"u8);
+        var uid = status.IndexOf("\nUid:\t"u8);
+        if (state < 0 || uid < 0 || status[state + 8] is (byte)'Z' or (byte)'X')
+        {
+            return null;
+        }
+
+        var digits = status[(uid + 6)..];
+        var end = digits.IndexOf((byte)'\t');
+        var number = digits[..(end < 0 ? digits.Length : end)];
+        return uint.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
+    }
+
+    /// <summary>
+    /// Ends at once (SIGKILL) every process whose real user id is <paramref name="userId"/>: with an id given to one R
+    /// session alone, every process its calls started, also in sessions of their own (setsid). Linux, as root; does
+    /// nothing elsewhere.
+    /// </summary>
+    /// <param name="userId">The user id.</param>
+    public static void KillProcessesOf(uint userId)
+    {
+        if (SetResUid is { } setResUid)
+        {
+            // kill(-1) signals, at once (no process forks past it), every process the caller may signal but itself.
+            // This thread alone takes the id (libc's setresuid would switch every thread of the process), so without
+            // capabilities (the kernel clears them as the effective id leaves 0), and keeps root as its saved id to
+            // come back: it may signal that id's processes, and no other.
+            if (NativeMethods.Syscall(setResUid, userId, userId, 0) == 0)
+            {
+                try
+                {
+                    _ = NativeMethods.Kill(-1, NativeMethods.SigKill);
+                }
+                finally
+                {
+                    if (NativeMethods.Syscall(setResUid, 0, 0, 0) != 0)
+                    {
+                        Environment.FailFast("A thread of the host could not take back its user id, root.");
+                    }
+                }
+
+                return;
+            }
+        }
+
+        KillProcessesOf(userId, 1);
+    }
+
+    /// <summary>
+    /// Ends at once (SIGKILL) every process whose real user id is one of <paramref name="count"/> ids from
+    /// <paramref name="firstId"/> on, looking through every process again until it finds no new one (a process may
+    /// start others meanwhile; one that has received SIGKILL starts none). Linux, as root; does nothing elsewhere.
+    /// </summary>
+    /// <param name="firstId">The first user id.</param>
+    /// <param name="count">How many ids.</param>
+    public static void KillProcessesOf(uint firstId, uint count)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var signalled = new HashSet<int>();
+        int found;
+        do
+        {
+            found = 0;
+            foreach (var entry in Directory.EnumerateDirectories("/proc"))
+            {
+                // Linux hands out process ids in turn: that of a process ending between the reading of its user id
+                // and the kill is not given to another process meanwhile.
+                var name = Path.GetFileName(entry.AsSpan());
+                if (int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                    && UserId(pid) is { } id && id >= firstId && id - firstId < count && signalled.Add(pid))
+                {
+                    _ = NativeMethods.Kill(pid, NativeMethods.SigKill);
+                    found++;
+                }
+            }
+        }
+        while (found > 0);
+    }
+
     /// <summary>Finds a free TCP port on 127.0.0.1 by binding port 0.</summary>
     /// <returns>A port that was free a moment ago.</returns>
     public static int FreeLoopbackPort()
@@ -233,6 +444,11 @@ public sealed class RserveProcess : IAsyncDisposable
                 }
 
                 KillProcessGroup(ProcessId, _startTime);
+                if (_isolationIdBase is { } idBase)
+                {
+                    // Also what R processes started in sessions of their own.
+                    KillProcessesOf(idBase, IsolationIds);
+                }
             }
             else if (!_process.HasExited)
             {
@@ -270,6 +486,16 @@ public sealed class RserveProcess : IAsyncDisposable
             "interactive no",
             "encoding utf8",
         };
+        if (options.IsolationIdBase is not null)
+        {
+            // Each connection's R process takes the next id of the namespace, ids and group ids alike, from 1 on
+            // (Rserve counts connections; ids in use are the host's to skip). Not 0: that is the server's, with its
+            // capabilities.
+            lines.Add("random.uid enable");
+            lines.Add("random.gid enable");
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"random.uid.range 1..{IsolationIds - 1}"));
+        }
+
         if (options.PasswordFile is null)
         {
             lines.Add("auth disable");
@@ -288,22 +514,26 @@ public sealed class RserveProcess : IAsyncDisposable
     // process forked from Rserve's before it starts serving reads it to its end, then deletes Rserve's folder and ends
     // the process groups of Rserve's children (per-connection R processes may lead groups of their own) and Rserve's
     // own session, its R processes included: the next start finds the port free. (The host's pipes are gone then: a
-    // kill that wrote an error there would die of SIGPIPE before it had signalled every group.)
-    private static string Watchdog(string folder) =>
+    // kill that wrote an error there would die of SIGPIPE before it had signalled every group.) Isolated, the watchdog
+    // is root of Rserve's user namespace: it ends every process of it (kill -1), also those in sessions of their own.
+    private static string Watchdog(string folder, bool isolated) =>
         "local({ server <- Sys.getpid(); parallel::mcparallel({ try(readLines(file('stdin')), silent = TRUE); "
-        + $"unlink({RCode.Quote(folder)}, recursive = TRUE); groups <- server; "
-        + "for (p in list.files('/proc', '^[0-9]+$')) { "
-        + "stat <- try(readLines(file.path('/proc', p, 'stat'), warn = FALSE), silent = TRUE); "
-        + "parent <- strsplit(sub('^.*[)] ', '', stat[1]), ' ')[[1]][2]; "
-        + "if (identical(parent, as.character(server))) groups <- c(p, groups) }; "
-        + "system(paste('kill -9', paste0('-', setdiff(groups, Sys.getpid()), collapse = ' ')), "
-        + "ignore.stdout = TRUE, ignore.stderr = TRUE) }, detached = TRUE) })\n";
+        + $"unlink({RCode.Quote(folder)}, recursive = TRUE); "
+        + (isolated
+            ? "system('kill -9 -1', ignore.stdout = TRUE, ignore.stderr = TRUE) }, detached = TRUE) })\n"
+            : WatchdogGroups);
 
-    // Runs R under options.Account with options' limits: setpriv and prlimit, placed between setsid and Rscript.
+    // Runs R isolated (unshare, then setpriv to the new namespace's root), or under options.Account (setpriv), with
+    // options' limits (prlimit): placed between setsid and Rscript.
     private static async Task ConfineAsync(
         ProcessStartInfo start, RserveProcessOptions options, string folder, CancellationToken cancellationToken)
     {
-        if (options.Account is { } account)
+        if (options.IsolationIdBase is not null)
+        {
+            AddIsolation(start.ArgumentList);
+            start.Environment["HOME"] = folder;
+        }
+        else if (options.Account is { } account)
         {
             var user = await RunAsync("id", cancellationToken, "-u", account).ConfigureAwait(false);
             var group = await RunAsync("id", cancellationToken, "-g", account).ConfigureAwait(false);
@@ -313,6 +543,7 @@ public sealed class RserveProcess : IAsyncDisposable
             start.ArgumentList.Add($"--reuid={user}");
             start.ArgumentList.Add($"--regid={group}");
             start.ArgumentList.Add("--clear-groups");
+            start.ArgumentList.Add("--no-new-privs");
             start.Environment["HOME"] = folder;
             start.Environment["USER"] = account;
             start.Environment["LOGNAME"] = account;
@@ -334,6 +565,69 @@ public sealed class RserveProcess : IAsyncDisposable
             }
 
             start.ArgumentList.Add("--");
+        }
+    }
+
+    // The program that follows runs in a user namespace of its own as its root, with no other groups and no
+    // capabilities to hand on, once GiveIdsAsync has mapped the namespace's ids: unshare, a shell waiting for its line,
+    // setpriv.
+    private static void AddIsolation(Collection<string> arguments)
+    {
+        arguments.Add(Executable(Unshare)
+            ?? throw new RserveException($"'{Unshare}' (util-linux) is needed to isolate R; install util-linux"));
+        arguments.Add("--user");
+        arguments.Add("--keep-caps");
+        arguments.Add("/bin/sh");
+        arguments.Add("-c");
+        arguments.Add(WaitForIds);
+        arguments.Add("sh");
+        arguments.Add(Executable(SetPriv)
+            ?? throw new RserveException($"'{SetPriv}' (util-linux) is needed to isolate R; install util-linux"));
+        arguments.Add("--reuid=0");
+        arguments.Add("--regid=0");
+        arguments.Add("--clear-groups");
+        arguments.Add("--inh-caps=-all");
+        arguments.Add("--ambient-caps=-all");
+        arguments.Add("--no-new-privs");
+    }
+
+    // Lets a process started with AddIsolation go on: waits until unshare has made its user namespace (the process's
+    // namespace differs from this one's), maps the namespace's ids 0 to 65535 to idBase on, and writes the line its
+    // shell waits for. Null when done, else what failed.
+    private static async Task<string?> GiveIdsAsync(
+        Process process, uint idBase, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var own = new FileInfo("/proc/self/ns/user").LinkTarget;
+        var proc = string.Create(CultureInfo.InvariantCulture, $"/proc/{process.Id}/");
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        while (new FileInfo(proc + "ns/user").LinkTarget == own)
+        {
+            if (process.HasExited)
+            {
+                return string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"unshare could not make a user namespace (exit code {process.ExitCode})");
+            }
+
+            await Task.Delay(1, deadline.Token).ConfigureAwait(false);
+        }
+
+        var map = string.Create(CultureInfo.InvariantCulture, $"0 {idBase} {IsolationIds}");
+        try
+        {
+            await File.WriteAllTextAsync(proc + "uid_map", map, cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(proc + "gid_map", map, cancellationToken).ConfigureAwait(false);
+            await process.StandardInput.WriteLineAsync().ConfigureAwait(false);
+            await process.StandardInput.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return string.Create(
+                CultureInfo.InvariantCulture,
+                $"the ids {idBase} to {idBase + IsolationIds - 1} cannot be mapped into a user namespace "
+                + $"({e.Message})");
         }
     }
 
@@ -486,8 +780,16 @@ public sealed class RserveProcess : IAsyncDisposable
     private static class NativeMethods
     {
         public const int SigKill = 9;
+        public const int PrGetSecureBits = 27;
+        public const int SecBitNoSetUidFixup = 1 << 2;
 
         [DllImport("libc", EntryPoint = "kill")]
         public static extern int Kill(int processId, int signal);
+
+        [DllImport("libc", EntryPoint = "prctl")]
+        public static extern int Prctl(int option, nuint second, nuint third, nuint fourth, nuint fifth);
+
+        [DllImport("libc", EntryPoint = "syscall")]
+        public static extern long Syscall(long number, long first, long second, long third);
     }
 }

@@ -26,17 +26,27 @@ public sealed class RserveProcessOptions
 
     /// <summary>
     /// Gets or sets the operating-system account R runs under (Linux, when this process runs as root): its user id,
-    /// its primary group and no other groups. None by default: R runs under this process's account.
+    /// its primary group and no other groups. None by default: R runs under this process's account. Not used with
+    /// <see cref="IsolationIdBase"/>.
     /// </summary>
     public string? Account { get; set; }
+
+    /// <summary>
+    /// Gets or sets the first of <see cref="RserveProcess.IsolationIds"/> user and group ids that R runs under, each
+    /// connection's R process under one of its own (Linux, when this process runs as root). Rserve then runs in a user
+    /// namespace of its own, whose ids 0, 1, ... are these: the server as that namespace's root (this id outside, no
+    /// privilege on the machine), each connection's R process as another id (Rserve's <c>random.uid</c>), without
+    /// capabilities. None by default: all R processes run under <see cref="Account"/>.
+    /// </summary>
+    public uint? IsolationIdBase { get; set; }
 
     /// <summary>Gets or sets the address space each R process may use, in bytes (Linux, RLIMIT_AS); none by default.
     /// </summary>
     public long? MemoryLimitBytes { get; set; }
 
     /// <summary>
-    /// Gets or sets the number of processes R's account may have (Linux, RLIMIT_NPROC, counted over the whole account
-    /// and not enforced for root); none by default.
+    /// Gets or sets the number of processes R's account may have (Linux, RLIMIT_NPROC, counted over the whole account,
+    /// so per connection with <see cref="IsolationIdBase"/>, and not enforced for root); none by default.
     /// </summary>
     public int? ProcessLimit { get; set; }
 }

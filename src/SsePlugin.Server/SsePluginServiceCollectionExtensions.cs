@@ -41,7 +41,8 @@ public static class SsePluginServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<ROptions>, ROptions.Validator>();
         services.AddSingleton<RservePool>();
         services.AddSingleton<IScriptEngine, RScriptEngine>();
-        services.AddHostedService<RserveSupervisor>();
+        services.AddSingleton<RserveSupervisor>();
+        services.AddHostedService(provider => provider.GetRequiredService<RserveSupervisor>());
         services.AddSingleton(sp => AnalyticConnections.Create(
             sp.GetRequiredService<IOptions<SsePluginOptions>>().Value,
             sp.GetServices<IFunctionSource>(),

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace SsePlugin.Rserve.Tests;
 
 /// <summary>Starting and stopping Rserve.</summary>
@@ -46,6 +48,75 @@ public sealed class ProcessTests(RserveFixture rserve)
     }
 
     [Fact]
+    public async Task Isolated_EachConnectionRunsUnderAnIdOfItsOwn_AndDisposeEndsEveryProcessOfTheIds()
+    {
+        RequireRoot();
+
+        // Far from the blocks hosts take (2000000000 on, 16 blocks), so that a host tested meanwhile is not touched.
+        const uint idBase = 2_100_000_000;
+        var server = await RserveProcess.StartAsync(
+            new RserveProcessOptions { Port = RserveProcess.FreeLoopbackPort(), IsolationIdBase = idBase });
+        int[] sessions;
+        int escaped;
+        try
+        {
+            var connection = new RserveConnectionOptions { Port = server.Port };
+            await using var first = await RserveConnection.ConnectAsync(connection);
+            await using var second = await RserveConnection.ConnectAsync(connection);
+            sessions = [
+                Assert.IsType<RIntegerVector>(await first.EvalAsync("Sys.getpid()")).Values[0],
+                Assert.IsType<RIntegerVector>(await second.EvalAsync("Sys.getpid()")).Values[0]];
+            escaped = int.Parse(
+                Assert.IsType<RStringVector>(await first.EvalAsync(
+                    "system('setsid sleep 300 > /dev/null 2>&1 < /dev/null & echo $!', intern = TRUE)")).Values[0]!,
+                CultureInfo.InvariantCulture);
+            var ids = sessions.Select(RserveProcess.UserId).ToList();
+
+            Assert.Equal(idBase, RserveProcess.UserId(server.ProcessId));
+            Assert.All(ids, id => Assert.InRange(id!.Value, idBase + 1, idBase + RserveProcess.IsolationIds - 1));
+            Assert.NotEqual(ids[0], ids[1]);
+            Assert.Equal(ids[0], RserveProcess.UserId(escaped));
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+
+        Assert.True(await EndsAsync(escaped), $"Process {escaped}, in a session of its own, outlived the server.");
+        Assert.All(sessions, pid => Assert.True(ProcessEnded(pid), $"R process {pid} outlived the server."));
+    }
+
+    [Fact]
+    public async Task KillProcessesOf_EndsEveryProcessOfTheIdsAndNoOther_AndTheHostStaysRoot()
+    {
+        RequireRoot();
+        const uint id = 2_100_100_001;
+        using var first = SleepAs(id);
+        using var second = SleepAs(id);
+        using var other = SleepAs(id + 1);
+        try
+        {
+            await SleepingSinceAsync(first.Id);
+            await SleepingSinceAsync(second.Id);
+            await SleepingSinceAsync(other.Id);
+
+            RserveProcess.KillProcessesOf(id);
+            var thread = File.ReadLines("/proc/thread-self/status")
+                .First(line => line.StartsWith("Uid:", StringComparison.Ordinal));
+
+            Assert.Equal("Uid:\t0\t0\t0\t0", thread);
+            Assert.True(await EndsAsync(first.Id) && await EndsAsync(second.Id), "A process of the id still runs.");
+            Assert.False(await EndsAsync(other.Id), "A process of another id was killed.");
+            RserveProcess.KillProcessesOf(id + 1, 1);
+            Assert.True(await EndsAsync(other.Id), "Looking through every process, a process of the id was not found.");
+        }
+        finally
+        {
+            other.Kill();
+        }
+    }
+
+    [Fact]
     public async Task PortInUse_IsRefused()
     {
         var error = await Assert.ThrowsAsync<RserveException>(() => RserveProcess.StartAsync(new RserveProcessOptions { Port = rserve.Server.Port }));
@@ -74,6 +145,17 @@ public sealed class ProcessTests(RserveFixture rserve)
         Assert.Contains("exited with code", error.Message, StringComparison.Ordinal);
         Assert.Contains("start.R", error.Message, StringComparison.Ordinal);
     }
+
+    // Fails, saying why, unless the tests run as root, as CI runs them.
+    private static void RequireRoot() => Assert.True(
+        Environment.IsPrivilegedProcess,
+        "This test needs root, as CI runs it: only root can isolate R (run tests/run-tests.sh as root).");
+
+    private static System.Diagnostics.Process SleepAs(uint id) => System.Diagnostics.Process.Start(
+        "setpriv",
+        [$"--reuid={id}", $"--regid={id}", "--clear-groups", "sleep", "300"]);
+
+    private static bool ProcessEnded(int pid) => RserveProcess.UserId(pid) is null;
 
     // Whether a process ends (or is left a zombie) within 2 s; Linux only, as the tests are.
     // Waits until the process runs sleep (setsid has made it lead a group of its own then); returns its start time.

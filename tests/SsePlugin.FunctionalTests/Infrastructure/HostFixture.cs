@@ -80,7 +80,7 @@ public sealed class HostFixture : IAsyncLifetime
 
     public async Task InitializeAsync() => _host = await TestHost.StartAsync(
         "--SsePlugin:JavaScript:TimeoutSeconds", "5",
-        "--SsePlugin:JavaScript:MaxStatements", "3000000",
+        "--SsePlugin:JavaScript:MaxStatements", "1000000",
         "--SsePlugin:JavaScript:MemoryLimitMegabytes", "64");
 
     public async Task DisposeAsync()

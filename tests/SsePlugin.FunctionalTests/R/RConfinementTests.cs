@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Grpc.Core;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
@@ -10,7 +11,8 @@ namespace SsePlugin.FunctionalTests.R;
 
 /// <summary>
 /// What an R script can do on the machine when the host runs Rserve itself (as root, as the tests do): each call in an
-/// R process of its own, under an unprivileged account, with memory and process limits.
+/// R process of its own, under a user id of its own, with memory and process limits. These tests need root (CI runs
+/// them as root): without it they fail saying so.
 /// </summary>
 [Collection(ConfinedRHost.Name)]
 public sealed class RConfinementTests(ConfinedRHostFixture r)
@@ -46,15 +48,173 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
         Assert.All(answers, a => Assert.Equal([10], a.Numbers()));
     }
 
+    /// <summary>
+    /// A call (the victim) waits while another (the attacker) tries to read, trace and kill every other R process
+    /// forked by Rserve (the victim's, the spare sessions', the watchdog) and Rserve itself.
+    /// </summary>
     [Fact]
-    public async Task R_runs_under_the_unprivileged_account_nobody()
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task Calls_run_under_ids_of_their_own_and_cannot_read_trace_or_kill_each_other_or_Rserve()
     {
-        Assert.True(Environment.IsPrivilegedProcess, "The tests run as root, as CI does: R then runs as nobody.");
+        RequireRoot();
+        var meeting = Directory.CreateTempSubdirectory("sseplugin-r-meeting-");
+        try
+        {
+            meeting.UnixFileMode = (UnixFileMode)0b111_111_111;
+            var victimFile = Path.Combine(meeting.FullName, "victim");
+            var done = Path.Combine(meeting.FullName, "done");
+            var victim = ScalarAsync(
+                r.Client,
+                $"writeLines(as.character(Sys.getpid()), '{victimFile}.new'); file.rename('{victimFile}.new', "
+                + $"'{victimFile}'); for (i in 1:400) if (file.exists('{done}')) break else Sys.sleep(0.05); 42");
+            Assert.True(
+                await ProcessChecks.WithinTenSecondsAsync(() => File.Exists(victimFile)), "The victim never ran.");
+            var victimId = int.Parse(File.ReadAllText(victimFile).Trim(), CultureInfo.InvariantCulture);
+            var rserve = ParentOf(victimId);
+            var rserveUser = UserOf(rserve);
+            List<int> rProcesses = [];
 
+            // The victim's R process and two spares, each under an id other than Rserve's (its watchdog's).
+            var isolated = await ProcessChecks.WithinTenSecondsAsync(
+                () => (rProcesses = [.. ChildrenOf(rserve).Where(pid => UserOf(pid) != rserveUser)]).Count >= 3);
+            var ids = rProcesses.Select(UserOf).ToList();
+            var capabilities = Status(victimId, "CapEff");
+
+            const string attack = """
+                stat <- function(p) strsplit(sub('^.*[)] ', '', readLines(file.path('/proc', p, 'stat'))[1]), ' ')[[1]]
+                rserve <- stat('self')[2]
+                others <- Filter(function(p) identical(try(stat(p)[2], silent = TRUE), rserve),
+                                 setdiff(list.files('/proc', '^[0-9]+$'), Sys.getpid()))
+                fails <- function(f) inherits(try(f, silent = TRUE), 'try-error')
+                reads <- function(file, f) sum(!vapply(others, function(p) fails(f(file.path('/proc', p, file))), TRUE))
+                paste(length(others),
+                      reads('environ', function(path) readBin(path, 'raw', 1)),
+                      reads('mem', function(path) close(file(path, 'rb'))),
+                      sum(tools::pskill(as.integer(c(others, rserve)), 9L)))
+                """;
+            var attacked = (await r.Client.EvaluateAsync(
+                attack, FunctionType.Scalar, DataType.String, [], Bundle([new Row()]))).Strings()[0]!.Split(' ');
+            await File.WriteAllTextAsync(done, string.Empty);
+
+            Assert.NotEqual(0u, rserveUser);
+            Assert.True(isolated, $"R processes under ids other than Rserve's ({rserveUser}): {rProcesses.Count}");
+            Assert.Contains(victimId, rProcesses);
+            Assert.Equal(ids.Count, ids.Distinct().Count());
+            Assert.DoesNotContain(0u, ids);
+            Assert.Equal("0000000000000000", capabilities);
+            Assert.True(int.Parse(attacked[0], CultureInfo.InvariantCulture) >= 2, "The attacker saw no victim.");
+            Assert.Equal(["0", "0", "0"], attacked[1..]);
+            Assert.Equal(42, await victim);
+        }
+        finally
+        {
+            meeting.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_process_a_call_leaves_in_a_session_of_its_own_ends_with_the_call()
+    {
+        RequireRoot();
         var answer = await r.Client.EvaluateAsync(
+            "as.numeric(system('setsid nohup sleep 300 > /dev/null 2>&1 < /dev/null & echo $!', intern = TRUE))",
+            FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+        var escaped = (int)answer.Numbers()[0];
+
+        try
+        {
+            Assert.True(escaped > 1);
+            Assert.True(
+                await ProcessChecks.EndsAsync(escaped),
+                $"Process {escaped}, in a session of its own, outlived its call.");
+        }
+        finally
+        {
+            if (!ProcessChecks.Ended(escaped))
+            {
+                Process.GetProcessById(escaped).Kill();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_calls_temporary_files_work_and_are_deleted_with_the_call()
+    {
+        RequireRoot();
+        var answer = await r.Client.EvaluateAsync(
+            "f <- tempfile(); write.csv(data.frame(a = 1:3), f, row.names = FALSE); "
+                + "c(tempdir(), sum(read.csv(f)$a), format(file.info(tempdir())$mode))",
+            FunctionType.Tensor, DataType.String, OneNumber, Bundle([Numeric(1), Numeric(2), Numeric(3)]));
+        var (temp, sum, mode) = (answer.Strings()[0], answer.Strings()[1], answer.Strings()[2]);
+
+        Assert.Equal("6", sum);
+        Assert.Equal("700", mode);
+        Assert.True(
+            await ProcessChecks.WithinTenSecondsAsync(() => !Directory.Exists(temp)),
+            $"The call's temporary folder {temp} is left after the call.");
+    }
+
+    [Fact]
+    public async Task Ids_that_hold_an_account_stop_the_host_at_start()
+    {
+        RequireRoot();
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => TestHost.StartAsync(
+                "--script-engine", "r", "--start-rserve", "--SsePlugin:Rserve:IsolationIdBase", "1"));
+
+        Assert.Contains("SsePlugin:Rserve:IsolationIdBase is 1", error.Message);
+        Assert.Contains("account 'daemon' (1)", error.Message);
+    }
+
+    [Fact]
+    public async Task Not_isolated_R_runs_as_RunAs_and_the_host_warns_once_that_calls_share_it()
+    {
+        RequireRoot();
+        var log = new LogCapture();
+        await using var host = await TestHost.StartAsync(
+            ["--script-engine", "r", "--start-rserve", "--rserve", $"127.0.0.1:{RserveProcess.FreeLoopbackPort()}",
+                "--SsePlugin:Rserve:IsolationIdBase", "0"],
+            log.AddTo);
+
+        var answer = await host.Client.EvaluateAsync(
             "system('id -un', intern = TRUE)", FunctionType.Scalar, DataType.String, [], Bundle([new Row()]));
+        var warning = await log.WaitForAsync("R calls are not isolated", "IsolationIdBase is 0", "\"nobody\"");
 
         Assert.Equal(["nobody"], answer.Strings());
+        Assert.Contains("signal its R process or Rserve", warning);
+        Assert.Single(log.Messages, m => m.Contains("not isolated", StringComparison.Ordinal));
+    }
+
+    /// <summary>Fails, saying why, unless the tests run as root, as CI runs them.</summary>
+    internal static void RequireRoot() => Assert.True(
+        Environment.IsPrivilegedProcess,
+        "This test needs root, as CI runs it: only a host running as root confines R (run tests/run-tests.sh as "
+        + "root).");
+
+    private static string Status(int pid, string field) => File.ReadLines($"/proc/{pid}/status")
+        .First(line => line.StartsWith(field + ":", StringComparison.Ordinal))[(field.Length + 1)..].Trim();
+
+    private static uint UserOf(int pid) =>
+        uint.Parse(Status(pid, "Uid").Split('\t')[0], CultureInfo.InvariantCulture);
+
+    private static int ParentOf(int pid) => int.Parse(Status(pid, "PPid"), CultureInfo.InvariantCulture);
+
+    private static List<int> ChildrenOf(int parent) => [.. Directory.EnumerateDirectories("/proc")
+        .Select(Path.GetFileName)
+        .Where(name => name!.All(char.IsAsciiDigit))
+        .Select(name => int.Parse(name!, CultureInfo.InvariantCulture))
+        .Where(pid => !ProcessChecks.Ended(pid) && TryParent(pid) == parent)];
+
+    private static int? TryParent(int pid)
+    {
+        try
+        {
+            return ParentOf(pid);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     [Fact]

@@ -53,11 +53,20 @@ public sealed class ROptions
     public bool ReuseSessions { get; set; }
 
     /// <summary>
-    /// Gets or sets the operating-system account R runs under when the host, running as root, starts Rserve (Linux).
-    /// Default none: <c>nobody</c> for a host running as root, the host's own account otherwise; <c>root</c> runs R as
-    /// root.
+    /// Gets or sets the operating-system account R runs under when the host, running as root, starts Rserve (Linux) and
+    /// cannot isolate R calls (see <see cref="IsolationIdBase"/>). Default none: <c>nobody</c> for a host running as
+    /// root, the host's own account otherwise; <c>root</c> runs R as root, not isolated.
     /// </summary>
     public string? RunAs { get; set; }
+
+    /// <summary>
+    /// Gets or sets the first of the user and group ids R calls run under when a host running as root starts Rserve
+    /// (Linux): Rserve in a user namespace of its own, each call's R process under an id of its own. A host takes the
+    /// first of 16 blocks of 65536 ids from here that no other host of the machine holds. Default 2000000000, above
+    /// ordinary accounts and the ranges <c>/etc/subuid</c> usually gives; 0: not isolated, R runs as
+    /// <see cref="RunAs"/>.
+    /// </summary>
+    public uint IsolationIdBase { get; set; } = 2_000_000_000;
 
     /// <summary>
     /// Gets or sets the memory (address space) each R process may use, in megabytes, when the host starts Rserve
@@ -106,6 +115,15 @@ public sealed class ROptions
             ? null
             : RunAs ?? (OperatingSystem.IsLinux() && Environment.IsPrivilegedProcess ? "nobody" : null);
 
+    /// <summary>
+    /// Gets the first id of the blocks R calls may run under, when the host starts Rserve as root on Linux and neither
+    /// <see cref="RunAs"/> (<c>root</c>) nor <see cref="IsolationIdBase"/> (0) opts out; else null.
+    /// </summary>
+    internal uint? IsolationBase =>
+        Start && OperatingSystem.IsLinux() && Environment.IsPrivilegedProcess && IsolationIdBase > 0 && RunAs != "root"
+            ? IsolationIdBase
+            : null;
+
     /// <summary>Gets whether abandoned R work may be ended by killing its R process: only on the Rserve the host runs, where each session has its own.</summary>
     internal bool CanEndSessions => Start && OperatingSystem.IsLinux();
 
@@ -146,6 +164,16 @@ public sealed class ROptions
             {
                 problems.Add("SsePlugin:Rserve:MemoryLimitMegabytes must be 0 (no limit) or at least 256, "
                     + "and ProcessLimit 0 (no limit) or at least 16.");
+            }
+
+            if (options.IsolationIdBase > RIdBlock.HighestBase)
+            {
+                problems.Add("SsePlugin:Rserve:IsolationIdBase must be 0 (R calls not isolated) or at most "
+                    + $"{RIdBlock.HighestBase}.");
+            }
+            else if (options.IsolationBase is { } idBase && RIdBlock.Conflict(idBase) is { } conflict)
+            {
+                problems.Add(conflict);
             }
 
             if (options.PoolSize < 0)

@@ -5,7 +5,8 @@ namespace SsePlugin.Server.Scripting.R;
 /// <summary>
 /// One R session: an Rserve connection (Rserve forks one R process per connection) prepared to run calls, and the
 /// id of that R process. On the Rserve the host runs, that process leads a process group of its own, so that ending
-/// the session ends every process its calls started.
+/// the session ends every process its calls started; isolated, it also runs under a user id of its own, which the
+/// session holds, and ending the session ends every process of that id.
 /// </summary>
 /// <param name="connection">The prepared connection.</param>
 /// <param name="processId">The R process's id.</param>
@@ -13,7 +14,13 @@ namespace SsePlugin.Server.Scripting.R;
 /// When the R process started (<see cref="RserveProcess.StartTime"/>) if it leads a process group of its own, which
 /// <see cref="Close"/> then ends; else null.
 /// </param>
-internal sealed class RSession(RserveConnection connection, int processId, long? startTime) : IAsyncDisposable
+/// <param name="isolation">
+/// When isolated: the block of ids, the user id the session holds in it, and the R process's temporary folder (which
+/// Rserve made for that id), all three given back by <see cref="Close"/>; else null.
+/// </param>
+internal sealed class RSession(
+    RserveConnection connection, int processId, long? startTime, (RIdBlock Ids, uint UserId, string Temp)? isolation)
+    : IAsyncDisposable
 {
     /// <summary>
     /// Defines <c>.sse$run()</c>, which runs a call's script: it takes <c>.sse.call</c> (a list of <c>q</c> and
@@ -24,8 +31,8 @@ internal sealed class RSession(RserveConnection connection, int processId, long?
     /// changed or removed are restored (the random number stream goes on), and so are the options and environment
     /// variables it changed and the search path (<c>attach</c>, <c>library</c>). Answers are made ready for Qlik in R:
     /// times in their own time zone's wall clock, list columns of data frames as text. <c>.sse$open()</c> starts a
-    /// session: the init script's error if it failed, else the process id, after making the process the leader of a
-    /// session (and process group) of its own when asked to.
+    /// session: the init script's error if it failed, else the process id and temporary folder, after making the
+    /// process the leader of a session (and process group) of its own when asked to.
     /// </summary>
     private const string Define = """
         .sse <- new.env()
@@ -69,7 +76,7 @@ internal sealed class RSession(RserveConnection connection, int processId, long?
         .sse$open <- function(lead) {
           if (!is.null(.sse$failed)) return(.sse$failed)
           if (lead && !is.null(.sse$setsid)) .C(.sse$setsid)
-          Sys.getpid()
+          list(Sys.getpid(), tempdir())
         }
         .sse$setsid <- tryCatch(
           getNativeSymbolInfo("setsid", dyn.load(Sys.glob(c("/lib/*/libc.so.6", "/lib*/libc.so.6",
@@ -120,25 +127,23 @@ internal sealed class RSession(RserveConnection connection, int processId, long?
     /// </param>
     /// <param name="lead">Whether the R process becomes the leader of a process group of its own, which
     /// <see cref="Close"/> ends: only on the Rserve the host runs itself.</param>
+    /// <param name="ids">When R calls are isolated (and <paramref name="lead"/>), the block of ids whose id of the R
+    /// process the session holds; else null.</param>
     /// <param name="cancellationToken">Cancels the preparation.</param>
-    /// <returns>The session.</returns>
+    /// <returns>The session; null when a live session holds the R process's id (the process is ended).</returns>
     /// <exception cref="RSessionSetupException">
-    /// The init script failed, or the R process could not lead a process group of its own when asked to.
+    /// The init script failed, or the R process could not lead a process group of its own when asked to, or does not
+    /// run under an id of the block.
     /// </exception>
-    public static async Task<RSession> OpenAsync(
-        RserveConnection connection, string preparation, bool lead, CancellationToken cancellationToken)
+    public static async Task<RSession?> OpenAsync(
+        RserveConnection connection, string preparation, bool lead, RIdBlock? ids, CancellationToken cancellationToken)
     {
         var open = preparation + (lead ? ".sse$open(TRUE)" : ".sse$open(FALSE)");
         var answer = await connection.EvalAsync(open, cancellationToken).ConfigureAwait(false);
         return answer switch
         {
-            RIntegerVector { Length: 1 } id when !lead => new RSession(connection, id.Values[0], null),
-            RIntegerVector { Length: 1 } id => RserveProcess.LeadsProcessGroup(id.Values[0])
-                ? new RSession(connection, id.Values[0], RserveProcess.StartTime(id.Values[0]))
-                : throw new RSessionSetupException(
-                    $"R process {id.Values[0]} could not make itself the leader of a process group of its own: R "
-                    + "found no C library (libc.so.6) to call setsid from, so the host cannot end what R calls start. "
-                    + "Run Rserve yourself (without --start-rserve) and set SsePlugin:Rserve:ReuseSessions."),
+            RList { Items: [RIntegerVector { Length: 1 } id, RStringVector { Length: 1 } temp] } =>
+                Started(connection, id.Values[0], temp.Values[0] ?? string.Empty, lead, ids),
             RStringVector { Length: 1 } failed => throw new RSessionSetupException(
                 "The R init script (SsePlugin:Rserve:InitScript) failed: "
                 + (failed.Values[0]?.Trim() ?? "unknown error")),
@@ -148,7 +153,8 @@ internal sealed class RSession(RserveConnection connection, int processId, long?
 
     /// <summary>
     /// Ends the session at once: closes the connection (a running command fails) and, on the Rserve the host runs,
-    /// kills its R process with every process started in its process group (<c>system()</c>, <c>mcparallel</c>).
+    /// kills its R process with every process started in its process group (<c>system()</c>, <c>mcparallel</c>);
+    /// isolated, also every other process of its user id, deletes its temporary folder and gives the id back.
     /// </summary>
     public void Close()
     {
@@ -162,10 +168,67 @@ internal sealed class RSession(RserveConnection connection, int processId, long?
             RserveProcess.KillProcessGroup(processId, started);
         }
 
+        if (isolation is var (ids, userId, temp))
+        {
+            // Also what the call left in sessions of its own; then nothing of the id is left to race the deletion.
+            RserveProcess.KillProcessesOf(userId);
+            try
+            {
+                Directory.Delete(temp, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                // Gone already, or never made.
+            }
+
+            ids.Release(userId);
+        }
+
         Connection.Abort();
     }
 
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
+
+    private static RSession? Started(RserveConnection connection, int processId, string temp, bool lead, RIdBlock? ids)
+    {
+        if (!lead)
+        {
+            return new RSession(connection, processId, null, null);
+        }
+
+        if (!RserveProcess.LeadsProcessGroup(processId))
+        {
+            throw new RSessionSetupException(
+                $"R process {processId} could not make itself the leader of a process group of its own: R "
+                + "found no C library (libc.so.6) to call setsid from, so the host cannot end what R calls start. "
+                + "Run Rserve yourself (without --start-rserve) and set SsePlugin:Rserve:ReuseSessions.");
+        }
+
+        var started = RserveProcess.StartTime(processId);
+        if (ids is null)
+        {
+            return new RSession(connection, processId, started, null);
+        }
+
+        // Rserve does not check that its switch to the connection's id worked, nor skip ids in use.
+        var userId = RserveProcess.UserId(processId);
+        if (userId is not { } id || !ids.IsSessionId(id))
+        {
+            RserveProcess.KillProcessGroup(processId, started ?? 0);
+            throw new RSessionSetupException(
+                $"R process {processId} runs as user id {userId}, not as one of its own ({ids.First + 1} and up): "
+                + "Rserve could not switch it to one. Check the Rserve package (random.uid), or set "
+                + "SsePlugin:Rserve:IsolationIdBase to 0.");
+        }
+
+        if (!ids.TryHold(id))
+        {
+            RserveProcess.KillProcessGroup(processId, started ?? 0);
+            return null;
+        }
+
+        return new RSession(connection, processId, started, (ids, id, temp));
+    }
 }
 
 /// <summary>A new R session cannot be used: the init script failed, or R cannot be confined as needed.</summary>

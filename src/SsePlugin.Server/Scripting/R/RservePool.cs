@@ -13,9 +13,11 @@ namespace SsePlugin.Server.Scripting.R;
 /// pool keeps as many fresh sessions opened ahead (spares) so that a call does not wait for one. With
 /// <see cref="ROptions.ReuseSessions"/> (and on Windows, where Rserve does not fork) sessions are kept for later calls.
 /// A session is checked before it is lent, so one left dead by an Rserve restart is replaced; when Rserve cannot be
-/// reached a call fails at once and the next one tries again.
+/// reached a call fails at once and the next one tries again. When R calls are isolated, no two live sessions share a
+/// user id: a new R process under the id of a live session is ended and another one opened.
 /// </summary>
-internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<RservePool> logger) : IAsyncDisposable
+internal sealed partial class RservePool(
+    IOptions<ROptions> options, RserveSupervisor supervisor, ILogger<RservePool> logger) : IAsyncDisposable
 {
     private readonly ROptions _options = options.Value;
     // The Rserve the host runs has prepared every R process before it forks it.
@@ -154,7 +156,26 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
         }
     }
 
+    // Opens a session; when its R process got the id of a live session, opens another, as often as there can be live
+    // sessions (Rserve gives connections the block's ids in turn).
     private async Task<RSession> OpenAsync(CancellationToken cancellationToken)
+    {
+        var ids = _options.CanEndSessions ? supervisor.Ids : null;
+        for (var attempt = 0; attempt <= 2 * _options.Sessions; attempt++)
+        {
+            if (await OpenOnceAsync(ids, cancellationToken).ConfigureAwait(false) is { } session)
+            {
+                return session;
+            }
+        }
+
+        throw new SseCallException(
+            StatusCode.Unavailable,
+            "R is not available: every new R process got the user id of a live R session. Try again.");
+    }
+
+    // Opens a session; null when its R process got the id of a live session.
+    private async Task<RSession?> OpenOnceAsync(RIdBlock? ids, CancellationToken cancellationToken)
     {
         RserveConnection connection;
         try
@@ -181,9 +202,18 @@ internal sealed partial class RservePool(IOptions<ROptions> options, ILogger<Rse
 
         try
         {
-            var session = await RSession.OpenAsync(connection, _preparation, _options.CanEndSessions, cancellationToken)
+            var session = await RSession
+                .OpenAsync(connection, _preparation, _options.CanEndSessions, ids, cancellationToken)
                 .ConfigureAwait(false);
-            Log.Opened(logger, _options.Address);
+            if (session is null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                Log.Opened(logger, _options.Address);
+            }
+
             return session;
         }
         catch (Exception e)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -8,8 +9,9 @@ namespace SsePlugin.Server.Scripting.R;
 /// <summary>
 /// With <see cref="ROptions.Start"/>, runs Rserve for the host: started on loopback with the host, restarted with
 /// growing pauses whenever it dies, stopped with the host. Rserve runs the init script before it serves, so each
-/// connection's R process, forked from it, starts prepared; on Linux R runs under <see cref="ROptions.Account"/> with
-/// the memory and process limits.
+/// connection's R process, forked from it, starts prepared. On Linux R has the memory and process limits and, for a
+/// host running as root, is isolated: each R process under an id of its own (<see cref="Ids"/>); where that cannot be,
+/// R runs under <see cref="ROptions.Account"/> and the host warns once at start.
 /// </summary>
 internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogger<RserveSupervisor> logger) : IHostedService, IAsyncDisposable
 {
@@ -21,6 +23,13 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
     private readonly CancellationTokenSource _stopping = new();
     private RserveProcess? _process;
     private Task _watching = Task.CompletedTask;
+    private int _disposed;
+
+    /// <summary>
+    /// Gets the block of ids R processes run under, each session's under one of its own, when R calls are isolated;
+    /// null when they share an account (or Rserve is not the host's).
+    /// </summary>
+    public RIdBlock? Ids { get; private set; }
 
     /// <summary>Starts Rserve; a failure here stops the host, since R was asked for and cannot run.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -30,6 +39,7 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
             return;
         }
 
+        await IsolateAsync(cancellationToken).ConfigureAwait(false);
         _process = await StartRserveAsync(cancellationToken).ConfigureAwait(false);
         _watching = WatchAsync(_stopping.Token);
     }
@@ -40,10 +50,47 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
         await _watching.ConfigureAwait(false);
     }
 
+    // Called twice: the container disposes the service and the hosted service, one object.
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping.Dispose();
+        Ids?.Dispose();
+    }
+
+    // Takes a block of ids for R calls when they may be isolated and the machine lets them be; else warns that they
+    // share an account, saying why.
+    private async Task IsolateAsync(CancellationToken cancellationToken)
+    {
+        string? problem;
+        if (_options.IsolationBase is { } firstBase && OperatingSystem.IsLinux())
+        {
+            var ids = RIdBlock.Take(firstBase);
+            problem = await RserveProcess.IsolationProblemAsync(ids.First, cancellationToken).ConfigureAwait(false);
+            if (problem is null)
+            {
+                Ids = ids;
+                return;
+            }
+
+            ids.Dispose();
+        }
+        else
+        {
+            problem = _options.IsolationIdBase == 0 ? "SsePlugin:Rserve:IsolationIdBase is 0"
+                : _options.RunAs == "root" ? "SsePlugin:Rserve:RunAs is root"
+                : "only a host running as root on Linux can give R calls ids of their own";
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            Log.NotIsolated(logger, _options.Account ?? Environment.UserName, problem);
+        }
     }
 
     private async Task WatchAsync(CancellationToken stopping)
@@ -94,14 +141,23 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
                 RscriptPath = _options.RscriptPath,
                 Port = _options.Port,
                 StartupScript = RSession.Preparation(_options.InitScript),
-                Account = _options.Account,
+                Account = Ids is null ? _options.Account : null,
+                IsolationIdBase = Ids?.First,
                 MemoryLimitBytes = _options.MemoryLimitMegabytes > 0 && OperatingSystem.IsLinux()
                     ? _options.MemoryLimitMegabytes * 1024L * 1024
                     : null,
                 ProcessLimit = _options.ProcessLimit > 0 && OperatingSystem.IsLinux() ? _options.ProcessLimit : null,
             },
             cancellationToken).ConfigureAwait(false);
-        Log.Started(logger, process.ProcessId, process.Port, _options.Account ?? Environment.UserName);
+        Log.Started(
+            logger,
+            process.ProcessId,
+            process.Port,
+            Ids is { } ids
+                ? string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"ids {ids.First + 1} to {ids.First + RserveProcess.IsolationIds - 1}, one per call")
+                : _options.Account ?? Environment.UserName);
         return process;
     }
 
@@ -124,5 +180,13 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
 
         [LoggerMessage(5, LogLevel.Information, "Rserve (process {ProcessId}) stopped")]
         public static partial void Stopped(ILogger logger, int processId);
+
+        [LoggerMessage(
+            6,
+            LogLevel.Warning,
+            "R calls are not isolated from each other ({Problem}): all run as {Account}, so a script can read another "
+            + "call's data (/proc/PID/mem, environ), signal its R process or Rserve, and leave processes that outlive "
+            + "its call")]
+        public static partial void NotIsolated(ILogger logger, string account, string problem);
     }
 }
