@@ -45,7 +45,7 @@ internal partial class ConnectorService
     private readonly int _responseBundleBytes;
     private readonly int _maxCallMemoryMegabytes;
     private readonly TimeSpan _clientIdleTimeout;
-    private readonly FailureLogLimit _failureLog;
+    private readonly FailureLogLimit<StatusCode> _failureLog;
     private readonly ILogger _logger;
     private readonly CancellationToken _stopping;
 
@@ -59,7 +59,7 @@ internal partial class ConnectorService
         _maxCallMemoryMegabytes = options.Value.MaxCallMemoryMegabytes;
         _clientIdleTimeout = TimeSpan.FromSeconds(options.Value.ClientIdleTimeoutSeconds);
         _logger = logger;
-        _failureLog = new FailureLogLimit(
+        _failureLog = new FailureLogLimit<StatusCode>(
             (count, statuses) => Log.FailuresCounted(logger, count, statuses, FailureLogLimit.LinesPerSecond));
     }
 
