@@ -184,26 +184,15 @@ internal partial class ConnectorService
 
         // Logged once the call's slot is free, so that a caller who reads the line may call again at once. Checked
         // first, so that a host logging at Warning does not even describe the caller of a call that succeeded.
-        var duration = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        if (failure is null && _logger.IsEnabled(LogLevel.Information))
+        var outcome = failure ?? Status.DefaultSuccess;
+        var level = failure is null ? LogLevel.Information : LogLevel.Warning;
+        if (_logger.IsEnabled(level) && (failure is null || _failureLog.TryLog(outcome.StatusCode)))
         {
-            Log.CallSucceeded(
+            // Checked just above, at the outcome's level: CA1873 does not follow a level held in a variable.
+#pragma warning disable CA1873
+            Log.Call(
                 _logger,
-                rpc,
-                name,
-                connection.Name,
-                Printable(common.AppId),
-                Printable(common.UserId),
-                Caller(context),
-                call!.RowsRead,
-                call.Response.RowsWritten,
-                duration,
-                StatusCode.OK);
-        }
-        else if (failure is { } status && _logger.IsEnabled(LogLevel.Warning) && _failureLog.TryLog(status.StatusCode))
-        {
-            Log.CallFailed(
-                _logger,
+                level,
                 rpc,
                 name,
                 connection.Name,
@@ -212,10 +201,11 @@ internal partial class ConnectorService
                 Caller(context),
                 call?.RowsRead ?? 0,
                 call?.Response.RowsWritten ?? 0,
-                duration,
-                status.StatusCode,
-                Printable(status.Detail),
-                status.StatusCode == StatusCode.Unknown ? error : null);
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                outcome.StatusCode,
+                failure is null ? string.Empty : ": " + Printable(outcome.Detail),
+                outcome.StatusCode == StatusCode.Unknown ? error : null);
+#pragma warning restore CA1873
         }
 
         // The rest of the request is read before the status goes out, so that the stream ends cleanly (see
@@ -371,11 +361,9 @@ internal partial class ConnectorService
         [LoggerMessage(1, LogLevel.Information, "GetCapabilities from {Caller} on connection {Connection}: {FunctionCount} functions")]
         public static partial void Capabilities(ILogger logger, string caller, string connection, int functionCount);
 
-        [LoggerMessage(2, LogLevel.Information, "{Rpc} {Function} on {Connection} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}")]
-        public static partial void CallSucceeded(ILogger logger, string rpc, string function, string connection, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs, StatusCode status);
-
-        [LoggerMessage(3, LogLevel.Warning, "{Rpc} {Function} on {Connection} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}: {Detail}")]
-        public static partial void CallFailed(ILogger logger, string rpc, string function, string connection, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs, StatusCode status, string detail, Exception? exception);
+        // A failed call's detail comes with its ": ", so that a call that succeeded ends in its status alone.
+        [LoggerMessage(EventId = 2, Message = "{Rpc} {Function} on {Connection} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}{Detail}")]
+        public static partial void Call(ILogger logger, LogLevel level, string rpc, string function, string connection, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs, StatusCode status, string detail, Exception? exception);
 
         [LoggerMessage(
             4,
