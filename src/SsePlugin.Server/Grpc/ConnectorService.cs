@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -188,11 +189,7 @@ internal partial class ConnectorService
         var level = failure is null ? LogLevel.Information : LogLevel.Warning;
         if (_logger.IsEnabled(level) && (failure is null || _failureLog.TryLog(outcome.StatusCode)))
         {
-            // Checked just above, at the outcome's level: CA1873 does not follow a level held in a variable.
-#pragma warning disable CA1873
-            Log.Call(
-                _logger,
-                level,
+            var line = new CallLine(
                 rpc,
                 name,
                 connection.Name,
@@ -203,9 +200,8 @@ internal partial class ConnectorService
                 call?.Response.RowsWritten ?? 0,
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds,
                 outcome.StatusCode,
-                failure is null ? string.Empty : ": " + Printable(outcome.Detail),
-                outcome.StatusCode == StatusCode.Unknown ? error : null);
-#pragma warning restore CA1873
+                failure is null ? null : Printable(outcome.Detail));
+            _logger.Log(level, line.EventId, line, outcome.StatusCode == StatusCode.Unknown ? error : null, CallLine.Format);
         }
 
         // The rest of the request is read before the status goes out, so that the stream ends cleanly (see
@@ -356,14 +352,70 @@ internal partial class ConnectorService
         _ => new Status(StatusCode.Unknown, $"{function} failed: {exception.GetType().Name}: {exception.Message}"),
     };
 
+    /// <summary>
+    /// A call's log line, as source-generated log methods pass it: its values, then its template, which ends in the
+    /// status's detail when the call failed. Written out so that both outcomes are logged from one place.
+    /// </summary>
+    private readonly struct CallLine(
+        string rpc,
+        string function,
+        string connection,
+        string appId,
+        string userId,
+        string caller,
+        long rowsIn,
+        long rowsOut,
+        double durationMs,
+        StatusCode status,
+        string? detail) : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        private const string Succeeded = "{Rpc} {Function} on {Connection} app {AppId} user {UserId} from {Caller}: "
+            + "{RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}";
+
+        /// <summary>Writes the line for log providers that take text, as the template does.</summary>
+        public static readonly Func<CallLine, Exception?, string> Format = static (line, _) => line.ToString();
+
+        public EventId EventId => detail is null ? new(2, "CallSucceeded") : new(3, "CallFailed");
+
+        public int Count => detail is null ? 11 : 12;
+
+        public KeyValuePair<string, object?> this[int index] => index switch
+        {
+            0 => new("Rpc", rpc),
+            1 => new("Function", function),
+            2 => new("Connection", connection),
+            3 => new("AppId", appId),
+            4 => new("UserId", userId),
+            5 => new("Caller", caller),
+            6 => new("RowsIn", rowsIn),
+            7 => new("RowsOut", rowsOut),
+            8 => new("DurationMs", durationMs),
+            9 => new("Status", status),
+            10 when detail is not null => new("Detail", detail),
+            _ when index == Count - 1 => new("{OriginalFormat}", detail is null ? Succeeded : Succeeded + ": {Detail}"),
+            _ => throw new ArgumentOutOfRangeException(nameof(index)),
+        };
+
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+        {
+            for (var i = 0; i < Count; i++)
+            {
+                yield return this[i];
+            }
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => string.Create(
+            CultureInfo.InvariantCulture,
+            $"{rpc} {function} on {connection} app {appId} user {userId} from {caller}: {rowsIn} rows in, {rowsOut} out, "
+            + $"{durationMs:0.0} ms, {status}{(detail is null ? null : ": " + detail)}");
+    }
+
     private static partial class Log
     {
         [LoggerMessage(1, LogLevel.Information, "GetCapabilities from {Caller} on connection {Connection}: {FunctionCount} functions")]
         public static partial void Capabilities(ILogger logger, string caller, string connection, int functionCount);
-
-        // A failed call's detail comes with its ": ", so that a call that succeeded ends in its status alone.
-        [LoggerMessage(EventId = 2, Message = "{Rpc} {Function} on {Connection} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}{Detail}")]
-        public static partial void Call(ILogger logger, LogLevel level, string rpc, string function, string connection, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs, StatusCode status, string detail, Exception? exception);
 
         [LoggerMessage(
             4,
