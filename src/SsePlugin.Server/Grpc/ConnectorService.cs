@@ -46,6 +46,7 @@ internal partial class ConnectorService
     private readonly int _responseBundleBytes;
     private readonly int _maxCallMemoryMegabytes;
     private readonly TimeSpan _clientIdleTimeout;
+    private readonly TimeSpan _maxClientWait;
     private readonly FailureLogLimit<StatusCode> _failureLog;
     private readonly ILogger _logger;
     private readonly CancellationToken _stopping;
@@ -59,6 +60,7 @@ internal partial class ConnectorService
         _responseBundleBytes = options.Value.ResponseBundleBytes;
         _maxCallMemoryMegabytes = options.Value.MaxCallMemoryMegabytes;
         _clientIdleTimeout = TimeSpan.FromSeconds(options.Value.ClientIdleTimeoutSeconds);
+        _maxClientWait = TimeSpan.FromSeconds(options.Value.MaxClientWaitSeconds);
         _logger = logger;
         _failureLog = new FailureLogLimit<StatusCode>(
             (count, statuses) => Log.FailuresCounted(logger, count, statuses, FailureLogLimit.LinesPerSecond));
@@ -142,9 +144,9 @@ internal partial class ConnectorService
 
             var function = resolve(context, connection);
             name = function.Name;
-            if (_clientIdleTimeout > TimeSpan.Zero)
+            if (_clientIdleTimeout > TimeSpan.Zero || _maxClientWait > TimeSpan.Zero)
             {
-                watch = new ClientWatch(_clientIdleTimeout, cancellation, http);
+                watch = new ClientWatch(_clientIdleTimeout, _maxClientWait, cancellation, http);
                 responses = watch.Watch(responses);
             }
 
@@ -160,7 +162,7 @@ internal partial class ConnectorService
         catch (Exception e)
         {
             var status = watch?.Ended is { } wait and not ClientWatch.Wait.None
-                ? ClientIdle(wait, name)
+                ? ClientIdle(wait, watch.EndedOverLimit, name)
                 : ToStatus(e, name, context.Deadline, cancellation.Token);
             status = new Status(status.StatusCode, Shorten(status.Detail));
             // The heap, or the call's budget of it, ran out: memory goes back to the machine once the host is quiet.
@@ -229,12 +231,17 @@ internal partial class ConnectorService
         + "Retry when fewer calls run, or raise SsePlugin:MaxConcurrentCalls (0 = no limit) if the machine has memory "
         + "and CPU to spare.");
 
-    private Status ClientIdle(ClientWatch.Wait wait, string function) => new(
+    private Status ClientIdle(ClientWatch.Wait wait, bool overLimit, string function) => new(
         StatusCode.DeadlineExceeded,
-        $"{function}: the client {(wait == ClientWatch.Wait.Request ? "sent no rows" : "took no answer")} "
-        + $"for {_clientIdleTimeout.TotalSeconds} s, so the call was ended to free its slot "
-        + "(SsePlugin:ClientIdleTimeoutSeconds). Qlik's engine never pauses this long; raise the setting only if a "
-        + "client of yours must.");
+        overLimit
+            ? $"{function}: the client kept the call waiting "
+                + $"{(wait == ClientWatch.Wait.Request ? "for rows" : "for it to take answers")} {_maxClientWait.TotalSeconds} s "
+                + "in all, so the call was ended to free its slot (SsePlugin:MaxClientWaitSeconds). Qlik's engine sends "
+                + "its rows and takes answers far faster; raise the setting only if a client of yours must be this slow."
+            : $"{function}: the client {(wait == ClientWatch.Wait.Request ? "sent no rows" : "took no answer")} "
+                + $"for {_clientIdleTimeout.TotalSeconds} s, so the call was ended to free its slot "
+                + "(SsePlugin:ClientIdleTimeoutSeconds). Qlik's engine never pauses this long; raise the setting only if a "
+                + "client of yours must.");
 
     private static string DescribeFunctions(AnalyticConnection connection)
     {
