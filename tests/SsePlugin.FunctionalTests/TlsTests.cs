@@ -123,7 +123,8 @@ public sealed class TlsTests(TlsHostFixture tls)
         var log = new LogCapture();
         string[] args =
         [
-            "--certs", TestCertificates.Plugin(tls.Certificates.Trusted), "--Serilog:MinimumLevel:Default", "Information",
+            "--certs", TestCertificates.Plugin(tls.Certificates.Trusted),
+            "--Serilog:MinimumLevel:Default", "Information",
         ];
         await using var host = await TestHost.StartAsync(args, log.AddTo);
         var flood = Stopwatch.StartNew();

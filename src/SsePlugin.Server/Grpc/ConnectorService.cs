@@ -203,7 +203,8 @@ internal partial class ConnectorService
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds,
                 outcome.StatusCode,
                 failure is null ? null : Printable(outcome.Detail));
-            _logger.Log(level, line.EventId, line, outcome.StatusCode == StatusCode.Unknown ? error : null, CallLine.Format);
+            var exception = outcome.StatusCode == StatusCode.Unknown ? error : null;
+            _logger.Log(level, line.EventId, line, exception, CallLine.Format);
         }
 
         // The rest of the request is read before the status goes out, so that the stream ends cleanly (see
@@ -231,17 +232,20 @@ internal partial class ConnectorService
         + "Retry when fewer calls run, or raise SsePlugin:MaxConcurrentCalls (0 = no limit) if the machine has memory "
         + "and CPU to spare.");
 
-    private Status ClientIdle(ClientWatch.Wait wait, bool overLimit, string function) => new(
-        StatusCode.DeadlineExceeded,
-        overLimit
-            ? $"{function}: the client kept the call waiting "
-                + $"{(wait == ClientWatch.Wait.Request ? "for rows" : "for it to take answers")} {_maxClientWait.TotalSeconds} s "
-                + "in all, so the call was ended to free its slot (SsePlugin:MaxClientWaitSeconds). Qlik's engine sends "
-                + "its rows and takes answers far faster; raise the setting only if a client of yours must be this slow."
-            : $"{function}: the client {(wait == ClientWatch.Wait.Request ? "sent no rows" : "took no answer")} "
-                + $"for {_clientIdleTimeout.TotalSeconds} s, so the call was ended to free its slot "
-                + "(SsePlugin:ClientIdleTimeoutSeconds). Qlik's engine never pauses this long; raise the setting only if a "
-                + "client of yours must.");
+    private Status ClientIdle(ClientWatch.Wait wait, bool overLimit, string function)
+    {
+        var waitedFor = wait == ClientWatch.Wait.Request ? "for rows" : "for it to take answers";
+        return new(
+            StatusCode.DeadlineExceeded,
+            overLimit
+                ? $"{function}: the client kept the call waiting {waitedFor} {_maxClientWait.TotalSeconds} s in all, "
+                    + "so the call was ended to free its slot (SsePlugin:MaxClientWaitSeconds). Qlik's engine sends "
+                    + "its rows and takes answers far faster; raise the setting only if a client of yours is this slow."
+                : $"{function}: the client {(wait == ClientWatch.Wait.Request ? "sent no rows" : "took no answer")} "
+                    + $"for {_clientIdleTimeout.TotalSeconds} s, so the call was ended to free its slot "
+                    + "(SsePlugin:ClientIdleTimeoutSeconds). Qlik's engine never pauses this long; raise the setting "
+                    + "only if a client of yours must.");
+    }
 
     private static string DescribeFunctions(AnalyticConnection connection)
     {
@@ -415,8 +419,8 @@ internal partial class ConnectorService
 
         public override string ToString() => string.Create(
             CultureInfo.InvariantCulture,
-            $"{rpc} {function} on {connection} app {appId} user {userId} from {caller}: {rowsIn} rows in, {rowsOut} out, "
-            + $"{durationMs:0.0} ms, {status}{(detail is null ? null : ": " + detail)}");
+            $"{rpc} {function} on {connection} app {appId} user {userId} from {caller}: {rowsIn} rows in, "
+            + $"{rowsOut} out, {durationMs:0.0} ms, {status}{(detail is null ? null : ": " + detail)}");
     }
 
     private static partial class Log

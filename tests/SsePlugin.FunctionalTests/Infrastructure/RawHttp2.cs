@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Text;
 
@@ -54,7 +55,7 @@ public static class RawHttp2
                 return "closed";
             }
 
-            var payload = new byte[(header[0] << 16) | (header[1] << 8) | header[2]];
+            var payload = new byte[PayloadLength(header)];
             if (!await ReadExactlyAsync(stream, payload, timeout.Token))
             {
                 return "closed";
@@ -155,7 +156,7 @@ public static class RawHttp2
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(address.Host, address.Port, cancellationToken);
         var stream = tcp.GetStream();
-        var ended = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
+        var ended = new ConcurrentDictionary<int, bool>();
         var reading = ReadEndsAsync(stream, ended, cancellationToken);
         byte[] emptyMessage = [0, 0, 0, 0, 0];
         try
@@ -191,13 +192,13 @@ public static class RawHttp2
 
     // Reads frames until the connection ends, noting the streams the server ended.
     private static async Task ReadEndsAsync(
-        NetworkStream stream, System.Collections.Concurrent.ConcurrentDictionary<int, bool> ended, CancellationToken cancellationToken)
+        NetworkStream stream, ConcurrentDictionary<int, bool> ended, CancellationToken cancellationToken)
     {
         var header = new byte[9];
         try
         {
             while (await ReadExactlyAsync(stream, header, cancellationToken)
-                && await ReadExactlyAsync(stream, new byte[(header[0] << 16) | (header[1] << 8) | header[2]], cancellationToken))
+                && await ReadExactlyAsync(stream, new byte[PayloadLength(header)], cancellationToken))
             {
                 if ((header[3] == Headers && (header[4] & EndStream) != 0) || header[3] == ResetStream)
                 {
@@ -210,6 +211,9 @@ public static class RawHttp2
             // The caller stopped trickling.
         }
     }
+
+    private static int PayloadLength(byte[] frameHeader) =>
+        (frameHeader[0] << 16) | (frameHeader[1] << 8) | frameHeader[2];
 
     private static byte[] HeaderBlock(Uri address, string path, (string Name, string Value)[] extra)
     {
