@@ -79,6 +79,16 @@ public sealed class SsePluginOptions : SseConnectionOptions
     public int ClientIdleTimeoutSeconds { get; set; } = 60;
 
     /// <summary>
+    /// Gets or sets how long, in seconds, a call may wait on its client in all, summing its waits for request
+    /// messages and for room to send answers: a client that sends a tiny message, or takes a little of an answer,
+    /// just more often than <see cref="ClientIdleTimeoutSeconds"/> cannot keep its call and slot for ever. Past it the
+    /// call ends with <c>DeadlineExceeded</c> and frees its slot. Time the function takes does not count. Default
+    /// 3600, far above what Qlik's engine takes to send the largest <c>LOAD ... EXTENSION</c>; 0 for no limit.
+    /// </summary>
+    [Range(0, 86400, ErrorMessage = "SsePlugin:MaxClientWaitSeconds must be from 0 (no limit) to 86400 (a day).")]
+    public int MaxClientWaitSeconds { get; set; } = 3600;
+
+    /// <summary>
     /// Gets or sets the size answers are bundled to, in bytes. Default 1 MiB; Qlik's engine accepts at most 4 MiB
     /// a message, so a larger value counts as 4 MiB. A single answer row larger than that ends its call with
     /// <c>ResourceExhausted</c>.

@@ -107,6 +107,41 @@ public sealed class AdmissionTests
     }
 
     [Fact]
+    public async Task Calls_whose_client_trickles_tiny_messages_end_after_MaxClientWaitSeconds_and_free_every_slot()
+    {
+        var log = new LogCapture();
+        string[] settings =
+        [
+            "--SsePlugin:MaxConcurrentCalls", "4", "--SsePlugin:ClientIdleTimeoutSeconds", "5",
+            "--SsePlugin:MaxClientWaitSeconds", "8",
+        ];
+        await using var host = await TestHost.StartAsync(settings, log.AddTo);
+        var header = Convert.ToBase64String(new FunctionRequestHeader { FunctionId = 5 }.ToByteArray());
+        using var stop = new CancellationTokenSource(CallTimeout);
+
+        // Four calls, every slot, each sent an empty message every 0.25 s: never idle for 5 s, and never any rows.
+        // (Seconds, so that a loaded machine neither keeps the calls idle that long nor misses the slots taken.)
+        var trickling = RawHttp2.TrickleAsync(
+            host.Address,
+            "/qlik.sse.Connector/ExecuteFunction",
+            4,
+            TimeSpan.FromMilliseconds(250),
+            stop.Token,
+            ("qlik-functionrequestheader-bin", header));
+        var refused = await ServedAsync(host, until: StatusCode.ResourceExhausted, stop.Token);
+        var served = await ServedAsync(host, until: StatusCode.OK, stop.Token);
+        var servedWhileTrickling = !stop.IsCancellationRequested;
+
+        Assert.Equal(StatusCode.ResourceExhausted, refused);
+        Assert.True(servedWhileTrickling, "The trickled calls kept every slot until the client stopped.");
+        Assert.Equal(StatusCode.OK, served);
+        Assert.Equal(4, await trickling);
+        await log.WaitForAsync(
+            "SumOfRows: the client kept the call waiting for rows 8 s in all, so the call was ended to free its slot "
+            + "(SsePlugin:MaxClientWaitSeconds).");
+    }
+
+    [Fact]
     public async Task A_flood_of_reset_streams_costs_a_few_log_lines_a_second_and_a_lone_failure_still_gets_its_own()
     {
         var log = new LogCapture();
@@ -154,6 +189,31 @@ public sealed class AdmissionTests
         Assert.Equal(2, exitCode);
         Assert.Contains("SsePlugin:ClientIdleTimeoutSeconds must be from 0 (no limit) to 86400 (a day).", printed);
         Assert.DoesNotContain("Now listening", printed);
+    }
+
+    // Calls as a bystander on a connection of its own until a call ends with the given status, or the token fires.
+    private static async Task<StatusCode> ServedAsync(TestHost host, StatusCode until, CancellationToken stop)
+    {
+        var bystander = host.Connect(handler: null);
+        while (true)
+        {
+            var status = StatusCode.OK;
+            try
+            {
+                await bystander.AssertServesAsync();
+            }
+            catch (RpcException e) when (!stop.IsCancellationRequested)
+            {
+                status = e.StatusCode;
+            }
+
+            if (status == until || stop.IsCancellationRequested)
+            {
+                return status;
+            }
+
+            await Task.Delay(100, CancellationToken.None);
+        }
     }
 
     private static List<Serilog.Events.LogEvent> CallLines(LogCapture log) =>

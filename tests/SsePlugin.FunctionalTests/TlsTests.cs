@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Security;
@@ -117,6 +118,61 @@ public sealed class TlsTests(TlsHostFixture tls)
     }
 
     [Fact]
+    public async Task A_flood_of_failed_handshakes_costs_a_few_log_lines_a_second_and_a_good_client_is_still_served()
+    {
+        var log = new LogCapture();
+        string[] args =
+        [
+            "--certs", TestCertificates.Plugin(tls.Certificates.Trusted),
+            "--Serilog:MinimumLevel:Default", "Information",
+        ];
+        await using var host = await TestHost.StartAsync(args, log.AddTo);
+        var flood = Stopwatch.StartNew();
+
+        // 500 plaintext clients, 10 at a time, each sending HTTP/2's preface where the host expects a TLS hello.
+        await Parallel.ForAsync(0, 500, new ParallelOptions { MaxDegreeOfParallelism = 10 }, async (_, token) =>
+        {
+            using var tcp = new TcpClient();
+            await tcp.ConnectAsync(IPAddress.Loopback, host.Address.Port, token);
+            var stream = tcp.GetStream();
+            try
+            {
+                await stream.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray(), token);
+                while (await stream.ReadAsync(new byte[256], token) > 0)
+                {
+                }
+            }
+            catch (IOException)
+            {
+                // The host reset the connection.
+            }
+        });
+
+        // Every failed handshake is either logged or counted in a summary line, within a second of failing.
+        List<Serilog.Events.LogEvent> Lines() =>
+            [.. log.Events.Where(e => e.MessageTemplate.Text.StartsWith("No TLS handshake", StringComparison.Ordinal))];
+        int Failed() => Lines().Count + log.Events
+            .Where(e => e.Properties.ContainsKey("Failures"))
+            .Sum(e => int.Parse(e.Properties["Count"].ToString(), CultureInfo.InvariantCulture));
+        while (Failed() < 500 && flood.Elapsed < CallTimeout)
+        {
+            await Task.Delay(100);
+        }
+
+        var seconds = (int)flood.Elapsed.TotalSeconds + 2;
+        Assert.Equal(500, Failed());
+        Assert.InRange(Lines().Count, 1, FailureLimit * seconds);
+        Assert.Contains(
+            log.Messages,
+            m => m.Contains("more failed TLS connections within a second (\"no handshake ", StringComparison.Ordinal));
+        var options = TlsHostFixture.QlikFolder(tls.Certificates.Trusted).ClientOptions("localhost");
+        var good = host.Connect(
+            new SocketsHttpHandler { SslOptions = options }, new UriBuilder(host.Address) { Host = "localhost" }.Uri);
+        var answer = await good.ExecuteAsync(5, Bundle([Numeric(1, 2)]));
+        Assert.Equal([3], answer.Numbers());
+    }
+
+    [Fact]
     public async Task Each_analytic_connection_has_its_own_transport()
     {
         await using var host = await TestHost.StartAsync(
@@ -134,6 +190,9 @@ public sealed class TlsTests(TlsHostFixture tls)
         Assert.Equal([7], overTls.Numbers());
         AssertRefused(plaintextToTls);
     }
+
+    // The lines a second FailureLogLimit allows.
+    private const int FailureLimit = 20;
 
     // gRPC C-core (Qlik) reports UNAVAILABLE; .NET's client says Internal when the refusal comes while it reads.
     private static void AssertRefused(RpcException error) => Assert.Contains(error.StatusCode, new[] { StatusCode.Unavailable, StatusCode.Internal });

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using SsePlugin.Server.Grpc;
 
 namespace SsePlugin.Host.Security;
 
@@ -111,9 +112,13 @@ public sealed partial class CertificateFolder
         }
 
         var logger = listen.ApplicationServices.GetRequiredService<ILogger<CertificateFolder>>();
+        var failures = new FailureLogLimit<string>(
+            (count, kinds) => Log.FailuresCounted(logger, count, kinds, FailureLogLimit.LinesPerSecond));
+        bool Logs(string failure) => logger.IsEnabled(LogLevel.Warning) && failures.TryLog(failure);
 
         // Around the handshake: a connection that ends without one is logged with its peer, so that an administrator
-        // sees a client that cannot connect (a refused certificate is also logged with the reason, below).
+        // sees a client that cannot connect (a refused certificate is also logged with the reason, below). Past a few
+        // a second they are only counted, so that a client failing handshakes by the thousand cannot flood the log.
         listen.Use(next => async context =>
         {
             try
@@ -122,7 +127,7 @@ public sealed partial class CertificateFolder
             }
             finally
             {
-                if (!context.Items.ContainsKey(HandshakeCompleted))
+                if (!context.Items.ContainsKey(HandshakeCompleted) && Logs("no handshake"))
                 {
                     Log.HandshakeFailed(logger, context.RemoteEndPoint?.ToString() ?? "an unknown address");
                 }
@@ -135,7 +140,7 @@ public sealed partial class CertificateFolder
             ClientCertificateValidation = (certificate, _, _) =>
             {
                 var problem = CheckPeer(certificate);
-                if (problem is not null)
+                if (problem is not null && Logs("refused certificate"))
                 {
                     Log.ClientCertificateRefused(logger, certificate.Subject, problem);
                 }
@@ -147,7 +152,8 @@ public sealed partial class CertificateFolder
         {
             context.Items[HandshakeCompleted] = true;
             // Kestrel refuses a TLS client that did not offer HTTP/2 (ALPN "h2") in a line that names no peer.
-            if (!context.Features.Get<ITlsApplicationProtocolFeature>()!.ApplicationProtocol.Span.SequenceEqual("h2"u8))
+            if (!context.Features.Get<ITlsApplicationProtocolFeature>()!.ApplicationProtocol.Span.SequenceEqual("h2"u8)
+                && Logs("no HTTP/2"))
             {
                 Log.NoHttp2(logger, context.RemoteEndPoint?.ToString() ?? "an unknown address");
             }
@@ -338,5 +344,12 @@ public sealed partial class CertificateFolder
             LogLevel.Warning,
             "TLS client {Peer} did not offer HTTP/2 (ALPN h2), so it is refused; Qlik's engine and gRPC clients do")]
         public static partial void NoHttp2(ILogger logger, string peer);
+
+        [LoggerMessage(
+            4,
+            LogLevel.Warning,
+            "{Count} more failed TLS connections within a second ({Failures}), not logged one by one: past {Limit} a "
+            + "second the log counts them, so that a flood of them cannot flood it")]
+        public static partial void FailuresCounted(ILogger logger, int count, string failures, int limit);
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -45,7 +46,8 @@ internal partial class ConnectorService
     private readonly int _responseBundleBytes;
     private readonly int _maxCallMemoryMegabytes;
     private readonly TimeSpan _clientIdleTimeout;
-    private readonly FailureLogLimit _failureLog;
+    private readonly TimeSpan _maxClientWait;
+    private readonly FailureLogLimit<StatusCode> _failureLog;
     private readonly ILogger _logger;
     private readonly CancellationToken _stopping;
 
@@ -58,8 +60,9 @@ internal partial class ConnectorService
         _responseBundleBytes = options.Value.ResponseBundleBytes;
         _maxCallMemoryMegabytes = options.Value.MaxCallMemoryMegabytes;
         _clientIdleTimeout = TimeSpan.FromSeconds(options.Value.ClientIdleTimeoutSeconds);
+        _maxClientWait = TimeSpan.FromSeconds(options.Value.MaxClientWaitSeconds);
         _logger = logger;
-        _failureLog = new FailureLogLimit(
+        _failureLog = new FailureLogLimit<StatusCode>(
             (count, statuses) => Log.FailuresCounted(logger, count, statuses, FailureLogLimit.LinesPerSecond));
     }
 
@@ -141,9 +144,9 @@ internal partial class ConnectorService
 
             var function = resolve(context, connection);
             name = function.Name;
-            if (_clientIdleTimeout > TimeSpan.Zero)
+            if (_clientIdleTimeout > TimeSpan.Zero || _maxClientWait > TimeSpan.Zero)
             {
-                watch = new ClientWatch(_clientIdleTimeout, cancellation, http);
+                watch = new ClientWatch(_clientIdleTimeout, _maxClientWait, cancellation, http);
                 responses = watch.Watch(responses);
             }
 
@@ -159,7 +162,7 @@ internal partial class ConnectorService
         catch (Exception e)
         {
             var status = watch?.Ended is { } wait and not ClientWatch.Wait.None
-                ? ClientIdle(wait, name)
+                ? ClientIdle(wait, watch.EndedOverLimit, name)
                 : ToStatus(e, name, context.Deadline, cancellation.Token);
             status = new Status(status.StatusCode, Shorten(status.Detail));
             // The heap, or the call's budget of it, ran out: memory goes back to the machine once the host is quiet.
@@ -184,26 +187,11 @@ internal partial class ConnectorService
 
         // Logged once the call's slot is free, so that a caller who reads the line may call again at once. Checked
         // first, so that a host logging at Warning does not even describe the caller of a call that succeeded.
-        var duration = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        if (failure is null && _logger.IsEnabled(LogLevel.Information))
+        var outcome = failure ?? Status.DefaultSuccess;
+        var level = failure is null ? LogLevel.Information : LogLevel.Warning;
+        if (_logger.IsEnabled(level) && (failure is null || _failureLog.TryLog(outcome.StatusCode)))
         {
-            Log.CallSucceeded(
-                _logger,
-                rpc,
-                name,
-                connection.Name,
-                Printable(common.AppId),
-                Printable(common.UserId),
-                Caller(context),
-                call!.RowsRead,
-                call.Response.RowsWritten,
-                duration,
-                StatusCode.OK);
-        }
-        else if (failure is { } status && _logger.IsEnabled(LogLevel.Warning) && _failureLog.TryLog(status.StatusCode))
-        {
-            Log.CallFailed(
-                _logger,
+            var line = new CallLine(
                 rpc,
                 name,
                 connection.Name,
@@ -212,10 +200,11 @@ internal partial class ConnectorService
                 Caller(context),
                 call?.RowsRead ?? 0,
                 call?.Response.RowsWritten ?? 0,
-                duration,
-                status.StatusCode,
-                Printable(status.Detail),
-                status.StatusCode == StatusCode.Unknown ? error : null);
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                outcome.StatusCode,
+                failure is null ? null : Printable(outcome.Detail));
+            var exception = outcome.StatusCode == StatusCode.Unknown ? error : null;
+            _logger.Log(level, line.EventId, line, exception, CallLine.Format);
         }
 
         // The rest of the request is read before the status goes out, so that the stream ends cleanly (see
@@ -243,12 +232,20 @@ internal partial class ConnectorService
         + "Retry when fewer calls run, or raise SsePlugin:MaxConcurrentCalls (0 = no limit) if the machine has memory "
         + "and CPU to spare.");
 
-    private Status ClientIdle(ClientWatch.Wait wait, string function) => new(
-        StatusCode.DeadlineExceeded,
-        $"{function}: the client {(wait == ClientWatch.Wait.Request ? "sent no rows" : "took no answer")} "
-        + $"for {_clientIdleTimeout.TotalSeconds} s, so the call was ended to free its slot "
-        + "(SsePlugin:ClientIdleTimeoutSeconds). Qlik's engine never pauses this long; raise the setting only if a "
-        + "client of yours must.");
+    private Status ClientIdle(ClientWatch.Wait wait, bool overLimit, string function)
+    {
+        var waitedFor = wait == ClientWatch.Wait.Request ? "for rows" : "for it to take answers";
+        return new(
+            StatusCode.DeadlineExceeded,
+            overLimit
+                ? $"{function}: the client kept the call waiting {waitedFor} {_maxClientWait.TotalSeconds} s in all, "
+                    + "so the call was ended to free its slot (SsePlugin:MaxClientWaitSeconds). Qlik's engine sends "
+                    + "its rows and takes answers far faster; raise the setting only if a client of yours is this slow."
+                : $"{function}: the client {(wait == ClientWatch.Wait.Request ? "sent no rows" : "took no answer")} "
+                    + $"for {_clientIdleTimeout.TotalSeconds} s, so the call was ended to free its slot "
+                    + "(SsePlugin:ClientIdleTimeoutSeconds). Qlik's engine never pauses this long; raise the setting "
+                    + "only if a client of yours must.");
+    }
 
     private static string DescribeFunctions(AnalyticConnection connection)
     {
@@ -366,16 +363,70 @@ internal partial class ConnectorService
         _ => new Status(StatusCode.Unknown, $"{function} failed: {exception.GetType().Name}: {exception.Message}"),
     };
 
+    /// <summary>
+    /// A call's log line, as source-generated log methods pass it: its values, then its template, which ends in the
+    /// status's detail when the call failed. Written out so that both outcomes are logged from one place.
+    /// </summary>
+    private readonly struct CallLine(
+        string rpc,
+        string function,
+        string connection,
+        string appId,
+        string userId,
+        string caller,
+        long rowsIn,
+        long rowsOut,
+        double durationMs,
+        StatusCode status,
+        string? detail) : IReadOnlyList<KeyValuePair<string, object?>>
+    {
+        private const string Succeeded = "{Rpc} {Function} on {Connection} app {AppId} user {UserId} from {Caller}: "
+            + "{RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}";
+
+        /// <summary>Writes the line for log providers that take text, as the template does.</summary>
+        public static readonly Func<CallLine, Exception?, string> Format = static (line, _) => line.ToString();
+
+        public EventId EventId => detail is null ? new(2, "CallSucceeded") : new(3, "CallFailed");
+
+        public int Count => detail is null ? 11 : 12;
+
+        public KeyValuePair<string, object?> this[int index] => index switch
+        {
+            0 => new("Rpc", rpc),
+            1 => new("Function", function),
+            2 => new("Connection", connection),
+            3 => new("AppId", appId),
+            4 => new("UserId", userId),
+            5 => new("Caller", caller),
+            6 => new("RowsIn", rowsIn),
+            7 => new("RowsOut", rowsOut),
+            8 => new("DurationMs", durationMs),
+            9 => new("Status", status),
+            10 when detail is not null => new("Detail", detail),
+            _ when index == Count - 1 => new("{OriginalFormat}", detail is null ? Succeeded : Succeeded + ": {Detail}"),
+            _ => throw new ArgumentOutOfRangeException(nameof(index)),
+        };
+
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+        {
+            for (var i = 0; i < Count; i++)
+            {
+                yield return this[i];
+            }
+        }
+
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => string.Create(
+            CultureInfo.InvariantCulture,
+            $"{rpc} {function} on {connection} app {appId} user {userId} from {caller}: {rowsIn} rows in, "
+            + $"{rowsOut} out, {durationMs:0.0} ms, {status}{(detail is null ? null : ": " + detail)}");
+    }
+
     private static partial class Log
     {
         [LoggerMessage(1, LogLevel.Information, "GetCapabilities from {Caller} on connection {Connection}: {FunctionCount} functions")]
         public static partial void Capabilities(ILogger logger, string caller, string connection, int functionCount);
-
-        [LoggerMessage(2, LogLevel.Information, "{Rpc} {Function} on {Connection} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}")]
-        public static partial void CallSucceeded(ILogger logger, string rpc, string function, string connection, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs, StatusCode status);
-
-        [LoggerMessage(3, LogLevel.Warning, "{Rpc} {Function} on {Connection} app {AppId} user {UserId} from {Caller}: {RowsIn} rows in, {RowsOut} out, {DurationMs:0.0} ms, {Status}: {Detail}")]
-        public static partial void CallFailed(ILogger logger, string rpc, string function, string connection, string appId, string userId, string caller, long rowsIn, long rowsOut, double durationMs, StatusCode status, string detail, Exception? exception);
 
         [LoggerMessage(
             4,

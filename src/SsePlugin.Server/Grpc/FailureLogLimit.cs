@@ -1,45 +1,43 @@
-using Grpc.Core;
+using System.Runtime.InteropServices;
 
 namespace SsePlugin.Server.Grpc;
 
 /// <summary>
-/// Lets at most <see cref="LinesPerSecond"/> failed calls a second have a log line each, and counts the others, which
-/// one line sums up when the second is over: a flood of failing calls, such as a client opening and resetting HTTP/2
-/// streams by the thousand, costs a few lines a second instead of one per call, while a single failure is logged as
-/// ever.
+/// Lets at most <see cref="FailureLogLimit.LinesPerSecond"/> failures a second have a log line each, and counts the
+/// others by kind, which one line sums up when the second is over: a flood of failures, such as a client opening and
+/// resetting HTTP/2 streams or failing TLS handshakes by the thousand, costs a few lines a second instead of one per
+/// failure, while a single failure is logged as ever.
 /// </summary>
-internal sealed class FailureLogLimit
+/// <typeparam name="TKind">What the summary counts the failures by, e.g. a call's status.</typeparam>
+internal sealed class FailureLogLimit<TKind>
+    where TKind : notnull
 {
-    /// <summary>The most failed calls logged one line each in a second.</summary>
-    public const int LinesPerSecond = 20;
-
     private const long WindowMilliseconds = 1000;
 
     private readonly Lock _gate = new();
-    private readonly int[] _unlogged = new int[(int)StatusCode.Unauthenticated + 1];
+    private readonly Dictionary<TKind, int> _unlogged = [];
     private readonly Action<int, string> _summarize;
     private readonly ITimer _summary;
 
     private long _windowStart = -WindowMilliseconds;
     private int _logged;
-    private bool _counting;
 
     /// <summary>Starts counting.</summary>
-    /// <param name="summarize">Writes the line that sums up the calls not logged: their number, and by status.</param>
+    /// <param name="summarize">Writes the line that sums up the failures not logged: their number, and by kind.</param>
     public FailureLogLimit(Action<int, string> summarize)
     {
         _summarize = summarize;
         _summary = TimeProvider.System.CreateTimer(
-            static limit => ((FailureLogLimit)limit!).Summarize(),
+            static limit => ((FailureLogLimit<TKind>)limit!).Summarize(),
             this,
             Timeout.InfiniteTimeSpan,
             Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>Counts a failed call.</summary>
-    /// <param name="status">The call's status.</param>
-    /// <returns>Whether the call gets a line of its own; otherwise the summary counts it.</returns>
-    public bool TryLog(StatusCode status)
+    /// <summary>Counts a failure.</summary>
+    /// <param name="kind">What failed, or how.</param>
+    /// <returns>Whether the failure gets a line of its own; otherwise the summary counts it.</returns>
+    public bool TryLog(TKind kind)
     {
         lock (_gate)
         {
@@ -50,43 +48,41 @@ internal sealed class FailureLogLimit
                 _logged = 0;
             }
 
-            if (_logged < LinesPerSecond)
+            if (_logged < FailureLogLimit.LinesPerSecond)
             {
                 _logged++;
                 return true;
             }
 
-            _unlogged[(int)status < _unlogged.Length ? (int)status : (int)StatusCode.Unknown]++;
-            if (!_counting)
+            if (_unlogged.Count == 0)
             {
-                _counting = true;
                 var due = TimeSpan.FromMilliseconds(_windowStart + WindowMilliseconds - now);
                 _summary.Change(due, Timeout.InfiniteTimeSpan);
             }
 
+            CollectionsMarshal.GetValueRefOrAddDefault(_unlogged, kind, out _)++;
             return false;
         }
     }
 
     private void Summarize()
     {
-        var counts = new List<string>();
-        var total = 0;
+        string counts;
+        int total;
         lock (_gate)
         {
-            for (var status = 0; status < _unlogged.Length; status++)
-            {
-                if (_unlogged[status] > 0)
-                {
-                    counts.Add($"{(StatusCode)status} {_unlogged[status]}");
-                    total += _unlogged[status];
-                }
-            }
-
-            Array.Clear(_unlogged);
-            _counting = false;
+            total = _unlogged.Values.Sum();
+            counts = string.Join(", ", _unlogged.Select(unlogged => $"{unlogged.Key} {unlogged.Value}"));
+            _unlogged.Clear();
         }
 
-        _summarize(total, string.Join(", ", counts));
+        _summarize(total, counts);
     }
+}
+
+/// <summary>The limit that <see cref="FailureLogLimit{TKind}"/> applies.</summary>
+internal static class FailureLogLimit
+{
+    /// <summary>The most failures logged one line each in a second.</summary>
+    public const int LinesPerSecond = 20;
 }

@@ -5,13 +5,16 @@ using SsePlugin.Server.Wire;
 namespace SsePlugin.Server.Invocation;
 
 /// <summary>
-/// Ends a call whose client keeps it waiting longer than the idle timeout: for its next request message (a client
-/// that sends its headers and then nothing), or for room to send an answer (a client that stops reading). Time the
-/// function itself takes does not count. One timer per call, which fires once per timeout; a wait costs a timestamp.
+/// Ends a call whose client keeps it waiting too long: longer than the idle timeout at once, or longer than the wait
+/// limit in all, for its next request message (a client that sends its headers and then nothing, or a tiny message
+/// now and then) or for room to send an answer (a client that stops reading, or reads slowly). Time the function
+/// itself takes does not count. One timer per call, which fires when the next limit could pass; a wait costs two
+/// timestamps.
 /// </summary>
 internal sealed class ClientWatch : IAsyncDisposable
 {
     private readonly long _timeoutMilliseconds;
+    private readonly long _limitMilliseconds;
     private readonly CancellationTokenSource _cancellation;
     private readonly HttpContext _http;
     private readonly ITimer _timer;
@@ -20,17 +23,25 @@ internal sealed class ClientWatch : IAsyncDisposable
     private long _readingSince;
     private long _writingSince;
 
+    // The waits that have ended, in all. A write while the call waits for a request is part of that wait.
+    private long _waitedMilliseconds;
+
     /// <summary>Starts watching a call.</summary>
-    /// <param name="timeout">How long the call may wait on its client.</param>
+    /// <param name="timeout">How long the call may wait on its client at once; zero for no limit.</param>
+    /// <param name="limit">How long the call may wait on its client in all; zero for no limit.</param>
     /// <param name="cancellation">The call's cancellation, cancelled when the client keeps it waiting too long.</param>
     /// <param name="http">The call's request, aborted when its answer cannot be sent.</param>
-    public ClientWatch(TimeSpan timeout, CancellationTokenSource cancellation, HttpContext http)
+    public ClientWatch(TimeSpan timeout, TimeSpan limit, CancellationTokenSource cancellation, HttpContext http)
     {
-        _timeoutMilliseconds = (long)timeout.TotalMilliseconds;
+        _timeoutMilliseconds = timeout > TimeSpan.Zero ? (long)timeout.TotalMilliseconds : long.MaxValue;
+        _limitMilliseconds = limit > TimeSpan.Zero ? (long)limit.TotalMilliseconds : long.MaxValue;
         _cancellation = cancellation;
         _http = http;
         _timer = TimeProvider.System.CreateTimer(
-            static watch => ((ClientWatch)watch!).Check(), this, timeout, Timeout.InfiniteTimeSpan);
+            static watch => ((ClientWatch)watch!).Check(),
+            this,
+            TimeSpan.FromMilliseconds(Math.Min(_timeoutMilliseconds, _limitMilliseconds)),
+            Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>What the client kept the call waiting for, once the watch has ended the call.</summary>
@@ -49,11 +60,14 @@ internal sealed class ClientWatch : IAsyncDisposable
     /// <summary>Gets what the client kept the call waiting for, if the watch ended the call.</summary>
     public Wait Ended { get; private set; }
 
+    /// <summary>Gets whether the watch ended the call for its waits in all, rather than for one long wait.</summary>
+    public bool EndedOverLimit { get; private set; }
+
     /// <summary>Marks the call as waiting for the next request message.</summary>
     public void WaitingForRequest() => Volatile.Write(ref _readingSince, Environment.TickCount64);
 
     /// <summary>Marks the end of a wait for a request message.</summary>
-    public void RequestArrived() => Volatile.Write(ref _readingSince, 0);
+    public void RequestArrived() => EndWait(ref _readingSince, counts: true);
 
     /// <summary>Wraps the call's response stream so that writes the client keeps waiting are watched.</summary>
     /// <param name="responses">The response stream.</param>
@@ -70,9 +84,12 @@ internal sealed class ClientWatch : IAsyncDisposable
         var writing = Volatile.Read(ref _writingSince);
         // A call sends pending answers while it waits for rows, and reads none meanwhile: a write is what it waits on.
         var since = writing != 0 ? writing : reading;
-        if (since != 0 && now - since >= _timeoutMilliseconds)
+        var waiting = since == 0 ? 0 : now - since;
+        var waited = Interlocked.Read(ref _waitedMilliseconds) + (reading != 0 ? now - reading : waiting);
+        if (waiting >= _timeoutMilliseconds || waited >= _limitMilliseconds)
         {
             Ended = writing != 0 ? Wait.Answer : Wait.Request;
+            EndedOverLimit = waiting < _timeoutMilliseconds;
             try
             {
                 _cancellation.Cancel();
@@ -91,8 +108,19 @@ internal sealed class ClientWatch : IAsyncDisposable
             return;
         }
 
-        var left = since == 0 ? _timeoutMilliseconds : _timeoutMilliseconds - (now - since);
-        _timer.Change(TimeSpan.FromMilliseconds(left), Timeout.InfiniteTimeSpan);
+        _timer.Change(
+            TimeSpan.FromMilliseconds(Math.Min(_timeoutMilliseconds - waiting, _limitMilliseconds - waited)),
+            Timeout.InfiniteTimeSpan);
+    }
+
+    // Ends a wait, and adds it to the waits in all if it counts (a write during a wait for a request does not).
+    private void EndWait(ref long waitingSince, bool counts)
+    {
+        var since = Interlocked.Exchange(ref waitingSince, 0);
+        if (since != 0 && counts)
+        {
+            Interlocked.Add(ref _waitedMilliseconds, Environment.TickCount64 - since);
+        }
     }
 
     private async Task WritingAsync(Task writing)
@@ -104,7 +132,7 @@ internal sealed class ClientWatch : IAsyncDisposable
         }
         finally
         {
-            Volatile.Write(ref _writingSince, 0);
+            EndWait(ref _writingSince, counts: Volatile.Read(ref _readingSince) == 0);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Text;
 
@@ -11,11 +12,13 @@ namespace SsePlugin.FunctionalTests.Infrastructure;
 public static class RawHttp2
 {
     private const int FrameSize = 16 * 1024;
+    private const byte Data = 0x0;
     private const byte Headers = 0x1;
     private const byte ResetStream = 0x3;
     private const byte Settings = 0x4;
     private const byte GoAway = 0x7;
     private const byte Continuation = 0x9;
+    private const byte EndStream = 0x1;
     private const byte EndHeaders = 0x4;
     private const byte Ack = 0x1;
 
@@ -52,7 +55,7 @@ public static class RawHttp2
                 return "closed";
             }
 
-            var payload = new byte[(header[0] << 16) | (header[1] << 8) | header[2]];
+            var payload = new byte[PayloadLength(header)];
             if (!await ReadExactlyAsync(stream, payload, timeout.Token))
             {
                 return "closed";
@@ -135,6 +138,82 @@ public static class RawHttp2
 
         return opened;
     }
+
+    /// <summary>
+    /// Opens <paramref name="count"/> gRPC calls on one connection and sends each an empty request message every
+    /// <paramref name="interval"/>, as a client that keeps calls alive without ever sending rows does, until the
+    /// server has ended them all or <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    /// <returns>How many of the calls the server ended (their trailers, or a reset).</returns>
+    public static async Task<int> TrickleAsync(
+        Uri address,
+        string path,
+        int count,
+        TimeSpan interval,
+        CancellationToken cancellationToken,
+        params (string Name, string Value)[] extra)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(address.Host, address.Port, cancellationToken);
+        var stream = tcp.GetStream();
+        var ended = new ConcurrentDictionary<int, bool>();
+        var reading = ReadEndsAsync(stream, ended, cancellationToken);
+        byte[] emptyMessage = [0, 0, 0, 0, 0];
+        try
+        {
+            await stream.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray(), cancellationToken);
+            await WriteFrameAsync(stream, Settings, 0, 0, ReadOnlyMemory<byte>.Empty, cancellationToken);
+            var block = HeaderBlock(address, path, extra);
+            for (var i = 0; i < count; i++)
+            {
+                await WriteFrameAsync(stream, Headers, EndHeaders, (2 * i) + 1, block, cancellationToken);
+            }
+
+            while (ended.Count < count && !reading.IsCompleted)
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    if (!ended.ContainsKey((2 * i) + 1))
+                    {
+                        await WriteFrameAsync(stream, Data, 0, (2 * i) + 1, emptyMessage, cancellationToken);
+                    }
+                }
+
+                await Task.Delay(interval, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+            // The server closed the connection, or the caller stopped trickling.
+        }
+
+        return ended.Count;
+    }
+
+    // Reads frames until the connection ends, noting the streams the server ended.
+    private static async Task ReadEndsAsync(
+        NetworkStream stream, ConcurrentDictionary<int, bool> ended, CancellationToken cancellationToken)
+    {
+        var header = new byte[9];
+        try
+        {
+            while (await ReadExactlyAsync(stream, header, cancellationToken)
+                && await ReadExactlyAsync(stream, new byte[PayloadLength(header)], cancellationToken))
+            {
+                if ((header[3] == Headers && (header[4] & EndStream) != 0) || header[3] == ResetStream)
+                {
+                    ended[BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(5)) & int.MaxValue] = true;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The caller stopped trickling.
+        }
+    }
+
+    private static int PayloadLength(byte[] frameHeader) =>
+        (frameHeader[0] << 16) | (frameHeader[1] << 8) | frameHeader[2];
 
     private static byte[] HeaderBlock(Uri address, string path, (string Name, string Value)[] extra)
     {
