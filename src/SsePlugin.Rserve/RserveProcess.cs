@@ -376,6 +376,33 @@ public sealed class RserveProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Deletes a folder and everything in it: what is in it as the given user (and group) id, which deletes no more
+    /// than that id may (a process that swaps a folder inside for a link meanwhile cannot turn the deletion onto files
+    /// of others, as it could a deletion by root), then the empty folder itself. Linux, as root.
+    /// </summary>
+    /// <param name="userId">The user id, also taken as the group id.</param>
+    /// <param name="folder">The folder, in a folder that id may not change.</param>
+    /// <exception cref="RserveException">Something in the folder could not be deleted.</exception>
+    /// <exception cref="IOException">The folder could not be deleted.</exception>
+    public static async Task DeleteAsUserAsync(uint userId, string folder)
+    {
+        var id = userId.ToString(CultureInfo.InvariantCulture);
+        await RunAsync(
+            Executable(SetPriv) ?? SetPriv,
+            CancellationToken.None,
+            $"--reuid={id}",
+            $"--regid={id}",
+            "--clear-groups",
+            "--",
+            "find",
+            folder,
+            "-mindepth",
+            "1",
+            "-delete").ConfigureAwait(false);
+        Directory.Delete(folder);
+    }
+
+    /// <summary>
     /// Ends at once (SIGKILL) every process whose real user id is one of <paramref name="count"/> ids from
     /// <paramref name="firstId"/> on, looking through every process again until it finds no new one (a process may
     /// start others meanwhile; one that has received SIGKILL starts none). Linux, as root; does nothing elsewhere.

@@ -155,6 +155,35 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     }
 
     [Fact]
+    public async Task A_calls_temporary_folder_is_deleted_with_the_calls_rights_not_roots()
+    {
+        // Root deleting the folder could be turned onto any file of the machine by a process that swaps a folder
+        // inside for a link meanwhile. Deleted as the call's id, a file in a folder the call made read-only stays
+        // (that id may not delete it; root would have), while the rest goes.
+        RequireRoot();
+        var answer = await r.Client.EvaluateAsync(
+            "d <- file.path(tempdir(), 'kept'); dir.create(d); writeLines('x', file.path(d, 'file')); "
+                + "Sys.chmod(d, '500'); writeLines('x', file.path(tempdir(), 'gone')); tempdir()",
+            FunctionType.Scalar, DataType.String, [], Bundle([new Row()]));
+        var temp = answer.Strings()[0];
+
+        try
+        {
+            Assert.True(
+                await ProcessChecks.WithinTenSecondsAsync(() => !File.Exists(Path.Combine(temp, "gone"))),
+                $"The call's temporary folder {temp} is left after the call.");
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            Assert.True(
+                File.Exists(Path.Combine(temp, "kept", "file")),
+                "The call's temporary folder was deleted with more rights than the call's own.");
+        }
+        finally
+        {
+            Directory.Delete(temp, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Ids_that_hold_an_account_stop_the_host_at_start()
     {
         RequireRoot();

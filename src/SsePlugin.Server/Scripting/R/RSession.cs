@@ -170,24 +170,33 @@ internal sealed class RSession(
 
         if (isolation is var (ids, userId, temp))
         {
-            // Also what the call left in sessions of its own; then nothing of the id is left to race the deletion.
+            // Also what the call left in sessions of its own. The folder is deleted as the call's id, which a process
+            // of another id cannot turn onto files that id may not delete; the id is given back once it is gone.
             RserveProcess.KillProcessesOf(userId);
-            try
-            {
-                Directory.Delete(temp, recursive: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
-            {
-                // Gone already, or never made.
-            }
-
-            ids.Release(userId);
+            _ = DeleteTemporaryFolderAsync(ids, userId, temp);
         }
 
         Connection.Abort();
     }
 
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
+
+    private static async Task DeleteTemporaryFolderAsync(RIdBlock ids, uint userId, string temp)
+    {
+        try
+        {
+            await RserveProcess.DeleteAsUserAsync(userId, temp).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RserveException or IOException or UnauthorizedAccessException
+            or System.ComponentModel.Win32Exception)
+        {
+            // What the id may not delete (another id's files in a folder it opened to all) stays until Rserve stops.
+        }
+        finally
+        {
+            ids.Release(userId);
+        }
+    }
 
     private static RSession? Started(RserveConnection connection, int processId, string temp, bool lead, RIdBlock? ids)
     {
