@@ -161,7 +161,6 @@ internal sealed class HostCommandLine
     internal static Option<bool> SwitchOption(string name, string description) => new(name)
     {
         Description = description,
-        HelpName = "true|false",
 
         // At most one value per use, as for the other options.
         Arity = ArgumentArity.ZeroOrMore,
@@ -225,7 +224,7 @@ internal sealed class HostCommandLine
             return $"{name} needs its command: {Commands(name, command)}.";
         }
 
-        return command.Options.FirstOrDefault(o => o.Required && parsed.GetResult(o) is null) is { } missing
+        return command.Options.FirstOrDefault(o => o.Required && parsed.GetResult(o) is not { Implicit: false }) is { } missing
             ? $"{name} needs {missing.Name} {missing.HelpName}."
             : parsed.Errors.OrderBy(e => e.SymbolResult is OptionResult { Option: VersionOption })
                 .FirstOrDefault()?.Message;
@@ -255,8 +254,11 @@ internal sealed class HostCommandLine
             var next = i + 1 < args.Count ? args[i + 1] : null;
             if (IsValue(argument))
             {
-                command = Subcommand(command, argument) ?? command;
-                prepared.Add(argument.Equals("help", StringComparison.OrdinalIgnoreCase) ? _help.Name : argument);
+                var subcommand = Subcommand(command, argument);
+                command = subcommand ?? command;
+                prepared.Add(
+                    subcommand?.Name
+                        ?? (argument.Equals("help", StringComparison.OrdinalIgnoreCase) ? _help.Name : argument));
                 continue;
             }
 
