@@ -224,7 +224,8 @@ internal sealed class HostCommandLine
             return $"{name} needs its command: {Commands(name, command)}.";
         }
 
-        return command.Options.FirstOrDefault(o => o.Required && parsed.GetResult(o) is not { Implicit: false }) is { } missing
+        var missing = command.Options.FirstOrDefault(o => o.Required && parsed.GetResult(o) is not { Implicit: false });
+        return missing is not null
             ? $"{name} needs {missing.Name} {missing.HelpName}."
             : parsed.Errors.OrderBy(e => e.SymbolResult is OptionResult { Option: VersionOption })
                 .FirstOrDefault()?.Message;
@@ -268,7 +269,8 @@ internal sealed class HostCommandLine
             var hasValue = name != argument;
             if (option is null)
             {
-                // A setting; ASP.NET Core's command-line configuration reads --Section:Key=value as --Section:Key value.
+                // A setting: ASP.NET Core's command-line configuration reads --Section:Key=value as --Section:Key
+                // value.
                 var isSetting = command == _root && name.Contains(':', StringComparison.Ordinal);
                 prepared.Add(isSetting && !hasValue && IsValue(next) ? $"{argument}={args[++i]}" : argument);
                 continue;
