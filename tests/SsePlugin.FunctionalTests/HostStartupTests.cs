@@ -227,7 +227,7 @@ public sealed class HostStartupTests
         "Failed to convert configuration value 'x' at 'SsePlugin:Rserve:PoolSize'", "--SsePlugin:Rserve:PoolSize", "x")]
     [InlineData("The Serilog settings are wrong: The value Verbos is not a valid Serilog level.", "--Serilog:MinimumLevel:Default", "Verbos")]
     [InlineData("--prot: no such option.", "--prot", "50052")]
-    [InlineData("Cannot start '/no/such/Rscript'", "--script-engine", "r", "--start-rserve", "--SsePlugin:Rserve:RscriptPath", "/no/such/Rscript")]
+    [InlineData("Cannot start '/no/such/Rscript'", "--script-engine", "r", "--start-rserve", "--rserve", "127.0.0.1:1", "--SsePlugin:Rserve:RscriptPath", "/no/such/Rscript")]
     public async Task A_setting_out_of_range_or_of_the_wrong_type_stops_the_executable_with_one_clear_line(string message, params string[] args)
     {
         var (exitCode, printed) = await HostProcess.RunToExitAsync(["--port", "0", .. args]);
