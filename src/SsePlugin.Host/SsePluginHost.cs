@@ -23,6 +23,9 @@ namespace SsePlugin.Host;
 /// <summary>Builds the console host: configuration, logging, Kestrel (HTTP/2, with mutual TLS when a certificate folder is given) and the SSE server.</summary>
 public static class SsePluginHost
 {
+    /// <summary>The key, under <see cref="SsePluginOptions.Section"/>, of whether the examples are served.</summary>
+    internal const string ExamplesSetting = "Examples";
+
     private const string RequestLogCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
     /// <summary>Gets the host's version, as the start-up banner shows it.</summary>
@@ -33,7 +36,8 @@ public static class SsePluginHost
     /// <param name="configureServices">Adds services, e.g. more function classes.</param>
     /// <returns>The built application, not yet listening.</returns>
     /// <exception cref="SsePlugin.Server.Discovery.SseConfigurationException">A function declaration or connection setting is wrong; lists every mistake.</exception>
-    /// <exception cref="OptionsValidationException">The command line or a setting is wrong; names each mistake.</exception>
+    /// <exception cref="OptionsValidationException">The command line or a setting is wrong; names the mistake.
+    /// </exception>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null) =>
         Build(new HostCommandLine().Parse(args), configureServices);
 
@@ -90,14 +94,14 @@ public static class SsePluginHost
         }
 
         // Bound once here too, so that a value the binder cannot convert stops the host before it starts.
-        Bind<JavaScriptOptions>(section.GetSection("JavaScript"));
+        Bind<JavaScriptOptions>(builder.Configuration.GetSection(JavaScriptOptions.Section));
         Bind<ROptions>(builder.Configuration.GetSection(ROptions.Section));
 
         builder.Services.Configure<SsePluginOptions>(section);
         builder.Services.AddSsePlugin();
 
         // The examples are the embedded default: served until the administrator configures functions of their own.
-        if (Bind<bool?>(section.GetSection("Examples")) ?? !HasOwnFunctions(options))
+        if (Bind<bool?>(section.GetSection(ExamplesSetting)) ?? !HasOwnFunctions(options))
         {
             builder.Services.AddSseFunctionsFrom(typeof(HelloWorldFunctions).Assembly);
         }
@@ -166,20 +170,20 @@ public static class SsePluginHost
             var app = Build(arguments);
             Announce(app);
             await app.RunAsync().ConfigureAwait(false);
-            return 0;
+            return ExitCodes.Ok;
         }
         catch (InvalidDataException e)
             when (e.InnerException is FormatException { InnerException: JsonException cause })
         {
             // A configuration file that is not valid JSON; the reader's message gives the line (counted from 0).
             Log.Fatal("{Problem} {Cause}", e.Message, cause.Message);
-            return 2;
+            return ExitCodes.Usage;
         }
         catch (Exception e) when (e is SseConfigurationException or CertificateFolderException
             or OptionsValidationException or RserveException)
         {
             Log.Fatal("{Problems}", e.Message);
-            return 2;
+            return ExitCodes.Usage;
         }
         catch (IOException e) when (e.InnerException is AddressInUseException)
         {
@@ -187,7 +191,7 @@ public static class SsePluginHost
                 "{Problem} Another program, perhaps another SsePlugin, listens there: stop it, or give this host "
                     + "another port (--port).",
                 e.Message);
-            return 2;
+            return ExitCodes.Usage;
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressNotAvailable)
         {
@@ -195,12 +199,12 @@ public static class SsePluginHost
                 "The host cannot listen there: {Problem}. Fix: bind to an address of this machine (--bind), "
                     + "e.g. 127.0.0.1, or 0.0.0.0 for all.",
                 e.Message);
-            return 2;
+            return ExitCodes.Usage;
         }
         catch (Exception e) when (e is not HostAbortedException)
         {
             Log.Fatal(e, "The host could not run: {Message}", e.Message);
-            return 1;
+            return ExitCodes.Problem;
         }
         finally
         {

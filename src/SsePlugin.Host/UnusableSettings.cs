@@ -13,7 +13,7 @@ namespace SsePlugin.Host;
 internal static partial class UnusableSettings
 {
     // Read by the host itself rather than bound to an options class.
-    private static readonly string[] HostSettings = ["Examples", "JavaScript", "Rserve"];
+    private static readonly string[] HostSettings = [SsePluginHost.ExamplesSetting, "JavaScript", "Rserve"];
 
     /// <summary>Describes each unknown setting with what is known in its place.</summary>
     /// <param name="configuration">The whole configuration.</param>
@@ -29,8 +29,8 @@ internal static partial class UnusableSettings
         }
 
         var section = configuration.GetSection(SsePluginOptions.Section);
-        var javaScript = section.GetSection("JavaScript");
-        var rserve = section.GetSection("Rserve");
+        var javaScript = configuration.GetSection(JavaScriptOptions.Section);
+        var rserve = configuration.GetSection(ROptions.Section);
         var connections = section.GetSection(nameof(SsePluginOptions.Connections));
         foreach (var part in new[] { javaScript, rserve, connections })
         {

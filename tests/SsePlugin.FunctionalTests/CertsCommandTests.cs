@@ -77,8 +77,24 @@ public sealed class CertsCommandTests(TlsHostFixture tls)
         Assert.NotEqual(first, File.ReadAllText(Path.Combine(folder, "qlik", "sse_client_cert.pem")));
     }
 
+    [Fact]
+    public async Task Options_are_read_in_any_case_and_a_repeated_one_counts_with_its_last_value()
+    {
+        var folder = tls.Certificates.NewFolder("any-case");
+
+        var (exitCode, output) = await CertsAsync(
+            "Generate", "--OUT", folder, "--Host", "localhost", "--days", "10", "--Days", "20", "--force", "--FORCE");
+
+        Assert.True(exitCode == ExitCodes.Ok, output);
+        var plugin = CertificateFolder.Load(TestCertificates.Plugin(folder));
+        Assert.InRange(plugin.Certificate.NotAfter, DateTime.Now.AddDays(19), DateTime.Now.AddDays(21));
+    }
+
     [Theory]
     [InlineData]
+    [InlineData("generate", "--out", "")]
+    [InlineData("generate", "--outt", "x")]
+    [InlineData("generate", "--out", "x", "--out")]
     [InlineData("create", "--out", "x")]
     [InlineData("generate")]
     [InlineData("generate", "--out", "x", "--host", "not a name!")]

@@ -128,8 +128,25 @@ public sealed class DoctorTests(TlsHostFixture tls)
         Assert.Contains("There is sse_server_cert.pem and sse_server_key.pem, which belong to SsePlugin", output);
     }
 
+    [Fact]
+    public async Task Options_are_read_in_any_case_and_a_repeated_one_counts_with_its_last_value()
+    {
+        await using var plaintext = await TestHost.StartAsync();
+        var port = plaintext.Address.Port;
+
+        var (exitCode, output) = await DoctorAsync(
+            "--HOST", "127.0.0.1", "--Port", "1", "--port", $"{port}", "--Alias", "First", "--alias", "Last");
+
+        Assert.True(exitCode == ExitCodes.Ok, output);
+        Assert.Contains($"SSEPlugin=Last,127.0.0.1:{port}{Environment.NewLine}", output);
+    }
+
     [Theory]
     [InlineData]
+    [InlineData("--host", "")]
+    [InlineData("--host", "localhost", "--certs", "")]
+    [InlineData("--host", "localhost", "--alias", "")]
+    [InlineData("--host", "localhost", "--port", "1", "--port")]
     [InlineData("--port", "50051")]
     [InlineData("--host", "localhost", "--port", "http")]
     [InlineData("--host", "localhost", "--verbose")]

@@ -2,6 +2,7 @@ using System.Globalization;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
@@ -71,8 +72,8 @@ public sealed class HostStartupTests
 
     [Theory]
     [InlineData("--prot: no such option. The options are --port, --bind,", "--prot", "50052")]
-    [InlineData("'50052' is neither a command (certs, doctor) nor an option; write options as --name value (see --help).", "-p", "50052")]
-    [InlineData("Required argument missing for option: '--certs'.", "--certs")]
+    [InlineData("'-p' is neither a command (certs, doctor) nor an option; write options as --name value (see --help).", "-p", "50052")]
+    [InlineData("--certs needs a value.", "--certs")]
     [InlineData("--certs needs a value; --port is an option.", "--certs", "--port", "50052")]
     [InlineData("--SsePlugin:MaxConcurrentCalls needs a value.", "--SsePlugin:MaxConcurrentCalls")]
     [InlineData("SsePlugin:Prot is not a setting; the settings in SsePlugin are Alias, AllowScript, Bind,", "--SsePlugin:Prot", "50052")]
@@ -112,15 +113,21 @@ public sealed class HostStartupTests
     }
 
     [Fact]
-    public void Switches_and_settings_reach_the_configuration_and_a_repeated_switch_counts_with_its_last_value()
+    public void Switches_in_any_case_and_settings_reach_the_configuration_and_a_repeated_switch_counts_with_its_last_value()
     {
+        // A setting's value that names a command is the setting's value.
         using var app = SsePluginHost.Build(
-            ["--port", "0", "--start-rserve", "--SsePlugin:MaxConcurrentCalls=8", "--SsePlugin:Alias", "@DotNet",
-                "--examples", "true", "--examples", "false"]);
+            ["--Port", "0", "--Start-Rserve", "--SsePlugin:MaxConcurrentCalls=8", "--SsePlugin:Alias", "@DotNet",
+                "--EXAMPLES", "true", "--examples", "false", "--ShutdownTimeoutSeconds", "5",
+                "--SsePlugin:PluginIdentifier", "doctor"]);
 
         var options = app.Services.GetRequiredService<IOptions<SsePluginOptions>>().Value;
-        Assert.Equal((0, 8, "@DotNet"), (options.Port, options.MaxConcurrentCalls, options.Alias));
+        Assert.Equal(
+            (0, 8, "@DotNet", "doctor"),
+            (options.Port, options.MaxConcurrentCalls, options.Alias, options.PluginIdentifier));
         Assert.True(app.Services.GetRequiredService<IOptions<ROptions>>().Value.Start);
+        Assert.Equal(
+            TimeSpan.FromSeconds(5), app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
         var functions = app.Services.GetRequiredService<AnalyticConnections>().All[0].Catalog.Functions;
         Assert.DoesNotContain(functions, f => f.Id == 5);
     }
@@ -132,8 +139,12 @@ public sealed class HostStartupTests
         var certsHelp = await HostProcess.RunToExitAsync("certs", "generate", "-h");
         var doctorHelp = await HostProcess.RunToExitAsync("doctor", "-?");
         var version = await HostProcess.RunToExitAsync("--version");
+        var helpWord = await HostProcess.RunToExitAsync("help");
 
-        Assert.Equal((0, 0, 0, 0), (help.ExitCode, certsHelp.ExitCode, doctorHelp.ExitCode, version.ExitCode));
+        Assert.Equal(
+            (0, 0, 0, 0, 0),
+            (help.ExitCode, certsHelp.ExitCode, doctorHelp.ExitCode, version.ExitCode, helpWord.ExitCode));
+        Assert.Equal(help.Output, helpWord.Output);
         Assert.Contains($"Usage:{Environment.NewLine}  SsePlugin.Host [command] [options]", help.Output);
         Assert.All(
             ["--port <N>", "--bind <ADDRESS>", "--certs <DIR>", "--functions-folder <DIR>", "--functions <FILE>",
@@ -156,19 +167,39 @@ public sealed class HostStartupTests
     [InlineData("--prot: no such option. The options are --port, --bind,", "--prot", "50052")]
     [InlineData("--port takes a whole number, not abc.", "--port", "abc")]
     [InlineData("--allow-script takes true or false, not yes.", "--allow-script", "yes")]
-    [InlineData("Required argument missing for option: '--functions'.", "--port", "0", "--functions")]
+    [InlineData("--functions needs a value.", "--port", "0", "--functions")]
+    [InlineData("--port needs a value.", "--port", "0", "--port")]
+    [InlineData("--certs needs a value.", "--certs", "/a", "--certs")]
+    [InlineData("--prot: no such option.", "--prot", "5", "--version")]
+    [InlineData("--start-rserve takes true or false, not yes.", "--start-rserve", "yes")]
     [InlineData("--port takes a whole number from 1 to 65535, not http.", "doctor", "--host", "h", "--port", "http")]
+    [InlineData("--port needs a value.", "doctor", "--host", "h", "--port")]
+    [InlineData("--hots: no such option of doctor; the options are --host, --port, --certs, --alias.", "doctor",
+        "--hots", "x")]
+    [InlineData("doctor needs --host HOST.", "doctor", "--port", "1")]
+    [InlineData("--host takes a value, not an empty text.", "doctor", "--host", "")]
+    [InlineData("--certs takes a value, not an empty text.", "doctor", "--host", "h", "--certs", "")]
+    [InlineData("--alias takes a value, not an empty text.", "doctor", "--host", "h", "--alias", "")]
     [InlineData("--days takes a whole number from 1 to 36500, not 0.", "certs", "generate", "--out", "x",
         "--days", "0")]
+    [InlineData("--outt: no such option of certs generate; the options are --out, --host, --days, --force.",
+        "certs", "generate", "--outt", "/tmp/x")]
+    [InlineData("gen: no such command of certs; the command is certs generate.", "certs", "gen", "--out", "x")]
+    [InlineData("certs needs its command: certs generate.", "certs")]
+    [InlineData("certs generate needs --out DIR.", "certs", "generate")]
+    [InlineData("--out takes a value, not an empty text.", "certs", "generate", "--out", "")]
     public async Task A_wrong_command_line_prints_the_mistake_in_one_line_then_the_help_and_exits_2(
         string message, params string[] args)
     {
         var run = await HostProcess.RunToExitAsync(args);
 
+        // One line on standard error, no blank one after it; the help on standard output.
         Assert.Equal(2, run.ExitCode);
-        Assert.StartsWith(message, run.Errors.Trim());
-        Assert.DoesNotContain('\n', run.Errors.Trim());
+        Assert.StartsWith(message, run.Errors);
+        Assert.EndsWith(Environment.NewLine, run.Errors);
+        Assert.Equal(1, run.Errors.Split(Environment.NewLine).Length - 1);
         Assert.Contains("Usage:", run.Output);
+        Assert.DoesNotContain("Did you mean", run.Printed);
         Assert.DoesNotContain("Now listening", run.Printed);
     }
 
@@ -196,7 +227,7 @@ public sealed class HostStartupTests
         "Failed to convert configuration value 'x' at 'SsePlugin:Rserve:PoolSize'", "--SsePlugin:Rserve:PoolSize", "x")]
     [InlineData("The Serilog settings are wrong: The value Verbos is not a valid Serilog level.", "--Serilog:MinimumLevel:Default", "Verbos")]
     [InlineData("--prot: no such option.", "--prot", "50052")]
-    [InlineData("Cannot start '/no/such/Rscript'", "--script-engine", "r", "--start-rserve", "--SsePlugin:Rserve:RscriptPath", "/no/such/Rscript")]
+    [InlineData("Cannot start '/no/such/Rscript'", "--script-engine", "r", "--start-rserve", "--rserve", "127.0.0.1:1", "--SsePlugin:Rserve:RscriptPath", "/no/such/Rscript")]
     public async Task A_setting_out_of_range_or_of_the_wrong_type_stops_the_executable_with_one_clear_line(string message, params string[] args)
     {
         var (exitCode, printed) = await HostProcess.RunToExitAsync(["--port", "0", .. args]);

@@ -33,7 +33,7 @@ internal static class CertsCommand
         var days = HostCommandLine.NumberOption(
             "--days", "N", "how long the server and client certificates are valid", CertificateGenerator.DefaultDays, 1,
             36500);
-        var force = new Option<bool>("--force") { Description = "replace existing files" };
+        var force = HostCommandLine.SwitchOption("--force", "replace existing files");
         var generate = new Command("generate", GenerateDescription) { directory, hosts, days, force };
         generate.SetAction((parsed, _) => GenerateAsync(
             Path.GetFullPath(parsed.GetRequiredValue(directory)),

@@ -9,6 +9,6 @@ public static class ExitCodes
     /// <summary>A problem was found (or the work could not be done).</summary>
     public const int Problem = 1;
 
-    /// <summary>The command line is wrong; the mistakes and the help were printed.</summary>
+    /// <summary>The command line (its mistake and the help were printed) or a setting is wrong.</summary>
     public const int Usage = 2;
 }

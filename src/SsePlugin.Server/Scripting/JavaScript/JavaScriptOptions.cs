@@ -5,6 +5,9 @@ namespace SsePlugin.Server.Scripting.JavaScript;
 /// <summary>Limits of the embedded JavaScript engine, bound from <c>SsePlugin:JavaScript</c>. Each applies to one call.</summary>
 public sealed class JavaScriptOptions
 {
+    /// <summary>The configuration section these options are read from.</summary>
+    public const string Section = $"{SsePluginOptions.Section}:JavaScript";
+
     /// <summary>Gets or sets the wall time a call's scripts may run, in seconds. Default 30.</summary>
     [Range(0d, 4_294_967d, MinimumIsExclusive = true, ErrorMessage = "SsePlugin:JavaScript:TimeoutSeconds must be more than 0 and at most 4294967 (49 days).")]
     public double TimeoutSeconds { get; set; } = 30;
