@@ -88,7 +88,8 @@ public sealed class RserveProcess : IAsyncDisposable
 
     /// <summary>
     /// Gets the Unix domain socket the server listens on, in its folder, with <see cref="RserveProcessOptions.UnixSocket"/>
-    /// (it has no TCP port then): mode 0600, owned by root when this process runs as root, so that R cannot connect.
+    /// (it has no TCP port then): mode 0600, owned by Rserve's id when isolated (no R process has it), else by root when
+    /// this process runs as root, so that R cannot connect.
     /// </summary>
     public string? SocketPath { get; }
 
@@ -191,7 +192,7 @@ public sealed class RserveProcess : IAsyncDisposable
             await File.WriteAllTextAsync(config, Configuration(options, socket), cancellationToken).ConfigureAwait(false);
             await File.WriteAllTextAsync(
                 startup,
-                (detached ? Watchdog(folder.FullName, isolation is not null) : string.Empty) + options.StartupScript
+                (detached ? Watchdog(folder.FullName, socket, isolation is not null) : string.Empty) + options.StartupScript
                     + $"\nRserve::run.Rserve(config.file = {RCode.Quote(config)})\n",
                 cancellationToken).ConfigureAwait(false);
             if (isolation is { } idBase && !OperatingSystem.IsWindows())
@@ -558,8 +559,10 @@ public sealed class RserveProcess : IAsyncDisposable
     // own session, its R processes included: the next start finds the port free. (The host's pipes are gone then: a
     // kill that wrote an error there would die of SIGPIPE before it had signalled every group.) Isolated, the watchdog
     // is root of Rserve's user namespace: it ends every process of it (kill -1), also those in sessions of their own.
-    private static string Watchdog(string folder, bool isolated) =>
+    // (R's unlink leaves a socket, and the folder with it: file.remove deletes it.)
+    private static string Watchdog(string folder, string? socket, bool isolated) =>
         "local({ server <- Sys.getpid(); parallel::mcparallel({ try(readLines(file('stdin')), silent = TRUE); "
+        + (socket is null ? string.Empty : $"suppressWarnings(file.remove({RCode.Quote(socket)})); ")
         + $"unlink({RCode.Quote(folder)}, recursive = TRUE); "
         + (isolated
             ? "system('kill -9 -1', ignore.stdout = TRUE, ignore.stderr = TRUE) }, detached = TRUE) })\n"
@@ -809,8 +812,10 @@ public sealed class RserveProcess : IAsyncDisposable
     }
 
     // Once Rserve has made its socket, and before anyone connects (so before any R code but the start-up script runs):
-    // a host running as root takes it, so that no R process can connect, not even one under Rserve's own account
-    // (Rserve's chmod to its sockmod, should it come after, then fails). False while there is no socket yet.
+    // when R runs under Rserve's own account, a host running as root takes the socket, so that R cannot connect
+    // (Rserve's chmod to its sockmod, should it come after, then fails). Isolated, Rserve keeps it (0600: no R process
+    // has its id), so that its watchdog can delete it: in a user namespace no file of an unmapped owner can be deleted.
+    // False while there is no socket yet.
     private bool SecureSocket()
     {
         if (SocketPath is null || _socketSecured)
@@ -823,7 +828,7 @@ public sealed class RserveProcess : IAsyncDisposable
             return false;
         }
 
-        if (Environment.IsPrivilegedProcess && !OperatingSystem.IsWindows())
+        if (Environment.IsPrivilegedProcess && _isolationIdBase is null && !OperatingSystem.IsWindows())
         {
             if (NativeMethods.LChown(Encoding.UTF8.GetBytes(SocketPath + "\0"), 0, 0) != 0)
             {

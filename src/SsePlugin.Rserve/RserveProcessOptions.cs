@@ -11,8 +11,8 @@ public sealed class RserveProcessOptions
     public int Port { get; set; } = 6311;
 
     /// <summary>
-    /// Gets or sets whether Rserve listens on a Unix domain socket in its folder (not Windows), which only this
-    /// process's account can reach (a process running as root takes it: R cannot connect, whatever its account), in
+    /// Gets or sets whether Rserve listens on a Unix domain socket in its folder (not Windows), mode 0600, which no R
+    /// process can connect to (isolated, none has Rserve's id; else a process running as root takes the socket), in
     /// place of <see cref="Port"/>, which every local user and R process can reach. False by default.
     /// </summary>
     public bool UnixSocket { get; set; }
