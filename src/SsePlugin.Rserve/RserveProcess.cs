@@ -87,9 +87,9 @@ public sealed class RserveProcess : IAsyncDisposable
     public int Port { get; }
 
     /// <summary>
-    /// Gets the Unix domain socket the server listens on, in its folder, with <see cref="RserveProcessOptions.UnixSocket"/>
-    /// (it has no TCP port then): mode 0600, owned by Rserve's id when isolated (no R process has it), else by root when
-    /// this process runs as root, so that R cannot connect.
+    /// Gets the Unix domain socket the server listens on, in its folder, with
+    /// <see cref="RserveProcessOptions.UnixSocket"/> (it has no TCP port then): mode 0600, owned by Rserve's id when
+    /// isolated (no R process has it), else by root when this process runs as root, so that R cannot connect.
     /// </summary>
     public string? SocketPath { get; }
 
@@ -189,10 +189,12 @@ public sealed class RserveProcess : IAsyncDisposable
                     + "MemoryLimitMegabytes and ProcessLimit to 0.");
             }
 
-            await File.WriteAllTextAsync(config, Configuration(options, socket), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(config, Configuration(options, socket), cancellationToken)
+                .ConfigureAwait(false);
             await File.WriteAllTextAsync(
                 startup,
-                (detached ? Watchdog(folder.FullName, socket, isolation is not null) : string.Empty) + options.StartupScript
+                (detached ? Watchdog(folder.FullName, socket, isolation is not null) : string.Empty)
+                    + options.StartupScript
                     + $"\nRserve::run.Rserve(config.file = {RCode.Quote(config)})\n",
                 cancellationToken).ConfigureAwait(false);
             if (isolation is { } idBase && !OperatingSystem.IsWindows())
@@ -807,7 +809,9 @@ public sealed class RserveProcess : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new RserveException(string.Create(
-                CultureInfo.InvariantCulture, $"Rserve did not answer at {Endpoint} within {timeout.TotalSeconds:0.#} s ({lastProbe?.Message ?? "no answer"}). Its output:\n{Output}"));
+                CultureInfo.InvariantCulture,
+                $"Rserve did not answer at {Endpoint} within {timeout.TotalSeconds:0.#} s "
+                + $"({lastProbe?.Message ?? "no answer"}). Its output:\n{Output}"));
         }
     }
 
@@ -876,8 +880,7 @@ public sealed class RserveProcess : IAsyncDisposable
         public static extern int Kill(int processId, int signal);
 
         [DllImport("libc", EntryPoint = "lchown", SetLastError = true)]
-        public static extern int LChown(
-byte[] path, uint owner, uint group);
+        public static extern int LChown(byte[] path, uint owner, uint group);
 
         [DllImport("libc", EntryPoint = "prctl")]
         public static extern int Prctl(int option, nuint second, nuint third, nuint fourth, nuint fifth);

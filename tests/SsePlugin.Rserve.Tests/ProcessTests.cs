@@ -28,7 +28,8 @@ public sealed class ProcessTests(RserveFixture rserve)
     public async Task UnixSocket_TheServerListensThereAlone_Mode0600_AndNotOnThePort()
     {
         var port = RserveProcess.FreeLoopbackPort();
-        await using var server = await RserveProcess.StartAsync(new RserveProcessOptions { Port = port, UnixSocket = true });
+        await using var server = await RserveProcess.StartAsync(
+            new RserveProcessOptions { Port = port, UnixSocket = true });
         await using var r = await RserveConnection.ConnectAsync(server.ConnectionOptions());
         var answer = await r.EvalAsync("1 + 1");
         var tcp = await Assert.ThrowsAsync<RserveException>(

@@ -54,7 +54,8 @@ public sealed class RIdBlockTests : IDisposable
     public void Dispose() => _parent.Delete(recursive: true);
 
     private static void RequireRoot() => Assert.True(
-        Environment.IsPrivilegedProcess, "This test needs root, as CI runs it: only a host running as root isolates R.");
+        Environment.IsPrivilegedProcess,
+        "This test needs root, as CI runs it: only a host running as root isolates R.");
 
     private static void Run(string program, params string[] arguments)
     {

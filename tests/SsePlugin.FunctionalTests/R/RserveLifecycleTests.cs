@@ -227,8 +227,8 @@ public sealed class RserveLifecycleTests : IDisposable
     private static async Task<double> Double(TestHost host, double x) =>
         (await host.Client.EvaluateAsync("q$x * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(x)]))).Numbers()[0];
 
-    // Rserve forks an R process per connection: its parent (field 4 of /proc/PID/stat) is the Rserve server, whose folder is its TMPDIR (the host
-    // alone can connect to it, by the socket there).
+    // Rserve forks an R process per connection: its parent (field 4 of /proc/PID/stat) is the Rserve server, whose
+    // folder is its TMPDIR (the host alone can connect to it, by the socket there).
     private static async Task<(int Process, string Folder)> ServerAsync(Connector.ConnectorClient client)
     {
         var answer = (await client.EvaluateAsync(

@@ -137,9 +137,9 @@ internal sealed class RIdBlock : IDisposable
 
     /// <summary>
     /// Makes, or finds, the folder of the blocks' lock files, root's alone: the first of <paramref name="folders"/>
-    /// that can be made (/run/sseplugin, else /tmp/sseplugin). One that is a symbolic link, or that another account owns
-    /// or may use, is refused: whoever made it (any local user, or an R script, can make /tmp/sseplugin first) could
-    /// hold the locks.
+    /// that can be made (/run/sseplugin, else /tmp/sseplugin). One that is a symbolic link, or that another account
+    /// owns or may use, is refused: whoever made it (any local user, or an R script, can make /tmp/sseplugin first)
+    /// could hold the locks.
     /// </summary>
     /// <param name="folders">The folders to try, in order.</param>
     /// <returns>The folder.</returns>
