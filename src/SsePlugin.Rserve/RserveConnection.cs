@@ -48,14 +48,24 @@ public sealed class RserveConnection : IAsyncDisposable
             throw new PlatformNotSupportedException("The Rserve client copies numbers in the machine's byte order, which must be little-endian as QAP1 is.");
         }
 
-        var where = $"{options.Host}:{options.Port}";
+        var where = options.SocketPath ?? $"{options.Host}:{options.Port}";
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeout);
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = options.SocketPath is null
+            ? new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true }
+            : new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         RserveConnection? connection = null;
         try
         {
-            await socket.ConnectAsync(options.Host, options.Port, timeout.Token).ConfigureAwait(false);
+            if (options.SocketPath is { } path)
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), timeout.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                await socket.ConnectAsync(options.Host, options.Port, timeout.Token).ConfigureAwait(false);
+            }
+
             connection = new RserveConnection(socket);
             await connection.StartSessionAsync(options, timeout.Token).ConfigureAwait(false);
             return connection;

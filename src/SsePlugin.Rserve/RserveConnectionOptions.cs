@@ -9,6 +9,12 @@ public sealed class RserveConnectionOptions
     /// <summary>Gets or sets the TCP port; 6311 (Rserve's default) by default.</summary>
     public int Port { get; set; } = 6311;
 
+    /// <summary>
+    /// Gets or sets the path of the Unix domain socket Rserve listens on; when set, <see cref="Host"/> and
+    /// <see cref="Port"/> are not used. None (TCP) by default.
+    /// </summary>
+    public string? SocketPath { get; set; }
+
     /// <summary>Gets or sets the user name for a server that requires authentication; none by default.</summary>
     public string? User { get; set; }
 

@@ -12,7 +12,8 @@ namespace SsePlugin.Rserve;
 
 /// <summary>
 /// An Rserve server run as a child process (<c>Rscript -e "Rserve::run.Rserve(...)"</c>, which stays in the foreground)
-/// with a generated configuration: loopback only, UTF-8, no file transfer; on Linux optionally under another account,
+/// with a generated configuration: UTF-8, no file transfer, listening on a loopback port or a Unix domain socket that
+/// only this process's account can reach; on Linux optionally under another account,
 /// or isolated (each connection's R process under an id of its own), and with limits. Disposing it kills the server and
 /// its per-connection R processes.
 /// </summary>
@@ -28,6 +29,10 @@ public sealed class RserveProcess : IAsyncDisposable
     private const string SetPriv = "setpriv";
     private const string PrLimit = "prlimit";
     private const string Unshare = "unshare";
+    private const string SocketName = "Rserve.sock";
+
+    // The longest path a Unix domain socket address holds (sun_path: 108 bytes with the closing zero).
+    private const int SocketPathLimit = 107;
 
     // The line the isolated server's shell waits for once its user namespace has ids: then it runs Rserve.
     private const string WaitForIds = "read _ && exec \"$@\"";
@@ -62,21 +67,34 @@ public sealed class RserveProcess : IAsyncDisposable
     private readonly bool _detached;
     private readonly uint? _isolationIdBase;
     private Task _outputRead = Task.CompletedTask;
+    private bool _socketSecured;
     private bool _started;
     private long _startTime;
     private bool _disposed;
 
-    private RserveProcess(Process process, DirectoryInfo folder, int port, bool detached, uint? isolationIdBase)
+    private RserveProcess(
+        Process process, DirectoryInfo folder, int port, string? socketPath, bool detached, uint? isolationIdBase)
     {
         _process = process;
         _folder = folder;
         _detached = detached;
         _isolationIdBase = isolationIdBase;
         Port = port;
+        SocketPath = socketPath;
     }
 
-    /// <summary>Gets the loopback port the server listens on.</summary>
+    /// <summary>Gets the loopback port the server listens on when <see cref="SocketPath"/> is null.</summary>
     public int Port { get; }
+
+    /// <summary>
+    /// Gets the Unix domain socket the server listens on, in its folder, with
+    /// <see cref="RserveProcessOptions.UnixSocket"/> (it has no TCP port then): mode 0600, owned by Rserve's id when
+    /// isolated (no R process has it), else by root when this process runs as root, so that R cannot connect.
+    /// </summary>
+    public string? SocketPath { get; }
+
+    /// <summary>Gets where the server listens, for messages: its socket's path, or 127.0.0.1:port.</summary>
+    public string Endpoint => SocketPath ?? string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{Port}");
 
     /// <summary>Gets the server's process id.</summary>
     public int ProcessId => _process.Id;
@@ -99,7 +117,11 @@ public sealed class RserveProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts Rserve and waits until it answers on its port with its ID string.</summary>
+    /// <summary>Gets new connection options that reach this server (and no login).</summary>
+    /// <returns>The options, with the socket path or the port.</returns>
+    public RserveConnectionOptions ConnectionOptions() => new() { SocketPath = SocketPath, Port = Port };
+
+    /// <summary>Starts Rserve and waits until it answers on its socket (or port) with its ID string.</summary>
     /// <param name="options">The Rscript to use, the port, whether clients must log in, and how R is confined.</param>
     /// <param name="cancellationToken">Cancels waiting; the process is killed then.</param>
     /// <returns>The running server.</returns>
@@ -107,7 +129,16 @@ public sealed class RserveProcess : IAsyncDisposable
     public static async Task<RserveProcess> StartAsync(RserveProcessOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        CheckPortFree(options.Port);
+        if (options.UnixSocket && OperatingSystem.IsWindows())
+        {
+            throw new RserveException("Rserve listens on a Unix domain socket only on Linux and macOS; use a port.");
+        }
+
+        if (!options.UnixSocket)
+        {
+            CheckPortFree(options.Port);
+        }
+
         if (!OperatingSystem.IsWindows() && Executable(options.RscriptPath) is null)
         {
             throw new RserveException(
@@ -118,6 +149,14 @@ public sealed class RserveProcess : IAsyncDisposable
         var folder = Directory.CreateTempSubdirectory("sseplugin-rserve-");
         var config = Path.Combine(folder.FullName, "Rserv.conf");
         var startup = Path.Combine(folder.FullName, "start.R");
+        var socket = options.UnixSocket ? Path.Combine(folder.FullName, SocketName) : null;
+        if (socket is not null && Encoding.UTF8.GetByteCount(socket) > SocketPathLimit)
+        {
+            DeleteFolder(folder);
+            throw new RserveException(
+                $"Rserve's socket path '{socket}' is longer than {SocketPathLimit} bytes; "
+                + "set TMPDIR to a shorter folder.");
+        }
 
         // In a session of its own, Rserve does not get the Ctrl+C a terminal sends the host's process group, so
         // running R calls can finish while the host stops; the host stops Rserve itself afterwards. setsid, setpriv
@@ -132,7 +171,8 @@ public sealed class RserveProcess : IAsyncDisposable
         };
         start.Environment["TMPDIR"] = folder.FullName;
         var isolation = options.IsolationIdBase;
-        var server = new RserveProcess(new Process { StartInfo = start }, folder, options.Port, detached, isolation);
+        var server = new RserveProcess(
+            new Process { StartInfo = start }, folder, options.Port, socket, detached, isolation);
         try
         {
             if (detached)
@@ -149,10 +189,12 @@ public sealed class RserveProcess : IAsyncDisposable
                     + "MemoryLimitMegabytes and ProcessLimit to 0.");
             }
 
-            await File.WriteAllTextAsync(config, Configuration(options), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(config, Configuration(options, socket), cancellationToken)
+                .ConfigureAwait(false);
             await File.WriteAllTextAsync(
                 startup,
-                (detached ? Watchdog(folder.FullName, isolation is not null) : string.Empty) + options.StartupScript
+                (detached ? Watchdog(folder.FullName, socket, isolation is not null) : string.Empty)
+                    + options.StartupScript
                     + $"\nRserve::run.Rserve(config.file = {RCode.Quote(config)})\n",
                 cancellationToken).ConfigureAwait(false);
             if (isolation is { } idBase && !OperatingSystem.IsWindows())
@@ -503,11 +545,14 @@ public sealed class RserveProcess : IAsyncDisposable
         }
     }
 
-    private static string Configuration(RserveProcessOptions options)
+    // With a socket, Rserve listens there alone (no TCP port), and makes it 0600.
+    private static string Configuration(RserveProcessOptions options, string? socket)
     {
         var lines = new List<string>
         {
-            string.Create(CultureInfo.InvariantCulture, $"port {options.Port}"),
+            socket is null
+                ? string.Create(CultureInfo.InvariantCulture, $"port {options.Port}")
+                : $"socket {socket}\nsockmod 0600",
             "remote disable",
             "fileio disable",
             "interactive no",
@@ -543,8 +588,10 @@ public sealed class RserveProcess : IAsyncDisposable
     // own session, its R processes included: the next start finds the port free. (The host's pipes are gone then: a
     // kill that wrote an error there would die of SIGPIPE before it had signalled every group.) Isolated, the watchdog
     // is root of Rserve's user namespace: it ends every process of it (kill -1), also those in sessions of their own.
-    private static string Watchdog(string folder, bool isolated) =>
+    // (R's unlink leaves a socket, and the folder with it: file.remove deletes it.)
+    private static string Watchdog(string folder, string? socket, bool isolated) =>
         "local({ server <- Sys.getpid(); parallel::mcparallel({ try(readLines(file('stdin')), silent = TRUE); "
+        + (socket is null ? string.Empty : $"suppressWarnings(file.remove({RCode.Quote(socket)})); ")
         + $"unlink({RCode.Quote(folder)}, recursive = TRUE); "
         + (isolated
             ? "system('kill -9 -1', ignore.stdout = TRUE, ignore.stderr = TRUE) }, detached = TRUE) })\n"
@@ -765,13 +812,18 @@ public sealed class RserveProcess : IAsyncDisposable
                     // Let the output readers drain before quoting them (not for ever: a child may hold the pipes).
                     await Task.WhenAny(_outputRead, Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None))
                         .ConfigureAwait(false);
-                    throw new RserveException($"Rserve exited with code {_process.ExitCode} before it answered on port {Port}. Its output:\n{Output}");
+                    throw new RserveException(
+                        $"Rserve exited with code {_process.ExitCode} before it answered at {Endpoint}. "
+                        + $"Its output:\n{Output}");
                 }
 
                 try
                 {
-                    await ProbeAsync(deadline.Token).ConfigureAwait(false);
-                    return;
+                    if (SecureSocket())
+                    {
+                        await ProbeAsync(deadline.Token).ConfigureAwait(false);
+                        return;
+                    }
                 }
                 catch (Exception e) when (e is SocketException or IOException or RserveException)
                 {
@@ -784,16 +836,57 @@ public sealed class RserveProcess : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new RserveException(string.Create(
-                CultureInfo.InvariantCulture, $"Rserve did not answer on port {Port} within {timeout.TotalSeconds:0.#} s ({lastProbe?.Message ?? "no answer"}). Its output:\n{Output}"));
+                CultureInfo.InvariantCulture,
+                $"Rserve did not answer at {Endpoint} within {timeout.TotalSeconds:0.#} s "
+                + $"({lastProbe?.Message ?? "no answer"}). Its output:\n{Output}"));
         }
     }
 
-    // Connects to the port and reads an Rserve ID string.
+    // Once Rserve has made its socket, and before anyone connects (so before any R code but the start-up script runs):
+    // when R runs under Rserve's own account, a host running as root takes the socket, so that R cannot connect
+    // (Rserve's chmod to its sockmod, should it come after, then fails). Isolated, Rserve keeps it (0600: no R process
+    // has its id), so that its watchdog can delete it: in a user namespace no file of an unmapped owner can be deleted.
+    // False while there is no socket yet.
+    private bool SecureSocket()
+    {
+        if (SocketPath is null || _socketSecured)
+        {
+            return true;
+        }
+
+        if (!Path.Exists(SocketPath))
+        {
+            return false;
+        }
+
+        if (Environment.IsPrivilegedProcess && _isolationIdBase is null && !OperatingSystem.IsWindows())
+        {
+            if (NativeMethods.LChown(Encoding.UTF8.GetBytes(SocketPath + "\0"), 0, 0) != 0)
+            {
+                throw new RserveException(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"Cannot take Rserve's socket {SocketPath} (error {Marshal.GetLastPInvokeError()})."));
+            }
+
+            File.SetUnixFileMode(SocketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        _socketSecured = true;
+        return true;
+    }
+
+    // Connects to the socket (or port) and reads an Rserve ID string.
     private async Task ProbeAsync(CancellationToken cancellationToken)
     {
-        using var probe = new TcpClient();
-        await probe.ConnectAsync(IPAddress.Loopback, Port, cancellationToken).ConfigureAwait(false);
-        await ServerIdentity.ReadAsync(probe.GetStream(), cancellationToken).ConfigureAwait(false);
+        using var probe = SocketPath is null
+            ? new Socket(SocketType.Stream, ProtocolType.Tcp)
+            : new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        EndPoint endpoint = SocketPath is null
+            ? new IPEndPoint(IPAddress.Loopback, Port)
+            : new UnixDomainSocketEndPoint(SocketPath);
+        await probe.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        using var stream = new NetworkStream(probe);
+        await ServerIdentity.ReadAsync(stream, cancellationToken).ConfigureAwait(false);
     }
 
     // The file a program name or path starts, as the process launcher finds it; null if there is none.
@@ -812,6 +905,9 @@ public sealed class RserveProcess : IAsyncDisposable
 
         [DllImport("libc", EntryPoint = "kill")]
         public static extern int Kill(int processId, int signal);
+
+        [DllImport("libc", EntryPoint = "lchown", SetLastError = true)]
+        public static extern int LChown(byte[] path, uint owner, uint group);
 
         [DllImport("libc", EntryPoint = "prctl")]
         public static extern int Prctl(int option, nuint second, nuint third, nuint fourth, nuint fifth);

@@ -6,8 +6,16 @@ public sealed class RserveProcessOptions
     /// <summary>Gets or sets the Rscript executable, found on the PATH when not a full path; <c>Rscript</c> by default.</summary>
     public string RscriptPath { get; set; } = "Rscript";
 
-    /// <summary>Gets or sets the loopback port Rserve listens on; 6311 by default.</summary>
+    /// <summary>Gets or sets the loopback port Rserve listens on, unless <see cref="UnixSocket"/>; 6311 by default.
+    /// </summary>
     public int Port { get; set; } = 6311;
+
+    /// <summary>
+    /// Gets or sets whether Rserve listens on a Unix domain socket in its folder (not Windows), mode 0600, which no R
+    /// process can connect to (isolated, none has Rserve's id; else a process running as root takes the socket), in
+    /// place of <see cref="Port"/>, which every local user and R process can reach. False by default.
+    /// </summary>
+    public bool UnixSocket { get; set; }
 
     /// <summary>
     /// Gets or sets Rserve's password file (lines of <c>user password</c>); when set, clients must log in with a plain-text

@@ -24,6 +24,24 @@ public sealed class ProcessTests(RserveFixture rserve)
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task UnixSocket_TheServerListensThereAlone_Mode0600_AndNotOnThePort()
+    {
+        var port = RserveProcess.FreeLoopbackPort();
+        await using var server = await RserveProcess.StartAsync(
+            new RserveProcessOptions { Port = port, UnixSocket = true });
+        await using var r = await RserveConnection.ConnectAsync(server.ConnectionOptions());
+        var answer = await r.EvalAsync("1 + 1");
+        var tcp = await Assert.ThrowsAsync<RserveException>(
+            () => RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = port }));
+
+        Assert.Equal(2, Assert.IsType<RDoubleVector>(answer).Values[0]);
+        Assert.Equal(server.SocketPath, server.Endpoint);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(server.SocketPath!));
+        Assert.Contains($"Cannot connect to Rserve at 127.0.0.1:{port}", tcp.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task KillProcessGroup_SignalsOnlyTheProcessThatStartedWhenRecorded()
     {
         using var leader = System.Diagnostics.Process.Start("setsid", ["sleep", "300"]);

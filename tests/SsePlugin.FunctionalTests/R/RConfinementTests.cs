@@ -184,6 +184,41 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     }
 
     [Fact]
+    public async Task A_script_cannot_connect_to_Rserve_by_its_socket_or_by_the_address_port() =>
+        await CannotReachRserveAsync(r.Client, r.RservePort);
+
+    /// <summary>
+    /// A script looks for Rserve's socket (in its configuration, and among every bound Unix socket) and the TCP port
+    /// of SsePlugin:Rserve:Address, and tries to open a session of its own there, past the host; then the host still
+    /// serves.
+    /// </summary>
+    private static async Task CannotReachRserveAsync(Connector.ConnectorClient client, int addressPort)
+    {
+        RequireRoot();
+        var attack = $$"""
+            conf <- try(readLines(file.path(dirname(tempdir()), 'Rserv.conf')), silent = TRUE)
+            bound <- sub('^.* ', '', readLines('/proc/net/unix'))
+            sockets <- unique(c(grep('sseplugin-rserve', bound, value = TRUE),
+                                sub('^socket ', '', grep('^socket ', conf, value = TRUE))))
+            probe <- 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(s.recv(4))'
+            greets <- function(path) length(suppressWarnings(
+              system2('python3', c('-c', shQuote(probe), shQuote(path)), stdout = TRUE, stderr = FALSE))) > 0
+            tcp <- try(socketConnection('127.0.0.1', {{addressPort}}, open = 'r+b', blocking = TRUE, timeout = 2),
+                       silent = TRUE)
+            paste(sum(vapply(sockets, greets, TRUE)), !inherits(tcp, 'try-error'), length(sockets))
+            """;
+
+        var attacked = (await client.EvaluateAsync(
+            attack, FunctionType.Scalar, DataType.String, [], Bundle([new Row()]))).Strings()[0]!.Split(' ');
+        var after = await client.EvaluateAsync(
+            "1 + 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+
+        Assert.Equal(["0", "FALSE"], attacked[..2]);
+        Assert.True(int.Parse(attacked[2], CultureInfo.InvariantCulture) >= 1, "The script found no Rserve socket.");
+        Assert.Equal([2], after.Numbers());
+    }
+
+    [Fact]
     public async Task Ids_that_hold_an_account_stop_the_host_at_start()
     {
         RequireRoot();
@@ -200,8 +235,9 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     {
         RequireRoot();
         var log = new LogCapture();
+        var port = RserveProcess.FreeLoopbackPort();
         await using var host = await TestHost.StartAsync(
-            ["--script-engine", "r", "--start-rserve", "--rserve", $"127.0.0.1:{RserveProcess.FreeLoopbackPort()}",
+            ["--script-engine", "r", "--start-rserve", "--rserve", $"127.0.0.1:{port}",
                 "--SsePlugin:Rserve:IsolationIdBase", "0"],
             log.AddTo);
 
@@ -212,6 +248,9 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
         Assert.Equal(["nobody"], answer.Strings());
         Assert.Contains("signal its R process or Rserve", warning);
         Assert.Single(log.Messages, m => m.Contains("not isolated", StringComparison.Ordinal));
+
+        // R runs as Rserve's account here, yet root holds the socket.
+        await CannotReachRserveAsync(host.Client, port);
     }
 
     /// <summary>Fails, saying why, unless the tests run as root, as CI runs them.</summary>
@@ -334,8 +373,11 @@ public sealed class ConfinedRHostFixture : IAsyncLifetime
 
     public Connector.ConnectorClient Client => _host!.Client;
 
+    /// <summary>Gets the port of SsePlugin:Rserve:Address, which Rserve does not listen on (it has a socket).</summary>
+    public int RservePort { get; } = RserveProcess.FreeLoopbackPort();
+
     public async Task InitializeAsync() => _host = await TestHost.StartAsync(
-        "--script-engine", "r", "--start-rserve", "--rserve", $"127.0.0.1:{RserveProcess.FreeLoopbackPort()}",
+        "--script-engine", "r", "--start-rserve", "--rserve", $"127.0.0.1:{RservePort}",
         "--SsePlugin:Rserve:PoolSize", "2", "--SsePlugin:Rserve:MemoryLimitMegabytes", "1024",
         "--SsePlugin:Rserve:InitScript", RHostFixture.InitScript);
 

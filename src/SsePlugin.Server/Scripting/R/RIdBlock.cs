@@ -39,7 +39,7 @@ internal sealed class RIdBlock : IDisposable
     [SupportedOSPlatform("linux")]
     public static RIdBlock Take(uint firstBase)
     {
-        var folder = LockFolder();
+        var folder = LockFolder(["/run/sseplugin", Path.Combine(Path.GetTempPath(), "sseplugin")]);
         for (var block = 0u; block < Blocks; block++)
         {
             var first = firstBase + (block * RserveProcess.IsolationIds);
@@ -135,26 +135,61 @@ internal sealed class RIdBlock : IDisposable
     /// <summary>Lets other hosts take the block.</summary>
     public void Dispose() => _lock.Dispose();
 
-    // The folder of the blocks' lock files, only root's: in /run, or in the temporary folder where there is none.
+    /// <summary>
+    /// Makes, or finds, the folder of the blocks' lock files, root's alone: the first of <paramref name="folders"/>
+    /// that can be made (/run/sseplugin, else /tmp/sseplugin). One that is a symbolic link, or that another account
+    /// owns or may use, is refused: whoever made it (any local user, or an R script, can make /tmp/sseplugin first)
+    /// could hold the locks.
+    /// </summary>
+    /// <param name="folders">The folders to try, in order.</param>
+    /// <returns>The folder.</returns>
+    /// <exception cref="RserveException">No folder can be made, or the one found is not root's alone.</exception>
     [SupportedOSPlatform("linux")]
-    private static string LockFolder()
+    internal static string LockFolder(ReadOnlySpan<string> folders)
     {
         var problem = string.Empty;
-        foreach (var folder in (ReadOnlySpan<string>)["/run/sseplugin", Path.Combine(Path.GetTempPath(), "sseplugin")])
+        foreach (var folder in folders)
         {
             try
             {
                 Directory.CreateDirectory(
                     folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-                return folder;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 problem = e.Message;
+                continue;
             }
+
+            if (Ownership(folder) is not "owner 0, mode 700" and var found)
+            {
+                throw new RserveException(
+                    $"The lock folder of R's ids, {folder}, is not root's alone ({found}), so another account could "
+                    + "hold R's ids: delete it, and start the host again.");
+            }
+
+            return folder;
         }
 
         throw new RserveException($"No folder for the lock files of R's ids can be made in /run or /tmp: {problem}");
+    }
+
+    // A folder's owner and mode ("owner 0, mode 700": root's alone), or that it is a symbolic link.
+    private static string Ownership(string folder)
+    {
+        if (new DirectoryInfo(folder).LinkTarget is { } target)
+        {
+            return $"a symbolic link to {target}";
+        }
+
+        using var stat = Process.Start(new ProcessStartInfo("stat", ["--format=%u %a", "--", folder])
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        }) ?? throw new RserveException("Cannot start 'stat' (coreutils).");
+        var ownership = stat.StandardOutput.ReadToEnd().Trim();
+        stat.WaitForExit();
+        return ownership.Split(' ') is [var owner, var mode] ? $"owner {owner}, mode {mode}" : ownership;
     }
 
     // The entries of a name service database (getent passwd: LDAP accounts too), or of its file in /etc.

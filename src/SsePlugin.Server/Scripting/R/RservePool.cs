@@ -177,6 +177,9 @@ internal sealed partial class RservePool(
     // Opens a session; null when its R process got the id of a live session.
     private async Task<RSession?> OpenOnceAsync(RIdBlock? ids, CancellationToken cancellationToken)
     {
+        // The host's own Rserve listens on a socket only the host can reach (not Windows: its port then).
+        var socket = _options.Start ? supervisor.SocketPath : null;
+        var address = socket ?? _options.Address;
         RserveConnection connection;
         try
         {
@@ -185,6 +188,7 @@ internal sealed partial class RservePool(
                 {
                     Host = _options.Host,
                     Port = _options.Port,
+                    SocketPath = socket,
                     User = _options.User,
                     Password = _options.Password,
                     ConnectTimeout = TimeSpan.FromSeconds(_options.ConnectTimeoutSeconds),
@@ -193,10 +197,10 @@ internal sealed partial class RservePool(
         }
         catch (RserveException e)
         {
-            Log.Unreachable(logger, _options.Address, e.Message);
+            Log.Unreachable(logger, address, e.Message);
             throw new SseCallException(
                 StatusCode.Unavailable,
-                $"R is not available: Rserve at {_options.Address} cannot be used ({e.Message}). "
+                $"R is not available: Rserve at {address} cannot be used ({e.Message}). "
                 + "Start Rserve, check SsePlugin:Rserve:Address, or let the host run it with --start-rserve.");
         }
 
@@ -211,7 +215,7 @@ internal sealed partial class RservePool(
             }
             else
             {
-                Log.Opened(logger, _options.Address);
+                Log.Opened(logger, address);
             }
 
             return session;

@@ -31,6 +31,12 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
     /// </summary>
     public RIdBlock? Ids { get; private set; }
 
+    /// <summary>
+    /// Gets the Unix domain socket the host's Rserve listens on, which only the host can reach (the last one while
+    /// Rserve restarts); null on Windows, where it listens on <see cref="ROptions.Address"/>, or before it started.
+    /// </summary>
+    public string? SocketPath { get; private set; }
+
     /// <summary>Starts Rserve; a failure here stops the host, since R was asked for and cannot run.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -140,6 +146,7 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
             {
                 RscriptPath = _options.RscriptPath,
                 Port = _options.Port,
+                UnixSocket = !OperatingSystem.IsWindows(),
                 StartupScript = RSession.Preparation(_options.InitScript),
                 Account = Ids is null ? _options.Account : null,
                 IsolationIdBase = Ids?.First,
@@ -149,10 +156,11 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
                 ProcessLimit = _options.ProcessLimit > 0 && OperatingSystem.IsLinux() ? _options.ProcessLimit : null,
             },
             cancellationToken).ConfigureAwait(false);
+        SocketPath = process.SocketPath;
         Log.Started(
             logger,
             process.ProcessId,
-            process.Port,
+            process.Endpoint,
             Ids is { } ids
                 ? string.Create(
                     CultureInfo.InvariantCulture,
@@ -166,8 +174,8 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
         [LoggerMessage(
             1,
             LogLevel.Information,
-            "Rserve started (process {ProcessId}) on 127.0.0.1:{Port}, R running as {Account}")]
-        public static partial void Started(ILogger logger, int processId, int port, string account);
+            "Rserve started (process {ProcessId}) at {Endpoint}, R running as {Account}")]
+        public static partial void Started(ILogger logger, int processId, string endpoint, string account);
 
         [LoggerMessage(2, LogLevel.Warning, "Rserve (process {ProcessId}) exited: {Output}")]
         public static partial void Died(ILogger logger, int processId, string output);

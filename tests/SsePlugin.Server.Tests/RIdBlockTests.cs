@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using System.Runtime.Versioning;
+using SsePlugin.Rserve;
+using SsePlugin.Server.Scripting.R;
+
+namespace SsePlugin.Server.Tests;
+
+/// <summary>The folder of the lock files that keep hosts off each other's R ids (as root, as CI runs the tests).
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed class RIdBlockTests : IDisposable
+{
+    private readonly DirectoryInfo _parent = Directory.CreateTempSubdirectory("sseplugin-locks-");
+
+    [Fact]
+    public void A_lock_folder_it_makes_is_roots_alone_and_is_used()
+    {
+        RequireRoot();
+        var folder = Path.Combine(_parent.FullName, "sseplugin");
+
+        Assert.Equal(folder, RIdBlock.LockFolder(["/proc/no-such-folder/sseplugin", folder]));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute,
+            File.GetUnixFileMode(folder));
+    }
+
+    [Fact]
+    public void A_lock_folder_another_account_made_first_is_refused()
+    {
+        RequireRoot();
+        var folder = Path.Combine(_parent.FullName, "sseplugin");
+        Directory.CreateDirectory(folder);
+        Run("chown", "nobody", folder);
+
+        var error = Assert.Throws<RserveException>(() => RIdBlock.LockFolder([folder]));
+
+        Assert.Contains($"The lock folder of R's ids, {folder}, is not root's alone (owner 65534", error.Message);
+        Assert.Contains("delete it", error.Message);
+    }
+
+    [Fact]
+    public void A_lock_folder_that_is_a_symbolic_link_is_refused()
+    {
+        RequireRoot();
+        var target = Directory.CreateDirectory(Path.Combine(_parent.FullName, "planted"));
+        target.UnixFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        var folder = Path.Combine(_parent.FullName, "sseplugin");
+        Directory.CreateSymbolicLink(folder, target.FullName);
+
+        var error = Assert.Throws<RserveException>(() => RIdBlock.LockFolder([folder]));
+
+        Assert.Contains($"is not root's alone (a symbolic link to {target.FullName})", error.Message);
+    }
+
+    public void Dispose() => _parent.Delete(recursive: true);
+
+    private static void RequireRoot() => Assert.True(
+        Environment.IsPrivilegedProcess,
+        "This test needs root, as CI runs it: only a host running as root isolates R.");
+
+    private static void Run(string program, params string[] arguments)
+    {
+        using var process = Process.Start(program, arguments);
+        process.WaitForExit();
+        Assert.Equal(0, process.ExitCode);
+    }
+}
