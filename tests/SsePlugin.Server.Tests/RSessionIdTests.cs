@@ -45,7 +45,15 @@ public sealed class RSessionIdTests
         Assert.Null(refused);
         await Assert.ThrowsAsync<RserveException>(() => taken.EvalAsync("1"));
         Assert.True(heldWhileOpen, "A live session's id could be held again.");
-        Assert.True(ids.TryHold(sessionId.Value), "A closed session kept its id.");
+        // The id comes back once the session's temporary folder is deleted, which runs after Close.
+        var released = ids.TryHold(sessionId.Value);
+        for (var waited = 0; !released && waited < 10_000; waited += 20)
+        {
+            await Task.Delay(20);
+            released = ids.TryHold(sessionId.Value);
+        }
+
+        Assert.True(released, "A closed session kept its id.");
     }
 
     private static Task<RserveConnection> ConnectAsync(RserveProcess server) =>
