@@ -47,19 +47,6 @@ public sealed class RserveProcess : IAsyncDisposable
 
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromMilliseconds(50);
 
-    // setresuid's system call number, when a thread of this process can take another user id for a moment and lose
-    // its capabilities with it: as root on x64 or Arm64 (whose numbers these are), without SECBIT_NO_SETUID_FIXUP
-    // (which would keep them). Null otherwise: KillProcessesOf then looks through every process.
-    private static readonly long? SetResUid =
-        !OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess
-        || (NativeMethods.Prctl(NativeMethods.PrGetSecureBits, 0, 0, 0, 0) & NativeMethods.SecBitNoSetUidFixup) != 0
-            ? null
-            : RuntimeInformation.ProcessArchitecture switch
-            {
-                Architecture.X64 => 117,
-                Architecture.Arm64 => 147,
-                _ => null,
-            };
 
     private readonly Process _process;
     private readonly DirectoryInfo _folder;
@@ -383,50 +370,17 @@ public sealed class RserveProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Ends at once (SIGKILL) every process whose real user id is <paramref name="userId"/>: with an id given to one R
-    /// session alone, every process its calls started, also in sessions of their own (setsid). Linux, as root; does
-    /// nothing elsewhere.
-    /// </summary>
-    /// <param name="userId">The user id.</param>
-    public static void KillProcessesOf(uint userId)
-    {
-        if (SetResUid is { } setResUid)
-        {
-            // kill(-1) signals, at once (no process forks past it), every process the caller may signal but itself.
-            // This thread alone takes the id (libc's setresuid would switch every thread of the process), so without
-            // capabilities (the kernel clears them as the effective id leaves 0), and keeps root as its saved id to
-            // come back: it may signal that id's processes, and no other.
-            if (NativeMethods.Syscall(setResUid, userId, userId, 0) == 0)
-            {
-                try
-                {
-                    _ = NativeMethods.Kill(-1, NativeMethods.SigKill);
-                }
-                finally
-                {
-                    if (NativeMethods.Syscall(setResUid, 0, 0, 0) != 0)
-                    {
-                        Environment.FailFast("A thread of the host could not take back its user id, root.");
-                    }
-                }
-
-                return;
-            }
-        }
-
-        KillProcessesOf(userId, 1);
-    }
-
-    /// <summary>
-    /// Deletes a folder and everything in it: what is in it as the given user (and group) id, which deletes no more
-    /// than that id may (a process that swaps a folder inside for a link meanwhile cannot turn the deletion onto files
-    /// of others, as it could a deletion by root), then the empty folder itself. Linux, as root.
+    /// Ends every process of a user id and deletes that id's folder with everything in it. A shell started under the
+    /// id (setpriv, without capabilities) signals every process it may, which are that id's alone (<c>kill -9 -1</c>:
+    /// at once, no process forks past it; also those in sessions of their own), then deletes what is in the folder
+    /// with no more rights than the id's: a process that swaps a folder inside for a link meanwhile cannot turn the
+    /// deletion onto files of others, as it could a deletion by root. Then the empty folder goes. Linux, as root.
     /// </summary>
     /// <param name="userId">The user id, also taken as the group id.</param>
     /// <param name="folder">The folder, in a folder that id may not change.</param>
     /// <exception cref="RserveException">Something in the folder could not be deleted.</exception>
     /// <exception cref="IOException">The folder could not be deleted.</exception>
-    public static async Task DeleteAsUserAsync(uint userId, string folder)
+    public static async Task EndUserAsync(uint userId, string folder)
     {
         var id = userId.ToString(CultureInfo.InvariantCulture);
         await RunAsync(
@@ -436,11 +390,11 @@ public sealed class RserveProcess : IAsyncDisposable
             $"--regid={id}",
             "--clear-groups",
             "--",
-            "find",
-            folder,
-            "-mindepth",
-            "1",
-            "-delete").ConfigureAwait(false);
+            "/bin/sh",
+            "-c",
+            "kill -9 -1 2>/dev/null; find \"$1\" -mindepth 1 -delete",
+            "sh",
+            folder).ConfigureAwait(false);
         Directory.Delete(folder);
     }
 
@@ -900,8 +854,6 @@ public sealed class RserveProcess : IAsyncDisposable
     private static class NativeMethods
     {
         public const int SigKill = 9;
-        public const int PrGetSecureBits = 27;
-        public const int SecBitNoSetUidFixup = 1 << 2;
 
         [DllImport("libc", EntryPoint = "kill")]
         public static extern int Kill(int processId, int signal);
@@ -909,10 +861,6 @@ public sealed class RserveProcess : IAsyncDisposable
         [DllImport("libc", EntryPoint = "lchown", SetLastError = true)]
         public static extern int LChown(byte[] path, uint owner, uint group);
 
-        [DllImport("libc", EntryPoint = "prctl")]
-        public static extern int Prctl(int option, nuint second, nuint third, nuint fourth, nuint fifth);
 
-        [DllImport("libc", EntryPoint = "syscall")]
-        public static extern long Syscall(long number, long first, long second, long third);
     }
 }

@@ -105,32 +105,37 @@ public sealed class ProcessTests(RserveFixture rserve)
     }
 
     [Fact]
-    public async Task KillProcessesOf_EndsEveryProcessOfTheIdsAndNoOther_AndTheHostStaysRoot()
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task EndUserAsync_EndsEveryProcessOfTheIdAndNoOther_AndDeletesItsFolder()
     {
         RequireRoot();
         const uint id = 2_100_100_001;
         using var first = SleepAs(id);
         using var second = SleepAs(id);
         using var other = SleepAs(id + 1);
+        var folder = Directory.CreateTempSubdirectory("sseplugin-end-user-").FullName;
+        File.SetUnixFileMode(folder, (UnixFileMode)0x1FF); // rwxrwxrwx, so that the id may empty it
         try
         {
             await SleepingSinceAsync(first.Id);
             await SleepingSinceAsync(second.Id);
             await SleepingSinceAsync(other.Id);
 
-            RserveProcess.KillProcessesOf(id);
-            var thread = File.ReadLines("/proc/thread-self/status")
-                .First(line => line.StartsWith("Uid:", StringComparison.Ordinal));
+            await RserveProcess.EndUserAsync(id, folder);
 
-            Assert.Equal("Uid:\t0\t0\t0\t0", thread);
             Assert.True(await EndsAsync(first.Id) && await EndsAsync(second.Id), "A process of the id still runs.");
             Assert.False(await EndsAsync(other.Id), "A process of another id was killed.");
+            Assert.False(Directory.Exists(folder), "The id's folder is left.");
             RserveProcess.KillProcessesOf(id + 1, 1);
             Assert.True(await EndsAsync(other.Id), "Looking through every process, a process of the id was not found.");
         }
         finally
         {
             other.Kill();
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder);
+            }
         }
     }
 

@@ -170,10 +170,9 @@ internal sealed class RSession(
 
         if (isolation is var (ids, userId, temp))
         {
-            // Also what the call left in sessions of its own. The folder is deleted as the call's id, which a process
-            // of another id cannot turn onto files that id may not delete; the id is given back once it is gone.
-            RserveProcess.KillProcessesOf(userId);
-            _ = DeleteTemporaryFolderAsync(ids, userId, temp);
+            // Also what the call left in sessions of its own, and its folder, as the call's own id (which a process of
+            // another id cannot turn onto files that id may not delete); the id is given back once that is done.
+            _ = EndUserAsync(ids, userId, temp);
         }
 
         Connection.Abort();
@@ -181,11 +180,11 @@ internal sealed class RSession(
 
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
 
-    private static async Task DeleteTemporaryFolderAsync(RIdBlock ids, uint userId, string temp)
+    private static async Task EndUserAsync(RIdBlock ids, uint userId, string temp)
     {
         try
         {
-            await RserveProcess.DeleteAsUserAsync(userId, temp).ConfigureAwait(false);
+            await RserveProcess.EndUserAsync(userId, temp).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RserveException or IOException or UnauthorizedAccessException
             or System.ComponentModel.Win32Exception)
