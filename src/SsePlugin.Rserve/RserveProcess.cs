@@ -541,15 +541,17 @@ public sealed class RserveProcess : IAsyncDisposable
     // the process groups of Rserve's children (per-connection R processes may lead groups of their own) and Rserve's
     // own session, its R processes included: the next start finds the port free. (The host's pipes are gone then: a
     // kill that wrote an error there would die of SIGPIPE before it had signalled every group.) Isolated, the watchdog
-    // is root of Rserve's user namespace: it ends every process of it (kill -1), also those in sessions of their own.
-    // (R's unlink leaves a socket, and the folder with it: file.remove deletes it.)
+    // is root of Rserve's user namespace: it ends every process of it (kill -1), also those in sessions of their own,
+    // then deletes the folder. (R's unlink leaves a socket, and the folder with it: file.remove deletes it.)
     private static string Watchdog(string folder, string? socket, bool isolated) =>
         "local({ server <- Sys.getpid(); parallel::mcparallel({ try(readLines(file('stdin')), silent = TRUE); "
-        + (socket is null ? string.Empty : $"suppressWarnings(file.remove({RCode.Quote(socket)})); ")
-        + $"unlink({RCode.Quote(folder)}, recursive = TRUE); "
         + (isolated
-            ? "system('kill -9 -1', ignore.stdout = TRUE, ignore.stderr = TRUE) }, detached = TRUE) })\n"
-            : WatchdogGroups);
+            // A shell ends every process of the namespace but itself (the watchdog too), then deletes the folder,
+            // which no process of the namespace is left to fill again meanwhile.
+            ? $"system(paste('kill -9 -1; rm -rf', shQuote({RCode.Quote(folder)})), "
+                + "ignore.stdout = TRUE, ignore.stderr = TRUE) }, detached = TRUE) })\n"
+            : (socket is null ? string.Empty : $"suppressWarnings(file.remove({RCode.Quote(socket)})); ")
+                + $"unlink({RCode.Quote(folder)}, recursive = TRUE); " + WatchdogGroups);
 
     // Runs R isolated (unshare, then setpriv to the new namespace's root), or under options.Account (setpriv), with
     // options' limits (prlimit): placed between setsid and Rscript.
