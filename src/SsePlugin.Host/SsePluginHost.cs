@@ -3,20 +3,19 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Configuration;
 using Serilog.Events;
 using SsePlugin.Examples;
 using SsePlugin.Host.Commands;
 using SsePlugin.Host.Security;
+using SsePlugin.JavaScript;
+using SsePlugin.R;
 using SsePlugin.Rserve;
-using SsePlugin.Server;
-using SsePlugin.Server.Connections;
-using SsePlugin.Server.Discovery;
-using SsePlugin.Server.Scripting.JavaScript;
-using SsePlugin.Server.Scripting.R;
+using SsePlugin.Server.Catalog;
+using SsePlugin.Server.Hosting;
 
 namespace SsePlugin.Host;
 
@@ -33,17 +32,17 @@ public static class SsePluginHost
 
     /// <summary>Builds the host from command-line arguments, <c>appsettings.json</c> and environment variables.</summary>
     /// <param name="args">The command line: <c>--port</c>, <c>--bind</c>, <c>--functions-folder</c> and any <c>--Section:Key value</c>.</param>
-    /// <param name="configureServices">Adds services, e.g. more function classes.</param>
+    /// <param name="configure">Adds to the SSE server, e.g. more function classes.</param>
     /// <returns>The built application, not yet listening.</returns>
-    /// <exception cref="SsePlugin.Server.Discovery.SseConfigurationException">A function declaration or connection setting is wrong; lists every mistake.</exception>
+    /// <exception cref="SsePlugin.Server.Catalog.SseConfigurationException">A function declaration or connection setting is wrong; lists every mistake.</exception>
     /// <exception cref="OptionsValidationException">The command line or a setting is wrong; names the mistake.
     /// </exception>
-    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null) =>
-        Build(new HostCommandLine().Parse(args), configureServices);
+    public static WebApplication Build(string[] args, Action<ISsePluginBuilder>? configure = null) =>
+        Build(new HostCommandLine().Parse(args), configure);
 
     /// <summary>Builds the host from its command line's arguments, <c>appsettings.json</c> and environment variables.
     /// </summary>
-    internal static WebApplication Build(HostArguments arguments, Action<IServiceCollection>? configureServices = null)
+    internal static WebApplication Build(HostArguments arguments, Action<ISsePluginBuilder>? configure = null)
     {
         // The slim builder leaves out what a gRPC host has no use for (IIS, HTTP/3, HTTPS endpoints from the Kestrel
         // section, the Debug and EventSource log providers), which spares about 3 MB at start.
@@ -97,21 +96,20 @@ public static class SsePluginHost
         Bind<JavaScriptOptions>(builder.Configuration.GetSection(JavaScriptOptions.Section));
         Bind<ROptions>(builder.Configuration.GetSection(ROptions.Section));
 
-        builder.Services.Configure<SsePluginOptions>(section);
-        builder.Services.AddSsePlugin();
+        var sse = builder.Services.AddSsePlugin().AddJavaScript().AddR();
 
         // The examples are the embedded default: served until the administrator configures functions of their own.
         if (Bind<bool?>(section.GetSection(ExamplesSetting)) ?? !HasOwnFunctions(options))
         {
-            builder.Services.AddSseFunctionsFrom(typeof(HelloWorldFunctions).Assembly);
+            sse.AddFunctionsFrom(typeof(HelloWorldFunctions).Assembly);
         }
 
         if (!string.IsNullOrWhiteSpace(options.FunctionsFolder))
         {
-            builder.Services.AddSseFunctionsFromFolder(options.FunctionsFolder);
+            sse.AddFunctionsFromFolder(options.FunctionsFolder);
         }
 
-        configureServices?.Invoke(builder.Services);
+        configure?.Invoke(sse);
 
         // Loaded now, so a bad certificate folder stops the host before any port opens; it never falls back to plaintext.
         var certificates = new Dictionary<string, CertificateFolder>(StringComparer.OrdinalIgnoreCase);
@@ -125,7 +123,7 @@ public static class SsePluginHost
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            foreach (var connection in kestrel.ApplicationServices.GetRequiredService<AnalyticConnections>().All)
+            foreach (var connection in kestrel.ApplicationServices.GetRequiredService<ConnectionRegistry>().All)
             {
                 kestrel.Listen(IPAddress.Parse(connection.Options.Bind), connection.Options.Port, listen =>
                 {
@@ -224,7 +222,7 @@ public static class SsePluginHost
 
         // For port 0 the banner gives the port the system chose: Kestrel lists the addresses it listens on in the
         // order they were set up, one per connection.
-        var connections = app.Services.GetRequiredService<AnalyticConnections>().All;
+        var connections = app.Services.GetRequiredService<ConnectionRegistry>().All;
         var addresses = app.Urls.ToList();
         logger.LogInformation("SsePlugin {Version}", Version);
         for (var i = 0; i < connections.Count; i++)
@@ -236,7 +234,7 @@ public static class SsePluginHost
                 connection.Name,
                 new IPEndPoint(IPAddress.Parse(options.Bind), options.Port == 0 ? new Uri(addresses[i]).Port : options.Port).ToString(),
                 string.IsNullOrWhiteSpace(options.Certs) ? "plaintext" : "mutual TLS",
-                options.AllowScript ? $"in {connection.ScriptEngine}" : "off",
+                connection.AllowsScripts ? $"in {connection.ScriptEngine}" : "off",
                 connection.Catalog.Functions.Count,
                 options.Alias);
             foreach (var function in connection.Catalog.Functions)

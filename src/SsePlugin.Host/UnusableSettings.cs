@@ -1,8 +1,8 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
-using SsePlugin.Server;
-using SsePlugin.Server.Scripting.JavaScript;
-using SsePlugin.Server.Scripting.R;
+using SsePlugin.JavaScript;
+using SsePlugin.R;
+using SsePlugin.Server.Hosting;
 
 namespace SsePlugin.Host;
 

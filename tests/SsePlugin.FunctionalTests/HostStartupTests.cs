@@ -7,10 +7,10 @@ using Microsoft.Extensions.Options;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host;
-using SsePlugin.Server;
-using SsePlugin.Server.Connections;
-using SsePlugin.Server.Discovery;
-using SsePlugin.Server.Scripting.R;
+using SsePlugin.R;
+using SsePlugin.Server.Catalog;
+using SsePlugin.Server.Hosting;
+
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests;
@@ -64,7 +64,7 @@ public sealed class HostStartupTests
     [InlineData("--SsePlugin:Connections:Second:Port", "0")]
     public void Bad_declarations_are_all_reported_once_before_the_port_opens(params string[] connections)
     {
-        var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(["--port", "0", .. connections], services => services.AddSseFunctions(typeof(BadFunctions))));
+        var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(["--port", "0", .. connections], sse => sse.AddFunctions(typeof(BadFunctions))));
 
         Assert.Equal([DiagnosticCodes.DuplicateId, DiagnosticCodes.InvalidName, DiagnosticCodes.WrongFunctionType], error.Diagnostics.Select(d => d.Code).Order());
         Assert.Matches(@"SSE1001 ColumnOperations\.SumOfRows \(ColumnOperations\.cs:\d+\): .* used by ColumnOperations\.SumOfRows \(ColumnOperations\.cs:\d+\) and BadFunctions\.ClashesWithSumOfRows \(HostStartupTests\.cs:\d+\)\.", error.Message);
@@ -128,7 +128,7 @@ public sealed class HostStartupTests
         Assert.True(app.Services.GetRequiredService<IOptions<ROptions>>().Value.Start);
         Assert.Equal(
             TimeSpan.FromSeconds(5), app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
-        var functions = app.Services.GetRequiredService<AnalyticConnections>().All[0].Catalog.Functions;
+        var functions = app.Services.GetRequiredService<ConnectionRegistry>().All[0].Catalog.Functions;
         Assert.DoesNotContain(functions, f => f.Id == 5);
     }
 

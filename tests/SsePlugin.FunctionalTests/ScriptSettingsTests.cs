@@ -2,7 +2,8 @@ using Grpc.Core;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host;
-using SsePlugin.Server.Discovery;
+using SsePlugin.Server.Catalog;
+
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests;

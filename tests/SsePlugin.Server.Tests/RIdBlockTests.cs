@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.Versioning;
 using SsePlugin.Rserve;
-using SsePlugin.Server.Scripting.R;
+using SsePlugin.R;
 
 namespace SsePlugin.Server.Tests;
 

@@ -1,6 +1,6 @@
 using System.Runtime.Versioning;
 using SsePlugin.Rserve;
-using SsePlugin.Server.Scripting.R;
+using SsePlugin.R;
 
 namespace SsePlugin.Server.Tests;
 

@@ -1,6 +1,6 @@
 using Google.Protobuf;
 using Qlik.Sse;
-using SsePlugin.Server.Wire;
+using SsePlugin.Server.Protocol;
 
 namespace SsePlugin.Server.Tests;
 

@@ -1,5 +1,5 @@
 using SsePlugin.Rserve;
-using SsePlugin.Server.Scripting.R;
+using SsePlugin.R;
 
 namespace SsePlugin.Server.Tests;
 

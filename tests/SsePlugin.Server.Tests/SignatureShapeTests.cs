@@ -1,4 +1,5 @@
 using System.Reflection;
+using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Discovery;
 
 namespace SsePlugin.Server.Tests;
@@ -52,11 +53,11 @@ public sealed class SignatureShapeTests
         Assert.Equal([1, 2, 3, 4, 5, 6], catalog.Functions.Select(f => f.Id));
         var perRow = catalog.Functions[0];
         Assert.Equal(
-            [new SseParameter("a", SseDataType.Numeric), new SseParameter("b", SseDataType.String), new SseParameter("c", SseDataType.Dual)],
+            [new ParameterDefinition("a", SseDataType.Numeric), new ParameterDefinition("b", SseDataType.String), new ParameterDefinition("c", SseDataType.Dual)],
             perRow.Parameters);
         Assert.Equal(SseDataType.String, catalog.Functions[1].ReturnType);
-        Assert.Equal([new SseParameter("values", SseDataType.Dual)], catalog.Functions[2].Parameters);
-        Assert.Equal([new SseParameter("value", SseDataType.Dual)], catalog.Functions[4].Parameters);
+        Assert.Equal([new ParameterDefinition("values", SseDataType.Dual)], catalog.Functions[2].Parameters);
+        Assert.Equal([new ParameterDefinition("value", SseDataType.Dual)], catalog.Functions[4].Parameters);
         Assert.Equal(SseDataType.Dual, catalog.Functions[4].ReturnType);
         Assert.True(catalog.TryGet(6, out var streamToValue));
         Assert.Equal("StreamToValue(value)", streamToValue.Signature);

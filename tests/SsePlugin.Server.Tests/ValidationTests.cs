@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Microsoft.Extensions.DependencyInjection;
+using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Discovery;
 
 namespace SsePlugin.Server.Tests;

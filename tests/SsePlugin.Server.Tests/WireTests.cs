@@ -1,7 +1,7 @@
 using System.Buffers;
 using Google.Protobuf;
 using Qlik.Sse;
-using SsePlugin.Server.Wire;
+using SsePlugin.Server.Protocol;
 
 namespace SsePlugin.Server.Tests;
 

@@ -4,7 +4,7 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using Microsoft.Extensions.Options;
-using SsePlugin.Server;
+using SsePlugin.Server.Hosting;
 
 namespace SsePlugin.Host.Commands;
 

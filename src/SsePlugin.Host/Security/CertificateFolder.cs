@@ -4,7 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
-using SsePlugin.Server.Grpc;
+using SsePlugin.Server.Transport;
 
 namespace SsePlugin.Host.Security;
 

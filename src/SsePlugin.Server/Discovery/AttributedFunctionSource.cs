@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
-using SsePlugin.Server.Invocation;
+using SsePlugin.Server.Catalog;
 
 namespace SsePlugin.Server.Discovery;
 
@@ -11,7 +11,7 @@ namespace SsePlugin.Server.Discovery;
 /// services, for the life of the host: it must be safe to call from several calls at once.
 /// </summary>
 /// <param name="types">The function classes.</param>
-public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctionSource
+internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctionSource
 {
     private static readonly Dictionary<Type, string> Keywords = new()
     {
@@ -24,9 +24,9 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
         BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
 
     /// <inheritdoc/>
-    public IEnumerable<SseFunction> GetFunctions(IServiceProvider services, ICollection<SseDiagnostic> diagnostics)
+    public IEnumerable<FunctionDefinition> GetFunctions(IServiceProvider services, ICollection<SseDiagnostic> diagnostics)
     {
-        var functions = new List<SseFunction>();
+        var functions = new List<FunctionDefinition>();
         foreach (var type in types.Distinct())
         {
             object? instance = null;
@@ -80,7 +80,7 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
                 }
 
                 var invoker = InvokerCompiler.Compile(method, method.IsStatic ? null : instance, plan.Arguments, plan.Result, plan.Shape);
-                functions.Add(new SseFunction(
+                functions.Add(new FunctionDefinition(
                     attribute.Id,
                     plan.Name,
                     attribute.FunctionType,
@@ -117,7 +117,7 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
         }
 
         var arguments = new List<ArgumentPlan>();
-        var parameters = new List<SseParameter>();
+        var parameters = new List<ParameterDefinition>();
         var inputs = new HashSet<ArgumentKind>();
         var supported = true;
         var dataCount = 0;
@@ -140,7 +140,7 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
                 inputs.Add(kind);
                 if (kind != ArgumentKind.RowStream)
                 {
-                    parameters.Add(new SseParameter(parameter.Name!, dataType));
+                    parameters.Add(new ParameterDefinition(parameter.Name!, dataType));
                 }
             }
         }
@@ -186,7 +186,7 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
                     "Give each declared parameter a name of its own.");
             }
 
-            parameters.AddRange(declared.Select(p => new SseParameter(p.Name, p.DataType)));
+            parameters.AddRange(declared.Select(p => new ParameterDefinition(p.Name, p.DataType)));
         }
         else if (declared.Count > 0)
         {
@@ -330,7 +330,7 @@ public sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctio
     /// <summary>A method that passed every rule, ready to compile.</summary>
     internal sealed record MethodPlan(
         string Name,
-        IReadOnlyList<SseParameter> Parameters,
+        IReadOnlyList<ParameterDefinition> Parameters,
         IReadOnlyList<ArgumentPlan> Arguments,
         ResultPlan Result,
         SignatureShape Shape);

@@ -3,6 +3,7 @@ using System.Reflection.PortableExecutable;
 using System.Runtime.Loader;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SsePlugin.Server.Catalog;
 
 namespace SsePlugin.Server.Discovery;
 
@@ -11,10 +12,10 @@ namespace SsePlugin.Server.Discovery;
 /// administrator can add functions without rebuilding the host.
 /// </summary>
 /// <param name="folder">The folder holding the function assemblies and their dependencies.</param>
-public sealed class FolderFunctionSource(string folder) : IFunctionSource
+internal sealed class FolderFunctionSource(string folder) : IFunctionSource
 {
     /// <inheritdoc/>
-    public IEnumerable<SseFunction> GetFunctions(IServiceProvider services, ICollection<SseDiagnostic> diagnostics)
+    public IEnumerable<FunctionDefinition> GetFunctions(IServiceProvider services, ICollection<SseDiagnostic> diagnostics)
     {
         var path = Path.GetFullPath(folder);
         if (!Directory.Exists(path))

@@ -1,11 +1,13 @@
+using SsePlugin.Server.Catalog;
+
 namespace SsePlugin.Server.Discovery;
 
 /// <summary>Supplies functions to the catalog: the seam between how functions are declared and how they are served.</summary>
-public interface IFunctionSource
+internal interface IFunctionSource
 {
     /// <summary>Returns the functions, reporting every mistake to <paramref name="diagnostics"/> instead of throwing.</summary>
     /// <param name="services">The host's services, for creating function classes.</param>
     /// <param name="diagnostics">Where mistakes are reported.</param>
     /// <returns>The valid functions.</returns>
-    IEnumerable<SseFunction> GetFunctions(IServiceProvider services, ICollection<SseDiagnostic> diagnostics);
+    IEnumerable<FunctionDefinition> GetFunctions(IServiceProvider services, ICollection<SseDiagnostic> diagnostics);
 }

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using Grpc.Core;
-using SsePlugin.Server.Wire;
+using SsePlugin.Server.Catalog;
+using SsePlugin.Server.Protocol;
+using SsePlugin.Server.Transport;
 
 namespace SsePlugin.Server.Invocation;
 
@@ -14,7 +16,7 @@ namespace SsePlugin.Server.Invocation;
 /// The most memory the rows read whole may hold (SsePlugin:MaxCallMemoryMegabytes); 0 for no limit.
 /// </param>
 internal sealed class FunctionCall(
-    SseFunction function,
+    FunctionDefinition function,
     IAsyncStreamReader<RequestMessage> requests,
     ResponseWriter response,
     SseCallContext context,
@@ -32,7 +34,7 @@ internal sealed class FunctionCall(
     private (RequestBlock Block, SseTable Table)? _last;
 
     /// <summary>Gets the function being called.</summary>
-    public SseFunction Function { get; } = function;
+    public FunctionDefinition Function { get; } = function;
 
     /// <summary>Gets the answer.</summary>
     public ResponseWriter Response { get; } = response;
@@ -106,8 +108,8 @@ internal sealed class FunctionCall(
         }
         catch (InsufficientMemoryException e)
         {
-            throw new SseCallException(
-                StatusCode.ResourceExhausted,
+            throw new CallFailure(
+                CallFailureKind.LimitExceeded,
                 $"{Function.Name}: the call's rows take more than the {maxMemoryMegabytes} MB of memory "
                 + $"SsePlugin:MaxCallMemoryMegabytes allows a call; it was ended after {rows.RowCount} rows. "
                 + "Qlik sends an aggregation every row of its column: aggregate fewer rows or shorter texts, "
@@ -261,8 +263,8 @@ internal sealed class FunctionCall(
             : (-1, 0);
         if (wrongRow >= 0)
         {
-            throw new SseCallException(
-                StatusCode.InvalidArgument,
+            throw new CallFailure(
+                CallFailureKind.InvalidInput,
                 $"{Function.Name}: row {RowsRead + wrongRow + 1} holds {width} values but the function takes {parameters.Count} "
                 + $"({Function.Signature}). Call it with exactly {parameters.Count} parameter(s).");
         }
@@ -278,8 +280,8 @@ internal sealed class FunctionCall(
             {
                 if (texts[row]!.Length != 0)
                 {
-                    throw new SseCallException(
-                        StatusCode.InvalidArgument,
+                    throw new CallFailure(
+                        CallFailureKind.InvalidInput,
                         $"{Function.Name}: parameter '{parameters[p].Name}' is numeric but row {RowsRead + row - from + 1} holds the text "
                         + $"'{Shorten(texts[row]!)}'. Pass a number, e.g. Num(...) in Qlik.");
                 }

@@ -1,8 +1,7 @@
 using System.Runtime.CompilerServices;
-using Google.Protobuf;
 using Grpc.Core;
-using Qlik.Sse;
-using SsePlugin.Server.Wire;
+using SsePlugin.Server.Catalog;
+using SsePlugin.Server.Protocol;
 
 namespace SsePlugin.Server.Invocation;
 
@@ -14,26 +13,11 @@ internal sealed class ResponseWriter(
     IServerStreamWriter<ResponseChunk> stream,
     ServerCallContext context,
     SseCallContext callContext,
-    SseFunction function,
+    FunctionDefinition function,
     int maxMessageBytes)
 {
-    /// <summary>The largest message Qlik's engine receives (gRPC's default receive limit).</summary>
-    public const int QlikMaxMessageBytes = 4 * 1024 * 1024;
-
-    /// <summary>The metadata key of the table description.</summary>
-    public const string TableDescriptionHeader = "qlik-tabledescription-bin";
-
-    /// <summary>
-    /// The largest table description sent, serialized: Qlik's engine (a gRPC C-core client) takes at most 8 KB of
-    /// response headers, and a binary header travels in base64, a third longer.
-    /// </summary>
-    public const int MaxTableDescriptionBytes = 4096;
-
-    /// <summary>The metadata key of cache control.</summary>
-    public const string CacheHeader = "qlik-cache";
-
     private readonly ResponseChunk _chunk = new();
-    private readonly int _bundleBytes = Math.Min(maxMessageBytes, QlikMaxMessageBytes);
+    private readonly int _bundleBytes = Math.Min(maxMessageBytes, QlikProtocol.MaxMessageBytes);
     private bool _headersSent;
     private bool _noStoreSent;
 
@@ -48,12 +32,12 @@ internal sealed class ResponseWriter(
         for (var start = 0; start < rowCount;)
         {
             start += _chunk.Fill(columns, start, rowCount, _bundleBytes);
-            if (_chunk.Size > QlikMaxMessageBytes)
+            if (_chunk.Size > QlikProtocol.MaxMessageBytes)
             {
                 // Only a chunk of a single row outgrows the bundle size, and a row cannot be split across messages.
-                throw new SseCallException(
-                    StatusCode.ResourceExhausted,
-                    $"{function.Name}: row {RowsWritten + 1} of the answer takes {_chunk.Size} bytes, more than the 4 MiB ({QlikMaxMessageBytes} bytes) "
+                throw new CallFailure(
+                    CallFailureKind.LimitExceeded,
+                    $"{function.Name}: row {RowsWritten + 1} of the answer takes {_chunk.Size} bytes, more than the 4 MiB ({QlikProtocol.MaxMessageBytes} bytes) "
                     + "Qlik's engine accepts in one message, and a row cannot be split. Return shorter texts.");
             }
 
@@ -68,7 +52,7 @@ internal sealed class ResponseWriter(
         await SendHeadersAsync(null).ConfigureAwait(false);
         if (callContext.IsCacheDisabled && !_noStoreSent)
         {
-            context.ResponseTrailers.Add(CacheHeader, "no-store");
+            context.ResponseTrailers.Add(QlikProtocol.CacheHeader, QlikProtocol.NoStore);
         }
     }
 
@@ -94,36 +78,24 @@ internal sealed class ResponseWriter(
         var headers = new Metadata();
         if (_noStoreSent)
         {
-            headers.Add(CacheHeader, "no-store");
+            headers.Add(QlikProtocol.CacheHeader, QlikProtocol.NoStore);
         }
 
         if (description is not null)
         {
-            var bytes = Describe(description).ToByteArray();
-            if (bytes.Length > MaxTableDescriptionBytes)
+            var bytes = TableDescriptions.Serialize(description);
+            if (bytes.Length > QlikProtocol.MaxTableDescriptionBytes)
             {
-                throw new SseCallException(
-                    StatusCode.ResourceExhausted,
+                throw new CallFailure(
+                    CallFailureKind.LimitExceeded,
                     $"{function.Name}: the answer's table description ({description.Columns.Count} fields) takes {bytes.Length} bytes, more than the "
-                    + $"{MaxTableDescriptionBytes} Qlik's engine accepts in a response header. Return fewer fields or shorter field names.");
+                    + $"{QlikProtocol.MaxTableDescriptionBytes} Qlik's engine accepts in a response header. Return fewer fields or shorter field names.");
             }
 
-            headers.Add(TableDescriptionHeader, bytes);
+            headers.Add(QlikProtocol.TableDescriptionHeader, bytes);
         }
 
         await context.WriteResponseHeadersAsync(headers).ConfigureAwait(false);
     }
 
-    private static TableDescription Describe(SseTable table)
-    {
-        var description = new TableDescription { Name = table.Name, NumberOfRows = table.RowCount };
-        foreach (var column in table.Columns)
-        {
-            var field = new FieldDescription { Name = column.Name, DataType = (DataType)column.DataType };
-            field.Tags.AddRange(column.Tags);
-            description.Fields.Add(field);
-        }
-
-        return description;
-    }
 }

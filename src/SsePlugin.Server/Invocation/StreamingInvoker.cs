@@ -1,4 +1,3 @@
-using Grpc.Core;
 
 namespace SsePlugin.Server.Invocation;
 
@@ -15,8 +14,8 @@ internal sealed class StreamingInvoker(StreamingInvoker.Run run) : FunctionInvok
         await output.FlushAsync().ConfigureAwait(false);
         if (call.Response.RowsWritten != call.RowsRead)
         {
-            throw new SseCallException(
-                StatusCode.Internal,
+            throw new CallFailure(
+                CallFailureKind.WrongAnswer,
                 $"{call.Function.Name} answered {call.Response.RowsWritten} rows for {call.RowsRead} input rows; "
                 + $"a {call.Function.FunctionType.ToString().ToLowerInvariant()} function answers exactly one row per input row.");
         }

@@ -1,4 +1,3 @@
-using Grpc.Core;
 
 namespace SsePlugin.Server.Invocation;
 
@@ -30,8 +29,8 @@ internal sealed class WholeCallInvoker(WholeCallInvoker.Run run, bool streamsRow
         var table = await run(data, call.Context).ConfigureAwait(false);
         if (answer == Answer.Column && table.RowCount != call.RowsRead)
         {
-            throw new SseCallException(
-                StatusCode.Internal,
+            throw new CallFailure(
+                CallFailureKind.WrongAnswer,
                 $"{call.Function.Name} answered {table.RowCount} values for {call.RowsRead} rows; "
                 + "a function returning a column answers exactly one value per input row.");
         }

@@ -1,3 +1,4 @@
+using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Invocation;
 
 namespace SsePlugin.Server.Scripting;
@@ -9,7 +10,7 @@ internal interface IScriptEngine
     string Name { get; }
 
     /// <summary>Prepares a script for calls of the given shape.</summary>
-    /// <exception cref="SseCallException">The script cannot be used, e.g. it does not parse.</exception>
+    /// <exception cref="CallFailure">The script cannot be used, e.g. it does not parse.</exception>
     FunctionInvoker Compile(ScriptDefinition definition);
 }
 
@@ -18,4 +19,4 @@ internal interface IScriptEngine
 /// <param name="FunctionType">Scalar, aggregation or tensor.</param>
 /// <param name="ReturnType">The data type of the answer.</param>
 /// <param name="Parameters">The parameters, in the order Qlik sends them.</param>
-internal sealed record ScriptDefinition(string Script, SseFunctionType FunctionType, SseDataType ReturnType, IReadOnlyList<SseParameter> Parameters);
+internal sealed record ScriptDefinition(string Script, SseFunctionType FunctionType, SseDataType ReturnType, IReadOnlyList<ParameterDefinition> Parameters);

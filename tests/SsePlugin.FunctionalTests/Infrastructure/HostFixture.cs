@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Qlik.Sse;
 using SsePlugin.Host;
-using SsePlugin.Server;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
 
@@ -32,17 +31,17 @@ public sealed class TestHost : IAsyncDisposable
     public Connector.ConnectorClient Client { get; }
 
     /// <summary>Starts the host with the example and test functions and the given extra arguments.</summary>
-    public static Task<TestHost> StartAsync(params string[] args) => StartAsync(args, configureServices: null);
+    public static Task<TestHost> StartAsync(params string[] args) => StartAsync(args, configure: null);
 
     /// <summary>Starts the host with the example and test functions, the given extra arguments and more services.</summary>
-    public static async Task<TestHost> StartAsync(string[] args, Action<IServiceCollection>? configureServices)
+    public static async Task<TestHost> StartAsync(string[] args, Action<ISsePluginBuilder>? configure)
     {
         var app = SsePluginHost.Build(
             ["--port", "0", "--Serilog:MinimumLevel:Default", "Warning", .. args],
-            services =>
+            sse =>
             {
-                services.AddSseFunctions<TestFunctions>();
-                configureServices?.Invoke(services);
+                sse.AddFunctions<TestFunctions>();
+                configure?.Invoke(sse);
             });
         SsePluginHost.Announce(app);
         await app.StartAsync();

@@ -14,7 +14,7 @@ public sealed class LogCapture : ILogEventSink
 
     public IReadOnlyList<string> Messages => [.. _events.Select(e => e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture))];
 
-    public void AddTo(IServiceCollection services) => services.AddSingleton<ILogEventSink>(this);
+    public void AddTo(ISsePluginBuilder sse) => sse.Services.AddSingleton<ILogEventSink>(this);
 
     public void Emit(LogEvent logEvent) => _events.Enqueue(logEvent);
 

@@ -1,0 +1,38 @@
+using System.Diagnostics;
+
+namespace SsePlugin.JavaScript;
+
+/// <summary>
+/// The turns one call's script takes on the processors. Scripts run on the thread pool and keep their thread while
+/// they run, so at most one script per processor runs at once: others wait without holding a thread, and a handful of
+/// runaway scripts cannot leave the host without threads to serve other calls. Time is counted only during turns,
+/// so neither that wait nor the wait for Qlik's next rows counts against the call's time limit.
+/// </summary>
+internal sealed class ScriptTurns(SemaphoreSlim processors, CancellationTokenSource deadline, TimeSpan allowed)
+{
+    private TimeSpan _used;
+    private long _started;
+
+    /// <summary>Waits for a processor, then lets the script run for what is left of its time; dispose the turn to end it.</summary>
+    /// <param name="cancellationToken">The call's cancellation, which ends the wait.</param>
+    public async ValueTask<Turn> TakeAsync(CancellationToken cancellationToken)
+    {
+        await processors.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _started = Stopwatch.GetTimestamp();
+        deadline.CancelAfter(allowed > _used ? allowed - _used : TimeSpan.Zero);
+        return new Turn(this);
+    }
+
+    private void End()
+    {
+        deadline.CancelAfter(Timeout.InfiniteTimeSpan);
+        _used += Stopwatch.GetElapsedTime(_started);
+        processors.Release();
+    }
+
+    /// <summary>A turn on a processor; disposing it gives the processor back and stops the clock.</summary>
+    internal readonly struct Turn(ScriptTurns turns) : IDisposable
+    {
+        public void Dispose() => turns.End();
+    }
+}

@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.Versioning;
+using SsePlugin.Rserve;
+
+namespace SsePlugin.R;
+
+/// <summary>
+/// The block of <see cref="RserveProcess.IsolationIds"/> user and group ids a host gives its R processes (see
+/// <see cref="ROptions.IsolationIdBase"/>): the first is Rserve's, each of the others an R session's while that session
+/// holds it. A lock file (in <c>/run/sseplugin</c>) keeps other hosts of the machine off the block while it is taken.
+/// </summary>
+internal sealed class RIdBlock : IDisposable
+{
+    /// <summary>How many blocks from <see cref="ROptions.IsolationIdBase"/> on the hosts of a machine may take.
+    /// </summary>
+    public const uint Blocks = 16;
+
+    /// <summary>The highest <see cref="ROptions.IsolationIdBase"/>: its blocks end at the highest user id, 2^32 - 2.
+    /// </summary>
+    public const uint HighestBase = uint.MaxValue - (Blocks * RserveProcess.IsolationIds);
+
+    private readonly FileStream _lock;
+    private readonly HashSet<uint> _held = [];
+
+    private RIdBlock(uint first, FileStream @lock)
+    {
+        First = first;
+        _lock = @lock;
+    }
+
+    /// <summary>Gets the block's first id: Rserve's.</summary>
+    public uint First { get; }
+
+    /// <summary>Takes the first block from <paramref name="firstBase"/> on that no other host holds.</summary>
+    /// <param name="firstBase">The first id of the first block.</param>
+    /// <returns>The block, held until disposed.</returns>
+    /// <exception cref="RserveException">Other hosts hold every block, or no lock file can be made.</exception>
+    [SupportedOSPlatform("linux")]
+    public static RIdBlock Take(uint firstBase)
+    {
+        var folder = LockFolder(["/run/sseplugin", Path.Combine(Path.GetTempPath(), "sseplugin")]);
+        for (var block = 0u; block < Blocks; block++)
+        {
+            var first = firstBase + (block * RserveProcess.IsolationIds);
+            try
+            {
+                // FileShare.None locks the file (flock) until the stream is closed, also when the process dies.
+                return new RIdBlock(first, new FileStream(
+                    Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"r-ids-{first}.lock")),
+                    FileMode.OpenOrCreate,
+                    FileAccess.ReadWrite,
+                    FileShare.None));
+            }
+            catch (IOException)
+            {
+                // Another host holds this block.
+            }
+        }
+
+        throw new RserveException(
+            $"SsePlugin:Rserve:IsolationIdBase: other hosts on this machine hold all {Blocks} blocks of ids from "
+            + $"{firstBase} on; stop one, or give this host other ids.");
+    }
+
+    /// <summary>
+    /// Finds an account or group whose id, or a subordinate id range (<c>/etc/subuid</c>, <c>/etc/subgid</c>, whose
+    /// owner could take those ids in a user namespace of theirs) that falls in the blocks from
+    /// <paramref name="firstBase"/> on.
+    /// </summary>
+    /// <param name="firstBase">The first id of the first block.</param>
+    /// <returns>The problem in one line, naming the setting; null when there is none.</returns>
+    public static string? Conflict(uint firstBase)
+    {
+        var last = firstBase + (Blocks * RserveProcess.IsolationIds) - 1;
+        var setting = $"SsePlugin:Rserve:IsolationIdBase is {firstBase}, but ids {firstBase} to {last}, which R calls "
+            + "would run under,";
+        foreach (var (database, kind) in (ReadOnlySpan<(string, string)>)[("passwd", "account"), ("group", "group")])
+        {
+            foreach (var entry in Entries(database))
+            {
+                var fields = entry.Split(':');
+                if (fields.Length > 2 && uint.TryParse(fields[2], CultureInfo.InvariantCulture, out var id)
+                    && id >= firstBase && id <= last)
+                {
+                    return $"{setting} hold the {kind} '{fields[0]}' ({id}); choose ids that no account uses.";
+                }
+            }
+        }
+
+        foreach (var file in (ReadOnlySpan<string>)["/etc/subuid", "/etc/subgid"])
+        {
+            foreach (var entry in File.Exists(file) ? File.ReadLines(file) : [])
+            {
+                var fields = entry.Split(':');
+                if (fields.Length == 3 && uint.TryParse(fields[1], CultureInfo.InvariantCulture, out var start)
+                    && uint.TryParse(fields[2], CultureInfo.InvariantCulture, out var count) && count > 0
+                    && start <= last && (ulong)start + count > firstBase)
+                {
+                    return $"{setting} overlap the ids {file} gives '{fields[0]}' ({start} to {start + count - 1}); "
+                        + "choose ids outside every range of /etc/subuid and /etc/subgid.";
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Gets whether an id is one the block gives R sessions (not Rserve's own).</summary>
+    /// <param name="id">A user id.</param>
+    /// <returns>True if it is.</returns>
+    public bool IsSessionId(uint id) => id > First && id - First < RserveProcess.IsolationIds;
+
+    /// <summary>Holds an id for a session, unless a live session holds it.</summary>
+    /// <param name="id">The session's id.</param>
+    /// <returns>True if the session now holds it.</returns>
+    public bool TryHold(uint id)
+    {
+        lock (_held)
+        {
+            return _held.Add(id);
+        }
+    }
+
+    /// <summary>Gives back an id once no process of its session is left.</summary>
+    /// <param name="id">The id.</param>
+    public void Release(uint id)
+    {
+        lock (_held)
+        {
+            _held.Remove(id);
+        }
+    }
+
+    /// <summary>Lets other hosts take the block.</summary>
+    public void Dispose() => _lock.Dispose();
+
+    /// <summary>
+    /// Makes, or finds, the folder of the blocks' lock files, root's alone: the first of <paramref name="folders"/>
+    /// that can be made (/run/sseplugin, else /tmp/sseplugin). One that is a symbolic link, or that another account
+    /// owns or may use, is refused: whoever made it (any local user, or an R script, can make /tmp/sseplugin first)
+    /// could hold the locks.
+    /// </summary>
+    /// <param name="folders">The folders to try, in order.</param>
+    /// <returns>The folder.</returns>
+    /// <exception cref="RserveException">No folder can be made, or the one found is not root's alone.</exception>
+    [SupportedOSPlatform("linux")]
+    internal static string LockFolder(ReadOnlySpan<string> folders)
+    {
+        var problem = string.Empty;
+        foreach (var folder in folders)
+        {
+            try
+            {
+                Directory.CreateDirectory(
+                    folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                problem = e.Message;
+                continue;
+            }
+
+            if (Ownership(folder) is not "owner 0, mode 700" and var found)
+            {
+                throw new RserveException(
+                    $"The lock folder of R's ids, {folder}, is not root's alone ({found}), so another account could "
+                    + "hold R's ids: delete it, and start the host again.");
+            }
+
+            return folder;
+        }
+
+        throw new RserveException($"No folder for the lock files of R's ids can be made in /run or /tmp: {problem}");
+    }
+
+    // A folder's owner and mode ("owner 0, mode 700": root's alone), or that it is a symbolic link.
+    private static string Ownership(string folder)
+    {
+        if (new DirectoryInfo(folder).LinkTarget is { } target)
+        {
+            return $"a symbolic link to {target}";
+        }
+
+        using var stat = Process.Start(new ProcessStartInfo("stat", ["--format=%u %a", "--", folder])
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        }) ?? throw new RserveException("Cannot start 'stat' (coreutils).");
+        var ownership = stat.StandardOutput.ReadToEnd().Trim();
+        stat.WaitForExit();
+        return ownership.Split(' ') is [var owner, var mode] ? $"owner {owner}, mode {mode}" : ownership;
+    }
+
+    // The entries of a name service database (getent passwd: LDAP accounts too), or of its file in /etc.
+    private static IEnumerable<string> Entries(string database)
+    {
+        try
+        {
+            using var getent = Process.Start(new ProcessStartInfo("getent", [database])
+            {
+                RedirectStandardOutput = true,
+                UseShellExecute = false,
+            });
+            if (getent is not null)
+            {
+                var entries = getent.StandardOutput.ReadToEnd().Split('\n');
+                getent.WaitForExit();
+                if (getent.ExitCode == 0)
+                {
+                    return entries;
+                }
+            }
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // No getent: the file.
+        }
+
+        var file = $"/etc/{database}";
+        return File.Exists(file) ? File.ReadLines(file) : [];
+    }
+}

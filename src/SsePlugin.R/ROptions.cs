@@ -1,0 +1,198 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Options;
+using SsePlugin.Rserve;
+using SsePlugin.Server.Hosting;
+
+namespace SsePlugin.R;
+
+/// <summary>How the host reaches R, bound from <c>SsePlugin:Rserve</c>.</summary>
+public sealed class ROptions
+{
+    /// <summary>The configuration section these options are read from.</summary>
+    public const string Section = $"{SsePluginOptions.Section}:Rserve";
+
+    /// <summary>Gets or sets Rserve's address as <c>host:port</c>. Default <c>127.0.0.1:6311</c>, Rserve's own default.</summary>
+    public string Address { get; set; } = "127.0.0.1:6311";
+
+    /// <summary>Gets or sets the user name, when Rserve requires a login (<c>auth required</c>). Default none.</summary>
+    public string? User { get; set; }
+
+    /// <summary>Gets or sets the password that goes with <see cref="User"/>.</summary>
+    public string? Password { get; set; }
+
+    /// <summary>Gets or sets how many R sessions run calls at once. Default 0: one per processor.</summary>
+    public int PoolSize { get; set; }
+
+    /// <summary>Gets or sets R code run once on every new R session, e.g. <c>library(forecast); source('helpers.R')</c>. Default none.</summary>
+    public string? InitScript { get; set; }
+
+    /// <summary>Gets or sets the time a call's R work may take before it is abandoned, in seconds; a call may wait as long again for a free session. Default 300.</summary>
+    public double TimeoutSeconds { get; set; } = 300;
+
+    /// <summary>Gets or sets the time allowed to connect to Rserve, in seconds. Default 5.</summary>
+    public double ConnectTimeoutSeconds { get; set; } = 5;
+
+    /// <summary>Gets or sets whether the host starts Rserve itself on loopback, restarts it if it dies and stops it on shutdown. Default false.</summary>
+    public bool Start { get; set; }
+
+    /// <summary>Gets or sets the <c>Rscript</c> program used to start Rserve when <see cref="Start"/> is set. Default <c>Rscript</c> from the path.</summary>
+    public string RscriptPath { get; set; } = "Rscript";
+
+    /// <summary>
+    /// Gets or sets whether a scalar or tensor script must answer one value per row (or one value for all rows).
+    /// Default false: as Qlik's R plugin does, other answers are sent as R returned them (a forecast of 12 values for a
+    /// chart of 40 rows), and the log warns of each with both lengths.
+    /// </summary>
+    public bool StrictAnswerLength { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether an R session serves call after call, put back between calls by R code that a script can
+    /// undo: for trusted scripts only. Default false: each call runs in an R process no earlier call has run in, which
+    /// ends with the call.
+    /// </summary>
+    public bool ReuseSessions { get; set; }
+
+    /// <summary>
+    /// Gets or sets the operating-system account R runs under when the host, running as root, starts Rserve (Linux) and
+    /// cannot isolate R calls (see <see cref="IsolationIdBase"/>). Default none: <c>nobody</c> for a host running as
+    /// root, the host's own account otherwise; <c>root</c> runs R as root, not isolated.
+    /// </summary>
+    public string? RunAs { get; set; }
+
+    /// <summary>
+    /// Gets or sets the first of the user and group ids R calls run under when a host running as root starts Rserve
+    /// (Linux): Rserve in a user namespace of its own, each call's R process under an id of its own. A host takes the
+    /// first of 16 blocks of 65536 ids from here that no other host of the machine holds. Default 2000000000, above
+    /// ordinary accounts and the ranges <c>/etc/subuid</c> usually gives; 0: not isolated, R runs as
+    /// <see cref="RunAs"/>.
+    /// </summary>
+    public uint IsolationIdBase { get; set; } = 2_000_000_000;
+
+    /// <summary>
+    /// Gets or sets the memory (address space) each R process may use, in megabytes, when the host starts Rserve
+    /// (Linux); 0 for no limit. Default 4096.
+    /// </summary>
+    public int MemoryLimitMegabytes { get; set; } = 4096;
+
+    /// <summary>
+    /// Gets or sets how many processes R's account may have at once, when the host starts Rserve (Linux); 0 for no
+    /// limit. Default 512.
+    /// </summary>
+    public int ProcessLimit { get; set; } = 512;
+
+    /// <summary>Gets the host part of <see cref="Address"/>.</summary>
+    internal string Host => Split().Host;
+
+    /// <summary>Gets the port part of <see cref="Address"/>.</summary>
+    internal int Port => Split().Port;
+
+    /// <summary>
+    /// Gets or sets the operating system Rserve runs R on, as R names it (<see cref="RservePlatform"/>), learned on the
+    /// first call's session; until then Rserve is taken to run on the host's.
+    /// </summary>
+    internal string? RserveOS { get; set; }
+
+    /// <summary>
+    /// Gets the number of R sessions of the pool. On Windows Rserve cannot fork: it serves its connections one after
+    /// another in one R process, so one session is the default there (the pool is sized before the first call).
+    /// </summary>
+    internal int Sessions => PoolSize > 0 ? PoolSize : RserveForks ? Environment.ProcessorCount : 1;
+
+    /// <summary>
+    /// Gets whether each call gets a session of its own, closed after the call. Not with an Rserve on Windows, which
+    /// does not fork: all its connections share one R process, so the host keeps its sessions.
+    /// </summary>
+    internal bool FreshProcesses => !ReuseSessions && RserveForks;
+
+    private bool RserveForks =>
+        RservePlatform.Forks(RserveOS ?? (OperatingSystem.IsWindows() ? RservePlatform.Windows : "unix"));
+
+    /// <summary>
+    /// Gets the account R runs under when the host starts Rserve; null for the host's own (also when RunAs names it).
+    /// </summary>
+    internal string? Account =>
+        OperatingSystem.IsWindows() || RunAs == Environment.UserName
+            ? null
+            : RunAs ?? (OperatingSystem.IsLinux() && Environment.IsPrivilegedProcess ? "nobody" : null);
+
+    /// <summary>
+    /// Gets the first id of the blocks R calls may run under, when the host starts Rserve as root on Linux and neither
+    /// <see cref="RunAs"/> (<c>root</c>) nor <see cref="IsolationIdBase"/> (0) opts out; else null.
+    /// </summary>
+    internal uint? IsolationBase =>
+        Start && OperatingSystem.IsLinux() && Environment.IsPrivilegedProcess && IsolationIdBase > 0 && RunAs != "root"
+            ? IsolationIdBase
+            : null;
+
+    /// <summary>Gets whether abandoned R work may be ended by killing its R process: only on the Rserve the host runs, where each session has its own.</summary>
+    internal bool CanEndSessions => Start && OperatingSystem.IsLinux();
+
+    /// <summary>Checks the settings at start, so that a mistake stops the host instead of failing every R call.</summary>
+    internal sealed class Validator : IValidateOptions<ROptions>
+    {
+        // The longest delay a CancellationTokenSource takes.
+        private const double MaxSeconds = 4_294_967;
+
+        public ValidateOptionsResult Validate(string? name, ROptions options)
+        {
+            var problems = new List<string>();
+            try
+            {
+                var host = options.Host;
+                if (options.Start && !(host == "localhost" || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address))))
+                {
+                    problems.Add($"SsePlugin:Rserve:Start runs Rserve on this machine's loopback, but Address is '{options.Address}'; write 127.0.0.1:PORT.");
+                }
+            }
+            catch (FormatException e)
+            {
+                problems.Add(e.Message);
+            }
+
+            if (!(options.TimeoutSeconds is > 0 and <= MaxSeconds) || !(options.ConnectTimeoutSeconds is > 0 and <= MaxSeconds))
+            {
+                problems.Add($"SsePlugin:Rserve:TimeoutSeconds and ConnectTimeoutSeconds must be more than 0 and at most {MaxSeconds} (49 days).");
+            }
+
+            if (options.RunAs is { } account && !Environment.IsPrivilegedProcess && account != Environment.UserName)
+            {
+                problems.Add($"SsePlugin:Rserve:RunAs is '{account}', but only a host running as root can run R under "
+                    + "another account; remove the setting or start the host as root.");
+            }
+
+            if (options.MemoryLimitMegabytes is < 0 or (> 0 and < 256) || options.ProcessLimit is < 0 or (> 0 and < 16))
+            {
+                problems.Add("SsePlugin:Rserve:MemoryLimitMegabytes must be 0 (no limit) or at least 256, "
+                    + "and ProcessLimit 0 (no limit) or at least 16.");
+            }
+
+            if (options.IsolationIdBase > RIdBlock.HighestBase)
+            {
+                problems.Add("SsePlugin:Rserve:IsolationIdBase must be 0 (R calls not isolated) or at most "
+                    + $"{RIdBlock.HighestBase}.");
+            }
+            else if (options.IsolationBase is { } idBase && RIdBlock.Conflict(idBase) is { } conflict)
+            {
+                problems.Add(conflict);
+            }
+
+            if (options.PoolSize < 0)
+            {
+                problems.Add("SsePlugin:Rserve:PoolSize must be 0 (one session per processor) or more.");
+            }
+
+            return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+        }
+    }
+
+    private (string Host, int Port) Split()
+    {
+        var colon = Address.LastIndexOf(':');
+        return colon < 0
+            ? (Address.Length > 0 ? Address : throw new FormatException("SsePlugin:Rserve:Address is empty; write host:port, e.g. 127.0.0.1:6311."), 6311)
+            : (Address[..colon], int.TryParse(Address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536
+                ? port
+                : throw new FormatException($"SsePlugin:Rserve:Address is '{Address}'; write host:port, e.g. 127.0.0.1:6311."));
+    }
+}

@@ -1,0 +1,200 @@
+using System.Globalization;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SsePlugin.Rserve;
+
+namespace SsePlugin.R;
+
+/// <summary>
+/// With <see cref="ROptions.Start"/>, runs Rserve for the host: started on loopback with the host, restarted with
+/// growing pauses whenever it dies, stopped with the host. Rserve runs the init script before it serves, so each
+/// connection's R process, forked from it, starts prepared. On Linux R has the memory and process limits and, for a
+/// host running as root, is isolated: each R process under an id of its own (<see cref="Ids"/>); where that cannot be,
+/// R runs under <see cref="ROptions.Account"/> and the host warns once at start.
+/// </summary>
+internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogger<RserveSupervisor> logger) : IHostedService, IAsyncDisposable
+{
+    private static readonly TimeSpan FirstPause = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan HealthyRun = TimeSpan.FromMinutes(1);
+
+    private readonly ROptions _options = options.Value;
+    private readonly CancellationTokenSource _stopping = new();
+    private RserveProcess? _process;
+    private Task _watching = Task.CompletedTask;
+    private int _disposed;
+
+    /// <summary>
+    /// Gets the block of ids R processes run under, each session's under one of its own, when R calls are isolated;
+    /// null when they share an account (or Rserve is not the host's).
+    /// </summary>
+    public RIdBlock? Ids { get; private set; }
+
+    /// <summary>
+    /// Gets the Unix domain socket the host's Rserve listens on, which only the host can reach (the last one while
+    /// Rserve restarts); null on Windows, where it listens on <see cref="ROptions.Address"/>, or before it started.
+    /// </summary>
+    public string? SocketPath { get; private set; }
+
+    /// <summary>Starts Rserve; a failure here stops the host, since R was asked for and cannot run.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!_options.Start)
+        {
+            return;
+        }
+
+        await IsolateAsync(cancellationToken).ConfigureAwait(false);
+        _process = await StartRserveAsync(cancellationToken).ConfigureAwait(false);
+        _watching = WatchAsync(_stopping.Token);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _watching.ConfigureAwait(false);
+    }
+
+    // Called twice: the container disposes the service and the hosted service, one object.
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _stopping.Dispose();
+        Ids?.Dispose();
+    }
+
+    // Takes a block of ids for R calls when they may be isolated and the machine lets them be; else warns that they
+    // share an account, saying why.
+    private async Task IsolateAsync(CancellationToken cancellationToken)
+    {
+        string? problem;
+        if (_options.IsolationBase is { } firstBase && OperatingSystem.IsLinux())
+        {
+            var ids = RIdBlock.Take(firstBase);
+            problem = await RserveProcess.IsolationProblemAsync(ids.First, cancellationToken).ConfigureAwait(false);
+            if (problem is null)
+            {
+                Ids = ids;
+                return;
+            }
+
+            ids.Dispose();
+        }
+        else
+        {
+            problem = _options.IsolationIdBase == 0 ? "SsePlugin:Rserve:IsolationIdBase is 0"
+                : _options.RunAs == "root" ? "SsePlugin:Rserve:RunAs is root"
+                : "only a host running as root on Linux can give R calls ids of their own";
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            Log.NotIsolated(logger, _options.Account ?? Environment.UserName, problem);
+        }
+    }
+
+    private async Task WatchAsync(CancellationToken stopping)
+    {
+        var pause = FirstPause;
+        try
+        {
+            while (true)
+            {
+                var started = TimeProvider.System.GetTimestamp();
+                await _process!.Exited.WaitAsync(stopping).ConfigureAwait(false);
+                Log.Died(logger, _process.ProcessId, _process.Output.Trim());
+                await _process.DisposeAsync().ConfigureAwait(false);
+                _process = null;
+                pause = TimeProvider.System.GetElapsedTime(started) > HealthyRun ? FirstPause : pause;
+                while (_process is null)
+                {
+                    Log.Restarting(logger, pause.TotalSeconds);
+                    await Task.Delay(pause, stopping).ConfigureAwait(false);
+                    pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, LongestPause.Ticks));
+                    try
+                    {
+                        _process = await StartRserveAsync(stopping).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        Log.StartFailed(logger, e.Message);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            if (_process is not null)
+            {
+                var processId = _process.ProcessId;
+                await _process.DisposeAsync().ConfigureAwait(false);
+                Log.Stopped(logger, processId);
+            }
+        }
+    }
+
+    private async Task<RserveProcess> StartRserveAsync(CancellationToken cancellationToken)
+    {
+        var process = await RserveProcess.StartAsync(
+            new RserveProcessOptions
+            {
+                RscriptPath = _options.RscriptPath,
+                Port = _options.Port,
+                UnixSocket = !OperatingSystem.IsWindows(),
+                StartupScript = RSession.Preparation(_options.InitScript),
+                Account = Ids is null ? _options.Account : null,
+                IsolationIdBase = Ids?.First,
+                MemoryLimitBytes = _options.MemoryLimitMegabytes > 0 && OperatingSystem.IsLinux()
+                    ? _options.MemoryLimitMegabytes * 1024L * 1024
+                    : null,
+                ProcessLimit = _options.ProcessLimit > 0 && OperatingSystem.IsLinux() ? _options.ProcessLimit : null,
+            },
+            cancellationToken).ConfigureAwait(false);
+        SocketPath = process.SocketPath;
+        Log.Started(
+            logger,
+            process.ProcessId,
+            process.Endpoint,
+            Ids is { } ids
+                ? string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"ids {ids.First + 1} to {ids.First + RserveProcess.IsolationIds - 1}, one per call")
+                : _options.Account ?? Environment.UserName);
+        return process;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(
+            1,
+            LogLevel.Information,
+            "Rserve started (process {ProcessId}) at {Endpoint}, R running as {Account}")]
+        public static partial void Started(ILogger logger, int processId, string endpoint, string account);
+
+        [LoggerMessage(2, LogLevel.Warning, "Rserve (process {ProcessId}) exited: {Output}")]
+        public static partial void Died(ILogger logger, int processId, string output);
+
+        [LoggerMessage(3, LogLevel.Information, "Restarting Rserve in {Seconds} s")]
+        public static partial void Restarting(ILogger logger, double seconds);
+
+        [LoggerMessage(4, LogLevel.Error, "Rserve could not be started: {Problem}")]
+        public static partial void StartFailed(ILogger logger, string problem);
+
+        [LoggerMessage(5, LogLevel.Information, "Rserve (process {ProcessId}) stopped")]
+        public static partial void Stopped(ILogger logger, int processId);
+
+        [LoggerMessage(
+            6,
+            LogLevel.Warning,
+            "R calls are not isolated from each other ({Problem}): all run as {Account}, so a script can read another "
+            + "call's data (/proc/PID/mem, environ), signal its R process or Rserve, and leave processes that outlive "
+            + "its call")]
+        public static partial void NotIsolated(ILogger logger, string account, string problem);
+    }
+}

@@ -1,0 +1,34 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using SsePlugin.R;
+using SsePlugin.Server.Scripting;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds the R engine to an SSE server.</summary>
+public static class SsePluginBuilderRExtensions
+{
+    /// <summary>
+    /// Runs scripts in R through Rserve: Qlik's script functions on connections whose <c>ScriptEngine</c> is
+    /// <c>r</c>, and functions-file scripts. Its settings (the Rserve to use or start, the pool, limits) are bound
+    /// from the <c>SsePlugin:Rserve</c> configuration section.
+    /// </summary>
+    /// <param name="builder">The SSE server's builder.</param>
+    /// <returns>The same builder, for chaining.</returns>
+    public static ISsePluginBuilder AddR(this ISsePluginBuilder builder)
+    {
+        var services = builder.Services;
+        if (services.Any(service => service.ServiceType == typeof(RserveSupervisor)))
+        {
+            return builder;
+        }
+
+        services.AddOptions<ROptions>().BindConfiguration(ROptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ROptions>, ROptions.Validator>());
+        services.TryAddSingleton<RservePool>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IScriptEngine, RScriptEngine>());
+        services.TryAddSingleton<RserveSupervisor>();
+        services.AddHostedService(provider => provider.GetRequiredService<RserveSupervisor>());
+        return builder.AddFunctionsFiles();
+    }
+}

@@ -1,0 +1,53 @@
+using Grpc.AspNetCore.Server;
+using Microsoft.Extensions.Options;
+using SsePlugin.Server.Hosting;
+using SsePlugin.Server.Transport;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Adds an SSE server to an application's services.</summary>
+public static class SsePluginServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the SSE server, its settings bound from the <c>SsePlugin</c> configuration section; then name the
+    /// functions it serves (<see cref="SsePluginBuilderExtensions.AddFunctions{T}"/>) and the script engines it runs,
+    /// and map it with <c>app.MapSsePlugin()</c>.
+    /// </summary>
+    /// <remarks>
+    /// The analytic connections and their catalogs are built once, when first resolved: every function and
+    /// connection setting is checked, and any mistake throws
+    /// <see cref="SsePlugin.Server.Catalog.SseConfigurationException"/> listing them all. Resolve
+    /// <see cref="ConnectionRegistry"/> before the server starts listening to refuse to start on a mistake.
+    /// </remarks>
+    /// <example>
+    /// <code>
+    /// builder.Services.AddSsePlugin().AddFunctions&lt;MyFunctions&gt;();
+    /// app.MapSsePlugin();
+    /// </code>
+    /// </example>
+    /// <param name="services">The application's services.</param>
+    /// <param name="configure">Changes the settings after configuration is bound, if given.</param>
+    /// <returns>A builder to add functions and script engines with.</returns>
+    public static ISsePluginBuilder AddSsePlugin(
+        this IServiceCollection services, Action<SsePluginOptions>? configure = null)
+    {
+        var options = services.AddOptions<SsePluginOptions>().BindConfiguration(SsePluginOptions.Section);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateDataAnnotations().ValidateOnStart();
+        services.AddGrpc();
+        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<SsePluginOptions>>(
+            (grpc, sse) => grpc.MaxReceiveMessageSize = sse.Value.MaxReceiveMessageBytes);
+        services.AddSingleton(ConnectionRegistry.Create);
+        services.AddSingleton<ConnectorService>();
+        return new SsePluginBuilder(services);
+    }
+
+    private sealed class SsePluginBuilder(IServiceCollection services) : ISsePluginBuilder
+    {
+        public IServiceCollection Services { get; } = services;
+    }
+}
