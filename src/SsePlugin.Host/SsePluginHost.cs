@@ -21,7 +21,7 @@ using SsePlugin.Server.Scripting.R;
 namespace SsePlugin.Host;
 
 /// <summary>Builds the console host: configuration, logging, Kestrel (HTTP/2, with mutual TLS when a certificate folder is given) and the SSE server.</summary>
-public static class SsePluginHost
+internal static class SsePluginHost
 {
     /// <summary>The key, under <see cref="SsePluginOptions.Section"/>, of whether the examples are served.</summary>
     internal const string ExamplesSetting = "Examples";

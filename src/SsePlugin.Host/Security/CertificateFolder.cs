@@ -13,7 +13,7 @@ namespace SsePlugin.Host.Security;
 /// file: the root (<c>root_cert.pem</c>) and this side's certificate with its private key. The other side is trusted
 /// only when its certificate chains to this root; the machine's certificate store plays no part.
 /// </summary>
-public sealed partial class CertificateFolder
+internal sealed partial class CertificateFolder
 {
     private const string RsaAlgorithm = "1.2.840.113549.1.1.1";
     private const string EcAlgorithm = "1.2.840.10045.2.1";

@@ -9,7 +9,7 @@ namespace SsePlugin.Host.Security;
 /// server certificate for the plugin and a client certificate for the Qlik engine, RSA 2048 with SHA-256, keys in
 /// unencrypted PKCS #8 PEM as gRPC reads them.
 /// </summary>
-public static class CertificateGenerator
+internal static class CertificateGenerator
 {
     /// <summary>How long the certificates are valid by default, in days.</summary>
     public const int DefaultDays = 825;
