@@ -7,7 +7,8 @@ internal sealed class CertificateFolderException : Exception
     /// <param name="directory">The folder.</param>
     /// <param name="problems">Every problem, each naming its file.</param>
     public CertificateFolderException(string directory, IReadOnlyList<string> problems)
-        : base($"{problems.Count} problem(s) in the certificate folder {directory}; without them fixed there is no TLS, and nothing is served:"
+        : base($"{problems.Count} problem(s) in the certificate folder {directory}; "
+            + "without them fixed there is no TLS, and nothing is served:"
             + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  " + p)))
     {
         Directory = directory;

@@ -21,11 +21,15 @@ internal sealed class CertificateSide
         Usage = usage;
     }
 
-    /// <summary>Gets the plugin's side (the TLS server): <c>sse_server_cert.pem</c> and <c>sse_server_key.pem</c>.</summary>
-    public static CertificateSide Plugin { get; } = new("SsePlugin", "plugin", "sse_server_cert.pem", "sse_server_key.pem", ServerAuthentication);
+    /// <summary>Gets the plugin's side (the TLS server): <c>sse_server_cert.pem</c> and <c>sse_server_key.pem</c>.
+    /// </summary>
+    public static CertificateSide Plugin { get; } =
+        new("SsePlugin", "plugin", "sse_server_cert.pem", "sse_server_key.pem", ServerAuthentication);
 
-    /// <summary>Gets the Qlik engine's side (the TLS client): <c>sse_client_cert.pem</c> and <c>sse_client_key.pem</c>.</summary>
-    public static CertificateSide Qlik { get; } = new("the Qlik engine", "qlik", "sse_client_cert.pem", "sse_client_key.pem", ClientAuthentication);
+    /// <summary>Gets the Qlik engine's side (the TLS client): <c>sse_client_cert.pem</c> and <c>sse_client_key.pem</c>.
+    /// </summary>
+    public static CertificateSide Qlik { get; } =
+        new("the Qlik engine", "qlik", "sse_client_cert.pem", "sse_client_key.pem", ClientAuthentication);
 
     /// <summary>Gets who uses these files, for messages.</summary>
     public string Name { get; }
@@ -39,7 +43,8 @@ internal sealed class CertificateSide
     /// <summary>Gets the private key's file name.</summary>
     public string KeyFile { get; }
 
-    /// <summary>Gets the extended key usage (an OID) this side's certificate must allow: server or client authentication.</summary>
+    /// <summary>Gets the extended key usage (an OID) this side's certificate must allow: server or client
+    /// authentication.</summary>
     public string Usage { get; }
 
     /// <summary>Gets the other end of the connection.</summary>
