@@ -19,8 +19,9 @@ using SsePlugin.Server.Hosting;
 
 namespace SsePlugin.Host;
 
-/// <summary>Builds the console host: configuration, logging, Kestrel (HTTP/2, with mutual TLS when a certificate folder is given) and the SSE server.</summary>
-public static class SsePluginHost
+/// <summary>Builds the console host: configuration, logging, Kestrel (HTTP/2, with mutual TLS when a certificate folder
+/// is given) and the SSE server.</summary>
+internal static class SsePluginHost
 {
     /// <summary>The key, under <see cref="SsePluginOptions.Section"/>, of whether the examples are served.</summary>
     internal const string ExamplesSetting = "Examples";
@@ -28,13 +29,17 @@ public static class SsePluginHost
     private const string RequestLogCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
     /// <summary>Gets the host's version, as the start-up banner shows it.</summary>
-    public static string Version { get; } = typeof(FunctionCatalog).Assembly.GetName().Version?.ToString(3) ?? "unknown";
+    public static string Version { get; } =
+        typeof(FunctionCatalog).Assembly.GetName().Version?.ToString(3) ?? "unknown";
 
-    /// <summary>Builds the host from command-line arguments, <c>appsettings.json</c> and environment variables.</summary>
-    /// <param name="args">The command line: <c>--port</c>, <c>--bind</c>, <c>--functions-folder</c> and any <c>--Section:Key value</c>.</param>
+    /// <summary>Builds the host from command-line arguments, <c>appsettings.json</c> and environment variables.
+    /// </summary>
+    /// <param name="args">The command line: <c>--port</c>, <c>--bind</c>, <c>--functions-folder</c> and any
+    /// <c>--Section:Key value</c>.</param>
     /// <param name="configure">Adds to the SSE server, e.g. more function classes.</param>
     /// <returns>The built application, not yet listening.</returns>
-    /// <exception cref="SsePlugin.Server.Catalog.SseConfigurationException">A function declaration or connection setting is wrong; lists every mistake.</exception>
+    /// <exception cref="SsePlugin.Server.Catalog.SseConfigurationException">A function declaration or connection
+    /// setting is wrong; lists every mistake.</exception>
     /// <exception cref="OptionsValidationException">The command line or a setting is wrong; names the mistake.
     /// </exception>
     public static WebApplication Build(string[] args, Action<ISsePluginBuilder>? configure = null) =>
@@ -56,14 +61,16 @@ public static class SsePluginHost
         var unusable = UnusableSettings.Describe(builder.Configuration).ToList();
         if (unusable.Count > 0)
         {
-            throw new OptionsValidationException(SsePluginOptions.Section, typeof(SsePluginOptions), [string.Join(" ", unusable)]);
+            throw new OptionsValidationException(
+                SsePluginOptions.Section, typeof(SsePluginOptions), [string.Join(" ", unusable)]);
         }
 
         // Each host logs through a logger of its own (not the static Log.Logger), so that hosts sharing a process, as
         // in the tests, never write to each other's sinks; start-up failures still go to Program's bootstrap logger.
         // ASP.NET Core gives every request a tracing activity and a logging scope whenever its hosting category may log
         // at all, which cost a one-row call about 3% of its CPU; the call line says what they would. The category is
-        // off unless configured (Serilog:MinimumLevel:Override); a tracing listener, if one is added, still gets its activities.
+        // off unless configured (Serilog:MinimumLevel:Override); a tracing listener, if one is added, still gets its
+        // activities.
         builder.Services.AddSerilog((services, logger) => logger
             .MinimumLevel.Override(RequestLogCategory, LevelAlias.Off)
             .ReadFrom.CheckedConfiguration(builder.Configuration)
@@ -71,14 +78,20 @@ public static class SsePluginHost
             .Enrich.FromLogContext()
             // Program reports a failed start in one line; the generic host's own report repeats it with a stack trace.
             .Filter.ByExcluding(e => e.MessageTemplate.Text == "Hosting failed to start")
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: LogEventLevel.Error), preserveStaticLogger: true);
+            .WriteTo.Console(
+                outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}",
+                standardErrorFromLevel: LogEventLevel.Error),
+            preserveStaticLogger: true);
 
         // The generic host ignores a value it cannot read, and would wait its default 30 s.
         if (builder.Configuration["shutdownTimeoutSeconds"] is { } shutdownTimeout
-            && !(int.TryParse(shutdownTimeout, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0))
+            && !(int.TryParse(shutdownTimeout, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+                && seconds >= 0))
         {
             throw new OptionsValidationException(
-                "shutdownTimeoutSeconds", typeof(HostOptions), [$"shutdownTimeoutSeconds is '{shutdownTimeout}'; write a whole number of seconds, 0 or more."]);
+                "shutdownTimeoutSeconds",
+                typeof(HostOptions),
+                [$"shutdownTimeoutSeconds is '{shutdownTimeout}'; write a whole number of seconds, 0 or more."]);
         }
 
         var section = builder.Configuration.GetSection(SsePluginOptions.Section);
@@ -111,7 +124,8 @@ public static class SsePluginHost
 
         configure?.Invoke(sse);
 
-        // Loaded now, so a bad certificate folder stops the host before any port opens; it never falls back to plaintext.
+        // Loaded now, so a bad certificate folder stops the host before any port opens; it never falls back to
+        // plaintext.
         var certificates = new Dictionary<string, CertificateFolder>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, connection) in options.AllConnections())
         {
@@ -144,7 +158,8 @@ public static class SsePluginHost
             kestrel.Limits.MaxRequestHeadersTotalSize = 256 * 1024;
             kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 2 * kestrel.Limits.MaxRequestHeadersTotalSize;
 
-            // Qlik reads no "server" header; leaving it out tells a caller nothing of the software and saves encoding it.
+            // Qlik reads no "server" header; leaving it out tells a caller nothing of the software and saves encoding
+            // it.
             kestrel.AddServerHeader = false;
         });
 
@@ -210,7 +225,8 @@ public static class SsePluginHost
         }
     }
 
-    /// <summary>Logs the start-up banner once the host listens: every connection, its port, and the call syntax of its functions.</summary>
+    /// <summary>Logs the start-up banner once the host listens: every connection, its port, and the call syntax of
+    /// its functions.</summary>
     /// <param name="app">The built application.</param>
     public static void Announce(WebApplication app) => app.Lifetime.ApplicationStarted.Register(() =>
     {
@@ -229,10 +245,12 @@ public static class SsePluginHost
         {
             var connection = connections[i];
             var options = connection.Options;
+            var port = options.Port == 0 ? new Uri(addresses[i]).Port : options.Port;
             logger.LogInformation(
-                "Connection {Name} on {EndPoint} ({Transport}): scripts {Scripts}, {Count} functions; Qlik calls them as follows ({Alias} is the analytic connection's name in QMC)",
+                "Connection {Name} on {EndPoint} ({Transport}): scripts {Scripts}, {Count} functions; "
+                    + "Qlik calls them as follows ({Alias} is the analytic connection's name in QMC)",
                 connection.Name,
-                new IPEndPoint(IPAddress.Parse(options.Bind), options.Port == 0 ? new Uri(addresses[i]).Port : options.Port).ToString(),
+                new IPEndPoint(IPAddress.Parse(options.Bind), port).ToString(),
                 string.IsNullOrWhiteSpace(options.Certs) ? "plaintext" : "mutual TLS",
                 connection.AllowsScripts ? $"in {connection.ScriptEngine}" : "off",
                 connection.Catalog.Functions.Count,

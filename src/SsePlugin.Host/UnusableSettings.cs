@@ -24,7 +24,8 @@ internal static partial class UnusableSettings
         var endpoints = configuration.GetSection("Kestrel:Endpoints");
         if (endpoints.GetChildren().Any())
         {
-            yield return $"{endpoints.Path} is not used: each analytic connection listens on a port of its own, with its own certificates "
+            yield return $"{endpoints.Path} is not used: each analytic connection listens on a port of its own, "
+                + "with its own certificates "
                 + $"({SsePluginOptions.Section}:Port, {SsePluginOptions.Section}:Connections); remove the section.";
         }
 
@@ -36,7 +37,8 @@ internal static partial class UnusableSettings
         {
             if (part.Value is { Length: > 0 })
             {
-                yield return $"{part.Path} holds a value where a section of settings belongs (e.g. {part.Path}:Name value); see the README's configuration table.";
+                yield return $"{part.Path} holds a value where a section of settings belongs "
+                    + $"(e.g. {part.Path}:Name value); see the README's configuration table.";
             }
         }
 
@@ -44,7 +46,8 @@ internal static partial class UnusableSettings
             .Concat(Check(javaScript, typeof(JavaScriptOptions)))
             .Concat(Check(rserve, typeof(ROptions)))
             .Concat(Check(connections))
-            .Concat(connections.GetChildren().SelectMany(connection => Check(connection, typeof(SseConnectionOptions))));
+            .Concat(connections.GetChildren()
+                .SelectMany(connection => Check(connection, typeof(SseConnectionOptions))));
         foreach (var problem in problems)
         {
             yield return problem;
@@ -62,10 +65,12 @@ internal static partial class UnusableSettings
             var property = Array.Find(properties, p => p.Name.Equals(setting.Key, StringComparison.OrdinalIgnoreCase));
             if (property is null && !alsoKnown.Contains(setting.Key, StringComparer.OrdinalIgnoreCase))
             {
-                yield return $"{setting.Path} is not a setting; the settings in {section.Path} are {string.Join(", ", known)}.";
+                yield return $"{setting.Path} is not a setting; "
+                    + $"the settings in {section.Path} are {string.Join(", ", known)}.";
             }
             else if (property is { CanWrite: true } && setting.Value is null && !setting.GetChildren().Any()
-                && (property.PropertyType.IsValueType || nullability.Create(property).WriteState == NullabilityState.NotNull))
+                && (property.PropertyType.IsValueType
+                    || nullability.Create(property).WriteState == NullabilityState.NotNull))
             {
                 yield return $"{setting.Path} is null; give it a value, or leave it out for its default.";
             }
@@ -79,7 +84,8 @@ internal static partial class UnusableSettings
         {
             if (!ConnectionName().IsMatch(connection.Key))
             {
-                yield return $"{connection.Path}: a connection's name starts with a letter and holds letters, digits, '_' and '-' only ({connections.Path} is an object, not an array).";
+                yield return $"{connection.Path}: a connection's name starts with a letter and holds letters, digits, "
+                    + $"'_' and '-' only ({connections.Path} is an object, not an array).";
             }
             else if (connection.GetSection(nameof(SseConnectionOptions.Port)).Value is null)
             {

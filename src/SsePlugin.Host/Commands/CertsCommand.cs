@@ -3,7 +3,8 @@ using SsePlugin.Host.Security;
 
 namespace SsePlugin.Host.Commands;
 
-/// <summary><c>certs generate</c>: writes the certificates for mutual TLS between Qlik and SsePlugin, in the two folders and with the file names Qlik expects.</summary>
+/// <summary><c>certs generate</c>: writes the certificates for mutual TLS between Qlik and SsePlugin, in the two
+/// folders and with the file names Qlik expects.</summary>
 internal static class CertsCommand
 {
     private const string GenerateDescription = """
@@ -11,6 +12,12 @@ internal static class CertsCommand
           DIR/plugin  root_cert.pem, sse_server_cert.pem, sse_server_key.pem: stays with SsePlugin (--certs DIR/plugin)
           DIR/qlik    root_cert.pem, sse_client_cert.pem, sse_client_key.pem: goes to the Qlik server
         """;
+
+    private const string QlikFolderUse = "goes to the Qlik server: copy the folder there and give its path as the "
+        + "analytic connection's certificate folder";
+
+    private const string Renewal =
+        "The root's private key is not kept: to renew, run this again with --force and copy both folders anew.";
 
     /// <summary>Creates the <c>certs</c> command and its <c>generate</c>.</summary>
     public static Command Create()
@@ -63,14 +70,16 @@ internal static class CertsCommand
 
         var plugin = Path.Combine(directory, CertificateSide.Plugin.Folder);
         var qlik = Path.Combine(directory, CertificateSide.Qlik.Folder);
+        var names = string.Join(", ", hosts);
+        var doctor = $"SsePlugin.Host doctor --host {hosts[0]} --port 50051 --certs <that folder>";
         await output.WriteLineAsync($"""
-            Made a root, a server certificate for {string.Join(", ", hosts)} and a client certificate, valid until {expires:yyyy-MM-dd}.
+            Made a root, a server certificate for {names} and a client certificate, valid until {expires:yyyy-MM-dd}.
               {plugin}: {string.Join(", ", CertificateSide.Plugin.Files)}
                 stays with SsePlugin: start it with --certs {plugin}
               {qlik}: {string.Join(", ", CertificateSide.Qlik.Files)}
-                goes to the Qlik server: copy the folder there and give its path as the analytic connection's certificate folder
-            Check the connection from the Qlik server with: SsePlugin.Host doctor --host {hosts[0]} --port 50051 --certs <that folder>
-            Keep the key files private. The root's private key is not kept: to renew, run this again with --force and copy both folders anew.
+                {QlikFolderUse}
+            Check the connection from the Qlik server with: {doctor}
+            Keep the key files private. {Renewal}
             """).ConfigureAwait(false);
         return ExitCodes.Ok;
     }

@@ -25,7 +25,10 @@ internal static class DoctorCommand
     private const string ErrorCode14 = "Qlik shows this as \"error code 14\" (UNAVAILABLE).";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
-    // The client connection preface of HTTP/2 and an empty SETTINGS frame: a plaintext HTTP/2 server answers with SETTINGS.
+    private static readonly string QlikFiles = string.Join(", ", CertificateSide.Qlik.Files);
+
+    // The client connection preface of HTTP/2 and an empty SETTINGS frame: a plaintext HTTP/2 server answers with
+    // SETTINGS.
     private static readonly byte[] Http2Preface = [.. "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8, 0, 0, 0, 4, 0, 0, 0, 0, 0];
 
     private enum Transport
@@ -75,7 +78,9 @@ internal static class DoctorCommand
     private static async Task DiagnoseAsync(Target target, Report report, CancellationToken cancellationToken)
     {
         report.Line($"Connecting to {target.Endpoint} as the Qlik engine does, "
-            + (target.Certs is null ? "in plaintext (no certificate folder)." : $"with mutual TLS and the certificates in {Path.GetFullPath(target.Certs)}."));
+            + (target.Certs is null
+                ? "in plaintext (no certificate folder)."
+                : $"with mutual TLS and the certificates in {Path.GetFullPath(target.Certs)}."));
         var folder = target.Certs is null ? null : LoadFolder(target.Certs, report);
         if (report.Problems > 0 || !await IsReachableAsync(target, report, cancellationToken).ConfigureAwait(false))
         {
@@ -105,7 +110,7 @@ internal static class DoctorCommand
         try
         {
             var folder = CertificateFolder.Load(directory, CertificateSide.Qlik);
-            report.Ok($"{string.Join(", ", CertificateSide.Qlik.Files)} are in place: the client certificate {folder.Certificate.Subject} "
+            report.Ok($"{QlikFiles} are in place: the client certificate {folder.Certificate.Subject} "
                 + $"is issued by the root and valid until {folder.Certificate.NotAfter:yyyy-MM-dd}.");
             return folder;
         }
@@ -116,7 +121,7 @@ internal static class DoctorCommand
                 report.Problem($"{e.Directory}: {problem}");
             }
 
-            report.Line($"Qlik reads exactly {string.Join(", ", CertificateSide.Qlik.Files)} from its certificate folder.");
+            report.Line($"Qlik reads exactly {QlikFiles} from its certificate folder.");
             return null;
         }
     }
@@ -133,18 +138,22 @@ internal static class DoctorCommand
             report.Ok($"{target.Endpoint} accepts connections.");
             return true;
         }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData)
+        catch (SocketException e)
+            when (e.SocketErrorCode is SocketError.HostNotFound or SocketError.TryAgain or SocketError.NoData)
         {
-            problem = $"The host name {target.Host} cannot be resolved ({e.Message}). Fix: use a name this machine resolves, or the plugin's IP address.";
+            problem = $"The host name {target.Host} cannot be resolved ({e.Message}). "
+                + "Fix: use a name this machine resolves, or the plugin's IP address.";
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
         {
             problem = $"{target.Endpoint} is not reachable: nothing listens there (connection refused). {ErrorCode14} "
-                + "Fix: start SsePlugin with this port; it listens on 127.0.0.1 only unless started with --bind 0.0.0.0.";
+                + "Fix: start SsePlugin with this port; "
+                + "it listens on 127.0.0.1 only unless started with --bind 0.0.0.0.";
         }
         catch (SocketException e)
         {
-            problem = $"{target.Endpoint} is not reachable: {e.Message}. {ErrorCode14} Fix: check the host, the port and the firewalls in between.";
+            problem = $"{target.Endpoint} is not reachable: {e.Message}. {ErrorCode14} "
+                + "Fix: check the host, the port and the firewalls in between.";
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -156,19 +165,25 @@ internal static class DoctorCommand
         return false;
     }
 
-    /// <summary>Finds out what the server speaks: HTTP/2 without TLS (it answers the HTTP/2 preface) or TLS (it presents a certificate).</summary>
-    private static async Task<(Transport Kind, X509Certificate2? Certificate)> ProbeAsync(Target target, CancellationToken cancellationToken)
+    /// <summary>Finds out what the server speaks: HTTP/2 without TLS (it answers the HTTP/2 preface) or TLS (it
+    /// presents a certificate).</summary>
+    private static async Task<(Transport Kind, X509Certificate2? Certificate)> ProbeAsync(
+        Target target, CancellationToken cancellationToken)
     {
         if (await ExchangeAsync(target, SpeaksPlaintextHttp2Async, cancellationToken).ConfigureAwait(false))
         {
             return (Transport.Plaintext, null);
         }
 
-        var certificate = await ExchangeAsync(target, PresentedCertificateAsync, cancellationToken).ConfigureAwait(false);
+        var certificate =
+            await ExchangeAsync(target, PresentedCertificateAsync, cancellationToken).ConfigureAwait(false);
         return (certificate is null ? Transport.Unknown : Transport.Tls, certificate);
     }
 
-    private static async Task<T?> ExchangeAsync<T>(Target target, Func<Target, NetworkStream, CancellationToken, Task<T>> exchange, CancellationToken cancellationToken)
+    private static async Task<T?> ExchangeAsync<T>(
+        Target target,
+        Func<Target, NetworkStream, CancellationToken, Task<T>> exchange,
+        CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Timeout);
@@ -185,7 +200,8 @@ internal static class DoctorCommand
         }
     }
 
-    private static async Task<bool> SpeaksPlaintextHttp2Async(Target target, NetworkStream stream, CancellationToken cancellationToken)
+    private static async Task<bool> SpeaksPlaintextHttp2Async(
+        Target target, NetworkStream stream, CancellationToken cancellationToken)
     {
         await stream.WriteAsync(Http2Preface, cancellationToken).ConfigureAwait(false);
         var frameHeader = new byte[9];
@@ -193,7 +209,8 @@ internal static class DoctorCommand
         return frameHeader[3] == 4; // the frame type SETTINGS
     }
 
-    private static async Task<X509Certificate2?> PresentedCertificateAsync(Target target, NetworkStream stream, CancellationToken cancellationToken)
+    private static async Task<X509Certificate2?> PresentedCertificateAsync(
+        Target target, NetworkStream stream, CancellationToken cancellationToken)
     {
         X509Certificate2? presented = null;
         var tls = new SslStream(stream);
@@ -209,7 +226,9 @@ internal static class DoctorCommand
 #pragma warning disable CA5359
                 RemoteCertificateValidationCallback = (_, certificate, _, _) =>
                 {
-                    presented = certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                    presented = certificate is null
+                        ? null
+                        : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
                     return true;
                 },
 #pragma warning restore CA5359
@@ -231,12 +250,15 @@ internal static class DoctorCommand
     {
         var problem = (transport, folder) switch
         {
-            (Transport.Unknown, _) => $"{target.Endpoint} accepts connections but speaks neither gRPC over plaintext HTTP/2 nor TLS: it is not SsePlugin. "
-                + "Fix: use the port SsePlugin prints when it starts.",
-            (Transport.Tls, null) => $"TLS mismatch: {target.Endpoint} requires TLS (SsePlugin runs with --certs), but Qlik would connect without certificates. "
-                + $"{ErrorCode14} Fix: give Qlik the qlik folder that `certs generate` wrote (the connection's certificate folder) and run the doctor with --certs that folder.",
-            (Transport.Plaintext, not null) => $"TLS mismatch: {target.Endpoint} serves plaintext (SsePlugin runs without --certs), but Qlik would connect with TLS. "
-                + $"{ErrorCode14} Fix: start SsePlugin with --certs its plugin folder, or leave the certificate folder out of Qlik's connection.",
+            (Transport.Unknown, _) => $"{target.Endpoint} accepts connections but speaks neither gRPC over plaintext "
+                + "HTTP/2 nor TLS: it is not SsePlugin. Fix: use the port SsePlugin prints when it starts.",
+            (Transport.Tls, null) => $"TLS mismatch: {target.Endpoint} requires TLS (SsePlugin runs with --certs), "
+                + $"but Qlik would connect without certificates. {ErrorCode14} Fix: give Qlik the qlik folder that "
+                + "`certs generate` wrote (the connection's certificate folder) and run the doctor with --certs that "
+                + "folder.",
+            (Transport.Plaintext, not null) => $"TLS mismatch: {target.Endpoint} serves plaintext (SsePlugin runs "
+                + $"without --certs), but Qlik would connect with TLS. {ErrorCode14} Fix: start SsePlugin with --certs "
+                + "its plugin folder, or leave the certificate folder out of Qlik's connection.",
             _ => null,
         };
         if (problem is not null)
@@ -245,11 +267,14 @@ internal static class DoctorCommand
             return false;
         }
 
-        report.Ok(transport == Transport.Tls ? $"{target.Endpoint} speaks TLS." : $"{target.Endpoint} speaks HTTP/2 without TLS, as Qlik does without certificates.");
+        report.Ok(transport == Transport.Tls
+            ? $"{target.Endpoint} speaks TLS."
+            : $"{target.Endpoint} speaks HTTP/2 without TLS, as Qlik does without certificates.");
         return true;
     }
 
-    private static bool CheckServerCertificate(Target target, CertificateFolder folder, X509Certificate2 certificate, Report report)
+    private static bool CheckServerCertificate(
+        Target target, CertificateFolder folder, X509Certificate2 certificate, Report report)
     {
         using (certificate)
         {
@@ -257,29 +282,40 @@ internal static class DoctorCommand
             if (folder.CheckPeer(certificate, target.Host) is { } problem)
             {
                 var fix = folder.CheckPeer(certificate) is null
-                    ? $"Fix: connect with one of its names, or make new certificates with `certs generate --host {target.Host}`."
+                    ? "Fix: connect with one of its names, or make new certificates with "
+                        + $"`certs generate --host {target.Host}`."
                     : $"Fix: give Qlik the qlik folder made together with SsePlugin's plugin folder.";
-                report.Problem($"Untrusted server: SsePlugin's certificate {certificate.Subject} {problem} {ErrorCode14} {fix}");
+                report.Problem(
+                    $"Untrusted server: SsePlugin's certificate {certificate.Subject} {problem} {ErrorCode14} {fix}");
                 return false;
             }
 
-            report.Ok($"SsePlugin's certificate {certificate.Subject} is issued by {CertificateSide.RootFile}, names {target.Host} ({names}) "
-                + $"and is valid until {certificate.NotAfter:yyyy-MM-dd}.");
+            report.Ok($"SsePlugin's certificate {certificate.Subject} is issued by {CertificateSide.RootFile}, "
+                + $"names {target.Host} ({names}) and is valid until {certificate.NotAfter:yyyy-MM-dd}.");
             return true;
         }
     }
 
-    private static async Task<Capabilities?> GetCapabilitiesAsync(Target target, CertificateFolder? folder, Report report, CancellationToken cancellationToken)
+    private static async Task<Capabilities?> GetCapabilitiesAsync(
+        Target target, CertificateFolder? folder, Report report, CancellationToken cancellationToken)
     {
-        var handler = new SocketsHttpHandler { ConnectTimeout = Timeout, SslOptions = folder?.ClientOptions(target.Host) ?? new() };
-        var address = new UriBuilder(folder is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps, target.Host, target.Port).Uri;
-        using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = Timeout,
+            SslOptions = folder?.ClientOptions(target.Host) ?? new(),
+        };
+        var scheme = folder is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps;
+        using var channel = GrpcChannel.ForAddress(
+            new UriBuilder(scheme, target.Host, target.Port).Uri,
+            new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
         try
         {
             var capabilities = await new Connector.ConnectorClient(channel)
-                .GetCapabilitiesAsync(new Empty(), deadline: DateTime.UtcNow + Timeout, cancellationToken: cancellationToken)
+                .GetCapabilitiesAsync(
+                    new Empty(), deadline: DateTime.UtcNow + Timeout, cancellationToken: cancellationToken)
                 .ConfigureAwait(false);
-            report.Ok($"GetCapabilities: {capabilities.PluginIdentifier} {capabilities.PluginVersion}, {capabilities.Functions.Count} functions, "
+            report.Ok($"GetCapabilities: {capabilities.PluginIdentifier} {capabilities.PluginVersion}, "
+                + $"{capabilities.Functions.Count} functions, "
                 + $"scripts {(capabilities.AllowScript ? "allowed" : "not allowed")}.");
             return capabilities;
         }
@@ -287,8 +323,9 @@ internal static class DoctorCommand
         {
             var hint = (e.StatusCode, folder) switch
             {
-                (StatusCode.Unavailable, not null) => $"SsePlugin refused the client certificate {folder.Certificate.Subject} (its log says why). {ErrorCode14} "
-                    + "Fix: give Qlik the qlik folder made together with SsePlugin's plugin folder.",
+                (StatusCode.Unavailable, not null) =>
+                    $"SsePlugin refused the client certificate {folder.Certificate.Subject} (its log says why). "
+                    + $"{ErrorCode14} Fix: give Qlik the qlik folder made together with SsePlugin's plugin folder.",
                 (StatusCode.Unavailable, null) => $"{ErrorCode14} Fix: check that SsePlugin runs on that port.",
                 (StatusCode.Unimplemented, _) => "The server is gRPC but not an SSE plugin. Fix: use SsePlugin's port.",
                 _ => "Fix: see SsePlugin's log.",
@@ -298,17 +335,20 @@ internal static class DoctorCommand
         }
     }
 
-    private static void PrintConnection(Target target, CertificateFolder? folder, Capabilities capabilities, Report report)
+    private static void PrintConnection(
+        Target target, CertificateFolder? folder, Capabilities capabilities, Report report)
     {
         if (capabilities.Functions.Count == 0 && !capabilities.AllowScript)
         {
-            report.Problem("The plugin offers no functions and no scripts: every call fails with \"not a registered function\". "
+            report.Problem("The plugin offers no functions and no scripts: "
+                + "every call fails with \"not a registered function\". "
                 + "Fix: add functions (--functions-folder, --functions) or allow scripts.");
         }
 
         foreach (var function in capabilities.Functions)
         {
-            report.Line($"    {target.Alias}.{function.Name}({string.Join(", ", function.Params.Select(p => p.Name))})");
+            var parameters = string.Join(", ", function.Params.Select(p => p.Name));
+            report.Line($"    {target.Alias}.{function.Name}({parameters})");
         }
 
         if (capabilities.AllowScript)
@@ -316,19 +356,23 @@ internal static class DoctorCommand
             report.Line($"    {target.Alias}.ScriptEval('script', ...) and the seven other script functions");
         }
 
+        var alias = target.Alias;
         var certificateFolder = folder is null ? string.Empty : folder.Directory;
+        var certificatePath = folder is null
+            ? "(empty)"
+            : certificateFolder + " (this folder's path on the Qlik server)";
         report.Line($"""
 
             Qlik Sense Desktop and QlikView: in Settings.ini, under [Settings 7], then restart Qlik:
-                SSEPlugin={target.Alias},{target.Endpoint}{(folder is null ? string.Empty : "," + certificateFolder)}
+                SSEPlugin={alias},{target.Endpoint}{(folder is null ? string.Empty : "," + certificateFolder)}
             Qlik Sense Enterprise: QMC > Analytic connections > Create new:
-                Name: {target.Alias}
+                Name: {alias}
                 Host: {target.Host}
                 Port: {target.Port}
-                Certificate file path: {(folder is null ? "(empty)" : certificateFolder + " (this folder's path on the Qlik server)")}
+                Certificate file path: {certificatePath}
                 Reconnect timeout (seconds): 20
                 Request timeout (seconds): 0
-            If Qlik says "{target.Alias}.X is not a registered function": X must be one of the functions above, {target.Alias} the
+            If Qlik says "{alias}.X is not a registered function": X must be one of the functions above, {alias} the
             connection's name, and the engine must have asked for the functions since they changed: restart it (Desktop,
             QlikView) or save the analytic connection again (QMC).
             """);

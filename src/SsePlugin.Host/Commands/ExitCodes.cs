@@ -1,7 +1,7 @@
 namespace SsePlugin.Host.Commands;
 
 /// <summary>The exit codes of the host's commands.</summary>
-public static class ExitCodes
+internal static class ExitCodes
 {
     /// <summary>Everything is in place.</summary>
     public const int Ok = 0;

@@ -13,7 +13,7 @@ namespace SsePlugin.Host.Security;
 /// file: the root (<c>root_cert.pem</c>) and this side's certificate with its private key. The other side is trusted
 /// only when its certificate chains to this root; the machine's certificate store plays no part.
 /// </summary>
-public sealed partial class CertificateFolder
+internal sealed partial class CertificateFolder
 {
     private const string RsaAlgorithm = "1.2.840.113549.1.1.1";
     private const string EcAlgorithm = "1.2.840.10045.2.1";
@@ -21,7 +21,8 @@ public sealed partial class CertificateFolder
     // Set on a connection once its TLS handshake has completed.
     private static readonly object HandshakeCompleted = new();
 
-    private CertificateFolder(string directory, CertificateSide side, X509Certificate2 root, X509Certificate2 certificate)
+    private CertificateFolder(
+        string directory, CertificateSide side, X509Certificate2 root, X509Certificate2 certificate)
     {
         Directory = directory;
         Side = side;
@@ -35,23 +36,27 @@ public sealed partial class CertificateFolder
     /// <summary>Gets whose files these are.</summary>
     public CertificateSide Side { get; }
 
-    /// <summary>Gets the root certificate (<c>root_cert.pem</c>), the only one the other side's certificate may chain to.</summary>
+    /// <summary>Gets the root certificate (<c>root_cert.pem</c>), the only one the other side's certificate may chain
+    /// to.</summary>
     public X509Certificate2 Root { get; }
 
     /// <summary>Gets this side's certificate, with its private key.</summary>
     public X509Certificate2 Certificate { get; }
 
-    /// <summary>Loads the plugin's folder: <c>root_cert.pem</c>, <c>sse_server_cert.pem</c>, <c>sse_server_key.pem</c>.</summary>
+    /// <summary>Loads the plugin's folder: <c>root_cert.pem</c>, <c>sse_server_cert.pem</c>,
+    /// <c>sse_server_key.pem</c>.</summary>
     /// <param name="directory">The folder.</param>
     /// <returns>The checked certificates.</returns>
-    /// <exception cref="CertificateFolderException">A file is missing, unreadable, not PEM, expired or not yet valid, the key does not match, or the certificate is not issued by the root.</exception>
+    /// <exception cref="CertificateFolderException">A file is missing, unreadable, not PEM, expired or not yet valid,
+    /// the key does not match, or the certificate is not issued by the root.</exception>
     public static CertificateFolder Load(string directory) => Load(directory, CertificateSide.Plugin);
 
     /// <summary>Loads one side's folder, checking every file and reporting every problem at once.</summary>
     /// <param name="directory">The folder.</param>
     /// <param name="side">Whose file names to expect.</param>
     /// <returns>The checked certificates.</returns>
-    /// <exception cref="CertificateFolderException">A file is missing, unreadable, not PEM, expired or not yet valid, the key does not match, or the certificate is not issued by the root.</exception>
+    /// <exception cref="CertificateFolderException">A file is missing, unreadable, not PEM, expired or not yet valid,
+    /// the key does not match, or the certificate is not issued by the root.</exception>
     public static CertificateFolder Load(string directory, CertificateSide side)
     {
         var folder = Path.GetFullPath(directory);
@@ -64,9 +69,11 @@ public sealed partial class CertificateFolder
         var root = ReadCertificate(folder, CertificateSide.RootFile, side, problems);
         var certificate = ReadCertificate(folder, side.CertificateFile, side, problems);
         var key = ReadText(folder, side.KeyFile, side, problems);
-        if (root is not null && CheckDates(root, CertificateSide.RootFile, problems) && !root.SubjectName.RawData.AsSpan().SequenceEqual(root.IssuerName.RawData))
+        if (root is not null && CheckDates(root, CertificateSide.RootFile, problems)
+            && !root.SubjectName.RawData.AsSpan().SequenceEqual(root.IssuerName.RawData))
         {
-            problems.Add($"{CertificateSide.RootFile}: holds {root.Subject}, which is issued by {root.Issuer}: not a root certificate.");
+            problems.Add($"{CertificateSide.RootFile}: holds {root.Subject}, which is issued by {root.Issuer}: "
+                + "not a root certificate.");
         }
 
         if (certificate is not null && CheckDates(certificate, side.CertificateFile, problems) && root is not null
@@ -84,9 +91,11 @@ public sealed partial class CertificateFolder
         return new CertificateFolder(folder, side, root!, withKey!);
     }
 
-    /// <summary>Checks a certificate the other side presented: it must chain to this root alone and allow the other side's usage.</summary>
+    /// <summary>Checks a certificate the other side presented: it must chain to this root alone and allow the other
+    /// side's usage.</summary>
     /// <param name="certificate">The other side's certificate.</param>
-    /// <param name="host">The name the client connected to, checked against a server certificate's names; null for a client certificate.</param>
+    /// <param name="host">The name the client connected to, checked against a server certificate's names; null for a
+    /// client certificate.</param>
     /// <returns>What is wrong with it, as words that follow the certificate's name; null when it is trusted.</returns>
     public string? CheckPeer(X509Certificate2 certificate, string? host = null)
     {
@@ -98,17 +107,21 @@ public sealed partial class CertificateFolder
 
         return host is null || certificate.MatchesHostname(host)
             ? null
-            : $"is for {string.Join(", ", HostNames(certificate).DefaultIfEmpty(certificate.Subject))}, not for {host}.";
+            : $"is for {string.Join(", ", HostNames(certificate).DefaultIfEmpty(certificate.Subject))}, "
+                + $"not for {host}.";
     }
 
-    /// <summary>Makes the endpoint TLS-only: presents this folder's server certificate and requires a client certificate that chains to its root.</summary>
+    /// <summary>Makes the endpoint TLS-only: presents this folder's server certificate and requires a client
+    /// certificate that chains to its root.</summary>
     /// <param name="listen">The endpoint.</param>
     public void UseFor(ListenOptions listen)
     {
         ArgumentNullException.ThrowIfNull(listen);
         if (Side != CertificateSide.Plugin)
         {
-            throw new InvalidOperationException($"{Directory} holds {Side.Name}'s certificate; the host serves with {CertificateSide.Plugin.CertificateFile}.");
+            throw new InvalidOperationException(
+                $"{Directory} holds {Side.Name}'s certificate; the host serves with "
+                    + $"{CertificateSide.Plugin.CertificateFile}.");
         }
 
         var logger = listen.ApplicationServices.GetRequiredService<ILogger<CertificateFolder>>();
@@ -162,14 +175,17 @@ public sealed partial class CertificateFolder
         });
     }
 
-    /// <summary>The TLS options of a client connecting as the Qlik engine does: it presents this folder's certificate and trusts a server whose certificate chains to this root and names <paramref name="host"/>.</summary>
+    /// <summary>The TLS options of a client connecting as the Qlik engine does: it presents this folder's certificate
+    /// and trusts a server whose certificate chains to this root and names <paramref name="host"/>.</summary>
     /// <param name="host">The name the client connects to.</param>
     /// <returns>Options for <see cref="SslStream"/> or <see cref="SocketsHttpHandler.SslOptions"/>.</returns>
     public SslClientAuthenticationOptions ClientOptions(string host) => new()
     {
         TargetHost = host,
-        ClientCertificateContext = SslStreamCertificateContext.Create(Certificate, additionalCertificates: null, offline: true),
-        RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is X509Certificate2 server && CheckPeer(server, host) is null,
+        ClientCertificateContext =
+            SslStreamCertificateContext.Create(Certificate, additionalCertificates: null, offline: true),
+        RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            certificate is X509Certificate2 server && CheckPeer(server, host) is null,
     };
 
     /// <summary>The host names and addresses a certificate is for (its subject alternative names).</summary>
@@ -179,7 +195,11 @@ public sealed partial class CertificateFolder
     {
         ArgumentNullException.ThrowIfNull(certificate);
         var names = certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().ToList();
-        return [.. names.SelectMany(n => n.EnumerateDnsNames()), .. names.SelectMany(n => n.EnumerateIPAddresses()).Select(a => a.ToString())];
+        return
+        [
+            .. names.SelectMany(n => n.EnumerateDnsNames()),
+            .. names.SelectMany(n => n.EnumerateIPAddresses()).Select(a => a.ToString()),
+        ];
     }
 
     private static string? ChainProblem(X509Certificate2 root, X509Certificate2 certificate, string usage)
@@ -205,12 +225,15 @@ public sealed partial class CertificateFolder
                 + "it comes from another root of the same name (an impostor, or a second `certs generate` run); "
                 + "both sides need files from the same run.",
             _ when untrusted =>
-                $"is not issued by {CertificateSide.RootFile} ({root.Subject}) but by {certificate.Issuer}: both sides need files from the same `certs generate` run.",
+                $"is not issued by {CertificateSide.RootFile} ({root.Subject}) but by {certificate.Issuer}: "
+                + "both sides need files from the same `certs generate` run.",
             _ when status.HasFlag(X509ChainStatusFlags.NotTimeValid) =>
-                $"is outside its validity ({certificate.NotBefore.ToUniversalTime():u} to {certificate.NotAfter.ToUniversalTime():u}).",
+                $"is outside its validity ({certificate.NotBefore.ToUniversalTime():u} "
+                + $"to {certificate.NotAfter.ToUniversalTime():u}).",
             _ when status.HasFlag(X509ChainStatusFlags.NotValidForUsage) =>
                 $"is not meant for TLS {purpose} authentication (its extended key usage).",
-            _ => "is not trusted: " + string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim())) + ".",
+            _ => "is not trusted: "
+                + string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim())) + ".",
         };
     }
 
@@ -233,12 +256,18 @@ public sealed partial class CertificateFolder
         return null;
     }
 
-    /// <summary>Points at what was probably meant: a look-alike name, the other side's files, or the sub-folder <c>certs generate</c> wrote.</summary>
+    /// <summary>Points at what was probably meant: a look-alike name, the other side's files, or the sub-folder
+    /// <c>certs generate</c> wrote.</summary>
     private static string MissingFileHint(string folder, string file, CertificateSide side)
     {
         var stem = file[..file.IndexOf('.', StringComparison.Ordinal)];
-        var names = System.IO.Directory.EnumerateFiles(folder).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal).ToList();
-        if (names.FirstOrDefault(n => n.Split('.')[0].Equals(stem, StringComparison.OrdinalIgnoreCase)) is { } lookalike)
+        var names = System.IO.Directory.EnumerateFiles(folder)
+            .Select(Path.GetFileName)
+            .OfType<string>()
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        if (names.FirstOrDefault(n => n.Split('.')[0].Equals(stem, StringComparison.OrdinalIgnoreCase))
+            is { } lookalike)
         {
             return $"There is {lookalike}: rename it to {file}; Qlik and SsePlugin read these exact names.";
         }
@@ -246,7 +275,8 @@ public sealed partial class CertificateFolder
         var others = side.Other.Files.Skip(1).Where(names.Contains).ToList();
         if (others.Count > 0)
         {
-            return $"There is {string.Join(" and ", others)}, which belong to {side.Other.Name}: this is {side.Other.Name}'s folder; "
+            return $"There is {string.Join(" and ", others)}, which belong to {side.Other.Name}: "
+                + $"this is {side.Other.Name}'s folder; "
                 + $"{side.Name} needs {string.Join(", ", side.Files)}.";
         }
 
@@ -255,7 +285,8 @@ public sealed partial class CertificateFolder
             : string.Empty;
     }
 
-    private static X509Certificate2? ReadCertificate(string folder, string file, CertificateSide side, List<string> problems)
+    private static X509Certificate2? ReadCertificate(
+        string folder, string file, CertificateSide side, List<string> problems)
     {
         var text = ReadText(folder, file, side, problems);
         try
@@ -274,24 +305,28 @@ public sealed partial class CertificateFolder
         var now = DateTime.Now;
         if (now < certificate.NotBefore)
         {
-            problems.Add($"{file}: not valid before {certificate.NotBefore.ToUniversalTime():u}; check this machine's clock.");
+            problems.Add(
+                $"{file}: not valid before {certificate.NotBefore.ToUniversalTime():u}; check this machine's clock.");
             return false;
         }
 
         if (now > certificate.NotAfter)
         {
-            problems.Add($"{file}: expired on {certificate.NotAfter.ToUniversalTime():u}; make new certificates (`certs generate`) for both sides.");
+            problems.Add($"{file}: expired on {certificate.NotAfter.ToUniversalTime():u}; "
+                + "make new certificates (`certs generate`) for both sides.");
             return false;
         }
 
         return true;
     }
 
-    private static X509Certificate2? AddKey(X509Certificate2 certificate, string keyText, CertificateSide side, List<string> problems)
+    private static X509Certificate2? AddKey(
+        X509Certificate2 certificate, string keyText, CertificateSide side, List<string> problems)
     {
         if (keyText.Contains("ENCRYPTED PRIVATE KEY", StringComparison.Ordinal))
         {
-            problems.Add($"{side.KeyFile}: is encrypted with a password; Qlik and SsePlugin need an unencrypted PKCS #8 key (-----BEGIN PRIVATE KEY-----).");
+            problems.Add($"{side.KeyFile}: is encrypted with a password; "
+                + "Qlik and SsePlugin need an unencrypted PKCS #8 key (-----BEGIN PRIVATE KEY-----).");
             return null;
         }
 
@@ -319,15 +354,20 @@ public sealed partial class CertificateFolder
             return null;
         }
 
-        if (!key.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(certificate.PublicKey.ExportSubjectPublicKeyInfo()))
+        if (!key.ExportSubjectPublicKeyInfo().AsSpan()
+            .SequenceEqual(certificate.PublicKey.ExportSubjectPublicKeyInfo()))
         {
-            problems.Add($"{side.KeyFile}: does not belong to {side.CertificateFile} (another key pair); take both from the same `certs generate` run.");
+            problems.Add($"{side.KeyFile}: does not belong to {side.CertificateFile} (another key pair); "
+                + "take both from the same `certs generate` run.");
             return null;
         }
 
-        using var paired = key is RSA rsa ? certificate.CopyWithPrivateKey(rsa) : certificate.CopyWithPrivateKey((ECDsa)key);
+        using var paired = key is RSA rsa
+            ? certificate.CopyWithPrivateKey(rsa)
+            : certificate.CopyWithPrivateKey((ECDsa)key);
 
-        // SslStream on Windows cannot use an ephemeral key (dotnet/runtime#23749); a PKCS #12 round trip gives it a usable one.
+        // SslStream on Windows cannot use an ephemeral key (dotnet/runtime#23749); a PKCS #12 round trip gives it a
+        // usable one.
         return X509CertificateLoader.LoadPkcs12(paired.Export(X509ContentType.Pkcs12), password: null);
     }
 
@@ -336,7 +376,11 @@ public sealed partial class CertificateFolder
         [LoggerMessage(1, LogLevel.Warning, "Refused a client certificate {Subject}: it {Problem}")]
         public static partial void ClientCertificateRefused(ILogger logger, string subject, string problem);
 
-        [LoggerMessage(2, LogLevel.Warning, "No TLS handshake with {Peer}: a plaintext client, a client without a certificate or with a refused one; Qlik's engine connects with its client certificate folder for this connection")]
+        [LoggerMessage(
+            2,
+            LogLevel.Warning,
+            "No TLS handshake with {Peer}: a plaintext client, a client without a certificate or with a refused one; "
+            + "Qlik's engine connects with its client certificate folder for this connection")]
         public static partial void HandshakeFailed(ILogger logger, string peer);
 
         [LoggerMessage(

@@ -1,13 +1,14 @@
 namespace SsePlugin.Host.Security;
 
 /// <summary>Thrown when a certificate folder cannot be used; lists every file at fault and its problem.</summary>
-public sealed class CertificateFolderException : Exception
+internal sealed class CertificateFolderException : Exception
 {
     /// <summary>Creates the exception from the problems found.</summary>
     /// <param name="directory">The folder.</param>
     /// <param name="problems">Every problem, each naming its file.</param>
     public CertificateFolderException(string directory, IReadOnlyList<string> problems)
-        : base($"{problems.Count} problem(s) in the certificate folder {directory}; without them fixed there is no TLS, and nothing is served:"
+        : base($"{problems.Count} problem(s) in the certificate folder {directory}; "
+            + "without them fixed there is no TLS, and nothing is served:"
             + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  " + p)))
     {
         Directory = directory;

@@ -39,7 +39,7 @@ public sealed partial class ChildHost : IAsyncDisposable
     public GrpcChannel Channel { get; }
 
     /// <summary>Gets a client of the host, on <see cref="Channel"/>.</summary>
-    public Connector.ConnectorClient Client { get; }
+    internal Connector.ConnectorClient Client { get; }
 
     /// <summary>Starts the host on a free loopback port and waits until it listens.</summary>
     public static Task<ChildHost> StartAsync(params string[] args) => StartAsync(new Dictionary<string, string>(), args);

@@ -28,7 +28,7 @@ public sealed class TestHost : IAsyncDisposable
     public IReadOnlyList<Uri> Addresses { get; }
 
     /// <summary>Gets a client of <see cref="Address"/>.</summary>
-    public Connector.ConnectorClient Client { get; }
+    internal Connector.ConnectorClient Client { get; }
 
     /// <summary>Starts the host with the example and test functions and the given extra arguments.</summary>
     public static Task<TestHost> StartAsync(params string[] args) => StartAsync(args, configure: null);
@@ -50,7 +50,7 @@ public sealed class TestHost : IAsyncDisposable
     }
 
     /// <summary>A client on a channel of its own to <paramref name="address"/> (default: <see cref="Address"/>) through the handler (default: the channel's own).</summary>
-    public Connector.ConnectorClient Connect(HttpMessageHandler? handler, Uri? address = null) => new(OpenChannel(address ?? Address, handler));
+    internal Connector.ConnectorClient Connect(HttpMessageHandler? handler, Uri? address = null) => new(OpenChannel(address ?? Address, handler));
 
     /// <summary>Opens a channel to one of <see cref="Addresses"/>, receiving at most what Qlik's engine does (4 MiB a message).</summary>
     public GrpcChannel OpenChannel(Uri address, HttpMessageHandler? handler = null)
@@ -75,7 +75,7 @@ public sealed class HostFixture : IAsyncLifetime
 
     public TestHost Host => _host!;
 
-    public Connector.ConnectorClient Client => _host!.Client;
+    internal Connector.ConnectorClient Client => _host!.Client;
 
     public async Task InitializeAsync() => _host = await TestHost.StartAsync(
         "--SsePlugin:JavaScript:TimeoutSeconds", "5",

@@ -5,7 +5,7 @@ using Qlik.Sse;
 namespace SsePlugin.FunctionalTests.Infrastructure;
 
 /// <summary>Calls the Connector with request messages given as bytes, to send what Qlik's engine never would.</summary>
-public static class RawCalls
+internal static class RawCalls
 {
     private const string Service = "qlik.sse.Connector";
 

@@ -5,7 +5,7 @@ using Qlik.Sse;
 namespace SsePlugin.FunctionalTests.Infrastructure;
 
 /// <summary>What a call answered: its rows, its headers and trailers, and how many messages carried the rows.</summary>
-public sealed record SseAnswer(IReadOnlyList<Row> Rows, Metadata Headers, Metadata Trailers, int Messages)
+internal sealed record SseAnswer(IReadOnlyList<Row> Rows, Metadata Headers, Metadata Trailers, int Messages)
 {
     public double[] Numbers(int column = 0) => Rows.Select(r => r.Duals[column].NumData).ToArray();
 
@@ -18,7 +18,7 @@ public sealed record SseAnswer(IReadOnlyList<Row> Rows, Metadata Headers, Metada
 }
 
 /// <summary>Calls functions the way Qlik's engine does: binary headers, rows in bundles, answers read as they come.</summary>
-public static class SseCalls
+internal static class SseCalls
 {
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
 

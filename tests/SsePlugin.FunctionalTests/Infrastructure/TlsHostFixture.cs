@@ -33,18 +33,18 @@ public sealed class TlsHostFixture : IAsyncLifetime
     }
 
     /// <summary>A client with a set's Qlik folder, as Qlik's engine is configured.</summary>
-    public Connector.ConnectorClient ConnectAsQlik(string set) =>
+    internal Connector.ConnectorClient ConnectAsQlik(string set) =>
         Connect(QlikFolder(set).ClientOptions("localhost"));
 
     /// <summary>A client that trusts the host (it checks the server against the trusted root) and presents the given certificate, or none.</summary>
-    public Connector.ConnectorClient ConnectPresenting(X509Certificate2? clientCertificate)
+    internal Connector.ConnectorClient ConnectPresenting(X509Certificate2? clientCertificate)
     {
         var options = QlikFolder(Certificates.Trusted).ClientOptions("localhost");
         options.ClientCertificateContext = clientCertificate is null ? null : SslStreamCertificateContext.Create(clientCertificate, null, offline: true);
         return Connect(options);
     }
 
-    public static CertificateFolder QlikFolder(string set) => CertificateFolder.Load(TestCertificates.Qlik(set), CertificateSide.Qlik);
+    internal static CertificateFolder QlikFolder(string set) => CertificateFolder.Load(TestCertificates.Qlik(set), CertificateSide.Qlik);
 
     private Connector.ConnectorClient Connect(SslClientAuthenticationOptions options) =>
         Host.Connect(new SocketsHttpHandler { SslOptions = options }, ByName);

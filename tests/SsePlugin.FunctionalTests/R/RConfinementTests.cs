@@ -371,7 +371,7 @@ public sealed class ConfinedRHostFixture : IAsyncLifetime
 {
     private TestHost? _host;
 
-    public Connector.ConnectorClient Client => _host!.Client;
+    internal Connector.ConnectorClient Client => _host!.Client;
 
     /// <summary>Gets the port of SsePlugin:Rserve:Address, which Rserve does not listen on (it has a socket).</summary>
     public int RservePort { get; } = RserveProcess.FreeLoopbackPort();

@@ -13,7 +13,7 @@ public sealed class RHostFixture : IAsyncLifetime
 
     public RserveProcess Rserve { get; private set; } = null!;
 
-    public Qlik.Sse.Connector.ConnectorClient Client => _host!.Client;
+    internal Qlik.Sse.Connector.ConnectorClient Client => _host!.Client;
 
     public async Task InitializeAsync()
     {
