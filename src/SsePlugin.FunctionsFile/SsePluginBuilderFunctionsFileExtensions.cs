@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using SsePlugin.FunctionsFile;
+using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Discovery;
 
 namespace Microsoft.Extensions.DependencyInjection;

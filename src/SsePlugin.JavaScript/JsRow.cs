@@ -1,6 +1,6 @@
 using Jint;
 using Jint.Native;
-using SsePlugin.Server.Catalog;
+using SsePlugin.Server.Invocation;
 
 namespace SsePlugin.JavaScript;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using SsePlugin.Rserve;
-using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Invocation;
 using SsePlugin.Server.Scripting;
 

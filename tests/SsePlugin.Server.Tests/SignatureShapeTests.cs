@@ -1,6 +1,7 @@
 using System.Reflection;
 using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Discovery;
+using SsePlugin.Server.Invocation;
 
 namespace SsePlugin.Server.Tests;
 

@@ -1,5 +1,5 @@
 using System.Collections.Frozen;
-using SsePlugin.Server.Discovery;
+using SsePlugin.Server.Invocation;
 using SsePlugin.Server.Protocol;
 
 namespace SsePlugin.Server.Catalog;

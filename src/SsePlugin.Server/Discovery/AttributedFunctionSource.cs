@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
 using SsePlugin.Server.Catalog;
+using SsePlugin.Server.Invocation;
 
 namespace SsePlugin.Server.Discovery;
 

@@ -4,6 +4,7 @@ using System.Runtime.Loader;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SsePlugin.Server.Catalog;
+using SsePlugin.Server.Invocation;
 
 namespace SsePlugin.Server.Discovery;
 

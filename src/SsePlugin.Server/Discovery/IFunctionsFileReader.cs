@@ -1,3 +1,5 @@
+using SsePlugin.Server.Catalog;
+
 namespace SsePlugin.Server.Discovery;
 
 /// <summary>

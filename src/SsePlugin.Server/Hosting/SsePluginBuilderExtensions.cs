@@ -1,4 +1,5 @@
 using System.Reflection;
+using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Discovery;
 
 namespace Microsoft.Extensions.DependencyInjection;

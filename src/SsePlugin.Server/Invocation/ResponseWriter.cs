@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Grpc.Core;
-using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Protocol;
 
 namespace SsePlugin.Server.Invocation;

@@ -1,4 +1,3 @@
-using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Invocation;
 
 namespace SsePlugin.Server.Scripting;

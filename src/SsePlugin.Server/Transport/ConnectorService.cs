@@ -7,7 +7,6 @@ using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Hosting;
 using SsePlugin.Server.Invocation;
 using SsePlugin.Server.Protocol;

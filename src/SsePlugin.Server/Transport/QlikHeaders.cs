@@ -1,7 +1,6 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Qlik.Sse;
-using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Invocation;
 using SsePlugin.Server.Protocol;
 using SsePlugin.Server.Scripting;

@@ -1,6 +1,6 @@
-using SsePlugin.Server.Catalog;
+using SsePlugin.Server.Invocation;
 
-namespace SsePlugin.Server.Discovery;
+namespace SsePlugin.Server.Catalog;
 
 /// <summary>Supplies functions to the catalog: the seam between how functions are declared and how they are served.</summary>
 internal interface IFunctionSource

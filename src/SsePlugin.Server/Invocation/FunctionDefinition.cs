@@ -1,6 +1,4 @@
-using SsePlugin.Server.Invocation;
-
-namespace SsePlugin.Server.Catalog;
+namespace SsePlugin.Server.Invocation;
 
 /// <summary>A parameter of an SSE function as Qlik sees it.</summary>
 /// <param name="Name">The parameter name.</param>
