@@ -435,7 +435,7 @@ public sealed class RserveProcess : IAsyncDisposable
 
     /// <summary>Finds a free TCP port on 127.0.0.1 by binding port 0.</summary>
     /// <returns>A port that was free a moment ago.</returns>
-    public static int FreeLoopbackPort()
+    internal static int FreeLoopbackPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
