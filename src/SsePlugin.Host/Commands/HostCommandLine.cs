@@ -27,7 +27,7 @@ internal sealed class HostCommandLine
         Runs the plugin: Qlik calls it as an analytic connection (default 127.0.0.1:50051, plaintext unless --certs).
         Any setting can also be given as --Section:Key value ({SettingExample},
         --Serilog:MinimumLevel:Default Warning), in appsettings.json next to the executable or in the environment
-        (SsePlugin__Port=50052); the README's configuration table lists them all. A switch wins over its setting.
+        (SsePlugin__Port=50052); docs/configuration.md lists them all. A switch wins over its setting.
         """;
 
     private static readonly ValueKind WholeNumber = new("a whole number", value => TryReadWholeNumber(value, out _));
