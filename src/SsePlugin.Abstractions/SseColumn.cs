@@ -7,7 +7,12 @@ public sealed class SseColumn
     /// <param name="name">The field name Qlik shows.</param>
     /// <param name="numbers">The values; <see cref="double.NaN"/> is Qlik's null.</param>
     public SseColumn(string name, double[] numbers)
-        : this(name, SseDataType.Numeric, numbers ?? throw new ArgumentNullException(nameof(numbers)), null, numbers.Length)
+        : this(
+            name,
+            SseDataType.Numeric,
+            numbers ?? throw new ArgumentNullException(nameof(numbers)),
+            null,
+            numbers.Length)
     {
     }
 
@@ -15,7 +20,8 @@ public sealed class SseColumn
     /// <param name="name">The field name Qlik shows.</param>
     /// <param name="strings">The values; <see langword="null"/> entries are sent as empty text.</param>
     public SseColumn(string name, string[] strings)
-        : this(name, SseDataType.String, null, strings ?? throw new ArgumentNullException(nameof(strings)), strings.Length)
+        : this(
+            name, SseDataType.String, null, strings ?? throw new ArgumentNullException(nameof(strings)), strings.Length)
     {
     }
 
@@ -30,7 +36,8 @@ public sealed class SseColumn
         ArgumentNullException.ThrowIfNull(strings);
         if (numbers.Length != strings.Length)
         {
-            throw new ArgumentException($"Column '{name}' has {numbers.Length} numbers but {strings.Length} texts.", nameof(strings));
+            throw new ArgumentException(
+                $"Column '{name}' has {numbers.Length} numbers but {strings.Length} texts.", nameof(strings));
         }
     }
 
@@ -50,7 +57,9 @@ public sealed class SseColumn
     /// <summary>Gets the data type Qlik reads the values as.</summary>
     public SseDataType DataType { get; }
 
-    /// <summary>Gets or sets the field tags Qlik attaches to the field (for example <c>$numeric</c>); none by default.</summary>
+    /// <summary>
+    /// Gets or sets the field tags Qlik attaches to the field (for example <c>$numeric</c>); none by default.
+    /// </summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
 
     /// <summary>Gets the number of values.</summary>
@@ -74,11 +83,16 @@ public sealed class SseColumn
         return StringArray?[row] ?? string.Empty;
     }
 
-    /// <summary>The numbers, possibly longer than <see cref="Count"/>; <see langword="null"/> for text columns.</summary>
+    /// <summary>
+    /// The numbers, possibly longer than <see cref="Count"/>; <see langword="null"/> for text columns.
+    /// </summary>
     internal double[]? NumberArray { get; }
 
-    /// <summary>The texts, possibly longer than <see cref="Count"/>; <see langword="null"/> where no row has text.</summary>
+    /// <summary>
+    /// The texts, possibly longer than <see cref="Count"/>; <see langword="null"/> where no row has text.
+    /// </summary>
     internal string?[]? StringArray { get; }
 
-    private void CheckRow(int row) => ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Count, nameof(row));
+    private void CheckRow(int row) =>
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)row, (uint)Count, nameof(row));
 }

@@ -51,7 +51,9 @@ public sealed class SseFunctionAttribute : Attribute
     /// <summary>Gets the function type.</summary>
     public SseFunctionType FunctionType { get; }
 
-    /// <summary>Gets or sets the name Qlik sees; defaults to the method name. Letters, digits and underscores only.</summary>
+    /// <summary>
+    /// Gets or sets the name Qlik sees; defaults to the method name. Letters, digits and underscores only.
+    /// </summary>
     public string? Name { get; set; }
 
     /// <summary>
@@ -81,7 +83,9 @@ public sealed class NoCacheAttribute : Attribute
 {
 }
 
-/// <summary>Declares, in order, the parameters of a function that reads its rows as a stream of <see cref="SseRow"/>.</summary>
+/// <summary>
+/// Declares, in order, the parameters of a function that reads its rows as a stream of <see cref="SseRow"/>.
+/// </summary>
 /// <param name="name">The parameter name Qlik shows.</param>
 /// <param name="dataType">The parameter's data type.</param>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = true, Inherited = false)]

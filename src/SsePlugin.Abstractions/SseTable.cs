@@ -18,7 +18,8 @@ public sealed class SseTable
             if (column.Count != RowCount)
             {
                 throw new ArgumentException(
-                    $"Column '{column.Name}' has {column.Count} values but column '{columns[0].Name}' has {RowCount}; all columns of a table must be of equal length.",
+                    $"Column '{column.Name}' has {column.Count} values but column '{columns[0].Name}' has "
+                    + $"{RowCount}; all columns of a table must be of equal length.",
                     nameof(columns));
             }
         }

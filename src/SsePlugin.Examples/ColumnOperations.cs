@@ -28,7 +28,9 @@ public static class ColumnOperations
         return sum;
     }
 
-    /// <summary>The maximum of each of two columns, as one row of fields Max1 and Max2, for <c>LOAD ... EXTENSION</c>.</summary>
+    /// <summary>
+    /// The maximum of each of two columns, as one row of fields Max1 and Max2, for <c>LOAD ... EXTENSION</c>.
+    /// </summary>
     /// <param name="col1">The first column.</param>
     /// <param name="col2">The second column.</param>
     /// <returns>One row; a column without numbers gives null.</returns>

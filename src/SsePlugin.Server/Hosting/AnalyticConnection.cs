@@ -3,10 +3,13 @@ using SsePlugin.Server.Scripting;
 
 namespace SsePlugin.Server.Hosting;
 
-/// <summary>One analytic connection as Qlik sees it: a port, its functions and the engine that runs its scripts.</summary>
+/// <summary>
+/// One analytic connection as Qlik sees it: a port, its functions and the engine that runs its scripts.
+/// </summary>
 public sealed class AnalyticConnection
 {
-    internal AnalyticConnection(string name, SseConnectionOptions options, FunctionCatalog catalog, IScriptEngine? engine)
+    internal AnalyticConnection(
+        string name, SseConnectionOptions options, FunctionCatalog catalog, IScriptEngine? engine)
     {
         Name = name;
         Options = options;
@@ -14,7 +17,9 @@ public sealed class AnalyticConnection
         Scripts = engine is null ? null : new ScriptFunctions(engine);
     }
 
-    /// <summary>Gets the connection's name: <c>main</c>, or its key under <see cref="SsePluginOptions.Connections"/>.</summary>
+    /// <summary>
+    /// Gets the connection's name: <c>main</c>, or its key under <see cref="SsePluginOptions.Connections"/>.
+    /// </summary>
     public string Name { get; }
 
     /// <summary>Gets the connection's settings.</summary>
@@ -23,7 +28,9 @@ public sealed class AnalyticConnection
     /// <summary>Gets the functions served on this connection.</summary>
     public FunctionCatalog Catalog { get; }
 
-    /// <summary>Gets the name of the engine that runs this connection's scripts; none when no engine is registered.</summary>
+    /// <summary>
+    /// Gets the name of the engine that runs this connection's scripts; none when no engine is registered.
+    /// </summary>
     public string? ScriptEngine => Scripts?.Engine.Name;
 
     /// <summary>Gets whether Qlik may send this connection scripts: allowed, and an engine runs them.</summary>

@@ -27,7 +27,10 @@ public sealed class ConnectionRegistry
     /// <summary>Gets every connection, the main one first.</summary>
     public IReadOnlyList<AnalyticConnection> All { get; }
 
-    /// <summary>Gets the main connection; calls that arrive on a port not set up with <see cref="ListenOptionsExtensions.UseAnalyticConnection"/> go to it.</summary>
+    /// <summary>
+    /// Gets the main connection; calls that arrive on a port not set up with
+    /// <see cref="ListenOptionsExtensions.UseAnalyticConnection"/> go to it.
+    /// </summary>
     public AnalyticConnection Main { get; }
 
     /// <summary>Builds every connection, or throws with every mistake found.</summary>
@@ -36,7 +39,9 @@ public sealed class ConnectionRegistry
     {
         var options = services.GetRequiredService<IOptions<SsePluginOptions>>().Value;
         var diagnostics = new List<SseDiagnostic>();
-        var compiled = services.GetServices<IFunctionSource>().SelectMany(s => s.GetFunctions(services, diagnostics)).ToList();
+        var compiled = services.GetServices<IFunctionSource>()
+            .SelectMany(source => source.GetFunctions(services, diagnostics))
+            .ToList();
         var engines = services.GetServices<IScriptEngine>().ToDictionary(e => e.Name, StringComparer.OrdinalIgnoreCase);
         var functionsFiles = services.GetService<IFunctionsFileReader>();
         var connections = new List<AnalyticConnection>();
@@ -44,11 +49,14 @@ public sealed class ConnectionRegistry
         foreach (var (name, connection) in options.AllConnections())
         {
             void Report(string problem, string fix) =>
-                diagnostics.Add(new SseDiagnostic(DiagnosticCodes.InvalidConnection, $"connection '{name}'", null, problem, fix));
+                diagnostics.Add(new SseDiagnostic(
+                    DiagnosticCodes.InvalidConnection, $"connection '{name}'", null, problem, fix));
 
             if (!ReferenceEquals(connection, options) && name.Equals(MainName, StringComparison.OrdinalIgnoreCase))
             {
-                Report($"'{MainName}' is the name of the connection at the top of the SsePlugin section.", "Give this connection another name.");
+                Report(
+                    $"'{MainName}' is the name of the connection at the top of the SsePlugin section.",
+                    "Give this connection another name.");
             }
 
             if (connection.Port is < 0 or > 65535)
@@ -58,12 +66,17 @@ public sealed class ConnectionRegistry
 
             if (!IPAddress.TryParse(connection.Bind, out _))
             {
-                Report($"Bind '{connection.Bind}' is not an IP address.", "Use an address of this machine, such as 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or ::1; not a host name.");
+                Report(
+                    $"Bind '{connection.Bind}' is not an IP address.",
+                    "Use an address of this machine, such as 127.0.0.1 (this machine only), 0.0.0.0 (every interface) "
+                    + "or ::1; not a host name.");
             }
 
             if (connection.Port != 0 && !ports.TryAdd(connection.Port, name))
             {
-                Report($"Port {connection.Port} is also the port of connection '{ports[connection.Port]}'.", "Give each analytic connection its own port.");
+                Report(
+                    $"Port {connection.Port} is also the port of connection '{ports[connection.Port]}'.",
+                    "Give each analytic connection its own port.");
             }
 
             // A host without engines (a library-mode app with compiled functions only) serves no scripts; it refuses
@@ -102,14 +115,16 @@ public sealed class ConnectionRegistry
         }
 
         // A clash among the compiled functions is found again on every connection; it is reported once.
-        return diagnostics.Count == 0 ? new ConnectionRegistry(connections) : throw new SseConfigurationException([.. diagnostics.Distinct()]);
+        return diagnostics.Count == 0
+            ? new ConnectionRegistry(connections)
+            : throw new SseConfigurationException([.. diagnostics.Distinct()]);
     }
 
     /// <summary>Finds the connection a call arrived on.</summary>
     internal AnalyticConnection For(HttpContext context) =>
-        All.Count == 1
-            ? Main
-            : context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(typeof(AnalyticConnection), out var connection) == true
-                ? (AnalyticConnection)connection!
-                : Main;
+        All.Count > 1
+        && context.Features.Get<IConnectionItemsFeature>()?.Items is { } items
+        && items.TryGetValue(typeof(AnalyticConnection), out var connection)
+            ? (AnalyticConnection)connection!
+            : Main;
 }

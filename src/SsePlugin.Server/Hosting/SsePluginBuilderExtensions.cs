@@ -24,7 +24,9 @@ public static class SsePluginBuilderExtensions
         return builder;
     }
 
-    /// <summary>Serves the <see cref="SsePlugin.SseFunctionAttribute"/> methods of every public class of an assembly.</summary>
+    /// <summary>
+    /// Serves the <see cref="SsePlugin.SseFunctionAttribute"/> methods of every public class of an assembly.
+    /// </summary>
     /// <param name="builder">The SSE server's builder.</param>
     /// <param name="assembly">The assembly to search.</param>
     /// <returns>The same builder, for chaining.</returns>
@@ -32,7 +34,8 @@ public static class SsePluginBuilderExtensions
         builder.AddFunctions(assembly.GetExportedTypes());
 
     /// <summary>
-    /// Serves the <see cref="SsePlugin.SseFunctionAttribute"/> methods of the assemblies in a folder, loaded at start-up, so
+    /// Serves the <see cref="SsePlugin.SseFunctionAttribute"/> methods of the assemblies in a folder, loaded at
+    /// start-up, so
     /// that an administrator can add functions without rebuilding the host.
     /// </summary>
     /// <param name="builder">The SSE server's builder.</param>
