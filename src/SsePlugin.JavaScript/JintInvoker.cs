@@ -77,7 +77,8 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
             // described for LOAD ... EXTENSION; a per-row script has nothing to answer.
             if (await FunctionWithoutRowsAsync(engine, turns, cancellation).ConfigureAwait(false) is { } whole)
             {
-                await AnswerWholeTableAsync(engine, turns, call, whole, await call.ReadAllAsync().ConfigureAwait(false)).ConfigureAwait(false);
+                var table = await call.ReadAllAsync().ConfigureAwait(false);
+                await AnswerWholeTableAsync(engine, turns, call, whole, table).ConfigureAwait(false);
             }
 
             return;
@@ -87,31 +88,33 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         JsValue first;
         using (await turns.TakeAsync(cancellation).ConfigureAwait(false))
         {
-            row.Load(block, 0);
+            row.Load(block.Rows, 0);
             first = Settle(engine.Evaluate(script));
         }
 
         if (first is Function function)
         {
-            await AnswerWholeTableAsync(engine, turns, call, function, await call.ReadAllAsync(block).ConfigureAwait(false)).ConfigureAwait(false);
+            var table = await call.ReadAllAsync(block).ConfigureAwait(false);
+            await AnswerWholeTableAsync(engine, turns, call, function, table).ConfigureAwait(false);
             return;
         }
 
         var output = new RowOutput(definition.ReturnType, call.Response);
         JsValues.Store(first, output, output.Reserve(1), definition.ReturnType);
-        for (var from = 1; block is not null; from = 0, block = await call.ReadBlockAsync(output).ConfigureAwait(false))
+        for (var from = 1; block is not null; from = 0, block = await call.ReadBlockAsync().ConfigureAwait(false))
         {
-            if (block.RowCount == from)
+            var rows = block.Rows;
+            if (rows.RowCount == from)
             {
                 continue;
             }
 
-            var start = output.Reserve(block.RowCount - from) - from;
+            var start = output.Reserve(rows.RowCount - from) - from;
             using (await turns.TakeAsync(cancellation).ConfigureAwait(false))
             {
-                for (var i = from; i < block.RowCount; i++)
+                for (var i = from; i < rows.RowCount; i++)
                 {
-                    row.Load(block, i);
+                    row.Load(rows, i);
                     JsValues.Store(Settle(engine.Evaluate(script)), output, start + i, definition.ReturnType);
                 }
             }
@@ -192,14 +195,14 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         engine.Call(function, JsValue.Undefined, [JsColumns.Load(engine, table)]);
 
     /// <summary>Says what went wrong in words a Qlik author can act on, or returns null for errors that are not the script's.</summary>
-    private Exception? Describe(Exception exception, FunctionCall call, CancellationToken deadline)
+    private CallFailure? Describe(Exception exception, FunctionCall call, CancellationToken deadline)
     {
         var name = call.Function.Name;
         return exception switch
         {
-            // Whatever ended a cancelled call (a script stopped, a write to a call already over), it ends as cancelled.
-            _ when call.Context.CancellationToken.IsCancellationRequested =>
-                new OperationCanceledException(call.Context.CancellationToken),
+            // A cancelled call's failure, whatever it is (a script stopped, a write to a call already over), is the
+            // transport's to report: it knows why the call was cancelled.
+            _ when call.Context.CancellationToken.IsCancellationRequested => null,
             ExecutionCanceledException or OperationCanceledException when deadline.IsCancellationRequested =>
                 new CallFailure(CallFailureKind.TimeLimitExceeded, $"{name}: the script ran longer than the {options.TimeoutSeconds:0.#} s allowed per call (SsePlugin:JavaScript:TimeoutSeconds; time waiting for rows does not count)."),
             MemoryLimitExceededException =>

@@ -58,9 +58,14 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
         catch (Exception e) when (e is OperationCanceledException or RserveException or IOException)
         {
             session?.Close();
+            if (call.Context.CancellationToken.IsCancellationRequested)
+            {
+                // The call was cancelled: the transport, which knows why, reports it.
+                throw;
+            }
+
             throw e switch
             {
-                OperationCanceledException when call.Context.CancellationToken.IsCancellationRequested => new OperationCanceledException(call.Context.CancellationToken),
                 OperationCanceledException when session is null => new CallFailure(
                     CallFailureKind.TimeLimitExceeded,
                     $"{name}: no R session became free or could be opened within the {options.TimeoutSeconds:0.#} s allowed per call "
