@@ -6,7 +6,8 @@ namespace SsePlugin.Server.Invocation;
 internal interface IRequestReader
 {
     /// <summary>Reads the next request message.</summary>
-    /// <returns>The message, which the reader of its rows releases; <see langword="null"/> once all have come.</returns>
+    /// <returns>The message, which the reader of its rows releases; <see langword="null"/> once all have
+    /// come.</returns>
     /// <exception cref="CallFailure">The request breaks the protocol or a limit.</exception>
     /// <exception cref="OperationCanceledException">The client cancelled the call or went away.</exception>
     ValueTask<RequestMessage?> ReadAsync();

@@ -29,7 +29,9 @@ internal sealed class RowOutput
     private double[] _numbers = [];
     private string?[] _strings = [];
 
-    /// <summary>Starts the answer column of a call, which its response sends whenever the call waits for rows.</summary>
+    /// <summary>
+    /// Starts the answer column of a call, which its response sends whenever the call waits for rows.
+    /// </summary>
     /// <param name="dataType">The data type of the answers.</param>
     /// <param name="response">The call's answer.</param>
     public RowOutput(SseDataType dataType, ResponseWriter response)
@@ -48,7 +50,9 @@ internal sealed class RowOutput
     /// <summary>Gets the text buffer; valid up to <see cref="Count"/>.</summary>
     public string?[] Strings => _strings;
 
-    /// <summary>Makes room for <paramref name="rows"/> more answers, written by index from the position returned.</summary>
+    /// <summary>
+    /// Makes room for <paramref name="rows"/> more answers, written by index from the position returned.
+    /// </summary>
     /// <returns>The index of the first reserved answer.</returns>
     public int Reserve(int rows)
     {

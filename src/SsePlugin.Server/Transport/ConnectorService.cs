@@ -34,11 +34,19 @@ internal partial class ConnectorService
         Marshallers.Create(static m => m.ToByteArray(), ReadCapabilitiesRequest),
         Marshallers.Create(static m => m.ToByteArray(), Capabilities.Parser.ParseFrom));
 
-    private static readonly Method<RequestMessage, ResponseChunk> ExecuteFunctionMethod =
-        new(MethodType.DuplexStreaming, ServiceName, nameof(ExecuteFunction), SseMarshallers.Requests, SseMarshallers.Responses);
+    private static readonly Method<RequestMessage, ResponseChunk> ExecuteFunctionMethod = new(
+        MethodType.DuplexStreaming,
+        ServiceName,
+        nameof(ExecuteFunction),
+        SseMarshallers.Requests,
+        SseMarshallers.Responses);
 
-    private static readonly Method<RequestMessage, ResponseChunk> EvaluateScriptMethod =
-        new(MethodType.DuplexStreaming, ServiceName, nameof(EvaluateScript), SseMarshallers.Requests, SseMarshallers.Responses);
+    private static readonly Method<RequestMessage, ResponseChunk> EvaluateScriptMethod = new(
+        MethodType.DuplexStreaming,
+        ServiceName,
+        nameof(EvaluateScript),
+        SseMarshallers.Requests,
+        SseMarshallers.Responses);
 
     private readonly ConnectionRegistry _connections;
     private readonly Dictionary<AnalyticConnection, Capabilities> _capabilities;
@@ -52,7 +60,11 @@ internal partial class ConnectorService
     private readonly FailureLogLimit<StatusCode> _failureLog;
     private readonly ILogger _logger;
 
-    public ConnectorService(ConnectionRegistry connections, IOptions<SsePluginOptions> options, IHostApplicationLifetime lifetime, ILogger<ConnectorService> logger)
+    public ConnectorService(
+        ConnectionRegistry connections,
+        IOptions<SsePluginOptions> options,
+        IHostApplicationLifetime lifetime,
+        ILogger<ConnectorService> logger)
     {
         _connections = connections;
         _capabilities = connections.All.ToDictionary(c => c, c => CapabilitiesBuilder.Build(c));
@@ -78,15 +90,22 @@ internal partial class ConnectorService
 
     public virtual Task<Capabilities> GetCapabilities(Empty request, ServerCallContext context)
     {
-        var capabilities = _capabilities[_connections.For(context.GetHttpContext())];
-        Log.Capabilities(_logger, Caller(context), _connections.For(context.GetHttpContext()).Name, capabilities.Functions.Count);
+        var connection = _connections.For(context.GetHttpContext());
+        var capabilities = _capabilities[connection];
+        Log.Capabilities(_logger, Caller(context), connection.Name, capabilities.Functions.Count);
         return Task.FromResult(capabilities);
     }
 
-    public virtual Task ExecuteFunction(IAsyncStreamReader<RequestMessage> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context) =>
+    public virtual Task ExecuteFunction(
+        IAsyncStreamReader<RequestMessage> requests,
+        IServerStreamWriter<ResponseChunk> responses,
+        ServerCallContext context) =>
         RunAsync(nameof(ExecuteFunction), FindFunction, requests, responses, context);
 
-    public virtual Task EvaluateScript(IAsyncStreamReader<RequestMessage> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context) =>
+    public virtual Task EvaluateScript(
+        IAsyncStreamReader<RequestMessage> requests,
+        IServerStreamWriter<ResponseChunk> responses,
+        ServerCallContext context) =>
         RunAsync(nameof(EvaluateScript), PrepareScript, requests, responses, context);
 
     private static FunctionDefinition FindFunction(ServerCallContext context, AnalyticConnection connection)
@@ -96,7 +115,8 @@ internal partial class ConnectorService
             ? function
             : throw new CallFailure(
                 CallFailureKind.UnknownFunction,
-                $"Function id {header.FunctionId} is not a function of this plugin; it has {DescribeFunctions(connection)}. "
+                $"Function id {header.FunctionId} is not a function of this plugin; it has "
+                + $"{DescribeFunctions(connection)}. "
                 + "Qlik's engine may hold an outdated list: restart the engine or save the analytic connection again.");
     }
 
@@ -108,18 +128,22 @@ internal partial class ConnectorService
             throw new CallFailure(
                 CallFailureKind.NotAllowed,
                 "This plugin runs no scripts: no script engine is registered with it, so ScriptEval, ScriptAggr and "
-                + $"their siblings cannot be used here. Call the plugin's own functions instead; it has {DescribeFunctions(connection)}.");
+                + "their siblings cannot be used here. Call the plugin's own functions instead; it has "
+                + $"{DescribeFunctions(connection)}.");
         }
 
         return connection.Options.AllowScript
             ? connection.Scripts.Resolve(script)
             : throw new CallFailure(
                 CallFailureKind.NotAllowed,
-                "Script evaluation is disabled on this plugin (AllowScript is false): ScriptEval, ScriptAggr and their siblings cannot be used here. "
+                "Script evaluation is disabled on this plugin (AllowScript is false): ScriptEval, ScriptAggr and "
+                + "their siblings cannot be used here. "
                 + $"Call the plugin's own functions instead; it has {DescribeFunctions(connection)}.");
     }
 
-    /// <summary>Runs one call: resolves its function from the headers, streams rows through it, logs one line.</summary>
+    /// <summary>
+    /// Runs one call: resolves its function from the headers, streams rows through it, logs one line.
+    /// </summary>
     private async Task RunAsync(
         string rpc,
         Func<ServerCallContext, AnalyticConnection, FunctionDefinition> resolve,
@@ -253,13 +277,16 @@ internal partial class ConnectorService
         {
             0 => "no functions",
             <= listed => $"these functions: {named}",
-            _ => $"{functions.Count} functions: {named} and {functions.Count - listed} more (GetCapabilities lists them all)",
+            _ => $"{functions.Count} functions: {named} and {functions.Count - listed} more "
+                + "(GetCapabilities lists them all)",
         };
     }
 
     /// <summary>Who called: the peer's address and, under mutual TLS, the subject of its client certificate.</summary>
     private static string Caller(ServerCallContext context) =>
-        context.GetHttpContext().Connection.ClientCertificate is { } certificate ? $"{context.Peer} ({certificate.Subject})" : context.Peer;
+        context.GetHttpContext().Connection.ClientCertificate is { } certificate
+            ? $"{context.Peer} ({certificate.Subject})"
+            : context.Peer;
 
     /// <summary>
     /// The caller's text with control characters escaped (<c>\n</c>, <c>\u001b</c>), so that an app id, user id or
@@ -297,7 +324,8 @@ internal partial class ConnectorService
         }
         catch (InvalidProtocolBufferException e)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"The GetCapabilities request is not a valid Empty message: {e.Message}"));
+            throw new RpcException(new Status(
+                StatusCode.InvalidArgument, $"The GetCapabilities request is not a valid Empty message: {e.Message}"));
         }
     }
 
@@ -363,7 +391,10 @@ internal partial class ConnectorService
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "GetCapabilities from {Caller} on connection {Connection}: {FunctionCount} functions")]
+        [LoggerMessage(
+            1,
+            LogLevel.Information,
+            "GetCapabilities from {Caller} on connection {Connection}: {FunctionCount} functions")]
         public static partial void Capabilities(ILogger logger, string caller, string connection, int functionCount);
 
         [LoggerMessage(
