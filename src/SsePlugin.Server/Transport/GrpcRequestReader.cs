@@ -68,12 +68,17 @@ internal sealed class GrpcRequestReader(
                 + "the setting only if a client must send larger ones.",
                 e);
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException)
+        catch (OperationCanceledException)
         {
-            // The client is gone or cancelled: the function sees its token cancelled before it sees this error.
+            // The client cancelled: the function sees its token cancelled before it sees this error.
             await cancellation.CancelAsync().ConfigureAwait(false);
-            throw e as OperationCanceledException
-                ?? new OperationCanceledException(e.Message, e, cancellation.Token);
+            throw;
+        }
+        catch (IOException e)
+        {
+            // The client is gone (its stream was reset): for the call, a cancellation like any other.
+            await cancellation.CancelAsync().ConfigureAwait(false);
+            throw new OperationCanceledException(e.Message, e, cancellation.Token);
         }
         catch (InvalidDataException e)
         {
