@@ -28,9 +28,13 @@ namespace SsePlugin.FunctionsFile;
 internal sealed class FunctionsFileSource(string path, string defaultEngine) : IFunctionSource
 {
     // The keys of the R plugin's FuncDefs.json, then this host's Script and Engine.
-    private static readonly string[] Keys = ["Id", "Name", "FunctionType", "ReturnType", "Params", "CacheResultInQlik", "FunctionRScript", "Script", "Engine"];
+    private static readonly string[] Keys =
+    [
+        "Id", "Name", "FunctionType", "ReturnType", "Params", "CacheResultInQlik", "FunctionRScript", "Script", "Engine",
+    ];
 
-    public IEnumerable<FunctionDefinition> GetFunctions(IServiceProvider services, ICollection<SseDiagnostic> diagnostics)
+    public IEnumerable<FunctionDefinition> GetFunctions(
+        IServiceProvider services, ICollection<SseDiagnostic> diagnostics)
     {
         var file = Path.GetFileName(path);
         void Report(string member, string location, string problem, string fix) =>
@@ -40,8 +44,16 @@ internal sealed class FunctionsFileSource(string path, string defaultEngine) : I
         try
         {
             // Dates stay strings: a script or a name is never a date.
-            using var reader = new JsonTextReader(new StringReader(File.ReadAllText(path))) { DateParseHandling = DateParseHandling.None };
-            document = JToken.ReadFrom(reader, new JsonLoadSettings { CommentHandling = CommentHandling.Ignore, DuplicatePropertyNameHandling = DuplicatePropertyNameHandling.Error });
+            using var reader = new JsonTextReader(new StringReader(File.ReadAllText(path)))
+            {
+                DateParseHandling = DateParseHandling.None,
+            };
+            var settings = new JsonLoadSettings
+            {
+                CommentHandling = CommentHandling.Ignore,
+                DuplicatePropertyNameHandling = DuplicatePropertyNameHandling.Error,
+            };
+            document = JToken.ReadFrom(reader, settings);
             // Only comments may follow the object: reading on throws at anything else.
             while (reader.Read())
             {
@@ -49,7 +61,11 @@ internal sealed class FunctionsFileSource(string path, string defaultEngine) : I
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
         {
-            Report(file, path, $"The functions file could not be read: {e.Message}", "Check the path and that the file is valid JSON.");
+            Report(
+                file,
+                path,
+                $"The functions file could not be read: {e.Message}",
+                "Check the path and that the file is valid JSON.");
             return [];
         }
 
@@ -88,7 +104,12 @@ internal sealed class FunctionsFileSource(string path, string defaultEngine) : I
 
     /// <summary>Reads one function, or adds every mistake in its definition to <paramref name="problems"/>.</summary>
     private static FunctionDefinition? Read(
-        JToken entry, Dictionary<string, IScriptEngine> engines, string defaultEngine, string member, string location, List<string> problems)
+        JToken entry,
+        Dictionary<string, IScriptEngine> engines,
+        string defaultEngine,
+        string member,
+        string location,
+        List<string> problems)
     {
         T? Field<T>(Func<T> read)
         {
@@ -109,7 +130,9 @@ internal sealed class FunctionsFileSource(string path, string defaultEngine) : I
             return null;
         }
 
-        foreach (var key in definition.Properties().Where(key => !Keys.Contains(key.Name, StringComparer.OrdinalIgnoreCase)))
+        var unknownKeys = definition.Properties()
+            .Where(key => !Keys.Contains(key.Name, StringComparer.OrdinalIgnoreCase));
+        foreach (var key in unknownKeys)
         {
             problems.Add($"\"{key.Name}\" is not a key of a function; the keys are {string.Join(", ", Keys)}.");
         }
@@ -117,12 +140,16 @@ internal sealed class FunctionsFileSource(string path, string defaultEngine) : I
         var name = Field(() => Text(Required(entry, "Name"), "Name"));
         if (name is not null && !AttributedFunctionSource.IsValidName(name))
         {
-            problems.Add($"The function name '{name}' holds characters Qlik does not accept; use letters, digits and underscores.");
+            problems.Add(
+                $"The function name '{name}' holds characters Qlik does not accept; use letters, digits and "
+                + "underscores.");
         }
 
         var id = Field(() => Required(entry, "Id") is var value && Int32(value) is { } number
             ? number
-            : throw new FormatException($"Id is {value.ToString(Formatting.None)}, which is not a whole number from {int.MinValue} to {int.MaxValue}."));
+            : throw new FormatException(
+                $"Id is {value.ToString(Formatting.None)}, which is not a whole number from {int.MinValue} to "
+                + $"{int.MaxValue}."));
         var functionType = Field(() => Enumerated<SseFunctionType>(Required(entry, "FunctionType"), "FunctionType"));
         var returnType = Field(() => Enumerated<SseDataType>(Required(entry, "ReturnType"), "ReturnType"));
         var parameters = new List<ParameterDefinition>();
@@ -130,16 +157,20 @@ internal sealed class FunctionsFileSource(string path, string defaultEngine) : I
         {
             foreach (var parameter in declared.Properties())
             {
-                parameters.Add(new ParameterDefinition(parameter.Name, Field(() => Enumerated<SseDataType>(parameter.Value, $"Params.{parameter.Name}"))));
+                var dataType = Field(() => Enumerated<SseDataType>(parameter.Value, $"Params.{parameter.Name}"));
+                parameters.Add(new ParameterDefinition(parameter.Name, dataType));
             }
         }
 
         var (script, engineName) = Field(() => Property(entry, "FunctionRScript") is { } rScript
             ? (Text(rScript, "FunctionRScript"), "r")
-            : (Text(Required(entry, "Script"), "Script"), Property(entry, "Engine") is { } engineToken ? Text(engineToken, "Engine") : defaultEngine));
+            : (Text(Required(entry, "Script"), "Script"),
+                Property(entry, "Engine") is { } engineToken ? Text(engineToken, "Engine") : defaultEngine));
         if (engineName is not null && !engines.ContainsKey(engineName))
         {
-            problems.Add($"The function needs the '{engineName}' script engine, which this host does not run (it runs: {string.Join(", ", engines.Keys)}).");
+            problems.Add(
+                $"The function needs the '{engineName}' script engine, which this host does not run "
+                + $"(it runs: {string.Join(", ", engines.Keys)}).");
         }
 
         if (problems.Count > 0)
@@ -161,20 +192,27 @@ internal sealed class FunctionsFileSource(string path, string defaultEngine) : I
         var cache = Property(entry, "CacheResultInQlik") is not { } flag
             || (flag.Type == JTokenType.Boolean && flag.Value<bool>())
             || (flag.Type == JTokenType.String && bool.TryParse(flag.Value<string>(), out var parsed) && parsed);
-        return new FunctionDefinition(id, name!, functionType, returnType, parameters, noCache: !cache, member, invoker, location);
+        return new FunctionDefinition(
+            id, name!, functionType, returnType, parameters, noCache: !cache, member, invoker, location);
     }
 
     private static JToken? Property(JToken element, string name) =>
-        element is JObject entry && entry.GetValue(name, StringComparison.OrdinalIgnoreCase) is { Type: not JTokenType.Null } value ? value : null;
+        element is JObject entry
+        && entry.GetValue(name, StringComparison.OrdinalIgnoreCase) is { Type: not JTokenType.Null } value
+            ? value
+            : null;
 
     private static JToken Required(JToken element, string name) =>
         Property(element, name) ?? throw new KeyNotFoundException($"The definition has no \"{name}\".");
 
     // Json.NET keeps whole numbers as long, or as BigInteger when they are larger.
-    private static int? Int32(JToken value) => value is JValue { Value: long number } && number is >= int.MinValue and <= int.MaxValue ? (int)number : null;
+    private static int? Int32(JToken value) =>
+        value is JValue { Value: long number } && number is >= int.MinValue and <= int.MaxValue ? (int)number : null;
 
     private static string Text(JToken value, string what) =>
-        value.Type == JTokenType.String ? value.Value<string>()! : throw new FormatException($"{what} is {value.ToString(Formatting.None)}, which is not a string.");
+        value.Type == JTokenType.String
+            ? value.Value<string>()!
+            : throw new FormatException($"{what} is {value.ToString(Formatting.None)}, which is not a string.");
 
     private static T Enumerated<T>(JToken value, string what)
         where T : struct, Enum
@@ -184,11 +222,15 @@ internal sealed class FunctionsFileSource(string path, string defaultEngine) : I
             return (T)(object)number;
         }
 
-        if (value.Type == JTokenType.String && Enum.TryParse<T>(value.Value<string>(), ignoreCase: true, out var named) && Enum.IsDefined(named))
+        if (value.Type == JTokenType.String
+            && Enum.TryParse<T>(value.Value<string>(), ignoreCase: true, out var named)
+            && Enum.IsDefined(named))
         {
             return named;
         }
 
-        throw new FormatException($"{what} is {value.ToString(Formatting.None)}, which is not one of {string.Join(", ", Enum.GetValues<T>().Select(v => $"{Convert.ToInt32(v, CultureInfo.InvariantCulture)} ({v})"))}.");
+        var values = Enum.GetValues<T>().Select(v => $"{Convert.ToInt32(v, CultureInfo.InvariantCulture)} ({v})");
+        throw new FormatException(
+            $"{what} is {value.ToString(Formatting.None)}, which is not one of {string.Join(", ", values)}.");
     }
 }

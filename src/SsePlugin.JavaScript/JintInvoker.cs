@@ -14,7 +14,9 @@ namespace SsePlugin.JavaScript;
 /// the row; a script that evaluates to a function is called once with <c>q</c>, the whole table. Aggregation
 /// scripts see whole columns in <c>args</c> (and <c>q</c>).
 /// </summary>
-internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition definition, JavaScriptOptions options, SemaphoreSlim processors) : FunctionInvoker
+internal sealed class JintInvoker(
+    Prepared<Script> script, ScriptDefinition definition, JavaScriptOptions options, SemaphoreSlim processors)
+    : FunctionInvoker
 {
     // A regular expression cannot be interrupted while it matches, so each match gets at most this long: a call ends
     // within about this much after its time is up or Qlik cancels it.
@@ -77,7 +79,8 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
             // described for LOAD ... EXTENSION; a per-row script has nothing to answer.
             if (await FunctionWithoutRowsAsync(engine, turns, cancellation).ConfigureAwait(false) is { } whole)
             {
-                await AnswerWholeTableAsync(engine, turns, call, whole, await call.ReadAllAsync().ConfigureAwait(false)).ConfigureAwait(false);
+                var table = await call.ReadAllAsync().ConfigureAwait(false);
+                await AnswerWholeTableAsync(engine, turns, call, whole, table).ConfigureAwait(false);
             }
 
             return;
@@ -87,31 +90,33 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         JsValue first;
         using (await turns.TakeAsync(cancellation).ConfigureAwait(false))
         {
-            row.Load(block, 0);
+            row.Load(block.Rows, 0);
             first = Settle(engine.Evaluate(script));
         }
 
         if (first is Function function)
         {
-            await AnswerWholeTableAsync(engine, turns, call, function, await call.ReadAllAsync(block).ConfigureAwait(false)).ConfigureAwait(false);
+            var table = await call.ReadAllAsync(block).ConfigureAwait(false);
+            await AnswerWholeTableAsync(engine, turns, call, function, table).ConfigureAwait(false);
             return;
         }
 
         var output = new RowOutput(definition.ReturnType, call.Response);
         JsValues.Store(first, output, output.Reserve(1), definition.ReturnType);
-        for (var from = 1; block is not null; from = 0, block = await call.ReadBlockAsync(output).ConfigureAwait(false))
+        for (var from = 1; block is not null; from = 0, block = await call.ReadBlockAsync().ConfigureAwait(false))
         {
-            if (block.RowCount == from)
+            var rows = block.Rows;
+            if (rows.RowCount == from)
             {
                 continue;
             }
 
-            var start = output.Reserve(block.RowCount - from) - from;
+            var start = output.Reserve(rows.RowCount - from) - from;
             using (await turns.TakeAsync(cancellation).ConfigureAwait(false))
             {
-                for (var i = from; i < block.RowCount; i++)
+                for (var i = from; i < rows.RowCount; i++)
                 {
-                    row.Load(block, i);
+                    row.Load(rows, i);
                     JsValues.Store(Settle(engine.Evaluate(script)), output, start + i, definition.ReturnType);
                 }
             }
@@ -122,7 +127,8 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         await output.FlushAsync().ConfigureAwait(false);
     }
 
-    private async Task<Function?> FunctionWithoutRowsAsync(Engine engine, ScriptTurns turns, CancellationToken cancellation)
+    private async Task<Function?> FunctionWithoutRowsAsync(
+        Engine engine, ScriptTurns turns, CancellationToken cancellation)
     {
         using (await turns.TakeAsync(cancellation).ConfigureAwait(false))
         {
@@ -139,22 +145,26 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         }
     }
 
-    private async Task AnswerWholeTableAsync(Engine engine, ScriptTurns turns, FunctionCall call, Function function, SseTable table)
+    private async Task AnswerWholeTableAsync(
+        Engine engine, ScriptTurns turns, FunctionCall call, Function function, SseTable table)
     {
         (SseTable Table, SseTable? Description) answer;
         using (await turns.TakeAsync(call.Context.CancellationToken).ConfigureAwait(false))
         {
-            answer = JsValues.ToTable(Settle(Call(engine, function, table)), definition.ReturnType, $"{call.Function.Name}'s function");
+            var value = Settle(Call(engine, function, table));
+            answer = JsValues.ToTable(value, definition.ReturnType, $"{call.Function.Name}'s function");
         }
 
         if (answer.Description is null && answer.Table.RowCount != table.RowCount)
         {
             throw new CallFailure(
                 CallFailureKind.InvalidInput,
-                $"{call.Function.Name}: the script's function answered {Values(answer.Table.RowCount)} for {table.RowCount} rows; return one value per row.");
+                $"{call.Function.Name}: the script's function answered {Values(answer.Table.RowCount)} for "
+                + $"{table.RowCount} rows; return one value per row.");
         }
 
-        await call.Response.WriteAsync(answer.Table.ColumnArray, answer.Table.RowCount, answer.Description).ConfigureAwait(false);
+        await call.Response.WriteAsync(answer.Table.ColumnArray, answer.Table.RowCount, answer.Description)
+            .ConfigureAwait(false);
     }
 
     private async Task AggregateAsync(Engine engine, ScriptTurns turns, FunctionCall call)
@@ -177,10 +187,12 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
         {
             throw new CallFailure(
                 CallFailureKind.InvalidInput,
-                $"{call.Function.Name}: the script answered {Values(answer.Table.RowCount)}; an aggregation answers one value (or an object of columns for LOAD ... EXTENSION).");
+                $"{call.Function.Name}: the script answered {Values(answer.Table.RowCount)}; an aggregation "
+                + "answers one value (or an object of columns for LOAD ... EXTENSION).");
         }
 
-        await call.Response.WriteAsync(answer.Table.ColumnArray, answer.Table.RowCount, answer.Description).ConfigureAwait(false);
+        await call.Response.WriteAsync(answer.Table.ColumnArray, answer.Table.RowCount, answer.Description)
+            .ConfigureAwait(false);
     }
 
     /// <summary>What an <c>async</c> function or a promise settles to; a rejection throws the script's error.</summary>
@@ -191,25 +203,43 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
     private static JsValue Call(Engine engine, Function function, SseTable table) =>
         engine.Call(function, JsValue.Undefined, [JsColumns.Load(engine, table)]);
 
-    /// <summary>Says what went wrong in words a Qlik author can act on, or returns null for errors that are not the script's.</summary>
-    private Exception? Describe(Exception exception, FunctionCall call, CancellationToken deadline)
+    /// <summary>
+    /// Says what went wrong in words a Qlik author can act on, or returns null for errors that are not the script's.
+    /// </summary>
+    private CallFailure? Describe(Exception exception, FunctionCall call, CancellationToken deadline)
     {
         var name = call.Function.Name;
         return exception switch
         {
-            // Whatever ended a cancelled call (a script stopped, a write to a call already over), it ends as cancelled.
-            _ when call.Context.CancellationToken.IsCancellationRequested =>
-                new OperationCanceledException(call.Context.CancellationToken),
+            // A cancelled call's failure, whatever it is (a script stopped, a write to a call already over), is the
+            // transport's to report: it knows why the call was cancelled.
+            _ when call.Context.CancellationToken.IsCancellationRequested => null,
             ExecutionCanceledException or OperationCanceledException when deadline.IsCancellationRequested =>
-                new CallFailure(CallFailureKind.TimeLimitExceeded, $"{name}: the script ran longer than the {options.TimeoutSeconds:0.#} s allowed per call (SsePlugin:JavaScript:TimeoutSeconds; time waiting for rows does not count)."),
+                new CallFailure(
+                    CallFailureKind.TimeLimitExceeded,
+                    $"{name}: the script ran longer than the {options.TimeoutSeconds:0.#} s allowed per call "
+                    + "(SsePlugin:JavaScript:TimeoutSeconds; time waiting for rows does not count)."),
             MemoryLimitExceededException =>
-                new CallFailure(CallFailureKind.LimitExceeded, $"{name}: the script allocated more than the {options.MemoryLimitMegabytes} MB allowed per evaluation (SsePlugin:JavaScript:MemoryLimitMegabytes)."),
+                new CallFailure(
+                    CallFailureKind.LimitExceeded,
+                    $"{name}: the script allocated more than the {options.MemoryLimitMegabytes} MB allowed per "
+                    + "evaluation (SsePlugin:JavaScript:MemoryLimitMegabytes)."),
             RecursionDepthOverflowException =>
-                new CallFailure(CallFailureKind.LimitExceeded, $"{name}: the script's calls nest deeper than the {options.MaxRecursionDepth} allowed (SsePlugin:JavaScript:MaxRecursionDepth)."),
+                new CallFailure(
+                    CallFailureKind.LimitExceeded,
+                    $"{name}: the script's calls nest deeper than the {options.MaxRecursionDepth} allowed "
+                    + "(SsePlugin:JavaScript:MaxRecursionDepth)."),
             StatementsCountOverflowException =>
-                new CallFailure(CallFailureKind.LimitExceeded, $"{name}: the script ran more than the {options.MaxStatements} statements allowed per evaluation (SsePlugin:JavaScript:MaxStatements)."),
-            PromiseRejectedException { RejectedValue: JsString reason } when reason.ToString().StartsWith("Timeout of", StringComparison.Ordinal) =>
-                new CallFailure(CallFailureKind.InvalidInput, $"{name}: the script's promise never settles: scripts have no timers or I/O, so a promise still pending when the script ends stays pending."),
+                new CallFailure(
+                    CallFailureKind.LimitExceeded,
+                    $"{name}: the script ran more than the {options.MaxStatements} statements allowed per evaluation "
+                    + "(SsePlugin:JavaScript:MaxStatements)."),
+            PromiseRejectedException { RejectedValue: JsString reason }
+                when reason.ToString().StartsWith("Timeout of", StringComparison.Ordinal) =>
+                new CallFailure(
+                    CallFailureKind.InvalidInput,
+                    $"{name}: the script's promise never settles: scripts have no timers or I/O, so a promise still "
+                    + "pending when the script ends stays pending."),
             RegexMatchTimeoutException =>
                 new CallFailure(
                     CallFailureKind.TimeLimitExceeded,
@@ -219,7 +249,8 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
             OutOfMemoryException e =>
                 new CallFailure(
                     CallFailureKind.LimitExceeded,
-                    $"{name}: the host ran out of memory while the script ran. What a per-row script keeps from one row to the next adds up; "
+                    $"{name}: the host ran out of memory while the script ran. What a per-row script keeps from one "
+                    + "row to the next adds up; "
                     + "SsePlugin:JavaScript:MemoryLimitMegabytes limits each evaluation only.",
                     e),
             // Jint reads a thrown object's message as it is thrown; a getter or proxy trap that throws leaves it empty.
@@ -238,5 +269,7 @@ internal sealed class JintInvoker(Prepared<Script> script, ScriptDefinition defi
     }
 
     private static string Where(JavaScriptException exception) =>
-        exception.Location.Start.Line > 0 ? $" (line {exception.Location.Start.Line}, column {JintScriptEngine.Column(exception.Location.Start.Line, exception.Location.Start.Column)})" : string.Empty;
+        exception.Location.Start is { Line: > 0 } start
+            ? $" (line {start.Line}, column {JintScriptEngine.Column(start.Line, start.Column)})"
+            : string.Empty;
 }

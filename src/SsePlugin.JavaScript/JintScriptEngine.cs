@@ -16,12 +16,14 @@ namespace SsePlugin.JavaScript;
 internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IScriptEngine, IDisposable
 {
     private readonly JavaScriptOptions _options = options.Value;
-    private readonly MemoryCache _scripts = new(new MemoryCacheOptions { SizeLimit = Math.Max(1, options.Value.ScriptCacheSize) });
+    private readonly MemoryCache _scripts =
+        new(new MemoryCacheOptions { SizeLimit = Math.Max(1, options.Value.ScriptCacheSize) });
     private readonly SemaphoreSlim _processors = new(Environment.ProcessorCount);
 
     public string Name => "javascript";
 
-    public FunctionInvoker Compile(ScriptDefinition definition) => new JintInvoker(Prepare(definition.Script), definition, _options, _processors);
+    public FunctionInvoker Compile(ScriptDefinition definition) =>
+        new JintInvoker(Prepare(definition.Script), definition, _options, _processors);
 
     public void Dispose()
     {
@@ -29,7 +31,10 @@ internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IS
         _processors.Dispose();
     }
 
-    /// <summary>The column, counted from 1, of a place Jint gives in the wrapped script: its first line starts after the block's brace.</summary>
+    /// <summary>
+    /// The column, counted from 1, of a place Jint gives in the wrapped script: its first line starts after the block's
+    /// brace.
+    /// </summary>
     internal static int Column(int line, int column) => line == 1 ? column : column + 1;
 
     private Prepared<Script> Prepare(string script) =>

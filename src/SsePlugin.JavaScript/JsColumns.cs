@@ -4,7 +4,9 @@ using Jint.Native;
 
 namespace SsePlugin.JavaScript;
 
-/// <summary>Whole columns for a script: <c>args</c> (columns by position) and <c>q</c> (columns by parameter name).</summary>
+/// <summary>
+/// Whole columns for a script: <c>args</c> (columns by position) and <c>q</c> (columns by parameter name).
+/// </summary>
 internal static class JsColumns
 {
     /// <summary>Sets the globals <c>args</c> and <c>q</c> and returns <c>q</c>.</summary>

@@ -44,10 +44,14 @@ internal static class JsValues
                 var name = key.ToString();
                 if (!TryReadArray(field.Value, out var fieldValues))
                 {
-                    throw new CallFailure(CallFailureKind.InvalidInput, $"{who}: field '{name}' of the returned table is not an array; return an object of equal-length arrays.");
+                    throw new CallFailure(
+                        CallFailureKind.InvalidInput,
+                        $"{who}: field '{name}' of the returned table is not an array; return an object of "
+                        + "equal-length arrays.");
                 }
 
-                var type = Array.TrueForAll(fieldValues, v => v.IsNumber() || v.IsNull() || v.IsUndefined()) ? SseDataType.Numeric
+                var type = Array.TrueForAll(fieldValues, v => v.IsNumber() || v.IsNull() || v.IsUndefined())
+                    ? SseDataType.Numeric
                     : Array.Exists(fieldValues, v => v is JsObject o && IsDual(o)) ? SseDataType.Dual
                     : SseDataType.String;
                 columns.Add(Column(name, fieldValues, type));
@@ -57,14 +61,16 @@ internal static class JsValues
             {
                 throw new CallFailure(
                     CallFailureKind.InvalidInput,
-                    $"{who}: the returned object has no fields; return a value, an array, or an object of equal-length arrays (a table for LOAD ... EXTENSION).");
+                    $"{who}: the returned object has no fields; return a value, an array, or an object of "
+                    + "equal-length arrays (a table for LOAD ... EXTENSION).");
             }
 
             if (columns.Exists(c => c.Count != columns[0].Count))
             {
                 throw new CallFailure(
                     CallFailureKind.InvalidInput,
-                    $"{who}: the returned table's fields have different lengths ({string.Join(", ", columns.Select(c => $"{c.Name}: {c.Count}"))}); make them equal.");
+                    $"{who}: the returned table's fields have different lengths "
+                    + $"({string.Join(", ", columns.Select(c => $"{c.Name}: {c.Count}"))}); make them equal.");
             }
 
             var table = new SseTable([.. columns]);
@@ -86,7 +92,8 @@ internal static class JsValues
 
     private static bool IsDual(JsObject value) => value.HasOwnProperty("num") || value.HasOwnProperty("str");
 
-    private static double DualNumber(JsValue value) => value is JsObject dual && IsDual(dual) ? ToNumber(dual.Get("num")) : ToNumber(value);
+    private static double DualNumber(JsValue value) =>
+        value is JsObject dual && IsDual(dual) ? ToNumber(dual.Get("num")) : ToNumber(value);
 
     // Qlik shows a dual of NaN as its text, so a bare NaN (Qlik's null) gets none.
     private static string DualText(JsValue value) => value switch

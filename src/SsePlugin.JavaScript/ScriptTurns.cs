@@ -13,7 +13,9 @@ internal sealed class ScriptTurns(SemaphoreSlim processors, CancellationTokenSou
     private TimeSpan _used;
     private long _started;
 
-    /// <summary>Waits for a processor, then lets the script run for what is left of its time; dispose the turn to end it.</summary>
+    /// <summary>
+    /// Waits for a processor, then lets the script run for what is left of its time; dispose the turn to end it.
+    /// </summary>
     /// <param name="cancellationToken">The call's cancellation, which ends the wait.</param>
     public async ValueTask<Turn> TakeAsync(CancellationToken cancellationToken)
     {

@@ -13,7 +13,8 @@ internal static class RData
 
     /// <summary>
     /// The data frame <c>q</c>: one column per parameter, named after it. Numbers become doubles with Qlik's null
-    /// (NaN) as R's NA, texts character vectors, and a dual both: its number under its name, its text as <c>name_str</c>.
+    /// (NaN) as R's NA, texts character vectors, and a dual both: its number under its name, its text as
+    /// <c>name_str</c>.
     /// </summary>
     public static RList Frame(SseTable table, IReadOnlyList<ParameterDefinition> parameters)
     {
@@ -61,7 +62,9 @@ internal static class RData
             {
                 var name = names?[i] ?? string.Empty;
                 var (numbers, texts) = Values(frame.Items[i], function);
-                columns[i] = numbers is null ? new SseColumn(name, texts!) : texts is null ? new SseColumn(name, numbers) : new SseColumn(name, numbers, texts);
+                columns[i] = numbers is null ? new SseColumn(name, texts!)
+                    : texts is null ? new SseColumn(name, numbers)
+                    : new SseColumn(name, numbers, texts);
             }
 
             var table = new SseTable(columns);
@@ -70,7 +73,10 @@ internal static class RData
 
         if (value is RList)
         {
-            throw Refused(function, "returned a list; return a vector (one value per row) or a data.frame (a table for LOAD ... EXTENSION).");
+            throw Refused(
+                function,
+                "returned a list; return a vector (one value per row) or a data.frame (a table for LOAD ... "
+                + "EXTENSION).");
         }
 
         var (values, text) = Values(value, function);
@@ -91,9 +97,16 @@ internal static class RData
 
         var column = definition.ReturnType switch
         {
-            SseDataType.Numeric => new SseColumn(string.Empty, Repeat(values ?? throw Refused(function, "returned text, but this function returns numbers; use the Str variant or as.numeric()."), rows)),
+            SseDataType.Numeric => new SseColumn(
+                string.Empty,
+                Repeat(
+                    values ?? throw Refused(
+                        function,
+                        "returned text, but this function returns numbers; use the Str variant or as.numeric()."),
+                    rows)),
             SseDataType.String => new SseColumn(string.Empty, Repeat(text ?? Format(values!), rows)),
-            _ => new SseColumn(string.Empty, Repeat(values ?? NaNs(text!.Length), rows), Repeat(text ?? Format(values!), rows)),
+            _ => new SseColumn(
+                string.Empty, Repeat(values ?? NaNs(text!.Length), rows), Repeat(text ?? Format(values!), rows)),
         };
         return ([column], rows, null);
     }
@@ -110,7 +123,9 @@ internal static class RData
                 return Dates(doubles, 86400, "yyyy-MM-dd HH:mm:ss");
             case RDoubleVector doubles:
                 // NA and NaN are both NaN already: Qlik's null.
-                return (doubles.Values.Length == doubles.Length ? doubles.Values : doubles.Values[..doubles.Length], null);
+                return (
+                    doubles.Values.Length == doubles.Length ? doubles.Values : doubles.Values[..doubles.Length],
+                    null);
             case RIntegerVector factor when RFrames.IsFactor(value):
                 return (null, Array.ConvertAll(RFrames.FactorLabels(factor), l => l ?? string.Empty));
             case RIntegerVector integers:
@@ -140,7 +155,10 @@ internal static class RData
             case RNull:
                 return ([], null);
             default:
-                throw Refused(function, "returned an R value that Qlik cannot take (e.g. a function or an environment); return numbers, text, logicals, dates, factors or a data.frame of them.");
+                throw Refused(
+                    function,
+                    "returned an R value that Qlik cannot take (e.g. a function or an environment); return numbers, "
+                    + "text, logicals, dates, factors or a data.frame of them.");
         }
     }
 
@@ -156,7 +174,9 @@ internal static class RData
             numbers[i] = valid ? days + QlikDaysAtUnixEpoch : double.NaN;
             // To the millisecond: R's seconds are doubles, 10:31 may arrive as 10:30:59.9999999.
             var milliseconds = valid ? Math.Round(days * TimeSpan.MillisecondsPerDay) : 0;
-            texts[i] = valid ? DateTime.UnixEpoch.AddMilliseconds(milliseconds).ToString(format, CultureInfo.InvariantCulture) : string.Empty;
+            texts[i] = valid
+                ? DateTime.UnixEpoch.AddMilliseconds(milliseconds).ToString(format, CultureInfo.InvariantCulture)
+                : string.Empty;
         }
 
         return (numbers, texts);
@@ -181,7 +201,9 @@ internal static class RData
         var texts = new string[numbers.Length];
         for (var i = 0; i < texts.Length; i++)
         {
-            texts[i] = double.IsNaN(numbers[i]) ? string.Empty : numbers[i].ToString("G15", CultureInfo.InvariantCulture);
+            texts[i] = double.IsNaN(numbers[i])
+                ? string.Empty
+                : numbers[i].ToString("G15", CultureInfo.InvariantCulture);
         }
 
         return texts;

@@ -58,22 +58,31 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
         catch (Exception e) when (e is OperationCanceledException or RserveException or IOException)
         {
             session?.Close();
+            if (call.Context.CancellationToken.IsCancellationRequested)
+            {
+                // The call was cancelled: the transport, which knows why, reports it.
+                throw;
+            }
+
             throw e switch
             {
-                OperationCanceledException when call.Context.CancellationToken.IsCancellationRequested => new OperationCanceledException(call.Context.CancellationToken),
                 OperationCanceledException when session is null => new CallFailure(
                     CallFailureKind.TimeLimitExceeded,
-                    $"{name}: no R session became free or could be opened within the {options.TimeoutSeconds:0.#} s allowed per call "
+                    $"{name}: no R session became free or could be opened within the {options.TimeoutSeconds:0.#} s "
+                    + "allowed per call "
                     + $"({options.Sessions} sessions, SsePlugin:Rserve:PoolSize; a slow InitScript counts too)."),
                 OperationCanceledException => new CallFailure(
                     CallFailureKind.TimeLimitExceeded,
-                    $"{name}: the R script ran longer than the {options.TimeoutSeconds:0.#} s allowed per call (SsePlugin:Rserve:TimeoutSeconds); it was stopped."),
+                    $"{name}: the R script ran longer than the {options.TimeoutSeconds:0.#} s allowed per call "
+                    + "(SsePlugin:Rserve:TimeoutSeconds); it was stopped."),
                 // R's process ends when the columns it decodes do not fit in its memory: nothing else runs then.
                 RserveException { Status: null } or IOException when assigning => OutOfMemory(
                     name, "the call's columns need", "R's process ended while it received them."),
                 RserveException { Status: ObjectTooBig or OutOfMemoryStatus } => OutOfMemory(
                     name, "the script's answer needs", $"Rserve could not hold it to send it: {e.Message}"),
-                _ => new CallFailure(CallFailureKind.Unavailable, $"{name}: the R session failed: {e.Message} The next call gets a new session."),
+                _ => new CallFailure(
+                    CallFailureKind.Unavailable,
+                    $"{name}: the R session failed: {e.Message} The next call gets a new session."),
             };
         }
         finally

@@ -27,8 +27,8 @@ internal sealed class RSession(
     /// <c>script</c>), gives the script a fresh environment of its own holding <c>q</c>, turns an R error into a value
     /// of class <c>sse.error</c> holding R's message. In an R process that has run a call before (a reused session,
     /// or Rserve on Windows, which does not fork) it first puts the session back as the init script left it, as far as
-    /// R lets it: what the script left in the global environment (<c>&lt;&lt;-</c>, <c>assign</c>) is removed, globals it
-    /// changed or removed are restored (the random number stream goes on), and so are the options and environment
+    /// R lets it: what the script left in the global environment (<c>&lt;&lt;-</c>, <c>assign</c>) is removed,
+    /// globals it changed or removed are restored (the random number stream goes on), and so are the options and environment
     /// variables it changed and the search path (<c>attach</c>, <c>library</c>). Answers are made ready for Qlik in R:
     /// times in their own time zone's wall clock, list columns of data frames as text. <c>.sse$open()</c> starts a
     /// session: the init script's error if it failed, else the process id and temporary folder, after making the
@@ -38,7 +38,8 @@ internal sealed class RSession(
         .sse <- new.env()
         .sse$state <- new.env()
         .sse$state$used <- FALSE
-        .sse$changed <- function(now, saved) names(saved)[!vapply(names(saved), function(n) identical(now[[n]], saved[[n]]), TRUE)]
+        .sse$changed <- function(now, saved)
+          names(saved)[!vapply(names(saved), function(n) identical(now[[n]], saved[[n]]), TRUE)]
         .sse$reset <- function() {
           try(rm(list = setdiff(ls(globalenv(), all.names = TRUE), .sse$baseline), envir = globalenv()), silent = TRUE)
           try(list2env(.sse$globals, envir = globalenv()), silent = TRUE)
@@ -57,7 +58,8 @@ internal sealed class RSession(
         .sse$column <- function(x) {
           if (inherits(x, "POSIXct")) return(as.POSIXct(format(x, "%Y-%m-%d %H:%M:%OS6"), tz = "UTC"))
           if (inherits(x, "Date")) return(structure(as.numeric(x), class = "Date"))
-          if (is.list(x)) return(vapply(x, function(v) if (length(v) == 0 || all(is.na(v))) NA_character_ else paste(format(v), collapse = ", "), ""))
+          if (is.list(x)) return(vapply(x, function(v)
+            if (length(v) == 0 || all(is.na(v))) NA_character_ else paste(format(v), collapse = ", "), ""))
           x
         }
         .sse$run <- function(reuse) {

@@ -13,7 +13,8 @@ namespace SsePlugin.R;
 /// host running as root, is isolated: each R process under an id of its own (<see cref="Ids"/>); where that cannot be,
 /// R runs under <see cref="ROptions.Account"/> and the host warns once at start.
 /// </summary>
-internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogger<RserveSupervisor> logger) : IHostedService, IAsyncDisposable
+internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogger<RserveSupervisor> logger)
+    : IHostedService, IAsyncDisposable
 {
     private static readonly TimeSpan FirstPause = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(30);

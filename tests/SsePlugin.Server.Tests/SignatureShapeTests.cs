@@ -20,25 +20,31 @@ public sealed class SignatureShapeTests
         public static SseDual[] ColumnsToColumn(SseDual[] values, SseCallContext context) => values;
 
         [SseFunction(4, SseFunctionType.Tensor)]
-        public static Task<SseTable> ColumnsToTable(double[] values) => Task.FromResult(new SseTable(new SseColumn("v", values)));
+        public static Task<SseTable> ColumnsToTable(double[] values) =>
+            Task.FromResult(new SseTable(new SseColumn("v", values)));
 
         [SseFunction(5, SseFunctionType.Scalar)]
         [SseParameter("value", SseDataType.Dual)]
-        public static IAsyncEnumerable<SseDual> StreamToStream(IAsyncEnumerable<SseRow> rows) => throw new NotSupportedException();
+        public static IAsyncEnumerable<SseDual> StreamToStream(IAsyncEnumerable<SseRow> rows) =>
+            throw new NotSupportedException();
 
         [SseFunction(6, SseFunctionType.Aggregation)]
         [SseParameter("value", SseDataType.Numeric)]
-        public static Task<double> StreamToValue(IAsyncEnumerable<SseRow> rows, CancellationToken cancellationToken) => Task.FromResult(0d);
+        public static Task<double> StreamToValue(IAsyncEnumerable<SseRow> rows, CancellationToken cancellationToken) =>
+            Task.FromResult(0d);
     }
 
     [Fact]
     public void Every_shape_in_the_table_has_a_matching_method()
     {
         var matched = new HashSet<SignatureShape>();
-        foreach (var method in typeof(OneOfEachShape).GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
+        var methods = typeof(OneOfEachShape)
+            .GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly);
+        foreach (var method in methods)
         {
             var diagnostics = new List<SseDiagnostic>();
-            var plan = AttributedFunctionSource.Analyze(method, method.GetCustomAttribute<SseFunctionAttribute>()!, diagnostics);
+            var attribute = method.GetCustomAttribute<SseFunctionAttribute>()!;
+            var plan = AttributedFunctionSource.Analyze(method, attribute, diagnostics);
             Assert.Empty(diagnostics);
             matched.Add(plan!.Shape);
         }
@@ -54,7 +60,11 @@ public sealed class SignatureShapeTests
         Assert.Equal([1, 2, 3, 4, 5, 6], catalog.Functions.Select(f => f.Id));
         var perRow = catalog.Functions[0];
         Assert.Equal(
-            [new ParameterDefinition("a", SseDataType.Numeric), new ParameterDefinition("b", SseDataType.String), new ParameterDefinition("c", SseDataType.Dual)],
+            [
+                new ParameterDefinition("a", SseDataType.Numeric),
+                new ParameterDefinition("b", SseDataType.String),
+                new ParameterDefinition("c", SseDataType.Dual),
+            ],
             perRow.Parameters);
         Assert.Equal(SseDataType.String, catalog.Functions[1].ReturnType);
         Assert.Equal([new ParameterDefinition("values", SseDataType.Dual)], catalog.Functions[2].Parameters);

@@ -5,7 +5,9 @@ using SsePlugin.Server.Discovery;
 
 namespace SsePlugin.Server.Tests;
 
-/// <summary>Each rule of discovery, with one small bad fixture: exactly one diagnostic, its code, the member at fault.</summary>
+/// <summary>
+/// Each rule of discovery, with one small bad fixture: exactly one diagnostic, its code, the member at fault.
+/// </summary>
 public sealed class ValidationTests
 {
     public static class DuplicateIds
@@ -90,7 +92,8 @@ public sealed class ValidationTests
 
     public static class FailingStaticInitializer
     {
-        private static readonly string Setting = Environment.GetEnvironmentVariable("SSEPLUGIN_TEST_NEVER_SET") ?? throw new InvalidOperationException("Set SSEPLUGIN_TEST_NEVER_SET.");
+        private static readonly string Setting = Environment.GetEnvironmentVariable("SSEPLUGIN_TEST_NEVER_SET")
+            ?? throw new InvalidOperationException("Set SSEPLUGIN_TEST_NEVER_SET.");
 
         [SseFunction(1, SseFunctionType.Tensor)]
         public static string Function(string value) => value + Setting;
@@ -176,8 +179,14 @@ public sealed class ValidationTests
     [InlineData(typeof(FailingStaticInitializer), DiagnosticCodes.NotCallable, "FailingStaticInitializer.Function")]
     [InlineData(typeof(FailingConstructor), DiagnosticCodes.NotCallable, "FailingConstructor.Function")]
     [InlineData(typeof(MisplacedParameter), DiagnosticCodes.MisplacedParameterAttribute, "MisplacedParameter.Function")]
-    [InlineData(typeof(MisplacedTableReturnType), DiagnosticCodes.MisplacedTableReturnType, "MisplacedTableReturnType.Function")]
-    [InlineData(typeof(UndeclaredRowStreamValues), DiagnosticCodes.MisplacedParameterAttribute, "UndeclaredRowStreamValues.Function")]
+    [InlineData(
+        typeof(MisplacedTableReturnType),
+        DiagnosticCodes.MisplacedTableReturnType,
+        "MisplacedTableReturnType.Function")]
+    [InlineData(
+        typeof(UndeclaredRowStreamValues),
+        DiagnosticCodes.MisplacedParameterAttribute,
+        "UndeclaredRowStreamValues.Function")]
     [InlineData(typeof(RepeatedParameterName), DiagnosticCodes.InvalidName, "RepeatedParameterName.Function")]
     public void A_bad_declaration_gives_one_diagnostic_naming_the_member(Type fixture, string code, string member)
     {
@@ -205,7 +214,8 @@ public sealed class ValidationTests
     [Fact]
     public void Types_in_messages_are_written_as_in_CSharp()
     {
-        var error = Assert.Throws<SseConfigurationException>(() => Catalog(typeof(CSharpTypeNames), typeof(ByRef), typeof(WrongFunctionType)));
+        var error = Assert.Throws<SseConfigurationException>(
+            () => Catalog(typeof(CSharpTypeNames), typeof(ByRef), typeof(WrongFunctionType)));
 
         Assert.Contains("has type double?, which", error.Message);
         Assert.Contains("The return type Task<int> has no SSE meaning", error.Message);
@@ -217,9 +227,13 @@ public sealed class ValidationTests
     [Fact]
     public void A_class_that_fails_to_initialize_is_reported_with_what_it_threw()
     {
-        var error = Assert.Throws<SseConfigurationException>(() => Catalog(typeof(FailingStaticInitializer), typeof(FailingConstructor)));
+        var error = Assert.Throws<SseConfigurationException>(
+            () => Catalog(typeof(FailingStaticInitializer), typeof(FailingConstructor)));
 
-        Assert.Contains("The static initializer of its class FailingStaticInitializer failed: InvalidOperationException: Set SSEPLUGIN_TEST_NEVER_SET.", error.Message);
+        Assert.Contains(
+            "The static initializer of its class FailingStaticInitializer failed: InvalidOperationException: "
+            + "Set SSEPLUGIN_TEST_NEVER_SET.",
+            error.Message);
         Assert.Contains("Its class FailingConstructor could not be created: NullReferenceException", error.Message);
     }
 
@@ -234,7 +248,8 @@ public sealed class ValidationTests
     [Fact]
     public void Every_mistake_is_reported_at_once()
     {
-        var error = Assert.Throws<SseConfigurationException>(() => Catalog(typeof(InvalidName), typeof(UnsupportedReturn), typeof(NotPublic)));
+        var error = Assert.Throws<SseConfigurationException>(
+            () => Catalog(typeof(InvalidName), typeof(UnsupportedReturn), typeof(NotPublic)));
 
         Assert.Equal(
             [DiagnosticCodes.InvalidName, DiagnosticCodes.UnsupportedReturn, DiagnosticCodes.NotCallable],
@@ -260,7 +275,8 @@ public sealed class ValidationTests
 
             File.WriteAllText(Path.Combine(folder, "broken.dll"), "not a library");
             var error = Assert.Throws<SseConfigurationException>(() => FolderCatalog(folder));
-            Assert.Equal(("SSE1010", "broken.dll"), (error.Diagnostics.Single().Code, error.Diagnostics.Single().Member));
+            var diagnostic = error.Diagnostics.Single();
+            Assert.Equal(("SSE1010", "broken.dll"), (diagnostic.Code, diagnostic.Member));
         }
         finally
         {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using Google.Protobuf;
 using Qlik.Sse;
 using SsePlugin.Server.Protocol;
@@ -17,7 +18,7 @@ public sealed class WireTests
             var row = new Row();
             row.Duals.Add(new Dual { NumData = i % 7 == 0 ? double.NaN : i * 0.5 });
             row.Duals.Add(new Dual { StrData = i % 3 == 0 ? "" : $"t{i}é" });
-            row.Duals.Add(new Dual { NumData = -i, StrData = i.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            row.Duals.Add(new Dual { NumData = -i, StrData = i.ToString(CultureInfo.InvariantCulture) });
             bundle.Rows.Add(row);
         }
 
@@ -32,7 +33,9 @@ public sealed class WireTests
             Assert.Equal(bundle.Rows[i].Duals[0].NumData, table.Columns[0].NumberAt(i));
             Assert.Equal(bundle.Rows[i].Duals[1].StrData, table.Columns[1].TextAt(i));
             Assert.Equal(0, table.Columns[1].NumberAt(i));
-            Assert.Equal((-i, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), (table.Columns[2].NumberAt(i), table.Columns[2].TextAt(i)));
+            Assert.Equal(
+                (-i, i.ToString(CultureInfo.InvariantCulture)),
+                (table.Columns[2].NumberAt(i), table.Columns[2].TextAt(i)));
         }
 
         Assert.Equal("", table.Columns[0].TextAt(0));
@@ -78,7 +81,7 @@ public sealed class WireTests
     }
 
     [Fact]
-    public void Columns_are_presized_for_the_expected_rows_only_once_the_first_row_has_the_expected_width_within_a_budget()
+    public void Columns_are_presized_for_the_expected_rows_once_the_first_row_has_the_expected_width_within_a_budget()
     {
         var narrow = new RequestBlock(expectedRows: 1_000_000, expectedWidth: 2);
         narrow.Append(new BundledRows { Rows = { Row(1, 2) } }.ToByteArray());
@@ -131,7 +134,8 @@ public sealed class WireTests
         var allocated = GC.GetAllocatedBytesForCurrentThread();
         var block = Decode(bytes);
 
-        // The first row's columns, sized for the message's 11 rows as wide as it; padding every short row would take 8 GB.
+        // The first row's columns, sized for the message's 11 rows as wide as it; padding every short row would take 8
+        // GB.
         Assert.InRange(GC.GetAllocatedBytesForCurrentThread() - allocated, 0, 4 * 1024 * 1024);
         Assert.Equal((1, 0), (block.RaggedRow, block.RaggedRowWidth));
     }
@@ -143,7 +147,9 @@ public sealed class WireTests
 
         var error = Assert.Throws<MalformedRequestException>(() => Decode(bundle));
 
-        Assert.Equal($"A row holds more than {RequestBlock.MaxRowValues} values; Qlik sends one value per parameter.", error.Message);
+        Assert.Equal(
+            $"A row holds more than {RequestBlock.MaxRowValues} values; Qlik sends one value per parameter.",
+            error.Message);
     }
 
     [Fact]
@@ -187,7 +193,10 @@ public sealed class WireTests
         for (var i = 0; i < 5000; i++)
         {
             var duals = rows[i].Duals;
-            Assert.Equal((numbers[i], "", 0d, texts[i], numbers[i], texts[i]), (duals[0].NumData, duals[0].StrData, duals[1].NumData, duals[1].StrData, duals[2].NumData, duals[2].StrData));
+            Assert.Equal(
+                (numbers[i], "", 0d, texts[i], numbers[i], texts[i]),
+                (duals[0].NumData, duals[0].StrData, duals[1].NumData, duals[1].StrData, duals[2].NumData,
+                    duals[2].StrData));
         }
     }
 
@@ -198,7 +207,8 @@ public sealed class WireTests
         var chunk = new ResponseChunk();
 
         Assert.Equal(1, chunk.Fill(columns, 0, 2, 10));
-        Assert.Equal(new string('x', 100), BundledRows.Parser.ParseFrom(Serialize(chunk)).Rows.Single().Duals[0].StrData);
+        var row = BundledRows.Parser.ParseFrom(Serialize(chunk)).Rows.Single();
+        Assert.Equal(new string('x', 100), row.Duals[0].StrData);
     }
 
     [Fact]

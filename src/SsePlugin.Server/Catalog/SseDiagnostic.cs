@@ -29,7 +29,10 @@ public static class DiagnosticCodes
     /// <summary>Two functions share a name.</summary>
     public const string DuplicateName = "SSE1002";
 
-    /// <summary>A function name holds characters other than letters, digits and underscores, or declared parameters share a name.</summary>
+    /// <summary>
+    /// A function name holds characters other than letters, digits and underscores, or declared parameters share a
+    /// name.
+    /// </summary>
     public const string InvalidName = "SSE1003";
 
     /// <summary>A parameter type has no SSE meaning.</summary>
@@ -47,7 +50,9 @@ public static class DiagnosticCodes
     /// <summary>The method cannot be called: not public, generic, or its class cannot be created.</summary>
     public const string NotCallable = "SSE1008";
 
-    /// <summary><see cref="SseParameterAttribute"/> on a method that does not stream its rows, or none on one that does.</summary>
+    /// <summary>
+    /// <see cref="SseParameterAttribute"/> on a method that does not stream its rows, or none on one that does.
+    /// </summary>
     public const string MisplacedParameterAttribute = "SSE1009";
 
     /// <summary>An assembly of the functions folder cannot be loaded, or the folder does not exist.</summary>
@@ -59,17 +64,23 @@ public static class DiagnosticCodes
     /// <summary>The functions file cannot be read, or one of its definitions is wrong.</summary>
     public const string InvalidFunctionsFile = "SSE1012";
 
-    /// <summary>An analytic connection's settings are wrong: a port out of range or used twice, a bind address that is not one, an unknown script engine.</summary>
+    /// <summary>
+    /// An analytic connection's settings are wrong: a port out of range or used twice, a bind address that is not one,
+    /// an unknown script engine.
+    /// </summary>
     public const string InvalidConnection = "SSE1013";
 }
 
-/// <summary>Thrown at start-up when function declarations or connection settings have mistakes; lists them all.</summary>
+/// <summary>
+/// Thrown at start-up when function declarations or connection settings have mistakes; lists them all.
+/// </summary>
 public sealed class SseConfigurationException : Exception
 {
     /// <summary>Creates the exception from the mistakes found.</summary>
     /// <param name="diagnostics">Every mistake found.</param>
     public SseConfigurationException(IReadOnlyList<SseDiagnostic> diagnostics)
-        : base($"{diagnostics.Count} problem(s) in the SSE functions and connections; the host does not start until they are fixed:"
+        : base($"{diagnostics.Count} problem(s) in the SSE functions and connections; "
+            + "the host does not start until they are fixed:"
             + Environment.NewLine + string.Join(Environment.NewLine, diagnostics.Select(d => "  " + d)))
     {
         Diagnostics = diagnostics;

@@ -16,16 +16,20 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
 {
     private static readonly Dictionary<Type, string> Keywords = new()
     {
-        [typeof(bool)] = "bool", [typeof(byte)] = "byte", [typeof(char)] = "char", [typeof(decimal)] = "decimal", [typeof(double)] = "double",
-        [typeof(float)] = "float", [typeof(int)] = "int", [typeof(long)] = "long", [typeof(object)] = "object", [typeof(short)] = "short",
-        [typeof(string)] = "string", [typeof(uint)] = "uint", [typeof(ulong)] = "ulong", [typeof(void)] = "void",
+        [typeof(bool)] = "bool", [typeof(byte)] = "byte", [typeof(char)] = "char", [typeof(decimal)] = "decimal",
+        [typeof(double)] = "double", [typeof(float)] = "float", [typeof(int)] = "int", [typeof(long)] = "long",
+        [typeof(object)] = "object", [typeof(short)] = "short", [typeof(string)] = "string", [typeof(uint)] = "uint",
+        [typeof(ulong)] = "ulong", [typeof(void)] = "void",
     };
 
-    private const BindingFlags AllMethods =
-        BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+    /// <summary>Every method a class declares, public or not, static or not.</summary>
+    internal const BindingFlags AllMethods =
+        BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static
+        | BindingFlags.DeclaredOnly;
 
     /// <inheritdoc/>
-    public IEnumerable<FunctionDefinition> GetFunctions(IServiceProvider services, ICollection<SseDiagnostic> diagnostics)
+    public IEnumerable<FunctionDefinition> GetFunctions(
+        IServiceProvider services, ICollection<SseDiagnostic> diagnostics)
     {
         var functions = new List<FunctionDefinition>();
         foreach (var type in types.Distinct())
@@ -45,7 +49,8 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
                 {
                     plan = Analyze(method, attribute, found);
                 }
-                catch (Exception e) when (e is FileNotFoundException or FileLoadException or TypeLoadException or BadImageFormatException)
+                catch (Exception e) when (
+                    e is FileNotFoundException or FileLoadException or TypeLoadException or BadImageFormatException)
                 {
                     // A parameter or return type from an assembly that is missing, or present in another build.
                     diagnostics.Add(new SseDiagnostic(
@@ -53,7 +58,8 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
                         MemberName(method),
                         Location(attribute),
                         $"A type of its signature could not be loaded: {e.Message}",
-                        "Copy the assembly that defines it, in the version the function was built against, into the functions folder."));
+                        "Copy the assembly that defines it, in the version the function was built against, into the "
+                        + "functions folder."));
                     continue;
                 }
 
@@ -80,7 +86,8 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
                     continue;
                 }
 
-                var invoker = InvokerCompiler.Compile(method, method.IsStatic ? null : instance, plan.Arguments, plan.Result, plan.Shape);
+                var target = method.IsStatic ? null : instance;
+                var invoker = InvokerCompiler.Compile(method, target, plan.Arguments, plan.Result, plan.Shape);
                 functions.Add(new FunctionDefinition(
                     attribute.Id,
                     plan.Name,
@@ -97,8 +104,11 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
         return functions;
     }
 
-    /// <summary>Checks one method against every rule; returns its plan, or <see langword="null"/> if it cannot be served.</summary>
-    internal static MethodPlan? Analyze(MethodInfo method, SseFunctionAttribute attribute, ICollection<SseDiagnostic> diagnostics)
+    /// <summary>
+    /// Checks one method against every rule; returns its plan, or <see langword="null"/> if it cannot be served.
+    /// </summary>
+    internal static MethodPlan? Analyze(
+        MethodInfo method, SseFunctionAttribute attribute, ICollection<SseDiagnostic> diagnostics)
     {
         void Report(string code, string problem, string fix) =>
             diagnostics.Add(new SseDiagnostic(code, MemberName(method), Location(attribute), problem, fix));
@@ -106,14 +116,20 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
         var name = attribute.Name ?? method.Name;
         if (!IsValidName(name))
         {
-            Report(DiagnosticCodes.InvalidName, $"The function name '{name}' holds characters Qlik does not accept.", "Use letters, digits and underscores only.");
+            Report(
+                DiagnosticCodes.InvalidName,
+                $"The function name '{name}' holds characters Qlik does not accept.",
+                "Use letters, digits and underscores only.");
         }
 
         if (!method.IsPublic || method.IsGenericMethodDefinition || method.DeclaringType!.ContainsGenericParameters)
         {
+            var why = !method.IsPublic ? "not public"
+                : method.IsGenericMethodDefinition ? "generic"
+                : "in a generic class";
             Report(
                 DiagnosticCodes.NotCallable,
-                $"The method is {(!method.IsPublic ? "not public" : method.IsGenericMethodDefinition ? "generic" : "in a generic class")}.",
+                $"The method is {why}.",
                 "Make it a public, non-generic method of a non-generic class.");
         }
 
@@ -124,12 +140,15 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
         var dataCount = 0;
         foreach (var parameter in method.GetParameters())
         {
-            if (parameter.ParameterType.IsByRef || SignatureShapes.ClassifyParameter(parameter.ParameterType) is not var (kind, dataType))
+            if (parameter.ParameterType.IsByRef
+                || SignatureShapes.ClassifyParameter(parameter.ParameterType) is not var (kind, dataType))
             {
                 Report(
                     DiagnosticCodes.UnsupportedParameter,
-                    $"Parameter '{parameter.Name}' has type {CSharpName(parameter.ParameterType)}, which has no SSE meaning.",
-                    "Use double, string or SseDual (per row), an array of one (whole columns), IAsyncEnumerable<SseRow> (a row stream), SseCallContext or CancellationToken.");
+                    $"Parameter '{parameter.Name}' has type {CSharpName(parameter.ParameterType)}, which has no SSE "
+                    + "meaning.",
+                    "Use double, string or SseDual (per row), an array of one (whole columns), "
+                    + "IAsyncEnumerable<SseRow> (a row stream), SseCallContext or CancellationToken.");
                 supported = false;
                 continue;
             }
@@ -151,7 +170,8 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
             Report(
                 DiagnosticCodes.UnsupportedReturn,
                 $"The return type {CSharpName(method.ReturnType)} has no SSE meaning.",
-                "Return double, string or SseDual, an array of one, an SseTable, a Task or ValueTask of any of these, or IAsyncEnumerable<double|string|SseDual>.");
+                "Return double, string or SseDual, an array of one, an SseTable, a Task or ValueTask of any of these, "
+                + "or IAsyncEnumerable<double|string|SseDual>.");
             return null;
         }
 
@@ -164,7 +184,8 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
         {
             Report(
                 DiagnosticCodes.MisplacedTableReturnType,
-                "TableReturnType is set, but the method does not return an SseTable; its return type already says what it answers.",
+                "TableReturnType is set, but the method does not return an SseTable; its return type already says "
+                + "what it answers.",
                 "Remove TableReturnType from [SseFunction].");
         }
 
@@ -175,15 +196,21 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
             {
                 Report(
                     DiagnosticCodes.MisplacedParameterAttribute,
-                    "The method reads a row stream but declares no [SseParameter], so Qlik would be told it takes no values.",
+                    "The method reads a row stream but declares no [SseParameter], so Qlik would be told it takes no "
+                    + "values.",
                     "Declare each value of a row, in order: [SseParameter(\"name\", SseDataType.Numeric)].");
             }
 
-            foreach (var repeated in declared.GroupBy(p => p.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Key.Length == 0 || g.Count() > 1))
+            var repeatedNames = declared
+                .GroupBy(p => p.Name, StringComparer.OrdinalIgnoreCase)
+                .Where(g => g.Key.Length == 0 || g.Count() > 1);
+            foreach (var repeated in repeatedNames)
             {
                 Report(
                     DiagnosticCodes.InvalidName,
-                    repeated.Key.Length == 0 ? "An [SseParameter] has an empty name." : $"[SseParameter] names '{repeated.Key}' more than once.",
+                    repeated.Key.Length == 0
+                        ? "An [SseParameter] has an empty name."
+                        : $"[SseParameter] names '{repeated.Key}' more than once.",
                     "Give each declared parameter a name of its own.");
             }
 
@@ -193,7 +220,8 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
         {
             Report(
                 DiagnosticCodes.MisplacedParameterAttribute,
-                "[SseParameter] declares parameters, but the method does not read a row stream, so they would be ignored.",
+                "[SseParameter] declares parameters, but the method does not read a row stream, so they would be "
+                + "ignored.",
                 "Remove [SseParameter]; the method's own parameters are what Qlik sees.");
         }
 
@@ -202,11 +230,14 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
             Report(
                 DiagnosticCodes.UnsupportedShape,
                 "The parameters mix per-row values, whole columns and row streams.",
-                "Take only per-row values (double, string, SseDual), only arrays of them, or one IAsyncEnumerable<SseRow>.");
+                "Take only per-row values (double, string, SseDual), only arrays of them, or one "
+                + "IAsyncEnumerable<SseRow>.");
             return null;
         }
 
-        var fits = SignatureShapes.All.Where(s => s.Input == input && s.Result == result.Kind && (s.AllowsAwait || result.Awaitable == 0)).ToList();
+        var fits = SignatureShapes.All
+            .Where(s => s.Input == input && s.Result == result.Kind && (s.AllowsAwait || result.Awaitable == 0))
+            .ToList();
         var shape = fits.FirstOrDefault(s => s.FunctionTypes.Contains(attribute.FunctionType));
         if (fits.Count == 0)
         {
@@ -220,9 +251,11 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
         if (shape is null)
         {
             var allowed = string.Join(" or ", fits.SelectMany(s => s.FunctionTypes).Distinct());
+            var article = attribute.FunctionType == SseFunctionType.Aggregation ? "an" : "a";
             Report(
                 DiagnosticCodes.WrongFunctionType,
-                $"A method taking {Describe(input)} and returning {CSharpName(method.ReturnType)} cannot be {(attribute.FunctionType == SseFunctionType.Aggregation ? "an" : "a")} {attribute.FunctionType} function.",
+                $"A method taking {Describe(input)} and returning {CSharpName(method.ReturnType)} cannot be "
+                + $"{article} {attribute.FunctionType} function.",
                 $"Declare it as {allowed}, or change the signature: {ShapeHint}");
             return null;
         }
@@ -231,15 +264,18 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
     }
 
     private const string ShapeHint =
-        "per-row functions (scalar, tensor) take double/string/SseDual and return one; aggregations take arrays or a row stream and return one value; "
+        "per-row functions (scalar, tensor) take double/string/SseDual and return one; aggregations take arrays or a "
+        + "row stream and return one value; "
         + "tensor functions may also take arrays and return an array or an SseTable, or stream rows in and values out.";
 
-    private static InputKind? InputOf(HashSet<ArgumentKind> inputs, List<ArgumentPlan> arguments, ResultPlan result, SseFunctionType functionType)
+    private static InputKind? InputOf(
+        HashSet<ArgumentKind> inputs, List<ArgumentPlan> arguments, ResultPlan result, SseFunctionType functionType)
     {
         if (inputs.Count == 0)
         {
             // Without data parameters, per-row values answer per row and everything else answers once per call.
-            return result.Kind == ResultKind.Value && result.Awaitable == 0 && functionType != SseFunctionType.Aggregation
+            var perRow = result.Kind == ResultKind.Value && result.Awaitable == 0;
+            return perRow && functionType != SseFunctionType.Aggregation
                 ? InputKind.Rows
                 : InputKind.Columns;
         }
@@ -264,7 +300,8 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
         _ => "a row stream",
     };
 
-    private static void Initialize(Type type, MethodInfo method, SseFunctionAttribute attribute, List<SseDiagnostic> diagnostics)
+    private static void Initialize(
+        Type type, MethodInfo method, SseFunctionAttribute attribute, List<SseDiagnostic> diagnostics)
     {
         try
         {
@@ -277,11 +314,13 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
                 MemberName(method),
                 Location(attribute),
                 $"The static initializer of its class {type.Name} failed: {Cause(e)}",
-                "Fix what the static fields or the static constructor need (a setting, a file, an assembly), or set them up in a constructor of an instance class."));
+                "Fix what the static fields or the static constructor need (a setting, a file, an assembly), or set "
+                + "them up in a constructor of an instance class."));
         }
     }
 
-    private static object? CreateInstance(IServiceProvider services, MethodInfo method, SseFunctionAttribute attribute, List<SseDiagnostic> diagnostics)
+    private static object? CreateInstance(
+        IServiceProvider services, MethodInfo method, SseFunctionAttribute attribute, List<SseDiagnostic> diagnostics)
     {
         var type = method.DeclaringType!;
         try
@@ -295,7 +334,8 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
                 MemberName(method),
                 Location(attribute),
                 $"Its class {type.Name} could not be created: {Cause(e)}",
-                "Make the method static, or give the class a public constructor that succeeds and whose parameters the host's services can supply."));
+                "Make the method static, or give the class a public constructor that succeeds and whose parameters "
+                + "the host's services can supply."));
             return null;
         }
     }
@@ -303,7 +343,8 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
     // Reflection and type initialization wrap what the class itself threw.
     private static string Cause(Exception exception)
     {
-        while (exception is TargetInvocationException or TypeInitializationException && exception.InnerException is { } inner)
+        while (exception is TargetInvocationException or TypeInitializationException
+            && exception.InnerException is { } inner)
         {
             exception = inner;
         }
@@ -311,15 +352,19 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
         return $"{exception.GetType().Name}: {exception.Message}";
     }
 
-    internal static bool IsValidName(string name) => name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+    internal static bool IsValidName(string name) =>
+        name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
-    // A type as C# writes it (double?, ref double, Task<int>), not as reflection names it (Nullable`1, Double&, Task`1).
+    // A type as C# writes it (double?, ref double, Task<int>), not as reflection names it (Nullable`1, Double&,
+    // Task`1).
     private static string CSharpName(Type type) => type switch
     {
         { IsByRef: true } => $"ref {CSharpName(type.GetElementType()!)}",
         { IsArray: true } => $"{CSharpName(type.GetElementType()!)}[]",
         _ when Nullable.GetUnderlyingType(type) is { } value => $"{CSharpName(value)}?",
-        { IsGenericType: true } => $"{type.Name[..type.Name.IndexOf('`', StringComparison.Ordinal)]}<{string.Join(", ", type.GetGenericArguments().Select(CSharpName))}>",
+        { IsGenericType: true } =>
+            $"{type.Name[..type.Name.IndexOf('`', StringComparison.Ordinal)]}"
+            + $"<{string.Join(", ", type.GetGenericArguments().Select(CSharpName))}>",
         _ => Keywords.GetValueOrDefault(type, type.Name),
     };
 

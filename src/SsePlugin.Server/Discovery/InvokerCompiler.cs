@@ -16,7 +16,12 @@ internal static class InvokerCompiler
     /// <param name="arguments">The method's parameters, classified.</param>
     /// <param name="result">The method's return, classified.</param>
     /// <param name="shape">The shape it matched.</param>
-    public static FunctionInvoker Compile(MethodInfo method, object? target, IReadOnlyList<ArgumentPlan> arguments, ResultPlan result, SignatureShape shape) =>
+    public static FunctionInvoker Compile(
+        MethodInfo method,
+        object? target,
+        IReadOnlyList<ArgumentPlan> arguments,
+        ResultPlan result,
+        SignatureShape shape) =>
         shape.Invoker switch
         {
             InvokerKind.PerRow => new PerRowInvoker(CompileRowLoop(method, target, arguments, result)),
@@ -32,8 +37,10 @@ internal static class InvokerCompiler
                 }),
         };
 
-    // start = output.Reserve(block.RowCount); for (i = 0; i < block.RowCount; i++) answers[start + i] = target.Method(column0[i], ..., context);
-    private static PerRowInvoker.RowLoop CompileRowLoop(MethodInfo method, object? target, IReadOnlyList<ArgumentPlan> arguments, ResultPlan result)
+    // start = output.Reserve(block.RowCount); for (i = 0; i < block.RowCount; i++) answers[start + i] =
+    // target.Method(column0[i], ..., context);
+    private static PerRowInvoker.RowLoop CompileRowLoop(
+        MethodInfo method, object? target, IReadOnlyList<ArgumentPlan> arguments, ResultPlan result)
     {
         var block = Expression.Parameter(typeof(SseTable), "block");
         var output = Expression.Parameter(typeof(RowOutput), "output");
@@ -101,8 +108,10 @@ internal static class InvokerCompiler
                 store = Expression.Block(
                     [dual],
                     Expression.Assign(dual, call),
-                    Expression.Assign(Expression.ArrayAccess(numbers, at), Expression.Property(dual, nameof(SseDual.Number))),
-                    Expression.Assign(Expression.ArrayAccess(strings, at), Expression.Property(dual, nameof(SseDual.Text))));
+                    Expression.Assign(
+                        Expression.ArrayAccess(numbers, at), Expression.Property(dual, nameof(SseDual.Number))),
+                    Expression.Assign(
+                        Expression.ArrayAccess(strings, at), Expression.Property(dual, nameof(SseDual.Text))));
                 break;
         }
 
@@ -115,37 +124,45 @@ internal static class InvokerCompiler
                 Expression.Break(end)),
             end));
 
-        return Expression.Lambda<PerRowInvoker.RowLoop>(Expression.Block(variables, body), block, output, context).Compile();
+        var loop = Expression.Block(variables, body);
+        return Expression.Lambda<PerRowInvoker.RowLoop>(loop, block, output, context).Compile();
     }
 
     // data => ResultTables.From(target.Method((double[])data[0], ..., context)), awaited where the method is async.
-    private static WholeCallInvoker.Run CompileWholeCall(MethodInfo method, object? target, IReadOnlyList<ArgumentPlan> arguments, ResultPlan result)
+    private static WholeCallInvoker.Run CompileWholeCall(
+        MethodInfo method, object? target, IReadOnlyList<ArgumentPlan> arguments, ResultPlan result)
     {
         var data = Expression.Parameter(typeof(object?[]), "data");
         var context = Expression.Parameter(typeof(SseCallContext), "context");
-        var call = CallMethod(method, target, arguments, context, (argument, type) => DataArgument(data, argument, type));
+        var call = CallMethod(
+            method, target, arguments, context, (argument, type) => DataArgument(data, argument, type));
         var from = typeof(ResultTables).GetMethod(nameof(ResultTables.From), [result.Type])!;
         Expression body = result.Awaitable switch
         {
-            0 => Expression.New(typeof(ValueTask<SseTable>).GetConstructor([typeof(SseTable)])!, Expression.Call(from, call)),
+            0 => Expression.New(
+                typeof(ValueTask<SseTable>).GetConstructor([typeof(SseTable)])!, Expression.Call(from, call)),
             _ => Expression.Call(
                 typeof(ResultTables),
                 result.Awaitable == 1 ? nameof(ResultTables.FromTask) : nameof(ResultTables.FromValueTask),
                 [result.Type],
                 call,
-                Expression.Constant(from.CreateDelegate(typeof(Func<,>).MakeGenericType(result.Type, typeof(SseTable))))),
+                Expression.Constant(
+                    from.CreateDelegate(typeof(Func<,>).MakeGenericType(result.Type, typeof(SseTable))))),
         };
 
         return Expression.Lambda<WholeCallInvoker.Run>(body, data, context).Compile();
     }
 
-    // (data, context, output) => StreamingInvoker.DrainAsync(target.Method((IAsyncEnumerable<SseRow>)data[0], ...), output, RowOutput.Add, token)
-    private static StreamingInvoker.Run CompileStreaming(MethodInfo method, object? target, IReadOnlyList<ArgumentPlan> arguments, ResultPlan result)
+    // (data, context, output) => StreamingInvoker.DrainAsync(target.Method((IAsyncEnumerable<SseRow>)data[0], ...),
+    // output, RowOutput.Add, token)
+    private static StreamingInvoker.Run CompileStreaming(
+        MethodInfo method, object? target, IReadOnlyList<ArgumentPlan> arguments, ResultPlan result)
     {
         var data = Expression.Parameter(typeof(object?[]), "data");
         var context = Expression.Parameter(typeof(SseCallContext), "context");
         var output = Expression.Parameter(typeof(RowOutput), "output");
-        var call = CallMethod(method, target, arguments, context, (argument, type) => DataArgument(data, argument, type));
+        var call = CallMethod(
+            method, target, arguments, context, (argument, type) => DataArgument(data, argument, type));
         var add = typeof(RowOutput).GetMethod(nameof(RowOutput.Add), [result.Type])!
             .CreateDelegate(typeof(Action<,>).MakeGenericType(typeof(RowOutput), result.Type));
         var body = Expression.Call(

@@ -7,11 +7,14 @@ internal static class ResultTables
 
     public static SseTable From(string? value) => new(new SseColumn(string.Empty, [value ?? string.Empty]));
 
-    public static SseTable From(SseDual value) => new(new SseColumn(string.Empty, [value.Number], [value.Text ?? string.Empty]));
+    public static SseTable From(SseDual value) =>
+        new(new SseColumn(string.Empty, [value.Number], [value.Text ?? string.Empty]));
 
-    public static SseTable From(double[]? values) => new(new SseColumn(string.Empty, values ?? throw NoResult("column")));
+    public static SseTable From(double[]? values) =>
+        new(new SseColumn(string.Empty, values ?? throw NoResult("column")));
 
-    public static SseTable From(string[]? values) => new(new SseColumn(string.Empty, values ?? throw NoResult("column")));
+    public static SseTable From(string[]? values) =>
+        new(new SseColumn(string.Empty, values ?? throw NoResult("column")));
 
     public static SseTable From(SseDual[]? values)
     {
@@ -39,5 +42,6 @@ internal static class ResultTables
     public static async ValueTask<SseTable> FromValueTask<T>(ValueTask<T> task, Func<T, SseTable> from) =>
         from(await task.ConfigureAwait(false));
 
-    private static InvalidOperationException NoResult(string what) => new($"the function returned null instead of a {what}");
+    private static InvalidOperationException NoResult(string what) =>
+        new($"the function returned null instead of a {what}");
 }

@@ -66,23 +66,33 @@ internal readonly record struct ArgumentPlan(ArgumentKind Kind, SseDataType Data
 /// <param name="Kind">What it is to the host.</param>
 /// <param name="DataType">The SSE data type of its values (tables: <see cref="SseDataType.Dual"/>).</param>
 /// <param name="Type">The value type inside any <c>Task</c>, <c>ValueTask</c> or stream.</param>
-/// <param name="Awaitable">Whether it is a <see cref="Task{T}"/> (1) or <see cref="ValueTask{T}"/> (2), or neither (0).</param>
+/// <param name="Awaitable">Whether it is a <see cref="Task{T}"/> (1) or <see cref="ValueTask{T}"/> (2), or neither
+/// (0).</param>
 internal readonly record struct ResultPlan(ResultKind Kind, SseDataType DataType, Type Type, int Awaitable);
 
 /// <summary>One supported combination of inputs and answer, with the function types it may be declared as.</summary>
-internal sealed record SignatureShape(InputKind Input, ResultKind Result, bool AllowsAwait, SseFunctionType[] FunctionTypes, InvokerKind Invoker);
+internal sealed record SignatureShape(
+    InputKind Input, ResultKind Result, bool AllowsAwait, SseFunctionType[] FunctionTypes, InvokerKind Invoker);
 
 /// <summary>The table of supported method shapes and the type mapping behind it.</summary>
 internal static class SignatureShapes
 {
+    // The function types that answer row by row. Declared first: the table below uses it as it initializes.
+    private static readonly SseFunctionType[] RowWise = [SseFunctionType.Scalar, SseFunctionType.Tensor];
+
     /// <summary>Every supported shape; a method matches at most one.</summary>
     public static IReadOnlyList<SignatureShape> All { get; } =
     [
-        new(InputKind.Rows, ResultKind.Value, false, [SseFunctionType.Scalar, SseFunctionType.Tensor], InvokerKind.PerRow),
+        new(InputKind.Rows, ResultKind.Value, false, RowWise, InvokerKind.PerRow),
         new(InputKind.Columns, ResultKind.Value, true, [SseFunctionType.Aggregation], InvokerKind.WholeCall),
-        new(InputKind.Columns, ResultKind.Column, true, [SseFunctionType.Scalar, SseFunctionType.Tensor], InvokerKind.WholeCall),
-        new(InputKind.Columns, ResultKind.Table, true, [SseFunctionType.Scalar, SseFunctionType.Tensor, SseFunctionType.Aggregation], InvokerKind.WholeCall),
-        new(InputKind.Stream, ResultKind.ValueStream, false, [SseFunctionType.Scalar, SseFunctionType.Tensor], InvokerKind.Streaming),
+        new(InputKind.Columns, ResultKind.Column, true, RowWise, InvokerKind.WholeCall),
+        new(
+            InputKind.Columns,
+            ResultKind.Table,
+            true,
+            [SseFunctionType.Scalar, SseFunctionType.Tensor, SseFunctionType.Aggregation],
+            InvokerKind.WholeCall),
+        new(InputKind.Stream, ResultKind.ValueStream, false, RowWise, InvokerKind.Streaming),
         new(InputKind.Stream, ResultKind.Value, true, [SseFunctionType.Aggregation], InvokerKind.WholeCall),
     ];
 
@@ -140,7 +150,8 @@ internal static class SignatureShapes
 
         if (ClassifyParameter(inner) is ({ } kind and (ArgumentKind.Value or ArgumentKind.Column), var dataType))
         {
-            return new ResultPlan(kind == ArgumentKind.Value ? ResultKind.Value : ResultKind.Column, dataType, inner, awaitable);
+            var result = kind == ArgumentKind.Value ? ResultKind.Value : ResultKind.Column;
+            return new ResultPlan(result, dataType, inner, awaitable);
         }
 
         if (awaitable == 0 && inner.IsGenericType && inner.GetGenericTypeDefinition() == typeof(IAsyncEnumerable<>)

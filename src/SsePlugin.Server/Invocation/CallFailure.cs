@@ -17,7 +17,9 @@ internal enum CallFailureKind
     /// <summary>The request is wrong: its headers, rows or script (gRPC <c>InvalidArgument</c>).</summary>
     InvalidInput,
 
-    /// <summary>The call needs more than a limit allows: memory, message size, calls (<c>ResourceExhausted</c>).</summary>
+    /// <summary>
+    /// The call needs more than a limit allows: memory, message size, calls (<c>ResourceExhausted</c>).
+    /// </summary>
     LimitExceeded,
 
     /// <summary>The function or script ran past a time limit of the host's (<c>DeadlineExceeded</c>).</summary>

@@ -54,7 +54,9 @@ public sealed class FunctionDefinition
     /// <summary>Gets the call syntax with parameter names, e.g. <c>SumOfRows(col1, col2)</c>.</summary>
     public string Signature => $"{Name}({string.Join(", ", Parameters.Select(p => p.Name))})";
 
-    /// <summary>Gets where the definition is written, e.g. <c>MyFunctions.cs:42</c> or the functions file, when known.</summary>
+    /// <summary>
+    /// Gets where the definition is written, e.g. <c>MyFunctions.cs:42</c> or the functions file, when known.
+    /// </summary>
     internal string? Location { get; }
 
     /// <summary>Runs one call.</summary>

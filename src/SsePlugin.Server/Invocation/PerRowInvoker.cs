@@ -12,7 +12,7 @@ internal sealed class PerRowInvoker(PerRowInvoker.RowLoop loop) : FunctionInvoke
     public override async Task InvokeAsync(FunctionCall call)
     {
         var output = new RowOutput(call.Function.ReturnType, call.Response);
-        while (await call.ReadTransientBlockAsync(output).ConfigureAwait(false) is { } block)
+        while (await call.ReadTransientBlockAsync().ConfigureAwait(false) is { } block)
         {
             loop(block, output, call.Context);
             await output.FlushIfFullAsync().ConfigureAwait(false);

@@ -2,8 +2,11 @@ using System.Runtime.CompilerServices;
 
 namespace SsePlugin.Server.Invocation;
 
-/// <summary>The answer column of a per-row or streaming function: reused buffers, flushed to the response in bundles.</summary>
-internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
+/// <summary>
+/// The answer column of a per-row or streaming function: reused buffers, flushed to the response in bundles, and
+/// whenever the call waits for Qlik's next rows.
+/// </summary>
+internal sealed class RowOutput
 {
     /// <summary>
     /// How many answers are gathered before they are sent while more rows are already waiting; answers are sent
@@ -12,13 +15,31 @@ internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
     /// </summary>
     public const int BundleRows = 8 * 1024;
 
-    /// <summary>How long after the last bundle answers stop waiting for a bundle to fill: a slow function's answers still go out as they come.</summary>
+    /// <summary>
+    /// How long after the last bundle answers stop waiting for a bundle to fill: a slow function's answers still go
+    /// out as they come.
+    /// </summary>
     public const int MaxDelayMilliseconds = 100;
+
+    private readonly SseDataType _dataType;
+    private readonly ResponseWriter _response;
 
     // A coarse clock is enough for the delay, and cheap to read for every answer.
     private long _lastFlush = Environment.TickCount64;
     private double[] _numbers = [];
     private string?[] _strings = [];
+
+    /// <summary>
+    /// Starts the answer column of a call, which its response sends whenever the call waits for rows.
+    /// </summary>
+    /// <param name="dataType">The data type of the answers.</param>
+    /// <param name="response">The call's answer.</param>
+    public RowOutput(SseDataType dataType, ResponseWriter response)
+    {
+        _dataType = dataType;
+        _response = response;
+        response.Pending = this;
+    }
 
     /// <summary>Gets the number of answers waiting to be sent.</summary>
     public int Count { get; private set; }
@@ -29,7 +50,9 @@ internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
     /// <summary>Gets the text buffer; valid up to <see cref="Count"/>.</summary>
     public string?[] Strings => _strings;
 
-    /// <summary>Makes room for <paramref name="rows"/> more answers, written by index from the position returned.</summary>
+    /// <summary>
+    /// Makes room for <paramref name="rows"/> more answers, written by index from the position returned.
+    /// </summary>
     /// <returns>The index of the first reserved answer.</returns>
     public int Reserve(int rows)
     {
@@ -61,9 +84,14 @@ internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
         _strings[Count++] = value.Text;
     }
 
-    /// <summary>Sends the pending answers once a bundle is full, or once <see cref="MaxDelayMilliseconds"/> have passed since the last bundle.</summary>
+    /// <summary>
+    /// Sends the pending answers once a bundle is full, or once <see cref="MaxDelayMilliseconds"/> have passed since
+    /// the last bundle.
+    /// </summary>
     public ValueTask FlushIfFullAsync() =>
-        Count >= BundleRows || (Count > 0 && Environment.TickCount64 - _lastFlush >= MaxDelayMilliseconds) ? FlushAsync() : ValueTask.CompletedTask;
+        Count >= BundleRows || (Count > 0 && Environment.TickCount64 - _lastFlush >= MaxDelayMilliseconds)
+            ? FlushAsync()
+            : ValueTask.CompletedTask;
 
     /// <summary>Sends the pending answers.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
@@ -76,11 +104,11 @@ internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
 
         var column = new SseColumn(
             string.Empty,
-            dataType,
-            dataType == SseDataType.String ? null : _numbers,
-            dataType == SseDataType.Numeric ? null : _strings,
+            _dataType,
+            _dataType == SseDataType.String ? null : _numbers,
+            _dataType == SseDataType.Numeric ? null : _strings,
             Count);
-        await response.WriteAsync([column], Count).ConfigureAwait(false);
+        await _response.WriteAsync([column], Count).ConfigureAwait(false);
         Count = 0;
         _lastFlush = Environment.TickCount64;
     }
@@ -93,12 +121,12 @@ internal sealed class RowOutput(SseDataType dataType, ResponseWriter response)
         }
 
         var size = Math.Max(capacity, Math.Max(_numbers.Length, _strings.Length) * 2);
-        if (dataType != SseDataType.String)
+        if (_dataType != SseDataType.String)
         {
             Array.Resize(ref _numbers, size);
         }
 
-        if (dataType != SseDataType.Numeric)
+        if (_dataType != SseDataType.Numeric)
         {
             Array.Resize(ref _strings, size);
         }

@@ -2,8 +2,7 @@ namespace SsePlugin.Server.Invocation;
 
 /// <summary>The rows of a call as a stream, for functions that must not buffer them.</summary>
 /// <param name="call">The call whose rows are read.</param>
-/// <param name="pending">Answers to send whenever the stream would wait for Qlik, if the function streams answers.</param>
-internal sealed class RowStream(FunctionCall call, RowOutput? pending) : IAsyncEnumerable<SseRow>
+internal sealed class RowStream(FunctionCall call) : IAsyncEnumerable<SseRow>
 {
     private bool _enumerated;
 
@@ -17,15 +16,15 @@ internal sealed class RowStream(FunctionCall call, RowOutput? pending) : IAsyncE
         _enumerated = true;
         while (true)
         {
-            if (await call.ReadBlockAsync(pending).ConfigureAwait(false) is not { } block)
+            if (await call.ReadBlockAsync().ConfigureAwait(false) is not { Rows: var rows })
             {
                 yield break;
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            for (var row = 0; row < block.RowCount; row++)
+            for (var row = 0; row < rows.RowCount; row++)
             {
-                yield return new SseRow(block, row);
+                yield return new SseRow(rows, row);
             }
         }
     }

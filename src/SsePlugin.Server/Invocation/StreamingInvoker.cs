@@ -10,19 +10,21 @@ internal sealed class StreamingInvoker(StreamingInvoker.Run run) : FunctionInvok
     public override async Task InvokeAsync(FunctionCall call)
     {
         var output = new RowOutput(call.Function.ReturnType, call.Response);
-        await run([new RowStream(call, output)], call.Context, output).ConfigureAwait(false);
+        await run([new RowStream(call)], call.Context, output).ConfigureAwait(false);
         await output.FlushAsync().ConfigureAwait(false);
         if (call.Response.RowsWritten != call.RowsRead)
         {
             throw new CallFailure(
                 CallFailureKind.WrongAnswer,
                 $"{call.Function.Name} answered {call.Response.RowsWritten} rows for {call.RowsRead} input rows; "
-                + $"a {call.Function.FunctionType.ToString().ToLowerInvariant()} function answers exactly one row per input row.");
+                + $"a {call.Function.FunctionType.ToString().ToLowerInvariant()} function answers exactly one row "
+                + "per input row.");
         }
     }
 
     /// <summary>Moves every answer of a function's stream into the output, sending bundles as they fill.</summary>
-    public static async Task DrainAsync<T>(IAsyncEnumerable<T> answers, RowOutput output, Action<RowOutput, T> add, CancellationToken cancellationToken)
+    public static async Task DrainAsync<T>(
+        IAsyncEnumerable<T> answers, RowOutput output, Action<RowOutput, T> add, CancellationToken cancellationToken)
     {
         await foreach (var answer in answers.WithCancellation(cancellationToken).ConfigureAwait(false))
         {

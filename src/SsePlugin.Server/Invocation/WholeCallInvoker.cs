@@ -5,7 +5,8 @@ namespace SsePlugin.Server.Invocation;
 /// Runs a function that answers once per call: an aggregation, a function over whole columns, or one that returns
 /// a table (sent with its table description, for <c>LOAD ... EXTENSION</c>, unless its columns are unnamed).
 /// </summary>
-internal sealed class WholeCallInvoker(WholeCallInvoker.Run run, bool streamsRows, WholeCallInvoker.Answer answer) : FunctionInvoker
+internal sealed class WholeCallInvoker(WholeCallInvoker.Run run, bool streamsRows, WholeCallInvoker.Answer answer)
+    : FunctionInvoker
 {
     /// <summary>Calls the function with its data arguments (whole columns, or the row stream).</summary>
     public delegate ValueTask<SseTable> Run(object?[] data, SseCallContext context);
@@ -25,7 +26,7 @@ internal sealed class WholeCallInvoker(WholeCallInvoker.Run run, bool streamsRow
 
     public override async Task InvokeAsync(FunctionCall call)
     {
-        object?[] data = streamsRows ? [new RowStream(call, null)] : await ReadColumnsAsync(call).ConfigureAwait(false);
+        object?[] data = streamsRows ? [new RowStream(call)] : await ReadColumnsAsync(call).ConfigureAwait(false);
         var table = await run(data, call.Context).ConfigureAwait(false);
         if (answer == Answer.Column && table.RowCount != call.RowsRead)
         {

@@ -24,7 +24,9 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
     /// <summary>The most values a row may hold; Qlik sends one per parameter, so no call comes near.</summary>
     public const int MaxRowValues = 10_000;
 
-    /// <summary>The most values (rows times columns) presized for the expected rows: 32 MB of numbers, as much again for texts.</summary>
+    /// <summary>
+    /// The most values (rows times columns) presized for the expected rows: 32 MB of numbers, as much again for texts.
+    /// </summary>
     public const int MaxPresizedValues = 4 * 1024 * 1024;
 
     // Presizing trusts a message's size only this far; blocks of more rows grow as they are read.
@@ -118,7 +120,9 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
     /// <summary>Gets the numbers of a column; valid up to <see cref="RowCount"/>.</summary>
     public double[] Numbers(int column) => _numbers[column];
 
-    /// <summary>Gets the texts of a column, or <see langword="null"/> while no row of the block's messages had text there.</summary>
+    /// <summary>
+    /// Gets the texts of a column, or <see langword="null"/> while no row of the block's messages had text there.
+    /// </summary>
     public string?[]? Texts(int column) => _strings[column];
 
     /// <summary>Gets the texts of a column, empty where Qlik sent none (it leaves empty text out).</summary>
@@ -151,7 +155,8 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
         if (_width < 0)
         {
             // The columns are sized for as many rows as the message holds if they are all as long as the first.
-            _capacity = Math.Clamp(messageLength / BundledRowsFormat.FieldSize(end - reader.Position), 1, MaxPresizedRows);
+            var rowBytes = BundledRowsFormat.FieldSize(end - reader.Position);
+            _capacity = Math.Clamp(messageLength / rowBytes, 1, MaxPresizedRows);
         }
 
         BeginRow();
@@ -270,7 +275,8 @@ internal sealed class RequestBlock(int expectedRows = 0, int expectedWidth = 0)
     {
         if (_columnCount == MaxRowValues)
         {
-            throw new MalformedRequestException($"A row holds more than {MaxRowValues} values; Qlik sends one value per parameter.");
+            throw new MalformedRequestException(
+                $"A row holds more than {MaxRowValues} values; Qlik sends one value per parameter.");
         }
 
         if (_columnCount == _numbers.Length)

@@ -22,7 +22,9 @@ internal sealed class ResponseChunk
     /// <summary>Gets the size of the serialized message.</summary>
     public int Size { get; private set; }
 
-    /// <summary>Takes rows from <paramref name="start"/> on, as many as fit in <paramref name="maxBytes"/> (at least one).</summary>
+    /// <summary>
+    /// Takes rows from <paramref name="start"/> on, as many as fit in <paramref name="maxBytes"/> (at least one).
+    /// </summary>
     /// <returns>The number of rows taken.</returns>
     /// <remarks>Compiled fully optimized at once, like <see cref="RequestBlock.Append(ReadOnlySpan{byte})"/>.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -122,7 +124,8 @@ internal sealed class ResponseChunk
         var size = 0;
         for (var c = 0; c < _columnCount; c++)
         {
-            size += BundledRowsFormat.FieldSize(BundledRowsFormat.DualSize(NumberAt(c, row), BundledRowsFormat.TextBytes(TextAt(c, row))));
+            var textBytes = BundledRowsFormat.TextBytes(TextAt(c, row));
+            size += BundledRowsFormat.FieldSize(BundledRowsFormat.DualSize(NumberAt(c, row), textBytes));
         }
 
         return size;

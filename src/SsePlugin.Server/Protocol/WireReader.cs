@@ -30,12 +30,16 @@ internal static class BundledRowsFormat
     /// <summary>The UTF-8 bytes of a text; 0 for none.</summary>
     public static int TextBytes(string? text) => string.IsNullOrEmpty(text) ? 0 : Encoding.UTF8.GetByteCount(text);
 
-    /// <summary>The bytes of a <c>Dual</c>'s content; proto3 leaves out a zero number (not -0 or NaN) and an empty text.</summary>
+    /// <summary>
+    /// The bytes of a <c>Dual</c>'s content; proto3 leaves out a zero number (not -0 or NaN) and an empty text.
+    /// </summary>
     public static int DualSize(double number, int textBytes) =>
         (BitConverter.DoubleToInt64Bits(number) != 0 ? 9 : 0) + (textBytes == 0 ? 0 : FieldSize(textBytes));
 }
 
-/// <summary>Reads protobuf wire format from a span, failing with <see cref="MalformedRequestException"/> on malformed input.</summary>
+/// <summary>
+/// Reads protobuf wire format from a span, failing with <see cref="MalformedRequestException"/> on malformed input.
+/// </summary>
 internal ref struct WireReader(ReadOnlySpan<byte> data)
 {
     private readonly ReadOnlySpan<byte> _data = data;
@@ -54,7 +58,9 @@ internal ref struct WireReader(ReadOnlySpan<byte> data)
 
         // Field number 0 does not exist; taking its tag for the end would drop the rest of the message unread.
         var tag = ReadVarint();
-        return tag >> 3 is > 0 and <= uint.MaxValue >> 3 ? (uint)tag : throw Malformed("a field has number 0 or one out of range");
+        return tag >> 3 is > 0 and <= uint.MaxValue >> 3
+            ? (uint)tag
+            : throw Malformed("a field has number 0 or one out of range");
     }
 
     /// <summary>Reads the length of a length-delimited field and returns where the field ends.</summary>
@@ -63,7 +69,9 @@ internal ref struct WireReader(ReadOnlySpan<byte> data)
     {
         // A length read past the end (its tag was the last byte) leaves the position beyond it.
         var length = ReadVarint();
-        return Position <= end && length <= (ulong)(end - Position) ? Position + (int)length : throw Malformed("a field runs past the end of its message");
+        return Position <= end && length <= (ulong)(end - Position)
+            ? Position + (int)length
+            : throw Malformed("a field runs past the end of its message");
     }
 
     /// <summary>Reads a little-endian double.</summary>
@@ -178,7 +186,8 @@ internal ref struct WireReader(ReadOnlySpan<byte> data)
         throw Malformed("a varint is cut off or longer than 10 bytes");
     }
 
-    private static MalformedRequestException Malformed(string problem) => new($"The message is not a valid BundledRows: {problem}.");
+    private static MalformedRequestException Malformed(string problem) =>
+        new($"The message is not a valid BundledRows: {problem}.");
 }
 
 /// <summary>Writes protobuf wire format straight into a buffer writer, a span at a time.</summary>
@@ -217,7 +226,8 @@ internal ref struct WireWriter(IBufferWriter<byte> output)
         _position += 8;
     }
 
-    public void WriteUtf8(string value, int byteCount) => _position += Encoding.UTF8.GetBytes(value, _span.Slice(_position, byteCount));
+    public void WriteUtf8(string value, int byteCount) =>
+        _position += Encoding.UTF8.GetBytes(value, _span.Slice(_position, byteCount));
 
     /// <summary>Commits what was written.</summary>
     public readonly void Flush() => output.Advance(_position);

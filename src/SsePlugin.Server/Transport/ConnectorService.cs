@@ -33,11 +33,19 @@ internal partial class ConnectorService
         Marshallers.Create(static m => m.ToByteArray(), ReadCapabilitiesRequest),
         Marshallers.Create(static m => m.ToByteArray(), Capabilities.Parser.ParseFrom));
 
-    private static readonly Method<RequestMessage, ResponseChunk> ExecuteFunctionMethod =
-        new(MethodType.DuplexStreaming, ServiceName, nameof(ExecuteFunction), SseMarshallers.Requests, SseMarshallers.Responses);
+    private static readonly Method<RequestMessage, ResponseChunk> ExecuteFunctionMethod = new(
+        MethodType.DuplexStreaming,
+        ServiceName,
+        nameof(ExecuteFunction),
+        SseMarshallers.Requests,
+        SseMarshallers.Responses);
 
-    private static readonly Method<RequestMessage, ResponseChunk> EvaluateScriptMethod =
-        new(MethodType.DuplexStreaming, ServiceName, nameof(EvaluateScript), SseMarshallers.Requests, SseMarshallers.Responses);
+    private static readonly Method<RequestMessage, ResponseChunk> EvaluateScriptMethod = new(
+        MethodType.DuplexStreaming,
+        ServiceName,
+        nameof(EvaluateScript),
+        SseMarshallers.Requests,
+        SseMarshallers.Responses);
 
     private readonly ConnectionRegistry _connections;
     private readonly Dictionary<AnalyticConnection, Capabilities> _capabilities;
@@ -47,13 +55,16 @@ internal partial class ConnectorService
     private readonly int _maxCallMemoryMegabytes;
     private readonly TimeSpan _clientIdleTimeout;
     private readonly TimeSpan _maxClientWait;
+    private readonly CallStatusMapper _statuses;
     private readonly FailureLogLimit<StatusCode> _failureLog;
     private readonly ILogger _logger;
-    private readonly CancellationToken _stopping;
 
-    public ConnectorService(ConnectionRegistry connections, IOptions<SsePluginOptions> options, IHostApplicationLifetime lifetime, ILogger<ConnectorService> logger)
+    public ConnectorService(
+        ConnectionRegistry connections,
+        IOptions<SsePluginOptions> options,
+        IHostApplicationLifetime lifetime,
+        ILogger<ConnectorService> logger)
     {
-        _stopping = lifetime.ApplicationStopping;
         _connections = connections;
         _capabilities = connections.All.ToDictionary(c => c, c => CapabilitiesBuilder.Build(c));
         _calls = new CallLimit(options.Value.MaxConcurrentCalls);
@@ -62,6 +73,7 @@ internal partial class ConnectorService
         _maxCallMemoryMegabytes = options.Value.MaxCallMemoryMegabytes;
         _clientIdleTimeout = TimeSpan.FromSeconds(options.Value.ClientIdleTimeoutSeconds);
         _maxClientWait = TimeSpan.FromSeconds(options.Value.MaxClientWaitSeconds);
+        _statuses = new CallStatusMapper(_clientIdleTimeout, _maxClientWait, lifetime.ApplicationStopping);
         _logger = logger;
         _failureLog = new FailureLogLimit<StatusCode>(
             (count, statuses) => Log.FailuresCounted(logger, count, statuses, FailureLogLimit.LinesPerSecond));
@@ -77,48 +89,60 @@ internal partial class ConnectorService
 
     public virtual Task<Capabilities> GetCapabilities(Empty request, ServerCallContext context)
     {
-        var capabilities = _capabilities[_connections.For(context.GetHttpContext())];
-        Log.Capabilities(_logger, Caller(context), _connections.For(context.GetHttpContext()).Name, capabilities.Functions.Count);
+        var connection = _connections.For(context.GetHttpContext());
+        var capabilities = _capabilities[connection];
+        Log.Capabilities(_logger, Caller(context), connection.Name, capabilities.Functions.Count);
         return Task.FromResult(capabilities);
     }
 
-    public virtual Task ExecuteFunction(IAsyncStreamReader<RequestMessage> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context) =>
+    public virtual Task ExecuteFunction(
+        IAsyncStreamReader<RequestMessage> requests,
+        IServerStreamWriter<ResponseChunk> responses,
+        ServerCallContext context) =>
         RunAsync(nameof(ExecuteFunction), FindFunction, requests, responses, context);
 
-    public virtual Task EvaluateScript(IAsyncStreamReader<RequestMessage> requests, IServerStreamWriter<ResponseChunk> responses, ServerCallContext context) =>
+    public virtual Task EvaluateScript(
+        IAsyncStreamReader<RequestMessage> requests,
+        IServerStreamWriter<ResponseChunk> responses,
+        ServerCallContext context) =>
         RunAsync(nameof(EvaluateScript), PrepareScript, requests, responses, context);
 
     private static FunctionDefinition FindFunction(ServerCallContext context, AnalyticConnection connection)
     {
-        var header = QlikHeaders.ReadFunction(context);
+        var header = QlikHeaders.ReadFunction(context.GetHttpContext().Request.Headers);
         return connection.Catalog.TryGet(header.FunctionId, out var function)
             ? function
             : throw new CallFailure(
                 CallFailureKind.UnknownFunction,
-                $"Function id {header.FunctionId} is not a function of this plugin; it has {DescribeFunctions(connection)}. "
+                $"Function id {header.FunctionId} is not a function of this plugin; it has "
+                + $"{DescribeFunctions(connection)}. "
                 + "Qlik's engine may hold an outdated list: restart the engine or save the analytic connection again.");
     }
 
     private static FunctionDefinition PrepareScript(ServerCallContext context, AnalyticConnection connection)
     {
-        var script = QlikHeaders.ReadScript(context);
+        var script = QlikHeaders.ReadScript(context.GetHttpContext().Request.Headers);
         if (connection.Scripts is null)
         {
             throw new CallFailure(
                 CallFailureKind.NotAllowed,
                 "This plugin runs no scripts: no script engine is registered with it, so ScriptEval, ScriptAggr and "
-                + $"their siblings cannot be used here. Call the plugin's own functions instead; it has {DescribeFunctions(connection)}.");
+                + "their siblings cannot be used here. Call the plugin's own functions instead; it has "
+                + $"{DescribeFunctions(connection)}.");
         }
 
         return connection.Options.AllowScript
             ? connection.Scripts.Resolve(script)
             : throw new CallFailure(
                 CallFailureKind.NotAllowed,
-                "Script evaluation is disabled on this plugin (AllowScript is false): ScriptEval, ScriptAggr and their siblings cannot be used here. "
+                "Script evaluation is disabled on this plugin (AllowScript is false): ScriptEval, ScriptAggr and "
+                + "their siblings cannot be used here. "
                 + $"Call the plugin's own functions instead; it has {DescribeFunctions(connection)}.");
     }
 
-    /// <summary>Runs one call: resolves its function from the headers, streams rows through it, logs one line.</summary>
+    /// <summary>
+    /// Runs one call: resolves its function from the headers, streams rows through it, logs one line.
+    /// </summary>
     private async Task RunAsync(
         string rpc,
         Func<ServerCallContext, AnalyticConnection, FunctionDefinition> resolve,
@@ -134,6 +158,7 @@ internal partial class ConnectorService
         var connectionId = http.Connection.Id;
         FunctionCall? call = null;
         ClientWatch? watch = null;
+        GrpcRequestReader? reader = null;
         Status? failure = null;
         Exception? error = null;
         var admitted = false;
@@ -141,9 +166,10 @@ internal partial class ConnectorService
         // The function's token: cancelled when Qlik cancels or goes away, and by the call itself the moment its
         // request stream breaks, as Kestrel reports an abort on the request's own token only a little later.
         using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        using var deadline = new CallDeadline(context.Deadline, TimeProvider.System);
         try
         {
-            common = QlikHeaders.ReadCommon(context);
+            common = QlikHeaders.ReadCommon(http.Request.Headers);
             var admission = _calls.TryEnter(connectionId);
             admitted = admission == CallLimit.Admission.Admitted;
             if (!admitted)
@@ -160,23 +186,23 @@ internal partial class ConnectorService
             }
 
             var callContext = new SseCallContext(common.AppId, common.UserId, common.Cardinality, cancellation.Token);
-            var response = new ResponseWriter(responses, context, callContext, function, _responseBundleBytes);
-            call = new FunctionCall(function, requests, response, callContext, cancellation, _maxCallMemoryMegabytes)
-            {
-                Watch = watch,
-            };
+            reader = new GrpcRequestReader(requests, cancellation, watch, name, _maxReceiveMessageBytes);
+            var answers = new GrpcAnswerWriter(responses, context);
+            var response = new ResponseWriter(answers, callContext, function, _responseBundleBytes);
+            call = new FunctionCall(function, reader, response, callContext, _maxCallMemoryMegabytes);
             await function.Invoker.InvokeAsync(call).ConfigureAwait(false);
             await response.CompleteAsync().ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            var status = watch?.Ended is { } wait and not ClientWatch.Wait.None
-                ? ClientIdle(wait, watch.EndedOverLimit, name)
-                : ToStatus(e, name, context.Deadline, cancellation.Token);
-            status = new Status(status.StatusCode, Shorten(status.Detail));
+            var ending = new CallEnding(
+                cancellation.IsCancellationRequested,
+                deadline.Passed,
+                watch?.Ended ?? ClientWatch.Wait.None,
+                watch?.EndedOverLimit ?? false);
+            failure = _statuses.StatusOf(e, name, ending);
             // The heap, or the call's budget of it, ran out: memory goes back to the machine once the host is quiet.
-            exhausted = e is OutOfMemoryException || e.InnerException is OutOfMemoryException;
-            failure = status;
+            exhausted = CallStatusMapper.IsOutOfMemory(e);
             error = e;
         }
         finally
@@ -219,7 +245,7 @@ internal partial class ConnectorService
         // The rest of the request is read before the status goes out, so that the stream ends cleanly (see
         // RequestDrain); a client that went away, cancelled or kept the call waiting has nothing more to send, and
         // one whose request grpc-dotnet refused (a message over the limit) is reset: its rest is not worth reading.
-        if (!cancellation.IsCancellationRequested && error is not RpcException)
+        if (!cancellation.IsCancellationRequested && error is not RpcException && reader?.Refused != true)
         {
             await RequestDrain.DrainAsync(http).ConfigureAwait(false);
         }
@@ -241,21 +267,6 @@ internal partial class ConnectorService
         + "Retry when fewer calls run, or raise SsePlugin:MaxConcurrentCalls (0 = no limit) if the machine has memory "
         + "and CPU to spare.");
 
-    private Status ClientIdle(ClientWatch.Wait wait, bool overLimit, string function)
-    {
-        var waitedFor = wait == ClientWatch.Wait.Request ? "for rows" : "for it to take answers";
-        return new(
-            StatusCode.DeadlineExceeded,
-            overLimit
-                ? $"{function}: the client kept the call waiting {waitedFor} {_maxClientWait.TotalSeconds} s in all, "
-                    + "so the call was ended to free its slot (SsePlugin:MaxClientWaitSeconds). Qlik's engine sends "
-                    + "its rows and takes answers far faster; raise the setting only if a client of yours is this slow."
-                : $"{function}: the client {(wait == ClientWatch.Wait.Request ? "sent no rows" : "took no answer")} "
-                    + $"for {_clientIdleTimeout.TotalSeconds} s, so the call was ended to free its slot "
-                    + "(SsePlugin:ClientIdleTimeoutSeconds). Qlik's engine never pauses this long; raise the setting "
-                    + "only if a client of yours must.");
-    }
-
     private static string DescribeFunctions(AnalyticConnection connection)
     {
         const int listed = 20;
@@ -265,44 +276,16 @@ internal partial class ConnectorService
         {
             0 => "no functions",
             <= listed => $"these functions: {named}",
-            _ => $"{functions.Count} functions: {named} and {functions.Count - listed} more (GetCapabilities lists them all)",
+            _ => $"{functions.Count} functions: {named} and {functions.Count - listed} more "
+                + "(GetCapabilities lists them all)",
         };
-    }
-
-    /// <summary>
-    /// A status message short enough for Qlik's engine: a gRPC C-core client takes at most 8 KB of response headers,
-    /// status included, and reports a longer status as a header-size error instead of its text. The message is cut
-    /// at <see cref="QlikProtocol.MaxStatusMessageLength"/> characters as gRPC writes them (characters outside printable ASCII
-    /// take three per UTF-8 byte).
-    /// </summary>
-    private static string Shorten(string message)
-    {
-        const string cut = " [...]";
-        var length = 0;
-        var end = -1;
-        var kept = 0;
-        foreach (var rune in message.EnumerateRunes())
-        {
-            length += rune.Value is >= 0x20 and <= 0x7e and not '%' ? 1 : 3 * rune.Utf8SequenceLength;
-            if (end < 0 && length > QlikProtocol.MaxStatusMessageLength - cut.Length)
-            {
-                end = kept;
-            }
-
-            if (length > QlikProtocol.MaxStatusMessageLength)
-            {
-                return string.Concat(message.AsSpan(0, end), cut);
-            }
-
-            kept += rune.Utf16SequenceLength;
-        }
-
-        return message;
     }
 
     /// <summary>Who called: the peer's address and, under mutual TLS, the subject of its client certificate.</summary>
     private static string Caller(ServerCallContext context) =>
-        context.GetHttpContext().Connection.ClientCertificate is { } certificate ? $"{context.Peer} ({certificate.Subject})" : context.Peer;
+        context.GetHttpContext().Connection.ClientCertificate is { } certificate
+            ? $"{context.Peer} ({certificate.Subject})"
+            : context.Peer;
 
     /// <summary>
     /// The caller's text with control characters escaped (<c>\n</c>, <c>\u001b</c>), so that an app id, user id or
@@ -340,50 +323,10 @@ internal partial class ConnectorService
         }
         catch (InvalidProtocolBufferException e)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"The GetCapabilities request is not a valid Empty message: {e.Message}"));
+            throw new RpcException(new Status(
+                StatusCode.InvalidArgument, $"The GetCapabilities request is not a valid Empty message: {e.Message}"));
         }
     }
-
-    private Status ToStatus(Exception exception, string function, DateTime deadline, CancellationToken cancellation) => exception switch
-    {
-        CallFailure e => new Status(StatusOf(e.Kind), e.Message),
-        // Only the request stream raises this, for a message over the limit; grpc-dotnet's text names neither.
-        RpcException { StatusCode: StatusCode.ResourceExhausted } => new Status(
-            StatusCode.ResourceExhausted,
-            $"{function}: a request message is larger than the {_maxReceiveMessageBytes} bytes SsePlugin:MaxReceiveMessageBytes allows. "
-            + "Qlik's engine sends far smaller bundles of rows; raise the setting only if a client must send larger ones."),
-        RpcException e => e.Status,
-        MalformedRequestException e => new Status(StatusCode.InvalidArgument, $"{function}: {e.Message}"),
-        // Wherever it struck (the function, a script, the decoder), the heap is what ran out, not the call's logic.
-        OutOfMemoryException => new Status(
-            StatusCode.ResourceExhausted,
-            $"{function}: the host ran out of memory during the call; its heap is capped at "
-            + $"{GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024)} MB. Retry when fewer large calls run, "
-            + "or lower SsePlugin:MaxCallMemoryMegabytes or SsePlugin:MaxConcurrentCalls so that calls fit together."),
-        // The host waits for running calls when it stops, and cuts off those still running after its shutdown timeout.
-        OperationCanceledException or IOException when cancellation.IsCancellationRequested && _stopping.IsCancellationRequested =>
-            new Status(StatusCode.Unavailable, $"{function}: the plugin stopped before the call finished (it waits shutdownTimeoutSeconds for running calls)."),
-        // The client ends the call at its deadline. The server's copy of it counts from when the call started here,
-        // later by the network and by however long a loaded machine took to start it, so it passes a little after.
-        OperationCanceledException or IOException when cancellation.IsCancellationRequested && deadline <= DateTime.UtcNow.AddSeconds(2) =>
-            new Status(StatusCode.DeadlineExceeded, $"{function}: the call ran past the deadline the client set."),
-        OperationCanceledException or IOException when cancellation.IsCancellationRequested =>
-            new Status(StatusCode.Cancelled, $"{function}: the call was cancelled by the client."),
-        _ => new Status(StatusCode.Unknown, $"{function} failed: {exception.GetType().Name}: {exception.Message}"),
-    };
-
-    private static StatusCode StatusOf(CallFailureKind kind) => kind switch
-    {
-        CallFailureKind.InvalidInput => StatusCode.InvalidArgument,
-        CallFailureKind.LimitExceeded => StatusCode.ResourceExhausted,
-        CallFailureKind.TimeLimitExceeded => StatusCode.DeadlineExceeded,
-        CallFailureKind.Unavailable => StatusCode.Unavailable,
-        CallFailureKind.EngineMisconfigured => StatusCode.FailedPrecondition,
-        CallFailureKind.WrongAnswer => StatusCode.Internal,
-        CallFailureKind.UnknownFunction => StatusCode.NotFound,
-        CallFailureKind.NotAllowed => StatusCode.PermissionDenied,
-        _ => StatusCode.Unknown,
-    };
 
     /// <summary>
     /// A call's log line, as source-generated log methods pass it: its values, then its template, which ends in the
@@ -447,7 +390,10 @@ internal partial class ConnectorService
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "GetCapabilities from {Caller} on connection {Connection}: {FunctionCount} functions")]
+        [LoggerMessage(
+            1,
+            LogLevel.Information,
+            "GetCapabilities from {Caller} on connection {Connection}: {FunctionCount} functions")]
         public static partial void Capabilities(ILogger logger, string caller, string connection, int functionCount);
 
         [LoggerMessage(

@@ -1,5 +1,5 @@
 using Google.Protobuf;
-using Grpc.Core;
+using Microsoft.AspNetCore.Http;
 using Qlik.Sse;
 using SsePlugin.Server.Invocation;
 using SsePlugin.Server.Protocol;
@@ -7,7 +7,11 @@ using SsePlugin.Server.Scripting;
 
 namespace SsePlugin.Server.Transport;
 
-/// <summary>Reads the binary request headers Qlik sends at the start of a call.</summary>
+/// <summary>
+/// Reads the binary request headers Qlik sends at the start of a call, straight from the HTTP request's headers.
+/// grpc-dotnet's <c>RequestHeaders</c> would first copy every header of the call into a <c>Metadata</c>,
+/// base64-decoding each binary one: a few percent of the CPU of a one-row call.
+/// </summary>
 internal static class QlikHeaders
 {
     // Qlik's headers are a few hundred bytes; a header this long is decoded on the heap instead of the stack.
@@ -16,19 +20,20 @@ internal static class QlikHeaders
     /// <summary>Gets the common header of a call that sent none: an unnamed app and user. Never changed.</summary>
     public static CommonRequestHeader NoCommon { get; } = new();
 
-    /// <summary>Reads the common header; a call without one is treated as coming from an unnamed app and user.</summary>
-    public static CommonRequestHeader ReadCommon(ServerCallContext context) =>
-        Read(context, QlikProtocol.CommonHeader, CommonRequestHeader.Parser, required: false) ?? NoCommon;
+    /// <summary>Reads the common header; a call without one is treated as coming from an unnamed app and user.
+    /// </summary>
+    public static CommonRequestHeader ReadCommon(IHeaderDictionary headers) =>
+        Read(headers, QlikProtocol.CommonHeader, CommonRequestHeader.Parser, required: false) ?? NoCommon;
 
     /// <summary>Reads the function header, which every <c>ExecuteFunction</c> call must carry.</summary>
-    public static FunctionRequestHeader ReadFunction(ServerCallContext context) =>
-        Read(context, QlikProtocol.FunctionHeader, FunctionRequestHeader.Parser, required: true)!;
+    public static FunctionRequestHeader ReadFunction(IHeaderDictionary headers) =>
+        Read(headers, QlikProtocol.FunctionHeader, FunctionRequestHeader.Parser, required: true)!;
 
     /// <summary>Reads the script header, which every <c>EvaluateScript</c> call must carry, as the script to run.
     /// </summary>
-    public static ScriptDefinition ReadScript(ServerCallContext context)
+    public static ScriptDefinition ReadScript(IHeaderDictionary headers)
     {
-        var header = Read(context, QlikProtocol.ScriptHeader, ScriptRequestHeader.Parser, required: true)!;
+        var header = Read(headers, QlikProtocol.ScriptHeader, ScriptRequestHeader.Parser, required: true)!;
         var parameters = new ParameterDefinition[header.Params.Count];
         for (var i = 0; i < parameters.Length; i++)
         {
@@ -57,34 +62,38 @@ internal static class QlikHeaders
             header.Script, (SseFunctionType)header.FunctionType, (SseDataType)header.ReturnType, parameters);
     }
 
-    /// <summary>
-    /// Reads one binary header straight from the HTTP request. grpc-dotnet's <c>RequestHeaders</c> would first copy
-    /// every header of the call into a <see cref="Metadata"/>, base64-decoding each binary one: a few percent of
-    /// the CPU of a one-row call.
-    /// </summary>
-    private static T? Read<T>(ServerCallContext context, string key, MessageParser<T> parser, bool required)
+    /// <summary>Reads one binary header.</summary>
+    private static T? Read<T>(IHeaderDictionary headers, string key, MessageParser<T> parser, bool required)
         where T : class, IMessage<T>
     {
-        // A header sent twice arrives as two values or, from some clients, as one joined with a comma, which is no base64.
-        var values = context.GetHttpContext().Request.Headers[key];
+        // A header sent twice arrives as two values or, from some clients, as one joined with a comma, which is no
+        // base64.
+        var values = headers[key];
         if (values.Count == 0)
         {
             return required
-                ? throw new CallFailure(CallFailureKind.InvalidInput, $"The call carries no '{key}' header; Qlik's engine always sends it. Check the client.")
+                ? throw new CallFailure(
+                    CallFailureKind.InvalidInput,
+                    $"The call carries no '{key}' header; Qlik's engine always sends it. Check the client.")
                 : null;
         }
 
         // Counted first, as joining the values leaves out empty ones (such as the header of function id 0).
         if (values.Count > 1)
         {
-            throw new CallFailure(CallFailureKind.InvalidInput, $"The '{key}' header was sent more than once; Qlik's engine sends it once. Check the client.");
+            throw new CallFailure(
+                CallFailureKind.InvalidInput,
+                $"The '{key}' header was sent more than once; Qlik's engine sends it once. Check the client.");
         }
 
         var text = values.ToString().AsSpan();
         Span<byte> bytes = text.Length <= MaxStackHeaderChars ? stackalloc byte[text.Length] : new byte[text.Length];
         if (!TryDecodeBase64(text, bytes, out var length))
         {
-            throw new CallFailure(CallFailureKind.InvalidInput, $"The '{key}' header is not valid base64, as a binary (-bin) header must be, or it was sent more than once. Qlik's engine sends it once, encoded; check the client.");
+            throw new CallFailure(
+                CallFailureKind.InvalidInput,
+                $"The '{key}' header is not valid base64, as a binary (-bin) header must be, or it was sent more "
+                + "than once. Qlik's engine sends it once, encoded; check the client.");
         }
 
         try
@@ -93,11 +102,15 @@ internal static class QlikHeaders
         }
         catch (InvalidProtocolBufferException e)
         {
-            throw new CallFailure(CallFailureKind.InvalidInput, $"The '{key}' header could not be read as a {typeof(T).Name}: {e.Message}");
+            throw new CallFailure(
+                CallFailureKind.InvalidInput,
+                $"The '{key}' header could not be read as a {typeof(T).Name}: {e.Message}");
         }
     }
 
-    /// <summary>Decodes base64 with or without its padding: gRPC's C-core clients, Qlik's engine among them, leave it out.</summary>
+    /// <summary>
+    /// Decodes base64 with or without its padding: gRPC's C-core clients, Qlik's engine among them, leave it out.
+    /// </summary>
     private static bool TryDecodeBase64(ReadOnlySpan<char> text, Span<byte> bytes, out int length)
     {
         var padding = (4 - (text.Length % 4)) % 4;
@@ -112,7 +125,9 @@ internal static class QlikHeaders
             return false;
         }
 
-        Span<char> padded = text.Length + padding <= MaxStackHeaderChars ? stackalloc char[text.Length + padding] : new char[text.Length + padding];
+        Span<char> padded = text.Length + padding <= MaxStackHeaderChars
+            ? stackalloc char[text.Length + padding]
+            : new char[text.Length + padding];
         text.CopyTo(padded);
         padded[text.Length..].Fill('=');
         return Convert.TryFromBase64Chars(padded, bytes, out length);
