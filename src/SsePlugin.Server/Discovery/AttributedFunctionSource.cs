@@ -236,7 +236,7 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
         }
 
         var fits = SignatureShapes.All
-            .Where(s => s.Input == input && s.Result == result.Kind && (s.AllowsAwait || result.Awaitable == 0))
+            .Where(s => s.Input == input && s.Result == result.Kind && (s.AllowsAwait || result.Awaited == Awaited.No))
             .ToList();
         var shape = fits.FirstOrDefault(s => s.FunctionTypes.Contains(attribute.FunctionType));
         if (fits.Count == 0)
@@ -274,7 +274,7 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
         if (inputs.Count == 0)
         {
             // Without data parameters, per-row values answer per row and everything else answers once per call.
-            var perRow = result.Kind == ResultKind.Value && result.Awaitable == 0;
+            var perRow = result.Kind == ResultKind.Value && result.Awaited == Awaited.No;
             return perRow && functionType != SseFunctionType.Aggregation
                 ? InputKind.Rows
                 : InputKind.Columns;

@@ -137,13 +137,13 @@ internal static class InvokerCompiler
         var call = CallMethod(
             method, target, arguments, context, (argument, type) => DataArgument(data, argument, type));
         var from = typeof(ResultTables).GetMethod(nameof(ResultTables.From), [result.Type])!;
-        Expression body = result.Awaitable switch
+        Expression body = result.Awaited switch
         {
-            0 => Expression.New(
+            Awaited.No => Expression.New(
                 typeof(ValueTask<SseTable>).GetConstructor([typeof(SseTable)])!, Expression.Call(from, call)),
             _ => Expression.Call(
                 typeof(ResultTables),
-                result.Awaitable == 1 ? nameof(ResultTables.FromTask) : nameof(ResultTables.FromValueTask),
+                result.Awaited == Awaited.Task ? nameof(ResultTables.FromTask) : nameof(ResultTables.FromValueTask),
                 [result.Type],
                 call,
                 Expression.Constant(

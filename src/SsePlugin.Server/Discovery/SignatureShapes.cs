@@ -66,9 +66,21 @@ internal readonly record struct ArgumentPlan(ArgumentKind Kind, SseDataType Data
 /// <param name="Kind">What it is to the host.</param>
 /// <param name="DataType">The SSE data type of its values (tables: <see cref="SseDataType.Dual"/>).</param>
 /// <param name="Type">The value type inside any <c>Task</c>, <c>ValueTask</c> or stream.</param>
-/// <param name="Awaitable">Whether it is a <see cref="Task{T}"/> (1) or <see cref="ValueTask{T}"/> (2), or neither
-/// (0).</param>
-internal readonly record struct ResultPlan(ResultKind Kind, SseDataType DataType, Type Type, int Awaitable);
+/// <param name="Awaited">Whether it is awaited: a <see cref="Task{T}"/> or a <see cref="ValueTask{T}"/>.</param>
+internal readonly record struct ResultPlan(ResultKind Kind, SseDataType DataType, Type Type, Awaited Awaited);
+
+/// <summary>Whether, and as what, a method's result is awaited.</summary>
+internal enum Awaited
+{
+    /// <summary>Not awaited: the value itself, or a stream.</summary>
+    No,
+
+    /// <summary>A <see cref="Task{T}"/>.</summary>
+    Task,
+
+    /// <summary>A <see cref="ValueTask{T}"/>.</summary>
+    ValueTask,
+}
 
 /// <summary>One supported combination of inputs and answer, with the function types it may be declared as.</summary>
 internal sealed record SignatureShape(
@@ -132,32 +144,28 @@ internal static class SignatureShapes
     /// <summary>Classifies a return type, or returns <see langword="null"/> when it is not supported.</summary>
     public static ResultPlan? ClassifyResult(Type type)
     {
-        var awaitable = 0;
-        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Task<>))
-        {
-            awaitable = 1;
-        }
-        else if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(ValueTask<>))
-        {
-            awaitable = 2;
-        }
-
-        var inner = awaitable == 0 ? type : type.GetGenericArguments()[0];
+        var awaited = !type.IsGenericType ? Awaited.No
+            : type.GetGenericTypeDefinition() == typeof(Task<>) ? Awaited.Task
+            : type.GetGenericTypeDefinition() == typeof(ValueTask<>) ? Awaited.ValueTask
+            : Awaited.No;
+        var inner = awaited == Awaited.No ? type : type.GetGenericArguments()[0];
         if (inner == typeof(SseTable))
         {
-            return new ResultPlan(ResultKind.Table, SseDataType.Dual, inner, awaitable);
+            return new ResultPlan(ResultKind.Table, SseDataType.Dual, inner, awaited);
         }
 
         if (ClassifyParameter(inner) is ({ } kind and (ArgumentKind.Value or ArgumentKind.Column), var dataType))
         {
             var result = kind == ArgumentKind.Value ? ResultKind.Value : ResultKind.Column;
-            return new ResultPlan(result, dataType, inner, awaitable);
+            return new ResultPlan(result, dataType, inner, awaited);
         }
 
-        if (awaitable == 0 && inner.IsGenericType && inner.GetGenericTypeDefinition() == typeof(IAsyncEnumerable<>)
+        if (awaited == Awaited.No
+            && inner.IsGenericType
+            && inner.GetGenericTypeDefinition() == typeof(IAsyncEnumerable<>)
             && ValueTypes.TryGetValue(inner.GetGenericArguments()[0], out dataType))
         {
-            return new ResultPlan(ResultKind.ValueStream, dataType, inner.GetGenericArguments()[0], 0);
+            return new ResultPlan(ResultKind.ValueStream, dataType, inner.GetGenericArguments()[0], Awaited.No);
         }
 
         return null;

@@ -48,13 +48,13 @@ internal static class RowChecks
                     throw new CallFailure(
                         CallFailureKind.InvalidInput,
                         $"{function.Name}: parameter '{parameters[p].Name}' is numeric but row "
-                        + $"{rowsBefore + row - from + 1} holds the text '{Shorten(texts[row]!)}'. "
+                        + $"{rowsBefore + row - from + 1} holds the text '{Preview(texts[row]!)}'. "
                         + "Pass a number, e.g. Num(...) in Qlik.");
                 }
             }
         }
     }
 
-    private static string Shorten(string text) =>
+    private static string Preview(string text) =>
         text.Length <= QuotedChars ? text : string.Concat(text.AsSpan(0, QuotedChars), "…");
 }

@@ -1,41 +1,8 @@
-using System.Buffers;
 using System.Buffers.Binary;
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace SsePlugin.Server.Protocol;
-
-/// <summary>
-/// The protobuf wire format of the three messages that carry rows (<c>BundledRows</c>, <c>Row</c>, <c>Dual</c>),
-/// each of which has only a repeated message field 1, or a double field 1 and a string field 2.
-/// </summary>
-internal static class BundledRowsFormat
-{
-    /// <summary>Field 1, length-delimited: <c>BundledRows.rows</c> and <c>Row.duals</c>.</summary>
-    public const byte MessageTag = (1 << 3) | 2;
-
-    /// <summary>Field 1, 64-bit: <c>Dual.numData</c>.</summary>
-    public const byte NumberTag = (1 << 3) | 1;
-
-    /// <summary>Field 2, length-delimited: <c>Dual.strData</c>.</summary>
-    public const byte TextTag = (2 << 3) | 2;
-
-    /// <summary>The bytes of a varint.</summary>
-    public static int VarintSize(uint value) => (BitOperations.Log2(value | 1) / 7) + 1;
-
-    /// <summary>The bytes of a length-delimited field of <paramref name="length"/> bytes, tag included.</summary>
-    public static int FieldSize(int length) => 1 + VarintSize((uint)length) + length;
-
-    /// <summary>The UTF-8 bytes of a text; 0 for none.</summary>
-    public static int TextBytes(string? text) => string.IsNullOrEmpty(text) ? 0 : Encoding.UTF8.GetByteCount(text);
-
-    /// <summary>
-    /// The bytes of a <c>Dual</c>'s content; proto3 leaves out a zero number (not -0 or NaN) and an empty text.
-    /// </summary>
-    public static int DualSize(double number, int textBytes) =>
-        (BitConverter.DoubleToInt64Bits(number) != 0 ? 9 : 0) + (textBytes == 0 ? 0 : FieldSize(textBytes));
-}
 
 /// <summary>
 /// Reads protobuf wire format from a span, failing with <see cref="MalformedRequestException"/> on malformed input.
@@ -188,47 +155,4 @@ internal ref struct WireReader(ReadOnlySpan<byte> data)
 
     private static MalformedRequestException Malformed(string problem) =>
         new($"The message is not a valid BundledRows: {problem}.");
-}
-
-/// <summary>Writes protobuf wire format straight into a buffer writer, a span at a time.</summary>
-internal ref struct WireWriter(IBufferWriter<byte> output)
-{
-    private Span<byte> _span;
-    private int _position;
-
-    /// <summary>Makes sure the next <paramref name="bytes"/> fit in the current span.</summary>
-    public void Reserve(int bytes)
-    {
-        if (_span.Length - _position < bytes)
-        {
-            output.Advance(_position);
-            _span = output.GetSpan(bytes);
-            _position = 0;
-        }
-    }
-
-    public void WriteByte(byte value) => _span[_position++] = value;
-
-    public void WriteVarint(uint value)
-    {
-        while (value >= 0x80)
-        {
-            _span[_position++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        _span[_position++] = (byte)value;
-    }
-
-    public void WriteDouble(double value)
-    {
-        BinaryPrimitives.WriteDoubleLittleEndian(_span[_position..], value);
-        _position += 8;
-    }
-
-    public void WriteUtf8(string value, int byteCount) =>
-        _position += Encoding.UTF8.GetBytes(value, _span.Slice(_position, byteCount));
-
-    /// <summary>Commits what was written.</summary>
-    public readonly void Flush() => output.Advance(_position);
 }

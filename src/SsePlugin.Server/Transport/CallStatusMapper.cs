@@ -38,7 +38,7 @@ internal sealed class CallStatusMapper(TimeSpan clientIdleTimeout, TimeSpan maxC
         var (code, detail) = ending.ClientKeptWaiting != ClientWatch.Wait.None
             ? (StatusCode.DeadlineExceeded, ClientKeptWaiting(ending.ClientKeptWaiting, ending.OverWaitLimit, function))
             : Describe(exception, function, ending);
-        return new Status(code, Shorten(detail));
+        return new Status(code, FitToStatusHeader(detail));
     }
 
     /// <summary>Gets the gRPC status code of a kind of failure.</summary>
@@ -101,7 +101,7 @@ internal sealed class CallStatusMapper(TimeSpan clientIdleTimeout, TimeSpan maxC
     /// at <see cref="QlikProtocol.MaxStatusMessageLength"/> characters as gRPC writes them (characters outside
     /// printable ASCII take three per UTF-8 byte).
     /// </summary>
-    private static string Shorten(string message)
+    private static string FitToStatusHeader(string message)
     {
         const string cut = " [...]";
         var length = 0;
