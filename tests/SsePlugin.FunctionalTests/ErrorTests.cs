@@ -141,16 +141,18 @@ public sealed class ErrorTests(HostFixture host)
     [Fact]
     public async Task A_cancelled_call_stops_the_functions_work()
     {
+        // The function tells this test's probe, and no other test's, that it runs and that its token fired.
+        var probe = TestFunctions.Watch();
         using var cts = new CancellationTokenSource();
-        using var call = host.Client.ExecuteFunction(Headers(108), cancellationToken: cts.Token);
+        using var call = host.Client.ExecuteFunction(Headers(108, probe.AppId), cancellationToken: cts.Token);
         await call.RequestStream.WriteAsync(Bundle([Numeric(1)]));
         await call.RequestStream.CompleteAsync();
         var answer = call.ResponseStream.MoveNext(CancellationToken.None);
 
-        await Task.Delay(200);
+        await probe.Started.Task.WaitAsync(CallTimeout);
         await cts.CancelAsync();
 
-        await TestFunctions.CancellationSeen.Task.WaitAsync(CallTimeout);
+        Assert.True(await probe.Ended.Task.WaitAsync(CallTimeout), "The function ended without its token fired.");
         var error = await FailsAsync(() => answer);
         Assert.Equal(StatusCode.Cancelled, error.StatusCode);
         await HostStillServesAsync();

@@ -307,9 +307,9 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
     [Fact]
     public async Task Cancelling_mid_stream_fires_the_functions_token()
     {
-        var cancelled = TestFunctions.TrackedCancelled;
+        var probe = TestFunctions.Watch();
         using var cts = new CancellationTokenSource();
-        using var call = Client.ExecuteFunction(Headers(112), cancellationToken: cts.Token);
+        using var call = Client.ExecuteFunction(Headers(112, probe.AppId), cancellationToken: cts.Token);
         await call.RequestStream.WriteAsync(Bundle([Numeric(1), Numeric(2)]));
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
 
@@ -317,19 +317,19 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
 
         var error = await FailsAsync(() => call.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(StatusCode.Cancelled, error.StatusCode);
-        await WaitUntilAsync(() => Task.FromResult(TestFunctions.TrackedCancelled > cancelled && TestFunctions.TrackedRunning == 0));
+        Assert.True(await probe.Ended.Task.WaitAsync(CallTimeout), "The function ended without its token fired.");
         await Client.AssertServesAsync();
     }
 
     [Fact]
     public async Task A_client_that_vanishes_mid_stream_ends_its_call()
     {
-        var cancelled = TestFunctions.TrackedCancelled;
+        var probe = TestFunctions.Watch();
 
         await UnharmedAsync(async () =>
         {
-            await VanishMidStreamAsync(host.Host.Addresses[0], 112, Bundle([Numeric(1), Numeric(2)]));
-            await WaitUntilAsync(() => Task.FromResult(TestFunctions.TrackedCancelled > cancelled && TestFunctions.TrackedRunning == 0));
+            await VanishMidStreamAsync(host.Host.Addresses[0], Headers(112, probe.AppId), Bundle([Numeric(1), Numeric(2)]));
+            Assert.True(await probe.Ended.Task.WaitAsync(CallTimeout), "The function ended without its token fired.");
             return true;
         });
     }
@@ -355,7 +355,7 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         // A finished call and a vanished client each give their slot back.
         await first.FinishAsync();
         await limited.Client.AssertServesAsync();
-        await VanishMidStreamAsync(limited.Addresses[0], 112, Bundle([Numeric(1)]));
+        await VanishMidStreamAsync(limited.Addresses[0], Headers(112), Bundle([Numeric(1)]));
         await WaitUntilAsync(async () => await TryCallAsync(limited.Client));
         await second.FinishAsync();
     }
@@ -435,7 +435,7 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         {
             for (var i = 0; i < 8; i++)
             {
-                await VanishMidStreamAsync(new Uri(child.Host.Address), 5, bundle);
+                await VanishMidStreamAsync(new Uri(child.Host.Address), Headers(5), bundle);
             }
         });
     }
@@ -492,11 +492,11 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
     }
 
     /// <summary>Starts a call, sees it answer its first rows, then drops the client's connection without ending the call.</summary>
-    private static async Task VanishMidStreamAsync(Uri address, int functionId, BundledRows rows)
+    private static async Task VanishMidStreamAsync(Uri address, Metadata headers, BundledRows rows)
     {
         var handler = new SocketsHttpHandler();
         using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler });
-        var call = new Connector.ConnectorClient(channel).ExecuteFunction(Headers(functionId));
+        var call = new Connector.ConnectorClient(channel).ExecuteFunction(headers);
         await call.RequestStream.WriteAsync(rows);
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
         handler.Dispose();
