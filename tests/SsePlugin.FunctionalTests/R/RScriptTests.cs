@@ -331,28 +331,41 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task Time_queued_for_a_session_does_not_count_against_the_scripts_limit()
     {
         await OpenTheFourSessionsAsync();
-        var busy = RunFour("Sys.sleep(6); q$x");
-        await Task.Delay(300);
+        using var signals = new RSignals();
+        var busy = RunFour($"{signals.Started}; {signals.AwaitRelease}; q$x");
+        await signals.StartedAsync(4);
 
-        // Queued about 5.7 s behind the four sessions' calls, then 6 s of R: more than the 10 s limit in all, each part
-        // 4 s under it.
-        var queued = await r.Client.EvaluateAsync(
+        // Queued 5 s behind the four sessions' calls, which hold every session until released, then 6 s of R: more
+        // than the 10 s limit in all, each part 4 s under it. (The 5 s are what is tested: time passing in the queue.)
+        var queued = r.Client.EvaluateAsync(
             "Sys.sleep(6); q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(5)]));
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        signals.Release();
         await Task.WhenAll(busy);
+        var answer = await queued;
 
-        Assert.Equal([5], queued.Numbers());
+        Assert.Equal([5], answer.Numbers());
     }
 
     [Fact]
     public async Task A_call_cancelled_by_the_client_ends_its_R_work()
     {
-        var header = new ScriptRequestHeader { Script = "Sys.sleep(60); 1", FunctionType = FunctionType.Scalar, ReturnType = DataType.Numeric };
-        var headers = new Metadata { { "qlik-scriptrequestheader-bin", Google.Protobuf.MessageExtensions.ToByteArray(header) } };
+        using var signals = new RSignals();
+        var header = new ScriptRequestHeader
+        {
+            Script = $"{signals.Started}; Sys.sleep(60); 1",
+            FunctionType = FunctionType.Scalar,
+            ReturnType = DataType.Numeric,
+        };
+        var headers = new Metadata
+        {
+            { "qlik-scriptrequestheader-bin", Google.Protobuf.MessageExtensions.ToByteArray(header) },
+        };
         using var cancel = new CancellationTokenSource();
         using var call = r.Client.EvaluateScript(headers, cancellationToken: cancel.Token);
         await call.RequestStream.WriteAsync(Bundle([new Row()]));
         await call.RequestStream.CompleteAsync();
-        await Task.Delay(300);
+        await signals.StartedAsync(1);
         await cancel.CancelAsync();
 
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
