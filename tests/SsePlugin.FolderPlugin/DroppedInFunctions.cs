@@ -15,7 +15,9 @@ public static class DroppedInFunctions
     [SseFunction(501, SseFunctionType.Tensor)]
     public static double TextLength(string text) => text.Length;
 
-    /// <summary>Measures the memory the host process keeps, for tests that run the host in a process of its own.</summary>
+    /// <summary>
+    /// Measures the memory the host process keeps, for tests that run the host in a process of its own.
+    /// </summary>
     /// <param name="ignored">Any column of numbers.</param>
     /// <returns>The host's managed heap after a full collection, in bytes.</returns>
     [SseFunction(502, SseFunctionType.Aggregation)]

@@ -58,7 +58,8 @@ public sealed class TestFunctions(IConfiguration configuration)
     /// <summary>Echoes each value after a pause, as a function calling a slow service would.</summary>
     [SseFunction(113, SseFunctionType.Tensor)]
     [SseParameter("value", SseDataType.Numeric)]
-    public static async IAsyncEnumerable<double> SlowEcho(IAsyncEnumerable<SseRow> rows, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public static async IAsyncEnumerable<double> SlowEcho(
+        IAsyncEnumerable<SseRow> rows, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await foreach (var row in rows.WithCancellation(cancellationToken))
         {
@@ -122,7 +123,8 @@ public sealed class TestFunctions(IConfiguration configuration)
 
     [SseFunction(110, SseFunctionType.Tensor)]
     [SseParameter("value", SseDataType.Numeric)]
-    public static async IAsyncEnumerable<double> SkipsRows(IAsyncEnumerable<SseRow> rows, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public static async IAsyncEnumerable<double> SkipsRows(
+        IAsyncEnumerable<SseRow> rows, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var index = 0;
         await foreach (var row in rows.WithCancellation(cancellationToken))
@@ -136,7 +138,9 @@ public sealed class TestFunctions(IConfiguration configuration)
 
     [SseFunction(111, SseFunctionType.Tensor)]
     public static SseTable Pivot(string[] names, double[] values) =>
-        new(new SseColumn("Name", names), new SseColumn("Value", values), new SseColumn("Label", values, names) { Tags = ["$numeric"] }) { Name = "Pivoted" };
+        new(
+            new SseColumn("Name", names), new SseColumn("Value", values),
+            new SseColumn("Label", values, names) { Tags = ["$numeric"] }) { Name = "Pivoted" };
 
     /// <summary>Echoes numbers as they stream in, telling the call's probe when it started and ended.</summary>
     [SseFunction(112, SseFunctionType.Tensor)]
@@ -159,7 +163,9 @@ public sealed class TestFunctions(IConfiguration configuration)
     }
 }
 
-/// <summary>What a test sees of its own call of a watched test function (see <see cref="TestFunctions.Watch"/>).</summary>
+/// <summary>
+/// What a test sees of its own call of a watched test function (see <see cref="TestFunctions.Watch"/>).
+/// </summary>
 public sealed class CallProbe
 {
     /// <summary>Gets the app id the test's call sends, in its common request header, to be watched.</summary>
@@ -168,6 +174,8 @@ public sealed class CallProbe
     /// <summary>Gets a task that completes when the function starts.</summary>
     public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Gets a task that completes when the function ends: true when its cancellation token had fired.</summary>
+    /// <summary>
+    /// Gets a task that completes when the function ends: true when its cancellation token had fired.
+    /// </summary>
     public TaskCompletionSource<bool> Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -89,7 +89,8 @@ public sealed class FailureTests(RserveFixture rserve)
     {
         await using var r = await rserve.ConnectAsync();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => r.EvalAsync("1", new CancellationToken(canceled: true)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => r.EvalAsync("1", new CancellationToken(canceled: true)));
 
         Assert.False(r.IsBroken);
         RAssert.Elements(await r.EvalAsync("1"), 1.0);
@@ -142,7 +143,8 @@ public sealed class FailureTests(RserveFixture rserve)
     {
         var port = RserveProcess.FreeLoopbackPort();
 
-        var error = await Assert.ThrowsAsync<RserveException>(() => RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = port }));
+        var error = await Assert.ThrowsAsync<RserveException>(
+            () => RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = port }));
 
         Assert.Contains($"Cannot connect to Rserve at 127.0.0.1:{port}", error.Message, StringComparison.Ordinal);
     }

@@ -11,7 +11,8 @@ public sealed class ProcessTests(RserveFixture rserve)
     [Fact]
     public async Task Dispose_StopsTheServerAndItsSessions()
     {
-        await using var server = await RserveProcess.StartAsync(new RserveProcessOptions { Port = RserveProcess.FreeLoopbackPort() });
+        await using var server = await RserveProcess.StartAsync(
+            new RserveProcessOptions { Port = RserveProcess.FreeLoopbackPort() });
         await using var r = await RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = server.Port });
         var session = Assert.IsType<RIntegerVector>(await r.EvalAsync("Sys.getpid()")).Values[0];
         Assert.False(server.HasExited);
@@ -22,7 +23,8 @@ public sealed class ProcessTests(RserveFixture rserve)
         Assert.True(server.Exited.IsCompleted);
         Assert.True(await EndsAsync(session), $"The session's R process {session} outlived the server.");
         await Assert.ThrowsAsync<RserveException>(() => r.EvalAsync("1"));
-        await Assert.ThrowsAsync<RserveException>(() => RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = server.Port }));
+        await Assert.ThrowsAsync<RserveException>(
+            () => RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = server.Port }));
     }
 
     [Fact]
@@ -144,7 +146,8 @@ public sealed class ProcessTests(RserveFixture rserve)
     [Fact]
     public async Task PortInUse_IsRefused()
     {
-        var error = await Assert.ThrowsAsync<RserveException>(() => RserveProcess.StartAsync(new RserveProcessOptions { Port = rserve.Server.Port }));
+        var error = await Assert.ThrowsAsync<RserveException>(
+            () => RserveProcess.StartAsync(new RserveProcessOptions { Port = rserve.Server.Port }));
 
         Assert.Contains($"Port {rserve.Server.Port} on 127.0.0.1 is in use", error.Message, StringComparison.Ordinal);
     }
@@ -152,7 +155,11 @@ public sealed class ProcessTests(RserveFixture rserve)
     [Fact]
     public async Task MissingRscript_IsAClearError()
     {
-        var options = new RserveProcessOptions { RscriptPath = "/nonexistent/Rscript", Port = RserveProcess.FreeLoopbackPort() };
+        var options = new RserveProcessOptions
+        {
+            RscriptPath = "/nonexistent/Rscript",
+            Port = RserveProcess.FreeLoopbackPort(),
+        };
 
         var error = await Assert.ThrowsAsync<RserveException>(() => RserveProcess.StartAsync(options));
 
