@@ -197,7 +197,7 @@ public sealed class JavaScriptLimitTests
         Assert.Equal(["42"], (await EvaluateAsync(client, "args[0] + 42", 1)).Strings());
 
     /// <summary>
-    /// Runs the script on every processor, cancels the calls after <paramref name="runFor"/>, and asserts that each
+    /// Runs the script on every processor, cancels the calls <paramref name="runFor"/> into it, and asserts that each
     /// ends as cancelled, stops its script within seconds (the host logs it once it has given its processor back),
     /// never as a failed write, and that the host still answers.
     /// </summary>
@@ -206,12 +206,23 @@ public sealed class JavaScriptLimitTests
         var log = new LogCapture();
         await using var own = await TestHost.StartAsync(["--SsePlugin:JavaScript:TimeoutSeconds", "60"], log.AddTo);
         using var cancel = new CancellationTokenSource();
-        var headers = ScriptHeaders(script, FunctionType.Tensor, DataType.Numeric, OneNumber);
+        // A first message of one row, -1, which the script answers at once: once each call has answered it, its script
+        // runs (however long a loaded machine took to start the host's script engine), and the rows that follow keep
+        // it busy far longer than the test waits.
+        var headers = ScriptHeaders(
+            $"if (args[0] < 0) {{ -1 }} else {{ {script} }}", FunctionType.Tensor, DataType.Numeric, OneNumber);
         var calls = Enumerable.Range(0, Environment.ProcessorCount)
             .Select(_ => own.Client.EvaluateScript(headers, cancellationToken: cancel.Token))
             .ToList();
         foreach (var call in calls)
         {
+            await call.RequestStream.WriteAsync(Bundle([Numeric(-1)]));
+        }
+
+        foreach (var call in calls)
+        {
+            Assert.True(await call.ResponseStream.MoveNext(), "The call ended before it answered its first row.");
+            Assert.Equal(-1, call.ResponseStream.Current.Rows.Single().Duals[0].NumData);
             await call.RequestStream.WriteAsync(Bundle(Rows(rows)));
             await call.RequestStream.CompleteAsync();
         }
