@@ -338,10 +338,12 @@ public sealed class ScriptTests(HostFixture host)
     {
         // Three messages, each sent 3 s after the answer to the one before: over 5 s in all, the test host's limit,
         // of which the script runs 0.2 s a message, long enough to be stopped were the pauses counted. (The pauses
-        // are what is tested: Qlik taking its time.)
+        // are what is tested: Qlik taking its time.) Each statement backtracks for milliseconds, so that the 0.2 s
+        // take a few hundred statements, far fewer than the host allows.
         using var timeout = new CancellationTokenSource(CallTimeout);
         var headers = ScriptHeaders(
-            "const start = Date.now(); while (Date.now() - start < 200); args[0] + 3",
+            "const start = Date.now(); while (Date.now() - start < 200) /^(a|aa)+$/.test('a'.repeat(22) + 'b'); "
+            + "args[0] + 3",
             FunctionType.Tensor,
             DataType.Numeric,
             OneNumber);
