@@ -138,6 +138,25 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     }
 
     [Fact]
+    public async Task A_call_cancelled_by_the_client_ends_its_R_process()
+    {
+        RequireRoot();
+        using var signals = new RSignals();
+        var headers = ScriptHeaders($"{signals.Started}; Sys.sleep(60); 1", FunctionType.Scalar, DataType.Numeric);
+        using var cancel = new CancellationTokenSource();
+        using var call = r.Client.EvaluateScript(headers, cancellationToken: cancel.Token);
+        await call.RequestStream.WriteAsync(Bundle([new Row()]));
+        await call.RequestStream.CompleteAsync();
+        var process = (await signals.StartedAsync(1)).Single();
+
+        await cancel.CancelAsync();
+
+        var error = await FailsAsync(() => call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(StatusCode.Cancelled, error.StatusCode);
+        Assert.True(await ProcessChecks.EndsAsync(process), $"The cancelled call's R process {process} still runs.");
+    }
+
+    [Fact]
     public async Task A_calls_temporary_files_work_and_are_deleted_with_the_call()
     {
         RequireRoot();
