@@ -3,7 +3,10 @@ namespace SsePlugin.Rserve;
 /// <summary>Builds and reads R data frames and factors.</summary>
 public static class RFrames
 {
-    /// <summary>Builds a data frame as R stores one: a list of columns with <c>names</c>, <c>class</c> and compact <c>row.names</c>.</summary>
+    /// <summary>
+    /// Builds a data frame as R stores one: a list of columns with <c>names</c>, <c>class</c> and compact
+    /// <c>row.names</c>.
+    /// </summary>
     /// <param name="names">The column names.</param>
     /// <param name="columns">The columns, each with <paramref name="rowCount"/> elements.</param>
     /// <param name="rowCount">The number of rows.</param>
@@ -15,7 +18,9 @@ public static class RFrames
         ArgumentOutOfRangeException.ThrowIfNegative(rowCount);
         if (names.Count != columns.Count)
         {
-            throw new ArgumentException($"A data frame needs one name per column: {names.Count} names for {columns.Count} columns.", nameof(names));
+            throw new ArgumentException(
+                $"A data frame needs one name per column: {names.Count} names for {columns.Count} columns.",
+                nameof(names));
         }
 
         var nameArray = new string?[names.Count];
@@ -25,7 +30,8 @@ public static class RFrames
             if (columns[i] is not { } column || column.Length != rowCount)
             {
                 throw new ArgumentException(
-                    $"Column '{names[i]}' has {columns[i]?.Length ?? 0} values but the frame has {rowCount} rows.", nameof(columns));
+                    $"Column '{names[i]}' has {columns[i]?.Length ?? 0} values but the frame has {rowCount} rows.",
+                    nameof(columns));
             }
         }
 
@@ -57,11 +63,15 @@ public static class RFrames
         {
             RIntegerVector { Length: 2 } compact when compact.Values[0] == RNa.Integer => Math.Abs(compact.Values[1]),
             { } rowNames => rowNames.Length,
-            null => throw new ArgumentException("The value has no row.names attribute; it is not a data frame.", nameof(frame)),
+            null => throw new ArgumentException(
+                "The value has no row.names attribute; it is not a data frame.", nameof(frame)),
         };
     }
 
-    /// <summary>Tells whether a value is a factor: an integer vector of class <c>factor</c> with a character <c>levels</c> attribute.</summary>
+    /// <summary>
+    /// Tells whether a value is a factor: an integer vector of class <c>factor</c> with a character <c>levels</c>
+    /// attribute.
+    /// </summary>
     /// <param name="value">The value.</param>
     /// <returns><see langword="true"/> for a factor.</returns>
     public static bool IsFactor(RValue value) =>
@@ -75,7 +85,9 @@ public static class RFrames
         ArgumentNullException.ThrowIfNull(factor);
         if (factor.GetAttribute("levels") is not RStringVector levels || !factor.Inherits("factor"))
         {
-            throw new ArgumentException("The vector is not a factor: it needs class 'factor' and a character 'levels' attribute.", nameof(factor));
+            throw new ArgumentException(
+                "The vector is not a factor: it needs class 'factor' and a character 'levels' attribute.",
+                nameof(factor));
         }
 
         var codes = factor.AsSpan();
@@ -90,7 +102,9 @@ public static class RFrames
 
             if ((uint)(code - 1) >= (uint)levels.Length)
             {
-                throw new ArgumentException($"Element {i + 1} of the factor has code {code}, but there are {levels.Length} levels.", nameof(factor));
+                throw new ArgumentException(
+                    $"Element {i + 1} of the factor has code {code}, but there are {levels.Length} levels.",
+                    nameof(factor));
             }
 
             labels[i] = levels.Values[code - 1];

@@ -14,7 +14,9 @@ public sealed class RList : RValue
     /// <summary>Gets the elements.</summary>
     public IReadOnlyList<RValue> Items { get; }
 
-    /// <summary>Gets the element names from the <c>names</c> attribute, or <see langword="null"/> when there is none.</summary>
+    /// <summary>
+    /// Gets the element names from the <c>names</c> attribute, or <see langword="null"/> when there is none.
+    /// </summary>
     public IReadOnlyList<string?>? Names => (GetAttribute("names") as RStringVector)?.AsReadOnlyList();
 
     /// <inheritdoc/>

@@ -11,6 +11,8 @@ public sealed class RUnsupported : RValue
         TypeCode = typeCode;
     }
 
-    /// <summary>Gets the QAP1 expression type (XT_*) it came as, without the attribute and large-length flags.</summary>
+    /// <summary>
+    /// Gets the QAP1 expression type (XT_*) it came as, without the attribute and large-length flags.
+    /// </summary>
     public int TypeCode { get; }
 }

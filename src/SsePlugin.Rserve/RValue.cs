@@ -10,7 +10,9 @@ public abstract class RValue
     {
     }
 
-    /// <summary>Gets the attributes (name, value) in R's order; <see langword="null"/> (the default) when there are none.</summary>
+    /// <summary>
+    /// Gets the attributes (name, value) in R's order; <see langword="null"/> (the default) when there are none.
+    /// </summary>
     public IReadOnlyList<KeyValuePair<string, RValue>>? Attributes { get; init; }
 
     /// <summary>Gets R's class attribute, or <see langword="null"/> when the value has none.</summary>
@@ -42,7 +44,10 @@ public abstract class RValue
         return null;
     }
 
-    /// <summary>Tells whether <paramref name="className"/> is one of the value's classes, as R's <c>inherits()</c> for S3 classes.</summary>
+    /// <summary>
+    /// Tells whether <paramref name="className"/> is one of the value's classes, as R's <c>inherits()</c> for S3
+    /// classes.
+    /// </summary>
     /// <param name="className">The class, such as <c>data.frame</c>.</param>
     /// <returns><see langword="true"/> when the class attribute names it.</returns>
     public bool Inherits(string className)

@@ -1,6 +1,8 @@
 namespace SsePlugin.Rserve;
 
-/// <summary>An atomic R vector over an array, of which only the first <see cref="Length"/> elements belong to the vector.</summary>
+/// <summary>
+/// An atomic R vector over an array, of which only the first <see cref="Length"/> elements belong to the vector.
+/// </summary>
 /// <typeparam name="T">The element type.</typeparam>
 public abstract class RVector<T> : RValue
 {
@@ -27,12 +29,15 @@ public abstract class RVector<T> : RValue
     internal IReadOnlyList<T> AsReadOnlyList() => new ArraySegment<T>(Values, 0, Length);
 }
 
-/// <summary>An R numeric (double) vector; NA is <see cref="RNa.Double"/>, which differs from <see cref="double.NaN"/> (R's NaN).</summary>
+/// <summary>
+/// An R numeric (double) vector; NA is <see cref="RNa.Double"/>, which differs from <see cref="double.NaN"/> (R's NaN).
+/// </summary>
 public sealed class RDoubleVector : RVector<double>
 {
     /// <summary>Creates the vector.</summary>
     /// <param name="values">The elements.</param>
-    /// <param name="length">How many leading elements of <paramref name="values"/> belong to the vector; all by default.</param>
+    /// <param name="length">How many leading elements of <paramref name="values"/> belong to the vector; all by
+    /// default.</param>
     public RDoubleVector(double[] values, int? length = null)
         : base(values, length)
     {
@@ -44,7 +49,8 @@ public sealed class RIntegerVector : RVector<int>
 {
     /// <summary>Creates the vector.</summary>
     /// <param name="values">The elements.</param>
-    /// <param name="length">How many leading elements of <paramref name="values"/> belong to the vector; all by default.</param>
+    /// <param name="length">How many leading elements of <paramref name="values"/> belong to the vector; all by
+    /// default.</param>
     public RIntegerVector(int[] values, int? length = null)
         : base(values, length)
     {
@@ -56,7 +62,8 @@ public sealed class RLogicalVector : RVector<byte>
 {
     /// <summary>Creates the vector.</summary>
     /// <param name="values">The elements: 0, 1 or 2; R reads any other byte as NA.</param>
-    /// <param name="length">How many leading elements of <paramref name="values"/> belong to the vector; all by default.</param>
+    /// <param name="length">How many leading elements of <paramref name="values"/> belong to the vector; all by
+    /// default.</param>
     public RLogicalVector(byte[] values, int? length = null)
         : base(values, length)
     {
@@ -68,7 +75,8 @@ public sealed class RStringVector : RVector<string?>
 {
     /// <summary>Creates the vector.</summary>
     /// <param name="values">The elements, sent as UTF-8; they cannot contain NUL characters.</param>
-    /// <param name="length">How many leading elements of <paramref name="values"/> belong to the vector; all by default.</param>
+    /// <param name="length">How many leading elements of <paramref name="values"/> belong to the vector; all by
+    /// default.</param>
     public RStringVector(string?[] values, int? length = null)
         : base(values, length)
     {

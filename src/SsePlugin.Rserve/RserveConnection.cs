@@ -27,7 +27,9 @@ public sealed class RserveConnection : IAsyncDisposable
         _stream = new NetworkStream(socket, ownsSocket: true);
     }
 
-    /// <summary>Gets the protocol version Rserve announced (<c>0103</c>), followed by its R version attribute when it sends one.</summary>
+    /// <summary>
+    /// Gets the protocol version Rserve announced (<c>0103</c>), followed by its R version attribute when it sends one.
+    /// </summary>
     public string ServerVersion { get; private set; } = string.Empty;
 
     /// <summary>Gets whether the connection can no longer be used; open a new one then.</summary>
@@ -40,12 +42,15 @@ public sealed class RserveConnection : IAsyncDisposable
     /// <param name="cancellationToken">Cancels connecting.</param>
     /// <returns>The open connection.</returns>
     /// <exception cref="RserveException">Rserve cannot be reached, is not Rserve, or refused the login.</exception>
-    public static async Task<RserveConnection> ConnectAsync(RserveConnectionOptions options, CancellationToken cancellationToken = default)
+    public static async Task<RserveConnection> ConnectAsync(
+        RserveConnectionOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (!BitConverter.IsLittleEndian)
         {
-            throw new PlatformNotSupportedException("The Rserve client copies numbers in the machine's byte order, which must be little-endian as QAP1 is.");
+            throw new PlatformNotSupportedException(
+                "The Rserve client copies numbers in the machine's byte order, which must be little-endian as QAP1 "
+                + "is.");
         }
 
         var where = options.SocketPath ?? $"{options.Host}:{options.Port}";
@@ -85,11 +90,17 @@ public sealed class RserveConnection : IAsyncDisposable
             {
                 case OperationCanceledException when !cancellationToken.IsCancellationRequested:
                     throw new RserveException(
-                        string.Create(CultureInfo.InvariantCulture, $"Rserve at {where} did not answer within {options.ConnectTimeout.TotalSeconds:0.#} s."), null, e);
+                        string.Create(
+                            CultureInfo.InvariantCulture,
+                            $"Rserve at {where} did not answer within {options.ConnectTimeout.TotalSeconds:0.#} s."),
+                        null,
+                        e);
                 case SocketException:
-                    throw new RserveException($"Cannot connect to Rserve at {where}: {e.Message}. Is Rserve running there?", null, e);
+                    throw new RserveException(
+                        $"Cannot connect to Rserve at {where}: {e.Message}. Is Rserve running there?", null, e);
                 case IOException:
-                    throw new RserveException($"Lost the connection to Rserve at {where} while opening the session: {e.Message}", null, e);
+                    throw new RserveException(
+                        $"Lost the connection to Rserve at {where} while opening the session: {e.Message}", null, e);
                 case RserveException { Status: { } status }:
                     throw new RserveException($"Rserve at {where} refused the session: {e.Message}", status, e);
                 default:
@@ -102,7 +113,8 @@ public sealed class RserveConnection : IAsyncDisposable
     /// <param name="script">R code; several lines are fine.</param>
     /// <param name="cancellationToken">Cancels the evaluation by breaking the connection.</param>
     /// <returns>A task that completes when R has evaluated the script.</returns>
-    /// <exception cref="RserveException">R reported an error (evaluate <c>geterrmessage()</c> for its text) or the connection failed.</exception>
+    /// <exception cref="RserveException">R reported an error (evaluate <c>geterrmessage()</c> for its text) or the
+    /// connection failed.</exception>
     public Task VoidEvalAsync(string script, CancellationToken cancellationToken = default) =>
         ExecuteAsync(Qap.CmdVoidEval, script, null, wantResult: false, cancellationToken);
 
@@ -110,17 +122,21 @@ public sealed class RserveConnection : IAsyncDisposable
     /// <param name="script">R code; several lines are fine.</param>
     /// <param name="cancellationToken">Cancels the evaluation by breaking the connection.</param>
     /// <returns>The decoded value; <see cref="RUnsupported"/> for kinds of values the client does not decode.</returns>
-    /// <exception cref="RserveException">R reported an error (evaluate <c>geterrmessage()</c> for its text) or the connection failed.</exception>
+    /// <exception cref="RserveException">R reported an error (evaluate <c>geterrmessage()</c> for its text) or the
+    /// connection failed.</exception>
     public async Task<RValue> EvalAsync(string script, CancellationToken cancellationToken = default) =>
         (await ExecuteAsync(Qap.CmdEval, script, null, wantResult: true, cancellationToken).ConfigureAwait(false))!;
 
     /// <summary>Assigns a value to a variable in the global environment of this connection's R session.</summary>
     /// <param name="symbol">The variable's name.</param>
-    /// <param name="value">The value; only the first <see cref="RValue.Length"/> elements of each vector are sent.</param>
+    /// <param name="value">The value; only the first <see cref="RValue.Length"/> elements of each vector are
+    /// sent.</param>
     /// <param name="cancellationToken">Cancels the assignment by breaking the connection.</param>
     /// <returns>A task that completes when R has the value.</returns>
-    /// <exception cref="ArgumentException">The value cannot be sent (a NUL in a string, a list that contains itself); the connection stays usable.</exception>
-    /// <exception cref="NotSupportedException">The value holds an <see cref="RUnsupported"/>; the connection stays usable.</exception>
+    /// <exception cref="ArgumentException">The value cannot be sent (a NUL in a string, a list that contains itself);
+    /// the connection stays usable.</exception>
+    /// <exception cref="NotSupportedException">The value holds an <see cref="RUnsupported"/>; the connection stays
+    /// usable.</exception>
     public Task AssignAsync(string symbol, RValue value, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(symbol);
@@ -136,7 +152,9 @@ public sealed class RserveConnection : IAsyncDisposable
         _socket.Dispose();
     }
 
-    /// <summary>Closes the connection; the server ends this connection's R process (the server itself keeps running).</summary>
+    /// <summary>
+    /// Closes the connection; the server ends this connection's R process (the server itself keeps running).
+    /// </summary>
     /// <returns>A completed task.</returns>
     public ValueTask DisposeAsync()
     {
@@ -149,7 +167,9 @@ public sealed class RserveConnection : IAsyncDisposable
     private async Task StartSessionAsync(RserveConnectionOptions options, CancellationToken cancellationToken)
     {
         var identity = await ServerIdentity.ReadAsync(_stream, cancellationToken).ConfigureAwait(false);
-        ServerVersion = identity.RVersion is null ? identity.ProtocolVersion : $"{identity.ProtocolVersion} {identity.RVersion}";
+        ServerVersion = identity.RVersion is null
+            ? identity.ProtocolVersion
+            : $"{identity.ProtocolVersion} {identity.RVersion}";
         if (identity.PlainLogin || identity.CryptLogin)
         {
             if (options.User is null)
@@ -160,34 +180,44 @@ public sealed class RserveConnection : IAsyncDisposable
             if (!identity.PlainLogin)
             {
                 throw new RserveException(
-                    "Rserve offers only crypt() password logins, which this client cannot do; enable plain-text logins with 'plaintext enable' in Rserve's configuration.");
+                    "Rserve offers only crypt() password logins, which this client cannot do; enable plain-text "
+                    + "logins with 'plaintext enable' in Rserve's configuration.");
             }
 
-            await ExecuteAsync(Qap.CmdLogin, $"{options.User}\n{options.Password}", null, wantResult: false, cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(
+                Qap.CmdLogin, $"{options.User}\n{options.Password}", null, wantResult: false,
+                cancellationToken).ConfigureAwait(false);
         }
 
-        await ExecuteAsync(Qap.CmdSetEncoding, "utf8", null, wantResult: false, cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(
+            Qap.CmdSetEncoding, "utf8", null, wantResult: false, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<RValue?> ExecuteAsync(int command, string text, RValue? value, bool wantResult, CancellationToken cancellationToken)
+    private async Task<RValue?> ExecuteAsync(
+        int command, string text, RValue? value, bool wantResult, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(text);
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (Interlocked.Exchange(ref _busy, 1) != 0)
         {
-            throw new InvalidOperationException("Another command is running on this Rserve connection; commands on one connection must run one after another.");
+            throw new InvalidOperationException(
+                "Another command is running on this Rserve connection; commands on one connection must run one after "
+                + "another.");
         }
 
         try
         {
             if (_broken)
             {
-                throw new RserveException("The connection to Rserve is broken (an earlier command failed, was cancelled or aborted); open a new one.");
+                throw new RserveException(
+                    "The connection to Rserve is broken (an earlier command failed, was cancelled or aborted); open "
+                    + "a new one.");
             }
 
             cancellationToken.ThrowIfCancellationRequested();
             var length = _writer.Measure(text, value);
-            var (reply, result) = await ExchangeAsync(command, text, value, length, wantResult, cancellationToken).ConfigureAwait(false);
+            var (reply, result) = await ExchangeAsync(
+                command, text, value, length, wantResult, cancellationToken).ConfigureAwait(false);
             if ((reply & 0xFFFFFF) == Qap.RespOk)
             {
                 return result;
@@ -202,7 +232,8 @@ public sealed class RserveConnection : IAsyncDisposable
         }
     }
 
-    // Sends one message and reads its reply; any failure here leaves the stream out of step, so it breaks the connection.
+    // Sends one message and reads its reply; any failure here leaves the stream out of step, so it breaks the
+    // connection.
     private async Task<(int Reply, RValue? Result)> ExchangeAsync(
         int command, string text, RValue? value, long length, bool wantResult, CancellationToken cancellationToken)
     {
@@ -218,7 +249,8 @@ public sealed class RserveConnection : IAsyncDisposable
             _stream.Dispose();
             if (cancellationToken.IsCancellationRequested)
             {
-                throw new OperationCanceledException("The Rserve command was cancelled; the connection is closed.", e, cancellationToken);
+                throw new OperationCanceledException(
+                    "The Rserve command was cancelled; the connection is closed.", e, cancellationToken);
             }
 
             switch (e)
@@ -228,7 +260,12 @@ public sealed class RserveConnection : IAsyncDisposable
                 case EndOfStreamException when !_aborted:
                     throw new RserveException("Rserve closed the connection.", null, e);
                 default:
-                    throw new RserveException(_aborted ? "The connection to Rserve was aborted." : $"Lost the connection to Rserve: {e.Message}", null, e);
+                    throw new RserveException(
+                        _aborted
+                            ? "The connection to Rserve was aborted."
+                            : $"Lost the connection to Rserve: {e.Message}",
+                        null,
+                        e);
             }
         }
         finally
@@ -241,7 +278,8 @@ public sealed class RserveConnection : IAsyncDisposable
     {
         await _stream.ReadExactlyAsync(_replyHeader, cancellationToken).ConfigureAwait(false);
         var reply = BinaryPrimitives.ReadInt32LittleEndian(_replyHeader);
-        var length = BinaryPrimitives.ReadUInt32LittleEndian(_replyHeader.AsSpan(4)) | ((long)BinaryPrimitives.ReadUInt32LittleEndian(_replyHeader.AsSpan(12)) << 32);
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(_replyHeader.AsSpan(4)) | (
+            (long)BinaryPrimitives.ReadUInt32LittleEndian(_replyHeader.AsSpan(12)) << 32);
         var kind = reply & 0xFFFFFF;
         if (kind is not (Qap.RespOk or Qap.RespErr))
         {

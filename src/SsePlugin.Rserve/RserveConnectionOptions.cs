@@ -21,6 +21,8 @@ public sealed class RserveConnectionOptions
     /// <summary>Gets or sets the password that goes with <see cref="User"/>; none by default.</summary>
     public string? Password { get; set; }
 
-    /// <summary>Gets or sets how long connecting, the greeting and the login may take together; 10 seconds by default.</summary>
+    /// <summary>
+    /// Gets or sets how long connecting, the greeting and the login may take together; 10 seconds by default.
+    /// </summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

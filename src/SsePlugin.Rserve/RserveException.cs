@@ -15,7 +15,8 @@ public sealed class RserveException : Exception
 
     /// <summary>
     /// Gets the status of Rserve's error reply (<c>(reply &gt;&gt; 24) &amp; 127</c>): 127 for an R error, 2 or 3 for a
-    /// script that does not parse, 0x41 and up for Rserve's own ERR_* codes; <see langword="null"/> when there was no reply.
+    /// script that does not parse, 0x41 and up for Rserve's own ERR_* codes; <see langword="null"/> when there was no
+    /// reply.
     /// </summary>
     public int? Status { get; }
 }

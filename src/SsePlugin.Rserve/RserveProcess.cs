@@ -89,7 +89,9 @@ public sealed class RserveProcess : IAsyncDisposable
     /// <summary>Gets whether the server has exited.</summary>
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Gets a task that completes when the server exits (its per-connection R processes end with their connections).</summary>
+    /// <summary>
+    /// Gets a task that completes when the server exits (its per-connection R processes end with their connections).
+    /// </summary>
     public Task Exited { get; private set; } = Task.CompletedTask;
 
     /// <summary>Gets the server's standard output and error so far (their last 16 K characters).</summary>
@@ -112,8 +114,10 @@ public sealed class RserveProcess : IAsyncDisposable
     /// <param name="options">The Rscript to use, the port, whether clients must log in, and how R is confined.</param>
     /// <param name="cancellationToken">Cancels waiting; the process is killed then.</param>
     /// <returns>The running server.</returns>
-    /// <exception cref="RserveException">Rscript cannot be started, or Rserve exits or does not answer in time; the message holds its output.</exception>
-    public static async Task<RserveProcess> StartAsync(RserveProcessOptions options, CancellationToken cancellationToken = default)
+    /// <exception cref="RserveException">Rscript cannot be started, or Rserve exits or does not answer in time; the
+    /// message holds its output.</exception>
+    public static async Task<RserveProcess> StartAsync(
+        RserveProcessOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.UnixSocket && OperatingSystem.IsWindows())
@@ -217,7 +221,11 @@ public sealed class RserveProcess : IAsyncDisposable
             }
             catch (Win32Exception e)
             {
-                throw new RserveException($"Cannot start '{options.RscriptPath}': {e.Message}. Install R with the Rserve package, or set the Rscript path.", null, e);
+                throw new RserveException(
+                    $"Cannot start '{options.RscriptPath}': {e.Message}. Install R with the Rserve package, or set "
+                    + "the Rscript path.",
+                    null,
+                    e);
             }
 
             server._started = true;
@@ -495,7 +503,8 @@ public sealed class RserveProcess : IAsyncDisposable
         }
         catch (SocketException e)
         {
-            throw new RserveException($"Port {port} on 127.0.0.1 is in use, so Rserve cannot listen there: {e.Message}", null, e);
+            throw new RserveException(
+                $"Port {port} on 127.0.0.1 is in use, so Rserve cannot listen there: {e.Message}", null, e);
         }
     }
 

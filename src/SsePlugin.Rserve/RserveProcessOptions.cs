@@ -3,7 +3,9 @@ namespace SsePlugin.Rserve;
 /// <summary>How <see cref="RserveProcess.StartAsync"/> runs Rserve.</summary>
 public sealed class RserveProcessOptions
 {
-    /// <summary>Gets or sets the Rscript executable, found on the PATH when not a full path; <c>Rscript</c> by default.</summary>
+    /// <summary>
+    /// Gets or sets the Rscript executable, found on the PATH when not a full path; <c>Rscript</c> by default.
+    /// </summary>
     public string RscriptPath { get; set; } = "Rscript";
 
     /// <summary>Gets or sets the loopback port Rserve listens on, unless <see cref="UnixSocket"/>; 6311 by default.
@@ -18,7 +20,8 @@ public sealed class RserveProcessOptions
     public bool UnixSocket { get; set; }
 
     /// <summary>
-    /// Gets or sets Rserve's password file (lines of <c>user password</c>); when set, clients must log in with a plain-text
+    /// Gets or sets Rserve's password file (lines of <c>user password</c>); when set, clients must log in with a
+    /// plain-text
     /// password. None (no authentication) by default.
     /// </summary>
     public string? PasswordFile { get; set; }

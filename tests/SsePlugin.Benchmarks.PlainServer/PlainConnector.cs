@@ -41,7 +41,8 @@ internal sealed class PlainConnector : Connector.ConnectorBase
         },
     };
 
-    public override Task<Capabilities> GetCapabilities(Empty request, ServerCallContext context) => Task.FromResult(Definitions);
+    public override Task<Capabilities> GetCapabilities(Empty request, ServerCallContext context) =>
+        Task.FromResult(Definitions);
 
     public override async Task ExecuteFunction(
         IAsyncStreamReader<BundledRows> requestStream,
@@ -49,7 +50,8 @@ internal sealed class PlainConnector : Connector.ConnectorBase
         ServerCallContext context)
     {
         var headerBytes = context.RequestHeaders.GetValueBytes("qlik-functionrequestheader-bin")
-            ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "qlik-functionrequestheader-bin is missing."));
+            ?? throw new RpcException(
+                new Status(StatusCode.InvalidArgument, "qlik-functionrequestheader-bin is missing."));
         var header = FunctionRequestHeader.Parser.ParseFrom(headerBytes);
         switch (header.FunctionId)
         {
@@ -59,7 +61,8 @@ internal sealed class PlainConnector : Connector.ConnectorBase
                     var answer = new BundledRows();
                     foreach (var row in bundle.Rows)
                     {
-                        answer.Rows.Add(new Row { Duals = { new Dual { NumData = row.Duals[0].NumData + row.Duals[1].NumData } } });
+                        answer.Rows.Add(
+                            new Row { Duals = { new Dual { NumData = row.Duals[0].NumData + row.Duals[1].NumData } } });
                     }
 
                     await responseStream.WriteAsync(answer);
@@ -77,7 +80,8 @@ internal sealed class PlainConnector : Connector.ConnectorBase
                     }
                 }
 
-                await responseStream.WriteAsync(new BundledRows { Rows = { new Row { Duals = { new Dual { NumData = sum } } } } });
+                await responseStream.WriteAsync(
+                    new BundledRows { Rows = { new Row { Duals = { new Dual { NumData = sum } } } } });
                 break;
 
             default:

@@ -22,7 +22,9 @@ internal sealed class AnswerTally
     /// <summary>Gets the sum of the rows' first numbers (a missing number counts as 0, as in protobuf).</summary>
     public double Sum { get; private set; }
 
-    /// <summary>Tallies one serialized <c>BundledRows</c> message in place, as the response marshaller's deserializer.</summary>
+    /// <summary>
+    /// Tallies one serialized <c>BundledRows</c> message in place, as the response marshaller's deserializer.
+    /// </summary>
     public static AnswerTally Read(ReadOnlySequence<byte> payload)
     {
         var tally = new AnswerTally();

@@ -11,16 +11,22 @@ namespace SsePlugin.Benchmarks;
 /// <param name="Bundles">The serialized <see cref="BundledRows"/> messages.</param>
 /// <param name="ExpectedRows">The rows the answer must hold.</param>
 /// <param name="ExpectedSum">The sum of the answer's first column.</param>
-internal sealed record CallPlan(string Rpc, (string Key, byte[] Value) Header, int Rows, IReadOnlyList<byte[]> Bundles, long ExpectedRows, double ExpectedSum)
+internal sealed record CallPlan(
+    string Rpc, (string Key, byte[] Value) Header, int Rows, IReadOnlyList<byte[]> Bundles, long ExpectedRows,
+    double ExpectedSum)
 {
     /// <summary>Gets the metadata Qlik sends with the call.</summary>
     public Metadata Headers { get; } = new()
     {
         { Header.Key, Header.Value },
-        { "qlik-commonrequestheader-bin", new CommonRequestHeader { AppId = "bench", UserId = "bench", Cardinality = Rows }.ToByteArray() },
+        {
+            "qlik-commonrequestheader-bin",
+            new CommonRequestHeader { AppId = "bench", UserId = "bench", Cardinality = Rows }.ToByteArray()},
     };
 
-    /// <summary>A tensor SumOfRows call over the first <paramref name="rows"/> two-column rows; it answers col1 + col2 per row.</summary>
+    /// <summary>
+    /// A tensor SumOfRows call over the first <paramref name="rows"/> two-column rows; it answers col1 + col2 per row.
+    /// </summary>
     /// <param name="rows">The rows to send.</param>
     /// <param name="prepared">Prepared two-column messages to take them from; without, they are serialized now.</param>
     public static CallPlan SumOfRows(int rows, byte[][]? prepared = null)
@@ -34,20 +40,32 @@ internal sealed record CallPlan(string Rpc, (string Key, byte[] Value) Header, i
         return new("ExecuteFunction", Function(5), rows, Take(prepared, 2, rows), rows, sum);
     }
 
-    /// <summary>A tensor <c>ScriptEval(script, a, b)</c> call over the same rows as <see cref="SumOfRows"/>; the script adds a and b.</summary>
+    /// <summary>
+    /// A tensor <c>ScriptEval(script, a, b)</c> call over the same rows as <see cref="SumOfRows"/>; the script adds a
+    /// and b.
+    /// </summary>
     /// <param name="rows">The rows to send.</param>
     /// <param name="prepared">Prepared two-column messages to take them from; without, they are serialized now.</param>
     /// <param name="script">The script, in the language of the server's script engine.</param>
     public static CallPlan ScriptEval(int rows, byte[][]? prepared, string script)
     {
-        var header = new ScriptRequestHeader { Script = script, FunctionType = FunctionType.Tensor, ReturnType = DataType.Numeric };
+        var header = new ScriptRequestHeader
+        {
+            Script = script,
+            FunctionType = FunctionType.Tensor,
+            ReturnType = DataType.Numeric,
+        };
         header.Params.Add(new Parameter { Name = "a", DataType = DataType.Numeric });
         header.Params.Add(new Parameter { Name = "b", DataType = DataType.Numeric });
         var sums = SumOfRows(rows, prepared);
-        return new("EvaluateScript", ("qlik-scriptrequestheader-bin", header.ToByteArray()), rows, sums.Bundles, sums.ExpectedRows, sums.ExpectedSum);
+        return new(
+            "EvaluateScript", ("qlik-scriptrequestheader-bin", header.ToByteArray()), rows, sums.Bundles,
+            sums.ExpectedRows, sums.ExpectedSum);
     }
 
-    /// <summary>An aggregation SumOfColumn call over the first <paramref name="rows"/> one-column rows; it answers one row.</summary>
+    /// <summary>
+    /// An aggregation SumOfColumn call over the first <paramref name="rows"/> one-column rows; it answers one row.
+    /// </summary>
     /// <param name="rows">The rows to send.</param>
     /// <param name="prepared">Prepared one-column messages to take them from; without, they are serialized now.</param>
     public static CallPlan SumOfColumn(int rows, byte[][]? prepared = null)
@@ -61,7 +79,9 @@ internal sealed record CallPlan(string Rpc, (string Key, byte[] Value) Header, i
         return new("ExecuteFunction", Function(6), rows, Take(prepared, 1, rows), 1, sum);
     }
 
-    /// <summary>Throws <see cref="WrongAnswerException"/> unless <paramref name="answer"/> is the expected one.</summary>
+    /// <summary>
+    /// Throws <see cref="WrongAnswerException"/> unless <paramref name="answer"/> is the expected one.
+    /// </summary>
     public void Check(AnswerTally answer)
     {
         var tolerance = 1e-9 * Math.Max(1, Math.Abs(ExpectedSum));

@@ -3,7 +3,8 @@ using System.Runtime.InteropServices;
 using SsePlugin.Benchmarks;
 
 // Plays Qlik's engine against SsePlugin.Host and a plain Grpc.AspNetCore server; see README.md.
-// Usage: dotnet run -c Release --project tests/SsePlugin.Benchmarks [-- --quick] [--out FILE] [--only TEXT (workloads whose name holds it)]
+// Usage: dotnet run -c Release --project tests/SsePlugin.Benchmarks [-- --quick] [--out FILE] [--only TEXT (workloads
+// whose name holds it)]
 var quick = false;
 string? outFile = null;
 string? only = null;
@@ -21,7 +22,8 @@ for (var i = 0; i < args.Length; i++)
             only = args[++i];
             break;
         default:
-            Console.Error.WriteLine($"Unknown argument {args[i]}. Usage: SsePlugin.Benchmarks [--quick] [--out FILE] [--only TEXT]");
+            Console.Error.WriteLine(
+                $"Unknown argument {args[i]}. Usage: SsePlugin.Benchmarks [--quick] [--out FILE] [--only TEXT]");
             return 2;
     }
 }
@@ -51,7 +53,9 @@ var oneRow = CallPlan.SumOfRows(1);
 // next 1M-row calls 2-3x slower than the steady state, so every workload warms up with repeated calls, in a full run
 // until the background compiler is done.
 Workload Big(string name, CallPlan warmUp, CallPlan measured) =>
-    new(name, Phase.Timed(warmUp, 1, bigWarmUpTime), Phase.Repeated(measured, measured.Rows > 1_000_000 ? BigRepeats : Repeats));
+    new(
+        name, Phase.Timed(warmUp, 1, bigWarmUpTime),
+        Phase.Repeated(measured, measured.Rows > 1_000_000 ? BigRepeats : Repeats));
 Workload Small(int callers) => OneRowCalls("SumOfRows", oneRow, callers);
 Workload OneRowCalls(string name, CallPlan plan, int callers) => new(
     $"{name} 1-row calls, {callers} caller{(callers == 1 ? "" : "s")}",
@@ -61,15 +65,26 @@ var oneRowR = CallPlan.ScriptEval(1, null, "q$a + q$b");
 
 Workload[] workloads =
 [
-    Big($"tensor SumOfRows {Size(tensorRows)} rows", CallPlan.SumOfRows(WarmUpRows, twoColumns), CallPlan.SumOfRows(tensorRows, twoColumns)) with { MinRatio = 2.5 },
-    Big($"tensor SumOfRows {Size(bigTensorRows)} rows", CallPlan.SumOfRows(WarmUpRows, twoColumns), CallPlan.SumOfRows(bigTensorRows, twoColumns)) with { MaxPeakRssMb = 100 },
-    Big($"aggregation SumOfColumn {Size(aggregationRows)} rows", CallPlan.SumOfColumn(WarmUpRows, oneColumn), CallPlan.SumOfColumn(aggregationRows, oneColumn)) with { MinRatio = 2 },
+    Big(
+        $"tensor SumOfRows {Size(tensorRows)} rows", CallPlan.SumOfRows(WarmUpRows, twoColumns),
+        CallPlan.SumOfRows(tensorRows, twoColumns)) with { MinRatio = 2.5 },
+    Big(
+        $"tensor SumOfRows {Size(bigTensorRows)} rows", CallPlan.SumOfRows(WarmUpRows, twoColumns),
+        CallPlan.SumOfRows(bigTensorRows, twoColumns)) with { MaxPeakRssMb = 100 },
+    Big(
+        $"aggregation SumOfColumn {Size(aggregationRows)} rows", CallPlan.SumOfColumn(WarmUpRows, oneColumn),
+        CallPlan.SumOfColumn(aggregationRows, oneColumn)) with { MinRatio = 2 },
     Small(1),
     Small(16) with { MinRatio = 1.0 },
-    Big($"script ScriptEval('args[0] + args[1]') {Size(tensorRows)} rows", CallPlan.ScriptEval(WarmUpRows, twoColumns, "args[0] + args[1]"), CallPlan.ScriptEval(tensorRows, twoColumns, "args[0] + args[1]"))
+    Big(
+        $"script ScriptEval('args[0] + args[1]') {Size(tensorRows)} rows",
+        CallPlan.ScriptEval(WarmUpRows, twoColumns, "args[0] + args[1]"),
+        CallPlan.ScriptEval(tensorRows, twoColumns, "args[0] + args[1]"))
         with { Compared = null, MinThroughput = 2_000_000 },
     // Under 1 s end to end for 1M rows.
-    Big($"R ScriptEval('q$a + q$b') {Size(tensorRows)} rows", CallPlan.ScriptEval(WarmUpRows, twoColumns, "q$a + q$b"), CallPlan.ScriptEval(tensorRows, twoColumns, "q$a + q$b"))
+    Big(
+        $"R ScriptEval('q$a + q$b') {Size(tensorRows)} rows", CallPlan.ScriptEval(WarmUpRows, twoColumns, "q$a + q$b"),
+        CallPlan.ScriptEval(tensorRows, twoColumns, "q$a + q$b"))
         with { Compared = null, MinThroughput = 1_000_000, Server = ServerUnderTest.SsePluginR },
     // What running each call in an R process of its own costs, against R sessions reused from call to call.
     OneRowCalls("R ScriptEval('q$a + q$b')", oneRowR, 1)
@@ -94,14 +109,16 @@ using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal
 var results = new List<WorkloadResult>();
 try
 {
-    foreach (var workload in workloads.Where(w => only is null || w.Name.Contains(only, StringComparison.OrdinalIgnoreCase)))
+    foreach (
+        var workload in workloads.Where(w => only is null || w.Name.Contains(only, StringComparison.OrdinalIgnoreCase)))
     {
         Console.WriteLine($"{workload.Name} on {string.Join(" and ", workload.Servers.Select(s => s.Name))}...");
         foreach (var result in await WorkloadRunner.RunAsync(workload, workload.Servers, maxWarmUp, cancel.Token))
         {
             Console.WriteLine(result.Failed
                 ? $"  {result.Server}: FAILED: {result.Error}"
-                : FormattableString.Invariant($"  {result.Server}: {result.Throughput:N0} {result.Unit}, p50 {result.P50Ms:N2} ms, peak RSS {result.PeakRssMb:N1} MB"));
+                : FormattableString.Invariant($"  {result.Server}: {result.Throughput:N0} {result.Unit}, ")
+                    + FormattableString.Invariant($"p50 {result.P50Ms:N2} ms, peak RSS {result.PeakRssMb:N1} MB"));
             results.Add(result);
         }
     }
@@ -115,22 +132,30 @@ catch (OperationCanceledException) when (cancel.IsCancellationRequested)
 string[] notes =
 [
     $"{(quick ? "Quick run: reduced sizes; the targets are meant for the full run's sizes." : "Full run.")} "
-        + $"{DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC, {Environment.ProcessorCount} cores, load average {loadAverage} at the start, .NET {Environment.Version}; "
+        + $"{DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC, "
+        + $"{Environment.ProcessorCount} cores, load average {loadAverage} at the start, .NET {Environment.Version}; "
         + "the client shares the machine with the server.",
-    "SsePlugin is SsePlugin.Host started with `--Serilog:MinimumLevel:Default Warning` (no per-call log lines); plain is "
-        + "tests/SsePlugin.Benchmarks.PlainServer (Grpc.AspNetCore, generated stubs, logging at Warning). Both: server GC with dynamic adaptation (DATAS), "
-        + "h2c on loopback, HTTP/2 windows 2 MiB / 1 MiB, 64 MiB max message.",
-    $"Requests are BundledRows of {RequestBundles.BundleRows} rows serialized once up front and sent through a pass-through "
-        + "byte[] marshaller while another task reads the answer; every answer's row count and sum are verified.",
-    "Each workload starts a fresh process of each server; they are warmed up in turn, then measured in slices that alternate "
-        + "between them (a call each, or a second each for 1-row calls), so that load from elsewhere on the machine falls on both alike. "
+    "SsePlugin is SsePlugin.Host started with `--Serilog:MinimumLevel:Default Warning` (no per-call log lines); plain "
+        + "is tests/SsePlugin.Benchmarks.PlainServer (Grpc.AspNetCore, generated stubs, logging at Warning). Both: "
+        + "server GC with dynamic adaptation (DATAS), h2c on loopback, HTTP/2 windows 2 MiB / 1 MiB, 64 MiB max "
+        + "message.",
+    $"Requests are BundledRows of {RequestBundles.BundleRows} rows serialized once up front and sent through a "
+        + "pass-through byte[] marshaller while another task reads the answer; every answer's row count and sum are "
+        + "verified.",
+    "Each workload starts a fresh process of each server; they are warmed up in turn, then measured in slices that "
+        + "alternate between them (a call each, or a second each for 1-row calls), so that load from elsewhere on the "
+        + "machine falls on both alike. "
         + "Peak RSS is a server's VmHWM after the warm-up and the measured calls. "
-        + "RSS at start is its VmRSS once it answered GetCapabilities. CPU s is the CPU time the server process and this tool used during the measured calls.",
-    $"Row workloads: at least {bigWarmUpTime.TotalSeconds:0} s of {Size(WarmUpRows)}-row warm-up calls, then {Repeats} calls ({BigRepeats} of more than 1M rows); rows/s per call, median and best. "
-        + $"1-row calls: at least {smallWarmUpTime.TotalSeconds:0.#} s warm-up, then calls/s over {smallCallTime.TotalSeconds:0} s. "
+        + "RSS at start is its VmRSS once it answered GetCapabilities. CPU s is the CPU time the server process and "
+        + "this tool used during the measured calls.",
+    $"Row workloads: at least {bigWarmUpTime.TotalSeconds:0} s of {Size(WarmUpRows)}-row warm-up calls, then "
+        + $"{Repeats} calls ({BigRepeats} of more than 1M rows); rows/s per call, median and best. "
+        + $"1-row calls: at least {smallWarmUpTime.TotalSeconds:0.#} s warm-up, then calls/s over "
+        + $"{smallCallTime.TotalSeconds:0} s. "
         + (quick
             ? "The warm-up is not extended in a quick run. "
-            : $"Warm-up goes on until the server's tiered-compilation thread has used no CPU for 1 s (at most {maxWarmUp.TotalSeconds:0} s in all): the steady state. ")
+            : "Warm-up goes on until the server's tiered-compilation thread has used no CPU for 1 s (at most "
+                + $"{maxWarmUp.TotalSeconds:0} s in all): the steady state. ")
         + "All callers share one GrpcChannel (one HTTP/2 connection).",
 ];
 var markdown = Report.Render("SsePlugin benchmark: SsePlugin.Host vs a plain Grpc.AspNetCore server", notes, results);

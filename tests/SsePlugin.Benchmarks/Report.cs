@@ -3,7 +3,9 @@ using System.Text;
 
 namespace SsePlugin.Benchmarks;
 
-/// <summary>Renders the results as Markdown: the figures per workload and server, then SsePlugin/plain against the targets.</summary>
+/// <summary>
+/// Renders the results as Markdown: the figures per workload and server, then SsePlugin/plain against the targets.
+/// </summary>
 internal static class Report
 {
     /// <summary>
@@ -21,13 +23,18 @@ internal static class Report
         }
 
         Line(text);
-        Line(text, "| workload | server | throughput (median) | best | p50 ms | p99 ms | calls | CPU s server / client | warm-up s | RSS MB at start | peak RSS MB |");
+        Line(
+            text,
+            "| workload | server | throughput (median) | best | p50 ms | p99 ms | calls | CPU s server / client | "
+            + "warm-up s | RSS MB at start | peak RSS MB |");
         Line(text, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in results)
         {
             Line(text, r.Failed
                 ? $"| {r.Workload.Name} | {r.Server} | **FAILED**: {r.Error!.ReplaceLineEndings(" ")} | | | | | | | | |"
-                : $"| {r.Workload.Name} | {r.Server} | {r.Throughput:N0} {r.Unit} | {r.BestThroughput:N0} | {r.P50Ms:N2} | {r.P99Ms:N2} | {r.Calls:N0} | {r.Cpu.Server:N2} / {r.Cpu.Client:N2} | {r.WarmUp.TotalSeconds:N1} | {Mb(r.StartRssMb)} | {Mb(r.PeakRssMb)} |");
+                : $"| {r.Workload.Name} | {r.Server} | {r.Throughput:N0} {r.Unit} | {r.BestThroughput:N0} "
+                    + $"| {r.P50Ms:N2} | {r.P99Ms:N2} | {r.Calls:N0} | {r.Cpu.Server:N2} / {r.Cpu.Client:N2} "
+                    + $"| {r.WarmUp.TotalSeconds:N1} | {Mb(r.StartRssMb)} | {Mb(r.PeakRssMb)} |");
         }
 
         Line(text);
@@ -40,7 +47,8 @@ internal static class Report
             {
                 Line(text, host.Failed
                     ? $"| {workload.Name}, {host.Unit} | | | | ≥ {minThroughput:N0} | FAILED |"
-                    : $"| {workload.Name}, {host.Unit} | {host.Throughput:N0} | n/a | | ≥ {minThroughput:N0} | {Verdict(minThroughput, host.Throughput >= minThroughput)} |");
+                    : $"| {workload.Name}, {host.Unit} | {host.Throughput:N0} | n/a | | ≥ {minThroughput:N0} "
+                        + $"| {Verdict(minThroughput, host.Throughput >= minThroughput)} |");
             }
 
             var compared = results.SingleOrDefault(r => r.Workload == workload && r.Server == workload.Compared?.Name);
@@ -56,20 +64,25 @@ internal static class Report
             var ratio = host.Throughput / plain.Throughput;
             Line(text, failed
                 ? $"| {name}, {host.Unit} | | | | {Target(workload.MinRatio, "≥ {0:0.0#}×")} | FAILED |"
-                : $"| {name}, {host.Unit} | {host.Throughput:N0} | {plain.Throughput:N0} | {ratio:0.00}× | {Target(workload.MinRatio, "≥ {0:0.0#}×")} | {Verdict(workload.MinRatio, ratio >= workload.MinRatio)} |");
+                : $"| {name}, {host.Unit} | {host.Throughput:N0} | {plain.Throughput:N0} | {ratio:0.00}× "
+                    + $"| {Target(workload.MinRatio, "≥ {0:0.0#}×")} "
+                    + $"| {Verdict(workload.MinRatio, ratio >= workload.MinRatio)} |");
 
             if (workload.MaxPeakRssMb is { } maxRss)
             {
                 Line(text, failed
                     ? $"| {name}, peak RSS MB | | | | < {maxRss:0} MB (SsePlugin) | FAILED |"
-                    : $"| {name}, peak RSS MB | {Mb(host.PeakRssMb)} | {Mb(plain.PeakRssMb)} | {host.PeakRssMb / plain.PeakRssMb:0.00}× | < {maxRss:0} MB (SsePlugin) | {Verdict(maxRss, host.PeakRssMb < maxRss)} |");
+                    : $"| {name}, peak RSS MB | {Mb(host.PeakRssMb)} | {Mb(plain.PeakRssMb)} "
+                        + $"| {host.PeakRssMb / plain.PeakRssMb:0.00}× | < {maxRss:0} MB (SsePlugin) "
+                        + $"| {Verdict(maxRss, host.PeakRssMb < maxRss)} |");
             }
         }
 
         return text.ToString();
     }
 
-    private static string Mb(double? mb) => mb is { } value ? value.ToString("N1", CultureInfo.InvariantCulture) : "n/a";
+    private static string Mb(double? mb) =>
+        mb is { } value ? value.ToString("N1", CultureInfo.InvariantCulture) : "n/a";
 
     private static string Target(double? target, string format) =>
         target is { } value ? string.Format(CultureInfo.InvariantCulture, format, value) : "";

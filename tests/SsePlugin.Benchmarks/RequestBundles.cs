@@ -18,7 +18,9 @@ internal static class RequestBundles
     /// <summary>The second column's value in row <paramref name="row"/>.</summary>
     public static double Second(long row) => (row % 1000) + 1;
 
-    /// <summary>Serializes rows 0 to <paramref name="rows"/> - 1 into messages of <see cref="BundleRows"/> rows.</summary>
+    /// <summary>
+    /// Serializes rows 0 to <paramref name="rows"/> - 1 into messages of <see cref="BundleRows"/> rows.
+    /// </summary>
     public static byte[][] Build(int columns, int rows)
     {
         var bundles = new byte[(rows + BundleRows - 1) / BundleRows][];
@@ -48,7 +50,8 @@ internal static class RequestBundles
     {
         if (rows % BundleRows != 0 || rows / BundleRows > bundles.Length)
         {
-            throw new ArgumentOutOfRangeException(nameof(rows), rows, $"Only whole {BundleRows}-row messages of the prepared rows can be sent.");
+            throw new ArgumentOutOfRangeException(
+                nameof(rows), rows, $"Only whole {BundleRows}-row messages of the prepared rows can be sent.");
         }
 
         return new ArraySegment<byte[]>(bundles, 0, rows / BundleRows);

@@ -30,7 +30,9 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>Gets the channel to the server.</summary>
     public GrpcChannel Channel { get; }
 
-    /// <summary>Starts <paramref name="server"/> and waits until it answers <c>GetCapabilities</c> with functions 5 and 6.</summary>
+    /// <summary>
+    /// Starts <paramref name="server"/> and waits until it answers <c>GetCapabilities</c> with functions 5 and 6.
+    /// </summary>
     public static async Task<ServerProcess> StartAsync(ServerUnderTest server, CancellationToken cancellationToken)
     {
         var port = FreePort();
@@ -111,12 +113,16 @@ internal sealed class ServerProcess : IAsyncDisposable
                 try
                 {
                     // Linux keeps 15 characters of ".NET Tiered Compilation Worker".
-                    if (File.ReadAllText(Path.Combine(task, "comm")).StartsWith(".NET Tiered", StringComparison.Ordinal))
+                    if (
+                        File.ReadAllText(Path.Combine(task, "comm")).StartsWith(
+                            ".NET Tiered", StringComparison.Ordinal))
                     {
                         // utime and stime are the 14th and 15th fields; the name before them may hold spaces.
                         var stat = File.ReadAllText(Path.Combine(task, "stat"));
                         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                        ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                        ticks += long.Parse(
+                            fields[11],
+                            CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
                     }
                 }
                 catch (IOException)
@@ -130,7 +136,9 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits a moment for the process to end and describes how it ended; null if it is still running.</summary>
+    /// <summary>
+    /// Waits a moment for the process to end and describes how it ended; null if it is still running.
+    /// </summary>
     public async Task<string?> DescribeExitAsync()
     {
         using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(1));
@@ -160,7 +168,8 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     private string? DescribeExit() =>
         _process.HasExited
-            ? $"the server exited with code {_process.ExitCode}; its last output:{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", _output)}"
+            ? $"the server exited with code {_process.ExitCode}; its last output:{Environment.NewLine}  "
+                + string.Join(Environment.NewLine + "  ", _output)
             : null;
 
     // A memory figure from /proc/<pid>/status, given there in kB.
@@ -173,7 +182,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
 
         var line = File.ReadLines(status).FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
-        return line is null ? null : long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024d;
+        return line is null ? null : long.Parse(
+            line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024d;
     }
 
     /// <summary>A loopback port free at the moment.</summary>
@@ -215,7 +225,9 @@ internal sealed class ServerProcess : IAsyncDisposable
                 CheckFunctions(server, capabilities);
                 return;
             }
-            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded && deadline.Elapsed < StartTimeout)
+            catch (RpcException e) when (
+                e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded
+                && deadline.Elapsed < StartTimeout)
             {
                 await Task.Delay(100, cancellationToken);
             }
@@ -225,12 +237,14 @@ internal sealed class ServerProcess : IAsyncDisposable
     private static void CheckFunctions(ServerUnderTest server, Capabilities capabilities)
     {
         bool Has(int id, FunctionType type, int parameters) =>
-            capabilities.Functions.Any(f => f.FunctionId == id && f.FunctionType == type && f.Params.Count == parameters);
+            capabilities.Functions.Any(
+                f => f.FunctionId == id && f.FunctionType == type && f.Params.Count == parameters);
 
         if (!Has(5, FunctionType.Tensor, 2) || !Has(6, FunctionType.Aggregation, 1))
         {
             throw new InvalidOperationException(
-                $"{server.Name} does not offer SumOfRows (5, tensor, 2 parameters) and SumOfColumn (6, aggregation, 1 parameter): {capabilities}");
+                $"{server.Name} does not offer SumOfRows (5, tensor, 2 parameters) and SumOfColumn (6, aggregation, "
+                + $"1 parameter): {capabilities}");
         }
     }
 }

@@ -2,7 +2,9 @@ using System.Reflection;
 
 namespace SsePlugin.Benchmarks;
 
-/// <summary>A server the tool benchmarks: its built dll and the arguments it is started with (besides <c>--port</c>).</summary>
+/// <summary>
+/// A server the tool benchmarks: its built dll and the arguments it is started with (besides <c>--port</c>).
+/// </summary>
 /// <param name="Name">The name shown in the results.</param>
 /// <param name="Dll">The built server dll, started as <c>dotnet Dll --port N Arguments...</c>.</param>
 /// <param name="Arguments">Further command-line arguments.</param>
@@ -16,7 +18,9 @@ internal sealed record ServerUnderTest(string Name, string Dll, IReadOnlyList<st
     public static ServerUnderTest SsePluginR { get; } = SsePlugin with
     {
         Name = "SsePlugin (R)",
-        Arguments = [.. SsePlugin.Arguments, "--script-engine", "r", "--start-rserve", "--rserve", $"127.0.0.1:{ServerProcess.FreePort()}"],
+        Arguments = [
+            .. SsePlugin.Arguments, "--script-engine", "r", "--start-rserve", "--rserve",
+            $"127.0.0.1:{ServerProcess.FreePort()}"],
     };
 
     /// <summary>

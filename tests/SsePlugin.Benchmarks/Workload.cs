@@ -10,7 +10,10 @@ namespace SsePlugin.Benchmarks;
 /// <param name="Duration">How long callers go on making calls; infinite for a fixed number of calls.</param>
 internal sealed record Phase(CallPlan Plan, int Callers, int Calls, TimeSpan Duration)
 {
-    /// <summary>Gets a value indicating whether the phase runs for a time (reported in calls/s) rather than a number of calls (rows/s).</summary>
+    /// <summary>
+    /// Gets a value indicating whether the phase runs for a time (reported in calls/s) rather than a number of calls
+    /// (rows/s).
+    /// </summary>
     public bool IsTimed => Duration != Timeout.InfiniteTimeSpan;
 
     /// <summary>Gets the unit throughput is reported in.</summary>
@@ -34,10 +37,13 @@ internal sealed record Phase(CallPlan Plan, int Callers, int Calls, TimeSpan Dur
     public static Phase Repeated(CallPlan plan, int calls) => new(plan, 1, calls, Timeout.InfiniteTimeSpan);
 
     /// <summary><paramref name="callers"/> callers making calls for <paramref name="duration"/>.</summary>
-    public static Phase Timed(CallPlan plan, int callers, TimeSpan duration) => new(plan, callers, int.MaxValue, duration);
+    public static Phase Timed(CallPlan plan, int callers, TimeSpan duration) =>
+        new(plan, callers, int.MaxValue, duration);
 }
 
-/// <summary>One workload, run against each server in a fresh process: a warm-up phase, then the measured phase.</summary>
+/// <summary>
+/// One workload, run against each server in a fresh process: a warm-up phase, then the measured phase.
+/// </summary>
 /// <param name="Name">The name shown in the results.</param>
 /// <param name="WarmUp">Calls made first and not measured.</param>
 /// <param name="Measured">The calls measured.</param>

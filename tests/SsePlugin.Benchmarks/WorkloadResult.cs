@@ -33,22 +33,29 @@ internal sealed record WorkloadResult(
     public bool Failed => Error is not null;
 
     /// <summary>The figures of a measured phase from its calls' latencies in ms and its wall time.</summary>
-    public static WorkloadResult From(Workload workload, string server, IReadOnlyList<double> latenciesMs, TimeSpan elapsed, CpuSeconds cpu, TimeSpan warmUp, double? startRssMb, double? peakRssMb)
+    public static WorkloadResult From(
+        Workload workload, string server, IReadOnlyList<double> latenciesMs, TimeSpan elapsed, CpuSeconds cpu,
+        TimeSpan warmUp, double? startRssMb, double? peakRssMb)
     {
         var sorted = latenciesMs.Order().ToArray();
         var phase = workload.Measured;
         var (unit, throughput, best) = phase.IsTimed
             ? (phase.Unit, sorted.Length / elapsed.TotalSeconds, sorted.Length / elapsed.TotalSeconds)
             : (phase.Unit, phase.Plan.Rows / (Percentile(sorted, 0.5) / 1000), phase.Plan.Rows / (sorted[0] / 1000));
-        return new(workload, server, unit, throughput, best, Percentile(sorted, 0.5), Percentile(sorted, 0.99), sorted.Length, cpu, warmUp, startRssMb, peakRssMb, null);
+        return new(
+            workload, server, unit, throughput, best, Percentile(sorted, 0.5), Percentile(sorted, 0.99), sorted.Length,
+            cpu, warmUp, startRssMb, peakRssMb, null);
     }
 
     /// <summary>A failed workload.</summary>
     public static WorkloadResult FromError(Workload workload, string server, string error) =>
-        new(workload, server, workload.Measured.Unit, 0, 0, 0, 0, 0, new CpuSeconds(0, 0), TimeSpan.Zero, null, null, error);
+        new(
+            workload, server, workload.Measured.Unit, 0, 0, 0, 0, 0, new CpuSeconds(0, 0), TimeSpan.Zero, null, null,
+            error);
 
     // Nearest rank: the smallest value with at least p of the values at or below it.
-    private static double Percentile(double[] sorted, double p) => sorted[Math.Max(0, (int)Math.Ceiling(p * sorted.Length) - 1)];
+    private static double Percentile(double[] sorted, double p) =>
+        sorted[Math.Max(0, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }
 
 /// <summary>CPU time used during a measured phase, in seconds.</summary>

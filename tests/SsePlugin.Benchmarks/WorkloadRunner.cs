@@ -12,10 +12,15 @@ internal static class WorkloadRunner
 
     // Answers are tallied where they arrive, without a copy per message.
     private static readonly Marshaller<AnswerTally> Tally =
-        new(static (_, _) => throw new NotSupportedException(), static context => AnswerTally.Read(context.PayloadAsReadOnlySequence()));
+        new(
+            static (_, _) => throw new NotSupportedException(),
+            static context => AnswerTally.Read(context.PayloadAsReadOnlySequence()));
 
-    private static readonly Dictionary<string, Method<byte[], AnswerTally>> Methods = new[] { "ExecuteFunction", "EvaluateScript" }
-        .ToDictionary(name => name, name => new Method<byte[], AnswerTally>(MethodType.DuplexStreaming, "qlik.sse.Connector", name, PassThrough, Tally));
+    private static readonly Dictionary<string, Method<byte[], AnswerTally>> Methods =
+        new[] { "ExecuteFunction", "EvaluateScript" }.ToDictionary(
+            name => name,
+            name => new Method<byte[], AnswerTally>(
+                MethodType.DuplexStreaming, "qlik.sse.Connector", name, PassThrough, Tally));
 
     /// <summary>
     /// Runs a workload against servers side by side: each in a fresh process, warmed up in turn, then measured in
@@ -28,7 +33,10 @@ internal static class WorkloadRunner
     /// <param name="cancellationToken">Stops the run.</param>
     /// <returns>Each server's figures, or the error when it failed or answered wrongly.</returns>
     public static async Task<IReadOnlyList<WorkloadResult>> RunAsync(
-        Workload workload, IReadOnlyList<ServerUnderTest> servers, TimeSpan maxWarmUp, CancellationToken cancellationToken)
+        Workload workload,
+        IReadOnlyList<ServerUnderTest> servers,
+        TimeSpan maxWarmUp,
+        CancellationToken cancellationToken)
     {
         var runs = servers.Select(server => new ServerRun(workload, server, cancellationToken)).ToArray();
         try
@@ -38,7 +46,8 @@ internal static class WorkloadRunner
                 await run.TryAsync(async process =>
                 {
                     run.StartRssMb = process.RssMb();
-                    run.WarmUp = await WarmUpAsync(process, run.Invoker!, workload.WarmUp, maxWarmUp, cancellationToken);
+                    run.WarmUp = await WarmUpAsync(
+                        process, run.Invoker!, workload.WarmUp, maxWarmUp, cancellationToken);
                 });
             }
 
@@ -57,7 +66,9 @@ internal static class WorkloadRunner
                         var (latencies, elapsed) = await RunPhaseAsync(run.Invoker!, slice, cancellationToken);
                         if (round >= 0)
                         {
-                            run.Add(latencies, elapsed, process.CpuTime - serverCpu, Environment.CpuUsage.TotalTime - clientCpu);
+                            run.Add(
+                                latencies, elapsed, process.CpuTime - serverCpu,
+                                Environment.CpuUsage.TotalTime - clientCpu);
                         }
                     });
                 }
@@ -86,7 +97,9 @@ internal static class WorkloadRunner
     /// small machine; a workload measured before it is done measures the compiler too.
     /// </summary>
     /// <returns>How long the warm-up took.</returns>
-    private static async Task<TimeSpan> WarmUpAsync(ServerProcess process, CallInvoker invoker, Phase warmUp, TimeSpan maxWarmUp, CancellationToken cancellationToken)
+    private static async Task<TimeSpan> WarmUpAsync(
+        ServerProcess process, CallInvoker invoker, Phase warmUp, TimeSpan maxWarmUp,
+        CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         await RunPhaseAsync(invoker, warmUp, cancellationToken);
@@ -126,7 +139,8 @@ internal static class WorkloadRunner
     private static async Task<double> CallAsync(CallInvoker invoker, CallPlan plan, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        using var call = invoker.AsyncDuplexStreamingCall(Methods[plan.Rpc], null, new CallOptions(plan.Headers, cancellationToken: cancellationToken));
+        using var call = invoker.AsyncDuplexStreamingCall(
+            Methods[plan.Rpc], null, new CallOptions(plan.Headers, cancellationToken: cancellationToken));
         var sending = Task.Run(() => SendAsync(call.RequestStream, plan.Bundles), cancellationToken);
         var answer = new AnswerTally();
         try
@@ -161,7 +175,8 @@ internal static class WorkloadRunner
     }
 
     /// <summary>One server's part in a workload: its process, and its figures as the slices add up.</summary>
-    private sealed class ServerRun(Workload workload, ServerUnderTest server, CancellationToken cancellationToken) : IAsyncDisposable
+    private sealed class ServerRun(
+        Workload workload, ServerUnderTest server, CancellationToken cancellationToken) : IAsyncDisposable
     {
         private readonly List<double> _latencies = [];
         private ServerProcess? _process;
@@ -176,7 +191,10 @@ internal static class WorkloadRunner
 
         public TimeSpan WarmUp { get; set; }
 
-        /// <summary>Runs a step against the server (starting it first if need be), unless an earlier step failed; a failure is kept for the result.</summary>
+        /// <summary>
+        /// Runs a step against the server (starting it first if need be), unless an earlier step failed; a failure is
+        /// kept for the result.
+        /// </summary>
         public async Task TryAsync(Func<ServerProcess, Task> step)
         {
             if (_error is not null)
@@ -221,7 +239,9 @@ internal static class WorkloadRunner
             });
             return _error is not null
                 ? WorkloadResult.FromError(workload, server.Name, _error)
-                : WorkloadResult.From(workload, server.Name, _latencies, _elapsed, new CpuSeconds(_serverCpu.TotalSeconds, _clientCpu.TotalSeconds), WarmUp, StartRssMb, peakRssMb);
+                : WorkloadResult.From(
+                    workload, server.Name, _latencies, _elapsed,
+                    new CpuSeconds(_serverCpu.TotalSeconds, _clientCpu.TotalSeconds), WarmUp, StartRssMb, peakRssMb);
         }
 
         public async ValueTask DisposeAsync()

@@ -16,8 +16,10 @@ public sealed class CallLogTests
         var log = new LogCapture();
         await using var host = await TestHost.StartAsync(["--Serilog:MinimumLevel:Default", "Information"], log.AddTo);
 
-        await host.Client.ExecuteAsync(Headers(5, appId: "app\n[00:00:00 INF] forged line", userId: "user\u001b[2J"), [Bundle([Numeric(1, 2)])]);
-        var error = await FailsAsync(() => host.Client.ExecuteAsync(Headers(5, appId: "second\r\napp"), [Bundle([TextAndNumber("x\ny", 1)])]));
+        await host.Client.ExecuteAsync(
+            Headers(5, appId: "app\n[00:00:00 INF] forged line", userId: "user\u001b[2J"), [Bundle([Numeric(1, 2)])]);
+        var error = await FailsAsync(
+            () => host.Client.ExecuteAsync(Headers(5, appId: "second\r\napp"), [Bundle([TextAndNumber("x\ny", 1)])]));
 
         var calls = log.Events.Where(e => e.Properties.ContainsKey("Rpc")).ToList();
         var lines = calls.Select(AsConsoleShowsIt).ToList();
@@ -25,7 +27,8 @@ public sealed class CallLogTests
         Assert.Equal("OK", calls[0].Properties["Status"].ToString());
         Assert.Equal("\"main\"", calls[0].Properties["Connection"].ToString());
         Assert.Equal("InvalidArgument", calls[1].Properties["Status"].ToString());
-        Assert.Contains(@"app app\n[00:00:00 INF] forged line user user\u001b[2J from", lines[0], StringComparison.Ordinal);
+        Assert.Contains(
+            @"app app\n[00:00:00 INF] forged line user user\u001b[2J from", lines[0], StringComparison.Ordinal);
         Assert.Contains(@"app second\r\napp", lines[1], StringComparison.Ordinal);
         Assert.Contains(@"holds the text 'x\ny'", lines[1], StringComparison.Ordinal);
         Assert.All(lines, line => Assert.DoesNotContain('\n', line));
@@ -46,7 +49,9 @@ public sealed class CallLogTests
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         await log.WaitForAsync("the call ran past the deadline the client set");
-        Assert.Equal("DeadlineExceeded", log.Events.Single(e => e.Properties.ContainsKey("Rpc")).Properties["Status"].ToString());
+        Assert.Equal(
+            "DeadlineExceeded",
+            log.Events.Single(e => e.Properties.ContainsKey("Rpc")).Properties["Status"].ToString());
     }
 
     // The message as the host's console template ({Message:lj}) writes it.

@@ -4,7 +4,10 @@ using SsePlugin.Host.Security;
 
 namespace SsePlugin.FunctionalTests;
 
-/// <summary>Fail closed: a certificate folder with any bad file stops the host at start, naming the file; it never serves plaintext instead.</summary>
+/// <summary>
+/// Fail closed: a certificate folder with any bad file stops the host at start, naming the file; it never serves
+/// plaintext instead.
+/// </summary>
 [Collection(TlsHost.Name)]
 public sealed class CertificateFolderTests(TlsHostFixture tls)
 {
@@ -32,7 +35,8 @@ public sealed class CertificateFolderTests(TlsHostFixture tls)
         var folder = tls.Certificates.Copy(TestCertificates.Plugin(tls.Certificates.Trusted), "crt");
         File.Move(Path.Combine(folder, "sse_server_cert.pem"), Path.Combine(folder, "sse_server_cert.crt"));
 
-        AssertRefusesToStart(folder, "sse_server_cert.pem: not found. There is sse_server_cert.crt: rename it to sse_server_cert.pem");
+        AssertRefusesToStart(
+            folder, "sse_server_cert.pem: not found. There is sse_server_cert.crt: rename it to sse_server_cert.pem");
     }
 
     [Fact]
@@ -40,7 +44,8 @@ public sealed class CertificateFolderTests(TlsHostFixture tls)
     {
         AssertRefusesToStart(
             TestCertificates.Qlik(tls.Certificates.Trusted),
-            "sse_server_cert.pem: not found. There is sse_client_cert.pem and sse_client_key.pem, which belong to the Qlik engine");
+            "sse_server_cert.pem: not found. There is sse_client_cert.pem and sse_client_key.pem, which belong to "
+            + "the Qlik engine");
     }
 
     [Fact]
@@ -57,7 +62,9 @@ public sealed class CertificateFolderTests(TlsHostFixture tls)
     public void A_key_of_another_pair_is_a_mismatch()
     {
         var folder = tls.Certificates.Copy(TestCertificates.Plugin(tls.Certificates.Trusted), "mismatch");
-        File.Copy(Path.Combine(TestCertificates.Plugin(tls.Certificates.Foreign), "sse_server_key.pem"), Path.Combine(folder, "sse_server_key.pem"), overwrite: true);
+        File.Copy(
+            Path.Combine(TestCertificates.Plugin(tls.Certificates.Foreign), "sse_server_key.pem"),
+            Path.Combine(folder, "sse_server_key.pem"), overwrite: true);
 
         AssertRefusesToStart(folder, "sse_server_key.pem: does not belong to sse_server_cert.pem");
     }
@@ -80,7 +87,9 @@ public sealed class CertificateFolderTests(TlsHostFixture tls)
         var folder = tls.Certificates.Copy(TestCertificates.Plugin(tls.Certificates.Trusted), "other-root");
         foreach (var file in new[] { "sse_server_cert.pem", "sse_server_key.pem" })
         {
-            File.Copy(Path.Combine(TestCertificates.Plugin(tls.Certificates.Foreign), file), Path.Combine(folder, file), overwrite: true);
+            File.Copy(
+                Path.Combine(TestCertificates.Plugin(tls.Certificates.Foreign), file), Path.Combine(folder, file),
+                overwrite: true);
         }
 
         AssertRefusesToStart(folder, "sse_server_cert.pem: is not issued by root_cert.pem");
@@ -111,7 +120,8 @@ public sealed class CertificateFolderTests(TlsHostFixture tls)
 
     private static void AssertRefusesToStart(string folder, string problem)
     {
-        var error = Assert.Throws<CertificateFolderException>(() => SsePluginHost.Build(["--port", "0", "--certs", folder]));
+        var error = Assert.Throws<CertificateFolderException>(
+            () => SsePluginHost.Build(["--port", "0", "--certs", folder]));
 
         Assert.Contains(error.Problems, p => p.StartsWith(problem, StringComparison.Ordinal));
     }

@@ -28,14 +28,21 @@ public sealed class CertsCommandTests(TlsHostFixture tls)
     {
         var plugin = TestCertificates.Plugin(tls.Certificates.Trusted);
         using var root = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(plugin, "root_cert.pem")));
-        using var server = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(plugin, "sse_server_cert.pem")));
-        using var client = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(TestCertificates.Qlik(tls.Certificates.Trusted), "sse_client_cert.pem")));
+        using var server = X509Certificate2.CreateFromPem(
+            File.ReadAllText(Path.Combine(plugin, "sse_server_cert.pem")));
+        using var client = X509Certificate2.CreateFromPem(
+            File.ReadAllText(Path.Combine(TestCertificates.Qlik(tls.Certificates.Trusted), "sse_client_cert.pem")));
 
         Assert.True(root.Extensions.OfType<X509BasicConstraintsExtension>().Single().CertificateAuthority);
         Assert.Equal(["1.3.6.1.5.5.7.3.1"], Usages(server));
         Assert.Equal(["1.3.6.1.5.5.7.3.2"], Usages(client));
         Assert.All([root, server, client], c => Assert.Equal(2048, c.GetRSAPublicKey()!.KeySize));
-        foreach (var key in new[] { Path.Combine(plugin, "sse_server_key.pem"), Path.Combine(TestCertificates.Qlik(tls.Certificates.Trusted), "sse_client_key.pem") })
+        string[] keys =
+        [
+            Path.Combine(plugin, "sse_server_key.pem"),
+            Path.Combine(TestCertificates.Qlik(tls.Certificates.Trusted), "sse_client_key.pem"),
+        ];
+        foreach (var key in keys)
         {
             Assert.StartsWith("-----BEGIN PRIVATE KEY-----", File.ReadAllText(key));
             if (!OperatingSystem.IsWindows())
@@ -54,7 +61,8 @@ public sealed class CertsCommandTests(TlsHostFixture tls)
 
         Assert.True(exitCode == ExitCodes.Ok, output);
         var plugin = CertificateFolder.Load(TestCertificates.Plugin(folder));
-        Assert.Equal(["localhost", Environment.MachineName, "127.0.0.1"], CertificateFolder.HostNames(plugin.Certificate));
+        Assert.Equal(
+            ["localhost", Environment.MachineName, "127.0.0.1"], CertificateFolder.HostNames(plugin.Certificate));
         Assert.Contains($"start it with --certs {TestCertificates.Plugin(folder)}", output);
     }
 
@@ -107,10 +115,14 @@ public sealed class CertsCommandTests(TlsHostFixture tls)
         Assert.Contains($"Usage:{Environment.NewLine}  SsePlugin.Host certs", output);
     }
 
-    private static string[] FileNames(string directory) => [.. Directory.EnumerateFiles(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+    private static string[] FileNames(string directory) =>
+        [.. Directory.EnumerateFiles(directory).Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
 
     private static string[] Usages(X509Certificate2 certificate) =>
-        [.. certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().Single().EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Select(o => o.Value!)];
+        [
+            .. certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().Single().EnhancedKeyUsages
+                .Cast<System.Security.Cryptography.Oid>()
+                .Select(o => o.Value!)];
 
     private static async Task<(int ExitCode, string Output)> CertsAsync(params string[] args)
     {

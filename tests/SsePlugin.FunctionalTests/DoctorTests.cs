@@ -5,7 +5,9 @@ using SsePlugin.Host.Commands;
 
 namespace SsePlugin.FunctionalTests;
 
-/// <summary>The doctor against real hosts: it passes a good set-up and names what is wrong with each broken one.</summary>
+/// <summary>
+/// The doctor against real hosts: it passes a good set-up and names what is wrong with each broken one.
+/// </summary>
 [Collection(TlsHost.Name)]
 public sealed class DoctorTests(TlsHostFixture tls)
 {
@@ -18,7 +20,8 @@ public sealed class DoctorTests(TlsHostFixture tls)
     [Fact]
     public async Task Mutual_TLS_as_Qlik_passes_and_prints_the_settings_ini_line_and_the_QMC_fields()
     {
-        var (exitCode, output) = await DoctorAsync("--host", "localhost", "--port", $"{TlsPort}", "--certs", QlikFolder, "--alias", "DotNet");
+        var (exitCode, output) = await DoctorAsync(
+            "--host", "localhost", "--port", $"{TlsPort}", "--certs", QlikFolder, "--alias", "DotNet");
 
         Assert.True(exitCode == ExitCodes.Ok, output);
         Assert.Contains("DotNet.SumOfRows(col1, col2)", output);
@@ -74,7 +77,8 @@ public sealed class DoctorTests(TlsHostFixture tls)
     {
         await using var plaintext = await TestHost.StartAsync();
 
-        var (exitCode, output) = await DoctorAsync("--host", "localhost", "--port", $"{plaintext.Address.Port}", "--certs", QlikFolder);
+        var (exitCode, output) = await DoctorAsync(
+            "--host", "localhost", "--port", $"{plaintext.Address.Port}", "--certs", QlikFolder);
 
         Assert.Equal(ExitCodes.Problem, exitCode);
         Assert.Contains($"[problem] TLS mismatch: localhost:{plaintext.Address.Port} serves plaintext", output);
@@ -84,10 +88,14 @@ public sealed class DoctorTests(TlsHostFixture tls)
     [Fact]
     public async Task A_Qlik_folder_from_another_root_is_an_untrusted_server()
     {
-        var (exitCode, output) = await DoctorAsync("--host", "localhost", "--port", $"{TlsPort}", "--certs", TestCertificates.Qlik(tls.Certificates.Foreign));
+        var (exitCode, output) = await DoctorAsync(
+            "--host", "localhost", "--port", $"{TlsPort}", "--certs", TestCertificates.Qlik(tls.Certificates.Foreign));
 
         Assert.Equal(ExitCodes.Problem, exitCode);
-        Assert.Contains("[problem] Untrusted server: SsePlugin's certificate CN=localhost, O=SsePlugin is not issued by root_cert.pem", output);
+        Assert.Contains(
+            "[problem] Untrusted server: SsePlugin's certificate CN=localhost, O=SsePlugin is not issued by "
+            + "root_cert.pem",
+            output);
         Assert.Contains(ErrorCode14, output);
     }
 
@@ -97,7 +105,8 @@ public sealed class DoctorTests(TlsHostFixture tls)
         var elsewhere = tls.Certificates.Generate("elsewhere", "sse.example.com");
         await using var host = await TestHost.StartAsync("--certs", TestCertificates.Plugin(elsewhere));
 
-        var (exitCode, output) = await DoctorAsync("--host", "localhost", "--port", $"{host.Address.Port}", "--certs", TestCertificates.Qlik(elsewhere));
+        var (exitCode, output) = await DoctorAsync(
+            "--host", "localhost", "--port", $"{host.Address.Port}", "--certs", TestCertificates.Qlik(elsewhere));
 
         Assert.Equal(ExitCodes.Problem, exitCode);
         Assert.Contains("is for sse.example.com, not for localhost.", output);
@@ -114,7 +123,8 @@ public sealed class DoctorTests(TlsHostFixture tls)
         var (exitCode, output) = await DoctorAsync("--host", "localhost", "--port", $"{TlsPort}", "--certs", folder);
 
         Assert.Equal(ExitCodes.Problem, exitCode);
-        Assert.Contains("sse_client_cert.pem: not found. There is sse_client_cert.crt: rename it to sse_client_cert.pem", output);
+        Assert.Contains(
+            "sse_client_cert.pem: not found. There is sse_client_cert.crt: rename it to sse_client_cert.pem", output);
         Assert.Contains("sse_client_key.pem: not found.", output);
         Assert.Contains("Qlik reads exactly root_cert.pem, sse_client_cert.pem, sse_client_key.pem", output);
     }
@@ -122,7 +132,9 @@ public sealed class DoctorTests(TlsHostFixture tls)
     [Fact]
     public async Task The_plugin_folder_given_as_Qlik_s_is_recognised()
     {
-        var (exitCode, output) = await DoctorAsync("--host", "localhost", "--port", $"{TlsPort}", "--certs", TestCertificates.Plugin(tls.Certificates.Trusted));
+        var (exitCode, output) = await DoctorAsync(
+            "--host", "localhost", "--port", $"{TlsPort}", "--certs",
+            TestCertificates.Plugin(tls.Certificates.Trusted));
 
         Assert.Equal(ExitCodes.Problem, exitCode);
         Assert.Contains("There is sse_server_cert.pem and sse_server_key.pem, which belong to SsePlugin", output);

@@ -6,7 +6,9 @@ using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests;
 
-/// <summary>Bad input and failing functions end the call with a status Qlik can show; the host goes on serving.</summary>
+/// <summary>
+/// Bad input and failing functions end the call with a status Qlik can show; the host goes on serving.
+/// </summary>
 [Collection(SharedHost.Name)]
 public sealed class ErrorTests(HostFixture host)
 {
@@ -47,7 +49,8 @@ public sealed class ErrorTests(HostFixture host)
     [Fact]
     public async Task A_row_with_the_wrong_number_of_values_names_the_function_and_row()
     {
-        var error = await FailsAsync(() => host.Client.ExecuteAsync(5, Bundle([Numeric(1, 2)]), Bundle([Numeric(1, 2), Numeric(3)])));
+        var error = await FailsAsync(
+            () => host.Client.ExecuteAsync(5, Bundle([Numeric(1, 2)]), Bundle([Numeric(1, 2), Numeric(3)])));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("SumOfRows: row 3 holds 1 values but the function takes 2", error.Status.Detail);
@@ -62,8 +65,10 @@ public sealed class ErrorTests(HostFixture host)
         var perRow = await host.Client.ExecuteAsync(5, Bundle([]), Bundle([Numeric(1, 2)]), Bundle([]));
         var aggregation = await host.Client.ExecuteAsync(6, Bundle([]), Bundle([Numeric(1), Numeric(2)]), Bundle([]));
         var streaming = await host.Client.ExecuteAsync(103, Bundle([]), Bundle([Numeric(1), Numeric(2)]));
-        var script = await host.Client.EvaluateAsync("args[0] * 2", FunctionType.Tensor, DataType.Numeric, oneNumber, Bundle([]), Bundle([Numeric(4)]));
-        var scriptAggregation = await host.Client.EvaluateAsync("q.value.length", FunctionType.Aggregation, DataType.Numeric, oneNumber, Bundle([]), Bundle([Numeric(4)]));
+        var script = await host.Client.EvaluateAsync(
+            "args[0] * 2", FunctionType.Tensor, DataType.Numeric, oneNumber, Bundle([]), Bundle([Numeric(4)]));
+        var scriptAggregation = await host.Client.EvaluateAsync(
+            "q.value.length", FunctionType.Aggregation, DataType.Numeric, oneNumber, Bundle([]), Bundle([Numeric(4)]));
 
         Assert.Equal([3], perRow.Numbers());
         Assert.Equal([3], aggregation.Numbers());
@@ -83,8 +88,10 @@ public sealed class ErrorTests(HostFixture host)
     [Fact]
     public async Task An_aggregation_counts_rows_over_every_message_in_its_errors()
     {
-        var ragged = await FailsAsync(() => host.Client.ExecuteAsync(6, Bundle([Numeric(1)]), Bundle([Numeric(2), Numeric(3, 4)])));
-        var text = await FailsAsync(() => host.Client.ExecuteAsync(6, Bundle([Numeric(1)]), Bundle([Numeric(2)]), Bundle([Text("abc")])));
+        var ragged = await FailsAsync(
+            () => host.Client.ExecuteAsync(6, Bundle([Numeric(1)]), Bundle([Numeric(2), Numeric(3, 4)])));
+        var text = await FailsAsync(
+            () => host.Client.ExecuteAsync(6, Bundle([Numeric(1)]), Bundle([Numeric(2)]), Bundle([Text("abc")])));
 
         Assert.Contains("SumOfColumn: row 3 holds 2 values but the function takes 1", ragged.Status.Detail);
         Assert.Contains("SumOfColumn: parameter 'col1' is numeric but row 3 holds the text 'abc'", text.Status.Detail);
@@ -141,16 +148,18 @@ public sealed class ErrorTests(HostFixture host)
     [Fact]
     public async Task A_cancelled_call_stops_the_functions_work()
     {
+        // The function tells this test's probe, and no other test's, that it runs and that its token fired.
+        var probe = TestFunctions.Watch();
         using var cts = new CancellationTokenSource();
-        using var call = host.Client.ExecuteFunction(Headers(108), cancellationToken: cts.Token);
+        using var call = host.Client.ExecuteFunction(Headers(108, probe.AppId), cancellationToken: cts.Token);
         await call.RequestStream.WriteAsync(Bundle([Numeric(1)]));
         await call.RequestStream.CompleteAsync();
         var answer = call.ResponseStream.MoveNext(CancellationToken.None);
 
-        await Task.Delay(200);
+        await probe.Started.Task.WaitAsync(CallTimeout);
         await cts.CancelAsync();
 
-        await TestFunctions.CancellationSeen.Task.WaitAsync(CallTimeout);
+        Assert.True(await probe.Ended.Task.WaitAsync(CallTimeout), "The function ended without its token fired.");
         var error = await FailsAsync(() => answer);
         Assert.Equal(StatusCode.Cancelled, error.StatusCode);
         await HostStillServesAsync();

@@ -18,11 +18,17 @@ public sealed class ExampleFunctionTests(HostFixture host)
         Assert.Matches(@"^\d+\.\d+\.\d+$", capabilities.PluginVersion);
         var byName = capabilities.Functions.ToDictionary(f => f.Name);
         Assert.Equal(
-            ["HelloWorld", "HelloWorldAggr", "Cache", "NoCache", "EchoTable_3", "SumOfRows", "SumOfColumn", "MaxOfColumns_2"],
+            [
+                "HelloWorld", "HelloWorldAggr", "Cache", "NoCache", "EchoTable_3", "SumOfRows", "SumOfColumn",
+                "MaxOfColumns_2"],
             capabilities.Functions.Where(f => f.FunctionId < 100).Select(f => f.Name));
         var sumOfRows = byName["SumOfRows"];
-        Assert.Equal((5, FunctionType.Tensor, DataType.Numeric), (sumOfRows.FunctionId, sumOfRows.FunctionType, sumOfRows.ReturnType));
-        Assert.Equal([("col1", DataType.Numeric), ("col2", DataType.Numeric)], sumOfRows.Params.Select(p => (p.Name, p.DataType)));
+        Assert.Equal(
+            (5, FunctionType.Tensor, DataType.Numeric),
+            (sumOfRows.FunctionId, sumOfRows.FunctionType, sumOfRows.ReturnType));
+        Assert.Equal(
+            [("col1", DataType.Numeric), ("col2", DataType.Numeric)],
+            sumOfRows.Params.Select(p => (p.Name, p.DataType)));
         Assert.Equal(FunctionType.Aggregation, byName["HelloWorldAggr"].FunctionType);
         Assert.Equal(["col1", "col2", "col3"], byName["EchoTable_3"].Params.Select(p => p.Name));
         Assert.Equal(DataType.String, byName["EchoTable_3"].ReturnType);
@@ -51,7 +57,8 @@ public sealed class ExampleFunctionTests(HostFixture host)
     [Fact]
     public async Task HelloWorld_echoes_strings_including_empty_and_non_ascii_ones()
     {
-        var answer = await host.Client.ExecuteAsync(0, Bundle([Text("Hello"), Text(""), Text("Zürich ✓"), Text(new string('x', 10_000))]));
+        var answer = await host.Client.ExecuteAsync(
+            0, Bundle([Text("Hello"), Text(""), Text("Zürich ✓"), Text(new string('x', 10_000))]));
 
         Assert.Equal(["Hello", "", "Zürich ✓", new string('x', 10_000)], answer.Strings());
     }
@@ -83,13 +90,15 @@ public sealed class ExampleFunctionTests(HostFixture host)
 
         // Without a description Qlik names the fields Field1 to Field3, which the HelloWorld app's script renames.
         Assert.Null(answer.Table);
-        Assert.Equal([["a", "b", "c"], ["d", "", "f"]], answer.Rows.Select(r => r.Duals.Select(d => d.StrData).ToArray()));
+        Assert.Equal(
+            [["a", "b", "c"], ["d", "", "f"]], answer.Rows.Select(r => r.Duals.Select(d => d.StrData).ToArray()));
     }
 
     [Fact]
     public async Task SumOfColumn_sums_all_bundles_skipping_nulls()
     {
-        var answer = await host.Client.ExecuteAsync(6, Bundle([Numeric(1), Numeric(2)]), Bundle([Numeric(double.NaN), Numeric(3.5)]));
+        var answer = await host.Client.ExecuteAsync(
+            6, Bundle([Numeric(1), Numeric(2)]), Bundle([Numeric(double.NaN), Numeric(3.5)]));
 
         Assert.Equal([6.5], answer.Numbers());
     }
@@ -97,7 +106,8 @@ public sealed class ExampleFunctionTests(HostFixture host)
     [Fact]
     public async Task MaxOfColumns_2_answers_one_row_of_Max1_and_Max2()
     {
-        var answer = await host.Client.ExecuteAsync(7, Bundle([Numeric(1, -5), Numeric(7, -9)]), Bundle([Numeric(3, double.NaN)]));
+        var answer = await host.Client.ExecuteAsync(
+            7, Bundle([Numeric(1, -5), Numeric(7, -9)]), Bundle([Numeric(3, double.NaN)]));
 
         Assert.Equal("MaxOfColumns", answer.Table!.Name);
         Assert.Equal(["Max1", "Max2"], answer.Table.Fields.Select(f => f.Name));

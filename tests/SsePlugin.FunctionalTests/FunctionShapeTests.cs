@@ -50,8 +50,10 @@ public sealed class FunctionShapeTests(HostFixture host)
     [Fact]
     public async Task A_slow_streaming_function_sends_its_answers_as_they_come_though_rows_are_waiting()
     {
-        // Every row is sent at once, so rows are always waiting; each answer takes 300 ms, longer than answers wait for a bundle.
-        var answer = await host.Client.ExecuteAsync(113, Bundle([Numeric(1)]), Bundle([Numeric(2)]), Bundle([Numeric(3)]), Bundle([Numeric(4)]));
+        // Every row is sent at once, so rows are always waiting; each answer takes 300 ms, longer than answers wait for
+        // a bundle.
+        var answer = await host.Client.ExecuteAsync(
+            113, Bundle([Numeric(1)]), Bundle([Numeric(2)]), Bundle([Numeric(3)]), Bundle([Numeric(4)]));
 
         Assert.Equal([1, 2, 3, 4], answer.Numbers());
         Assert.Equal(4, answer.Messages);
@@ -82,9 +84,12 @@ public sealed class FunctionShapeTests(HostFixture host)
     [Fact]
     public async Task The_call_context_carries_the_common_header_and_switches_the_cache_off()
     {
-        var answer = await host.Client.ExecuteAsync(Headers(105, "sales.qvf", "UserDirectory=QLIK; UserId=anna", 2), [Bundle([Text("x"), Text("y")])]);
+        var answer = await host.Client.ExecuteAsync(
+            Headers(105, "sales.qvf", "UserDirectory=QLIK; UserId=anna", 2), [Bundle([Text("x"), Text("y")])]);
 
-        Assert.Equal(["sales.qvf|UserDirectory=QLIK; UserId=anna|2|x", "sales.qvf|UserDirectory=QLIK; UserId=anna|2|y"], answer.Strings());
+        Assert.Equal(
+            ["sales.qvf|UserDirectory=QLIK; UserId=anna|2|x", "sales.qvf|UserDirectory=QLIK; UserId=anna|2|y"],
+            answer.Strings());
         Assert.True(answer.NoStore);
     }
 
@@ -114,7 +119,9 @@ public sealed class FunctionShapeTests(HostFixture host)
 
         var table = answer.Table!;
         Assert.Equal("Pivoted", table.Name);
-        Assert.Equal([("Name", DataType.String), ("Value", DataType.Numeric), ("Label", DataType.Dual)], table.Fields.Select(f => (f.Name, f.DataType)));
+        Assert.Equal(
+            [("Name", DataType.String), ("Value", DataType.Numeric), ("Label", DataType.Dual)],
+            table.Fields.Select(f => (f.Name, f.DataType)));
         Assert.Equal(["$numeric"], table.Fields[2].Tags);
         var duals = answer.Rows.Single().Duals;
         Assert.Equal(("a", 1.5, 1.5, "a"), (duals[0].StrData, duals[1].NumData, duals[2].NumData, duals[2].StrData));

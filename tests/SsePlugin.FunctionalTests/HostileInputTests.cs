@@ -24,7 +24,9 @@ namespace SsePlugin.FunctionalTests;
 /// further one.
 /// </remarks>
 [Collection(SharedHost.Name)]
-public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildHostFixture child) : IClassFixture<HostileInputTests.ChildHostFixture>, IDisposable
+public sealed class HostileInputTests(
+    HostFixture host,
+    HostileInputTests.ChildHostFixture child) : IClassFixture<HostileInputTests.ChildHostFixture>, IDisposable
 {
     private const long MemoryMargin = 16 * 1024 * 1024;
 
@@ -58,7 +60,9 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
             StatusCode.InvalidArgument,
             $"SumOfRows: The message is not a valid BundledRows: {problem}.");
         await RefusedAsync(
-            () => Raw.SendAsync(RawCalls.EvaluateScript, ScriptHeaders("args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber), body),
+            () => Raw.SendAsync(
+                RawCalls.EvaluateScript, ScriptHeaders("args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber),
+                body),
             StatusCode.InvalidArgument,
             $"ScriptEval: The message is not a valid BundledRows: {problem}.");
     }
@@ -92,7 +96,8 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         // flag of 5, a compressed message without grpc-encoding, a request that ends 8 bytes into a 10-byte message,
         // and a length prefix of 4 GiB.
         using var client = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(host.Host.Addresses[0], "/qlik.sse.Connector/ExecuteFunction"))
+        using var request = new HttpRequestMessage(
+            HttpMethod.Post, new Uri(host.Host.Addresses[0], "/qlik.sse.Connector/ExecuteFunction"))
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
@@ -100,11 +105,17 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         };
         request.Content.Headers.ContentType = new("application/grpc");
         request.Headers.TryAddWithoutValidation("te", "trailers");
-        request.Headers.TryAddWithoutValidation("qlik-functionrequestheader-bin", Convert.ToBase64String(new FunctionRequestHeader { FunctionId = 5 }.ToByteArray()));
+        request.Headers.TryAddWithoutValidation(
+            "qlik-functionrequestheader-bin",
+            Convert.ToBase64String(new FunctionRequestHeader { FunctionId = 5 }.ToByteArray()));
 
         using var response = await client.SendAsync(request);
         await response.Content.ReadAsByteArrayAsync();
-        string Trailer(string name) => response.TrailingHeaders.TryGetValues(name, out var values) || response.Headers.TryGetValues(name, out values) ? values.Single() : "";
+        string Trailer(string name) =>
+            response.TrailingHeaders.TryGetValues(name, out var values)
+            || response.Headers.TryGetValues(name, out values)
+                ? values.Single()
+                : "";
 
         Assert.Equal(((int)status).ToString(CultureInfo.InvariantCulture), Trailer("grpc-status"));
         Assert.StartsWith(detail, Uri.UnescapeDataString(Trailer("grpc-message")), StringComparison.Ordinal);
@@ -136,19 +147,27 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         byte[] garbage = [0xFF, 0x00, 0xFE, 0x80];
 
         await RefusedAsync(
-            () => Client.ExecuteAsync(With(Headers(5), "qlik-commonrequestheader-bin", garbage), [Bundle([Numeric(1, 2)])]),
+            () => Client.ExecuteAsync(
+                With(Headers(5), "qlik-commonrequestheader-bin", garbage), [Bundle([Numeric(1, 2)])]),
             StatusCode.InvalidArgument,
             "The 'qlik-commonrequestheader-bin' header could not be read as a CommonRequestHeader");
         await RefusedAsync(
-            () => Client.ExecuteAsync(With(Headers(5), "qlik-functionrequestheader-bin", garbage), [Bundle([Numeric(1, 2)])]),
+            () => Client.ExecuteAsync(
+                With(Headers(5), "qlik-functionrequestheader-bin", garbage), [Bundle([Numeric(1, 2)])]),
             StatusCode.InvalidArgument,
             "The 'qlik-functionrequestheader-bin' header could not be read as a FunctionRequestHeader");
         await RefusedAsync(
-            () => Raw.SendAsync(RawCalls.EvaluateScript, With(ScriptHeaders("args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber), "qlik-scriptrequestheader-bin", garbage)),
+            () => Raw.SendAsync(
+                RawCalls.EvaluateScript,
+                With(
+                    ScriptHeaders("args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber),
+                    "qlik-scriptrequestheader-bin", garbage)),
             StatusCode.InvalidArgument,
             "The 'qlik-scriptrequestheader-bin' header could not be read as a ScriptRequestHeader");
 
-        var capabilities = await UnharmedAsync(() => Client.GetCapabilitiesAsync(new Empty(), With(Headers(5), "qlik-commonrequestheader-bin", garbage)).ResponseAsync);
+        var capabilities = await UnharmedAsync(
+            () => Client.GetCapabilitiesAsync(
+                new Empty(), With(Headers(5), "qlik-commonrequestheader-bin", garbage)).ResponseAsync);
         Assert.Contains(capabilities.Functions, f => f.Name == "SumOfRows");
     }
 
@@ -160,7 +179,8 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
             StatusCode.InvalidArgument,
             "The call carries no 'qlik-scriptrequestheader-bin' header");
 
-        var answer = await UnharmedAsync(() => Client.ExecuteAsync(Without(Headers(105), "qlik-commonrequestheader-bin"), [Bundle([Text("x")])]));
+        var answer = await UnharmedAsync(
+            () => Client.ExecuteAsync(Without(Headers(105), "qlik-commonrequestheader-bin"), [Bundle([Text("x")])]));
 
         Assert.Equal(["||0|x"], answer.Strings());
     }
@@ -171,9 +191,12 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         var large = new CommonRequestHeader { AppId = new string('a', 150_000) }.ToByteArray();
         var huge = new CommonRequestHeader { AppId = new string('a', 400_000) }.ToByteArray();
 
-        var answer = await UnharmedAsync(() => Client.ExecuteAsync(With(Headers(105), "qlik-commonrequestheader-bin", large), [Bundle([Text("x")])]));
+        var answer = await UnharmedAsync(
+            () =>
+                Client.ExecuteAsync(With(Headers(105), "qlik-commonrequestheader-bin", large), [Bundle([Text("x")])]));
         await RefusedAsync(
-            () => Client.ExecuteAsync(With(Headers(5), "qlik-commonrequestheader-bin", huge), [Bundle([Numeric(1, 2)])]),
+            () =>
+                Client.ExecuteAsync(With(Headers(5), "qlik-commonrequestheader-bin", huge), [Bundle([Numeric(1, 2)])]),
             StatusCode.Internal,
             "The HTTP request headers length exceeded the server limit of 262144 bytes");
 
@@ -183,11 +206,14 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
     [Theory]
     [InlineData(300_000, "HEADERS 431")]
     [InlineData(600_000, "GOAWAY 1", "GOAWAY 9", "closed")]
-    public async Task A_client_that_sends_oversized_headers_anyway_fails_its_call_or_at_twice_the_limit_loses_its_own_connection(int length, params string[] outcomes)
+    public async Task Oversized_headers_sent_anyway_fail_their_call_or_at_twice_the_limit_close_the_clients_connection(
+        int length, params string[] outcomes)
     {
         var huge = Convert.ToBase64String(new CommonRequestHeader { AppId = new string('a', length) }.ToByteArray());
 
-        var answer = await UnharmedAsync(() => RawHttp2.SendHeadersAsync(host.Host.Addresses[0], "/qlik.sse.Connector/ExecuteFunction", ("qlik-commonrequestheader-bin", huge)));
+        var answer = await UnharmedAsync(
+            () => RawHttp2.SendHeadersAsync(
+                host.Host.Addresses[0], "/qlik.sse.Connector/ExecuteFunction", ("qlik-commonrequestheader-bin", huge)));
 
         // Up to twice the limit Kestrel answers the stream alone (status 431). Beyond, its guard against header floods
         // ends the connection that sent them; the rest of the headers, still arriving, then meet a closed socket,
@@ -206,7 +232,8 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         await RefusedAsync(
             () => client.ExecuteAsync(Without(Headers(5), "qlik-commonrequestheader-bin"), [Bundle([Numeric(1, 2)])]),
             StatusCode.InvalidArgument,
-            "The 'qlik-commonrequestheader-bin' header is not valid base64, as a binary (-bin) header must be, or it was sent more than once.");
+            "The 'qlik-commonrequestheader-bin' header is not valid base64, as a binary (-bin) header must be, or it "
+            + "was sent more than once.");
     }
 
     [Theory]
@@ -221,7 +248,8 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         using var tampering = new HeaderTampering("qlik-commonrequestheader-bin", unpadded);
         var client = new Connector.ConnectorClient(host.Host.OpenChannel(host.Host.Addresses[0], tampering));
 
-        var answer = await UnharmedAsync(() => client.ExecuteAsync(Without(Headers(105), "qlik-commonrequestheader-bin"), [Bundle([Text("x")])]));
+        var answer = await UnharmedAsync(
+            () => client.ExecuteAsync(Without(Headers(105), "qlik-commonrequestheader-bin"), [Bundle([Text("x")])]));
 
         Assert.Equal([$"{appId}||0|x"], answer.Strings());
     }
@@ -239,18 +267,22 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         await RefusedAsync(
             () => client.ExecuteAsync(Headers(105), [Bundle([Text("x")])]),
             StatusCode.InvalidArgument,
-            "The 'qlik-commonrequestheader-bin' header is not valid base64, as a binary (-bin) header must be, or it was sent more than once.");
+            "The 'qlik-commonrequestheader-bin' header is not valid base64, as a binary (-bin) header must be, or it "
+            + "was sent more than once.");
     }
 
     [Fact]
     public async Task Absurd_header_values_are_refused_or_survived()
     {
-        var answer = await UnharmedAsync(() => Client.ExecuteAsync(Headers(5, cardinality: long.MaxValue), [Bundle([Numeric(1, 2)])]));
+        var answer = await UnharmedAsync(
+            () => Client.ExecuteAsync(Headers(5, cardinality: long.MaxValue), [Bundle([Numeric(1, 2)])]));
         Assert.Equal([3], answer.Numbers());
         answer = await UnharmedAsync(() => Client.ExecuteAsync(Headers(5, cardinality: -5), [Bundle([Numeric(1, 2)])]));
         Assert.Equal([3], answer.Numbers());
 
-        await RefusedAsync(() => Client.ExecuteAsync(int.MinValue, Bundle([Numeric(1)])), StatusCode.NotFound, $"Function id {int.MinValue} is not a function of this plugin");
+        await RefusedAsync(
+            () => Client.ExecuteAsync(int.MinValue, Bundle([Numeric(1)])), StatusCode.NotFound,
+            $"Function id {int.MinValue} is not a function of this plugin");
         await RefusedAsync(
             () => Client.EvaluateAsync("args[0]", (FunctionType)99, DataType.Numeric, OneNumber, Bundle([Numeric(1)])),
             StatusCode.InvalidArgument,
@@ -260,7 +292,8 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
             StatusCode.InvalidArgument,
             "The script header has function type Tensor and return type 42; one of them is unknown.");
         await RefusedAsync(
-            () => Client.EvaluateAsync("args[0]", FunctionType.Tensor, DataType.Numeric, [("x", (DataType)7)], Bundle([Numeric(1)])),
+            () => Client.EvaluateAsync(
+                "args[0]", FunctionType.Tensor, DataType.Numeric, [("x", (DataType)7)], Bundle([Numeric(1)])),
             StatusCode.InvalidArgument,
             "The script header gives parameter 'x' the data type 7; Qlik's are 0 (string), 1 (numeric) and 2 (dual).");
     }
@@ -269,11 +302,13 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
     public async Task Rows_of_the_wrong_width_are_refused_for_scripts_too()
     {
         await RefusedAsync(
-            () => Client.EvaluateAsync("args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(1, 2)])),
+            () => Client.EvaluateAsync(
+                "args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(1, 2)])),
             StatusCode.InvalidArgument,
             "ScriptEval: row 2 holds 2 values but the function takes 1");
         await RefusedAsync(
-            () => Client.EvaluateAsync("args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1, 2, 3)])),
+            () => Client.EvaluateAsync(
+                "args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1, 2, 3)])),
             StatusCode.InvalidArgument,
             "ScriptEval: row 1 holds 3 values but the function takes 1");
     }
@@ -281,24 +316,37 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
     [Fact]
     public async Task NaN_infinities_and_extremes_round_trip()
     {
-        double[][] rows = [[double.NaN, 1], [double.PositiveInfinity, 1], [double.NegativeInfinity, 1], [double.MaxValue, double.MaxValue], [double.Epsilon, 0], [double.MinValue, 0]];
+        double[][] rows = [
+            [double.NaN, 1], [double.PositiveInfinity, 1], [double.NegativeInfinity, 1],
+            [double.MaxValue, double.MaxValue], [double.Epsilon, 0], [double.MinValue, 0]];
         var bundle = Bundle(rows.Select(r => Numeric(r)));
 
         var sums = await UnharmedAsync(() => Client.ExecuteAsync(5, bundle));
-        var echoes = await UnharmedAsync(() => Client.EvaluateAsync("args[0]", FunctionType.Tensor, DataType.Numeric, [("a", DataType.Numeric), ("b", DataType.Numeric)], bundle));
+        var echoes = await UnharmedAsync(
+            () => Client.EvaluateAsync(
+                "args[0]", FunctionType.Tensor, DataType.Numeric, [("a", DataType.Numeric), ("b", DataType.Numeric)],
+                bundle));
 
-        Assert.Equal(rows.Select(r => BitConverter.DoubleToInt64Bits(r[0] + r[1])), sums.Numbers().Select(BitConverter.DoubleToInt64Bits));
-        Assert.Equal(rows.Select(r => BitConverter.DoubleToInt64Bits(r[0])), echoes.Numbers().Select(BitConverter.DoubleToInt64Bits));
+        Assert.Equal(
+            rows.Select(r => BitConverter.DoubleToInt64Bits(r[0] + r[1])),
+            sums.Numbers().Select(BitConverter.DoubleToInt64Bits));
+        Assert.Equal(
+            rows.Select(r => BitConverter.DoubleToInt64Bits(r[0])),
+            echoes.Numbers().Select(BitConverter.DoubleToInt64Bits));
     }
 
     [Fact]
     public async Task Invalid_utf8_becomes_replacement_characters_in_its_own_value_only()
     {
-        var body = RawCalls.TextRows("abc"u8.ToArray(), [0x61, 0xFF, 0x62], [0xED, 0xA0, 0x80], [0xC0, 0xAF], "xyz"u8.ToArray());
+        var body = RawCalls.TextRows(
+            "abc"u8.ToArray(), [0x61, 0xFF, 0x62], [0xED, 0xA0, 0x80], [0xC0, 0xAF], "xyz"u8.ToArray());
         string[] expected = ["abc", "a\uFFFDb", "\uFFFD\uFFFD\uFFFD", "\uFFFD\uFFFD", "xyz"];
 
         var echoed = await UnharmedAsync(() => Raw.SendAsync(RawCalls.ExecuteFunction, Headers(0), body));
-        var scripted = await UnharmedAsync(() => Raw.SendAsync(RawCalls.EvaluateScript, ScriptHeaders("args[0]", FunctionType.Tensor, DataType.String, OneString), body));
+        var scripted = await UnharmedAsync(
+            () => Raw.SendAsync(
+                RawCalls.EvaluateScript, ScriptHeaders("args[0]", FunctionType.Tensor, DataType.String, OneString),
+                body));
 
         Assert.Equal(expected, echoed.Strings());
         Assert.Equal(expected, scripted.Strings());
@@ -307,9 +355,9 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
     [Fact]
     public async Task Cancelling_mid_stream_fires_the_functions_token()
     {
-        var cancelled = TestFunctions.TrackedCancelled;
+        var probe = TestFunctions.Watch();
         using var cts = new CancellationTokenSource();
-        using var call = Client.ExecuteFunction(Headers(112), cancellationToken: cts.Token);
+        using var call = Client.ExecuteFunction(Headers(112, probe.AppId), cancellationToken: cts.Token);
         await call.RequestStream.WriteAsync(Bundle([Numeric(1), Numeric(2)]));
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
 
@@ -317,19 +365,20 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
 
         var error = await FailsAsync(() => call.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(StatusCode.Cancelled, error.StatusCode);
-        await WaitUntilAsync(() => Task.FromResult(TestFunctions.TrackedCancelled > cancelled && TestFunctions.TrackedRunning == 0));
+        Assert.True(await probe.Ended.Task.WaitAsync(CallTimeout), "The function ended without its token fired.");
         await Client.AssertServesAsync();
     }
 
     [Fact]
     public async Task A_client_that_vanishes_mid_stream_ends_its_call()
     {
-        var cancelled = TestFunctions.TrackedCancelled;
+        var probe = TestFunctions.Watch();
 
         await UnharmedAsync(async () =>
         {
-            await VanishMidStreamAsync(host.Host.Addresses[0], 112, Bundle([Numeric(1), Numeric(2)]));
-            await WaitUntilAsync(() => Task.FromResult(TestFunctions.TrackedCancelled > cancelled && TestFunctions.TrackedRunning == 0));
+            await VanishMidStreamAsync(
+                host.Host.Addresses[0], Headers(112, probe.AppId), Bundle([Numeric(1), Numeric(2)]));
+            Assert.True(await probe.Ended.Task.WaitAsync(CallTimeout), "The function ended without its token fired.");
             return true;
         });
     }
@@ -342,20 +391,24 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         using var second = await OpenCall.StartAsync(limited.Client);
 
         var error = await FailsAsync(() => limited.Client.ExecuteAsync(5, Bundle([Numeric(1, 2)])));
-        var scriptError = await FailsAsync(() => limited.Client.EvaluateAsync("args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)])));
+        var scriptError = await FailsAsync(
+            () => limited.Client.EvaluateAsync(
+                "args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)])));
         var capabilities = await limited.Client.GetCapabilitiesAsync(new Empty());
 
-        Assert.Equal((StatusCode.ResourceExhausted, StatusCode.ResourceExhausted), (error.StatusCode, scriptError.StatusCode));
         Assert.Equal(
-            "The plugin is already running 2 calls, the most SsePlugin:MaxConcurrentCalls allows, so this call was refused. "
-            + "Retry when fewer calls run, or raise SsePlugin:MaxConcurrentCalls (0 = no limit) if the machine has memory and CPU to spare.",
+            (StatusCode.ResourceExhausted, StatusCode.ResourceExhausted), (error.StatusCode, scriptError.StatusCode));
+        Assert.Equal(
+            "The plugin is already running 2 calls, the most SsePlugin:MaxConcurrentCalls allows, so this call was "
+            + "refused. Retry when fewer calls run, or raise SsePlugin:MaxConcurrentCalls (0 = no limit) if the "
+            + "machine has memory and CPU to spare.",
             error.Status.Detail);
         Assert.NotEmpty(capabilities.Functions);
 
         // A finished call and a vanished client each give their slot back.
         await first.FinishAsync();
         await limited.Client.AssertServesAsync();
-        await VanishMidStreamAsync(limited.Addresses[0], 112, Bundle([Numeric(1)]));
+        await VanishMidStreamAsync(limited.Addresses[0], Headers(112), Bundle([Numeric(1)]));
         await WaitUntilAsync(async () => await TryCallAsync(limited.Client));
         await second.FinishAsync();
     }
@@ -368,14 +421,16 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         await WithinMemoryBaselineAsync(async client =>
         {
             var lengths = await client.ExecuteAsync(501, Bundle([Text(huge), Text("ab")]));
-            var scripted = await client.EvaluateAsync("args[0].length", FunctionType.Tensor, DataType.Numeric, OneString, Bundle([Text(huge), Text("ab")]));
+            var scripted = await client.EvaluateAsync(
+                "args[0].length", FunctionType.Tensor, DataType.Numeric, OneString, Bundle([Text(huge), Text("ab")]));
             var error = await FailsAsync(() => client.ExecuteAsync(5, Bundle([TextAndNumber(huge, 1)])));
 
             Assert.Equal([10_000_000, 2], lengths.Numbers());
             Assert.Equal([10_000_000, 2], scripted.Numbers());
             Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
             Assert.Equal(
-                $"SumOfRows: parameter 'col1' is numeric but row 1 holds the text '{new string('x', 40)}…'. Pass a number, e.g. Num(...) in Qlik.",
+                $"SumOfRows: parameter 'col1' is numeric but row 1 holds the text '{new string('x', 40)}…'. Pass a "
+                + "number, e.g. Num(...) in Qlik.",
                 error.Status.Detail);
         });
     }
@@ -388,12 +443,14 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         var over = new string('z', 5_000_000);
 
         var echoed = await Client.ExecuteAsync(0, Bundle([Text(justUnder)]));
-        var error = await RefusedAsync(() => Client.ExecuteAsync(0, Bundle([Text("first")]), Bundle([Text(over)])), StatusCode.ResourceExhausted, "HelloWorld: row 2 ");
+        var error = await RefusedAsync(
+            () => Client.ExecuteAsync(0, Bundle([Text("first")]), Bundle([Text(over)])), StatusCode.ResourceExhausted,
+            "HelloWorld: row 2 ");
 
         Assert.Equal([justUnder], echoed.Strings());
         Assert.Equal(
-            "HelloWorld: row 2 of the answer takes 5000015 bytes, more than the 4 MiB (4194304 bytes) Qlik's engine accepts in one message, "
-            + "and a row cannot be split. Return shorter texts.",
+            "HelloWorld: row 2 of the answer takes 5000015 bytes, more than the 4 MiB (4194304 bytes) Qlik's engine "
+            + "accepts in one message, and a row cannot be split. Return shorter texts.",
             error.Status.Detail);
     }
 
@@ -402,12 +459,18 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
     {
         await WithinMemoryBaselineAsync(async client =>
         {
-            var wide = await FailsAsync(() => client.ExecuteAsync(5, Bundle([Numeric([.. Enumerable.Range(0, 10_000).Select(i => (double)i)])])));
+            var wide = await FailsAsync(
+                () =>
+                    client.ExecuteAsync(5, Bundle([Numeric([.. Enumerable.Range(0, 10_000).Select(i => (double)i)])])));
             var wider = await FailsAsync(() => client.ExecuteAsync(5, Bundle([Numeric(new double[1_000_000])])));
 
             Assert.Equal((StatusCode.InvalidArgument, StatusCode.InvalidArgument), (wide.StatusCode, wider.StatusCode));
-            Assert.StartsWith("SumOfRows: row 1 holds 10000 values but the function takes 2", wide.Status.Detail, StringComparison.Ordinal);
-            Assert.Equal("SumOfRows: A row holds more than 10000 values; Qlik sends one value per parameter.", wider.Status.Detail);
+            Assert.StartsWith(
+                "SumOfRows: row 1 holds 10000 values but the function takes 2", wide.Status.Detail,
+                StringComparison.Ordinal);
+            Assert.Equal(
+                "SumOfRows: A row holds more than 10000 values; Qlik sends one value per parameter.",
+                wider.Status.Detail);
         });
     }
 
@@ -416,12 +479,15 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
     {
         await WithinMemoryBaselineAsync(async client =>
         {
-            var error = await FailsAsync(() => child.Host.Channel.CreateCallInvoker().SendAsync(RawCalls.ExecuteFunction, Headers(5), new byte[(64 * 1024 * 1024) + 1]));
+            var error = await FailsAsync(
+                () => child.Host.Channel.CreateCallInvoker().SendAsync(
+                    RawCalls.ExecuteFunction, Headers(5), new byte[(64 * 1024 * 1024) + 1]));
 
             Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
             Assert.Equal(
-                "SumOfRows: a request message is larger than the 67108864 bytes SsePlugin:MaxReceiveMessageBytes allows. "
-                + "Qlik's engine sends far smaller bundles of rows; raise the setting only if a client must send larger ones.",
+                "SumOfRows: a request message is larger than the 67108864 bytes SsePlugin:MaxReceiveMessageBytes "
+                + "allows. Qlik's engine sends far smaller bundles of rows; raise the setting only if a client must "
+                + "send larger ones.",
                 error.Status.Detail);
         });
     }
@@ -435,7 +501,7 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         {
             for (var i = 0; i < 8; i++)
             {
-                await VanishMidStreamAsync(new Uri(child.Host.Address), 5, bundle);
+                await VanishMidStreamAsync(new Uri(child.Host.Address), Headers(5), bundle);
             }
         });
     }
@@ -444,11 +510,13 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
     public async Task Sixty_four_streams_of_100k_rows_are_all_answered_correctly()
     {
         const int Rows = 100_000;
-        var bundles = Enumerable.Range(0, Rows / 2000).Select(b => Bundle(Enumerable.Range(b * 2000, 2000).Select(i => Numeric(i, 2d * i)))).ToArray();
+        var bundles = Enumerable.Range(0, Rows / 2000).Select(
+            b => Bundle(Enumerable.Range(b * 2000, 2000).Select(i => Numeric(i, 2d * i)))).ToArray();
 
         await WithinMemoryBaselineAsync(async client =>
         {
-            var wrong = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(() => StreamAsync(client, bundles, Rows))));
+            var wrong = await Task.WhenAll(
+                Enumerable.Range(0, 64).Select(_ => Task.Run(() => StreamAsync(client, bundles, Rows))));
 
             Assert.All(wrong, w => Assert.Equal(0, w));
         });
@@ -464,7 +532,10 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         return error;
     }
 
-    /// <summary>Runs a hostile call while a normal one is open on the same connection; both must end well, and the host serve on.</summary>
+    /// <summary>
+    /// Runs a hostile call while a normal one is open on the same connection; both must end well, and the host serve
+    /// on.
+    /// </summary>
     private Task<T> UnharmedAsync<T>(Func<Task<T>> hostile) => UnharmedAsync(Client, hostile);
 
     private static async Task<T> UnharmedAsync<T>(Connector.ConnectorClient client, Func<Task<T>> hostile)
@@ -491,18 +562,22 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         Assert.InRange(after - before, long.MinValue, MemoryMargin);
     }
 
-    /// <summary>Starts a call, sees it answer its first rows, then drops the client's connection without ending the call.</summary>
-    private static async Task VanishMidStreamAsync(Uri address, int functionId, BundledRows rows)
+    /// <summary>
+    /// Starts a call, sees it answer its first rows, then drops the client's connection without ending the call.
+    /// </summary>
+    private static async Task VanishMidStreamAsync(Uri address, Metadata headers, BundledRows rows)
     {
         var handler = new SocketsHttpHandler();
         using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler });
-        var call = new Connector.ConnectorClient(channel).ExecuteFunction(Headers(functionId));
+        var call = new Connector.ConnectorClient(channel).ExecuteFunction(headers);
         await call.RequestStream.WriteAsync(rows);
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
         handler.Dispose();
     }
 
-    /// <summary>Streams the bundles through SumOfRows while reading the answer; returns how many answers were wrong.</summary>
+    /// <summary>
+    /// Streams the bundles through SumOfRows while reading the answer; returns how many answers were wrong.
+    /// </summary>
     private static async Task<int> StreamAsync(Connector.ConnectorClient client, BundledRows[] bundles, int rows)
     {
         using var timeout = new CancellationTokenSource(CallTimeout);
@@ -551,7 +626,8 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         }
     }
 
-    private static Metadata With(Metadata headers, string key, byte[] value) => [.. Without(headers, key), new Metadata.Entry(key, value)];
+    private static Metadata With(Metadata headers, string key, byte[] value) =>
+        [.. Without(headers, key), new Metadata.Entry(key, value)];
 
     private static Metadata Without(Metadata headers, string key) => [.. headers.Where(e => e.Key != key)];
 
@@ -567,7 +643,8 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
             _host = await ChildHost.StartAsync("--Serilog:MinimumLevel:Default", "Warning");
 
             // The baseline is a host that has served a function and a script: first use sets up the script engine.
-            await _host.Client.EvaluateAsync("args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+            await _host.Client.EvaluateAsync(
+                "args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
             await _host.Client.AssertServesAsync();
         }
 
@@ -580,8 +657,11 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
         }
     }
 
-    /// <summary>A SumOfRows call held open: one bundle sent and answered, the rest sent on <see cref="FinishAsync"/>.</summary>
-    private sealed class OpenCall(AsyncDuplexStreamingCall<BundledRows, BundledRows> call, CancellationTokenSource timeout) : IDisposable
+    /// <summary>
+    /// A SumOfRows call held open: one bundle sent and answered, the rest sent on <see cref="FinishAsync"/>.
+    /// </summary>
+    private sealed class OpenCall(
+        AsyncDuplexStreamingCall<BundledRows, BundledRows> call, CancellationTokenSource timeout) : IDisposable
     {
         public static async Task<OpenCall> StartAsync(Connector.ConnectorClient client)
         {
@@ -613,7 +693,8 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
     public async Task A_script_that_keeps_memory_from_row_to_row_until_the_heap_limit_fails_its_call_alone()
     {
         // The host's heap is capped, as HeapHardLimitPercent caps it on a large machine: 2 MB kept per row reach it.
-        await using var host = await ChildHost.StartAsync(new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x10000000" });
+        await using var host = await ChildHost.StartAsync(
+            new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x10000000" });
         var rows = Enumerable.Range(0, 400).Select(i => Numeric(i));
 
         var error = await FailsAsync(() => host.Client.EvaluateAsync(
@@ -627,7 +708,8 @@ public sealed class HostileInputTests(HostFixture host, HostileInputTests.ChildH
 
     private sealed class HeaderTampering(string key, string value) : DelegatingHandler(new SocketsHttpHandler())
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        protected override Task<HttpResponseMessage> SendAsync(
+            HttpRequestMessage request, CancellationToken cancellationToken)
         {
             request.Headers.TryAddWithoutValidation(key, value);
             return base.SendAsync(request, cancellationToken);

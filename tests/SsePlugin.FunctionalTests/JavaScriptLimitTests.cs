@@ -15,18 +15,18 @@ public sealed class JavaScriptLimitTests
 {
     private static readonly (string, DataType)[] OneNumber = [("value", DataType.Numeric)];
 
-    // Each row splits a text at 100 places, each found after a few milliseconds of backtracking, about 0.25 s in all:
+    // Each row splits a text at 100 places, each found after a few milliseconds of backtracking, about 0.6 s in all:
     // every match ends well within the 1 s it may take, so only the call's time limit or its cancellation can end a
     // call of many such rows. Only a check before every statement ends it within a row: Jint's own check, every 64
     // statements, comes at the 32nd row.
     private const string ManySlowMatches = "const text = ('a'.repeat(27) + 'b').repeat(80); ";
 
     // Texts on which a catastrophic pattern backtracks for about 0.05 s each (half a million ways to split the a's),
-    // well within the 1 s a match may take even on a loaded machine; 250 of them take 12 s or more.
+    // well within the 1 s a match may take even on a loaded machine; 400 of them take 20 s or more.
     private const string ManyCatastrophicMatches =
-        "const texts = Array(250).fill('a'.repeat(28) + 'b'), re = /^(a|aa)+$/; ";
+        "const texts = Array(400).fill('a'.repeat(28) + 'b'), re = /^(a|aa)+$/; ";
 
-    private const string SlowRegex = "('a'.repeat(22) + 'b').repeat(100).split(/(?:a|aa)+c|b/).length";
+    private const string SlowRegex = "('a'.repeat(24) + 'b').repeat(100).split(/(?:a|aa)+c|b/).length";
 
     [Fact]
     public async Task Atomics_wait_is_not_offered_so_blocking_calls_cannot_take_every_processor()
@@ -59,8 +59,9 @@ public sealed class JavaScriptLimitTests
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         Assert.Contains("than the 2 s allowed per call (SsePlugin:JavaScript:TimeoutSeconds", error.Status.Detail);
-        // Within a row of the limit, more on a loaded machine; Jint's own check came 32 rows (8 s) after the start.
-        Assert.True(elapsed < TimeSpan.FromSeconds(6), $"The call ended after {elapsed.TotalSeconds:0.0} s.");
+        // Within a row of the limit (3 s), more on a loaded machine; Jint's own check came 32 rows (20 s) after the
+        // start.
+        Assert.True(elapsed < TimeSpan.FromSeconds(12), $"The call ended after {elapsed.TotalSeconds:0.0} s.");
     }
 
     // Within a row of the cancellation, more on a loaded machine; Jint's own check came at the 32nd row.
@@ -88,12 +89,12 @@ public sealed class JavaScriptLimitTests
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         Assert.Contains("than the 2 s allowed per call (SsePlugin:JavaScript:TimeoutSeconds", error.Status.Detail);
         // Within a match or two of the limit, more on a loaded machine; Jint's own check came after all 80 (16 s).
-        Assert.True(elapsed < TimeSpan.FromSeconds(7), $"The call ended after {elapsed.TotalSeconds:0.0} s.");
+        Assert.True(elapsed < TimeSpan.FromSeconds(10), $"The call ended after {elapsed.TotalSeconds:0.0} s.");
         await AnswersAsync(own.Client);
     }
 
-    // A built-in function handed exec or test as its callback matches 250 times, each after a moment of catastrophic
-    // backtracking (12 s or more in all), where Jint checks only every 10,000 elements: only exec or test checking
+    // A built-in function handed exec or test as its callback matches 400 times, each after a moment of catastrophic
+    // backtracking (20 s or more in all), where Jint checks only every 10,000 elements: only exec or test checking
     // before each match ends it near the limit, as the direct route (a script function per element) does.
     [Theory]
     [InlineData("texts.map(t => re.exec(t))")]
@@ -114,12 +115,12 @@ public sealed class JavaScriptLimitTests
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         Assert.Contains("than the 2 s allowed per call (SsePlugin:JavaScript:TimeoutSeconds", error.Status.Detail);
-        // Within a match or two of the limit, more on a loaded machine; Jint's own check came after all 250.
-        Assert.True(elapsed < TimeSpan.FromSeconds(7), $"The call ended after {elapsed.TotalSeconds:0.0} s.");
+        // Within a match or two of the limit, more on a loaded machine; Jint's own check came after all 400 (20 s).
+        Assert.True(elapsed < TimeSpan.FromSeconds(10), $"The call ended after {elapsed.TotalSeconds:0.0} s.");
         await AnswersAsync(own.Client);
     }
 
-    // Within a match or two of the cancellation, more on a loaded machine; Jint's own check came after all 250.
+    // Within a match or two of the cancellation, more on a loaded machine; Jint's own check came after all 400.
     [Fact]
     public Task A_cancelled_call_of_exec_handed_to_a_built_in_function_frees_its_processor_at_once() =>
         CancelOnEveryProcessorAsync(
@@ -197,7 +198,7 @@ public sealed class JavaScriptLimitTests
         Assert.Equal(["42"], (await EvaluateAsync(client, "args[0] + 42", 1)).Strings());
 
     /// <summary>
-    /// Runs the script on every processor, cancels the calls after <paramref name="runFor"/>, and asserts that each
+    /// Runs the script on every processor, cancels the calls <paramref name="runFor"/> into it, and asserts that each
     /// ends as cancelled, stops its script within seconds (the host logs it once it has given its processor back),
     /// never as a failed write, and that the host still answers.
     /// </summary>
@@ -206,12 +207,23 @@ public sealed class JavaScriptLimitTests
         var log = new LogCapture();
         await using var own = await TestHost.StartAsync(["--SsePlugin:JavaScript:TimeoutSeconds", "60"], log.AddTo);
         using var cancel = new CancellationTokenSource();
-        var headers = ScriptHeaders(script, FunctionType.Tensor, DataType.Numeric, OneNumber);
+        // A first message of one row, -1, which the script answers at once: once each call has answered it, its script
+        // runs (however long a loaded machine took to start the host's script engine), and the rows that follow keep
+        // it busy far longer than the test waits.
+        var headers = ScriptHeaders(
+            $"if (args[0] < 0) {{ -1 }} else {{ {script} }}", FunctionType.Tensor, DataType.Numeric, OneNumber);
         var calls = Enumerable.Range(0, Environment.ProcessorCount)
             .Select(_ => own.Client.EvaluateScript(headers, cancellationToken: cancel.Token))
             .ToList();
         foreach (var call in calls)
         {
+            await call.RequestStream.WriteAsync(Bundle([Numeric(-1)]));
+        }
+
+        foreach (var call in calls)
+        {
+            Assert.True(await call.ResponseStream.MoveNext(), "The call ended before it answered its first row.");
+            Assert.Equal(-1, call.ResponseStream.Current.Rows.Single().Duals[0].NumData);
             await call.RequestStream.WriteAsync(Bundle(Rows(rows)));
             await call.RequestStream.CompleteAsync();
         }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Configuration;
 
@@ -6,18 +7,22 @@ namespace SsePlugin.FunctionalTests;
 /// <summary>Functions of every supported shape, served next to the examples by the test host.</summary>
 public sealed class TestFunctions(IConfiguration configuration)
 {
+    // The probes tests watch, by the app id their calls send: a test sees its own calls only, never those of a test
+    // running in parallel.
+    private static readonly ConcurrentDictionary<string, CallProbe> Probes = new();
+
     private readonly double _increment = configuration.GetValue("TestFunctions:Increment", 1d);
 
-    private static int _trackedRunning;
-    private static int _trackedCancelled;
-
-    public static TaskCompletionSource CancellationSeen { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    /// <summary>Gets how many calls of <see cref="Tracked"/> are running.</summary>
-    public static int TrackedRunning => Volatile.Read(ref _trackedRunning);
-
-    /// <summary>Gets how many calls of <see cref="Tracked"/> ended with their cancellation token fired.</summary>
-    public static int TrackedCancelled => Volatile.Read(ref _trackedCancelled);
+    /// <summary>
+    /// Watches the calls of <see cref="WaitForCancellation"/> and <see cref="Tracked"/> that send the probe's
+    /// <see cref="CallProbe.AppId"/>: calls of other app ids are not watched.
+    /// </summary>
+    public static CallProbe Watch()
+    {
+        var probe = new CallProbe();
+        Probes[probe.AppId] = probe;
+        return probe;
+    }
 
     [SseFunction(100, SseFunctionType.Tensor)]
     public static SseDual Describe(SseDual value) => new(value.Number * 2, $"<{value.Text}>");
@@ -53,7 +58,8 @@ public sealed class TestFunctions(IConfiguration configuration)
     /// <summary>Echoes each value after a pause, as a function calling a slow service would.</summary>
     [SseFunction(113, SseFunctionType.Tensor)]
     [SseParameter("value", SseDataType.Numeric)]
-    public static async IAsyncEnumerable<double> SlowEcho(IAsyncEnumerable<SseRow> rows, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public static async IAsyncEnumerable<double> SlowEcho(
+        IAsyncEnumerable<SseRow> rows, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await foreach (var row in rows.WithCancellation(cancellationToken))
         {
@@ -95,18 +101,20 @@ public sealed class TestFunctions(IConfiguration configuration)
         return values.Select(v => v / total).ToArray();
     }
 
+    /// <summary>Waits for the call's cancellation, telling the call's probe when it started and saw it.</summary>
     [SseFunction(108, SseFunctionType.Aggregation)]
-    public static async Task<double> WaitForCancellation(double[] values, CancellationToken cancellationToken)
+    public static async Task<double> WaitForCancellation(double[] values, SseCallContext context)
     {
+        var probe = Probes.GetValueOrDefault(context.AppId);
+        probe?.Started.TrySetResult();
         try
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken);
+            await Task.Delay(Timeout.Infinite, context.CancellationToken);
             return values.Length;
         }
-        catch (OperationCanceledException)
+        finally
         {
-            CancellationSeen.TrySetResult();
-            throw;
+            probe?.Ended.TrySetResult(context.CancellationToken.IsCancellationRequested);
         }
     }
 
@@ -115,7 +123,8 @@ public sealed class TestFunctions(IConfiguration configuration)
 
     [SseFunction(110, SseFunctionType.Tensor)]
     [SseParameter("value", SseDataType.Numeric)]
-    public static async IAsyncEnumerable<double> SkipsRows(IAsyncEnumerable<SseRow> rows, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public static async IAsyncEnumerable<double> SkipsRows(
+        IAsyncEnumerable<SseRow> rows, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var index = 0;
         await foreach (var row in rows.WithCancellation(cancellationToken))
@@ -129,29 +138,44 @@ public sealed class TestFunctions(IConfiguration configuration)
 
     [SseFunction(111, SseFunctionType.Tensor)]
     public static SseTable Pivot(string[] names, double[] values) =>
-        new(new SseColumn("Name", names), new SseColumn("Value", values), new SseColumn("Label", values, names) { Tags = ["$numeric"] }) { Name = "Pivoted" };
+        new(
+            new SseColumn("Name", names), new SseColumn("Value", values),
+            new SseColumn("Label", values, names) { Tags = ["$numeric"] }) { Name = "Pivoted" };
 
-    /// <summary>Echoes numbers as they stream in, counting the calls that run and those whose token fired.</summary>
+    /// <summary>Echoes numbers as they stream in, telling the call's probe when it started and ended.</summary>
     [SseFunction(112, SseFunctionType.Tensor)]
     [SseParameter("value", SseDataType.Numeric)]
-    public static async IAsyncEnumerable<double> Tracked(IAsyncEnumerable<SseRow> rows, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public static async IAsyncEnumerable<double> Tracked(IAsyncEnumerable<SseRow> rows, SseCallContext context)
     {
-        Interlocked.Increment(ref _trackedRunning);
+        var probe = Probes.GetValueOrDefault(context.AppId);
+        probe?.Started.TrySetResult();
         try
         {
-            await foreach (var row in rows.WithCancellation(cancellationToken))
+            await foreach (var row in rows.WithCancellation(context.CancellationToken))
             {
                 yield return row.Number(0);
             }
         }
         finally
         {
-            if (cancellationToken.IsCancellationRequested)
-            {
-                Interlocked.Increment(ref _trackedCancelled);
-            }
-
-            Interlocked.Decrement(ref _trackedRunning);
+            probe?.Ended.TrySetResult(context.CancellationToken.IsCancellationRequested);
         }
     }
+}
+
+/// <summary>
+/// What a test sees of its own call of a watched test function (see <see cref="TestFunctions.Watch"/>).
+/// </summary>
+public sealed class CallProbe
+{
+    /// <summary>Gets the app id the test's call sends, in its common request header, to be watched.</summary>
+    public string AppId { get; } = $"probe-{Guid.NewGuid():N}";
+
+    /// <summary>Gets a task that completes when the function starts.</summary>
+    public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Gets a task that completes when the function ends: true when its cancellation token had fired.
+    /// </summary>
+    public TaskCompletionSource<bool> Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -13,7 +13,10 @@ using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests;
 
-/// <summary>The host with <c>--certs</c>: mutual TLS with certificates made by <c>certs generate</c>, and every other client refused.</summary>
+/// <summary>
+/// The host with <c>--certs</c>: mutual TLS with certificates made by <c>certs generate</c>, and every other client
+/// refused.
+/// </summary>
 [Collection(TlsHost.Name)]
 public sealed class TlsTests(TlsHostFixture tls)
 {
@@ -179,12 +182,16 @@ public sealed class TlsTests(TlsHostFixture tls)
             "--SsePlugin:Connections:Secure:Port", "0",
             "--SsePlugin:Connections:Secure:Certs", TestCertificates.Plugin(tls.Certificates.Trusted));
         var plain = host.Addresses.Single(a => a.Scheme == Uri.UriSchemeHttp);
-        var secure = new UriBuilder(host.Addresses.Single(a => a.Scheme == Uri.UriSchemeHttps)) { Host = "localhost" }.Uri;
+        var secure = new UriBuilder(
+            host.Addresses.Single(a => a.Scheme == Uri.UriSchemeHttps)) { Host = "localhost" }.Uri;
         var options = TlsHostFixture.QlikFolder(tls.Certificates.Trusted).ClientOptions("localhost");
 
         var overPlaintext = await host.Connect(handler: null, plain).ExecuteAsync(5, Bundle([Numeric(1, 2)]));
-        var overTls = await host.Connect(new SocketsHttpHandler { SslOptions = options }, secure).ExecuteAsync(5, Bundle([Numeric(3, 4)]));
-        var plaintextToTls = await FailsAsync(() => host.Connect(handler: null, new UriBuilder(secure) { Scheme = Uri.UriSchemeHttp }.Uri).GetCapabilitiesAsync(new Empty()).ResponseAsync);
+        var overTls = await host.Connect(
+            new SocketsHttpHandler { SslOptions = options }, secure).ExecuteAsync(5, Bundle([Numeric(3, 4)]));
+        var plaintextToTls = await FailsAsync(
+            () => host.Connect(handler: null, new UriBuilder(secure) { Scheme = Uri.UriSchemeHttp }.Uri)
+                .GetCapabilitiesAsync(new Empty()).ResponseAsync);
 
         Assert.Equal([3], overPlaintext.Numbers());
         Assert.Equal([7], overTls.Numbers());
@@ -195,5 +202,6 @@ public sealed class TlsTests(TlsHostFixture tls)
     private const int FailureLimit = 20;
 
     // gRPC C-core (Qlik) reports UNAVAILABLE; .NET's client says Internal when the refusal comes while it reads.
-    private static void AssertRefused(RpcException error) => Assert.Contains(error.StatusCode, new[] { StatusCode.Unavailable, StatusCode.Internal });
+    private static void AssertRefused(RpcException error) =>
+        Assert.Contains(error.StatusCode, new[] { StatusCode.Unavailable, StatusCode.Internal });
 }

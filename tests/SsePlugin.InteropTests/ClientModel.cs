@@ -30,11 +30,17 @@ public sealed record Call(
     public static Call GetCapabilities() => new("GetCapabilities");
 
     /// <summary>ExecuteFunction of the function of that name; the client looks its id up in GetCapabilities.</summary>
-    public static Call Execute(string function, params Dual[][][] bundles) => new("ExecuteFunction", function, Bundles: bundles);
+    public static Call Execute(string function, params Dual[][][] bundles) =>
+        new("ExecuteFunction", function, Bundles: bundles);
 
-    /// <summary>EvaluateScript with the ScriptRequestHeader Qlik sends for, e.g., ScriptEval (SCALAR, NUMERIC).</summary>
-    public static Call EvaluateScript(string script, string functionType, string returnType, Parameter[] parameters, params Dual[][][] bundles) =>
-        new("EvaluateScript", Script: script, FunctionType: functionType, ReturnType: returnType, Params: parameters, Bundles: bundles);
+    /// <summary>
+    /// EvaluateScript with the ScriptRequestHeader Qlik sends for, e.g., ScriptEval (SCALAR, NUMERIC).
+    /// </summary>
+    public static Call EvaluateScript(
+        string script, string functionType, string returnType, Parameter[] parameters, params Dual[][][] bundles) =>
+        new(
+            "EvaluateScript", Script: script, FunctionType: functionType, ReturnType: returnType, Params: parameters,
+            Bundles: bundles);
 }
 
 /// <summary>What came back: the status, the metadata (-bin values in base64) and the rows or capabilities.</summary>
@@ -59,9 +65,11 @@ public sealed record CallResult(
     public IEnumerable<Dual> Column(int index) => Rows!.Select(row => row[index]);
 }
 
-public sealed record Capabilities(bool AllowScript, string PluginIdentifier, string PluginVersion, FunctionDefinition[] Functions);
+public sealed record Capabilities(
+    bool AllowScript, string PluginIdentifier, string PluginVersion, FunctionDefinition[] Functions);
 
-public sealed record FunctionDefinition(int FunctionId, string Name, string FunctionType, string ReturnType, Parameter[] Params);
+public sealed record FunctionDefinition(
+    int FunctionId, string Name, string FunctionType, string ReturnType, Parameter[] Params);
 
 public sealed record Parameter(string Name, string DataType);
 

@@ -21,7 +21,8 @@ public class InteropFixture : IAsyncLifetime, IDisposable
 {
     private const string Python = "/usr/bin/python3";
     private const string HowToInstall =
-        "Run tests/run-tests.sh, which installs python3-grpcio, python3-protobuf and protobuf-compiler (protoc) for these tests.";
+        "Run tests/run-tests.sh, which installs python3-grpcio, python3-protobuf and protobuf-compiler (protoc) for "
+        + "these tests.";
 
     private static readonly TimeSpan ProcessTimeout = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
@@ -54,7 +55,8 @@ public class InteropFixture : IAsyncLifetime, IDisposable
         var (code, _, error) = await RunAsync(Python, ["-c", "import grpc, google.protobuf"]);
         Require(code == 0, $"{Python} cannot import grpc and google.protobuf:\n{error}");
         (code, _, error) = await RunAsync(
-            "protoc", [$"--python_out={_stubs}", "-I", Path.Combine(OutputDirectory, "proto"), "ServerSideExtension.proto"]);
+            "protoc",
+            [$"--python_out={_stubs}", "-I", Path.Combine(OutputDirectory, "proto"), "ServerSideExtension.proto"]);
         Require(code == 0, $"protoc could not generate the Python stubs:\n{error}");
         await StartHostAsync();
     }
@@ -93,7 +95,9 @@ public class InteropFixture : IAsyncLifetime, IDisposable
         }
     }
 
-    /// <summary>Gets the host name the client connects to; a TLS fixture uses a name on the server certificate.</summary>
+    /// <summary>
+    /// Gets the host name the client connects to; a TLS fixture uses a name on the server certificate.
+    /// </summary>
     protected virtual string TargetHost => "127.0.0.1";
 
     /// <summary>Gets the options the Python client gets by default, e.g. Qlik's certificate folder.</summary>
@@ -106,14 +110,20 @@ public class InteropFixture : IAsyncLifetime, IDisposable
     /// Makes the calls in order on one channel of one Python client and checks the results. A failure carries the
     /// client's error output and what the host logged meanwhile.
     /// </summary>
-    public Task CallAsync(IReadOnlyList<Call> calls, Action<IReadOnlyList<CallResult>> check) => CallAsync(calls, check, ClientArguments);
+    public Task CallAsync(IReadOnlyList<Call> calls, Action<IReadOnlyList<CallResult>> check) =>
+        CallAsync(calls, check, ClientArguments);
 
-    /// <summary>Makes the calls with a Python client given these options (see qlik_client.py) and checks the results.</summary>
-    public async Task CallAsync(IReadOnlyList<Call> calls, Action<IReadOnlyList<CallResult>> check, IReadOnlyList<string> clientArguments)
+    /// <summary>
+    /// Makes the calls with a Python client given these options (see qlik_client.py) and checks the results.
+    /// </summary>
+    public async Task CallAsync(
+        IReadOnlyList<Call> calls, Action<IReadOnlyList<CallResult>> check, IReadOnlyList<string> clientArguments)
     {
         var logged = HostOutputLength();
         var (code, output, error) = await RunAsync(
-            Python, [Path.Combine(OutputDirectory, "qlik_client.py"), _target, _stubs, .. clientArguments], JsonSerializer.Serialize(calls, Json));
+            Python,
+            [Path.Combine(OutputDirectory, "qlik_client.py"), _target, _stubs, .. clientArguments],
+            JsonSerializer.Serialize(calls, Json));
         try
         {
             Assert.True(code == 0, $"qlik_client.py exited with code {code}:\n{error}");
@@ -140,7 +150,9 @@ public class InteropFixture : IAsyncLifetime, IDisposable
         return output;
     }
 
-    /// <summary>The call fails with that status and its details hold each part; the plugin then serves the next call.</summary>
+    /// <summary>
+    /// The call fails with that status and its details hold each part; the plugin then serves the next call.
+    /// </summary>
     public Task ExpectFailureAsync(Call call, string code, params string[] detailParts) =>
         CallAsync(
             [call, Call.Execute("HelloWorld", [[Dual.S("still serving")]])],
@@ -168,7 +180,9 @@ public class InteropFixture : IAsyncLifetime, IDisposable
         _target = $"{TargetHost}:{port}";
         var start = NewStartInfo(
             Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet",
-            [typeof(SsePluginHost).Assembly.Location, "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", .. _hostArguments]);
+            [
+                typeof(SsePluginHost).Assembly.Location, "--port", port.ToString(CultureInfo.InvariantCulture),
+                "--bind", "127.0.0.1", .. _hostArguments]);
         _host = new Process { StartInfo = start };
         _host.OutputDataReceived += (_, e) => AppendHostOutput(e.Data);
         _host.ErrorDataReceived += (_, e) => AppendHostOutput(e.Data);
@@ -181,8 +195,11 @@ public class InteropFixture : IAsyncLifetime, IDisposable
         {
             if (_host.HasExited || waited.Elapsed > StartTimeout)
             {
-                var state = _host.HasExited ? $"exited with code {_host.ExitCode}" : $"is not listening after {StartTimeout}";
-                throw new InvalidOperationException($"The host {state} ({_target}).\n--- host output ---\n{HostOutput(0)}");
+                var state = _host.HasExited
+                    ? $"exited with code {_host.ExitCode}"
+                    : $"is not listening after {StartTimeout}";
+                throw new InvalidOperationException(
+                    $"The host {state} ({_target}).\n--- host output ---\n{HostOutput(0)}");
             }
 
             await Task.Delay(100);
@@ -203,7 +220,8 @@ public class InteropFixture : IAsyncLifetime, IDisposable
         }
     }
 
-    private static async Task<(int Code, string Output, string Error)> RunAsync(string program, string[] arguments, string input = "")
+    private static async Task<(int Code, string Output, string Error)> RunAsync(
+        string program, string[] arguments, string input = "")
     {
         Process process;
         try
@@ -229,7 +247,8 @@ public class InteropFixture : IAsyncLifetime, IDisposable
             catch (OperationCanceledException)
             {
                 process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{program} {string.Join(' ', arguments)} ran longer than {ProcessTimeout}:\n{await error}");
+                throw new TimeoutException(
+                    $"{program} {string.Join(' ', arguments)} ran longer than {ProcessTimeout}:\n{await error}");
             }
 
             return (process.ExitCode, await output, await error);

@@ -31,14 +31,21 @@ public sealed class PythonClientInteropTests(InteropFixture plugin) : IClassFixt
                     "7 MaxOfColumns_2 TENSOR NUMERIC (col1 NUMERIC, col2 NUMERIC)",
                 ],
                 capabilities.Functions.Select(f =>
-                    $"{f.FunctionId} {f.Name} {f.FunctionType} {f.ReturnType} ({string.Join(", ", f.Params.Select(p => $"{p.Name} {p.DataType}"))})"));
+                    $"{f.FunctionId} {f.Name} {f.FunctionType} {f.ReturnType} "
+                    + $"({string.Join(", ", f.Params.Select(p => $"{p.Name} {p.DataType}"))})"));
         });
 
     [Fact]
     public Task HelloWorld_echoes_every_string_across_bundles_including_empty_and_non_ascii() =>
         plugin.CallAsync(
-            Call.Execute("HelloWorld", [[S("Hello")], [S("")]], [[S("Zürich ✓")]], [[S("world")], [S("")], [S("日本")]]),
-            result => Assert.Equal(["Hello", "", "Zürich ✓", "world", "", "日本"], result.Ok().Column(0).Select(d => d.Str)));
+            Call.Execute(
+                "HelloWorld",
+                [[S("Hello")], [S("")]],
+                [[S("Zürich ✓")]],
+                [[S("world")], [S("")], [S("日本")]]),
+            result => Assert.Equal(
+                ["Hello", "", "Zürich ✓", "world", "", "日本"],
+                result.Ok().Column(0).Select(d => d.Str)));
 
     [Fact]
     public Task HelloWorldAggr_joins_all_strings_into_one_row() =>
@@ -110,7 +117,8 @@ public sealed class PythonClientInteropTests(InteropFixture plugin) : IClassFixt
     {
         const int Bundles = 100, RowsPerBundle = 2_000;
         var bundles = Enumerable.Range(0, Bundles)
-            .Select(b => Enumerable.Range(b * RowsPerBundle, RowsPerBundle).Select(i => new[] { N(i), N(0.5) }).ToArray())
+            .Select(
+                b => Enumerable.Range(b * RowsPerBundle, RowsPerBundle).Select(i => new[] { N(i), N(0.5) }).ToArray())
             .ToArray();
         return plugin.CallAsync(
             Call.Execute("SumOfRows", bundles),
@@ -131,7 +139,9 @@ public sealed class PythonClientInteropTests(InteropFixture plugin) : IClassFixt
     [Fact]
     public Task ScriptAggrStr_sees_the_columns_by_parameter_name() =>
         plugin.CallAsync(
-            Call.EvaluateScript("q.Name.join(', ')", "AGGREGATION", "STRING", [new("Name", "STRING")], [[S("a")], [S("Zürich ✓")]], [[S("")]]),
+            Call.EvaluateScript(
+                "q.Name.join(', ')", "AGGREGATION", "STRING", [new("Name", "STRING")], [[S("a")], [S("Zürich ✓")]],
+                [[S("")]]),
             result => Assert.Equal("a, Zürich ✓, ", Assert.Single(result.Ok().Column(0)).Str));
 
     [Fact]
@@ -158,7 +168,8 @@ public sealed class PythonClientInteropTests(InteropFixture plugin) : IClassFixt
     [Fact]
     public Task Script_of_150_KB_is_read_from_its_header() =>
         plugin.CallAsync(
-            Call.EvaluateScript("args[0] +" + new string(' ', 150_000) + "1", "SCALAR", "NUMERIC", [new("a", "NUMERIC")], [[N(1)]]),
+            Call.EvaluateScript(
+                "args[0] +" + new string(' ', 150_000) + "1", "SCALAR", "NUMERIC", [new("a", "NUMERIC")], [[N(1)]]),
             result => Assert.Equal([2.0], result.Ok().Column(0).Select(d => d.Num)));
 
     [Fact]
@@ -173,14 +184,19 @@ public sealed class PythonClientInteropTests(InteropFixture plugin) : IClassFixt
     public Task Table_description_too_large_for_the_clients_header_limit_is_RESOURCE_EXHAUSTED() =>
         plugin.ExpectFailureAsync(
             Call.EvaluateScript(
-                "q => { const t = {}; for (let i = 0; i < 300; i++) t['Field_name_number_' + i] = q.a; return t }", "TENSOR", "NUMERIC", [new("a", "NUMERIC")], [[N(1)]]),
+                "q => { const t = {}; for (let i = 0; i < 300; i++) t['Field_name_number_' + i] = q.a; return t }",
+                "TENSOR",
+                "NUMERIC",
+                [new("a", "NUMERIC")],
+                [[N(1)]]),
             "RESOURCE_EXHAUSTED",
             "table description (300 fields)",
             "Return fewer fields");
 
     [Fact]
     public Task Unknown_function_id_is_NOT_FOUND_and_names_the_id() =>
-        plugin.ExpectFailureAsync(new Call("ExecuteFunction", FunctionId: 99, Bundles: [[[S("x")]]]), "NOT_FOUND", "99");
+        plugin.ExpectFailureAsync(
+            new Call("ExecuteFunction", FunctionId: 99, Bundles: [[[S("x")]]]), "NOT_FOUND", "99");
 
     [Fact]
     public Task Missing_function_header_is_INVALID_ARGUMENT() =>
@@ -202,7 +218,8 @@ public sealed class PythonClientInteropTests(InteropFixture plugin) : IClassFixt
 
     [Fact]
     public Task Text_for_a_numeric_parameter_is_INVALID_ARGUMENT_naming_function_and_parameter() =>
-        plugin.ExpectFailureAsync(Call.Execute("SumOfRows", [[N(1), S("abc")]]), "INVALID_ARGUMENT", "SumOfRows", "col2", "abc");
+        plugin.ExpectFailureAsync(
+            Call.Execute("SumOfRows", [[N(1), S("abc")]]), "INVALID_ARGUMENT", "SumOfRows", "col2", "abc");
 
     private static void AssertTable(CallResult result, long rows, params string[] fields)
     {

@@ -44,7 +44,10 @@ public sealed class TlsFixture : InteropFixture
     }
 }
 
-/// <summary>gRPC C-core (Python's grpcio, as Qlik's engine) over mutual TLS: served with Qlik's certificate folder, refused without a client certificate.</summary>
+/// <summary>
+/// gRPC C-core (Python's grpcio, as Qlik's engine) over mutual TLS: served with Qlik's certificate folder, refused
+/// without a client certificate.
+/// </summary>
 public sealed class TlsInteropTests(TlsFixture plugin) : IClassFixture<TlsFixture>
 {
     [Fact]

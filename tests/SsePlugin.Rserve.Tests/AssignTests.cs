@@ -34,7 +34,10 @@ public sealed class AssignTests(RserveFixture rserve, ITestOutputHelper output)
         await r.AssignAsync("l", new RLogicalVector([1, 1, 1, 1, 1, 1], 5));
 
         RAssert.Elements<string?>(
-            await r.EvalAsync("c(paste(d, collapse = ','), paste(s, collapse = ','), paste(l, collapse = ','))"), "1,2", "x", "TRUE,TRUE,TRUE,TRUE,TRUE");
+            await r.EvalAsync("c(paste(d, collapse = ','), paste(s, collapse = ','), paste(l, collapse = ','))"),
+            "1,2",
+            "x",
+            "TRUE,TRUE,TRUE,TRUE,TRUE");
     }
 
     [Fact]
@@ -58,7 +61,9 @@ public sealed class AssignTests(RserveFixture rserve, ITestOutputHelper output)
         await using var r = await rserve.ConnectAsync();
         var frame = RFrames.DataFrame(
             ["n", "s", "i", "b"],
-            [new RDoubleVector([1.5, RNa.Double, 3]), new RStringVector(["a", null, "Zürich"]), new RIntegerVector([1, 2, 3]), new RLogicalVector([1, 0, 2])],
+            [
+                new RDoubleVector([1.5, RNa.Double, 3]), new RStringVector(["a", null, "Zürich"]),
+                new RIntegerVector([1, 2, 3]), new RLogicalVector([1, 0, 2])],
             3);
 
         await r.AssignAsync("q", frame);
@@ -69,7 +74,8 @@ public sealed class AssignTests(RserveFixture rserve, ITestOutputHelper output)
         RAssert.Elements<string?>(await r.EvalAsync("sapply(q, class)"), "numeric", "character", "integer", "logical");
         RAssert.Elements<string?>(await r.EvalAsync("class(q$s)"), "character");
         RAssert.Elements(await r.EvalAsync("as.integer(rownames(q))"), 1, 2, 3);
-        RAssert.Elements<byte>(await r.EvalAsync("c(is.na(q$n[2]), is.nan(q$n[2]), is.na(q$s[2]), is.na(q$b[3]))"), 1, 0, 1, 1);
+        RAssert.Elements<byte>(
+            await r.EvalAsync("c(is.na(q$n[2]), is.nan(q$n[2]), is.na(q$s[2]), is.na(q$b[3]))"), 1, 0, 1, 1);
         RAssert.Elements(await r.EvalAsync("nchar(q$s[3])"), 6);
         var back = await r.EvalAsync("q");
         Assert.True(RFrames.IsDataFrame(back));
@@ -98,7 +104,13 @@ public sealed class AssignTests(RserveFixture rserve, ITestOutputHelper output)
         await r.AssignAsync("x", list);
 
         RAssert.Elements<string?>(
-            await r.EvalAsync("c(names(x), attr(x, 'note'), as.character(is.null(x$b)), class(x$c))"), "a", "b", "c", "hello", "TRUE", "name");
+            await r.EvalAsync("c(names(x), attr(x, 'note'), as.character(is.null(x$b)), class(x$c))"),
+            "a",
+            "b",
+            "c",
+            "hello",
+            "TRUE",
+            "name");
     }
 
     [Fact]
@@ -141,7 +153,9 @@ public sealed class AssignTests(RserveFixture rserve, ITestOutputHelper output)
             clock.Restart();
             sum = Assert.IsType<RDoubleVector>(await r.EvalAsync("q$a + q$b"));
             var eval = clock.Elapsed;
-            output.WriteLine($"run {run + 1}: assign 1M x 2 doubles {assign.TotalMilliseconds:0} ms, eval q$a + q$b {eval.TotalMilliseconds:0} ms");
+            output.WriteLine(
+                $"run {run + 1}: assign 1M x 2 doubles {assign.TotalMilliseconds:0} ms, eval q$a + q$b "
+                + $"{eval.TotalMilliseconds:0} ms");
             bestAssign = assign < bestAssign ? assign : bestAssign;
             bestEval = eval < bestEval ? eval : bestEval;
         }

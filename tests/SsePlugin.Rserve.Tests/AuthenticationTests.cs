@@ -39,7 +39,8 @@ public sealed class AuthenticatedRserveFixture : IAsyncLifetime
     {
         var passwords = Path.Combine(_folder, "passwords");
         await File.WriteAllTextAsync(passwords, "user pass\n");
-        _server = await RserveProcess.StartAsync(new RserveProcessOptions { Port = RserveProcess.FreeLoopbackPort(), PasswordFile = passwords });
+        _server = await RserveProcess.StartAsync(
+            new RserveProcessOptions { Port = RserveProcess.FreeLoopbackPort(), PasswordFile = passwords });
     }
 
     public async Task DisposeAsync()
@@ -53,5 +54,6 @@ public sealed class AuthenticatedRserveFixture : IAsyncLifetime
     }
 
     public Task<RserveConnection> ConnectAsync(string? user, string? password) =>
-        RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = _server!.Port, User = user, Password = password });
+        RserveConnection.ConnectAsync(
+            new RserveConnectionOptions { Port = _server!.Port, User = user, Password = password });
 }

@@ -50,7 +50,9 @@ public sealed class EvalTests(RserveFixture rserve)
     {
         await using var r = await rserve.ConnectAsync();
 
-        RAssert.Elements<string?>(await r.EvalAsync("c('a', NA, '', 'Z\\u00fcrich', '\\u00ffx', '\\u65e5\\u672c')"), "a", null, "", "Zürich", "ÿx", "日本");
+        RAssert.Elements<string?>(
+            await r.EvalAsync("c('a', NA, '', 'Z\\u00fcrich', '\\u00ffx', '\\u65e5\\u672c')"), "a", null, "", "Zürich",
+            "ÿx", "日本");
         RAssert.Elements(await r.EvalAsync("nchar(c('Z\\u00fcrich', 'Zürich'))"), 6, 6);
     }
 
@@ -59,8 +61,11 @@ public sealed class EvalTests(RserveFixture rserve)
     {
         await using var r = await rserve.ConnectAsync();
 
-        // Rserve doubles a leading 0xFF byte so that such a string is not taken for NA (0xFF alone); this one is not UTF-8.
-        RAssert.Elements<string?>(await r.EvalAsync("c(NA, rawToChar(as.raw(0xff)), rawToChar(as.raw(c(0xff, 0x41))))"), null, "\uFFFD", "\uFFFDA");
+        // Rserve doubles a leading 0xFF byte so that such a string is not taken for NA (0xFF alone); this one is not
+        // UTF-8.
+        RAssert.Elements<string?>(
+            await r.EvalAsync("c(NA, rawToChar(as.raw(0xff)), rawToChar(as.raw(c(0xff, 0x41))))"), null, "\uFFFD",
+            "\uFFFDA");
     }
 
     [Fact]
@@ -125,7 +130,8 @@ public sealed class EvalTests(RserveFixture rserve)
     {
         await using var r = await rserve.ConnectAsync();
 
-        var value = await r.EvalAsync("data.frame(x = c(1.5, NA), s = c('a', 'Zürich'), f = factor(c('u', 'v')), stringsAsFactors = FALSE)");
+        var value = await r.EvalAsync(
+            "data.frame(x = c(1.5, NA), s = c('a', 'Zürich'), f = factor(c('u', 'v')), stringsAsFactors = FALSE)");
 
         Assert.True(RFrames.IsDataFrame(value));
         var frame = Assert.IsType<RList>(value);

@@ -67,12 +67,17 @@ public sealed class FailureTests(RserveFixture rserve)
     public async Task Cancellation_BreaksTheConnectionQuickly()
     {
         await using var r = await rserve.ConnectAsync();
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        using var signals = new RSignals();
+        using var cancel = new CancellationTokenSource();
+        var pending = r.EvalAsync($"{signals.Started}; Sys.sleep(60)", cancel.Token);
+        await signals.StartedAsync();
         var clock = Stopwatch.StartNew();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => r.EvalAsync("Sys.sleep(30)", cancel.Token));
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
 
-        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+        // At once, not when R's 60 s of sleep end; the margin is for a loaded machine.
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(20));
         Assert.True(r.IsBroken);
         await Assert.ThrowsAsync<RserveException>(() => r.EvalAsync("1"));
         await using var fresh = await rserve.ConnectAsync();
@@ -84,7 +89,8 @@ public sealed class FailureTests(RserveFixture rserve)
     {
         await using var r = await rserve.ConnectAsync();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => r.EvalAsync("1", new CancellationToken(canceled: true)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => r.EvalAsync("1", new CancellationToken(canceled: true)));
 
         Assert.False(r.IsBroken);
         RAssert.Elements(await r.EvalAsync("1"), 1.0);
@@ -94,8 +100,9 @@ public sealed class FailureTests(RserveFixture rserve)
     public async Task Abort_FailsThePendingCommand()
     {
         await using var r = await rserve.ConnectAsync();
-        var pending = r.EvalAsync("Sys.sleep(30)");
-        await Task.Delay(100);
+        using var signals = new RSignals();
+        var pending = r.EvalAsync($"{signals.Started}; Sys.sleep(60)");
+        await signals.StartedAsync();
 
         r.Abort();
 
@@ -108,10 +115,13 @@ public sealed class FailureTests(RserveFixture rserve)
     public async Task SecondCommand_WhileOneIsPending_IsRefused()
     {
         await using var r = await rserve.ConnectAsync();
-        var pending = r.EvalAsync("Sys.sleep(0.3); 1");
+        using var signals = new RSignals();
+        var pending = r.EvalAsync($"{signals.AwaitRelease}; 1");
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => r.EvalAsync("2"));
+        var refused = await Record.ExceptionAsync(() => r.EvalAsync("2"));
+        signals.Release();
 
+        Assert.IsType<InvalidOperationException>(refused);
         RAssert.Elements(await pending, 1.0);
         Assert.False(r.IsBroken);
     }
@@ -133,7 +143,8 @@ public sealed class FailureTests(RserveFixture rserve)
     {
         var port = RserveProcess.FreeLoopbackPort();
 
-        var error = await Assert.ThrowsAsync<RserveException>(() => RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = port }));
+        var error = await Assert.ThrowsAsync<RserveException>(
+            () => RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = port }));
 
         Assert.Contains($"Cannot connect to Rserve at 127.0.0.1:{port}", error.Message, StringComparison.Ordinal);
     }

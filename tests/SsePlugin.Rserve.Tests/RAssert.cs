@@ -11,7 +11,9 @@ internal static class RAssert
         return vector;
     }
 
-    /// <summary>Asserts a list of texts, such as names or factor labels; <see langword="null"/> stands for NA.</summary>
+    /// <summary>
+    /// Asserts a list of texts, such as names or factor labels; <see langword="null"/> stands for NA.
+    /// </summary>
     public static void Texts(IEnumerable<string?>? actual, params string?[] expected)
     {
         Assert.NotNull(actual);

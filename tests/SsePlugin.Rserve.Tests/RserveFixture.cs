@@ -1,6 +1,8 @@
 namespace SsePlugin.Rserve.Tests;
 
-/// <summary>One Rserve on a free loopback port for the whole test collection; every connection gets its own R session.</summary>
+/// <summary>
+/// One Rserve on a free loopback port for the whole test collection; every connection gets its own R session.
+/// </summary>
 public sealed class RserveFixture : IAsyncLifetime
 {
     private RserveProcess? _server;
@@ -18,7 +20,8 @@ public sealed class RserveFixture : IAsyncLifetime
         }
     }
 
-    public Task<RserveConnection> ConnectAsync() => RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = Server.Port });
+    public Task<RserveConnection> ConnectAsync() =>
+        RserveConnection.ConnectAsync(new RserveConnectionOptions { Port = Server.Port });
 }
 
 [CollectionDefinition(Name)]

@@ -38,7 +38,8 @@ public sealed class ValueTests
     [Fact]
     public void DataFrame_RefusesMismatchedColumns()
     {
-        Assert.Throws<ArgumentException>(() => RFrames.DataFrame(["a"], [new RDoubleVector([1, 2]), new RDoubleVector([1, 2])], 2));
+        Assert.Throws<ArgumentException>(
+            () => RFrames.DataFrame(["a"], [new RDoubleVector([1, 2]), new RDoubleVector([1, 2])], 2));
         Assert.Throws<ArgumentException>(() => RFrames.DataFrame(["a"], [new RDoubleVector([1, 2, 3], 1)], 2));
     }
 
@@ -53,6 +54,7 @@ public sealed class ValueTests
         Assert.True(RFrames.IsFactor(factor));
         RAssert.Texts(RFrames.FactorLabels(factor), "hi", null, "lo");
         Assert.Throws<ArgumentException>(() => RFrames.FactorLabels(new RIntegerVector([1])));
-        Assert.Throws<ArgumentException>(() => RFrames.FactorLabels(new RIntegerVector([3]) { Attributes = factor.Attributes }));
+        Assert.Throws<ArgumentException>(
+            () => RFrames.FactorLabels(new RIntegerVector([3]) { Attributes = factor.Attributes }));
     }
 }

@@ -39,7 +39,9 @@ internal static class Qap
     /// <summary>The flag of an expression whose attributes come first (XT_HAS_ATTR).</summary>
     public const byte HasAttributes = 0x80;
 
-    /// <summary>The first byte of an NA string in XT_ARRAY_STR, and the escape of a string that starts with it.</summary>
+    /// <summary>
+    /// The first byte of an NA string in XT_ARRAY_STR, and the escape of a string that starts with it.
+    /// </summary>
     public const byte NaStringByte = 0xFF;
 
     /// <summary>Rserve uses the 8-byte header for lengths above this; so do we.</summary>

@@ -5,7 +5,9 @@ using System.Text;
 
 namespace SsePlugin.Rserve.Protocol;
 
-/// <summary>Decodes the expression in the payload of a reply, failing with <see cref="RserveException"/> on malformed input.</summary>
+/// <summary>
+/// Decodes the expression in the payload of a reply, failing with <see cref="RserveException"/> on malformed input.
+/// </summary>
 internal ref struct QapReader
 {
     // Deeper values are refused rather than risking the stack.
@@ -26,7 +28,8 @@ internal ref struct QapReader
         var (type, end) = reader.ReadHeader(payload.Length);
         return (type & ~Qap.Large) == Qap.DtSexp
             ? reader.ReadSexp(end, 0)
-            : throw Malformed($"the reply holds a parameter of type {type & ~Qap.Large} instead of an expression (DT_SEXP)");
+            : throw Malformed(
+                $"the reply holds a parameter of type {type & ~Qap.Large} instead of an expression (DT_SEXP)");
     }
 
     private (byte Type, int End) ReadHeader(int end)
@@ -51,7 +54,9 @@ internal ref struct QapReader
             _position += 4;
         }
 
-        return length <= end - _position ? (type, _position + (int)length) : throw Malformed("a value runs past the end of its container");
+        return length <= end - _position
+            ? (type, _position + (int)length)
+            : throw Malformed("a value runs past the end of its container");
     }
 
     private RValue ReadSexp(int end, int depth)
@@ -72,7 +77,8 @@ internal ref struct QapReader
             Qap.XtArrayBool => new RLogicalVector(ReadLogicals(contentEnd)) { Attributes = attributes },
             Qap.XtArrayStr => new RStringVector(ReadStrings(contentEnd)) { Attributes = attributes },
             Qap.XtStr => new RStringVector([ReadText(contentEnd)]) { Attributes = attributes },
-            Qap.XtVector or Qap.XtVectorExp => new RList(ReadItems(contentEnd, depth, null)) { Attributes = attributes },
+            Qap.XtVector or Qap.XtVectorExp =>
+                new RList(ReadItems(contentEnd, depth, null)) { Attributes = attributes },
             Qap.XtListTag or Qap.XtListNoTag => ReadPairList(contentEnd, depth, type == Qap.XtListTag, attributes),
             Qap.XtSymName => new RSymbol(ReadText(contentEnd)) { Attributes = attributes },
             _ => new RUnsupported(type) { Attributes = attributes },
@@ -152,10 +158,13 @@ internal ref struct QapReader
 
         var count = BinaryPrimitives.ReadInt32LittleEndian(_data[_position..]);
         var bytes = _data[(_position + 4)..end];
-        return (uint)count <= (uint)bytes.Length ? bytes[..count].ToArray() : throw Malformed($"a logical vector claims {count} elements");
+        return (uint)count <= (uint)bytes.Length
+            ? bytes[..count].ToArray()
+            : throw Malformed($"a logical vector claims {count} elements");
     }
 
-    // NUL-terminated strings back to back, padded with 0x01; NA is 0xFF alone, and a leading 0xFF of a real string is doubled.
+    // NUL-terminated strings back to back, padded with 0x01; NA is 0xFF alone, and a leading 0xFF of a real string is
+    // doubled.
     private string?[] ReadStrings(int end)
     {
         var bytes = _data[_position..end];

@@ -32,9 +32,12 @@ internal sealed class QapWriter
 
     private long Position => _flushed + _used;
 
-    /// <summary>Measures a message of a text parameter and an optional expression, and checks the values can be sent.</summary>
+    /// <summary>
+    /// Measures a message of a text parameter and an optional expression, and checks the values can be sent.
+    /// </summary>
     /// <returns>The message's length without its 16-byte header.</returns>
-    /// <exception cref="ArgumentException">A text holds a NUL character, a symbol is empty, or a list contains itself.</exception>
+    /// <exception cref="ArgumentException">A text holds a NUL character, a symbol is empty, or a list contains
+    /// itself.</exception>
     /// <exception cref="NotSupportedException">The value holds an <see cref="RUnsupported"/>.</exception>
     public long Measure(string text, RValue? value)
     {
@@ -50,7 +53,8 @@ internal sealed class QapWriter
     }
 
     /// <summary>Sends the message <see cref="Measure"/> measured last; the arguments must be the same.</summary>
-    public async Task SendAsync(Stream stream, int command, string text, RValue? value, long length, CancellationToken cancellationToken)
+    public async Task SendAsync(
+        Stream stream, int command, string text, RValue? value, long length, CancellationToken cancellationToken)
     {
         _stream = stream;
         _cancellationToken = cancellationToken;
@@ -102,7 +106,8 @@ internal sealed class QapWriter
     {
         if (depth > MaxDepth)
         {
-            throw new ArgumentException($"The value is nested more than {MaxDepth} levels deep; does a list contain itself?", nameof(value));
+            throw new ArgumentException(
+                $"The value is nested more than {MaxDepth} levels deep; does a list contain itself?", nameof(value));
         }
 
         var slot = Reserve();
@@ -131,7 +136,9 @@ internal sealed class QapWriter
                 type = Qap.XtVector;
                 for (var i = 0; i < list.Items.Count; i++)
                 {
-                    length += MeasureSexp(list.Items[i] ?? throw new ArgumentException($"Element {i + 1} of a list is null.", nameof(value)), depth + 1);
+                    var item = list.Items[i]
+                        ?? throw new ArgumentException($"Element {i + 1} of a list is null.", nameof(value));
+                    length += MeasureSexp(item, depth + 1);
                 }
 
                 break;
@@ -144,7 +151,8 @@ internal sealed class QapWriter
                 break;
             default:
                 throw new NotSupportedException(
-                    $"A value that was received undecoded (XT type {((RUnsupported)value).TypeCode}) cannot be sent to R.");
+                    $"A value that was received undecoded (XT type {((RUnsupported)value).TypeCode}) cannot be sent "
+                    + "to R.");
         }
 
         return Record(slot, attributes is { Count: > 0 } ? (byte)(type | Qap.HasAttributes) : type, length);
@@ -157,7 +165,9 @@ internal sealed class QapWriter
         long length = 0;
         foreach (var (name, value) in attributes)
         {
-            length += MeasureSexp(value ?? throw new ArgumentException($"Attribute '{name}' has no value.", nameof(attributes)), depth + 1);
+            length += MeasureSexp(
+                value ?? throw new ArgumentException($"Attribute '{name}' has no value.", nameof(attributes)),
+                depth + 1);
             length += Record(Reserve(), Qap.XtSymName, SymbolLength(name));
         }
 
@@ -165,7 +175,9 @@ internal sealed class QapWriter
     }
 
     private static long SymbolLength(string name) =>
-        string.IsNullOrEmpty(name) ? throw new ArgumentException("Symbols and attribute names cannot be empty.", nameof(name)) : TextLength(name);
+        string.IsNullOrEmpty(name)
+            ? throw new ArgumentException("Symbols and attribute names cannot be empty.", nameof(name))
+            : TextLength(name);
 
     // A NUL-terminated UTF-8 text padded with NULs to 4 bytes.
     private static long TextLength(string text) => Qap.Pad4(NulTerminatedLength(text));
@@ -333,7 +345,8 @@ internal sealed class QapWriter
     {
         if (Position != expected)
         {
-            throw new InvalidOperationException("A value changed while it was being sent to Rserve; the connection is unusable.");
+            throw new InvalidOperationException(
+                "A value changed while it was being sent to Rserve; the connection is unusable.");
         }
     }
 }

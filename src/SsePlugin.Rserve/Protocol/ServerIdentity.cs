@@ -2,7 +2,9 @@ using System.Text;
 
 namespace SsePlugin.Rserve.Protocol;
 
-/// <summary>What Rserve announces in the 32-byte ID string it sends first: protocol, R version and login methods.</summary>
+/// <summary>
+/// What Rserve announces in the 32-byte ID string it sends first: protocol, R version and login methods.
+/// </summary>
 internal sealed class ServerIdentity
 {
     private const int Length = 32;
@@ -32,12 +34,14 @@ internal sealed class ServerIdentity
     public static async Task<ServerIdentity> ReadAsync(Stream stream, CancellationToken cancellationToken)
     {
         var id = new byte[Length];
-        var read = await stream.ReadAtLeastAsync(id, Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        var read = await stream.ReadAtLeastAsync(
+            id, Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
         var text = Encoding.ASCII.GetString(id, 0, read);
         if (read < Length || !text.StartsWith("Rsrv0103QAP1", StringComparison.Ordinal))
         {
             throw new RserveException(
-                $"The server is not an Rserve speaking QAP1 version 0103: it sent {read} bytes \"{Printable(text)}\" instead of an ID string like \"Rsrv0103QAP1\".");
+                $"The server is not an Rserve speaking QAP1 version 0103: it sent {read} bytes \"{Printable(text)}\" "
+                + "instead of an ID string like \"Rsrv0103QAP1\".");
         }
 
         string? rVersion = null;

@@ -42,14 +42,18 @@ public sealed partial class ChildHost : IAsyncDisposable
     internal Connector.ConnectorClient Client { get; }
 
     /// <summary>Starts the host on a free loopback port and waits until it listens.</summary>
-    public static Task<ChildHost> StartAsync(params string[] args) => StartAsync(new Dictionary<string, string>(), args);
+    public static Task<ChildHost> StartAsync(params string[] args) =>
+        StartAsync(new Dictionary<string, string>(), args);
 
     /// <summary>Starts the host with more environment variables, e.g. .NET runtime settings.</summary>
-    public static async Task<ChildHost> StartAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static async Task<ChildHost> StartAsync(
+        IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo(
             "dotnet",
-            [typeof(SsePluginHost).Assembly.Location, "--port", "0", "--examples", "true", "--functions-folder", Path.Combine(AppContext.BaseDirectory, "plugins"), .. args])
+            [
+                typeof(SsePluginHost).Assembly.Location, "--port", "0", "--examples", "true", "--functions-folder",
+                Path.Combine(AppContext.BaseDirectory, "plugins"), .. args])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -85,7 +89,8 @@ public sealed partial class ChildHost : IAsyncDisposable
             var exited = process.WaitForExitAsync();
             if (await Task.WhenAny(listening.Task, exited).WaitAsync(CallTimeout) == exited)
             {
-                throw new InvalidOperationException($"The host exited with code {process.ExitCode} before it listened.");
+                throw new InvalidOperationException(
+                    $"The host exited with code {process.ExitCode} before it listened.");
             }
 
             return new ChildHost(process, await listening.Task, output);
@@ -110,13 +115,16 @@ public sealed partial class ChildHost : IAsyncDisposable
                 return found;
             }
 
-            Assert.True(DateTime.UtcNow < stopAt, $"The host wrote no line ending in '{ending}'. It wrote:\n{string.Join('\n', Output)}");
+            Assert.True(
+                DateTime.UtcNow < stopAt,
+                $"The host wrote no line ending in '{ending}'. It wrote:\n{string.Join('\n', Output)}");
             await Task.Delay(50);
         }
     }
 
     /// <summary>Measures, inside the host, its managed heap after a full collection, in bytes.</summary>
-    public async Task<long> SettledMemoryAsync() => (long)(await Client.ExecuteAsync(502, Bundle([Numeric(0)]))).Numbers().Single();
+    public async Task<long> SettledMemoryAsync() =>
+        (long)(await Client.ExecuteAsync(502, Bundle([Numeric(0)]))).Numbers().Single();
 
     public async ValueTask DisposeAsync()
     {

@@ -21,7 +21,10 @@ public sealed class TestHost : IAsyncDisposable
         Client = Connect(handler: null);
     }
 
-    /// <summary>Gets where the host listens, e.g. <c>http://127.0.0.1:40123</c> (<c>https</c> with <c>--certs</c>): its main port.</summary>
+    /// <summary>
+    /// Gets where the host listens, e.g. <c>http://127.0.0.1:40123</c> (<c>https</c> with <c>--certs</c>): its main
+    /// port.
+    /// </summary>
     public Uri Address => Addresses[0];
 
     /// <summary>Gets the address of every port the host listens on, one per analytic connection.</summary>
@@ -33,7 +36,9 @@ public sealed class TestHost : IAsyncDisposable
     /// <summary>Starts the host with the example and test functions and the given extra arguments.</summary>
     public static Task<TestHost> StartAsync(params string[] args) => StartAsync(args, configure: null);
 
-    /// <summary>Starts the host with the example and test functions, the given extra arguments and more services.</summary>
+    /// <summary>
+    /// Starts the host with the example and test functions, the given extra arguments and more services.
+    /// </summary>
     public static async Task<TestHost> StartAsync(string[] args, Action<ISsePluginBuilder>? configure)
     {
         var app = SsePluginHost.Build(
@@ -49,13 +54,25 @@ public sealed class TestHost : IAsyncDisposable
         return new TestHost(app, addresses.Select(a => new Uri(a)).ToList());
     }
 
-    /// <summary>A client on a channel of its own to <paramref name="address"/> (default: <see cref="Address"/>) through the handler (default: the channel's own).</summary>
-    internal Connector.ConnectorClient Connect(HttpMessageHandler? handler, Uri? address = null) => new(OpenChannel(address ?? Address, handler));
+    /// <summary>
+    /// A client on a channel of its own to <paramref name="address"/> (default: <see cref="Address"/>) through the
+    /// handler (default: the channel's own).
+    /// </summary>
+    internal Connector.ConnectorClient Connect(HttpMessageHandler? handler, Uri? address = null) =>
+        new(OpenChannel(address ?? Address, handler));
 
-    /// <summary>Opens a channel to one of <see cref="Addresses"/>, receiving at most what Qlik's engine does (4 MiB a message).</summary>
+    /// <summary>
+    /// Opens a channel to one of <see cref="Addresses"/>, receiving at most what Qlik's engine does (4 MiB a message).
+    /// </summary>
     public GrpcChannel OpenChannel(Uri address, HttpMessageHandler? handler = null)
     {
-        var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true, MaxReceiveMessageSize = 4 * 1024 * 1024 });
+        var options = new GrpcChannelOptions
+        {
+            HttpHandler = handler,
+            DisposeHttpClient = true,
+            MaxReceiveMessageSize = 4 * 1024 * 1024,
+        };
+        var channel = GrpcChannel.ForAddress(address, options);
         _channels.Add(channel);
         return channel;
     }

@@ -12,13 +12,16 @@ public sealed class LogCapture : ILogEventSink
 
     public IReadOnlyList<LogEvent> Events => [.. _events];
 
-    public IReadOnlyList<string> Messages => [.. _events.Select(e => e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture))];
+    public IReadOnlyList<string> Messages =>
+        [.. _events.Select(e => e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture))];
 
     public void AddTo(ISsePluginBuilder sse) => sse.Services.AddSingleton<ILogEventSink>(this);
 
     public void Emit(LogEvent logEvent) => _events.Enqueue(logEvent);
 
-    /// <summary>The message containing all the parts; the host logs a call just after answering it, so it is awaited a little.</summary>
+    /// <summary>
+    /// The message containing all the parts; the host logs a call just after answering it, so it is awaited a little.
+    /// </summary>
     public async Task<string> WaitForAsync(params string[] parts)
     {
         var waited = System.Diagnostics.Stopwatch.StartNew();
@@ -32,6 +35,7 @@ public sealed class LogCapture : ILogEventSink
             await Task.Delay(20);
         }
 
-        throw new Xunit.Sdk.XunitException($"No log message holds {string.Join(" and ", parts)}; the host logged:\n{string.Join("\n", Messages)}");
+        throw new Xunit.Sdk.XunitException(
+            $"No log message holds {string.Join(" and ", parts)}; the host logged:\n{string.Join("\n", Messages)}");
     }
 }

@@ -23,8 +23,12 @@ public static class RawHttp2
     private const byte Ack = 0x1;
 
     /// <summary>Sends a gRPC request's headers for <paramref name="path"/> and tells how the server answered.</summary>
-    /// <returns><c>GOAWAY</c>, <c>RST_STREAM</c> or <c>HEADERS</c>, with the error code or status 431 where there is one; <c>closed</c> if the server just closed.</returns>
-    public static async Task<string> SendHeadersAsync(Uri address, string path, params (string Name, string Value)[] extra)
+    /// <returns>
+    /// <c>GOAWAY</c>, <c>RST_STREAM</c> or <c>HEADERS</c>, with the error code or status 431 where there is one;
+    /// <c>closed</c> if the server just closed.
+    /// </returns>
+    public static async Task<string> SendHeadersAsync(
+        Uri address, string path, params (string Name, string Value)[] extra)
     {
         using var timeout = new CancellationTokenSource(SseCalls.CallTimeout);
         using var tcp = new TcpClient();
@@ -39,7 +43,9 @@ public static class RawHttp2
             for (var offset = 0; offset < block.Length; offset += FrameSize)
             {
                 var size = Math.Min(FrameSize, block.Length - offset);
-                await WriteFrameAsync(stream, offset == 0 ? Headers : Continuation, offset + size == block.Length ? EndHeaders : (byte)0, 1, block.AsMemory(offset, size), timeout.Token);
+                await WriteFrameAsync(
+                    stream, offset == 0 ? Headers : Continuation, offset + size == block.Length ? EndHeaders : (byte)0,
+                    1, block.AsMemory(offset, size), timeout.Token);
             }
         }
         catch (IOException)
@@ -80,7 +86,9 @@ public static class RawHttp2
                     return $"RST_STREAM {BinaryPrimitives.ReadUInt32BigEndian(payload)}";
                 case Headers:
                     // Kestrel writes a status outside HPACK's static table as a literal, without Huffman coding.
-                    return Encoding.ASCII.GetString(payload).Contains("431", StringComparison.Ordinal) ? "HEADERS 431" : "HEADERS";
+                    return Encoding.ASCII.GetString(payload).Contains("431", StringComparison.Ordinal)
+                        ? "HEADERS 431"
+                        : "HEADERS";
             }
         }
     }
@@ -270,7 +278,8 @@ public static class RawHttp2
         await stream.WriteAsync(payload, cancellationToken);
     }
 
-    private static async Task<bool> ReadExactlyAsync(NetworkStream stream, byte[] buffer, CancellationToken cancellationToken)
+    private static async Task<bool> ReadExactlyAsync(
+        NetworkStream stream, byte[] buffer, CancellationToken cancellationToken)
     {
         try
         {

@@ -11,21 +11,29 @@ internal sealed record SseAnswer(IReadOnlyList<Row> Rows, Metadata Headers, Meta
 
     public string[] Strings(int column = 0) => Rows.Select(r => r.Duals[column].StrData).ToArray();
 
-    public TableDescription? Table => Headers.Get("qlik-tabledescription-bin") is { } entry ? TableDescription.Parser.ParseFrom(entry.ValueBytes) : null;
+    public TableDescription? Table => Headers.Get("qlik-tabledescription-bin") is { } entry
+        ? TableDescription.Parser.ParseFrom(entry.ValueBytes)
+        : null;
 
     public bool NoStore =>
         Headers.Get("qlik-cache")?.Value == "no-store" || Trailers.Get("qlik-cache")?.Value == "no-store";
 }
 
-/// <summary>Calls functions the way Qlik's engine does: binary headers, rows in bundles, answers read as they come.</summary>
+/// <summary>
+/// Calls functions the way Qlik's engine does: binary headers, rows in bundles, answers read as they come.
+/// </summary>
 internal static class SseCalls
 {
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
 
-    public static Metadata Headers(int functionId, string appId = "app", string userId = "user", long cardinality = 0) => new()
+    public static Metadata Headers(
+        int functionId, string appId = "app", string userId = "user", long cardinality = 0) => new()
     {
         { "qlik-functionrequestheader-bin", new FunctionRequestHeader { FunctionId = functionId }.ToByteArray() },
-        { "qlik-commonrequestheader-bin", new CommonRequestHeader { AppId = appId, UserId = userId, Cardinality = cardinality }.ToByteArray() },
+        {
+            "qlik-commonrequestheader-bin",
+            new CommonRequestHeader { AppId = appId, UserId = userId, Cardinality = cardinality }.ToByteArray()
+        },
     };
 
     public static Row Numeric(params double[] values)
@@ -57,10 +65,12 @@ internal static class SseCalls
         return bundle;
     }
 
-    public static Task<SseAnswer> ExecuteAsync(this Connector.ConnectorClient client, int functionId, params BundledRows[] bundles) =>
+    public static Task<SseAnswer> ExecuteAsync(
+        this Connector.ConnectorClient client, int functionId, params BundledRows[] bundles) =>
         client.ExecuteAsync(Headers(functionId, cardinality: bundles.Sum(b => b.Rows.Count)), bundles);
 
-    public static Task<SseAnswer> ExecuteAsync(this Connector.ConnectorClient client, Metadata headers, IEnumerable<BundledRows> bundles) =>
+    public static Task<SseAnswer> ExecuteAsync(
+        this Connector.ConnectorClient client, Metadata headers, IEnumerable<BundledRows> bundles) =>
         CallAsync(token => client.ExecuteFunction(headers, cancellationToken: token), bundles);
 
     /// <summary>Calls one of Qlik's script functions, e.g. ScriptEval('args[0] + args[1]', A, B).</summary>
@@ -77,14 +87,18 @@ internal static class SseCalls
     }
 
     /// <summary>The headers of a script call, as Qlik's engine sends them.</summary>
-    public static Metadata ScriptHeaders(string script, FunctionType functionType, DataType returnType, params (string Name, DataType Type)[] parameters)
+    public static Metadata ScriptHeaders(
+        string script, FunctionType functionType, DataType returnType, params (string Name, DataType Type)[] parameters)
     {
         var header = new ScriptRequestHeader { Script = script, FunctionType = functionType, ReturnType = returnType };
         header.Params.AddRange(parameters.Select(p => new Parameter { Name = p.Name, DataType = p.Type }));
         return new Metadata
         {
             { "qlik-scriptrequestheader-bin", header.ToByteArray() },
-            { "qlik-commonrequestheader-bin", new CommonRequestHeader { AppId = "app", UserId = "user" }.ToByteArray() },
+            {
+                "qlik-commonrequestheader-bin",
+                new CommonRequestHeader { AppId = "app", UserId = "user" }.ToByteArray()
+            },
         };
     }
 
@@ -117,7 +131,8 @@ internal static class SseCalls
         }
         catch (RpcException)
         {
-            // The host ended the call while rows were still going out: its status is in the answer, where Qlik reads it.
+            // The host ended the call while rows were still going out: its status is in the answer, where Qlik reads
+            // it.
             await reading;
             throw;
         }
@@ -125,7 +140,8 @@ internal static class SseCalls
         return await reading;
     }
 
-    public static async Task<SseAnswer> ReadAllAsync<TRequest>(AsyncDuplexStreamingCall<TRequest, BundledRows> call, CancellationToken cancellationToken)
+    public static async Task<SseAnswer> ReadAllAsync<TRequest>(
+        AsyncDuplexStreamingCall<TRequest, BundledRows> call, CancellationToken cancellationToken)
     {
         var rows = new List<Row>();
         var messages = 0;

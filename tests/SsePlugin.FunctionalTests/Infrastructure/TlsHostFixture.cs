@@ -5,7 +5,9 @@ using SsePlugin.Host.Security;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
 
-/// <summary>A host started with <c>--certs</c> (the <see cref="TestCertificates.Trusted"/> set), its log kept.</summary>
+/// <summary>
+/// A host started with <c>--certs</c> (the <see cref="TestCertificates.Trusted"/> set), its log kept.
+/// </summary>
 public sealed class TlsHostFixture : IAsyncLifetime
 {
     private TestHost? _host;
@@ -20,7 +22,8 @@ public sealed class TlsHostFixture : IAsyncLifetime
     public Uri ByName => new UriBuilder(Host.Address) { Host = "localhost" }.Uri;
 
     public async Task InitializeAsync() => _host = await TestHost.StartAsync(
-        ["--certs", TestCertificates.Plugin(Certificates.Trusted), "--Serilog:MinimumLevel:Default", "Information"], Log.AddTo);
+        ["--certs", TestCertificates.Plugin(Certificates.Trusted), "--Serilog:MinimumLevel:Default", "Information"],
+        Log.AddTo);
 
     public async Task DisposeAsync()
     {
@@ -36,15 +39,21 @@ public sealed class TlsHostFixture : IAsyncLifetime
     internal Connector.ConnectorClient ConnectAsQlik(string set) =>
         Connect(QlikFolder(set).ClientOptions("localhost"));
 
-    /// <summary>A client that trusts the host (it checks the server against the trusted root) and presents the given certificate, or none.</summary>
+    /// <summary>
+    /// A client that trusts the host (it checks the server against the trusted root) and presents the given
+    /// certificate, or none.
+    /// </summary>
     internal Connector.ConnectorClient ConnectPresenting(X509Certificate2? clientCertificate)
     {
         var options = QlikFolder(Certificates.Trusted).ClientOptions("localhost");
-        options.ClientCertificateContext = clientCertificate is null ? null : SslStreamCertificateContext.Create(clientCertificate, null, offline: true);
+        options.ClientCertificateContext = clientCertificate is null
+            ? null
+            : SslStreamCertificateContext.Create(clientCertificate, null, offline: true);
         return Connect(options);
     }
 
-    internal static CertificateFolder QlikFolder(string set) => CertificateFolder.Load(TestCertificates.Qlik(set), CertificateSide.Qlik);
+    internal static CertificateFolder QlikFolder(string set) =>
+        CertificateFolder.Load(TestCertificates.Qlik(set), CertificateSide.Qlik);
 
     private Connector.ConnectorClient Connect(SslClientAuthenticationOptions options) =>
         Host.Connect(new SocketsHttpHandler { SslOptions = options }, ByName);

@@ -17,22 +17,23 @@ internal static class ProcessChecks
         }
     }
 
-    /// <summary>Gets whether a process ends within 10 s.</summary>
-    public static Task<bool> EndsAsync(int processId) => WithinTenSecondsAsync(() => Ended(processId));
+    /// <summary>Gets whether a process ends within half a minute (at once, unless the machine is loaded).</summary>
+    public static Task<bool> EndsAsync(int processId) => WithinHalfAMinuteAsync(() => Ended(processId));
 
-    /// <summary>Gets whether a condition holds within 10 s, checked every 50 ms.</summary>
-    public static async Task<bool> WithinTenSecondsAsync(Func<bool> condition)
+    /// <summary>Gets whether a condition holds within half a minute, checked every 50 ms.</summary>
+    public static async Task<bool> WithinHalfAMinuteAsync(Func<bool> condition)
     {
-        for (var i = 0; i < 200; i++)
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
         {
-            if (condition())
+            if (waited.Elapsed > TimeSpan.FromSeconds(30))
             {
-                return true;
+                return false;
             }
 
             await Task.Delay(50);
         }
 
-        return false;
+        return true;
     }
 }

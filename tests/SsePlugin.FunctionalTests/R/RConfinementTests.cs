@@ -68,14 +68,14 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
                 $"writeLines(as.character(Sys.getpid()), '{victimFile}.new'); file.rename('{victimFile}.new', "
                 + $"'{victimFile}'); for (i in 1:400) if (file.exists('{done}')) break else Sys.sleep(0.05); 42");
             Assert.True(
-                await ProcessChecks.WithinTenSecondsAsync(() => File.Exists(victimFile)), "The victim never ran.");
+                await ProcessChecks.WithinHalfAMinuteAsync(() => File.Exists(victimFile)), "The victim never ran.");
             var victimId = int.Parse(File.ReadAllText(victimFile).Trim(), CultureInfo.InvariantCulture);
             var rserve = ParentOf(victimId);
             var rserveUser = UserOf(rserve);
             List<int> rProcesses = [];
 
             // The victim's R process and two spares, each under an id other than Rserve's (its watchdog's).
-            var isolated = await ProcessChecks.WithinTenSecondsAsync(
+            var isolated = await ProcessChecks.WithinHalfAMinuteAsync(
                 () => (rProcesses = [.. ChildrenOf(rserve).Where(pid => UserOf(pid) != rserveUser)]).Count >= 3);
             var ids = rProcesses.Select(UserOf).ToList();
             var capabilities = Status(victimId, "CapEff");
@@ -138,6 +138,25 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     }
 
     [Fact]
+    public async Task A_call_cancelled_by_the_client_ends_its_R_process()
+    {
+        RequireRoot();
+        using var signals = new RSignals();
+        var headers = ScriptHeaders($"{signals.Started}; Sys.sleep(60); 1", FunctionType.Scalar, DataType.Numeric);
+        using var cancel = new CancellationTokenSource();
+        using var call = r.Client.EvaluateScript(headers, cancellationToken: cancel.Token);
+        await call.RequestStream.WriteAsync(Bundle([new Row()]));
+        await call.RequestStream.CompleteAsync();
+        var process = (await signals.StartedAsync(1)).Single();
+
+        await cancel.CancelAsync();
+
+        var error = await FailsAsync(() => call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(StatusCode.Cancelled, error.StatusCode);
+        Assert.True(await ProcessChecks.EndsAsync(process), $"The cancelled call's R process {process} still runs.");
+    }
+
+    [Fact]
     public async Task A_calls_temporary_files_work_and_are_deleted_with_the_call()
     {
         RequireRoot();
@@ -150,7 +169,7 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
         Assert.Equal("6", sum);
         Assert.Equal("700", mode);
         Assert.True(
-            await ProcessChecks.WithinTenSecondsAsync(() => !Directory.Exists(temp)),
+            await ProcessChecks.WithinHalfAMinuteAsync(() => !Directory.Exists(temp)),
             $"The call's temporary folder {temp} is left after the call.");
     }
 
@@ -170,7 +189,7 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
         try
         {
             Assert.True(
-                await ProcessChecks.WithinTenSecondsAsync(() => !File.Exists(Path.Combine(temp, "gone"))),
+                await ProcessChecks.WithinHalfAMinuteAsync(() => !File.Exists(Path.Combine(temp, "gone"))),
                 $"The call's temporary folder {temp} is left after the call.");
             await Task.Delay(TimeSpan.FromMilliseconds(500));
             Assert.True(

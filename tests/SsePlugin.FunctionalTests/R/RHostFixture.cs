@@ -26,7 +26,10 @@ public sealed class RHostFixture : IAsyncLifetime
     /// may take seconds to fork a fresh R process for every call).
     /// </summary>
     public static Task<TestHost> StartHostAsync(int rservePort, params string[] args) => TestHost.StartAsync(
-        ["--script-engine", "r", "--rserve", $"127.0.0.1:{rservePort}", "--SsePlugin:Rserve:PoolSize", "4", "--SsePlugin:Rserve:TimeoutSeconds", "10", .. args]);
+    [
+        "--script-engine", "r", "--rserve", $"127.0.0.1:{rservePort}", "--SsePlugin:Rserve:PoolSize", "4",
+        "--SsePlugin:Rserve:TimeoutSeconds", "10", .. args,
+    ]);
 
     public async Task DisposeAsync()
     {

@@ -6,7 +6,9 @@ using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests.R;
 
-/// <summary>Qlik's script functions in R through a real Rserve: the data frame q, and every conversion both ways.</summary>
+/// <summary>
+/// Qlik's script functions in R through a real Rserve: the data frame q, and every conversion both ways.
+/// </summary>
 [Collection(SharedRHost.Name)]
 public sealed class RScriptTests(RHostFixture r)
 {
@@ -31,7 +33,11 @@ public sealed class RScriptTests(RHostFixture r)
             "ifelse(is.na(q$x), ifelse(is.nan(q$x), 2, 1), 0)", FunctionType.Tensor, DataType.Numeric, OneNumber,
             Bundle([Numeric(double.NaN), Numeric(5)]));
         var returned = await r.Client.EvaluateAsync(
-            "c(NA, NaN, 1)", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2), Numeric(3)]));
+            "c(NA, NaN, 1)",
+            FunctionType.Tensor,
+            DataType.Numeric,
+            OneNumber,
+            Bundle([Numeric(1), Numeric(2), Numeric(3)]));
 
         Assert.Equal([1, 0], seen.Numbers());
         Assert.Equal([double.NaN, double.NaN, 1], returned.Numbers());
@@ -41,7 +47,10 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task Strings_go_both_ways_in_UTF8_with_empty_and_NA_text()
     {
         var answer = await r.Client.EvaluateAsync(
-            "c(paste0(q$s[1], '!'), as.character(nchar(q$s[1])), q$s[2], NA)", FunctionType.Tensor, DataType.String, OneText,
+            "c(paste0(q$s[1], '!'), as.character(nchar(q$s[1])), q$s[2], NA)",
+            FunctionType.Tensor,
+            DataType.String,
+            OneText,
             Bundle([Text("Zürich"), Text(""), Text("x"), Text("y")]));
 
         Assert.Equal(["Zürich!", "6", "", ""], answer.Strings());
@@ -61,9 +70,14 @@ public sealed class RScriptTests(RHostFixture r)
     [Fact]
     public async Task Logicals_integers_and_numbers_for_text_functions_are_converted()
     {
-        var logicals = await r.Client.EvaluateAsync("c(TRUE, FALSE, NA)", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2), Numeric(3)]));
-        var integers = await r.Client.EvaluateAsync("c(1L, NA_integer_, -7L)", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2), Numeric(3)]));
-        var asText = await r.Client.EvaluateAsync("q$x / 4", FunctionType.Tensor, DataType.String, OneNumber, Bundle([Numeric(1), Numeric(8)]));
+        var logicals = await r.Client.EvaluateAsync(
+            "c(TRUE, FALSE, NA)", FunctionType.Tensor, DataType.Numeric, OneNumber,
+            Bundle([Numeric(1), Numeric(2), Numeric(3)]));
+        var integers = await r.Client.EvaluateAsync(
+            "c(1L, NA_integer_, -7L)", FunctionType.Tensor, DataType.Numeric, OneNumber,
+            Bundle([Numeric(1), Numeric(2), Numeric(3)]));
+        var asText = await r.Client.EvaluateAsync(
+            "q$x / 4", FunctionType.Tensor, DataType.String, OneNumber, Bundle([Numeric(1), Numeric(8)]));
 
         Assert.Equal([1, 0, double.NaN], logicals.Numbers());
         Assert.Equal([1, double.NaN, -7], integers.Numbers());
@@ -74,7 +88,11 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task Factors_return_as_their_labels()
     {
         var answer = await r.Client.EvaluateAsync(
-            "factor(ifelse(q$x > 1, 'big', 'small'))", FunctionType.Tensor, DataType.String, OneNumber, Bundle([Numeric(0), Numeric(5)]));
+            "factor(ifelse(q$x > 1, 'big', 'small'))",
+            FunctionType.Tensor,
+            DataType.String,
+            OneNumber,
+            Bundle([Numeric(0), Numeric(5)]));
 
         Assert.Equal(["small", "big"], answer.Strings());
     }
@@ -83,12 +101,14 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task A_data_frame_returns_as_a_table_with_its_names_and_types()
     {
         var answer = await r.Client.EvaluateAsync(
-            "data.frame(n = q$x * 2, s = paste0('r', q$x), f = factor(c('a', 'b')), d = as.Date('2024-01-31') + q$x, stringsAsFactors = FALSE)",
+            "data.frame(n = q$x * 2, s = paste0('r', q$x), f = factor(c('a', 'b')), d = as.Date('2024-01-31') + q$x, "
+            + "stringsAsFactors = FALSE)",
             FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
 
         var table = Assert.IsType<TableDescription>(answer.Table);
         Assert.Equal(["n", "s", "f", "d"], table.Fields.Select(f => f.Name));
-        Assert.Equal([DataType.Numeric, DataType.String, DataType.String, DataType.Dual], table.Fields.Select(f => f.DataType));
+        Assert.Equal(
+            [DataType.Numeric, DataType.String, DataType.String, DataType.Dual], table.Fields.Select(f => f.DataType));
         Assert.Equal([2, 4], answer.Numbers(0));
         Assert.Equal(["r1", "r2"], answer.Strings(1));
         Assert.Equal(["a", "b"], answer.Strings(2));
@@ -114,7 +134,8 @@ public sealed class RScriptTests(RHostFixture r)
             await r.Client.EvaluateAsync("q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]));
         }
 
-        var answer = await r.Client.EvaluateAsync("ncol(q) + exists('x', inherits = FALSE)", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+        var answer = await r.Client.EvaluateAsync(
+            "ncol(q) + exists('x', inherits = FALSE)", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
 
         Assert.Equal([0], answer.Numbers());
     }
@@ -125,11 +146,17 @@ public sealed class RScriptTests(RHostFixture r)
         // More calls than sessions, so that every session of the pool has run one.
         for (var i = 0; i < 8; i++)
         {
-            await r.Client.EvaluateAsync("secret <- q$x; leak <<- q$x; assign('planted', 1, envir = globalenv()); secret", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+            await r.Client.EvaluateAsync(
+                "secret <- q$x; leak <<- q$x; assign('planted', 1, envir = globalenv()); secret", FunctionType.Tensor,
+                DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
         }
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => r.Client.EvaluateAsync(
-            "exists('secret') + exists('leak') + exists('planted') + exists('.sse.call')", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]))));
+            "exists('secret') + exists('leak') + exists('planted') + exists('.sse.call')",
+            FunctionType.Scalar,
+            DataType.Numeric,
+            [],
+            Bundle([new Row()]))));
 
         Assert.All(answers, a => Assert.Equal([0], a.Numbers()));
     }
@@ -138,15 +165,20 @@ public sealed class RScriptTests(RHostFixture r)
     [InlineData("times10 <<- function(x) -1", "times10(2)", 20)]
     [InlineData("rm('times10', envir = globalenv())", "times10(2)", 20)]
     [InlineData("attach(list(attached = 77)); attach(list(attached = 78))", "exists('attached')", 0)]
-    [InlineData("library(splines); library(stats4)", "('package:splines' %in% search()) + ('package:stats4' %in% search())", 0)]
+    [InlineData(
+        "library(splines); library(stats4)", "('package:splines' %in% search()) + ('package:stats4' %in% search())",
+        0)]
     [InlineData("options(warn = 2, OutDec = ',')", "(getOption('warn') == 0) + (getOption('OutDec') == '.')", 2)]
-    [InlineData("Sys.setenv(SSE_LEAK = 'secret', HOME = '/leaked')", "(Sys.getenv('SSE_LEAK') == '') + (Sys.getenv('HOME') != '/leaked')", 2)]
+    [InlineData(
+        "Sys.setenv(SSE_LEAK = 'secret', HOME = '/leaked')",
+        "(Sys.getenv('SSE_LEAK') == '') + (Sys.getenv('HOME') != '/leaked')", 2)]
     public async Task Settings_a_call_changes_are_undone_before_the_next(string change, string probe, double expected)
     {
         // More calls than sessions, so that every session of the pool has run the change.
         for (var i = 0; i < 8; i++)
         {
-            await r.Client.EvaluateAsync($"{change}; 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+            await r.Client.EvaluateAsync(
+                $"{change}; 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
         }
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
@@ -195,8 +227,12 @@ public sealed class RScriptTests(RHostFixture r)
     [Fact]
     public async Task A_script_cannot_replace_the_runner_of_later_calls()
     {
-        var error = await FailsAsync(() => r.Client.EvaluateAsync(".sse <<- NULL; 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
-        var also = await FailsAsync(() => r.Client.EvaluateAsync(".sse$run <- function() 42; 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
+        var error = await FailsAsync(
+            () => r.Client.EvaluateAsync(
+                ".sse <<- NULL; 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
+        var also = await FailsAsync(
+            () => r.Client.EvaluateAsync(
+                ".sse$run <- function() 42; 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
         var answers = await Task.WhenAll(Enumerable.Range(1, 8).Select(i =>
             r.Client.EvaluateAsync("q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
 
@@ -209,7 +245,8 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task Times_keep_their_own_time_zone_and_list_columns_become_text()
     {
         var answer = await r.Client.EvaluateAsync(
-            "data.frame(t = as.POSIXct('2024-01-01 10:30', tz = 'Europe/Berlin') + c(0, 60), l = I(list(1, c('x', 'y'))), d = as.Date(c(NA, Inf)))",
+            "data.frame(t = as.POSIXct('2024-01-01 10:30', tz = 'Europe/Berlin') + c(0, 60), l = I(list(1, c('x', "
+            + "'y'))), d = as.Date(c(NA, Inf)))",
             FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
 
         Assert.Equal(["2024-01-01 10:30:00", "2024-01-01 10:31:00"], answer.Strings(0));
@@ -222,7 +259,8 @@ public sealed class RScriptTests(RHostFixture r)
     [Fact]
     public async Task Windows_line_breaks_in_a_script_work()
     {
-        var answer = await r.Client.EvaluateAsync("y <- q$x * 2\r\ny + 1\r\n", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+        var answer = await r.Client.EvaluateAsync(
+            "y <- q$x * 2\r\ny + 1\r\n", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
 
         Assert.Equal([3], answer.Numbers());
     }
@@ -232,7 +270,11 @@ public sealed class RScriptTests(RHostFixture r)
     {
         var answers = await Task.WhenAll(Enumerable.Range(1, 4).Select(i =>
             r.Client.EvaluateAsync(
-                "times10(q$x) + (f == 'kept')", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
+                "times10(q$x) + (f == 'kept')",
+                FunctionType.Tensor,
+                DataType.Numeric,
+                OneNumber,
+                Bundle([Numeric(i)]))));
 
         Assert.Equal([11, 21, 31, 41], answers.Select(a => a.Numbers()[0]));
     }
@@ -246,8 +288,11 @@ public sealed class RScriptTests(RHostFixture r)
     [InlineData("c('a', 'b')", "returned text, but this function returns numbers")]
     public async Task R_errors_and_unusable_answers_reach_Qlik_with_a_clear_message(string script, string message)
     {
-        var error = await FailsAsync(() => r.Client.EvaluateAsync(script, FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)])));
-        var after = await r.Client.EvaluateAsync("q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(7)]));
+        var error = await FailsAsync(
+            () => r.Client.EvaluateAsync(
+                script, FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)])));
+        var after = await r.Client.EvaluateAsync(
+            "q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(7)]));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains(message, error.Status.Detail);
@@ -293,8 +338,10 @@ public sealed class RScriptTests(RHostFixture r)
     [Fact]
     public async Task Text_R_cannot_hold_is_refused_with_a_clear_message()
     {
-        var error = await FailsAsync(() => r.Client.EvaluateAsync("q$s", FunctionType.Tensor, DataType.String, OneText, Bundle([Text("a\0b")])));
-        var after = await r.Client.EvaluateAsync("q$s", FunctionType.Tensor, DataType.String, OneText, Bundle([Text("ab")]));
+        var error = await FailsAsync(
+            () => r.Client.EvaluateAsync("q$s", FunctionType.Tensor, DataType.String, OneText, Bundle([Text("a\0b")])));
+        var after = await r.Client.EvaluateAsync(
+            "q$s", FunctionType.Tensor, DataType.String, OneText, Bundle([Text("ab")]));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("cannot be given to R", error.Status.Detail);
@@ -312,13 +359,17 @@ public sealed class RScriptTests(RHostFixture r)
         var spans = await Task.WhenAll(RunFour(
             "start <- as.numeric(Sys.time()); Sys.sleep(3); data.frame(start = start, end = as.numeric(Sys.time()))"));
 
-        Assert.True(spans.Max(s => s.Numbers(0)[0]) < spans.Min(s => s.Numbers(1)[0]), "The four scripts did not all sleep at the same time.");
+        Assert.True(
+            spans.Max(s => s.Numbers(0)[0]) < spans.Min(s => s.Numbers(1)[0]),
+            "The four scripts did not all sleep at the same time.");
     }
 
     [Fact]
     public async Task A_script_over_the_time_limit_is_stopped_and_the_pool_keeps_serving()
     {
-        var error = await FailsAsync(() => r.Client.EvaluateAsync("Sys.sleep(60); 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
+        var error = await FailsAsync(
+            () => r.Client.EvaluateAsync(
+                "Sys.sleep(60); 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
         var answers = await Task.WhenAll(Enumerable.Range(1, 4).Select(i =>
             r.Client.EvaluateAsync("q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
 
@@ -331,28 +382,41 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task Time_queued_for_a_session_does_not_count_against_the_scripts_limit()
     {
         await OpenTheFourSessionsAsync();
-        var busy = RunFour("Sys.sleep(6); q$x");
-        await Task.Delay(300);
+        using var signals = new RSignals();
+        var busy = RunFour($"{signals.Started}; {signals.AwaitRelease}; q$x");
+        await signals.StartedAsync(4);
 
-        // Queued about 5.7 s behind the four sessions' calls, then 6 s of R: more than the 10 s limit in all, each part
-        // 4 s under it.
-        var queued = await r.Client.EvaluateAsync(
+        // Queued 5 s behind the four sessions' calls, which hold every session until released, then 6 s of R: more
+        // than the 10 s limit in all, each part 4 s under it. (The 5 s are what is tested: time passing in the queue.)
+        var queued = r.Client.EvaluateAsync(
             "Sys.sleep(6); q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(5)]));
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        signals.Release();
         await Task.WhenAll(busy);
+        var answer = await queued;
 
-        Assert.Equal([5], queued.Numbers());
+        Assert.Equal([5], answer.Numbers());
     }
 
     [Fact]
     public async Task A_call_cancelled_by_the_client_ends_its_R_work()
     {
-        var header = new ScriptRequestHeader { Script = "Sys.sleep(60); 1", FunctionType = FunctionType.Scalar, ReturnType = DataType.Numeric };
-        var headers = new Metadata { { "qlik-scriptrequestheader-bin", Google.Protobuf.MessageExtensions.ToByteArray(header) } };
+        using var signals = new RSignals();
+        var header = new ScriptRequestHeader
+        {
+            Script = $"{signals.Started}; Sys.sleep(60); 1",
+            FunctionType = FunctionType.Scalar,
+            ReturnType = DataType.Numeric,
+        };
+        var headers = new Metadata
+        {
+            { "qlik-scriptrequestheader-bin", Google.Protobuf.MessageExtensions.ToByteArray(header) },
+        };
         using var cancel = new CancellationTokenSource();
         using var call = r.Client.EvaluateScript(headers, cancellationToken: cancel.Token);
         await call.RequestStream.WriteAsync(Bundle([new Row()]));
         await call.RequestStream.CompleteAsync();
-        await Task.Delay(300);
+        await signals.StartedAsync(1);
         await cancel.CancelAsync();
 
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
@@ -366,9 +430,11 @@ public sealed class RScriptTests(RHostFixture r)
     [Fact]
     public async Task A_million_rows_go_through_R_and_back()
     {
-        var bundles = Enumerable.Range(0, 100).Select(b => Bundle(Enumerable.Range(b * 10_000, 10_000).Select(i => Numeric(i, 1)))).ToArray();
+        var bundles = Enumerable.Range(0, 100).Select(
+            b => Bundle(Enumerable.Range(b * 10_000, 10_000).Select(i => Numeric(i, 1)))).ToArray();
 
-        var answer = await r.Client.EvaluateAsync("q$a + q$b", FunctionType.Tensor, DataType.Numeric, TwoNumbers, bundles);
+        var answer = await r.Client.EvaluateAsync(
+            "q$a + q$b", FunctionType.Tensor, DataType.Numeric, TwoNumbers, bundles);
 
         Assert.Equal(1_000_000, answer.Rows.Count);
         Assert.Equal(1, answer.Numbers()[0]);
@@ -400,7 +466,8 @@ public sealed class RScriptTests(RHostFixture r)
         {
             Assert.True(error.StatusCode == StatusCode.ResourceExhausted, error.Status.ToString());
             Assert.Contains(
-                "the 300 MB an R process may use (SsePlugin:Rserve:MemoryLimitMegabytes); raise it", error.Status.Detail);
+                "the 300 MB an R process may use (SsePlugin:Rserve:MemoryLimitMegabytes); raise it",
+                error.Status.Detail);
         });
         Assert.Contains("the call's columns need more memory", tooManyColumns.Status.Detail);
         Assert.Contains("the script's answer needs more memory", tooLargeAnswer.Status.Detail);
