@@ -76,10 +76,14 @@ public sealed class HostStartupTests
     [InlineData("--certs needs a value.", "--certs")]
     [InlineData("--certs needs a value; --port is an option.", "--certs", "--port", "50052")]
     [InlineData("--SsePlugin:MaxConcurrentCalls needs a value.", "--SsePlugin:MaxConcurrentCalls")]
-    [InlineData("SsePlugin:Prot is not a setting; the settings in SsePlugin are Alias, AllowScript, Bind,", "--SsePlugin:Prot", "50052")]
-    [InlineData("SsePlugin:JavaScript:Timeout is not a setting; the settings in SsePlugin:JavaScript are MaxRecursionDepth,", "--SsePlugin:JavaScript:Timeout", "5")]
-    [InlineData("SsePlugin:Rserve:Adress is not a setting; the settings in SsePlugin:Rserve are Address,", "--SsePlugin:Rserve:Adress", "h:1")]
-    [InlineData("SsePlugin:Connections:R:FunctionsFolder is not a setting; the settings in SsePlugin:Connections:R are Alias,", "--SsePlugin:Connections:R:FunctionsFolder", "x")]
+    [InlineData("not found on the instance of SsePlugin.Host.HostSettings: 'Prot'. Fix: correct or remove the setting;",
+        "--SsePlugin:Prot", "50052")]
+    [InlineData("not found on the instance of SsePlugin.JavaScript.JavaScriptOptions: 'Timeout'. Fix:",
+        "--SsePlugin:JavaScript:Timeout", "5")]
+    [InlineData(
+        "not found on the instance of SsePlugin.R.ROptions: 'Adress'. Fix:", "--SsePlugin:Rserve:Adress", "h:1")]
+    [InlineData("not found on the instance of SsePlugin.Server.Hosting.SseConnectionOptions: 'FunctionsFolder'. Fix:",
+        "--SsePlugin:Connections:R:FunctionsFolder", "x")]
     [InlineData("SsePlugin:Connections:0: a connection's name starts with a letter", "--SsePlugin:Connections:0:Port", "50060")]
     [InlineData("SsePlugin:Connections:R has no Port; each connection needs a port of its own.", "--SsePlugin:Connections:R:ScriptEngine", "r")]
     [InlineData("SsePlugin:Rserve holds a value where a section of settings belongs", "--SsePlugin:Rserve", "127.0.0.1:6311")]
@@ -222,7 +226,8 @@ public sealed class HostStartupTests
     [InlineData("SsePlugin:MaxConcurrentCalls must be 0 (no limit) or more.", "--SsePlugin:MaxConcurrentCalls", "-1")]
     [InlineData("SsePlugin:JavaScript:TimeoutSeconds must be more than 0 and at most 4294967 (49 days).", "--SsePlugin:JavaScript:TimeoutSeconds", "0")]
     [InlineData("--shutdownTimeoutSeconds takes a whole number, not 1.5.", "--shutdownTimeoutSeconds", "1.5")]
-    [InlineData("shutdownTimeoutSeconds is '-1'; write a whole number of seconds", "--shutdownTimeoutSeconds", "-1")]
+    [InlineData(
+        "shutdownTimeoutSeconds must be a whole number of seconds, 0 or more.", "--shutdownTimeoutSeconds", "-1")]
     [InlineData(
         "Failed to convert configuration value 'x' at 'SsePlugin:Rserve:PoolSize'", "--SsePlugin:Rserve:PoolSize", "x")]
     [InlineData("The Serilog settings are wrong: The value Verbos is not a valid Serilog level.", "--Serilog:MinimumLevel:Default", "Verbos")]
