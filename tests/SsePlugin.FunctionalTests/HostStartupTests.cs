@@ -15,7 +15,10 @@ using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests;
 
-/// <summary>How the host starts and stops: functions from a folder, refusals to start on bad declarations or settings, a graceful stop.</summary>
+/// <summary>
+/// How the host starts and stops: functions from a folder, refusals to start on bad declarations or settings, a
+/// graceful stop.
+/// </summary>
 public sealed class HostStartupTests
 {
     public static class BadFunctions
@@ -30,7 +33,8 @@ public sealed class HostStartupTests
     [Fact]
     public async Task Functions_dropped_into_the_functions_folder_are_served()
     {
-        await using var host = await TestHost.StartAsync("--functions-folder", Path.Combine(AppContext.BaseDirectory, "plugins"));
+        await using var host = await TestHost.StartAsync(
+            "--functions-folder", Path.Combine(AppContext.BaseDirectory, "plugins"));
 
         var capabilities = await host.Client.GetCapabilitiesAsync(new Empty());
         var answer = await host.Client.ExecuteAsync(500, Bundle([Numeric(2), Numeric(-1)]));
@@ -64,15 +68,24 @@ public sealed class HostStartupTests
     [InlineData("--SsePlugin:Connections:Second:Port", "0")]
     public void Bad_declarations_are_all_reported_once_before_the_port_opens(params string[] connections)
     {
-        var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(["--port", "0", .. connections], sse => sse.AddFunctions(typeof(BadFunctions))));
+        var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(
+            ["--port", "0", .. connections], sse => sse.AddFunctions(typeof(BadFunctions))));
 
-        Assert.Equal([DiagnosticCodes.DuplicateId, DiagnosticCodes.InvalidName, DiagnosticCodes.WrongFunctionType], error.Diagnostics.Select(d => d.Code).Order());
-        Assert.Matches(@"SSE1001 ColumnOperations\.SumOfRows \(ColumnOperations\.cs:\d+\): .* used by ColumnOperations\.SumOfRows \(ColumnOperations\.cs:\d+\) and BadFunctions\.ClashesWithSumOfRows \(HostStartupTests\.cs:\d+\)\.", error.Message);
+        Assert.Equal(
+            [DiagnosticCodes.DuplicateId, DiagnosticCodes.InvalidName, DiagnosticCodes.WrongFunctionType],
+            error.Diagnostics.Select(d => d.Code).Order());
+        Assert.Matches(
+            @"SSE1001 ColumnOperations\.SumOfRows \(ColumnOperations\.cs:\d+\): .* used by ColumnOperations\.SumOfRows "
+                + @"\(ColumnOperations\.cs:\d+\) and BadFunctions\.ClashesWithSumOfRows \(HostStartupTests\.cs:\d+\)\.",
+            error.Message);
     }
 
     [Theory]
     [InlineData("--prot: no such option. The options are --port, --bind,", "--prot", "50052")]
-    [InlineData("'-p' is neither a command (certs, doctor) nor an option; write options as --name value (see --help).", "-p", "50052")]
+    [InlineData(
+        "'-p' is neither a command (certs, doctor) nor an option; write options as --name value (see --help).",
+        "-p",
+        "50052")]
     [InlineData("--certs needs a value.", "--certs")]
     [InlineData("--certs needs a value; --port is an option.", "--certs", "--port", "50052")]
     [InlineData("--SsePlugin:MaxConcurrentCalls needs a value.", "--SsePlugin:MaxConcurrentCalls")]
@@ -84,13 +97,22 @@ public sealed class HostStartupTests
         "not found on the instance of SsePlugin.R.ROptions: 'Adress'. Fix:", "--SsePlugin:Rserve:Adress", "h:1")]
     [InlineData("not found on the instance of SsePlugin.Server.Hosting.SseConnectionOptions: 'FunctionsFolder'. Fix:",
         "--SsePlugin:Connections:R:FunctionsFolder", "x")]
-    [InlineData("SsePlugin:Connections:0: a connection's name starts with a letter", "--SsePlugin:Connections:0:Port", "50060")]
-    [InlineData("SsePlugin:Connections:R has no Port; each connection needs a port of its own.", "--SsePlugin:Connections:R:ScriptEngine", "r")]
-    [InlineData("SsePlugin:Rserve holds a value where a section of settings belongs", "--SsePlugin:Rserve", "127.0.0.1:6311")]
-    [InlineData("Kestrel:Endpoints is not used: each analytic connection listens on a port of its own", "--Kestrel:Endpoints:Extra:Url", "http://127.0.0.1:0")]
+    [InlineData(
+        "SsePlugin:Connections:0: a connection's name starts with a letter", "--SsePlugin:Connections:0:Port", "50060")]
+    [InlineData(
+        "SsePlugin:Connections:R has no Port; each connection needs a port of its own.",
+        "--SsePlugin:Connections:R:ScriptEngine",
+        "r")]
+    [InlineData(
+        "SsePlugin:Rserve holds a value where a section of settings belongs", "--SsePlugin:Rserve", "127.0.0.1:6311")]
+    [InlineData(
+        "Kestrel:Endpoints is not used: each analytic connection listens on a port of its own",
+        "--Kestrel:Endpoints:Extra:Url",
+        "http://127.0.0.1:0")]
     public void A_setting_the_host_does_not_know_is_named_instead_of_ignored(string message, params string[] args)
     {
-        var error = Assert.Throws<OptionsValidationException>(() => SsePluginHost.Build(["--port", "0", "--shutdownTimeoutSeconds", "1", .. args]));
+        var error = Assert.Throws<OptionsValidationException>(
+            () => SsePluginHost.Build(["--port", "0", "--shutdownTimeoutSeconds", "1", .. args]));
 
         Assert.Contains(message, error.Message);
     }
@@ -98,16 +120,21 @@ public sealed class HostStartupTests
     [Fact]
     public async Task A_null_in_appsettings_for_a_setting_that_needs_a_value_stops_the_executable()
     {
-        // An environment's appsettings file, as an administrator would add one; null is fine where a setting may be absent.
+        // An environment's appsettings file, as an administrator would add one; null is fine where a setting may be
+        // absent.
         var environment = $"Nulls{Guid.NewGuid():N}";
         var file = Path.Combine(AppContext.BaseDirectory, $"appsettings.{environment}.json");
-        await File.WriteAllTextAsync(file, """{ "SsePlugin": { "Certs": null, "AllowScript": null, "Rserve": { "Address": null } } }""");
+        await File.WriteAllTextAsync(
+            file, """{ "SsePlugin": { "Certs": null, "AllowScript": null, "Rserve": { "Address": null } } }""");
         try
         {
             var (exitCode, printed) = await HostProcess.RunToExitAsync("--port", "0", "--environment", environment);
 
             Assert.Equal(2, exitCode);
-            Assert.Contains("SsePlugin:AllowScript is null; give it a value, or leave it out for its default. SsePlugin:Rserve:Address is null;", printed);
+            Assert.Contains(
+                "SsePlugin:AllowScript is null; give it a value, or leave it out for its default. "
+                    + "SsePlugin:Rserve:Address is null;",
+                printed);
             Assert.DoesNotContain("Certs", printed);
         }
         finally
@@ -210,7 +237,8 @@ public sealed class HostStartupTests
     [Fact]
     public async Task The_host_executable_refuses_to_start_with_a_clear_message_and_exit_code()
     {
-        var (exitCode, printed) = await HostProcess.RunToExitAsync("--port", "0", "--functions-folder", "/no/such/folder");
+        var (exitCode, printed) = await HostProcess.RunToExitAsync(
+            "--port", "0", "--functions-folder", "/no/such/folder");
 
         Assert.Equal(2, exitCode);
         Assert.Contains("SSE1010", printed);
@@ -222,18 +250,38 @@ public sealed class HostStartupTests
     [InlineData("Port 99999 is not a TCP port. Fix: Use a port from 1 to 65535", "--port", "99999")]
     [InlineData("Bind 'nonsense' is not an IP address.", "--bind", "nonsense")]
     [InlineData("--port takes a whole number, not abc.", "--port", "abc")]
-    [InlineData("Failed to convert configuration value 'yes' at 'SsePlugin:Connections:R:AllowScript'", "--SsePlugin:Connections:R:Port", "50061", "--SsePlugin:Connections:R:AllowScript", "yes")]
+    [InlineData(
+        "Failed to convert configuration value 'yes' at 'SsePlugin:Connections:R:AllowScript'",
+        "--SsePlugin:Connections:R:Port",
+        "50061",
+        "--SsePlugin:Connections:R:AllowScript",
+        "yes")]
     [InlineData("SsePlugin:MaxConcurrentCalls must be 0 (no limit) or more.", "--SsePlugin:MaxConcurrentCalls", "-1")]
-    [InlineData("SsePlugin:JavaScript:TimeoutSeconds must be more than 0 and at most 4294967 (49 days).", "--SsePlugin:JavaScript:TimeoutSeconds", "0")]
+    [InlineData(
+        "SsePlugin:JavaScript:TimeoutSeconds must be more than 0 and at most 4294967 (49 days).",
+        "--SsePlugin:JavaScript:TimeoutSeconds",
+        "0")]
     [InlineData("--shutdownTimeoutSeconds takes a whole number, not 1.5.", "--shutdownTimeoutSeconds", "1.5")]
     [InlineData(
         "shutdownTimeoutSeconds must be a whole number of seconds, 0 or more.", "--shutdownTimeoutSeconds", "-1")]
     [InlineData(
         "Failed to convert configuration value 'x' at 'SsePlugin:Rserve:PoolSize'", "--SsePlugin:Rserve:PoolSize", "x")]
-    [InlineData("The Serilog settings are wrong: The value Verbos is not a valid Serilog level.", "--Serilog:MinimumLevel:Default", "Verbos")]
+    [InlineData(
+        "The Serilog settings are wrong: The value Verbos is not a valid Serilog level.",
+        "--Serilog:MinimumLevel:Default",
+        "Verbos")]
     [InlineData("--prot: no such option.", "--prot", "50052")]
-    [InlineData("Cannot start '/no/such/Rscript'", "--script-engine", "r", "--start-rserve", "--rserve", "127.0.0.1:1", "--SsePlugin:Rserve:RscriptPath", "/no/such/Rscript")]
-    public async Task A_setting_out_of_range_or_of_the_wrong_type_stops_the_executable_with_one_clear_line(string message, params string[] args)
+    [InlineData(
+        "Cannot start '/no/such/Rscript'",
+        "--script-engine",
+        "r",
+        "--start-rserve",
+        "--rserve",
+        "127.0.0.1:1",
+        "--SsePlugin:Rserve:RscriptPath",
+        "/no/such/Rscript")]
+    public async Task A_setting_out_of_range_or_of_the_wrong_type_stops_the_executable_with_one_clear_line(
+        string message, params string[] args)
     {
         var (exitCode, printed) = await HostProcess.RunToExitAsync(["--port", "0", .. args]);
 
@@ -249,7 +297,9 @@ public sealed class HostStartupTests
         await using var host = await ChildHost.StartAsync();
 
         var port = new Uri(host.Address).Port;
-        await host.WaitForLineAsync($"Connection main on 127.0.0.1:{port} (plaintext): scripts in javascript, 12 functions; Qlik calls them as follows (<Alias> is the analytic connection's name in QMC)");
+        await host.WaitForLineAsync(
+            $"Connection main on 127.0.0.1:{port} (plaintext): scripts in javascript, 12 functions; Qlik calls them as "
+                + "follows (<Alias> is the analytic connection's name in QMC)");
         await host.WaitForLineAsync("    5 Tensor      <Alias>.SumOfRows(col1, col2) -> Numeric");
     }
 
@@ -281,10 +331,15 @@ public sealed class HostStartupTests
     // GOAWAY (NO_ERROR) that leaves the call's stream unprocessed. gRPC C-core, which Qlik's engine uses, takes that as
     // Unavailable; the .NET client reports it as Internal.
     private static bool IsRefusal(RpcException e) => e.StatusCode == StatusCode.Unavailable
-        || e is { StatusCode: StatusCode.Internal, Status.DebugException.InnerException: HttpProtocolException { ErrorCode: 0 } };
+        || e is
+        {
+            StatusCode: StatusCode.Internal,
+            Status.DebugException.InnerException: HttpProtocolException { ErrorCode: 0 },
+        };
 
     // New calls are refused as soon as the host has taken the signal in; until then they may still be answered.
-    private static async Task<RpcException> RefusedWhileStoppingAsync(string address, CancellationToken cancellationToken)
+    private static async Task<RpcException> RefusedWhileStoppingAsync(
+        string address, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -307,10 +362,14 @@ public sealed class HostStartupTests
     {
         await using var host = await TestHost.StartAsync();
 
-        var (exitCode, printed) = await HostProcess.RunToExitAsync("--port", host.Address.Port.ToString(CultureInfo.InvariantCulture));
+        var (exitCode, printed) = await HostProcess.RunToExitAsync(
+            "--port", host.Address.Port.ToString(CultureInfo.InvariantCulture));
 
         Assert.Equal(2, exitCode);
-        Assert.Contains($"Failed to bind to address http://127.0.0.1:{host.Address.Port}: address already in use. Another program, perhaps another SsePlugin, listens there", printed);
+        Assert.Contains(
+            $"Failed to bind to address http://127.0.0.1:{host.Address.Port}: address already in use. "
+                + "Another program, perhaps another SsePlugin, listens there",
+            printed);
         Assert.DoesNotContain("   at ", printed);
         await host.Client.AssertServesAsync();
     }
