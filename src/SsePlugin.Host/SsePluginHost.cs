@@ -251,6 +251,7 @@ internal static class SsePluginHost
         }
     });
 
+    // Binds a section whole, refusing keys that name no setting; a mistake is added to the problems.
     private static T Bind<T>(IConfigurationSection section, List<string> problems)
         where T : new()
     {
@@ -265,8 +266,9 @@ internal static class SsePluginHost
         }
     }
 
-    // Every setting with ValidateOnStart is bound and checked now, before the server is mapped and any port opens; the
-    // options framework reports a mistake in each of several options types as one exception each.
+    // The settings Kestrel's set-up reads were bound and checked by Build (a mistake stops it there, one options type
+    // at a time); every other setting with ValidateOnStart is checked now, before the server is mapped and any port
+    // opens. The options framework reports mistakes in several options types as an AggregateException.
     private static void Validate(IServiceProvider services)
     {
         try
