@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -11,8 +10,6 @@ using Serilog.Events;
 using SsePlugin.Examples;
 using SsePlugin.Host.Commands;
 using SsePlugin.Host.Security;
-using SsePlugin.JavaScript;
-using SsePlugin.R;
 using SsePlugin.Rserve;
 using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Hosting;
@@ -24,9 +21,12 @@ namespace SsePlugin.Host;
 internal static class SsePluginHost
 {
     /// <summary>The key, under <see cref="SsePluginOptions.Section"/>, of whether the examples are served.</summary>
-    internal const string ExamplesSetting = "Examples";
+    internal const string ExamplesSetting = nameof(HostSettings.Examples);
 
     private const string RequestLogCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
+
+    private const string BindFix = "Fix: correct or remove the setting; docs/configuration.md lists the settings of "
+        + "each section, with a number where a number is expected and true or false for switches.";
 
     /// <summary>Gets the host's version, as the start-up banner shows it.</summary>
     public static string Version { get; } =
@@ -58,11 +58,14 @@ internal static class SsePluginHost
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Configuration.AddInMemoryCollection(arguments.Switches);
+        // Bound once, whole, by a binder that refuses unknown keys and names a value it cannot convert; what the binder
+        // cannot see is reported with its mistake.
         var unusable = UnusableSettings.Describe(builder.Configuration).ToList();
+        var settings = Bind<HostSettings>(builder.Configuration.GetSection(SsePluginOptions.Section), unusable);
         if (unusable.Count > 0)
         {
             throw new OptionsValidationException(
-                SsePluginOptions.Section, typeof(SsePluginOptions), [string.Join(" ", unusable)]);
+                SsePluginOptions.Section, typeof(HostSettings), [string.Join(" ", unusable)]);
         }
 
         // Each host logs through a logger of its own (not the static Log.Logger), so that hosts sharing a process, as
@@ -83,43 +86,23 @@ internal static class SsePluginHost
                 standardErrorFromLevel: LogEventLevel.Error),
             preserveStaticLogger: true);
 
-        // The generic host ignores a value it cannot read, and would wait its default 30 s.
-        if (builder.Configuration["shutdownTimeoutSeconds"] is { } shutdownTimeout
-            && !(int.TryParse(shutdownTimeout, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
-                && seconds >= 0))
-        {
-            throw new OptionsValidationException(
-                "shutdownTimeoutSeconds",
-                typeof(HostOptions),
-                [$"shutdownTimeoutSeconds is '{shutdownTimeout}'; write a whole number of seconds, 0 or more."]);
-        }
-
-        var section = builder.Configuration.GetSection(SsePluginOptions.Section);
-        var options = Bind<SsePluginOptions>(section) ?? new SsePluginOptions();
-        foreach (var connection in section.GetSection(nameof(SsePluginOptions.Connections)).GetChildren())
-        {
-            // The binder leaves out a connection it cannot read; binding it alone throws its error, naming the setting.
-            if (!options.Connections.ContainsKey(connection.Key))
-            {
-                Bind<SseConnectionOptions>(connection);
-            }
-        }
-
-        // Bound once here too, so that a value the binder cannot convert stops the host before it starts.
-        Bind<JavaScriptOptions>(builder.Configuration.GetSection(JavaScriptOptions.Section));
-        Bind<ROptions>(builder.Configuration.GetSection(ROptions.Section));
-
+        builder.Services.AddOptions<ShutdownSettings>()
+            .Bind(builder.Configuration)
+            .Validate(
+                shutdown => shutdown.ShutdownTimeoutSeconds >= 0,
+                "shutdownTimeoutSeconds must be a whole number of seconds, 0 or more.")
+            .ValidateOnStart();
         var sse = builder.Services.AddSsePlugin().AddJavaScript().AddR();
 
         // The examples are the embedded default: served until the administrator configures functions of their own.
-        if (Bind<bool?>(section.GetSection(ExamplesSetting)) ?? !HasOwnFunctions(options))
+        if (settings.Examples ?? !HasOwnFunctions(settings))
         {
             sse.AddFunctionsFrom(typeof(HelloWorldFunctions).Assembly);
         }
 
-        if (!string.IsNullOrWhiteSpace(options.FunctionsFolder))
+        if (!string.IsNullOrWhiteSpace(settings.FunctionsFolder))
         {
-            sse.AddFunctionsFromFolder(options.FunctionsFolder);
+            sse.AddFunctionsFromFolder(settings.FunctionsFolder);
         }
 
         configure?.Invoke(sse);
@@ -127,7 +110,7 @@ internal static class SsePluginHost
         // Loaded now, so a bad certificate folder stops the host before any port opens; it never falls back to
         // plaintext.
         var certificates = new Dictionary<string, CertificateFolder>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (name, connection) in options.AllConnections())
+        foreach (var (name, connection) in settings.AllConnections())
         {
             if (!string.IsNullOrWhiteSpace(connection.Certs))
             {
@@ -164,6 +147,7 @@ internal static class SsePluginHost
         });
 
         var app = builder.Build();
+        Validate(app.Services);
         app.MapSsePlugin();
         return app;
     }
@@ -267,20 +251,58 @@ internal static class SsePluginHost
         }
     });
 
-    // The binder names the setting and the value it could not convert; the administrator needs no stack trace.
-    private static T? Bind<T>(IConfigurationSection section)
+    // Binds a section whole, refusing keys that name no setting; a mistake is added to the problems.
+    private static T Bind<T>(IConfigurationSection section, List<string> problems)
+        where T : new()
     {
         try
         {
-            return section.Get<T>();
+            return section.Get<T>(binder => binder.ErrorOnUnknownConfiguration = true) ?? new T();
         }
         catch (InvalidOperationException e)
         {
-            throw new OptionsValidationException(
-                section.Path,
-                typeof(T),
-                [$"{e.Message} Write a number where a number is expected and true or false for switches."]);
+            problems.AddRange(Unusable(e).Failures);
+            return new T();
         }
+    }
+
+    // The settings Kestrel's set-up reads were bound and checked by Build (a mistake stops it there, one options type
+    // at a time); every other setting with ValidateOnStart is checked now, before the server is mapped and any port
+    // opens. The options framework reports mistakes in several options types as an AggregateException.
+    private static void Validate(IServiceProvider services)
+    {
+        try
+        {
+            services.GetRequiredService<IStartupValidator>().Validate();
+        }
+        catch (AggregateException e)
+        {
+            throw new OptionsValidationException(
+                SsePluginOptions.Section,
+                typeof(HostSettings),
+                e.InnerExceptions.OfType<OptionsValidationException>().SelectMany(problem => problem.Failures));
+        }
+        catch (InvalidOperationException e)
+        {
+            throw Unusable(e);
+        }
+    }
+
+    // The binder names a value it cannot convert with its setting, or the keys it does not know with the type they
+    // were bound to; its innermost exception says which (a connection's is wrapped in a general one). The
+    // administrator needs that line, not a stack trace.
+    private static OptionsValidationException Unusable(InvalidOperationException e)
+    {
+        var cause = e;
+        while (cause.InnerException is InvalidOperationException inner)
+        {
+            cause = inner;
+        }
+
+        return new OptionsValidationException(
+            SsePluginOptions.Section,
+            typeof(HostSettings),
+            [$"A setting cannot be used: {cause.Message.TrimEnd('.')}. {BindFix}"]);
     }
 
     // Serilog names the setting it cannot use; the administrator needs no stack trace.

@@ -1,23 +1,30 @@
-using System.Reflection;
-using System.Text.RegularExpressions;
-using SsePlugin.JavaScript;
 using SsePlugin.R;
 using SsePlugin.Server.Hosting;
 
 namespace SsePlugin.Host;
 
 /// <summary>
-/// Finds the settings the host cannot use, which configuration would otherwise ignore without a word: from any source,
-/// a mistyped key under <c>SsePlugin</c> (<c>SsePlugin:Prot</c>); the command line checks its own switches.
+/// Finds the settings the host cannot use that the configuration binder and the options' validators cannot see,
+/// because they lie in what the configuration holds rather than in the values bound: a null (JSON's null), which the
+/// binder binds as false, 0 or no text; a value beside settings (<c>SsePlugin:Rserve</c> given a value while
+/// appsettings.json gives it settings), which the binder drops; a connection without a port of its own, which would
+/// take the default port; Kestrel's endpoints, which would listen beside the analytic connections. Unknown keys and
+/// values of the wrong type are the binder's to refuse (<see cref="HostSettings"/>).
 /// </summary>
-internal static partial class UnusableSettings
+internal static class UnusableSettings
 {
-    // Read by the host itself rather than bound to an options class.
-    private static readonly string[] HostSettings = [SsePluginHost.ExamplesSetting, "JavaScript", "Rserve"];
+    // The settings whose null means what leaving them out means, and the sections, which may be empty.
+    private static readonly HashSet<string> MayBeNull = new(StringComparer.OrdinalIgnoreCase)
+    {
+        nameof(HostSettings.Certs), nameof(HostSettings.FunctionsFile), nameof(HostSettings.FunctionsFolder),
+        nameof(HostSettings.Examples), nameof(HostSettings.Connections), nameof(HostSettings.JavaScript),
+        nameof(HostSettings.Rserve), nameof(ROptions.User), nameof(ROptions.Password), nameof(ROptions.InitScript),
+        nameof(ROptions.RunAs),
+    };
 
-    /// <summary>Describes each unknown setting with what is known in its place.</summary>
+    /// <summary>Describes each setting the host cannot use.</summary>
     /// <param name="configuration">The whole configuration.</param>
-    /// <returns>One sentence per unknown setting; none when all are known.</returns>
+    /// <returns>One sentence per setting; none when all are usable.</returns>
     public static IEnumerable<string> Describe(IConfiguration configuration)
     {
         // Kestrel would listen there too, serving the main connection's functions without its certificates.
@@ -30,70 +37,30 @@ internal static partial class UnusableSettings
         }
 
         var section = configuration.GetSection(SsePluginOptions.Section);
-        var javaScript = configuration.GetSection(JavaScriptOptions.Section);
-        var rserve = configuration.GetSection(ROptions.Section);
-        var connections = section.GetSection(nameof(SsePluginOptions.Connections));
-        foreach (var part in new[] { javaScript, rserve, connections })
+        foreach (var setting in Descendants(section))
         {
-            if (part.Value is { Length: > 0 })
-            {
-                yield return $"{part.Path} holds a value where a section of settings belongs "
-                    + $"(e.g. {part.Path}:Name value); see the README's configuration table.";
-            }
-        }
-
-        var problems = Check(section, typeof(SsePluginOptions), HostSettings)
-            .Concat(Check(javaScript, typeof(JavaScriptOptions)))
-            .Concat(Check(rserve, typeof(ROptions)))
-            .Concat(Check(connections))
-            .Concat(connections.GetChildren()
-                .SelectMany(connection => Check(connection, typeof(SseConnectionOptions))));
-        foreach (var problem in problems)
-        {
-            yield return problem;
-        }
-    }
-
-    // A section's keys that name no setting, and settings left null (JSON's null) that must have a value.
-    private static IEnumerable<string> Check(IConfigurationSection section, Type options, params string[] alsoKnown)
-    {
-        var properties = options.GetProperties(BindingFlags.Public | BindingFlags.Instance);
-        var known = properties.Select(p => p.Name).Concat(alsoKnown).Order(StringComparer.Ordinal).ToList();
-        var nullability = new NullabilityInfoContext();
-        foreach (var setting in section.GetChildren())
-        {
-            var property = Array.Find(properties, p => p.Name.Equals(setting.Key, StringComparison.OrdinalIgnoreCase));
-            if (property is null && !alsoKnown.Contains(setting.Key, StringComparer.OrdinalIgnoreCase))
-            {
-                yield return $"{setting.Path} is not a setting; "
-                    + $"the settings in {section.Path} are {string.Join(", ", known)}.";
-            }
-            else if (property is { CanWrite: true } && setting.Value is null && !setting.GetChildren().Any()
-                && (property.PropertyType.IsValueType
-                    || nullability.Create(property).WriteState == NullabilityState.NotNull))
+            var holdsSettings = setting.GetChildren().Any();
+            if (setting.Value is null && !holdsSettings && !MayBeNull.Contains(setting.Key))
             {
                 yield return $"{setting.Path} is null; give it a value, or leave it out for its default.";
             }
-        }
-    }
-
-    // The connections: each named as a key, with a port of its own.
-    private static IEnumerable<string> Check(IConfigurationSection connections)
-    {
-        foreach (var connection in connections.GetChildren())
-        {
-            if (!ConnectionName().IsMatch(connection.Key))
+            else if (setting.Value is { Length: > 0 } && holdsSettings)
             {
-                yield return $"{connection.Path}: a connection's name starts with a letter and holds letters, digits, "
-                    + $"'_' and '-' only ({connections.Path} is an object, not an array).";
+                // The binder would take the settings and drop the value without a word.
+                yield return $"{setting.Path} holds a value where a section of settings belongs "
+                    + $"(e.g. {setting.Path}:Name value); see docs/configuration.md.";
             }
-            else if (connection.GetSection(nameof(SseConnectionOptions.Port)).Value is null)
+        }
+
+        foreach (var connection in section.GetSection(nameof(HostSettings.Connections)).GetChildren())
+        {
+            if (connection.GetSection(nameof(SseConnectionOptions.Port)).Value is null)
             {
                 yield return $"{connection.Path} has no Port; each connection needs a port of its own.";
             }
         }
     }
 
-    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]*$")]
-    private static partial Regex ConnectionName();
+    private static IEnumerable<IConfigurationSection> Descendants(IConfigurationSection section) =>
+        section.GetChildren().SelectMany(child => Descendants(child).Prepend(child));
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using SsePlugin.JavaScript;
 using SsePlugin.Server.Scripting;
 
@@ -17,9 +18,10 @@ public static class SsePluginBuilderJavaScriptExtensions
     public static ISsePluginBuilder AddJavaScript(this ISsePluginBuilder builder)
     {
         builder.Services.AddOptions<JavaScriptOptions>()
-            .BindConfiguration(JavaScriptOptions.Section)
-            .ValidateDataAnnotations()
+            .BindConfiguration(JavaScriptOptions.Section, binder => binder.ErrorOnUnknownConfiguration = true)
             .ValidateOnStart();
+        builder.Services.TryAddEnumerable(
+            ServiceDescriptor.Singleton<IValidateOptions<JavaScriptOptions>, JavaScriptOptionsValidator>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IScriptEngine, JintScriptEngine>());
         return builder.AddFunctionsFiles();
     }

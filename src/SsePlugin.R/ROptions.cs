@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Options;
@@ -12,31 +13,57 @@ public sealed class ROptions
     /// <summary>The configuration section these options are read from.</summary>
     public const string Section = $"{SsePluginOptions.Section}:Rserve";
 
-    /// <summary>Gets or sets Rserve's address as <c>host:port</c>. Default <c>127.0.0.1:6311</c>, Rserve's own default.</summary>
+    // The longest delay a CancellationTokenSource takes, and what a timeout may be.
+    private const double MaxSeconds = 4_294_967;
+    private const string SecondsAllowed = "must be more than 0 and at most 4294967 (49 days).";
+    private const string WriteAddress = "write host:port, e.g. 127.0.0.1:6311.";
+
+    /// <summary>
+    /// Gets or sets Rserve's address as <c>host:port</c>. Default <c>127.0.0.1:6311</c>, Rserve's own default.
+    /// </summary>
     public string Address { get; set; } = "127.0.0.1:6311";
 
-    /// <summary>Gets or sets the user name, when Rserve requires a login (<c>auth required</c>). Default none.</summary>
+    /// <summary>
+    /// Gets or sets the user name, when Rserve requires a login (<c>auth required</c>). Default none.
+    /// </summary>
     public string? User { get; set; }
 
     /// <summary>Gets or sets the password that goes with <see cref="User"/>.</summary>
     public string? Password { get; set; }
 
     /// <summary>Gets or sets how many R sessions run calls at once. Default 0: one per processor.</summary>
+    [SettingRange(0, int.MaxValue, ErrorMessage = $"{Section}:PoolSize must be 0 (one session per processor) or more.")]
     public int PoolSize { get; set; }
 
-    /// <summary>Gets or sets R code run once on every new R session, e.g. <c>library(forecast); source('helpers.R')</c>. Default none.</summary>
+    /// <summary>
+    /// Gets or sets R code run once on every new R session, e.g. <c>library(forecast); source('helpers.R')</c>.
+    /// Default none.
+    /// </summary>
     public string? InitScript { get; set; }
 
-    /// <summary>Gets or sets the time a call's R work may take before it is abandoned, in seconds; a call may wait as long again for a free session. Default 300.</summary>
+    /// <summary>
+    /// Gets or sets the time a call's R work may take before it is abandoned, in seconds; a call may wait as long
+    /// again for a free session. Default 300.
+    /// </summary>
+    [SettingRange(
+        0d, MaxSeconds, MinimumIsExclusive = true, ErrorMessage = $"{Section}:TimeoutSeconds {SecondsAllowed}")]
     public double TimeoutSeconds { get; set; } = 300;
 
     /// <summary>Gets or sets the time allowed to connect to Rserve, in seconds. Default 5.</summary>
+    [SettingRange(
+        0d, MaxSeconds, MinimumIsExclusive = true, ErrorMessage = $"{Section}:ConnectTimeoutSeconds {SecondsAllowed}")]
     public double ConnectTimeoutSeconds { get; set; } = 5;
 
-    /// <summary>Gets or sets whether the host starts Rserve itself on loopback, restarts it if it dies and stops it on shutdown. Default false.</summary>
+    /// <summary>
+    /// Gets or sets whether the host starts Rserve itself on loopback, restarts it if it dies and stops it on
+    /// shutdown. Default false.
+    /// </summary>
     public bool Start { get; set; }
 
-    /// <summary>Gets or sets the <c>Rscript</c> program used to start Rserve when <see cref="Start"/> is set. Default <c>Rscript</c> from the path.</summary>
+    /// <summary>
+    /// Gets or sets the <c>Rscript</c> program used to start Rserve when <see cref="Start"/> is set. Default
+    /// <c>Rscript</c> from the path.
+    /// </summary>
     public string RscriptPath { get; set; } = "Rscript";
 
     /// <summary>
@@ -67,18 +94,24 @@ public sealed class ROptions
     /// ordinary accounts and the ranges <c>/etc/subuid</c> usually gives; 0: not isolated, R runs as
     /// <see cref="RunAs"/>.
     /// </summary>
+    [SettingRange(
+        0d,
+        RIdBlock.HighestBase,
+        ErrorMessage = $"{Section}:IsolationIdBase must be 0 (R calls not isolated) or at most {{2}}.")]
     public uint IsolationIdBase { get; set; } = 2_000_000_000;
 
     /// <summary>
     /// Gets or sets the memory (address space) each R process may use, in megabytes, when the host starts Rserve
     /// (Linux); 0 for no limit. Default 4096.
     /// </summary>
+    [ZeroOrAtLeast(256, ErrorMessage = $"{Section}:MemoryLimitMegabytes must be 0 (no limit) or at least 256.")]
     public int MemoryLimitMegabytes { get; set; } = 4096;
 
     /// <summary>
     /// Gets or sets how many processes R's account may have at once, when the host starts Rserve (Linux); 0 for no
     /// limit. Default 512.
     /// </summary>
+    [ZeroOrAtLeast(16, ErrorMessage = $"{Section}:ProcessLimit must be 0 (no limit) or at least 16.")]
     public int ProcessLimit { get; set; } = 512;
 
     /// <summary>Gets the host part of <see cref="Address"/>.</summary>
@@ -125,24 +158,30 @@ public sealed class ROptions
             ? IsolationIdBase
             : null;
 
-    /// <summary>Gets whether abandoned R work may be ended by killing its R process: only on the Rserve the host runs, where each session has its own.</summary>
+    /// <summary>
+    /// Gets whether abandoned R work may be ended by killing its R process: only on the Rserve the host runs, where
+    /// each session has its own.
+    /// </summary>
     internal bool CanEndSessions => Start && OperatingSystem.IsLinux();
 
-    /// <summary>Checks the settings at start, so that a mistake stops the host instead of failing every R call.</summary>
+    /// <summary>
+    /// Checks at start what no data annotation can say, so that a mistake stops the host instead of failing every R
+    /// call: the address against <see cref="Start"/> (which needs a loopback one), <see cref="RunAs"/> against the
+    /// host's own account, and <see cref="IsolationIdBase"/> against the machine's accounts (<c>/etc/passwd</c>).
+    /// </summary>
     internal sealed class Validator : IValidateOptions<ROptions>
     {
-        // The longest delay a CancellationTokenSource takes.
-        private const double MaxSeconds = 4_294_967;
-
         public ValidateOptionsResult Validate(string? name, ROptions options)
         {
             var problems = new List<string>();
             try
             {
                 var host = options.Host;
-                if (options.Start && !(host == "localhost" || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address))))
+                if (options.Start && !(host == "localhost"
+                    || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address))))
                 {
-                    problems.Add($"SsePlugin:Rserve:Start runs Rserve on this machine's loopback, but Address is '{options.Address}'; write 127.0.0.1:PORT.");
+                    problems.Add($"{Section}:Start runs Rserve on this machine's loopback, but Address is "
+                        + $"'{options.Address}'; write 127.0.0.1:PORT.");
                 }
             }
             catch (FormatException e)
@@ -150,36 +189,16 @@ public sealed class ROptions
                 problems.Add(e.Message);
             }
 
-            if (!(options.TimeoutSeconds is > 0 and <= MaxSeconds) || !(options.ConnectTimeoutSeconds is > 0 and <= MaxSeconds))
-            {
-                problems.Add($"SsePlugin:Rserve:TimeoutSeconds and ConnectTimeoutSeconds must be more than 0 and at most {MaxSeconds} (49 days).");
-            }
-
             if (options.RunAs is { } account && !Environment.IsPrivilegedProcess && account != Environment.UserName)
             {
-                problems.Add($"SsePlugin:Rserve:RunAs is '{account}', but only a host running as root can run R under "
+                problems.Add($"{Section}:RunAs is '{account}', but only a host running as root can run R under "
                     + "another account; remove the setting or start the host as root.");
             }
 
-            if (options.MemoryLimitMegabytes is < 0 or (> 0 and < 256) || options.ProcessLimit is < 0 or (> 0 and < 16))
-            {
-                problems.Add("SsePlugin:Rserve:MemoryLimitMegabytes must be 0 (no limit) or at least 256, "
-                    + "and ProcessLimit 0 (no limit) or at least 16.");
-            }
-
-            if (options.IsolationIdBase > RIdBlock.HighestBase)
-            {
-                problems.Add("SsePlugin:Rserve:IsolationIdBase must be 0 (R calls not isolated) or at most "
-                    + $"{RIdBlock.HighestBase}.");
-            }
-            else if (options.IsolationBase is { } idBase && RIdBlock.Conflict(idBase) is { } conflict)
+            if (options.IsolationBase is { } idBase && idBase <= RIdBlock.HighestBase
+                && RIdBlock.Conflict(idBase) is { } conflict)
             {
                 problems.Add(conflict);
-            }
-
-            if (options.PoolSize < 0)
-            {
-                problems.Add("SsePlugin:Rserve:PoolSize must be 0 (one session per processor) or more.");
             }
 
             return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
@@ -190,9 +209,26 @@ public sealed class ROptions
     {
         var colon = Address.LastIndexOf(':');
         return colon < 0
-            ? (Address.Length > 0 ? Address : throw new FormatException("SsePlugin:Rserve:Address is empty; write host:port, e.g. 127.0.0.1:6311."), 6311)
-            : (Address[..colon], int.TryParse(Address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536
-                ? port
-                : throw new FormatException($"SsePlugin:Rserve:Address is '{Address}'; write host:port, e.g. 127.0.0.1:6311."));
+            ? (Address.Length > 0 ? Address : throw new FormatException($"{Section}:Address is empty; {WriteAddress}"),
+                6311)
+            : (Address[..colon],
+                int.TryParse(Address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+                    && port is > 0 and < 65536
+                    ? port
+                    : throw new FormatException($"{Section}:Address is '{Address}'; {WriteAddress}"));
     }
+}
+
+/// <summary>Checks <see cref="ROptions"/>' data annotations at start, through the options validator source
+/// generator (no reflection).</summary>
+[OptionsValidator]
+internal sealed partial class ROptionsValidator : IValidateOptions<ROptions>;
+
+/// <summary>Allows 0 (no limit) or a whole number from a minimum on: a limit below it would stop R itself.</summary>
+/// <param name="minimum">The smallest limit allowed besides 0.</param>
+[AttributeUsage(AttributeTargets.Property)]
+internal sealed class ZeroOrAtLeastAttribute(int minimum) : ValidationAttribute
+{
+    /// <inheritdoc/>
+    public override bool IsValid(object? value) => value is int limit && (limit == 0 || limit >= minimum);
 }

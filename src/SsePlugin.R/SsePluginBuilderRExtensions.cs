@@ -23,7 +23,10 @@ public static class SsePluginBuilderRExtensions
             return builder;
         }
 
-        services.AddOptions<ROptions>().BindConfiguration(ROptions.Section).ValidateOnStart();
+        services.AddOptions<ROptions>()
+            .BindConfiguration(ROptions.Section, binder => binder.ErrorOnUnknownConfiguration = true)
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ROptions>, ROptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ROptions>, ROptions.Validator>());
         services.TryAddSingleton<RservePool>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IScriptEngine, RScriptEngine>());

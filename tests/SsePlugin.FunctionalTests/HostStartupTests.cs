@@ -68,17 +68,15 @@ public sealed class HostStartupTests
     [InlineData("--SsePlugin:Connections:Second:Port", "0")]
     public void Bad_declarations_are_all_reported_once_before_the_port_opens(params string[] connections)
     {
-        var error = Assert.Throws<SseConfigurationException>(
-            () => SsePluginHost.Build(
-                ["--port", "0", .. connections], sse => sse.AddFunctions(typeof(BadFunctions))));
+        var error = Assert.Throws<SseConfigurationException>(() => SsePluginHost.Build(
+            ["--port", "0", .. connections], sse => sse.AddFunctions(typeof(BadFunctions))));
 
         Assert.Equal(
             [DiagnosticCodes.DuplicateId, DiagnosticCodes.InvalidName, DiagnosticCodes.WrongFunctionType],
             error.Diagnostics.Select(d => d.Code).Order());
         Assert.Matches(
-            @"SSE1001 ColumnOperations\.SumOfRows \(ColumnOperations\.cs:\d+\): .* used by "
-            + @"ColumnOperations\.SumOfRows \(ColumnOperations\.cs:\d+\) and BadFunctions\.ClashesWithSumOfRows "
-            + @"\(HostStartupTests\.cs:\d+\)\.",
+            @"SSE1001 ColumnOperations\.SumOfRows \(ColumnOperations\.cs:\d+\): .* used by ColumnOperations\.SumOfRows "
+                + @"\(ColumnOperations\.cs:\d+\) and BadFunctions\.ClashesWithSumOfRows \(HostStartupTests\.cs:\d+\)\.",
             error.Message);
     }
 
@@ -86,38 +84,31 @@ public sealed class HostStartupTests
     [InlineData("--prot: no such option. The options are --port, --bind,", "--prot", "50052")]
     [InlineData(
         "'-p' is neither a command (certs, doctor) nor an option; write options as --name value (see --help).",
-        "-p", "50052")]
+        "-p",
+        "50052")]
     [InlineData("--certs needs a value.", "--certs")]
     [InlineData("--certs needs a value; --port is an option.", "--certs", "--port", "50052")]
     [InlineData("--SsePlugin:MaxConcurrentCalls needs a value.", "--SsePlugin:MaxConcurrentCalls")]
-    [InlineData(
-        "SsePlugin:Prot is not a setting; the settings in SsePlugin are Alias, AllowScript, Bind,",
+    [InlineData("not found on the instance of SsePlugin.Host.HostSettings: 'Prot'. Fix: correct or remove the setting;",
         "--SsePlugin:Prot", "50052")]
+    [InlineData("not found on the instance of SsePlugin.JavaScript.JavaScriptOptions: 'Timeout'. Fix:",
+        "--SsePlugin:JavaScript:Timeout", "5")]
     [InlineData(
-        "SsePlugin:JavaScript:Timeout is not a setting; the settings in SsePlugin:JavaScript are "
-        + "MaxRecursionDepth,",
-        "--SsePlugin:JavaScript:Timeout",
-        "5")]
+        "not found on the instance of SsePlugin.R.ROptions: 'Adress'. Fix:", "--SsePlugin:Rserve:Adress", "h:1")]
+    [InlineData("not found on the instance of SsePlugin.Server.Hosting.SseConnectionOptions: 'FunctionsFolder'. Fix:",
+        "--SsePlugin:Connections:R:FunctionsFolder", "x")]
     [InlineData(
-        "SsePlugin:Rserve:Adress is not a setting; the settings in SsePlugin:Rserve are Address,",
-        "--SsePlugin:Rserve:Adress", "h:1")]
-    [InlineData(
-        "SsePlugin:Connections:R:FunctionsFolder is not a setting; the settings in SsePlugin:Connections:R are "
-        + "Alias,",
-        "--SsePlugin:Connections:R:FunctionsFolder",
-        "x")]
-    [InlineData(
-        "SsePlugin:Connections:0: a connection's name starts with a letter", "--SsePlugin:Connections:0:Port",
-        "50060")]
+        "SsePlugin:Connections:0: a connection's name starts with a letter", "--SsePlugin:Connections:0:Port", "50060")]
     [InlineData(
         "SsePlugin:Connections:R has no Port; each connection needs a port of its own.",
-        "--SsePlugin:Connections:R:ScriptEngine", "r")]
+        "--SsePlugin:Connections:R:ScriptEngine",
+        "r")]
     [InlineData(
-        "SsePlugin:Rserve holds a value where a section of settings belongs", "--SsePlugin:Rserve",
-        "127.0.0.1:6311")]
+        "SsePlugin:Rserve holds a value where a section of settings belongs", "--SsePlugin:Rserve", "127.0.0.1:6311")]
     [InlineData(
         "Kestrel:Endpoints is not used: each analytic connection listens on a port of its own",
-        "--Kestrel:Endpoints:Extra:Url", "http://127.0.0.1:0")]
+        "--Kestrel:Endpoints:Extra:Url",
+        "http://127.0.0.1:0")]
     public void A_setting_the_host_does_not_know_is_named_instead_of_ignored(string message, params string[] args)
     {
         var error = Assert.Throws<OptionsValidationException>(
@@ -142,7 +133,7 @@ public sealed class HostStartupTests
             Assert.Equal(2, exitCode);
             Assert.Contains(
                 "SsePlugin:AllowScript is null; give it a value, or leave it out for its default. "
-                + "SsePlugin:Rserve:Address is null;",
+                    + "SsePlugin:Rserve:Address is null;",
                 printed);
             Assert.DoesNotContain("Certs", printed);
         }
@@ -261,22 +252,34 @@ public sealed class HostStartupTests
     [InlineData("--port takes a whole number, not abc.", "--port", "abc")]
     [InlineData(
         "Failed to convert configuration value 'yes' at 'SsePlugin:Connections:R:AllowScript'",
-        "--SsePlugin:Connections:R:Port", "50061", "--SsePlugin:Connections:R:AllowScript", "yes")]
+        "--SsePlugin:Connections:R:Port",
+        "50061",
+        "--SsePlugin:Connections:R:AllowScript",
+        "yes")]
     [InlineData("SsePlugin:MaxConcurrentCalls must be 0 (no limit) or more.", "--SsePlugin:MaxConcurrentCalls", "-1")]
     [InlineData(
         "SsePlugin:JavaScript:TimeoutSeconds must be more than 0 and at most 4294967 (49 days).",
-        "--SsePlugin:JavaScript:TimeoutSeconds", "0")]
+        "--SsePlugin:JavaScript:TimeoutSeconds",
+        "0")]
     [InlineData("--shutdownTimeoutSeconds takes a whole number, not 1.5.", "--shutdownTimeoutSeconds", "1.5")]
-    [InlineData("shutdownTimeoutSeconds is '-1'; write a whole number of seconds", "--shutdownTimeoutSeconds", "-1")]
+    [InlineData(
+        "shutdownTimeoutSeconds must be a whole number of seconds, 0 or more.", "--shutdownTimeoutSeconds", "-1")]
     [InlineData(
         "Failed to convert configuration value 'x' at 'SsePlugin:Rserve:PoolSize'", "--SsePlugin:Rserve:PoolSize", "x")]
     [InlineData(
         "The Serilog settings are wrong: The value Verbos is not a valid Serilog level.",
-        "--Serilog:MinimumLevel:Default", "Verbos")]
+        "--Serilog:MinimumLevel:Default",
+        "Verbos")]
     [InlineData("--prot: no such option.", "--prot", "50052")]
     [InlineData(
-        "Cannot start '/no/such/Rscript'", "--script-engine", "r", "--start-rserve", "--rserve", "127.0.0.1:1",
-        "--SsePlugin:Rserve:RscriptPath", "/no/such/Rscript")]
+        "Cannot start '/no/such/Rscript'",
+        "--script-engine",
+        "r",
+        "--start-rserve",
+        "--rserve",
+        "127.0.0.1:1",
+        "--SsePlugin:Rserve:RscriptPath",
+        "/no/such/Rscript")]
     public async Task A_setting_out_of_range_or_of_the_wrong_type_stops_the_executable_with_one_clear_line(
         string message, params string[] args)
     {
@@ -295,8 +298,8 @@ public sealed class HostStartupTests
 
         var port = new Uri(host.Address).Port;
         await host.WaitForLineAsync(
-            $"Connection main on 127.0.0.1:{port} (plaintext): scripts in javascript, 12 functions; Qlik calls them "
-            + "as follows (<Alias> is the analytic connection's name in QMC)");
+            $"Connection main on 127.0.0.1:{port} (plaintext): scripts in javascript, 12 functions; Qlik calls them as "
+                + "follows (<Alias> is the analytic connection's name in QMC)");
         await host.WaitForLineAsync("    5 Tensor      <Alias>.SumOfRows(col1, col2) -> Numeric");
     }
 
@@ -364,8 +367,8 @@ public sealed class HostStartupTests
 
         Assert.Equal(2, exitCode);
         Assert.Contains(
-            $"Failed to bind to address http://127.0.0.1:{host.Address.Port}: address already in use. Another "
-            + "program, perhaps another SsePlugin, listens there",
+            $"Failed to bind to address http://127.0.0.1:{host.Address.Port}: address already in use. "
+                + "Another program, perhaps another SsePlugin, listens there",
             printed);
         Assert.DoesNotContain("   at ", printed);
         await host.Client.AssertServesAsync();

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Discovery;
 
@@ -282,6 +284,49 @@ public sealed class ValidationTests
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Theory]
+    [InlineData("SsePlugin:JavaScript:Timeout", "5", "JavaScriptOptions: 'Timeout'")]
+    [InlineData("SsePlugin:Rserve:Adress", "h:1", "ROptions: 'Adress'")]
+    public void An_engine_s_unknown_setting_stops_a_library_mode_app_at_start(string key, string value, string message)
+    {
+        using var services = LibraryModeServices(key, value);
+
+        var error = Assert.Throws<InvalidOperationException>(
+            () => services.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.Contains(message, error.Message);
+    }
+
+    [Theory]
+    [InlineData("SsePlugin:MaxConcurrentCalls", "-1", "SsePlugin:MaxConcurrentCalls must be 0 (no limit) or more.")]
+    [InlineData("SsePlugin:JavaScript:MaxStatements", "0", "SsePlugin:JavaScript:MaxStatements must be 1 or more.")]
+    [InlineData(
+        "SsePlugin:Rserve:IsolationIdBase",
+        "4294967295",
+        "SsePlugin:Rserve:IsolationIdBase must be 0 (R calls not isolated) or at most 4293918719.")]
+    [InlineData(
+        "SsePlugin:Connections:0:Port", "50060", "SsePlugin:Connections:0: a connection's name starts with a letter")]
+    public void A_setting_out_of_range_stops_a_library_mode_app_at_start_with_its_own_message(
+        string key, string value, string message)
+    {
+        using var services = LibraryModeServices(key, value);
+
+        var error = Assert.Throws<OptionsValidationException>(
+            () => services.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.Contains(message, error.Message);
+    }
+
+    // An app's services as library mode registers them, with one setting from its configuration.
+    private static ServiceProvider LibraryModeServices(string key, string value)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(
+            new ConfigurationBuilder().AddInMemoryCollection([new(key, value)]).Build());
+        services.AddSsePlugin().AddJavaScript().AddR();
+        return services.BuildServiceProvider();
     }
 
     internal static FunctionCatalog Catalog(params Type[] types) =>

@@ -1,10 +1,12 @@
-using System.ComponentModel.DataAnnotations;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
 
 namespace SsePlugin.Server.Hosting;
 
 /// <summary>
 /// Settings of one analytic connection: the port Qlik connects to, and what Qlik finds there. In QMC each analytic
-/// connection is a name, a host and a port; one process can serve several (see <see cref="SsePluginOptions.Connections"/>).
+/// connection is a name, a host and a port; one process can serve several (see
+/// <see cref="SsePluginOptions.Connections"/>).
 /// </summary>
 public class SseConnectionOptions
 {
@@ -14,7 +16,9 @@ public class SseConnectionOptions
     /// <summary>Gets or sets the port to listen on. Default 50051.</summary>
     public int Port { get; set; } = 50051;
 
-    /// <summary>Gets or sets the address to listen on. Default 127.0.0.1 (this machine only); 0.0.0.0 for every interface.</summary>
+    /// <summary>
+    /// Gets or sets the address to listen on. Default 127.0.0.1 (this machine only); 0.0.0.0 for every interface.
+    /// </summary>
     public string Bind { get; set; } = "127.0.0.1";
 
     /// <summary>
@@ -24,39 +28,55 @@ public class SseConnectionOptions
     /// </summary>
     public string? Certs { get; set; }
 
-    /// <summary>Gets or sets whether Qlik's script functions (ScriptEval and its siblings) may run scripts. Default true.</summary>
+    /// <summary>
+    /// Gets or sets whether Qlik's script functions (ScriptEval and its siblings) may run scripts. Default true.
+    /// </summary>
     public bool AllowScript { get; set; } = true;
 
-    /// <summary>Gets or sets the engine that runs Qlik's scripts and the functions file's <c>Script</c>s: <c>javascript</c> (default) or <c>r</c>.</summary>
+    /// <summary>
+    /// Gets or sets the engine that runs Qlik's scripts and the functions file's <c>Script</c>s: <c>javascript</c>
+    /// (default) or <c>r</c>.
+    /// </summary>
     public string ScriptEngine { get; set; } = DefaultScriptEngine;
 
-    /// <summary>Gets or sets a JSON file of functions whose bodies are scripts (the R plugin's FuncDefs.json format, or <c>Script</c> + <c>Engine</c>). Default none.</summary>
+    /// <summary>
+    /// Gets or sets a JSON file of functions whose bodies are scripts (the R plugin's FuncDefs.json format, or
+    /// <c>Script</c> + <c>Engine</c>). Default none.
+    /// </summary>
     public string? FunctionsFile { get; set; }
 
     /// <summary>Gets or sets the plugin identifier sent in <c>GetCapabilities</c>. Default <c>SsePlugin</c>.</summary>
     public string PluginIdentifier { get; set; } = "SsePlugin";
 
-    /// <summary>Gets or sets the alias shown in the start-up banner's call syntax; the name given in QMC. Default <c>&lt;Alias&gt;</c>.</summary>
+    /// <summary>
+    /// Gets or sets the alias shown in the start-up banner's call syntax; the name given in QMC. Default
+    /// <c>&lt;Alias&gt;</c>.
+    /// </summary>
     public string Alias { get; set; } = "<Alias>";
 }
 
 /// <summary>
 /// Settings of the SSE server, bound from the <c>SsePlugin</c> configuration section. Its connection settings are
-/// those of the main analytic connection.
+/// those of the main analytic connection. A host may derive from it to bind, in one go, settings of its own that
+/// live in the same section.
 /// </summary>
-public sealed class SsePluginOptions : SseConnectionOptions
+public class SsePluginOptions : SseConnectionOptions
 {
     /// <summary>The configuration section these options are read from.</summary>
     public const string Section = "SsePlugin";
 
-    /// <summary>Gets or sets a folder whose assemblies are searched for functions, besides the host's own. Default none.</summary>
+    private const string WithinADay = "must be from 0 (no limit) to 86400 (a day).";
+
+    /// <summary>
+    /// Gets or sets a folder whose assemblies are searched for functions, besides the host's own. Default none.
+    /// </summary>
     public string? FunctionsFolder { get; set; }
 
     /// <summary>
     /// Gets or sets the largest request message accepted, in bytes. Default 64 MiB; Qlik's engine sends bundles far
     /// smaller. A larger message ends its call with <c>ResourceExhausted</c> as soon as its length prefix arrives.
     /// </summary>
-    [Range(1, int.MaxValue, ErrorMessage = "SsePlugin:MaxReceiveMessageBytes must be 1 or more.")]
+    [SettingRange(1, int.MaxValue, ErrorMessage = "SsePlugin:MaxReceiveMessageBytes must be 1 or more.")]
     public int MaxReceiveMessageBytes { get; set; } = 64 * 1024 * 1024;
 
     /// <summary>
@@ -70,7 +90,7 @@ public sealed class SsePluginOptions : SseConnectionOptions
     /// last eighth of the slots goes only to connections running fewer calls than slots are left, so that a few
     /// clients holding many calls cannot take every slot from another.
     /// </remarks>
-    [Range(0, int.MaxValue, ErrorMessage = "SsePlugin:MaxConcurrentCalls must be 0 (no limit) or more.")]
+    [SettingRange(0, int.MaxValue, ErrorMessage = "SsePlugin:MaxConcurrentCalls must be 0 (no limit) or more.")]
     public int MaxConcurrentCalls { get; set; } = 256;
 
     /// <summary>
@@ -78,7 +98,7 @@ public sealed class SsePluginOptions : SseConnectionOptions
     /// send an answer (a client that stops reading). Past it the call ends with <c>DeadlineExceeded</c> and frees its
     /// slot. Time the function takes does not count. Default 60, far above any pause of Qlik's engine; 0 for no limit.
     /// </summary>
-    [Range(0, 86400, ErrorMessage = "SsePlugin:ClientIdleTimeoutSeconds must be from 0 (no limit) to 86400 (a day).")]
+    [SettingRange(0, 86400, ErrorMessage = $"{Section}:ClientIdleTimeoutSeconds {WithinADay}")]
     public int ClientIdleTimeoutSeconds { get; set; } = 60;
 
     /// <summary>
@@ -88,7 +108,7 @@ public sealed class SsePluginOptions : SseConnectionOptions
     /// call ends with <c>DeadlineExceeded</c> and frees its slot. Time the function takes does not count. Default
     /// 3600, far above what Qlik's engine takes to send the largest <c>LOAD ... EXTENSION</c>; 0 for no limit.
     /// </summary>
-    [Range(0, 86400, ErrorMessage = "SsePlugin:MaxClientWaitSeconds must be from 0 (no limit) to 86400 (a day).")]
+    [SettingRange(0, 86400, ErrorMessage = $"{Section}:MaxClientWaitSeconds {WithinADay}")]
     public int MaxClientWaitSeconds { get; set; } = 3600;
 
     /// <summary>
@@ -96,7 +116,7 @@ public sealed class SsePluginOptions : SseConnectionOptions
     /// a message, so a larger value counts as 4 MiB. A single answer row larger than that ends its call with
     /// <c>ResourceExhausted</c>.
     /// </summary>
-    [Range(1, int.MaxValue, ErrorMessage = "SsePlugin:ResponseBundleBytes must be 1 or more.")]
+    [SettingRange(1, int.MaxValue, ErrorMessage = "SsePlugin:ResponseBundleBytes must be 1 or more.")]
     public int ResponseBundleBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
@@ -110,7 +130,7 @@ public sealed class SsePluginOptions : SseConnectionOptions
     /// characters about 720 MB. The default keeps one call well below the host's heap limit (75% of the machine's
     /// memory) on any machine that runs a Qlik engine.
     /// </remarks>
-    [Range(0, int.MaxValue, ErrorMessage = "SsePlugin:MaxCallMemoryMegabytes must be 0 (no limit) or more.")]
+    [SettingRange(0, int.MaxValue, ErrorMessage = $"{Section}:MaxCallMemoryMegabytes must be 0 (no limit) or more.")]
     public int MaxCallMemoryMegabytes { get; set; } = 2048;
 
     /// <summary>
@@ -120,8 +140,37 @@ public sealed class SsePluginOptions : SseConnectionOptions
     /// </summary>
     public Dictionary<string, SseConnectionOptions> Connections { get; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Lists every analytic connection's settings by name: these, the main connection's, first, then <see cref="Connections"/>.</summary>
+    /// <summary>
+    /// Lists every analytic connection's settings by name: these, the main connection's, first, then
+    /// <see cref="Connections"/>.
+    /// </summary>
     /// <returns>The settings, keyed by connection name.</returns>
     public IEnumerable<KeyValuePair<string, SseConnectionOptions>> AllConnections() =>
         Connections.Prepend(new(ConnectionRegistry.MainName, this));
+}
+
+/// <summary>Checks <see cref="SsePluginOptions"/>' data annotations at start, through the options validator source
+/// generator (no reflection).</summary>
+[OptionsValidator]
+internal sealed partial class SsePluginOptionsValidator : IValidateOptions<SsePluginOptions>;
+
+/// <summary>
+/// Checks the names of <see cref="SsePluginOptions.Connections"/>: keys of a dictionary, which no data annotation
+/// reaches. A connection's name appears in the banner, in logs and in QMC's settings.
+/// </summary>
+internal sealed partial class ConnectionNamesValidator : IValidateOptions<SsePluginOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SsePluginOptions options)
+    {
+        const string Connections = $"{SsePluginOptions.Section}:{nameof(SsePluginOptions.Connections)}";
+        var problems = options.Connections.Keys
+            .Where(connection => !ConnectionName().IsMatch(connection))
+            .Select(connection => $"{Connections}:{connection}: a connection's name starts with a letter and holds "
+                + $"letters, digits, '_' and '-' only ({Connections} is an object, not an array).")
+            .ToList();
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]*$")]
+    private static partial Regex ConnectionName();
 }

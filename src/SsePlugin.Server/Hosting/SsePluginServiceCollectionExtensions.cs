@@ -1,4 +1,5 @@
 using Grpc.AspNetCore.Server;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using SsePlugin.Server.Hosting;
 using SsePlugin.Server.Transport;
@@ -37,7 +38,13 @@ public static class SsePluginServiceCollectionExtensions
             options.Configure(configure);
         }
 
-        options.ValidateDataAnnotations().ValidateOnStart();
+        // The section also holds the engines' sections (JavaScript, Rserve) and a host's own settings, so unknown
+        // keys are left to the host, which binds them all in one type (the console host's HostSettings).
+        options.ValidateOnStart();
+        services.TryAddEnumerable(
+            ServiceDescriptor.Singleton<IValidateOptions<SsePluginOptions>, SsePluginOptionsValidator>());
+        services.TryAddEnumerable(
+            ServiceDescriptor.Singleton<IValidateOptions<SsePluginOptions>, ConnectionNamesValidator>());
         services.AddGrpc();
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<SsePluginOptions>>(
             (grpc, sse) => grpc.MaxReceiveMessageSize = sse.Value.MaxReceiveMessageBytes);

@@ -65,7 +65,7 @@ public sealed class RserveLifecycleTests : IDisposable
     [InlineData("--rserve", "127.0.0.1:notaport", "write host:port")]
     [InlineData("--SsePlugin:Rserve:TimeoutSeconds", "0", "more than 0")]
     [InlineData("--SsePlugin:Rserve:MemoryLimitMegabytes", "100", "at least 256")]
-    [InlineData("--SsePlugin:Rserve:ProcessLimit", "-1", "ProcessLimit 0 (no limit) or at least 16")]
+    [InlineData("--SsePlugin:Rserve:ProcessLimit", "-1", "ProcessLimit must be 0 (no limit) or at least 16")]
     public async Task Wrong_R_settings_stop_the_host_at_start(string key, string value, string message)
     {
         var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
