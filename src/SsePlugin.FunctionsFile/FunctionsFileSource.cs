@@ -30,7 +30,8 @@ internal sealed class FunctionsFileSource(string path, string defaultEngine) : I
     // The keys of the R plugin's FuncDefs.json, then this host's Script and Engine.
     private static readonly string[] Keys =
     [
-        "Id", "Name", "FunctionType", "ReturnType", "Params", "CacheResultInQlik", "FunctionRScript", "Script", "Engine",
+        "Id", "Name", "FunctionType", "ReturnType", "Params", "CacheResultInQlik", "FunctionRScript",
+        "Script", "Engine",
     ];
 
     public IEnumerable<FunctionDefinition> GetFunctions(

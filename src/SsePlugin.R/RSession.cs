@@ -28,11 +28,11 @@ internal sealed class RSession(
     /// of class <c>sse.error</c> holding R's message. In an R process that has run a call before (a reused session,
     /// or Rserve on Windows, which does not fork) it first puts the session back as the init script left it, as far as
     /// R lets it: what the script left in the global environment (<c>&lt;&lt;-</c>, <c>assign</c>) is removed,
-    /// globals it changed or removed are restored (the random number stream goes on), and so are the options and environment
-    /// variables it changed and the search path (<c>attach</c>, <c>library</c>). Answers are made ready for Qlik in R:
-    /// times in their own time zone's wall clock, list columns of data frames as text. <c>.sse$open()</c> starts a
-    /// session: the init script's error if it failed, else the process id and temporary folder, after making the
-    /// process the leader of a session (and process group) of its own when asked to.
+    /// globals it changed or removed are restored (the random number stream goes on), and so are the options and
+    /// environment variables it changed and the search path (<c>attach</c>, <c>library</c>). Answers are made ready
+    /// for Qlik in R: times in their own time zone's wall clock, list columns of data frames as text.
+    /// <c>.sse$open()</c> starts a session: the init script's error if it failed, else the process id and temporary
+    /// folder, after making the process the leader of a session (and process group) of its own when asked to.
     /// </summary>
     private const string Define = """
         .sse <- new.env()
