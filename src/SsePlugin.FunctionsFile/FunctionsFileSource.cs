@@ -96,7 +96,7 @@ internal sealed class FunctionsFileSource(string path, string defaultEngine) : I
 
             foreach (var problem in problems)
             {
-                Report(member, location, problem, "Fix the definition; see the README's functions file section.");
+                Report(member, location, problem, "Fix the definition; see docs/functions.md#the-functions-file.");
             }
         }
 

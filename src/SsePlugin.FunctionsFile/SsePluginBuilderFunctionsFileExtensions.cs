@@ -6,11 +6,11 @@ using SsePlugin.Server.Discovery;
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Lets analytic connections serve the functions of a functions file.</summary>
-public static class SsePluginBuilderFunctionsFileExtensions
+internal static class SsePluginBuilderFunctionsFileExtensions
 {
     /// <summary>
     /// Reads each connection's <c>FunctionsFile</c>: functions an administrator defines in JSON with a script for a
-    /// body. The script engines call it; call it yourself only for an engine of your own.
+    /// body. The script engines of this repository call it.
     /// </summary>
     /// <param name="builder">The SSE server's builder.</param>
     /// <returns>The same builder, for chaining.</returns>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -9,21 +10,26 @@ using Serilog.Configuration;
 using Serilog.Events;
 using SsePlugin.Examples;
 using SsePlugin.Host.Commands;
-using SsePlugin.Host.Security;
+using SsePlugin.JavaScript;
+using SsePlugin.R;
 using SsePlugin.Rserve;
 using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Hosting;
+using SsePlugin.Server.Security;
 
 namespace SsePlugin.Host;
 
 /// <summary>Builds the console host: configuration, logging, Kestrel (HTTP/2, with mutual TLS when a certificate folder
 /// is given) and the SSE server.</summary>
-internal static class SsePluginHost
+internal static partial class SsePluginHost
 {
     /// <summary>The key, under <see cref="SsePluginOptions.Section"/>, of whether the examples are served.</summary>
     internal const string ExamplesSetting = nameof(HostSettings.Examples);
 
     private const string RequestLogCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
+
+    private const string UnknownFix = "Fix: correct or remove it; docs/configuration.md lists the settings of each "
+        + "section.";
 
     private const string BindFix = "Fix: correct or remove the setting; docs/configuration.md lists the settings of "
         + "each section, with a number where a number is expected and true or false for switches.";
@@ -107,46 +113,10 @@ internal static class SsePluginHost
 
         configure?.Invoke(sse);
 
-        // Loaded now, so a bad certificate folder stops the host before any port opens; it never falls back to
-        // plaintext.
-        var certificates = new Dictionary<string, CertificateFolder>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (name, connection) in settings.AllConnections())
-        {
-            if (!string.IsNullOrWhiteSpace(connection.Certs))
-            {
-                certificates[name] = CertificateFolder.Load(connection.Certs);
-            }
-        }
-
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            foreach (var connection in kestrel.ApplicationServices.GetRequiredService<ConnectionRegistry>().All)
-            {
-                kestrel.Listen(IPAddress.Parse(connection.Options.Bind), connection.Options.Port, listen =>
-                {
-                    listen.Protocols = HttpProtocols.Http2;
-                    certificates.GetValueOrDefault(connection.Name)?.UseFor(listen);
-                    listen.UseAnalyticConnection(connection);
-                });
-            }
-
-            // Flow-control windows a little above Kestrel's defaults keep Qlik's bundles streaming without waiting
-            // for window updates, while bounding what a fast sender can make the host buffer.
-            kestrel.Limits.Http2.InitialConnectionWindowSize = 2 * 1024 * 1024;
-            kestrel.Limits.Http2.InitialStreamWindowSize = 1024 * 1024;
-
-            // Qlik sends a script in a header (qlik-scriptrequestheader-bin, base64): 256 KB of headers take a script
-            // of about 190 KB. Headers up to twice that fail their own call with status 431 (the one header field may
-            // be that long); longer ones end the connection, Kestrel's guard against header floods.
-            kestrel.Limits.MaxRequestHeadersTotalSize = 256 * 1024;
-            kestrel.Limits.Http2.MaxRequestHeaderFieldSize = 2 * kestrel.Limits.MaxRequestHeadersTotalSize;
-
-            // Qlik reads no "server" header; leaving it out tells a caller nothing of the software and saves encoding
-            // it.
-            kestrel.AddServerHeader = false;
-        });
-
         var app = builder.Build();
+        // Kestrel's set-up builds and checks the connections, their functions and their certificate folders: done
+        // now, so that a mistake stops the host before any port opens.
+        _ = app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value;
         Validate(app.Services);
         app.MapSsePlugin();
         return app;
@@ -261,9 +231,35 @@ internal static class SsePluginHost
         }
         catch (InvalidOperationException e)
         {
-            problems.AddRange(Unusable(e).Failures);
+            problems.Add(UnknownSettings(e, section) ?? Unusable(e).Failures.Single());
             return new T();
         }
+    }
+
+    // The binder names the keys it does not know and the type of the part of the section they are in; the
+    // administrator needs their paths (SsePlugin:Connections:R:Prt), which the parts of that type tell. Null when the
+    // binder's message is of another kind.
+    private static string? UnknownSettings(InvalidOperationException e, IConfigurationSection section)
+    {
+        if (UnknownKeys().Match(e.InnerException?.Message ?? e.Message) is not { Success: true } unknown)
+        {
+            return null;
+        }
+
+        IEnumerable<IConfigurationSection> parts = unknown.Groups["type"].Value switch
+        {
+            var type when type == typeof(JavaScriptOptions).FullName => [section.GetSection(nameof(HostSettings.JavaScript))],
+            var type when type == typeof(ROptions).FullName => [section.GetSection(nameof(HostSettings.Rserve))],
+            var type when type == typeof(SseConnectionOptions).FullName =>
+                section.GetSection(nameof(SsePluginOptions.Connections)).GetChildren(),
+            _ => [section],
+        };
+        var keys = unknown.Groups["key"].Captures.Select(key => key.Value).ToList();
+        var paths = parts.SelectMany(part => keys.Where(key => part.GetSection(key).Exists()).Select(key => $"{part.Path}:{key}"))
+            .ToList();
+        return paths.Count == 0
+            ? null
+            : $"{string.Join(", ", paths)} {(paths.Count == 1 ? "is not a setting" : "are not settings")}. {UnknownFix}";
     }
 
     // The settings Kestrel's set-up reads were bound and checked by Build (a mistake stops it there, one options type
@@ -319,6 +315,9 @@ internal static class SsePluginHost
                 "Serilog", typeof(LoggerConfiguration), [$"The Serilog settings are wrong: {e.Message}"]);
         }
     }
+
+    [GeneratedRegex(@"not found on the instance of (?<type>[\w.]+): (?:'(?<key>[^']*)'(?:, )?)+")]
+    private static partial Regex UnknownKeys();
 
     private static bool HasOwnFunctions(SsePluginOptions options) =>
         !string.IsNullOrWhiteSpace(options.FunctionsFolder)

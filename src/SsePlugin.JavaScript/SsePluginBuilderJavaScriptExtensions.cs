@@ -14,12 +14,19 @@ public static class SsePluginBuilderJavaScriptExtensions
     /// the <c>SsePlugin:JavaScript</c> configuration section.
     /// </summary>
     /// <param name="builder">The SSE server's builder.</param>
+    /// <param name="configure">Changes the limits after configuration is bound, if given.</param>
     /// <returns>The same builder, for chaining.</returns>
-    public static ISsePluginBuilder AddJavaScript(this ISsePluginBuilder builder)
+    public static ISsePluginBuilder AddJavaScript(
+        this ISsePluginBuilder builder, Action<JavaScriptOptions>? configure = null)
     {
-        builder.Services.AddOptions<JavaScriptOptions>()
+        var options = builder.Services.AddOptions<JavaScriptOptions>()
             .BindConfiguration(JavaScriptOptions.Section, binder => binder.ErrorOnUnknownConfiguration = true)
             .ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
         builder.Services.TryAddEnumerable(
             ServiceDescriptor.Singleton<IValidateOptions<JavaScriptOptions>, JavaScriptOptionsValidator>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IScriptEngine, JintScriptEngine>());

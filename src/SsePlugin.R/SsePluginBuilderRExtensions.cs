@@ -14,18 +14,25 @@ public static class SsePluginBuilderRExtensions
     /// from the <c>SsePlugin:Rserve</c> configuration section.
     /// </summary>
     /// <param name="builder">The SSE server's builder.</param>
+    /// <param name="configure">Changes the settings after configuration is bound, if given.</param>
     /// <returns>The same builder, for chaining.</returns>
-    public static ISsePluginBuilder AddR(this ISsePluginBuilder builder)
+    public static ISsePluginBuilder AddR(this ISsePluginBuilder builder, Action<ROptions>? configure = null)
     {
         var services = builder.Services;
+        var options = services.AddOptions<ROptions>()
+            .BindConfiguration(ROptions.Section, binder => binder.ErrorOnUnknownConfiguration = true)
+            .ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        // Added once, however often AddR is called.
         if (services.Any(service => service.ServiceType == typeof(RserveSupervisor)))
         {
             return builder;
         }
 
-        services.AddOptions<ROptions>()
-            .BindConfiguration(ROptions.Section, binder => binder.ErrorOnUnknownConfiguration = true)
-            .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ROptions>, ROptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ROptions>, ROptions.Validator>());
         services.TryAddSingleton<RservePool>();

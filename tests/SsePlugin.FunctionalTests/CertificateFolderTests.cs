@@ -1,6 +1,7 @@
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host;
 using SsePlugin.Host.Security;
+using SsePlugin.Server.Security;
 
 namespace SsePlugin.FunctionalTests;
 

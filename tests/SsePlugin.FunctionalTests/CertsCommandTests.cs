@@ -1,7 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host.Commands;
-using SsePlugin.Host.Security;
+using SsePlugin.Server.Security;
 
 namespace SsePlugin.FunctionalTests;
 

@@ -89,14 +89,13 @@ public sealed class HostStartupTests
     [InlineData("--certs needs a value.", "--certs")]
     [InlineData("--certs needs a value; --port is an option.", "--certs", "--port", "50052")]
     [InlineData("--SsePlugin:MaxConcurrentCalls needs a value.", "--SsePlugin:MaxConcurrentCalls")]
-    [InlineData("not found on the instance of SsePlugin.Host.HostSettings: 'Prot'. Fix: correct or remove the setting;",
-        "--SsePlugin:Prot", "50052")]
-    [InlineData("not found on the instance of SsePlugin.JavaScript.JavaScriptOptions: 'Timeout'. Fix:",
-        "--SsePlugin:JavaScript:Timeout", "5")]
+    [InlineData("SsePlugin:Prot is not a setting. Fix: correct or remove it;", "--SsePlugin:Prot", "50052")]
+    [InlineData("SsePlugin:JavaScript:Timeout is not a setting. Fix:", "--SsePlugin:JavaScript:Timeout", "5")]
+    [InlineData("SsePlugin:Rserve:Adress is not a setting. Fix:", "--SsePlugin:Rserve:Adress", "h:1")]
     [InlineData(
-        "not found on the instance of SsePlugin.R.ROptions: 'Adress'. Fix:", "--SsePlugin:Rserve:Adress", "h:1")]
-    [InlineData("not found on the instance of SsePlugin.Server.Hosting.SseConnectionOptions: 'FunctionsFolder'. Fix:",
-        "--SsePlugin:Connections:R:FunctionsFolder", "x")]
+        "SsePlugin:Connections:R:FunctionsFolder is not a setting. Fix:",
+        "--SsePlugin:Connections:R:FunctionsFolder",
+        "x")]
     [InlineData(
         "SsePlugin:Connections:0: a connection's name starts with a letter", "--SsePlugin:Connections:0:Port", "50060")]
     [InlineData(

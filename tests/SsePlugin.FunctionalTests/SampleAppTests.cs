@@ -24,12 +24,7 @@ public sealed partial class SampleAppTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _app = Process.Start(new ProcessStartInfo("dotnet", [SampleApp, "--urls", "http://127.0.0.1:0"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(SampleApp),
-        })!;
+        _app = Start("--SsePlugin:Port", "0");
         _ = _app.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(CallTimeout);
         while (await _app.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
@@ -99,6 +94,65 @@ public sealed partial class SampleAppTests : IAsyncLifetime
             name => name is "SsePlugin.JavaScript.dll" or "SsePlugin.R.dll" or "SsePlugin.Rserve.dll"
                 or "SsePlugin.FunctionsFile.dll" or "Jint.dll" or "Newtonsoft.Json.dll");
     }
+
+    [Theory]
+    [InlineData("The script engine 'r' does not exist", "--SsePlugin:ScriptEngine", "r")]
+    [InlineData("SSE1013", "--SsePlugin:Bind", "localhost")]
+    [InlineData("certificate folder /nonexistent/certs", "--SsePlugin:Certs", "/nonexistent/certs")]
+    [InlineData("MaxConcurrentCalls must be 0 (no limit) or more", "--SsePlugin:MaxConcurrentCalls", "-1")]
+    public async Task A_mistake_stops_the_app_before_it_listens(string message, params string[] args)
+    {
+        using var app = Start(["--SsePlugin:Port", "0", .. args]);
+        var output = app.StandardOutput.ReadToEndAsync();
+        var errors = app.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(CallTimeout);
+        try
+        {
+            await app.WaitForExitAsync(timeout.Token);
+        }
+        finally
+        {
+            app.Kill(entireProcessTree: true);
+        }
+
+        Assert.NotEqual(0, app.ExitCode);
+        Assert.Contains(message, await errors + await output);
+        Assert.DoesNotContain("Now listening", await output);
+    }
+
+    [Fact]
+    public async Task Listens_on_every_analytic_connection_of_its_settings()
+    {
+        await DisposeAsync();
+        _app = Start("--SsePlugin:Port", "0", "--SsePlugin:Connections:second:Port", "0");
+        _ = _app.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(CallTimeout);
+        var addresses = new List<string>();
+        while (addresses.Count < 2 && await _app.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (ListeningOn().Match(line) is { Success: true } listening)
+            {
+                addresses.Add(listening.Groups[1].Value);
+            }
+        }
+
+        foreach (var address in addresses)
+        {
+            using var channel = GrpcChannel.ForAddress(address);
+            var capabilities = await new Connector.ConnectorClient(channel).GetCapabilitiesAsync(new Empty());
+            Assert.Equal(2, capabilities.Functions.Count);
+        }
+
+        Assert.Equal(2, addresses.Distinct().Count());
+    }
+
+    private static Process Start(params string[] args) =>
+        Process.Start(new ProcessStartInfo("dotnet", [SampleApp, .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(SampleApp),
+        })!;
 
     [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]
     private static partial Regex ListeningOn();

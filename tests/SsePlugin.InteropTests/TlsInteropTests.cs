@@ -1,5 +1,7 @@
 using SsePlugin.Host.Security;
+using SsePlugin.Server.Security;
 using Xunit;
+
 using static SsePlugin.InteropTests.Dual;
 
 namespace SsePlugin.InteropTests;

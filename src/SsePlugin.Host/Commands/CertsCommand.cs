@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SsePlugin.Host.Security;
+using SsePlugin.Server.Security;
 
 namespace SsePlugin.Host.Commands;
 

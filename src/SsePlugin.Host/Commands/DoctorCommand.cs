@@ -6,7 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Qlik.Sse;
-using SsePlugin.Host.Security;
+using SsePlugin.Server.Security;
 
 namespace SsePlugin.Host.Commands;
 

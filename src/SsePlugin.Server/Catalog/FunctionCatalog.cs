@@ -62,7 +62,7 @@ public sealed class FunctionCatalog
             "name",
             "Rename one of them (SseFunction's Name property).",
             diagnostics);
-        foreach (var function in functions.Where(f => QlikProtocol.ScriptFunctions.Contains(f.Name)))
+        foreach (var function in functions.Where(f => QlikProtocol.ScriptFunctionNames.Contains(f.Name)))
         {
             diagnostics.Add(new SseDiagnostic(
                 DiagnosticCodes.InvalidName,

@@ -51,7 +51,7 @@ internal static class QlikProtocol
     /// The eight functions Qlik defines for scripts, which it sends as scripts (<c>EvaluateScript</c>), never to a
     /// plugin function of the same name.
     /// </summary>
-    public static FrozenSet<string> ScriptFunctions { get; } = FrozenSet.Create(
+    public static FrozenSet<string> ScriptFunctionNames { get; } = FrozenSet.Create(
         StringComparer.OrdinalIgnoreCase,
         "ScriptEval",
         "ScriptEvalStr",

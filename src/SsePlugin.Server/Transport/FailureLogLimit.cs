@@ -9,7 +9,7 @@ namespace SsePlugin.Server.Transport;
 /// failure, while a single failure is logged as ever.
 /// </summary>
 /// <typeparam name="TKind">What the summary counts the failures by, e.g. a call's status.</typeparam>
-public sealed class FailureLogLimit<TKind>
+internal sealed class FailureLogLimit<TKind>
     where TKind : notnull
 {
     private const long WindowMilliseconds = 1000;
@@ -81,7 +81,7 @@ public sealed class FailureLogLimit<TKind>
 }
 
 /// <summary>The limit that <see cref="FailureLogLimit{TKind}"/> applies.</summary>
-public static class FailureLogLimit
+internal static class FailureLogLimit
 {
     /// <summary>The most failures logged one line each in a second.</summary>
     public const int LinesPerSecond = 20;

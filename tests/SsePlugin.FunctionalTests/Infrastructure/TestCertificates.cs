@@ -1,5 +1,5 @@
 using SsePlugin.Host.Commands;
-using SsePlugin.Host.Security;
+using SsePlugin.Server.Security;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
 

@@ -1,7 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Qlik.Sse;
-using SsePlugin.Host.Security;
+using SsePlugin.Server.Security;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
 

@@ -5,6 +5,8 @@ using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host.Security;
 using SsePlugin.Rserve;
+using SsePlugin.Server.Security;
+
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests.R;

@@ -1,4 +1,5 @@
 using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using SsePlugin.Server.Hosting;
@@ -45,10 +46,12 @@ public static class SsePluginServiceCollectionExtensions
             ServiceDescriptor.Singleton<IValidateOptions<SsePluginOptions>, SsePluginOptionsValidator>());
         services.TryAddEnumerable(
             ServiceDescriptor.Singleton<IValidateOptions<SsePluginOptions>, ConnectionNamesValidator>());
+        // The largest request message is the SSE service's own: the app's other gRPC services keep theirs.
         services.AddGrpc();
-        services.AddOptions<GrpcServiceOptions>().Configure<IOptions<SsePluginOptions>>(
+        services.AddOptions<GrpcServiceOptions<ConnectorService>>().Configure<IOptions<SsePluginOptions>>(
             (grpc, sse) => grpc.MaxReceiveMessageSize = sse.Value.MaxReceiveMessageBytes);
         services.AddSingleton(ConnectionRegistry.Create);
+        services.TryAddEnumerable(ServiceDescriptor.Transient<IConfigureOptions<KestrelServerOptions>, KestrelSetup>());
         services.AddSingleton<ConnectorService>();
         return new SsePluginBuilder(services);
     }

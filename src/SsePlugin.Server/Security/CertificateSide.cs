@@ -1,10 +1,10 @@
-namespace SsePlugin.Host.Security;
+namespace SsePlugin.Server.Security;
 
 /// <summary>
 /// One end of the mutual TLS connection and the file names Qlik's certificate guide gives it: the plugin presents
 /// <c>sse_server_cert.pem</c>, the Qlik engine <c>sse_client_cert.pem</c>, and both trust their <c>root_cert.pem</c>.
 /// </summary>
-internal sealed class CertificateSide
+public sealed class CertificateSide
 {
     /// <summary>The root certificate's file name, the same on both sides.</summary>
     public const string RootFile = "root_cert.pem";

@@ -1,7 +1,7 @@
-namespace SsePlugin.Host.Security;
+namespace SsePlugin.Server.Security;
 
 /// <summary>Thrown when a certificate folder cannot be used; lists every file at fault and its problem.</summary>
-internal sealed class CertificateFolderException : Exception
+public sealed class CertificateFolderException : Exception
 {
     /// <summary>Creates the exception from the problems found.</summary>
     /// <param name="directory">The folder.</param>

@@ -3,17 +3,20 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using SsePlugin.Server.Transport;
 
-namespace SsePlugin.Host.Security;
+namespace SsePlugin.Server.Security;
 
 /// <summary>
 /// The certificates of one side of the connection, read from a folder with Qlik's file names and checked file by
 /// file: the root (<c>root_cert.pem</c>) and this side's certificate with its private key. The other side is trusted
 /// only when its certificate chains to this root; the machine's certificate store plays no part.
 /// </summary>
-internal sealed partial class CertificateFolder
+public sealed partial class CertificateFolder
 {
     private const string RsaAlgorithm = "1.2.840.113549.1.1.1";
     private const string EcAlgorithm = "1.2.840.10045.2.1";

@@ -1,0 +1,24 @@
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using SsePlugin.Server.Hosting;
+using SsePlugin.Server.Transport;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps the SSE server's gRPC service.</summary>
+public static class SsePluginEndpointRouteBuilderExtensions
+{
+    /// <summary>Maps the <c>qlik.sse.Connector</c> gRPC service that Qlik's engine calls.</summary>
+    /// <param name="endpoints">The application's endpoints.</param>
+    /// <returns>The service's endpoint conventions.</returns>
+    /// <exception cref="InvalidOperationException">The SSE server was not added to the app's services.</exception>
+    public static GrpcServiceEndpointConventionBuilder MapSsePlugin(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        return endpoints.ServiceProvider.GetService<ConnectionRegistry>() is null
+            ? throw new InvalidOperationException(
+                "The SSE server is not among the app's services: call builder.Services.AddSsePlugin() before "
+                + "app.MapSsePlugin().")
+            : endpoints.MapGrpcService<ConnectorService>();
+    }
+}
