@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using SsePlugin.Server.Hosting;
 using SsePlugin.Server.Invocation;
 using SsePlugin.Server.Protocol;
+using SsePlugin.Server.Security;
 
 using Capabilities = Qlik.Sse.Capabilities;
 using Empty = Qlik.Sse.Empty;

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace SsePlugin.Server.Transport;
+namespace SsePlugin.Server.Security;
 
 /// <summary>
 /// Lets at most <see cref="FailureLogLimit.LinesPerSecond"/> failures a second have a log line each, and counts the
