@@ -248,18 +248,19 @@ internal static partial class SsePluginHost
 
         IEnumerable<IConfigurationSection> parts = unknown.Groups["type"].Value switch
         {
-            var type when type == typeof(JavaScriptOptions).FullName => [section.GetSection(nameof(HostSettings.JavaScript))],
+            var type when type == typeof(JavaScriptOptions).FullName =>
+                [section.GetSection(nameof(HostSettings.JavaScript))],
             var type when type == typeof(ROptions).FullName => [section.GetSection(nameof(HostSettings.Rserve))],
             var type when type == typeof(SseConnectionOptions).FullName =>
                 section.GetSection(nameof(SsePluginOptions.Connections)).GetChildren(),
             _ => [section],
         };
         var keys = unknown.Groups["key"].Captures.Select(key => key.Value).ToList();
-        var paths = parts.SelectMany(part => keys.Where(key => part.GetSection(key).Exists()).Select(key => $"{part.Path}:{key}"))
+        var paths = parts
+            .SelectMany(part => keys.Where(key => part.GetSection(key).Exists()).Select(key => $"{part.Path}:{key}"))
             .ToList();
-        return paths.Count == 0
-            ? null
-            : $"{string.Join(", ", paths)} {(paths.Count == 1 ? "is not a setting" : "are not settings")}. {UnknownFix}";
+        var verb = paths.Count == 1 ? "is not a setting" : "are not settings";
+        return paths.Count == 0 ? null : $"{string.Join(", ", paths)} {verb}. {UnknownFix}";
     }
 
     // The settings Kestrel's set-up reads were bound and checked by Build (a mistake stops it there, one options type
