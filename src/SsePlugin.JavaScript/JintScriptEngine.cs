@@ -54,5 +54,12 @@ internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IS
                     : $"{error.Description} (line {error.LineNumber}, column {Column(error.LineNumber, error.Column)})";
                 throw new CallFailure(CallFailureKind.InvalidInput, $"The script does not parse: {where}.");
             }
+            catch (ScriptPreparationException e)
+            {
+                // Jint's other refusals of a script it parsed, such as expressions nested deeper than it prepares.
+                throw new CallFailure(
+                    CallFailureKind.InvalidInput,
+                    $"The script cannot be prepared: {(e.InnerException ?? e).Message} Simplify it.");
+            }
         });
 }

@@ -9,6 +9,16 @@ namespace SsePlugin.FunctionalTests;
 [Collection(SharedHost.Name)]
 public sealed class ScriptTests(HostFixture host)
 {
+    // Deeper than Jint's parser nests: refused when the script is prepared, not as a parse error.
+    private const string NestedTooDeeply =
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+        + "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+        + "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+        + "1"
+        + "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+        + "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+        + "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]";
+
     private static readonly (string, DataType)[] TwoNumbers = [("a", DataType.Numeric), ("b", DataType.Numeric)];
     private static readonly (string, DataType)[] TwoStrings = [("a", DataType.String), ("b", DataType.String)];
     private static readonly (string, DataType)[] OneNumber = [("value", DataType.Numeric)];
@@ -232,6 +242,7 @@ public sealed class ScriptTests(HostFixture host)
     [InlineData("args[0] +", "ScriptEval: The script does not parse: the script ends too early")]
     [InlineData("args[0] +\n) + 1", "ScriptEval: The script does not parse: Unexpected token ')' (line 2, column 1)")]
     [InlineData("args[0] + )", "ScriptEval: The script does not parse: Unexpected token ')' (line 1, column 11)")]
+    [InlineData(NestedTooDeeply, "ScriptEval: The script cannot be prepared:")]
     [InlineData("throw new Error('custom failure')", "custom failure")]
     [InlineData(
         "(async () => { throw new Error('async failure'); })()",
