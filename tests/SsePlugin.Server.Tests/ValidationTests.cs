@@ -214,6 +214,19 @@ public sealed class ValidationTests
     }
 
     [Fact]
+    public void A_class_named_as_a_function_class_that_declares_none_is_a_mistake_unless_a_whole_assembly_is_searched()
+    {
+        var services = new ServiceCollection().BuildServiceProvider();
+
+        var error = Assert.Throws<SseConfigurationException>(
+            () => FunctionCatalog.Create([new AttributedFunctionSource([typeof(string)], named: true)], services));
+        var diagnostic = Assert.Single(error.Diagnostics);
+        Assert.Equal((DiagnosticCodes.NoFunctions, "System.String"), (diagnostic.Code, diagnostic.Member));
+        Assert.Contains("declares no method marked [SseFunction]", diagnostic.Problem);
+        Assert.Empty(FunctionCatalog.Create([new AttributedFunctionSource([typeof(string)])], services).Functions);
+    }
+
+    [Fact]
     public void Types_in_messages_are_written_as_in_CSharp()
     {
         var error = Assert.Throws<SseConfigurationException>(

@@ -69,6 +69,9 @@ public static class DiagnosticCodes
     /// an unknown script engine.
     /// </summary>
     public const string InvalidConnection = "SSE1013";
+
+    /// <summary>A class named as a function class declares no <see cref="SseFunctionAttribute"/> method.</summary>
+    public const string NoFunctions = "SSE1014";
 }
 
 /// <summary>

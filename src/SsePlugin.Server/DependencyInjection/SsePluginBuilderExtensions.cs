@@ -20,7 +20,7 @@ public static class SsePluginBuilderExtensions
     /// <returns>The same builder, for chaining.</returns>
     public static ISsePluginBuilder AddFunctions(this ISsePluginBuilder builder, params Type[] types)
     {
-        builder.Services.AddSingleton<IFunctionSource>(new AttributedFunctionSource(types));
+        builder.Services.AddSingleton<IFunctionSource>(new AttributedFunctionSource(types, named: true));
         return builder;
     }
 
@@ -30,8 +30,12 @@ public static class SsePluginBuilderExtensions
     /// <param name="builder">The SSE server's builder.</param>
     /// <param name="assembly">The assembly to search.</param>
     /// <returns>The same builder, for chaining.</returns>
-    public static ISsePluginBuilder AddFunctionsFrom(this ISsePluginBuilder builder, Assembly assembly) =>
-        builder.AddFunctions(assembly.GetExportedTypes());
+    public static ISsePluginBuilder AddFunctionsFrom(this ISsePluginBuilder builder, Assembly assembly)
+    {
+        ArgumentNullException.ThrowIfNull(assembly);
+        builder.Services.AddSingleton<IFunctionSource>(new AttributedFunctionSource(assembly.GetExportedTypes()));
+        return builder;
+    }
 
     /// <summary>
     /// Serves the <see cref="SsePlugin.SseFunctionAttribute"/> methods of the assemblies in a folder, loaded at

@@ -12,7 +12,9 @@ namespace SsePlugin.Server.Discovery;
 /// services, for the life of the host: it must be safe to call from several calls at once.
 /// </summary>
 /// <param name="types">The function classes.</param>
-internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunctionSource
+/// <param name="named">Whether the classes were named one by one, so that one without functions is a mistake; not
+/// when they are every class of an assembly.</param>
+internal sealed class AttributedFunctionSource(IEnumerable<Type> types, bool named = false) : IFunctionSource
 {
     private static readonly Dictionary<Type, string> Keywords = new()
     {
@@ -36,12 +38,15 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
         {
             object? instance = null;
             var initialized = false;
+            var declares = false;
             foreach (var method in type.GetMethods(AllMethods).OrderBy(m => m.MetadataToken))
             {
                 if (method.GetCustomAttribute<SseFunctionAttribute>() is not { } attribute)
                 {
                     continue;
                 }
+
+                declares = true;
 
                 var found = new List<SseDiagnostic>();
                 MethodPlan? plan;
@@ -98,6 +103,16 @@ internal sealed class AttributedFunctionSource(IEnumerable<Type> types) : IFunct
                     MemberName(method),
                     invoker,
                     Location(attribute)));
+            }
+
+            if (named && !declares)
+            {
+                diagnostics.Add(new SseDiagnostic(
+                    DiagnosticCodes.NoFunctions,
+                    type.FullName ?? type.Name,
+                    null,
+                    "The class was named as a function class, but it declares no method marked [SseFunction].",
+                    "Mark its functions with [SseFunction], or name the class that declares them."));
             }
         }
 
