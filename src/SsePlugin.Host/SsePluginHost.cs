@@ -241,7 +241,7 @@ internal static partial class SsePluginHost
     // binder's message is of another kind.
     private static string? UnknownSettings(InvalidOperationException e, IConfigurationSection section)
     {
-        if (UnknownKeys().Match(e.InnerException?.Message ?? e.Message) is not { Success: true } unknown)
+        if (UnknownKeys().Match(Innermost(e).Message) is not { Success: true } unknown)
         {
             return null;
         }
@@ -288,19 +288,14 @@ internal static partial class SsePluginHost
     // The binder names a value it cannot convert with its setting, or the keys it does not know with the type they
     // were bound to; its innermost exception says which (a connection's is wrapped in a general one). The
     // administrator needs that line, not a stack trace.
-    private static OptionsValidationException Unusable(InvalidOperationException e)
-    {
-        var cause = e;
-        while (cause.InnerException is InvalidOperationException inner)
-        {
-            cause = inner;
-        }
+    private static OptionsValidationException Unusable(InvalidOperationException e) => new(
+        SsePluginOptions.Section,
+        typeof(HostSettings),
+        [$"A setting cannot be used: {Innermost(e).Message.TrimEnd('.')}. {BindFix}"]);
 
-        return new OptionsValidationException(
-            SsePluginOptions.Section,
-            typeof(HostSettings),
-            [$"A setting cannot be used: {cause.Message.TrimEnd('.')}. {BindFix}"]);
-    }
+    // The binder's own exception, inside the general ones it wraps a connection's in.
+    private static InvalidOperationException Innermost(InvalidOperationException e) =>
+        e.InnerException is InvalidOperationException inner ? Innermost(inner) : e;
 
     // Serilog names the setting it cannot use; the administrator needs no stack trace.
     private static LoggerConfiguration CheckedConfiguration(

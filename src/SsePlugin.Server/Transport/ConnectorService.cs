@@ -154,8 +154,8 @@ internal partial class ConnectorService
         var started = Stopwatch.GetTimestamp();
         var common = QlikHeaders.NoCommon;
         var name = rpc == nameof(EvaluateScript) ? "script" : "?";
-        var connection = _connections.For(context.GetHttpContext());
         var http = context.GetHttpContext();
+        var connection = _connections.For(http);
         var connectionId = http.Connection.Id;
         FunctionCall? call = null;
         ClientWatch? watch = null;
