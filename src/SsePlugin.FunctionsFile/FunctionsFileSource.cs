@@ -60,7 +60,16 @@ internal sealed class FunctionsFileSource(string path, string defaultEngine) : I
             {
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        catch (UnauthorizedAccessException)
+        {
+            Report(
+                file,
+                path,
+                $"The host cannot read {Path.GetFullPath(path)}: permission denied.",
+                $"Give the account the host runs as ({Environment.UserName}) read access to it.");
+            return [];
+        }
+        catch (Exception e) when (e is IOException or JsonException)
         {
             Report(
                 file,

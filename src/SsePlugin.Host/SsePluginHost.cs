@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Configuration;
@@ -92,6 +93,7 @@ internal static partial class SsePluginHost
                 standardErrorFromLevel: LogEventLevel.Error),
             preserveStaticLogger: true);
 
+        AddServiceLifetimes(builder.Services);
         builder.Services.AddOptions<ShutdownSettings>()
             .Bind(builder.Configuration)
             .Validate(
@@ -131,10 +133,11 @@ internal static partial class SsePluginHost
         Log.Logger = new LoggerConfiguration()
             .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Error)
             .CreateBootstrapLogger();
+        WebApplication? app = null;
         try
         {
             // Every declaration and connection is checked before a port opens; a mistake stops the host here.
-            var app = Build(arguments);
+            app = Build(arguments);
             Announce(app);
             await app.RunAsync().ConfigureAwait(false);
             return ExitCodes.Ok;
@@ -168,6 +171,26 @@ internal static partial class SsePluginHost
                 e.Message);
             return ExitCodes.Usage;
         }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
+        {
+            Log.Fatal(
+                "The host may not listen on {EndPoints}: permission denied. Fix: give it a port from 1024 up (--port); "
+                    + "on Linux only a privileged account may listen below 1024 (under systemd, "
+                    + "AmbientCapabilities=CAP_NET_BIND_SERVICE grants it); on Windows the port may be reserved "
+                    + "(netsh interface ipv4 show excludedportrange protocol=tcp).",
+                string.Join(", ", EndPoints(app)));
+            return ExitCodes.Usage;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            var path = DeniedPath().Match(e.Message) is { Success: true } denied ? denied.Groups[1].Value : e.Message;
+            Log.Fatal(
+                "The host cannot read {Path}: permission denied. Fix: give the account the host runs as ({Account}) "
+                    + "read access to it (chmod or chown on Linux, the file's Security tab on Windows).",
+                path,
+                Environment.UserName);
+            return ExitCodes.Usage;
+        }
         catch (Exception e) when (e is not HostAbortedException)
         {
             Log.Fatal(e, "The host could not run: {Message}", e.Message);
@@ -195,6 +218,14 @@ internal static partial class SsePluginHost
         var connections = app.Services.GetRequiredService<ConnectionRegistry>().All;
         var addresses = app.Urls.ToList();
         logger.LogInformation("SsePlugin {Version}", Version);
+        var drain = app.Services.GetRequiredService<IOptions<SsePluginOptions>>().Value.DrainDelaySeconds;
+        var shutdown = app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
+        logger.LogInformation(
+            "When told to stop (Ctrl+C, SIGTERM, a service stop): health NOT_SERVING at once, new calls taken for "
+                + "{DrainDelaySeconds} s more (SsePlugin:DrainDelaySeconds), then running calls get up to "
+                + "{ShutdownTimeoutSeconds} s (shutdownTimeoutSeconds)",
+            drain,
+            (shutdown - TimeSpan.FromSeconds(drain)).TotalSeconds);
         for (var i = 0; i < connections.Count; i++)
         {
             var connection = connections[i];
@@ -220,6 +251,22 @@ internal static partial class SsePluginHost
             }
         }
     });
+
+    // Run by systemd (Type=notify) or as a Windows service, the host tells the service manager when it is ready (every
+    // port listens) and when it stops; in a console neither applies and Ctrl+C stops it. .NET recognises systemd by
+    // the host's parent process, which a unit with ProtectProc=invisible hides: NOTIFY_SOCKET, which systemd sets for
+    // Type=notify, is taken as the sign too, as newer .NET versions do.
+    private static void AddServiceLifetimes(IServiceCollection services)
+    {
+        services.AddWindowsService();
+        services.AddSystemd();
+        if (!SystemdHelpers.IsSystemdService()
+            && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NOTIFY_SOCKET")))
+        {
+            services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
+            services.AddSingleton<IHostLifetime, SystemdLifetime>();
+        }
+    }
 
     // Binds a section whole, refusing keys that name no setting; a mistake is added to the problems.
     private static T Bind<T>(IConfigurationSection section, List<string> problems)
@@ -311,6 +358,14 @@ internal static partial class SsePluginHost
                 "Serilog", typeof(LoggerConfiguration), [$"The Serilog settings are wrong: {e.Message}"]);
         }
     }
+
+    // Where each analytic connection listens, as configured.
+    private static IEnumerable<string> EndPoints(WebApplication? app) =>
+        app?.Services.GetRequiredService<ConnectionRegistry>().All
+            .Select(c => new IPEndPoint(IPAddress.Parse(c.Options.Bind), c.Options.Port).ToString()) ?? ["its port"];
+
+    [GeneratedRegex("Access to the path '(.+)' is denied")]
+    private static partial Regex DeniedPath();
 
     [GeneratedRegex(@"not found on the instance of (?<type>[\w.]+): (?:'(?<key>[^']*)'(?:, )?)+")]
     private static partial Regex UnknownKeys();

@@ -8,7 +8,12 @@ namespace Microsoft.AspNetCore.Builder;
 /// <summary>Maps the SSE server's gRPC service.</summary>
 public static class SsePluginEndpointRouteBuilderExtensions
 {
-    /// <summary>Maps the <c>qlik.sse.Connector</c> gRPC service that Qlik's engine calls.</summary>
+    /// <summary>
+    /// Maps the <c>qlik.sse.Connector</c> gRPC service that Qlik's engine calls, and the standard gRPC health service
+    /// (<c>grpc.health.v1.Health</c>) that load balancers and orchestrators call: service <c>""</c> for the whole
+    /// host, each analytic connection by its name, each health check by its own (see
+    /// <see cref="SsePlugin.Server.Health.SseHealthTags"/>).
+    /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
     /// <returns>The service's endpoint conventions.</returns>
     /// <exception cref="InvalidOperationException">The SSE server was not added to the app's services.</exception>
@@ -19,6 +24,12 @@ public static class SsePluginEndpointRouteBuilderExtensions
             ? throw new InvalidOperationException(
                 "The SSE server is not among the app's services: call builder.Services.AddSsePlugin() before "
                 + "app.MapSsePlugin().")
-            : endpoints.MapGrpcService<ConnectorService>();
+            : MapServices(endpoints);
+    }
+
+    private static GrpcServiceEndpointConventionBuilder MapServices(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcHealthChecksService();
+        return endpoints.MapGrpcService<ConnectorService>();
     }
 }

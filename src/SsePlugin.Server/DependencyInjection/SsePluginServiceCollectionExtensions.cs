@@ -1,8 +1,13 @@
+using Grpc.AspNetCore.HealthChecks;
 using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using SsePlugin.Server.Health;
 using SsePlugin.Server.Hosting;
+using SsePlugin.Server.Scripting;
 using SsePlugin.Server.Transport;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -10,6 +15,9 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Adds an SSE server to an application's services.</summary>
 public static class SsePluginServiceCollectionExtensions
 {
+    /// <summary>How often the health checks run for <c>Watch</c> calls of the gRPC health service.</summary>
+    private static readonly TimeSpan HealthPublisherPeriod = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// Adds the SSE server, its settings bound from the <c>SsePlugin</c> configuration section; then name the
     /// functions it serves (<see cref="SsePluginBuilderExtensions.AddFunctions{T}"/>) and the script engines it runs,
@@ -52,8 +60,32 @@ public static class SsePluginServiceCollectionExtensions
             (grpc, sse) => grpc.MaxReceiveMessageSize = sse.Value.MaxReceiveMessageBytes);
         services.AddSingleton(ConnectionRegistry.Create);
         services.TryAddEnumerable(ServiceDescriptor.Transient<IConfigureOptions<KestrelServerOptions>, KestrelSetup>());
+        services.AddSingleton(provider => new CallLimit(
+            provider.GetRequiredService<IOptions<SsePluginOptions>>().Value.MaxConcurrentCalls));
         services.AddSingleton<ConnectorService>();
+        AddDrainAndHealth(services);
         return new SsePluginBuilder(services);
+    }
+
+    // A stopping host drains (HostDrain); the gRPC health service reports the host, each connection and each check.
+    private static void AddDrainAndHealth(IServiceCollection services)
+    {
+        services.AddSingleton<HostDrain>();
+        services.AddHostedService(provider => provider.GetRequiredService<HostDrain>());
+        services.AddOptions<HostOptions>().PostConfigure<IOptions<SsePluginOptions>>(
+            (host, sse) => HostDrain.AddDelayToShutdownTimeout(host, sse.Value));
+        services.AddGrpcHealthChecks().AddCheck<DrainHealthCheck>(DrainHealthCheck.Name);
+        services.AddOptions<GrpcHealthChecksOptions>()
+            .Configure<ConnectionRegistry, IOptions<HealthCheckServiceOptions>, IEnumerable<IScriptEngine>>(
+                (health, connections, checks, engines) =>
+                    HealthServiceMap.Map(health, connections, checks.Value, engines.Select(engine => engine.Name)));
+
+        // Watch calls learn of a change within a publisher period; Check runs the checks when called.
+        services.Configure<HealthCheckPublisherOptions>(publisher =>
+        {
+            publisher.Delay = TimeSpan.FromSeconds(1);
+            publisher.Period = HealthPublisherPeriod;
+        });
     }
 
     private sealed class SsePluginBuilder(IServiceCollection services) : ISsePluginBuilder

@@ -134,6 +134,15 @@ public class SsePluginOptions : SseConnectionOptions
     public int MaxCallMemoryMegabytes { get; set; } = 2048;
 
     /// <summary>
+    /// Gets or sets how long, in seconds, a stopping host (SIGTERM, Ctrl+C, a service stop) goes on taking new calls
+    /// while its health service already answers <c>NOT_SERVING</c>, so that a load balancer or orchestrator sees the
+    /// change and sends calls elsewhere before the port closes. Running calls then get the generic host's
+    /// <c>shutdownTimeoutSeconds</c> to finish. Default 5; 0 stops taking calls at once.
+    /// </summary>
+    [SettingRange(0, 3600, ErrorMessage = $"{Section}:DrainDelaySeconds must be from 0 (none) to 3600 (an hour).")]
+    public int DrainDelaySeconds { get; set; } = 5;
+
+    /// <summary>
     /// Gets more analytic connections served by this process, by name, each on its own port with its own script
     /// engine and functions file; e.g. <c>"R": { "Port": 50052, "ScriptEngine": "r" }</c> next to the main one.
     /// Every connection serves the compiled (C#) functions.

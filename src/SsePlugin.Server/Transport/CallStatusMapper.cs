@@ -25,7 +25,7 @@ internal readonly record struct CallEnding(
 /// <param name="clientIdleTimeout">How long a call may wait on its client at once (SsePlugin:ClientIdleTimeoutSeconds).
 /// </param>
 /// <param name="maxClientWait">How long a call may wait on its client in all (SsePlugin:MaxClientWaitSeconds).</param>
-/// <param name="stopping">Cancelled when the host stops.</param>
+/// <param name="stopping">Cancelled when the host stops taking calls, once its drain delay is over.</param>
 internal sealed class CallStatusMapper(TimeSpan clientIdleTimeout, TimeSpan maxClientWait, CancellationToken stopping)
 {
     /// <summary>Gets the status a call that ended with <paramref name="exception"/> ends with.</summary>

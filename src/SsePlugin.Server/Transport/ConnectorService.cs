@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Text;
 using Google.Protobuf;
 using Grpc.Core;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SsePlugin.Server.Hosting;
@@ -63,18 +62,19 @@ internal partial class ConnectorService
     public ConnectorService(
         ConnectionRegistry connections,
         IOptions<SsePluginOptions> options,
-        IHostApplicationLifetime lifetime,
+        CallLimit calls,
+        HostDrain drain,
         ILogger<ConnectorService> logger)
     {
         _connections = connections;
         _capabilities = connections.All.ToDictionary(c => c, c => CapabilitiesBuilder.Build(c));
-        _calls = new CallLimit(options.Value.MaxConcurrentCalls);
+        _calls = calls;
         _maxReceiveMessageBytes = options.Value.MaxReceiveMessageBytes;
         _responseBundleBytes = options.Value.ResponseBundleBytes;
         _maxCallMemoryMegabytes = options.Value.MaxCallMemoryMegabytes;
         _clientIdleTimeout = TimeSpan.FromSeconds(options.Value.ClientIdleTimeoutSeconds);
         _maxClientWait = TimeSpan.FromSeconds(options.Value.MaxClientWaitSeconds);
-        _statuses = new CallStatusMapper(_clientIdleTimeout, _maxClientWait, lifetime.ApplicationStopping);
+        _statuses = new CallStatusMapper(_clientIdleTimeout, _maxClientWait, drain.Closing);
         _logger = logger;
         _failureLog = new FailureLogLimit<StatusCode>(
             (count, statuses) => Log.FailuresCounted(logger, count, statuses, FailureLogLimit.LinesPerSecond));
