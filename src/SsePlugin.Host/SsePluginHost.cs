@@ -133,11 +133,12 @@ internal static partial class SsePluginHost
         Log.Logger = new LoggerConfiguration()
             .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Error)
             .CreateBootstrapLogger();
-        WebApplication? app = null;
+        IReadOnlyList<string> endPoints = ["its ports"];
         try
         {
             // Every declaration and connection is checked before a port opens; a mistake stops the host here.
-            app = Build(arguments);
+            var app = Build(arguments);
+            endPoints = EndPoints(app);
             Announce(app);
             await app.RunAsync().ConfigureAwait(false);
             return ExitCodes.Ok;
@@ -178,7 +179,7 @@ internal static partial class SsePluginHost
                     + "on Linux only a privileged account may listen below 1024 (under systemd, "
                     + "AmbientCapabilities=CAP_NET_BIND_SERVICE grants it); on Windows the port may be reserved "
                     + "(netsh interface ipv4 show excludedportrange protocol=tcp).",
-                string.Join(", ", EndPoints(app)));
+                string.Join(", ", endPoints));
             return ExitCodes.Usage;
         }
         catch (UnauthorizedAccessException e)
@@ -360,9 +361,9 @@ internal static partial class SsePluginHost
     }
 
     // Where each analytic connection listens, as configured.
-    private static IEnumerable<string> EndPoints(WebApplication? app) =>
-        app?.Services.GetRequiredService<ConnectionRegistry>().All
-            .Select(c => new IPEndPoint(IPAddress.Parse(c.Options.Bind), c.Options.Port).ToString()) ?? ["its port"];
+    private static List<string> EndPoints(WebApplication app) =>
+        [.. app.Services.GetRequiredService<ConnectionRegistry>().All
+            .Select(c => new IPEndPoint(IPAddress.Parse(c.Options.Bind), c.Options.Port).ToString())];
 
     [GeneratedRegex("Access to the path '(.+)' is denied")]
     private static partial Regex DeniedPath();

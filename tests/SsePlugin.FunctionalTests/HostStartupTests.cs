@@ -305,7 +305,8 @@ public sealed class HostStartupTests
     [Fact]
     public async Task Sigterm_lets_a_running_call_finish_refuses_new_ones_and_exits_0()
     {
-        await using var host = await ChildHost.StartAsync();
+        // Without a drain delay the host stops taking calls at once (LifecycleTests drain first).
+        await using var host = await ChildHost.StartAsync("--SsePlugin:DrainDelaySeconds", "0");
         using var timeout = new CancellationTokenSource(CallTimeout);
         using var call = host.Client.ExecuteFunction(Headers(5, cardinality: 2), cancellationToken: timeout.Token);
         await call.RequestStream.WriteAsync(Bundle([Numeric(1, 2)]));

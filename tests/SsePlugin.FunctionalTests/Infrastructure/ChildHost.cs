@@ -138,11 +138,21 @@ public sealed partial class ChildHost : IAsyncDisposable
     /// <returns>The host's exit code.</returns>
     public async Task<int> TerminateAsync()
     {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
+        await SignalAsync("TERM");
+        return await WaitForExitAsync();
+    }
 
+    /// <summary>Sends the host a signal, e.g. <c>TERM</c> or <c>INT</c> (Ctrl+C).</summary>
+    public async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync();
+    }
+
+    /// <summary>Waits until the host exits (at most <see cref="SseCalls.CallTimeout"/>).</summary>
+    /// <returns>The host's exit code.</returns>
+    public async Task<int> WaitForExitAsync()
+    {
         await _process.WaitForExitAsync().WaitAsync(CallTimeout);
         return _process.ExitCode;
     }

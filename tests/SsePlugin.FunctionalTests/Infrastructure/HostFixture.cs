@@ -42,7 +42,7 @@ public sealed class TestHost : IAsyncDisposable
     public static async Task<TestHost> StartAsync(string[] args, Action<ISsePluginBuilder>? configure)
     {
         var app = SsePluginHost.Build(
-            ["--port", "0", "--Serilog:MinimumLevel:Default", "Warning", .. args],
+            ["--port", "0", "--Serilog:MinimumLevel:Default", "Warning", "--SsePlugin:DrainDelaySeconds", "0", .. args],
             sse =>
             {
                 sse.AddFunctions<TestFunctions>();

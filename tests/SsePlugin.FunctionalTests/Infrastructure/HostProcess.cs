@@ -8,10 +8,25 @@ public static class HostProcess
 {
     /// <summary>Runs the host until it exits (killed after <see cref="SseCalls.CallTimeout"/>).</summary>
     /// <returns>Its exit code and what it printed.</returns>
-    public static async Task<HostExit> RunToExitAsync(params string[] args)
+    public static Task<HostExit> RunToExitAsync(params string[] args) =>
+        RunToExitAsync("dotnet", [typeof(SsePluginHost).Assembly.Location, .. args]);
+
+    /// <summary>
+    /// Runs the host until it exits under an account without privileges, as a service account: <c>nobody</c> when
+    /// the tests run as root, else the tests' own account.
+    /// </summary>
+    /// <returns>Its exit code and what it printed.</returns>
+    public static Task<HostExit> RunUnprivilegedToExitAsync(params string[] args) =>
+        Environment.UserName == "root"
+            ? RunToExitAsync(
+                "setpriv",
+                ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "dotnet",
+                    typeof(SsePluginHost).Assembly.Location, .. args])
+            : RunToExitAsync(args);
+
+    private static async Task<HostExit> RunToExitAsync(string program, string[] args)
     {
-        var host = typeof(SsePluginHost).Assembly.Location;
-        using var process = Process.Start(new ProcessStartInfo("dotnet", [host, .. args])
+        using var process = Process.Start(new ProcessStartInfo(program, args)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
