@@ -156,8 +156,10 @@ public sealed class HostStartupTests
             (0, 8, "@DotNet", "doctor"),
             (options.Port, options.MaxConcurrentCalls, options.Alias, options.PluginIdentifier));
         Assert.True(app.Services.GetRequiredService<IOptions<ROptions>>().Value.Start);
+        // The stop waits the drain delay (default 5 s), then the switch's 5 s for running calls.
         Assert.Equal(
-            TimeSpan.FromSeconds(5), app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
+            TimeSpan.FromSeconds(5 + 5),
+            app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
         var functions = app.Services.GetRequiredService<ConnectionRegistry>().All[0].Catalog.Functions;
         Assert.DoesNotContain(functions, f => f.Id == 5);
     }
