@@ -29,6 +29,8 @@ internal static partial class SsePluginHost
 
     private const string RequestLogCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
+    private const string HealthCheckLogCategory = "Microsoft.Extensions.Diagnostics.HealthChecks";
+
     private const string UnknownFix = "Fix: correct or remove it; docs/configuration.md lists the settings of each "
         + "section.";
 
@@ -83,6 +85,9 @@ internal static partial class SsePluginHost
         // activities.
         builder.Services.AddSerilog((services, logger) => logger
             .MinimumLevel.Override(RequestLogCategory, LevelAlias.Off)
+            // A failing health check would log an error at every probe (a load balancer probes every few seconds, a
+            // draining host fails on purpose); the health service and the doctor report it, the drain its own lines.
+            .MinimumLevel.Override(HealthCheckLogCategory, LevelAlias.Off)
             .ReadFrom.CheckedConfiguration(builder.Configuration)
             .ReadFrom.Services(services)
             .Enrich.FromLogContext()

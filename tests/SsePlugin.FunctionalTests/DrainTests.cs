@@ -11,6 +11,7 @@ using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
+using HealthClient = Grpc.Health.V1.Health.HealthClient;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace SsePlugin.FunctionalTests;
@@ -27,7 +28,7 @@ public sealed class DrainTests
     {
         await using var host = await ChildHost.StartAsync();
         using var timeout = new CancellationTokenSource(CallTimeout);
-        var health = new Health.HealthClient(host.Channel);
+        var health = new HealthClient(host.Channel);
         using var watch = health.Watch(new HealthCheckRequest(), cancellationToken: timeout.Token);
         Assert.True(await watch.ResponseStream.MoveNext(timeout.Token));
         var watchedBefore = watch.ResponseStream.Current.Status;

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Server.Health;
 
+using HealthClient = Grpc.Health.V1.Health.HealthClient;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace SsePlugin.FunctionalTests;
@@ -27,7 +28,7 @@ public sealed class HealthTests
                 .AddCheck("js", () => Result(javaScriptDown), [SseHealthTags.JavaScript])
                 .AddCheck("r-pool", () => Result(rDown), [SseHealthTags.R])
                 .AddCheck("rserve:127.0.0.1:6399", () => Result(down: true), [SseHealthTags.R, SseHealthTags.Detail]));
-        var health = new Health.HealthClient(host.OpenChannel(host.Addresses[1]));
+        var health = new HealthClient(host.OpenChannel(host.Addresses[1]));
 
         var allWell = await StatusesAsync(health, "", "main", "Other", "rserve:127.0.0.1:6399", "draining");
         rDown = true;
@@ -52,7 +53,7 @@ public sealed class HealthTests
 
         foreach (var address in host.Addresses)
         {
-            var health = new Health.HealthClient(host.OpenChannel(address));
+            var health = new HealthClient(host.OpenChannel(address));
             Assert.Equal(
                 [ServingStatus.Serving, ServingStatus.Serving, ServingStatus.Serving],
                 await StatusesAsync(health, "", "main", "Other"));
@@ -62,7 +63,7 @@ public sealed class HealthTests
     private static HealthCheckResult Result(bool down) =>
         down ? HealthCheckResult.Unhealthy("down") : HealthCheckResult.Healthy();
 
-    private static async Task<ServingStatus[]> StatusesAsync(Health.HealthClient health, params string[] services)
+    private static async Task<ServingStatus[]> StatusesAsync(HealthClient health, params string[] services)
     {
         var statuses = new List<ServingStatus>();
         foreach (var service in services)

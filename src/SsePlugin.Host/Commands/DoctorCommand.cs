@@ -4,9 +4,15 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
+using Grpc.Health.V1;
 using Grpc.Net.Client;
 using Qlik.Sse;
+using SsePlugin.Health.V1;
 using SsePlugin.Server.Security;
+
+using CheckedStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+using ListClient = SsePlugin.Health.V1.Health.HealthClient;
+using ListedStatus = SsePlugin.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace SsePlugin.Host.Commands;
 
@@ -21,6 +27,9 @@ internal static class DoctorCommand
         line for settings.ini and the fields of the QMC's analytic connection. Run it where the Qlik engine runs.
         Exit code 0: Qlik can connect; 1: a problem was found; 2: wrong arguments.
         """;
+
+    // The health service of a plugin that is stopping (SsePlugin's drain check).
+    private const string Draining = "draining";
 
     private const string ErrorCode14 = "Qlik shows this as \"error code 14\" (UNAVAILABLE).";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
@@ -98,9 +107,11 @@ internal static class DoctorCommand
             return;
         }
 
-        var capabilities = await GetCapabilitiesAsync(target, folder, report, cancellationToken).ConfigureAwait(false);
+        using var channel = OpenChannel(target, folder);
+        var capabilities = await GetCapabilitiesAsync(channel, folder, report, cancellationToken).ConfigureAwait(false);
         if (capabilities is not null)
         {
+            await CheckHealthAsync(channel, report, cancellationToken).ConfigureAwait(false);
             PrintConnection(target, folder, capabilities, report);
         }
     }
@@ -296,8 +307,8 @@ internal static class DoctorCommand
         }
     }
 
-    private static async Task<Capabilities?> GetCapabilitiesAsync(
-        Target target, CertificateFolder? folder, Report report, CancellationToken cancellationToken)
+    // A channel as Qlik's engine opens it: plaintext, or mutual TLS with Qlik's certificate folder.
+    private static GrpcChannel OpenChannel(Target target, CertificateFolder? folder)
     {
         var handler = new SocketsHttpHandler
         {
@@ -305,9 +316,14 @@ internal static class DoctorCommand
             SslOptions = folder?.ClientOptions(target.Host) ?? new(),
         };
         var scheme = folder is null ? Uri.UriSchemeHttp : Uri.UriSchemeHttps;
-        using var channel = GrpcChannel.ForAddress(
+        return GrpcChannel.ForAddress(
             new UriBuilder(scheme, target.Host, target.Port).Uri,
             new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+    }
+
+    private static async Task<Capabilities?> GetCapabilitiesAsync(
+        GrpcChannel channel, CertificateFolder? folder, Report report, CancellationToken cancellationToken)
+    {
         try
         {
             var capabilities = await new Connector.ConnectorClient(channel)
@@ -334,6 +350,82 @@ internal static class DoctorCommand
             return null;
         }
     }
+
+    /// <summary>
+    /// Asks the standard gRPC health service for every service's status (<c>List</c>), or, from a server that does
+    /// not list them, for the whole plugin's (<c>Check</c> of service <c>""</c>). A plugin without the service is
+    /// fine: Qlik does not use it.
+    /// </summary>
+    private static async Task CheckHealthAsync(GrpcChannel channel, Report report, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        IReadOnlyDictionary<string, bool> serving;
+        try
+        {
+            var list = await new ListClient(channel)
+                .ListAsync(new HealthListRequest(), deadline: deadline, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
+            serving = list.Statuses.ToDictionary(
+                status => status.Key, status => status.Value.Status == ListedStatus.Serving);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
+        {
+            try
+            {
+                var whole = await new Grpc.Health.V1.Health.HealthClient(channel)
+                    .CheckAsync(new HealthCheckRequest(), deadline: deadline, cancellationToken: cancellationToken)
+                    .ConfigureAwait(false);
+                serving = new Dictionary<string, bool> { [string.Empty] = whole.Status == CheckedStatus.Serving };
+                report.Line("The plugin's health service lists no services (List); only the whole plugin was checked.");
+            }
+            catch (RpcException notOffered) when (notOffered.StatusCode == StatusCode.Unimplemented)
+            {
+                report.Line("The plugin offers no gRPC health service (grpc.health.v1): load balancers and "
+                    + "orchestrators cannot probe it. Qlik does not need it.");
+                return;
+            }
+        }
+        catch (RpcException e)
+        {
+            report.Problem($"The health service failed with {e.StatusCode}: {e.Status.Detail} Fix: see SsePlugin's log.");
+            return;
+        }
+
+        var statuses = serving.OrderBy(service => service.Key, StringComparer.OrdinalIgnoreCase)
+            .Select(service => $"{(service.Key.Length == 0 ? "the plugin" : service.Key)} "
+                + (service.Value ? "SERVING" : "NOT_SERVING"));
+        var line = $"Health (grpc.health.v1): {string.Join(", ", statuses)}.";
+        if (serving.Values.All(up => up))
+        {
+            report.Ok(line);
+            return;
+        }
+
+        // A draining plugin answers NOT_SERVING everywhere: that one cause is named. Otherwise each service that fails
+        // is, the whole plugin only when nothing else explains it.
+        report.Line(line);
+        var failing = serving.Where(service => !service.Value).Select(service => service.Key).ToList();
+        var causes = failing.Contains(Draining) ? [Draining] : failing.Where(n => n.Length > 0 || failing.Count == 1);
+        foreach (var service in causes)
+        {
+            report.Problem(NotServing(service));
+        }
+    }
+
+    // Why a service answers NOT_SERVING, and what to do about it.
+    private static string NotServing(string service) => service switch
+    {
+        Draining => "The plugin is stopping (draining): it was told to stop (SIGTERM, Ctrl+C, a service stop) and "
+            + "takes new calls only for SsePlugin:DrainDelaySeconds more. Fix: start it again, or wait for the "
+            + "service manager to restart it.",
+        _ when service.StartsWith("rserve:", StringComparison.Ordinal) =>
+            $"{service["rserve:".Length..]}: Rserve does not answer there; R scripts go to the other addresses, or fail "
+            + "with UNAVAILABLE when none answers. Fix: start Rserve at that address, or correct SsePlugin:Rserve "
+            + "and the firewall between the plugin and Rserve.",
+        "" => "The plugin answers NOT_SERVING: a health check of its own fails. Fix: see SsePlugin's log.",
+        _ => $"{service} answers NOT_SERVING: the connection of that name, or the check, cannot work (a script "
+            + "engine that cannot run, such as R without Rserve). Fix: see SsePlugin's log, and the lines above.",
+    };
 
     private static void PrintConnection(
         Target target, CertificateFolder? folder, Capabilities capabilities, Report report)

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using SsePlugin.Server.Health;
 using SsePlugin.Server.Hosting;
 using SsePlugin.Server.Transport;
 
@@ -11,8 +12,8 @@ public static class SsePluginEndpointRouteBuilderExtensions
     /// <summary>
     /// Maps the <c>qlik.sse.Connector</c> gRPC service that Qlik's engine calls, and the standard gRPC health service
     /// (<c>grpc.health.v1.Health</c>) that load balancers and orchestrators call: service <c>""</c> for the whole
-    /// host, each analytic connection by its name, each health check by its own (see
-    /// <see cref="SsePlugin.Server.Health.SseHealthTags"/>).
+    /// host, each analytic connection by its name, each health check by its own (see <see cref="SseHealthTags"/>),
+    /// with <c>Check</c>, <c>Watch</c> and <c>List</c>.
     /// </summary>
     /// <param name="endpoints">The application's endpoints.</param>
     /// <returns>The service's endpoint conventions.</returns>
@@ -30,6 +31,7 @@ public static class SsePluginEndpointRouteBuilderExtensions
     private static GrpcServiceEndpointConventionBuilder MapServices(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGrpcHealthChecksService();
+        endpoints.MapGrpcService<HealthListService>();
         return endpoints.MapGrpcService<ConnectorService>();
     }
 }
