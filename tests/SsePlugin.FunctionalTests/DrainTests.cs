@@ -119,7 +119,8 @@ public sealed class DrainTests
             Assert.Equal("STOPPING=1", stopping);
             Assert.Equal(0, host.Process.ExitCode);
             // The journal gets plain lines: no terminal colours when the output is not a terminal.
-            Assert.Contains(host.Output, line => line.Contains("Connection Other on 127.0.0.1:", StringComparison.Ordinal));
+            Assert.Contains(
+                host.Output, line => line.Contains("Connection Other on 127.0.0.1:", StringComparison.Ordinal));
             Assert.DoesNotContain(host.Output, line => line.Contains('\u001b', StringComparison.Ordinal));
         }
         finally
@@ -134,7 +135,8 @@ public sealed class DrainTests
         + "'SsePlugin:DrainDelaySeconds' to type 'System.Int32'")]
     public async Task A_bad_drain_delay_stops_the_executable_with_one_clear_line(string delay, string message)
     {
-        var (exitCode, printed) = await HostProcess.RunToExitAsync("--port", "0", "--SsePlugin:DrainDelaySeconds", delay);
+        var (exitCode, printed) = await HostProcess.RunToExitAsync(
+            "--port", "0", "--SsePlugin:DrainDelaySeconds", delay);
 
         Assert.Equal(2, exitCode);
         Assert.Contains(message, printed);

@@ -26,7 +26,8 @@ public sealed class ServiceAccountTests
         var (exitCode, printed) = await HostProcess.RunUnprivilegedToExitAsync("--port", port);
 
         Assert.Equal(2, exitCode);
-        Assert.Contains($"The host may not listen on 127.0.0.1:{port}: permission denied. Fix: give it a port", printed);
+        Assert.Contains(
+            $"The host may not listen on 127.0.0.1:{port}: permission denied. Fix: give it a port", printed);
         Assert.DoesNotContain("   at ", printed);
     }
 

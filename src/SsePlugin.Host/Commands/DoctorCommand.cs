@@ -387,7 +387,8 @@ internal static class DoctorCommand
         }
         catch (RpcException e)
         {
-            report.Problem($"The health service failed with {e.StatusCode}: {e.Status.Detail} Fix: see SsePlugin's log.");
+            report.Problem(
+                $"The health service failed with {e.StatusCode}: {e.Status.Detail} Fix: see SsePlugin's log.");
             return;
         }
 
@@ -419,9 +420,9 @@ internal static class DoctorCommand
             + "takes new calls only for SsePlugin:DrainDelaySeconds more. Fix: start it again, or wait for the "
             + "service manager to restart it.",
         _ when service.StartsWith("rserve:", StringComparison.Ordinal) =>
-            $"{service["rserve:".Length..]}: Rserve does not answer there; R scripts go to the other addresses, or fail "
-            + "with UNAVAILABLE when none answers. Fix: start Rserve at that address, or correct SsePlugin:Rserve "
-            + "and the firewall between the plugin and Rserve.",
+            $"{service["rserve:".Length..]}: Rserve does not answer there; R scripts go to the other addresses, or "
+            + "fail with UNAVAILABLE when none answers. Fix: start Rserve at that address, or correct "
+            + "SsePlugin:Rserve and the firewall between the plugin and Rserve.",
         "" => "The plugin answers NOT_SERVING: a health check of its own fails. Fix: see SsePlugin's log.",
         _ => $"{service} answers NOT_SERVING: the connection of that name, or the check, cannot work (a script "
             + "engine that cannot run, such as R without Rserve). Fix: see SsePlugin's log, and the lines above.",
