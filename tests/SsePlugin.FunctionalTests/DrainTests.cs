@@ -74,9 +74,10 @@ public sealed class DrainTests
     {
         await using var host = await ChildHost.StartAsync("--SsePlugin:DrainDelaySeconds", "600");
 
-        await host.SignalAsync("TERM");
-        await host.WaitForLineAsync("SIGTERM again stops taking them at once)");
+        // Ctrl+C in the console, then SIGTERM.
         await host.SignalAsync("INT");
+        await host.WaitForLineAsync("SIGTERM again stops taking them at once)");
+        await host.SignalAsync("TERM");
         var exitCode = await host.WaitForExitAsync();
 
         Assert.Equal(0, exitCode);

@@ -60,6 +60,31 @@ public sealed class HealthTests
         }
     }
 
+    [Fact]
+    public async Task Watch_hears_a_connection_go_not_serving_when_its_engine_s_check_fails()
+    {
+        var javaScriptDown = false;
+        await using var host = await TestHost.StartAsync(
+            [],
+            sse => sse.Services.AddHealthChecks().AddCheck(
+                "js", () => Result(javaScriptDown), [SseHealthTags.JavaScript]));
+        using var timeout = new CancellationTokenSource(SseCalls.CallTimeout);
+        using var watch = new HealthClient(host.OpenChannel(host.Address))
+            .Watch(new HealthCheckRequest { Service = "main" }, cancellationToken: timeout.Token);
+        Assert.True(await watch.ResponseStream.MoveNext(timeout.Token));
+        var first = watch.ResponseStream.Current.Status;
+
+        javaScriptDown = true;
+        var heard = new List<ServingStatus>();
+        while (heard.LastOrDefault() != ServingStatus.NotServing && await watch.ResponseStream.MoveNext(timeout.Token))
+        {
+            heard.Add(watch.ResponseStream.Current.Status);
+        }
+
+        Assert.Equal(ServingStatus.Serving, first);
+        Assert.Equal(ServingStatus.NotServing, heard.Last());
+    }
+
     private static HealthCheckResult Result(bool down) =>
         down ? HealthCheckResult.Unhealthy("down") : HealthCheckResult.Healthy();
 
