@@ -1,0 +1,112 @@
+using System.Globalization;
+
+namespace SsePlugin.R;
+
+/// <summary>
+/// One Rserve the pool opens R sessions on, and whether it can be used: down from a failed connection on, with the
+/// reason, until one succeeds. While down it is tried by one new session every <see cref="RetryPause"/>.
+/// </summary>
+/// <param name="host">Its host name or IP address.</param>
+/// <param name="port">Its port.</param>
+internal sealed class RserveAddress(string host, int port)
+{
+    /// <summary>How long an Rserve that cannot be used is skipped before a new session tries it again.</summary>
+    public static readonly TimeSpan RetryPause = TimeSpan.FromSeconds(5);
+
+    // A health check's answer serves the checks that ask within this time, all run at once by one health report.
+    private static readonly TimeSpan CheckKept = TimeSpan.FromSeconds(1);
+
+    private readonly Lock _lock = new();
+    private string? _problem;
+    private long _retryAt;
+    private Task? _check;
+    private long _checkedAt;
+
+    /// <summary>Gets its host name or IP address.</summary>
+    public string Host { get; } = host;
+
+    /// <summary>Gets its port.</summary>
+    public int Port { get; } = port;
+
+    /// <summary>Gets its address as <c>host:port</c>.</summary>
+    public string Name { get; } = string.Create(CultureInfo.InvariantCulture, $"{host}:{port}");
+
+    /// <summary>Gets why it cannot be used; null while it can (also before it was first tried).</summary>
+    public string? Problem
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _problem;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes the chance to open a session here: always while it can be used; while it is down, once every
+    /// <see cref="RetryPause"/> (the caller that gets it tries it).
+    /// </summary>
+    /// <returns>Whether to try it now.</returns>
+    public bool TakeTurn()
+    {
+        lock (_lock)
+        {
+            var now = Environment.TickCount64;
+            if (_problem is not null && now < _retryAt)
+            {
+                return false;
+            }
+
+            _retryAt = now + (long)RetryPause.TotalMilliseconds;
+            return true;
+        }
+    }
+
+    /// <summary>Marks it down, for the reason given.</summary>
+    /// <param name="problem">Why it cannot be used.</param>
+    /// <returns>Whether it was up until now.</returns>
+    public bool MarkDown(string problem)
+    {
+        lock (_lock)
+        {
+            var wasUp = _problem is null;
+            _problem = problem;
+            _retryAt = Environment.TickCount64 + (long)RetryPause.TotalMilliseconds;
+            return wasUp;
+        }
+    }
+
+    /// <summary>Marks it up.</summary>
+    /// <returns>Whether it was down until now.</returns>
+    public bool MarkUp()
+    {
+        lock (_lock)
+        {
+            var wasDown = _problem is not null;
+            _problem = null;
+            return wasDown;
+        }
+    }
+
+    /// <summary>
+    /// Runs a check of it, or joins the one running or run within the last second: the checks of one health report
+    /// ask at once, and one connection answers them all.
+    /// </summary>
+    /// <param name="check">Connects to it and marks it up or down.</param>
+    /// <returns>A task that completes when the check has.</returns>
+    public Task CheckAsync(Func<RserveAddress, Task> check)
+    {
+        lock (_lock)
+        {
+            var now = Environment.TickCount64;
+            if (_check is null || (_check.IsCompleted && now - _checkedAt >= CheckKept.TotalMilliseconds))
+            {
+                _check = Task.Run(() => check(this));
+                _checkedAt = now;
+            }
+
+            return _check;
+        }
+    }
+}
