@@ -13,14 +13,10 @@ internal sealed class RserveAddress(string host, int port)
     /// <summary>How long an Rserve that cannot be used is skipped before a new session tries it again.</summary>
     public static readonly TimeSpan RetryPause = TimeSpan.FromSeconds(5);
 
-    // A health check's answer serves the checks that ask within this time, all run at once by one health report.
-    private static readonly TimeSpan CheckKept = TimeSpan.FromSeconds(1);
-
     private readonly Lock _lock = new();
     private string? _problem;
     private long _retryAt;
     private Task? _check;
-    private long _checkedAt;
 
     /// <summary>Gets its host name or IP address.</summary>
     public string Host { get; } = host;
@@ -90,8 +86,8 @@ internal sealed class RserveAddress(string host, int port)
     }
 
     /// <summary>
-    /// Runs a check of it, or joins the one running or run within the last second: the checks of one health report
-    /// ask at once, and one connection answers them all.
+    /// Runs a check of it, or joins the one running: the checks of one health report ask at once, and one connection
+    /// answers them all.
     /// </summary>
     /// <param name="check">Connects to it and marks it up or down.</param>
     /// <returns>A task that completes when the check has.</returns>
@@ -99,11 +95,9 @@ internal sealed class RserveAddress(string host, int port)
     {
         lock (_lock)
         {
-            var now = Environment.TickCount64;
-            if (_check is null || (_check.IsCompleted && now - _checkedAt >= CheckKept.TotalMilliseconds))
+            if (_check is not { IsCompleted: false })
             {
                 _check = Task.Run(() => check(this));
-                _checkedAt = now;
             }
 
             return _check;

@@ -144,7 +144,7 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
     /// <summary>
     /// Checks whether an Rserve can be used by opening a connection and closing it at once (Rserve forks an R process
     /// for it, which ends with it; no R code runs), within <see cref="ROptions.ConnectTimeoutSeconds"/>, and marks it
-    /// up or down. Checks asked for within a second of each other share one connection.
+    /// up or down. Checks asked for while one runs share its connection.
     /// </summary>
     /// <param name="address">One of <see cref="Addresses"/>.</param>
     /// <returns>A task that completes when the check has.</returns>
