@@ -84,6 +84,23 @@ public sealed class RserveAddressesTests
         Assert.Equal(["rserve"], hostRunChecks.Select(check => check.Name));
     }
 
+    [Fact]
+    public void An_Rserve_that_cannot_be_used_is_skipped_until_its_retry_and_used_again_once_it_answers()
+    {
+        var address = new RserveAddress("r1", 6311);
+
+        Assert.True(address.TakeTurn());
+        Assert.True(address.MarkDown("refused"));
+        Assert.False(address.MarkDown("refused again"));
+        Assert.False(address.TakeTurn());
+        Assert.Equal("refused again", address.Problem);
+        Assert.True(address.MarkUp());
+        Assert.False(address.MarkUp());
+        Assert.True(address.TakeTurn());
+        Assert.True(address.TakeTurn());
+        Assert.Null(address.Problem);
+    }
+
     private static ROptions Options(params (string Key, string Value)[] settings)
     {
         using var services = Services(settings);
