@@ -4,18 +4,17 @@ namespace SsePlugin.R;
 
 /// <summary>
 /// One Rserve the pool opens R sessions on, and whether it can be used: down from a failed connection on, with the
-/// reason, until one succeeds. While down it is tried by one new session every <see cref="RetryPause"/>.
+/// reason, until one succeeds (the supervisor tries it every <see cref="RetryPause"/>).
 /// </summary>
 /// <param name="host">Its host name or IP address.</param>
 /// <param name="port">Its port.</param>
 internal sealed class RserveAddress(string host, int port)
 {
-    /// <summary>How long an Rserve that cannot be used is skipped before a new session tries it again.</summary>
+    /// <summary>How often an Rserve that cannot be used is tried again.</summary>
     public static readonly TimeSpan RetryPause = TimeSpan.FromSeconds(5);
 
     private readonly Lock _lock = new();
     private string? _problem;
-    private long _retryAt;
     private Task? _check;
 
     /// <summary>Gets its host name or IP address.</summary>
@@ -39,26 +38,6 @@ internal sealed class RserveAddress(string host, int port)
         }
     }
 
-    /// <summary>
-    /// Takes the chance to open a session here: always while it can be used; while it is down, once every
-    /// <see cref="RetryPause"/> (the caller that gets it tries it).
-    /// </summary>
-    /// <returns>Whether to try it now.</returns>
-    public bool TakeTurn()
-    {
-        lock (_lock)
-        {
-            var now = Environment.TickCount64;
-            if (_problem is not null && now < _retryAt)
-            {
-                return false;
-            }
-
-            _retryAt = now + (long)RetryPause.TotalMilliseconds;
-            return true;
-        }
-    }
-
     /// <summary>Marks it down, for the reason given.</summary>
     /// <param name="problem">Why it cannot be used.</param>
     /// <returns>Whether it was up until now.</returns>
@@ -68,7 +47,6 @@ internal sealed class RserveAddress(string host, int port)
         {
             var wasUp = _problem is null;
             _problem = problem;
-            _retryAt = Environment.TickCount64 + (long)RetryPause.TotalMilliseconds;
             return wasUp;
         }
     }

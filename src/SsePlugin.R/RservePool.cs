@@ -12,8 +12,8 @@ namespace SsePlugin.R;
 /// pool keeps as many fresh sessions opened ahead (spares) so that a call does not wait for one. With
 /// <see cref="ROptions.ReuseSessions"/> (and on Windows, where Rserve does not fork) sessions are kept for later calls.
 /// A session is checked before it is lent, so one left dead by an Rserve restart is replaced. New sessions go to the
-/// Rserves of <see cref="RserveSupervisor.Addresses"/> in turn, skipping one that cannot be reached (tried again every
-/// few seconds); when none can, a call fails at once and the next one tries them all again. When an Rserve can be used
+/// Rserves of <see cref="RserveSupervisor.Addresses"/> in turn, skipping one that cannot be reached until the
+/// supervisor finds it back; when none can, a call fails at once and the next one tries them all again. When an Rserve can be used
 /// again the sessions kept idle are closed, so that the next ones spread over it too. When R calls are isolated, no
 /// two live sessions share a user id: a new R process under the id of a live session is ended and another one opened.
 /// </summary>
@@ -216,8 +216,8 @@ internal sealed partial class RservePool(
         }
     }
 
-    // Connects to the Rserves in turn, starting from the next one: one that is down is skipped (tried every few
-    // seconds) while another can be used; when none can, every one is tried.
+    // Connects to the Rserves in turn, starting from the next one: one that is down is skipped while another can be
+    // used (the supervisor tries it every few seconds); when none can, every one is tried.
     private async Task<(RserveConnection, RserveAddress)> ConnectAsync(CancellationToken cancellationToken)
     {
         var addresses = supervisor.Addresses;
@@ -227,7 +227,7 @@ internal sealed partial class RservePool(
         for (var i = 0; i < addresses.Count; i++)
         {
             var address = addresses[(first + i) % addresses.Count];
-            if (!address.TakeTurn())
+            if (address.Problem is not null)
             {
                 skipped.Add(address);
             }

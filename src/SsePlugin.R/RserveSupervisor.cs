@@ -61,13 +61,14 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
     /// <summary>
     /// Starts Rserve, when the host runs it: a failure here stops the host, since R was asked for and cannot run.
     /// Otherwise checks each Rserve in the background, so that one that cannot be reached is named at start (a warning:
-    /// the host serves on the others, and takes it back when it answers).
+    /// the host serves on the others), and then those that cannot every few seconds, so that one that answers again is
+    /// used again at once.
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!_options.Start)
         {
-            _ = Task.WhenAll(_addresses.Select(CheckAsync));
+            _watching = WatchAddressesAsync(_stopping.Token);
             return;
         }
 
@@ -188,6 +189,26 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
         if (!OperatingSystem.IsWindows())
         {
             Log.NotIsolated(logger, _options.Account ?? Environment.UserName, problem);
+        }
+    }
+
+    // Checks every Rserve, then every few seconds those that cannot be used: the pool opens no session on those, and a
+    // pool whose sessions are reused (ReuseSessions) may open none at all.
+    private async Task WatchAddressesAsync(CancellationToken stopping)
+    {
+        await Task.WhenAll(_addresses.Select(CheckAsync)).ConfigureAwait(false);
+        using var timer = new PeriodicTimer(RserveAddress.RetryPause);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                await Task.WhenAll(_addresses.Where(address => address.Problem is not null).Select(CheckAsync))
+                    .ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // The host stops.
         }
     }
 

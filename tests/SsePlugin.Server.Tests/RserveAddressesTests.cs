@@ -85,19 +85,16 @@ public sealed class RserveAddressesTests
     }
 
     [Fact]
-    public void An_Rserve_that_cannot_be_used_is_skipped_until_its_retry_and_used_again_once_it_answers()
+    public void An_Rserve_is_down_from_a_failed_connection_until_one_succeeds_each_change_reported_once()
     {
         var address = new RserveAddress("r1", 6311);
 
-        Assert.True(address.TakeTurn());
+        Assert.Null(address.Problem);
         Assert.True(address.MarkDown("refused"));
         Assert.False(address.MarkDown("refused again"));
-        Assert.False(address.TakeTurn());
         Assert.Equal("refused again", address.Problem);
         Assert.True(address.MarkUp());
         Assert.False(address.MarkUp());
-        Assert.True(address.TakeTurn());
-        Assert.True(address.TakeTurn());
         Assert.Null(address.Problem);
     }
 

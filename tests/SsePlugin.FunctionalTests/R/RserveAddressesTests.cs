@@ -115,17 +115,34 @@ public sealed class RserveAddressesTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Reused_sessions_spread_over_both_Rserves_too()
+    public async Task Reused_sessions_spread_over_both_Rserves_and_over_one_that_returns()
     {
         await using var first = await StartRserveAsync();
-        await using var second = await StartRserveAsync();
+        var second = await StartRserveAsync();
+        var secondPort = second.Port;
         await using var host = await StartHostAsync(
-            new HealthOfHost(), null, first.Port, second.Port, "--SsePlugin:Rserve:ReuseSessions", "true");
+            new HealthOfHost(), null, first.Port, secondPort, "--SsePlugin:Rserve:ReuseSessions", "true");
+        try
+        {
+            var served = await CallManyAsync(host, 16);
+            Assert.Contains(first.ProcessId, served);
+            Assert.Contains(second.ProcessId, served);
 
-        var served = await CallManyAsync(host, 16);
-
-        Assert.Contains(first.ProcessId, served);
-        Assert.Contains(second.ProcessId, served);
+            // The sessions kept on the stopped one are replaced on the other; once it is back (no call tries it, all
+            // four sessions living on the other), the host finds it and spreads sessions over it again.
+            await second.DisposeAsync();
+            Assert.All(await CallManyAsync(host, 8), rserve => Assert.Equal(first.ProcessId, rserve));
+            second = await RserveProcess.StartAsync(new RserveProcessOptions { Port = secondPort });
+            var clock = Stopwatch.StartNew();
+            while ((await CallManyAsync(host, 4)).All(rserve => rserve != second.ProcessId))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "No call reached the Rserve that returned.");
+            }
+        }
+        finally
+        {
+            await second.DisposeAsync();
+        }
     }
 
     private static Task<RserveProcess> StartRserveAsync() =>
