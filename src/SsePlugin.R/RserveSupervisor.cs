@@ -145,22 +145,28 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
     /// <summary>
     /// Checks whether an Rserve can be used by opening a connection and closing it at once (Rserve forks an R process
     /// for it, which ends with it; no R code runs), within <see cref="ROptions.ConnectTimeoutSeconds"/>, and marks it
-    /// up or down. Checks asked for while one runs share its connection.
+    /// up or down. Checks asked for while one runs share its connection. An Rserve on Windows serves one connection at a
+    /// time, and the pool keeps its session there: one that can be used is not checked, and stays so.
     /// </summary>
     /// <param name="address">One of <see cref="Addresses"/>.</param>
     /// <returns>A task that completes when the check has.</returns>
-    public Task CheckAsync(RserveAddress address) => address.CheckAsync(async checkedAddress =>
+    public Task CheckAsync(RserveAddress address) =>
+        address.Problem is null && _options.RserveOS is { } os && !RservePlatform.Forks(os)
+            ? Task.CompletedTask
+            : address.CheckAsync(CheckOnceAsync);
+
+    private async Task CheckOnceAsync(RserveAddress address)
     {
         try
         {
-            var connection = await ConnectAsync(checkedAddress, _stopping.Token).ConfigureAwait(false);
+            var connection = await ConnectAsync(address, _stopping.Token).ConfigureAwait(false);
             await connection.DisposeAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is RserveException or OperationCanceledException)
         {
             // Marked down, and logged if it was up.
         }
-    });
+    }
 
     // Takes a block of ids for R calls when they may be isolated and the machine lets them be; else warns that they
     // share an account, saying why.

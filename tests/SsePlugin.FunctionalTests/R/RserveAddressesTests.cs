@@ -145,6 +145,19 @@ public sealed class RserveAddressesTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData("--SsePlugin:Rserve:Addresses:1", "r2:x", "SsePlugin:Rserve:Addresses:1 is 'r2:x'; write host:port")]
+    [InlineData("--rserve", "r2:6311", "SsePlugin:Rserve:Address and SsePlugin:Rserve:Addresses are both set")]
+    public async Task A_malformed_address_or_Address_beside_Addresses_stops_the_executable_with_exit_code_2(
+        string key, string value, string message)
+    {
+        var (exitCode, printed) = await HostProcess.RunToExitAsync(
+            "--port", "0", "--script-engine", "r", "--SsePlugin:Rserve:Addresses:0", "127.0.0.1:6311", key, value);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(message, printed);
+    }
+
     private static Task<RserveProcess> StartRserveAsync() =>
         RserveProcess.StartAsync(new RserveProcessOptions { Port = RserveProcess.FreeLoopbackPort() });
 
