@@ -4,7 +4,7 @@ namespace SsePlugin.R;
 
 /// <summary>
 /// One Rserve the pool opens R sessions on, and whether it can be used: down from a failed connection on, with the
-/// reason, until one succeeds (the supervisor tries it every <see cref="RetryPause"/>).
+/// reason, until one succeeds (the supervisor tries an Rserve of one's own every <see cref="RetryPause"/>).
 /// </summary>
 /// <param name="host">Its host name or IP address.</param>
 /// <param name="port">Its port.</param>

@@ -125,9 +125,10 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
         }
         catch (RserveException e)
         {
-            if (address.MarkDown(e.Message))
+            // The host's own Rserve: what happens to it is logged as it happens (it exited, it is restarted).
+            if (address.MarkDown(e.Message) && !_options.Start)
             {
-                Log.Unreachable(logger, socket ?? address.Name, e.Message);
+                Log.Unreachable(logger, address.Name, e.Message);
             }
 
             throw;
@@ -136,7 +137,10 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
         if (address.MarkUp())
         {
             Interlocked.Increment(ref _comebacks);
-            Log.Back(logger, socket ?? address.Name);
+            if (!_options.Start)
+            {
+                Log.Back(logger, address.Name);
+            }
         }
 
         return connection;
