@@ -13,9 +13,10 @@ namespace SsePlugin.R;
 /// <see cref="ROptions.ReuseSessions"/> (and on Windows, where Rserve does not fork) sessions are kept for later calls.
 /// A session is checked before it is lent, so one left dead by an Rserve restart is replaced. New sessions go to the
 /// Rserves of <see cref="RserveSupervisor.Addresses"/> in turn, skipping one that cannot be reached until the
-/// supervisor finds it back; when none can, a call fails at once and the next one tries them all again. When an Rserve can be used
-/// again the sessions kept idle are closed, so that the next ones spread over it too. When R calls are isolated, no
-/// two live sessions share a user id: a new R process under the id of a live session is ended and another one opened.
+/// supervisor finds it back; when none can, a call fails at once and the next one tries them all again. When an Rserve
+/// can be used again the sessions kept idle are closed, so that the next ones spread over it too. When R calls are
+/// isolated, no two live sessions share a user id: a new R process under the id of a live session is ended and another
+/// one opened.
 /// </summary>
 internal sealed partial class RservePool(
     IOptions<ROptions> options, RserveSupervisor supervisor, ILogger<RservePool> logger) : IAsyncDisposable

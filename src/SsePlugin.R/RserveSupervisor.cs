@@ -149,8 +149,8 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
     /// <summary>
     /// Checks whether an Rserve can be used by opening a connection and closing it at once (Rserve forks an R process
     /// for it, which ends with it; no R code runs), within <see cref="ROptions.ConnectTimeoutSeconds"/>, and marks it
-    /// up or down. Checks asked for while one runs share its connection. An Rserve on Windows serves one connection at a
-    /// time, and the pool keeps its session there: one that can be used is not checked, and stays so.
+    /// up or down. Checks asked for while one runs share its connection. An Rserve on Windows serves one connection at
+    /// a time, and the pool keeps its session there: one that can be used is not checked, and stays so.
     /// </summary>
     /// <param name="address">One of <see cref="Addresses"/>.</param>
     /// <returns>A task that completes when the check has.</returns>
