@@ -75,8 +75,9 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
                     CallFailureKind.TimeLimitExceeded,
                     $"{name}: the R script ran longer than the {options.TimeoutSeconds:0.#} s allowed per call "
                     + "(SsePlugin:Rserve:TimeoutSeconds); it was stopped."),
-                // R's process ends when the columns it decodes do not fit in its memory: nothing else runs then.
-                RserveException { Status: null } or IOException when assigning => OutOfMemory(
+                // R's process ends when the columns it decodes do not fit in the memory the host gave it: nothing else
+                // runs then. (On an Rserve of one's own, it is as likely to have been stopped.)
+                RserveException { Status: null } or IOException when assigning && MemoryLimited => OutOfMemory(
                     name, "the call's columns need", "R's process ended while it received them."),
                 RserveException { Status: ObjectTooBig or OutOfMemoryStatus } => OutOfMemory(
                     name, "the script's answer needs", $"Rserve could not hold it to send it: {e.Message}"),
@@ -116,7 +117,7 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
         options.RserveOS = os;
         if (!RservePlatform.Forks(os) && !options.ReuseSessions)
         {
-            Log.NoFork(logger, options.Address, os);
+            Log.NoFork(logger, string.Join(", ", options.RserveAddresses), os);
         }
     }
 
@@ -127,10 +128,13 @@ internal sealed partial class RInvoker(ScriptDefinition definition, RservePool p
             ? OutOfMemory(name, "the R script needs", $"R error: {rMessage}")
             : new CallFailure(CallFailureKind.InvalidInput, $"{name}: R error: {rMessage}");
 
+    // Whether the host limits the memory of each R process: it runs Rserve, not on Windows.
+    private bool MemoryLimited => options.Start && !OperatingSystem.IsWindows() && options.MemoryLimitMegabytes > 0;
+
     // Names the limit when the host set it.
     private CallFailure OutOfMemory(string name, string need, string detail) => new(
         CallFailureKind.LimitExceeded,
-        options.Start && !OperatingSystem.IsWindows() && options.MemoryLimitMegabytes > 0
+        MemoryLimited
             ? $"{name}: {need} more memory than the {options.MemoryLimitMegabytes} MB an R process may use "
               + $"(SsePlugin:Rserve:MemoryLimitMegabytes); raise it or give the script less data. {detail}"
             : $"{name}: R ran out of memory; give the script less data. {detail}");

@@ -17,11 +17,19 @@ public sealed class ROptions
     private const double MaxSeconds = 4_294_967;
     private const string SecondsAllowed = "must be more than 0 and at most 4294967 (49 days).";
     private const string WriteAddress = "write host:port, e.g. 127.0.0.1:6311.";
+    private const string DefaultAddress = "127.0.0.1:6311";
 
     /// <summary>
-    /// Gets or sets Rserve's address as <c>host:port</c>. Default <c>127.0.0.1:6311</c>, Rserve's own default.
+    /// Gets or sets the address of one Rserve as <c>host:port</c>; for several, set <see cref="Addresses"/> instead.
+    /// Default none: <c>127.0.0.1:6311</c>, Rserve's own default, when <see cref="Addresses"/> is empty too.
     /// </summary>
-    public string Address { get; set; } = "127.0.0.1:6311";
+    public string? Address { get; set; }
+
+    /// <summary>
+    /// Gets the addresses of several Rserves as <c>host:port</c> each, instead of <see cref="Address"/>: each new R
+    /// session goes to the next of them that can be reached. Default none.
+    /// </summary>
+    public IList<string> Addresses { get; } = [];
 
     /// <summary>
     /// Gets or sets the user name, when Rserve requires a login (<c>auth required</c>). Default none.
@@ -114,11 +122,17 @@ public sealed class ROptions
     [ZeroOrAtLeast(16, ErrorMessage = $"{Section}:ProcessLimit must be 0 (no limit) or at least 16.")]
     public int ProcessLimit { get; set; } = 512;
 
-    /// <summary>Gets the host part of <see cref="Address"/>.</summary>
-    internal string Host => Split().Host;
+    /// <summary>
+    /// Gets the Rserves' addresses as written: <see cref="Addresses"/>, else <see cref="Address"/>, else
+    /// <c>127.0.0.1:6311</c>.
+    /// </summary>
+    internal IReadOnlyList<string> RserveAddresses =>
+        Addresses.Count > 0 ? [.. Addresses] : [Address ?? DefaultAddress];
 
-    /// <summary>Gets the port part of <see cref="Address"/>.</summary>
-    internal int Port => Split().Port;
+    /// <summary>Gets the host and port of each of <see cref="RserveAddresses"/>.</summary>
+    /// <exception cref="FormatException">An address is not <c>host:port</c>; the message names its setting.</exception>
+    internal IReadOnlyList<(string Host, int Port)> Endpoints =>
+        [.. RserveAddresses.Select((address, index) => Split(address, SettingOf(index)))];
 
     /// <summary>
     /// Gets or sets the operating system Rserve runs R on, as R names it (<see cref="RservePlatform"/>), learned on the
@@ -174,19 +188,43 @@ public sealed class ROptions
         public ValidateOptionsResult Validate(string? name, ROptions options)
         {
             var problems = new List<string>();
-            try
+            if (options.Address is not null && options.Addresses.Count > 0)
             {
-                var host = options.Host;
-                if (options.Start && !(host == "localhost"
-                    || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address))))
+                problems.Add($"{Section}:Address and {Section}:Addresses are both set (--rserve sets Address); list "
+                    + "every Rserve in Addresses and remove Address.");
+            }
+
+            var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            for (var index = 0; index < options.RserveAddresses.Count; index++)
+            {
+                try
                 {
-                    problems.Add($"{Section}:Start runs Rserve on this machine's loopback, but Address is "
-                        + $"'{options.Address}'; write 127.0.0.1:PORT.");
+                    var (host, port) = Split(options.RserveAddresses[index], options.SettingOf(index));
+                    var address = string.Create(CultureInfo.InvariantCulture, $"{host}:{port}");
+                    if (!seen.Add(address))
+                    {
+                        problems.Add($"{Section}:Addresses lists {address} twice; remove one.");
+                    }
+
+                    if (options.Start && !(host == "localhost"
+                        || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip))))
+                    {
+                        problems.Add($"{Section}:Start runs Rserve on this machine's loopback, but "
+                            + $"{options.SettingOf(index)} is '{options.RserveAddresses[index]}'; "
+                            + "write 127.0.0.1:PORT.");
+                    }
+                }
+                catch (FormatException e)
+                {
+                    problems.Add(e.Message);
                 }
             }
-            catch (FormatException e)
+
+            if (options.Start && options.RserveAddresses.Count > 1)
             {
-                problems.Add(e.Message);
+                problems.Add($"{Section}:Start runs one Rserve on this machine, but {Section}:Addresses lists "
+                    + $"{options.RserveAddresses.Count}; give one address, or remove Start to use Rserves of your "
+                    + "own.");
             }
 
             if (options.RunAs is { } account && !Environment.IsPrivilegedProcess && account != Environment.UserName)
@@ -205,18 +243,23 @@ public sealed class ROptions
         }
     }
 
-    private (string Host, int Port) Split()
+    private static (string Host, int Port) Split(string address, string setting)
     {
-        var colon = Address.LastIndexOf(':');
+        var colon = address.LastIndexOf(':');
         return colon < 0
-            ? (Address.Length > 0 ? Address : throw new FormatException($"{Section}:Address is empty; {WriteAddress}"),
-                6311)
-            : (Address[..colon],
-                int.TryParse(Address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port)
-                    && port is > 0 and < 65536
+            ? (address.Length > 0 ? address : throw new FormatException($"{setting} is empty; {WriteAddress}"), 6311)
+            : (address[..colon],
+                int.TryParse(address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+                    && port is > 0 and < 65536 && colon > 0
                     ? port
-                    : throw new FormatException($"{Section}:Address is '{Address}'; {WriteAddress}"));
+                    : throw new FormatException($"{setting} is '{address}'; {WriteAddress}"));
     }
+
+    // The setting an address of RserveAddresses comes from, as messages name it.
+    private string SettingOf(int index) =>
+        Addresses.Count > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{Section}:Addresses:{index}")
+            : $"{Section}:Address";
 }
 
 /// <summary>Checks <see cref="ROptions"/>' data annotations at start, through the options validator source

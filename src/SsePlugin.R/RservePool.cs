@@ -11,9 +11,12 @@ namespace SsePlugin.R;
 /// call and is then closed, its R process ended: every call runs in an R process no earlier call has run in, and the
 /// pool keeps as many fresh sessions opened ahead (spares) so that a call does not wait for one. With
 /// <see cref="ROptions.ReuseSessions"/> (and on Windows, where Rserve does not fork) sessions are kept for later calls.
-/// A session is checked before it is lent, so one left dead by an Rserve restart is replaced; when Rserve cannot be
-/// reached a call fails at once and the next one tries again. When R calls are isolated, no two live sessions share a
-/// user id: a new R process under the id of a live session is ended and another one opened.
+/// A session is checked before it is lent, so one left dead by an Rserve restart is replaced. New sessions go to the
+/// Rserves of <see cref="RserveSupervisor.Addresses"/> in turn, skipping one that cannot be reached until the
+/// supervisor finds it back; when none can, a call fails at once and the next one tries them all again. When an Rserve
+/// can be used again the sessions kept idle are closed, so that the next ones spread over it too. When R calls are
+/// isolated, no two live sessions share a user id: a new R process under the id of a live session is ended and another
+/// one opened.
 /// </summary>
 internal sealed partial class RservePool(
     IOptions<ROptions> options, RserveSupervisor supervisor, ILogger<RservePool> logger) : IAsyncDisposable
@@ -26,6 +29,8 @@ internal sealed partial class RservePool(
     private readonly SemaphoreSlim _slots = new(options.Value.Sessions, options.Value.Sessions);
     private readonly CancellationTokenSource _closing = new();
     private int _replenishing;
+    private int _turn;
+    private int _comebacks;
     private volatile bool _disposed;
 
     /// <summary>Lends a session for one call; give it back with <see cref="Return"/>.</summary>
@@ -35,6 +40,12 @@ internal sealed partial class RservePool(
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (supervisor.Comebacks is var comebacks && comebacks != Volatile.Read(ref _comebacks))
+            {
+                Volatile.Write(ref _comebacks, comebacks);
+                CloseIdle();
+            }
+
             var session = await TakeIdleAsync(cancellationToken).ConfigureAwait(false)
                 ?? await OpenAsync(cancellationToken).ConfigureAwait(false);
             Replenish();
@@ -176,33 +187,7 @@ internal sealed partial class RservePool(
     // Opens a session; null when its R process got the id of a live session.
     private async Task<RSession?> OpenOnceAsync(RIdBlock? ids, CancellationToken cancellationToken)
     {
-        // The host's own Rserve listens on a socket only the host can reach (not Windows: its port then).
-        var socket = _options.Start ? supervisor.SocketPath : null;
-        var address = socket ?? _options.Address;
-        RserveConnection connection;
-        try
-        {
-            connection = await RserveConnection.ConnectAsync(
-                new RserveConnectionOptions
-                {
-                    Host = _options.Host,
-                    Port = _options.Port,
-                    SocketPath = socket,
-                    User = _options.User,
-                    Password = _options.Password,
-                    ConnectTimeout = TimeSpan.FromSeconds(_options.ConnectTimeoutSeconds),
-                },
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch (RserveException e)
-        {
-            Log.Unreachable(logger, address, e.Message);
-            throw new CallFailure(
-                CallFailureKind.Unavailable,
-                $"R is not available: Rserve at {address} cannot be used ({e.Message}). "
-                + "Start Rserve, check SsePlugin:Rserve:Address, or let the host run it with --start-rserve.");
-        }
-
+        var (connection, address) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var session = await RSession
@@ -214,7 +199,7 @@ internal sealed partial class RservePool(
             }
             else
             {
-                Log.Opened(logger, address);
+                Log.Opened(logger, address.Name);
             }
 
             return session;
@@ -229,6 +214,62 @@ internal sealed partial class RservePool(
             }
 
             throw;
+        }
+    }
+
+    // Connects to the Rserves in turn, starting from the next one: one that is down is skipped while another can be
+    // used (the supervisor tries it every few seconds); when none can, every one is tried.
+    private async Task<(RserveConnection, RserveAddress)> ConnectAsync(CancellationToken cancellationToken)
+    {
+        var addresses = supervisor.Addresses;
+        var first = (int)((uint)Interlocked.Increment(ref _turn) % (uint)addresses.Count);
+        var skipped = new List<RserveAddress>();
+        var problems = new List<string>();
+        for (var i = 0; i < addresses.Count; i++)
+        {
+            var address = addresses[(first + i) % addresses.Count];
+            if (address.Problem is not null)
+            {
+                skipped.Add(address);
+            }
+            else if (await TryConnectAsync(address, problems, cancellationToken).ConfigureAwait(false) is { } open)
+            {
+                return (open, address);
+            }
+        }
+
+        foreach (var address in skipped)
+        {
+            if (await TryConnectAsync(address, problems, cancellationToken).ConfigureAwait(false) is { } open)
+            {
+                return (open, address);
+            }
+        }
+
+        throw new CallFailure(
+            CallFailureKind.Unavailable,
+            _options.Start
+                ? $"R is not available: the Rserve the host runs cannot be used ({problems[0]}); the host restarts "
+                    + "it when it dies (see the log)."
+                : addresses.Count == 1
+                    ? $"R is not available: Rserve at {addresses[0].Name} cannot be used ({problems[0]}). Start "
+                        + "Rserve, check SsePlugin:Rserve:Address, or let the host run it with --start-rserve."
+                    : "R is not available: no Rserve of SsePlugin:Rserve:Addresses can be used. "
+                        + $"{string.Join(" ", problems)} Start them, or check SsePlugin:Rserve:Addresses.");
+    }
+
+    // Connects to one Rserve; null, with the problem added, when it cannot be used.
+    private async Task<RserveConnection?> TryConnectAsync(
+        RserveAddress address, List<string> problems, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await supervisor.ConnectAsync(address, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RserveException e)
+        {
+            problems.Add(e.Message);
+            return null;
         }
     }
 
@@ -254,9 +295,6 @@ internal sealed partial class RservePool(
     {
         [LoggerMessage(1, LogLevel.Debug, "New R session on Rserve at {Address}")]
         public static partial void Opened(ILogger logger, string address);
-
-        [LoggerMessage(2, LogLevel.Warning, "Rserve at {Address} cannot be used: {Problem}")]
-        public static partial void Unreachable(ILogger logger, string address, string problem);
 
         [LoggerMessage(3, LogLevel.Error, "{Problem}")]
         public static partial void SessionSetupFailed(ILogger logger, string problem);

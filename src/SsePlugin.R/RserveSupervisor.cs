@@ -7,11 +7,13 @@ using SsePlugin.Rserve;
 namespace SsePlugin.R;
 
 /// <summary>
-/// With <see cref="ROptions.Start"/>, runs Rserve for the host: started on loopback with the host, restarted with
-/// growing pauses whenever it dies, stopped with the host. Rserve runs the init script before it serves, so each
-/// connection's R process, forked from it, starts prepared. On Linux R has the memory and process limits and, for a
-/// host running as root, is isolated: each R process under an id of its own (<see cref="Ids"/>); where that cannot be,
-/// R runs under <see cref="ROptions.Account"/> and the host warns once at start.
+/// Knows the Rserves R sessions are opened on (<see cref="Addresses"/>), connects to them and keeps track of which can
+/// be used; checks them at start and for health checks. With <see cref="ROptions.Start"/>, also runs Rserve for the
+/// host: started on loopback with the host, restarted with growing pauses whenever it dies, stopped with the host.
+/// Rserve runs the init script before it serves, so each connection's R process, forked from it, starts prepared. On
+/// Linux R has the memory and process limits and, for a host running as root, is isolated: each R process under an id
+/// of its own (<see cref="Ids"/>); where that cannot be, R runs under <see cref="ROptions.Account"/> and the host warns
+/// once at start.
 /// </summary>
 internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogger<RserveSupervisor> logger)
     : IHostedService, IAsyncDisposable
@@ -22,9 +24,12 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
 
     private readonly ROptions _options = options.Value;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly RserveAddress[] _addresses =
+        [.. options.Value.Endpoints.Select(endpoint => new RserveAddress(endpoint.Host, endpoint.Port))];
     private RserveProcess? _process;
     private Task _watching = Task.CompletedTask;
     private int _disposed;
+    private int _comebacks;
 
     /// <summary>
     /// Gets the block of ids R processes run under, each session's under one of its own, when R calls are isolated;
@@ -34,15 +39,36 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
 
     /// <summary>
     /// Gets the Unix domain socket the host's Rserve listens on, which only the host can reach (the last one while
-    /// Rserve restarts); null on Windows, where it listens on <see cref="ROptions.Address"/>, or before it started.
+    /// Rserve restarts); null on Windows, where it listens on the port of its address, or before it started.
     /// </summary>
     public string? SocketPath { get; private set; }
 
-    /// <summary>Starts Rserve; a failure here stops the host, since R was asked for and cannot run.</summary>
+    /// <summary>
+    /// Gets the Rserves R sessions are opened on: those of <see cref="ROptions.Addresses"/> (or the one of
+    /// <see cref="ROptions.Address"/>), or the one the host runs.
+    /// </summary>
+    public IReadOnlyList<RserveAddress> Addresses => _addresses;
+
+    /// <summary>Gets how often an Rserve that could not be used could be again.</summary>
+    public int Comebacks => Volatile.Read(ref _comebacks);
+
+    /// <summary>Gets whether the host runs Rserve itself (<see cref="ROptions.Start"/>).</summary>
+    public bool IsHostRun => _options.Start;
+
+    /// <summary>Gets whether the Rserve the host runs is running (false when it runs none).</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>
+    /// Starts Rserve, when the host runs it: a failure here stops the host, since R was asked for and cannot run.
+    /// Otherwise checks each Rserve in the background, so that one that cannot be reached is named at start (a warning:
+    /// the host serves on the others), and then those that cannot every few seconds, so that one that answers again is
+    /// used again at once.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!_options.Start)
         {
+            _watching = WatchAddressesAsync(_stopping.Token);
             return;
         }
 
@@ -68,6 +94,82 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping.Dispose();
         Ids?.Dispose();
+    }
+
+    /// <summary>
+    /// Opens a connection to an Rserve (the host's own by its socket, where it has one) and marks it up; marks it down
+    /// when that fails.
+    /// </summary>
+    /// <param name="address">One of <see cref="Addresses"/>.</param>
+    /// <param name="cancellationToken">Cancels connecting.</param>
+    /// <returns>The connection.</returns>
+    /// <exception cref="RserveException">The Rserve cannot be used (it is marked down).</exception>
+    public async Task<RserveConnection> ConnectAsync(RserveAddress address, CancellationToken cancellationToken)
+    {
+        // The host's own Rserve listens on a socket only the host can reach (not on Windows: its port then).
+        var socket = _options.Start ? SocketPath : null;
+        RserveConnection connection;
+        try
+        {
+            connection = await RserveConnection.ConnectAsync(
+                new RserveConnectionOptions
+                {
+                    Host = address.Host,
+                    Port = address.Port,
+                    SocketPath = socket,
+                    User = _options.User,
+                    Password = _options.Password,
+                    ConnectTimeout = TimeSpan.FromSeconds(_options.ConnectTimeoutSeconds),
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (RserveException e)
+        {
+            // The host's own Rserve: what happens to it is logged as it happens (it exited, it is restarted).
+            if (address.MarkDown(e.Message) && !_options.Start)
+            {
+                Log.Unreachable(logger, address.Name, e.Message);
+            }
+
+            throw;
+        }
+
+        if (address.MarkUp())
+        {
+            Interlocked.Increment(ref _comebacks);
+            if (!_options.Start)
+            {
+                Log.Back(logger, address.Name);
+            }
+        }
+
+        return connection;
+    }
+
+    /// <summary>
+    /// Checks whether an Rserve can be used by opening a connection and closing it at once (Rserve forks an R process
+    /// for it, which ends with it; no R code runs), within <see cref="ROptions.ConnectTimeoutSeconds"/>, and marks it
+    /// up or down. Checks asked for while one runs share its connection. An Rserve on Windows serves one connection at
+    /// a time, and the pool keeps its session there: one that can be used is not checked, and stays so.
+    /// </summary>
+    /// <param name="address">One of <see cref="Addresses"/>.</param>
+    /// <returns>A task that completes when the check has.</returns>
+    public Task CheckAsync(RserveAddress address) =>
+        address.Problem is null && _options.RserveOS is { } os && !RservePlatform.Forks(os)
+            ? Task.CompletedTask
+            : address.CheckAsync(CheckOnceAsync);
+
+    private async Task CheckOnceAsync(RserveAddress address)
+    {
+        try
+        {
+            var connection = await ConnectAsync(address, _stopping.Token).ConfigureAwait(false);
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RserveException or OperationCanceledException)
+        {
+            // Marked down, and logged if it was up.
+        }
     }
 
     // Takes a block of ids for R calls when they may be isolated and the machine lets them be; else warns that they
@@ -97,6 +199,26 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
         if (!OperatingSystem.IsWindows())
         {
             Log.NotIsolated(logger, _options.Account ?? Environment.UserName, problem);
+        }
+    }
+
+    // Checks every Rserve, then every few seconds those that cannot be used: the pool opens no session on those, and a
+    // pool whose sessions are reused (ReuseSessions) may open none at all.
+    private async Task WatchAddressesAsync(CancellationToken stopping)
+    {
+        await Task.WhenAll(_addresses.Select(CheckAsync)).ConfigureAwait(false);
+        using var timer = new PeriodicTimer(RserveAddress.RetryPause);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                await Task.WhenAll(_addresses.Where(address => address.Problem is not null).Select(CheckAsync))
+                    .ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // The host stops.
         }
     }
 
@@ -146,7 +268,7 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
             new RserveProcessOptions
             {
                 RscriptPath = _options.RscriptPath,
-                Port = _options.Port,
+                Port = _addresses[0].Port,
                 UnixSocket = !OperatingSystem.IsWindows(),
                 StartupScript = RSession.Preparation(_options.InitScript),
                 Account = Ids is null ? _options.Account : null,
@@ -197,5 +319,15 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
             + "call's data (/proc/PID/mem, environ), signal its R process or Rserve, and leave processes that outlive "
             + "its call")]
         public static partial void NotIsolated(ILogger logger, string account, string problem);
+
+        [LoggerMessage(
+            7,
+            LogLevel.Warning,
+            "Rserve at {Address} cannot be used: {Problem} It is tried again every few seconds; meanwhile R sessions "
+            + "go to the other Rserves of SsePlugin:Rserve:Addresses, if there are any")]
+        public static partial void Unreachable(ILogger logger, string address, string problem);
+
+        [LoggerMessage(8, LogLevel.Information, "Rserve at {Address} can be used again")]
+        public static partial void Back(ILogger logger, string address);
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using SsePlugin.R;
 using SsePlugin.Server.Scripting;
@@ -11,7 +12,9 @@ public static class SsePluginBuilderRExtensions
     /// <summary>
     /// Runs scripts in R through Rserve: Qlik's script functions on connections whose <c>ScriptEngine</c> is
     /// <c>r</c>, and functions-file scripts. Its settings (the Rserve to use or start, the pool, limits) are bound
-    /// from the <c>SsePlugin:Rserve</c> configuration section.
+    /// from the <c>SsePlugin:Rserve</c> configuration section. Registers health checks tagged <c>r</c>:
+    /// <c>rserve</c> over every Rserve, and <c>rserve:HOST:PORT</c> for each Rserve of one's own, also tagged
+    /// <c>detail</c>.
     /// </summary>
     /// <param name="builder">The SSE server's builder.</param>
     /// <param name="configure">Changes the settings after configuration is bound, if given.</param>
@@ -39,6 +42,25 @@ public static class SsePluginBuilderRExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IScriptEngine, RScriptEngine>());
         services.TryAddSingleton<RserveSupervisor>();
         services.AddHostedService(provider => provider.GetRequiredService<RserveSupervisor>());
+
+        // Known once the settings are: the Rserves to check.
+        services.AddHealthChecks();
+        services.AddOptions<HealthCheckServiceOptions>().Configure<RserveSupervisor>((health, supervisor) =>
+        {
+            health.Registrations.Add(new HealthCheckRegistration(
+                RserveHealthCheck.Name, new RserveHealthCheck(supervisor, null), null, RserveHealthCheck.Tags));
+            if (!supervisor.IsHostRun)
+            {
+                foreach (var address in supervisor.Addresses)
+                {
+                    health.Registrations.Add(new HealthCheckRegistration(
+                        $"{RserveHealthCheck.Name}:{address.Name}",
+                        new RserveHealthCheck(supervisor, address),
+                        HealthStatus.Unhealthy,
+                        RserveHealthCheck.DetailTags));
+                }
+            }
+        });
         return builder.AddFunctionsFiles();
     }
 }
