@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Connections;
@@ -34,9 +35,10 @@ internal static partial class SsePluginHost
     private const string BindFix = "Fix: correct or remove the setting; docs/configuration.md lists the settings of "
         + "each section, with a number where a number is expected and true or false for switches.";
 
-    /// <summary>Gets the host's version, as the start-up banner shows it.</summary>
-    public static string Version { get; } =
-        typeof(FunctionCatalog).Assembly.GetName().Version?.ToString(3) ?? "unknown";
+    /// <summary>Gets the host's version, as the start-up banner and <c>--version</c> show it: the version it was built
+    /// with (<c>1.2.3</c>, or <c>1.2.4-dev.7</c> from build/publish.sh), without the commit's hash.</summary>
+    public static string Version { get; } = typeof(SsePluginHost).Assembly
+        .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "unknown";
 
     /// <summary>Builds the host from command-line arguments, <c>appsettings.json</c> and environment variables.
     /// </summary>
