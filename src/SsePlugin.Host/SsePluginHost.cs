@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Configuration;
 using Serilog.Events;
+using Serilog.Settings.Configuration;
 using SsePlugin.Examples;
 using SsePlugin.Host.Commands;
 using SsePlugin.JavaScript;
@@ -299,13 +300,17 @@ internal static partial class SsePluginHost
     private static InvalidOperationException Innermost(InvalidOperationException e) =>
         e.InnerException is InvalidOperationException inner ? Innermost(inner) : e;
 
-    // Serilog names the setting it cannot use; the administrator needs no stack trace.
+    // Serilog names the setting it cannot use; the administrator needs no stack trace. The sinks the host carries
+    // (Console, File) are named, not searched for: the single-file download has no assemblies on disk to search.
     private static LoggerConfiguration CheckedConfiguration(
         this LoggerSettingsConfiguration settings, IConfiguration configuration)
     {
         try
         {
-            return settings.Configuration(configuration);
+            var sinks = new ConfigurationReaderOptions(
+                typeof(ConsoleLoggerConfigurationExtensions).Assembly,
+                typeof(FileLoggerConfigurationExtensions).Assembly);
+            return settings.Configuration(configuration, sinks);
         }
         catch (InvalidOperationException e)
         {
