@@ -11,22 +11,26 @@
 # commits since it: 1.2.4-dev.7. The build adds the commit's hash to the informational version (1.2.4-dev.7+3f2a...).
 # The intermediate files go to artifacts/build, apart from those of `dotnet build`.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+repository=$(cd "$(dirname "$0")/.." && pwd)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 all=(linux-x64 win-x64 linux-arm64)
 runtimes=()
-out=artifacts
+out=$repository/artifacts
 version=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=${2:?--out needs a folder}; shift 2 ;;
     --version) version=${2:?--version needs a version}; shift 2 ;;
     linux-x64|win-x64|linux-arm64) runtimes+=("$1"); shift ;;
-    *) echo "Unknown argument $1. Usage: build/publish.sh [${all[*]// /|}...] [--out DIR] [--version V]" >&2; exit 2 ;;
+    *) echo "Unknown argument $1. Usage: build/publish.sh [linux-x64|win-x64|linux-arm64...] [--out DIR]" \
+         "[--version VERSION]" >&2; exit 2 ;;
   esac
 done
 [ ${#runtimes[@]} -gt 0 ] || runtimes=("${all[@]}")
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+cd "$repository"
 
 # The version of this commit, from its tags (see above). A shallow clone without its tags counts wrong: fetch them.
 version_from_git() {
@@ -37,7 +41,7 @@ version_from_git() {
   fi
   if tag=$(git describe --tags --abbrev=0 --match 'v[0-9]*' HEAD 2>/dev/null); then
     base=${tag#v}
-    count=$(git rev-list --count "$tag..HEAD")
+    count=$(git rev-list --count "$tag..HEAD") || return
     # After a release comes the next patch; after a pre-release (v1.3.0-rc.1), the release it leads to.
     if [[ $base != *-* ]]; then
       IFS=. read -r major minor patch <<<"$base"
@@ -46,15 +50,14 @@ version_from_git() {
     echo "${base%%-*}-dev.$count"
   else
     base=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
-    echo "$base-dev.$(git rev-list --count HEAD)"
+    count=$(git rev-list --count HEAD) || return
+    echo "$base-dev.$count"
   fi
 }
 if [ -z "$version" ]; then
   version=$(version_from_git) || { echo "No version from git (not a git clone?): give --version." >&2; exit 2; }
 fi
 
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 for rid in "${runtimes[@]}"; do
