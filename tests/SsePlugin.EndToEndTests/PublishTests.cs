@@ -48,23 +48,27 @@ public sealed class PublishTests(PublishFixture published)
         var port = await host.ListeningAsync();
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
         var client = new Connector.ConnectorClient(channel);
-        var deadline = DateTime.UtcNow.AddMinutes(1);
 
-        var capabilities = await client.GetCapabilitiesAsync(new Empty(), deadline: deadline);
+        var capabilities = await client.GetCapabilitiesAsync(new Empty(), deadline: DateTime.UtcNow.AddMinutes(1));
         Assert.Contains(capabilities.Functions, f => f is { Name: "SumOfRows", FunctionId: 5 });
-        using var call = client.ExecuteFunction(QlikHeaders(functionId: 5, rows: 2), deadline: deadline);
-        await call.RequestStream.WriteAsync(new BundledRows { Rows = { Numbers(1, 2), Numbers(3, 4.5) } });
-        await call.RequestStream.CompleteAsync();
-        var sums = new List<double>();
-        await foreach (var bundle in call.ResponseStream.ReadAllAsync())
-        {
-            sums.AddRange(bundle.Rows.Select(row => row.Duals.Single().NumData));
-        }
-
-        Assert.Equal([3, 7.5], sums);
+        Assert.Equal([3, 7.5], await ExecuteAsync(client, functionId: 5, Numbers(1, 2), Numbers(3, 4.5)));
         Assert.Equal(0, await host.StopAsync());
         Assert.Contains($"SsePlugin {published.Version}", host.Printed);
         Assert.Contains("FromSettings.SumOfRows(col1, col2)", host.Printed);
+    }
+
+    [Fact]
+    public async Task LinuxDownload_ServesTheFunctionsOfAFunctionsFolder()
+    {
+        await using var host = PublishedHost.Start(
+            Executable, "--port", "0", "--functions-folder", Path.Combine(AppContext.BaseDirectory, "plugins"));
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{await host.ListeningAsync()}");
+        var client = new Connector.ConnectorClient(channel);
+
+        var capabilities = await client.GetCapabilitiesAsync(new Empty(), deadline: DateTime.UtcNow.AddMinutes(1));
+        Assert.Contains(capabilities.Functions, f => f is { Name: "Triple", FunctionId: 500 });
+        Assert.Equal([6, 1.5], await ExecuteAsync(client, functionId: 500, Numbers(2), Numbers(0.5)));
+        Assert.Equal(0, await host.StopAsync());
     }
 
     [Fact]
@@ -128,6 +132,23 @@ public sealed class PublishTests(PublishFixture published)
     private static bool IsBuildLeftover(string file) =>
         Path.GetExtension(file) is ".dll" or ".pdb" or ".so" or ".xml" or ".json" or ".config"
         && Path.GetFileName(file) != "appsettings.json";
+
+    // Calls a function of numbers as Qlik's engine does; returns the first column of the answer.
+    private static async Task<List<double>> ExecuteAsync(
+        Connector.ConnectorClient client, int functionId, params Row[] rows)
+    {
+        using var call = client.ExecuteFunction(
+            QlikHeaders(functionId, rows.Length), deadline: DateTime.UtcNow.AddMinutes(1));
+        await call.RequestStream.WriteAsync(new BundledRows { Rows = { rows } });
+        await call.RequestStream.CompleteAsync();
+        var answers = new List<double>();
+        await foreach (var bundle in call.ResponseStream.ReadAllAsync())
+        {
+            answers.AddRange(bundle.Rows.Select(row => row.Duals[0].NumData));
+        }
+
+        return answers;
+    }
 
     private static Metadata QlikHeaders(int functionId, int rows) => new()
     {
