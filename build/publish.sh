@@ -63,7 +63,8 @@ trap 'rm -rf "$stage"' EXIT
 for rid in "${runtimes[@]}"; do
   echo "SsePlugin $version for $rid"
   rm -rf "${stage:?}"/*
-  # The line the README shows.
+  # The line the README shows. The symbols go inside the assemblies (DebugType=embedded), so that a stack trace in
+  # the log names files and lines; the csproj makes a runtime's build self-contained and one file.
   dotnet publish src/SsePlugin.Host -c Release -r "$rid" -p:Version="$version" -p:DebugType=embedded \
     --artifacts-path artifacts/build -o "$stage"
   cp deploy/INSTALL.md README.md "$stage/"
