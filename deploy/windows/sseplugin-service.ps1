@@ -55,7 +55,7 @@ function Invoke-Sc {
 switch ($Action) {
     'install' {
         if (-not (Test-Path $executable)) {
-            throw "$executable is not there: run this script from the deploy\windows folder of the unpacked download."
+            throw "$executable is not there: keep this script in the deploy\windows folder of the unpacked download."
         }
         New-Service -Name $Name -BinaryPathName "`"$executable`"" -DisplayName "SsePlugin ($Name)" `
             -Description 'Qlik server-side extension (analytic connection): C#, JavaScript and R functions for Qlik.' `
