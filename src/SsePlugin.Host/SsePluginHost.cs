@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Connections;
@@ -9,6 +10,7 @@ using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Configuration;
 using Serilog.Events;
+using Serilog.Settings.Configuration;
 using SsePlugin.Examples;
 using SsePlugin.Host.Commands;
 using SsePlugin.JavaScript;
@@ -37,9 +39,10 @@ internal static partial class SsePluginHost
     private const string BindFix = "Fix: correct or remove the setting; docs/configuration.md lists the settings of "
         + "each section, with a number where a number is expected and true or false for switches.";
 
-    /// <summary>Gets the host's version, as the start-up banner shows it.</summary>
-    public static string Version { get; } =
-        typeof(FunctionCatalog).Assembly.GetName().Version?.ToString(3) ?? "unknown";
+    /// <summary>Gets the host's version, as the start-up banner and <c>--version</c> show it: the version it was built
+    /// with (<c>1.2.3</c>, or <c>1.2.4-dev.7</c> from build/publish.sh), without the commit's hash.</summary>
+    public static string Version { get; } = typeof(SsePluginHost).Assembly
+        .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "unknown";
 
     /// <summary>Builds the host from command-line arguments, <c>appsettings.json</c> and environment variables.
     /// </summary>
@@ -350,13 +353,17 @@ internal static partial class SsePluginHost
     private static InvalidOperationException Innermost(InvalidOperationException e) =>
         e.InnerException is InvalidOperationException inner ? Innermost(inner) : e;
 
-    // Serilog names the setting it cannot use; the administrator needs no stack trace.
+    // Serilog names the setting it cannot use; the administrator needs no stack trace. The sinks the host carries
+    // (Console, File) are named, not searched for: the single-file download has no assemblies on disk to search.
     private static LoggerConfiguration CheckedConfiguration(
         this LoggerSettingsConfiguration settings, IConfiguration configuration)
     {
         try
         {
-            return settings.Configuration(configuration);
+            var sinks = new ConfigurationReaderOptions(
+                typeof(ConsoleLoggerConfigurationExtensions).Assembly,
+                typeof(FileLoggerConfigurationExtensions).Assembly);
+            return settings.Configuration(configuration, sinks);
         }
         catch (InvalidOperationException e)
         {
