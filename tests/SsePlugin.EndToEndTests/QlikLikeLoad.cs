@@ -6,13 +6,13 @@ using Qlik.Sse;
 
 namespace SsePlugin.EndToEndTests;
 
-/// <summary>What one call did: when it ran (on the load's clock), its status, and what was wrong, if anything.</summary>
+/// <summary>What one call did: when it ran (on the load's clock), its status, what was wrong if anything.</summary>
 /// <param name="Id">The call's number, in its <c>x-call-id</c> header.</param>
 /// <param name="Function">The function called.</param>
 /// <param name="Started">When the call started.</param>
 /// <param name="Ended">When it ended.</param>
 /// <param name="Status">Its status.</param>
-/// <param name="Failure">Null for a call that answered right; otherwise the status's message or the wrong answer.</param>
+/// <param name="Failure">Null for a call answered right; otherwise the status's message or the wrong answer.</param>
 public sealed record CallOutcome(int Id, string Function, TimeSpan Started, TimeSpan Ended, StatusCode Status,
     string? Failure);
 
@@ -106,9 +106,14 @@ public sealed class QlikLikeLoad : IDisposable
         return outcomes;
     }
 
-    private async Task<CallOutcome> CallAsync(Connector.ConnectorClient client, int id)
+    /// <summary>Makes one ScriptEval call with this script, which must compute <c>args[0] * args[1]</c>.</summary>
+    public Task<CallOutcome> CallScriptAsync(string script) =>
+        CallAsync(new Connector.ConnectorClient(_channels[0]), Interlocked.Increment(ref _lastId), script);
+
+    // Calls the three functions in turn by id, or ScriptEval with the given script.
+    private async Task<CallOutcome> CallAsync(Connector.ConnectorClient client, int id, string? script = null)
     {
-        var (function, headers, rows, expected) = (id % 3) switch
+        var (function, headers, rows, expected) = (script is null ? id % 3 : 2) switch
         {
             // SumOfRows(id + r, r) per row: id + 2r.
             0 => ("SumOfRows", FunctionHeaders(id, 5),
@@ -119,7 +124,7 @@ public sealed class QlikLikeLoad : IDisposable
                 Rows(r => [id + r]), [RowsPerCall * (double)id + (RowsPerCall * (RowsPerCall - 1) / 2)]),
 
             // ScriptEval('args[0] * args[1]', r, id) per row.
-            _ => ("ScriptEval", ScriptHeaders(id, "args[0] * args[1]"),
+            _ => ("ScriptEval", ScriptHeaders(id, script ?? "args[0] * args[1]"),
                 Rows(r => [r, id]), Enumerable.Range(0, RowsPerCall).Select(r => (double)r * id)),
         };
 
@@ -146,6 +151,11 @@ public sealed class QlikLikeLoad : IDisposable
         catch (RpcException e)
         {
             return new CallOutcome(id, function, started, Now, e.StatusCode, e.Status.Detail);
+        }
+        catch (HttpRequestException e)
+        {
+            // Grpc.Net.Client lets a failed write of a request message through as it is (the connection closed).
+            return new CallOutcome(id, function, started, Now, StatusCode.Unknown, e.Message);
         }
     }
 

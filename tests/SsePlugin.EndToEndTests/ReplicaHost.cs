@@ -104,7 +104,7 @@ public sealed partial class ReplicaHost : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    /// <summary>Kills the replica outright (SIGKILL), as a crash or a lost machine would, and waits until it is gone.</summary>
+    /// <summary>Kills the replica outright (SIGKILL), as a crash would, and waits until it is gone.</summary>
     public async Task KillAsync()
     {
         _process.Kill();
