@@ -88,11 +88,12 @@ public sealed partial class NginxProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads the access log: one line per call nginx finished.</summary>
+    /// <summary>Reads the access log: one line per call nginx finished that carried an <c>x-call-id</c>.</summary>
     public IReadOnlyList<NginxLogLine> AccessLog() =>
     [
         .. File.ReadLines(Path.Combine(_folder, "access.log"))
             .Select(line => line.Split(' ', 3))
+            .Where(fields => fields[0] != "-")
             .Select(fields => new NginxLogLine(
                 int.Parse(fields[0], CultureInfo.InvariantCulture), fields[2],
                 int.Parse(fields[1], CultureInfo.InvariantCulture))),

@@ -29,7 +29,7 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
                 new QlikLikeLoad($"http://127.0.0.1:{nginx.Port}", connections: 4, callersPerConnection: 8);
             try
             {
-                await SpreadsAsync(load, replicas);
+                await SpreadsAsync(load, nginx, replicas);
                 await StopsUnderLoadAsync(load, nginx, replicas, replicas[0], kill: false);
                 await StopsUnderLoadAsync(load, nginx, replicas, replicas[1], kill: true);
             }
@@ -53,7 +53,8 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
         {
             // One set, as docs/scale-out.md says: the name nginx checks on the replicas (grpc_ssl_name in the
             // shipped file) and the address the test's Qlik uses for nginx.
-            await GenerateCertificatesAsync(certificates, "sse.example.com", "127.0.0.1");
+            await AssertHostCommandAsync(
+                ["certs", "generate", "--out", certificates, "--host", "sse.example.com", "--host", "127.0.0.1"]);
             var replicas = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ =>
                 ReplicaHost.StartAsync("--certs", Path.Combine(certificates, "plugin"))));
             try
@@ -67,6 +68,8 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
 
                 using var load = new QlikLikeLoad(address, 2, 4, () => QlikHandler(qlik, clientCertificate));
                 var calls = await load.RunAsync(120);
+                await AssertHostCommandAsync(
+                    ["doctor", "--host", "127.0.0.1", "--port", $"{nginx.Port}", "--certs", qlik, "--alias", "DotNet"]);
                 AssertAllRight(calls);
                 var lines = replicas.Select(r => r.CallLines).ToArray();
                 output.WriteLine(
@@ -82,7 +85,7 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
                 var refused = await stranger.RunAsync(1);
                 Assert.All(refused, call => Assert.NotNull(call.Failure));
                 Assert.Contains("client sent no required SSL certificate", nginx.ErrorLog, StringComparison.Ordinal);
-                Assert.Equal(calls.Count, replicas.Sum(r => r.CallLines.Count));
+                Assert.Equal(calls.Count, replicas.Sum(r => r.CallsAnswered));
             }
             finally
             {
@@ -96,7 +99,7 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
     }
 
     // Every replica takes a share of the calls, and every call is answered right, by one replica.
-    private async Task SpreadsAsync(QlikLikeLoad load, ReplicaHost[] replicas)
+    private async Task SpreadsAsync(QlikLikeLoad load, NginxProcess nginx, ReplicaHost[] replicas)
     {
         var before = Served(replicas);
         var calls = await load.RunAsync(1500);
@@ -107,6 +110,9 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
         // least_conn gives the next call to the replica running the fewest: a replica still warming up (its first
         // JavaScript calls compile) takes fewer, so the shares are not even.
         Assert.All(served, share => Assert.True(share > 0, "A replica answered no call."));
+
+        // The doctor, run as on the Qlik server, finds the way through nginx to a replica.
+        await AssertHostCommandAsync(["doctor", "--host", "127.0.0.1", "--port", $"{nginx.Port}", "--alias", "DotNet"]);
 
         // A script of 100 KB: Qlik sends it in a header (base64), which must fit nginx's header buffers.
         var script = "args[0] * args[1] /*" + new string('x', 100_000) + "*/";
@@ -206,14 +212,11 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
 
     private static string Shares(IEnumerable<int> served) => string.Join(", ", served);
 
-    private static async Task GenerateCertificatesAsync(string folder, params string[] hosts)
+    // Runs a command of the host (certs, doctor) as an administrator does, and asserts it succeeds.
+    private static async Task<string> AssertHostCommandAsync(string[] args)
     {
         using var process = Process.Start(new ProcessStartInfo(
-            "dotnet",
-            [
-                typeof(SsePluginHost).Assembly.Location, "certs", "generate", "--out", folder, "--days", "2",
-                .. hosts.SelectMany(host => new[] { "--host", host }),
-            ])
+            "dotnet", [typeof(SsePluginHost).Assembly.Location, .. args])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -221,7 +224,8 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
         var printed = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(ReplicaHost.StartOrStopTimeout);
-        Assert.True(process.ExitCode == 0, await printed + await errors);
+        Assert.True(process.ExitCode == 0, $"{string.Join(' ', args)}: {await printed}{await errors}");
+        return await printed;
     }
 
     // What Qlik's engine does with its certificate folder: present sse_client_cert.pem, trust root_cert.pem only.
