@@ -19,16 +19,13 @@ public sealed record NginxLogLine(int CallId, string Upstreams, int Status);
 /// </summary>
 public sealed partial class NginxProcess : IAsyncDisposable
 {
+    private readonly Process _process;
     private readonly string _folder;
-    private readonly string _configuration;
-    private readonly string? _certificates;
-    private Process? _process;
 
-    private NginxProcess(string folder, string configuration, int port, string? certificates)
+    private NginxProcess(Process process, string folder, int port)
     {
+        _process = process;
         _folder = folder;
-        _configuration = configuration;
-        _certificates = certificates;
         Port = port;
     }
 
@@ -46,7 +43,7 @@ public sealed partial class NginxProcess : IAsyncDisposable
     /// replicas, its listen port a free loopback port, and <c>/etc/nginx/sseplugin</c> the given certificate folder.
     /// </summary>
     /// <param name="configuration">The shipped file.</param>
-    /// <param name="replicas">The upstream's servers, <c>127.0.0.1:port</c>, each maybe with parameters.</param>
+    /// <param name="replicas">The upstream's servers, <c>127.0.0.1:port</c>.</param>
     /// <param name="certificates">The folder <c>certs generate</c> wrote, for the TLS configuration.</param>
     public static async Task<NginxProcess> StartAsync(
         string configuration, IEnumerable<string> replicas, string? certificates = null)
@@ -54,8 +51,10 @@ public sealed partial class NginxProcess : IAsyncDisposable
         var folder = Directory.CreateTempSubdirectory("sse-nginx-").FullName;
         try
         {
-            var nginx = new NginxProcess(folder, configuration, FreePort(), certificates);
-            await nginx.WriteConfigurationAsync(replicas);
+            var port = FreePort();
+            var shipped = await File.ReadAllTextAsync(Path.Combine(ShippedFolder, configuration));
+            await File.WriteAllTextAsync(
+                Path.Combine(folder, configuration), Adapt(shipped, port, replicas, certificates));
             Directory.CreateDirectory(Path.Combine(folder, "snippets"));
             foreach (var snippet in Directory.EnumerateFiles(Path.Combine(ShippedFolder, "snippets")))
             {
@@ -63,12 +62,13 @@ public sealed partial class NginxProcess : IAsyncDisposable
             }
 
             await File.WriteAllTextAsync(Path.Combine(folder, "nginx.conf"), MainConfiguration(folder, configuration));
-            nginx._process = Process.Start(new ProcessStartInfo(
+            var process = Process.Start(new ProcessStartInfo(
                 "nginx", ["-p", folder, "-c", Path.Combine(folder, "nginx.conf"), "-e", "error.log"])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             })!;
+            var nginx = new NginxProcess(process, folder, port);
             try
             {
                 await nginx.WaitUntilListeningAsync();
@@ -99,11 +99,9 @@ public sealed partial class NginxProcess : IAsyncDisposable
                 int.Parse(fields[1], CultureInfo.InvariantCulture))),
     ];
 
-    private Process Process => _process ?? throw new InvalidOperationException("nginx has not started.");
-
     public async ValueTask DisposeAsync()
     {
-        if (_process is { HasExited: false })
+        if (!_process.HasExited)
         {
             // TERM: nginx's master stops its workers and exits.
             await Signal.SendAsync(_process.Id, "TERM");
@@ -117,18 +115,11 @@ public sealed partial class NginxProcess : IAsyncDisposable
             }
         }
 
-        _process?.Dispose();
+        _process.Dispose();
         Directory.Delete(_folder, recursive: true);
     }
 
     // The shipped configuration with this test's addresses; nothing else of it changes.
-    private async Task WriteConfigurationAsync(IEnumerable<string> replicas)
-    {
-        var shipped = await File.ReadAllTextAsync(Path.Combine(ShippedFolder, _configuration));
-        await File.WriteAllTextAsync(
-            Path.Combine(_folder, _configuration), Adapt(shipped, Port, replicas, _certificates));
-    }
-
     private static string Adapt(string shipped, int port, IEnumerable<string> replicas, string? certificates)
     {
         var servers = Replica().Matches(shipped);
@@ -167,10 +158,10 @@ public sealed partial class NginxProcess : IAsyncDisposable
         var stopAt = DateTime.UtcNow + ReplicaHost.StartOrStopTimeout;
         while (true)
         {
-            if (Process.HasExited)
+            if (_process.HasExited)
             {
                 throw new InvalidOperationException(
-                    $"nginx exited with code {Process.ExitCode}: {await Process.StandardError.ReadToEndAsync()}"
+                    $"nginx exited with code {_process.ExitCode}: {await _process.StandardError.ReadToEndAsync()}"
                     + ErrorLog);
             }
 

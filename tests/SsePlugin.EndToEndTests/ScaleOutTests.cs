@@ -213,7 +213,7 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
     private static string Shares(IEnumerable<int> served) => string.Join(", ", served);
 
     // Runs a command of the host (certs, doctor) as an administrator does, and asserts it succeeds.
-    private static async Task<string> AssertHostCommandAsync(string[] args)
+    private static async Task AssertHostCommandAsync(string[] args)
     {
         using var process = Process.Start(new ProcessStartInfo(
             "dotnet", [typeof(SsePluginHost).Assembly.Location, .. args])
@@ -225,7 +225,6 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
         var errors = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(ReplicaHost.StartOrStopTimeout);
         Assert.True(process.ExitCode == 0, $"{string.Join(' ', args)}: {await printed}{await errors}");
-        return await printed;
     }
 
     // What Qlik's engine does with its certificate folder: present sse_client_cert.pem, trust root_cert.pem only.
