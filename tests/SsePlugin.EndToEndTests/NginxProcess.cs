@@ -7,10 +7,15 @@ using System.Text.RegularExpressions;
 namespace SsePlugin.EndToEndTests;
 
 /// <summary>
-/// One line of nginx's access log: the call's id (the test's <c>x-call-id</c> header), the replicas nginx passed it
-/// to (<c>127.0.0.1:1, 127.0.0.1:2</c> when the first refused it) and the HTTP status nginx answered.
+/// One line of nginx's access log: the call's id (the test's <c>x-call-id</c> header), the HTTP status nginx
+/// answered, and the replicas nginx passed it to with the time each took to connect (<c>127.0.0.1:1, 127.0.0.1:2</c>
+/// and <c>-, 0.001</c> when the first refused the connection).
 /// </summary>
-public sealed record NginxLogLine(int CallId, string Upstreams, int Status);
+public sealed record NginxLogLine(int CallId, int Status, string Upstreams, string ConnectTimes)
+{
+    /// <summary>Gets whether nginx connected to the last replica it tried, so that it began to send the call.</summary>
+    public bool Connected => !ConnectTimes.EndsWith('-');
+}
 
 /// <summary>
 /// Debian's nginx in a process of its own, running one of the shipped configurations (deploy/nginx) as an
@@ -92,11 +97,13 @@ public sealed partial class NginxProcess : IAsyncDisposable
     public IReadOnlyList<NginxLogLine> AccessLog() =>
     [
         .. File.ReadLines(Path.Combine(_folder, "access.log"))
-            .Select(line => line.Split(' ', 3))
+            .Select(line => line.Split('|'))
             .Where(fields => fields[0] != "-")
             .Select(fields => new NginxLogLine(
-                int.Parse(fields[0], CultureInfo.InvariantCulture), fields[2],
-                int.Parse(fields[1], CultureInfo.InvariantCulture))),
+                int.Parse(fields[0], CultureInfo.InvariantCulture),
+                int.Parse(fields[1], CultureInfo.InvariantCulture),
+                fields[2],
+                fields[3])),
     ];
 
     public async ValueTask DisposeAsync()
@@ -132,7 +139,8 @@ public sealed partial class NginxProcess : IAsyncDisposable
     }
 
     // nginx.conf: what Debian's /etc/nginx/nginx.conf gives an included file, with everything in the test's folder.
-    // The access log names each call by the test's x-call-id header, with its status and the replicas it went to.
+    // The access log names each call by the test's x-call-id header: its status, the replicas it went to and the
+    // time each took to connect ("-": refused).
     private static string MainConfiguration(string folder, string configuration) => $$"""
         daemon off;
         worker_processes 1;
@@ -142,7 +150,7 @@ public sealed partial class NginxProcess : IAsyncDisposable
             worker_connections 4096;
         }
         http {
-            log_format calls '$http_x_call_id $status $upstream_addr';
+            log_format calls '$http_x_call_id|$status|$upstream_addr|$upstream_connect_time';
             access_log {{folder}}/access.log calls;
             client_body_temp_path {{folder}}/body;
             proxy_temp_path {{folder}}/proxy;

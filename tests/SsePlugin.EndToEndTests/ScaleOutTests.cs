@@ -182,6 +182,7 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
                 explained,
                 $"Call {call.Id}: nginx answered {line.Status}, the client got {call.Status} {call.Failure}");
             Assert.EndsWith(stopped.Endpoint, line.Upstreams, StringComparison.Ordinal);
+            Assert.True(line.Connected, $"Call {call.Id} failed though the replica refused the connection.");
             Assert.True(call.Started < gone, $"Call {call.Id} started after the replica had exited, and failed.");
         });
         AssertAllRight(after);
