@@ -50,14 +50,19 @@ public sealed partial class NginxProcess : IAsyncDisposable
     /// <param name="configuration">The shipped file.</param>
     /// <param name="replicas">The upstream's servers, <c>127.0.0.1:port</c>.</param>
     /// <param name="certificates">The folder <c>certs generate</c> wrote, for the TLS configuration.</param>
+    /// <param name="edit">What an administrator changes in the shipped file as its comments say, if anything.</param>
     public static async Task<NginxProcess> StartAsync(
-        string configuration, IEnumerable<string> replicas, string? certificates = null)
+        string configuration,
+        IEnumerable<string> replicas,
+        string? certificates = null,
+        Func<string, string>? edit = null)
     {
         var folder = Directory.CreateTempSubdirectory("sse-nginx-").FullName;
         try
         {
             var port = FreePort();
             var shipped = await File.ReadAllTextAsync(Path.Combine(ShippedFolder, configuration));
+            shipped = edit?.Invoke(shipped) ?? shipped;
             await File.WriteAllTextAsync(
                 Path.Combine(folder, configuration), Adapt(shipped, port, replicas, certificates));
             Directory.CreateDirectory(Path.Combine(folder, "snippets"));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using System.Text.RegularExpressions;
 using Grpc.Core;
 using SsePlugin.Host;
 using Xunit.Abstractions;
@@ -11,7 +12,7 @@ namespace SsePlugin.EndToEndTests;
 /// SsePlugin scaled out behind Debian's nginx with the shipped configurations (deploy/nginx): three replicas on
 /// loopback, Qlik-like calls over several HTTP/2 connections, one replica drained and one killed under load.
 /// </summary>
-public sealed class ScaleOutTests(ITestOutputHelper output)
+public sealed partial class ScaleOutTests(ITestOutputHelper output)
 {
     // The lead adds the drain delay here once the host drains (the lifecycle branch), to keep the test short:
     // ["--SsePlugin:DrainDelaySeconds", "2"]. Today's host refuses the key.
@@ -45,8 +46,15 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public async Task Nginx_takes_Qliks_certificates_and_calls_replicas_over_mutual_TLS()
+    /// <summary>
+    /// The mutual-TLS file, as shipped (TLS from Qlik and to the replicas) and with one side in TLS only, edited as its
+    /// header says: Qlik's certificates at nginx, replicas with <c>--certs</c>.
+    /// </summary>
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task Nginx_passes_calls_over_mutual_TLS(bool fromQlik, bool toReplicas)
     {
         var certificates = Directory.CreateTempSubdirectory("sse-nginx-certs-").FullName;
         try
@@ -55,37 +63,54 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
             // shipped file) and the address the test's Qlik uses for nginx.
             await AssertHostCommandAsync(
                 ["certs", "generate", "--out", certificates, "--host", "sse.example.com", "--host", "127.0.0.1"]);
-            var replicas = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ =>
-                ReplicaHost.StartAsync("--certs", Path.Combine(certificates, "plugin"))));
+            string[] certs = toReplicas ? ["--certs", Path.Combine(certificates, "plugin")] : [];
+            var replicas = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => ReplicaHost.StartAsync(certs)));
             try
             {
+                Func<string, string>? oneSide = (fromQlik, toReplicas) switch
+                {
+                    (true, false) => conf => GrpcSslLine().Replace(conf, "").Replace("grpcs://", "grpc://"),
+                    (false, true) => conf => SslLine().Replace(conf, "").Replace(" ssl http2;", " http2;"),
+                    _ => null,
+                };
                 await using var nginx = await NginxProcess.StartAsync(
-                    "sseplugin-tls.conf", replicas.Select(r => r.Endpoint), certificates);
+                    "sseplugin-tls.conf", replicas.Select(r => r.Endpoint), certificates, oneSide);
                 var qlik = Path.Combine(certificates, "qlik");
                 using var clientCertificate = X509Certificate2.CreateFromPemFile(
                     Path.Combine(qlik, "sse_client_cert.pem"), Path.Combine(qlik, "sse_client_key.pem"));
-                var address = $"https://127.0.0.1:{nginx.Port}";
+                var address = $"{(fromQlik ? "https" : "http")}://127.0.0.1:{nginx.Port}";
+                Func<HttpMessageHandler>? qlikHandler = fromQlik ? () => QlikHandler(qlik, clientCertificate) : null;
 
-                using var load = new QlikLikeLoad(address, 2, 4, () => QlikHandler(qlik, clientCertificate));
+                using var load = new QlikLikeLoad(address, 2, 4, qlikHandler);
                 var calls = await load.RunAsync(120);
-                await AssertHostCommandAsync(
-                    ["doctor", "--host", "127.0.0.1", "--port", $"{nginx.Port}", "--certs", qlik, "--alias", "DotNet"]);
                 AssertAllRight(calls);
+                string[] doctorCerts = fromQlik ? ["--certs", qlik] : [];
+                await AssertHostCommandAsync(
+                    ["doctor", "--host", "127.0.0.1", "--port", $"{nginx.Port}", "--alias", "DotNet", .. doctorCerts]);
                 var lines = replicas.Select(r => r.CallLines).ToArray();
                 output.WriteLine(
-                    $"TLS on both sides: {calls.Count} calls, none failed; the replicas served "
-                    + string.Join(", ", lines.Select(l => l.Count)));
+                    $"TLS {(fromQlik ? "from Qlik" : "")}{(fromQlik && toReplicas ? " and " : "")}"
+                    + $"{(toReplicas ? "to the replicas" : "")}: {calls.Count} calls, none failed; the replicas "
+                    + $"answered {string.Join(", ", replicas.Select(r => r.CallsAnswered))}");
                 Assert.All(lines, served => Assert.NotEmpty(served));
-
-                // The replicas saw nginx call with Qlik's client certificate: the call log names its subject.
-                Assert.All(lines.SelectMany(l => l), line => Assert.Contains(clientCertificate.Subject, line));
-
-                // A client without Qlik's certificate gets no call through nginx.
-                using var stranger = new QlikLikeLoad(address, 1, 1, () => QlikHandler(qlik, clientCertificate: null));
-                var refused = await stranger.RunAsync(1);
-                Assert.All(refused, call => Assert.NotNull(call.Failure));
-                Assert.Contains("client sent no required SSL certificate", nginx.ErrorLog, StringComparison.Ordinal);
                 Assert.Equal(calls.Count, replicas.Sum(r => r.CallsAnswered));
+
+                if (toReplicas)
+                {
+                    // The replicas saw nginx call with Qlik's client certificate: the call log names its subject.
+                    Assert.All(lines.SelectMany(l => l), line => Assert.Contains(clientCertificate.Subject, line));
+                }
+
+                if (fromQlik)
+                {
+                    // A client without Qlik's certificate gets no call through nginx to a replica.
+                    using var stranger = new QlikLikeLoad(address, 1, 1, () => QlikHandler(qlik, null));
+                    var refused = await stranger.RunAsync(1);
+                    Assert.All(refused, call => Assert.NotNull(call.Failure));
+                    const string NoCertificate = "client sent no required SSL certificate";
+                    Assert.Contains(NoCertificate, nginx.ErrorLog, StringComparison.Ordinal);
+                    Assert.Equal(calls.Count, replicas.Sum(r => r.CallsAnswered));
+                }
             }
             finally
             {
@@ -227,6 +252,13 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
         await process.WaitForExitAsync().WaitAsync(ReplicaHost.StartOrStopTimeout);
         Assert.True(process.ExitCode == 0, $"{string.Join(' ', args)}: {await printed}{await errors}");
     }
+
+    // The lines of the TLS file for one side: "    grpc_ssl_name sse.example.com;" and "    ssl_verify_client on;".
+    [GeneratedRegex(@"^[ \t]*grpc_ssl_\w+ [^;\n]*;\n", RegexOptions.Multiline)]
+    private static partial Regex GrpcSslLine();
+
+    [GeneratedRegex(@"^[ \t]*ssl_\w+ [^;\n]*;\n", RegexOptions.Multiline)]
+    private static partial Regex SslLine();
 
     // What Qlik's engine does with its certificate folder: present sse_client_cert.pem, trust root_cert.pem only.
     private static SocketsHttpHandler QlikHandler(string qlik, X509Certificate2? clientCertificate)
