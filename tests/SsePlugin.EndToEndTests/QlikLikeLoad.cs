@@ -86,6 +86,10 @@ public sealed class QlikLikeLoad : IDisposable
         }
     }
 
+    /// <summary>Makes one ScriptEval call with this script, which must compute <c>args[0] * args[1]</c>.</summary>
+    public Task<CallOutcome> CallScriptAsync(string script) =>
+        CallAsync(new Connector.ConnectorClient(_channels[0]), Interlocked.Increment(ref _lastId), script);
+
     public void Dispose()
     {
         foreach (var channel in _channels)
@@ -105,10 +109,6 @@ public sealed class QlikLikeLoad : IDisposable
 
         return outcomes;
     }
-
-    /// <summary>Makes one ScriptEval call with this script, which must compute <c>args[0] * args[1]</c>.</summary>
-    public Task<CallOutcome> CallScriptAsync(string script) =>
-        CallAsync(new Connector.ConnectorClient(_channels[0]), Interlocked.Increment(ref _lastId), script);
 
     // Calls the three functions in turn by id, or ScriptEval with the given script.
     private async Task<CallOutcome> CallAsync(Connector.ConnectorClient client, int id, string? script = null)
