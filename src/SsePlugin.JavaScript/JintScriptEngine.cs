@@ -1,8 +1,9 @@
-using Acornima;
 using Acornima.Ast;
+using Acornima;
 using Jint;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
+using SsePlugin.Server.Health;
 using SsePlugin.Server.Invocation;
 using SsePlugin.Server.Scripting;
 
@@ -20,7 +21,7 @@ internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IS
         new(new MemoryCacheOptions { SizeLimit = Math.Max(1, options.Value.ScriptCacheSize) });
     private readonly SemaphoreSlim _processors = new(Environment.ProcessorCount);
 
-    public string Name => "javascript";
+    public string Name => SseHealthTags.JavaScript;
 
     public FunctionInvoker Compile(ScriptDefinition definition) =>
         new JintInvoker(Prepare(definition.Script), definition, _options, _processors);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SsePlugin.Server.Health;
 using SsePlugin.Server.Invocation;
 using SsePlugin.Server.Scripting;
 
@@ -12,7 +13,7 @@ namespace SsePlugin.R;
 internal sealed class RScriptEngine(RservePool pool, IOptions<ROptions> options, ILogger<RScriptEngine> logger)
     : IScriptEngine
 {
-    public string Name => "r";
+    public string Name => SseHealthTags.R;
 
     // R runs the script; nothing to prepare here. Windows line breaks are made plain so that R parses them.
     public FunctionInvoker Compile(ScriptDefinition definition) =>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using SsePlugin.Server.Health;
 
 namespace SsePlugin.R;
 
@@ -16,10 +17,10 @@ internal sealed class RserveHealthCheck(RserveSupervisor supervisor, RserveAddre
     public const string Name = "rserve";
 
     /// <summary>The tags of every check: the R engine's name (<see cref="RScriptEngine.Name"/>).</summary>
-    public static readonly string[] Tags = ["r"];
+    public static readonly string[] Tags = [SseHealthTags.R];
 
     /// <summary>The tags of the check of one Rserve: the engine's name, and a detail of the overall check.</summary>
-    public static readonly string[] DetailTags = ["r", "detail"];
+    public static readonly string[] DetailTags = [SseHealthTags.R, SseHealthTags.Detail];
 
     public async Task<HealthCheckResult> CheckHealthAsync(
         HealthCheckContext context, CancellationToken cancellationToken = default)
