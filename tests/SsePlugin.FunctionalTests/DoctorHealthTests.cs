@@ -7,11 +7,9 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host.Commands;
-using SsePlugin.Server.Health;
 
 namespace SsePlugin.FunctionalTests;
 
@@ -33,22 +31,20 @@ public sealed class DoctorHealthTests
     [Fact]
     public async Task An_Rserve_address_that_does_not_answer_is_a_problem_with_its_fix()
     {
+        // A connection running R, its Rserve on a port where none listens.
         await using var host = await TestHost.StartAsync(
-            [],
-            sse => sse.Services.AddHealthChecks().AddCheck(
-                "rserve:127.0.0.1:6399",
-                () => HealthCheckResult.Unhealthy("connection refused"),
-                [SseHealthTags.R, SseHealthTags.Detail]));
+            "--SsePlugin:ScriptEngine", "r", "--SsePlugin:Rserve:Address", "127.0.0.1:6399");
 
         var (exitCode, output) = await DoctorAsync(host.Address);
 
         Assert.Equal(ExitCodes.Problem, exitCode);
         Assert.Contains(
-            "Health (grpc.health.v1): the plugin SERVING, draining SERVING, main SERVING, "
-                + "rserve:127.0.0.1:6399 NOT_SERVING.",
+            "Health (grpc.health.v1): the plugin NOT_SERVING, draining SERVING, main NOT_SERVING, "
+                + "rserve NOT_SERVING, rserve:127.0.0.1:6399 NOT_SERVING.",
             output);
+        Assert.Contains("[problem] main answers NOT_SERVING", output);
         Assert.Contains("[problem] 127.0.0.1:6399: Rserve does not answer there;", output);
-        Assert.Contains("1 problem(s) found.", output);
+        Assert.Contains("3 problem(s) found.", output);
     }
 
     [Fact]

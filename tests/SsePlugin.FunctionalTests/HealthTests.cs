@@ -24,7 +24,10 @@ public sealed class HealthTests
         var rDown = false;
         await using var host = await TestHost.StartAsync(
             ["--SsePlugin:Connections:Other:Port", "0", "--SsePlugin:Connections:Other:ScriptEngine", "r"],
-            sse => sse.Services.AddHealthChecks()
+            sse => sse.Services
+                // No Rserve runs here: the R engine's own checks make way for the test's, which it turns on and off.
+                .PostConfigure<HealthCheckServiceOptions>(checks => RemoveRserveChecks(checks.Registrations))
+                .AddHealthChecks()
                 .AddCheck("js", () => Result(javaScriptDown), [SseHealthTags.JavaScript])
                 .AddCheck("r-pool", () => Result(rDown), [SseHealthTags.R])
                 .AddCheck("rserve:127.0.0.1:6399", () => Result(down: true), [SseHealthTags.R, SseHealthTags.Detail]));
@@ -83,6 +86,15 @@ public sealed class HealthTests
 
         Assert.Equal(ServingStatus.Serving, first);
         Assert.Equal(ServingStatus.NotServing, heard.Last());
+    }
+
+    // The R engine's checks of the default Rserve (127.0.0.1:6311).
+    private static void RemoveRserveChecks(ICollection<HealthCheckRegistration> checks)
+    {
+        foreach (var check in checks.Where(c => c.Name is "rserve" or "rserve:127.0.0.1:6311").ToList())
+        {
+            checks.Remove(check);
+        }
     }
 
     private static HealthCheckResult Result(bool down) =>

@@ -71,8 +71,11 @@ public sealed class RserveAddressesTests
             Services((Addresses + ":0", "10.0.0.5:6311"), (Addresses + ":1", "10.0.0.6:6311"));
         await using var hostRun = Services(("SsePlugin:Rserve:Start", "true"));
 
-        var checks = services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations;
-        var hostRunChecks = hostRun.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations;
+        // The server's own check (draining) is registered too; R's are those tagged r.
+        var checks = services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations
+            .Where(check => check.Tags.Contains("r"));
+        var hostRunChecks = hostRun.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations
+            .Where(check => check.Tags.Contains("r"));
 
         Assert.Equal(
             [

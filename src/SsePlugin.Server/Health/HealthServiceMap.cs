@@ -6,7 +6,8 @@ namespace SsePlugin.Server.Health;
 
 /// <summary>
 /// Names the services of the gRPC health service and the checks that decide each (see <see cref="SseHealthTags"/>):
-/// <c>""</c>, the whole host; each analytic connection by its name; each check by its own name.
+/// <c>""</c>, the whole host; each analytic connection by its name; each check by its own name, unless it is the check
+/// of a script engine no connection runs.
 /// </summary>
 internal static class HealthServiceMap
 {
@@ -38,7 +39,10 @@ internal static class HealthServiceMap
                 check, engine => engine.Equals(runs, StringComparison.OrdinalIgnoreCase)));
         }
 
-        foreach (var registration in checks.Registrations)
+        // The checks of an engine no connection runs (R registered, every connection in JavaScript) are no service:
+        // a doctor or a probe would otherwise report an Rserve nobody needs.
+        foreach (var registration in checks.Registrations.Where(check =>
+            check.Tags.FirstOrDefault(engineNames.Contains) is not { } engine || used.Contains(engine)))
         {
             health.Services.Map(registration.Name, check => check.Name == registration.Name);
         }
