@@ -1,8 +1,11 @@
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SsePlugin.Rserve;
+using SsePlugin.Server.Health;
+using SsePlugin.Server.Hosting;
 
 namespace SsePlugin.R;
 
@@ -15,7 +18,8 @@ namespace SsePlugin.R;
 /// of its own (<see cref="Ids"/>); where that cannot be, R runs under <see cref="ROptions.Account"/> and the host warns
 /// once at start.
 /// </summary>
-internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogger<RserveSupervisor> logger)
+internal sealed partial class RserveSupervisor(
+    IOptions<ROptions> options, IServiceProvider services, ILogger<RserveSupervisor> logger)
     : IHostedService, IAsyncDisposable
 {
     private static readonly TimeSpan FirstPause = TimeSpan.FromSeconds(1);
@@ -68,7 +72,13 @@ internal sealed partial class RserveSupervisor(IOptions<ROptions> options, ILogg
     {
         if (!_options.Start)
         {
-            _watching = WatchAddressesAsync(_stopping.Token);
+            // Resolved now, not at construction: the connections' engines need this supervisor. A host whose
+            // connections run no R watches no Rserve.
+            if (AnalyticConnection.AnyRuns(services.GetRequiredService<ConnectionRegistry>(), SseHealthTags.R))
+            {
+                _watching = WatchAddressesAsync(_stopping.Token);
+            }
+
             return;
         }
 

@@ -2,6 +2,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using SsePlugin.R;
+using SsePlugin.Server.Health;
+using SsePlugin.Server.Hosting;
 using SsePlugin.Server.Scripting;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -45,8 +47,15 @@ public static class SsePluginBuilderRExtensions
 
         // Known once the settings are: the Rserves to check.
         services.AddHealthChecks();
-        services.AddOptions<HealthCheckServiceOptions>().Configure<RserveSupervisor>((health, supervisor) =>
+        // Only when a connection runs R: a host serving JavaScript alone checks no Rserve.
+        services.AddOptions<HealthCheckServiceOptions>().Configure<RserveSupervisor, IServiceProvider>(
+            (health, supervisor, provider) =>
         {
+            if (!AnalyticConnection.AnyRuns(provider.GetRequiredService<ConnectionRegistry>(), SseHealthTags.R))
+            {
+                return;
+            }
+
             health.Registrations.Add(new HealthCheckRegistration(
                 RserveHealthCheck.Name, new RserveHealthCheck(supervisor, null), null, RserveHealthCheck.Tags));
             if (!supervisor.IsHostRun)

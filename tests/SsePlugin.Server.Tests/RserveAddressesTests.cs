@@ -67,9 +67,11 @@ public sealed class RserveAddressesTests
     [Fact]
     public async Task AddR_registers_a_health_check_over_every_Rserve_and_one_per_Rserve_of_ones_own()
     {
+        (string, string) runsR = ("SsePlugin:ScriptEngine", "r");
         await using var services =
-            Services((Addresses + ":0", "10.0.0.5:6311"), (Addresses + ":1", "10.0.0.6:6311"));
-        await using var hostRun = Services(("SsePlugin:Rserve:Start", "true"));
+            Services(runsR, (Addresses + ":0", "10.0.0.5:6311"), (Addresses + ":1", "10.0.0.6:6311"));
+        await using var hostRun = Services(runsR, ("SsePlugin:Rserve:Start", "true"));
+        await using var noR = Services(runsR, ("SsePlugin:AllowScript", "false"), (Addresses + ":0", "10.0.0.5:6311"));
 
         // The server's own check (draining) is registered too; R's are those tagged r.
         var checks = services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations
@@ -85,6 +87,11 @@ public sealed class RserveAddressesTests
             ],
             checks.Select(check => (check.Name, string.Join(' ', check.Tags.Order()))));
         Assert.Equal(["rserve"], hostRunChecks.Select(check => check.Name));
+
+        // No connection runs R scripts (scripts off, no functions file): no Rserve is checked.
+        Assert.DoesNotContain(
+            noR.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations,
+            check => check.Tags.Contains("r"));
     }
 
     [Fact]

@@ -23,7 +23,8 @@ internal static class HealthServiceMap
         IEnumerable<string> engines)
     {
         var engineNames = engines.ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var used = connections.All.Select(EngineRunning).OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var used = connections.All.Select(connection => connection.EngineInUse).OfType<string>()
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
 
         // A detail is only its own service; an engine's check counts where that engine runs scripts; others count
         // everywhere.
@@ -34,7 +35,7 @@ internal static class HealthServiceMap
         health.Services.Map(string.Empty, check => Counts(check, used.Contains));
         foreach (var connection in connections.All)
         {
-            var runs = EngineRunning(connection);
+            var runs = connection.EngineInUse;
             health.Services.Map(connection.Name, check => Counts(
                 check, engine => engine.Equals(runs, StringComparison.OrdinalIgnoreCase)));
         }
@@ -48,10 +49,4 @@ internal static class HealthServiceMap
         }
     }
 
-    // The engine whose health a connection depends on: the one running its scripts, Qlik's or its functions file's.
-    private static string? EngineRunning(AnalyticConnection connection) =>
-        connection.ScriptEngine is { } engine
-        && (connection.Options.AllowScript || !string.IsNullOrWhiteSpace(connection.Options.FunctionsFile))
-            ? engine
-            : null;
 }

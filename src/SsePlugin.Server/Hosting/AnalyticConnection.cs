@@ -36,6 +36,19 @@ public sealed class AnalyticConnection
     /// <summary>Gets whether Qlik may send this connection scripts: allowed, and an engine runs them.</summary>
     public bool AllowsScripts => Options.AllowScript && Scripts is not null;
 
+    /// <summary>Gets the engine whose health this connection depends on: the one running its scripts, Qlik's or its
+    /// functions file's; none when it runs no scripts.</summary>
+    internal string? EngineInUse =>
+        ScriptEngine is { } engine && (Options.AllowScript || !string.IsNullOrWhiteSpace(Options.FunctionsFile))
+            ? engine
+            : null;
+
+    /// <summary>Gets whether some connection runs scripts in the engine of that name.</summary>
+    /// <param name="connections">The host's connections.</param>
+    /// <param name="engine">An engine's name.</param>
+    internal static bool AnyRuns(ConnectionRegistry connections, string engine) =>
+        connections.All.Any(c => string.Equals(c.EngineInUse, engine, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>Gets what runs Qlik's script functions here; none when the host has no script engine.</summary>
     internal ScriptFunctions? Scripts { get; }
 }
