@@ -74,7 +74,7 @@ internal sealed partial class RserveSupervisor(
         {
             // Resolved now, not at construction: the connections' engines need this supervisor. A host whose
             // connections run no R watches no Rserve.
-            if (AnalyticConnection.AnyRuns(services.GetRequiredService<ConnectionRegistry>(), SseHealthTags.R))
+            if (services.GetRequiredService<ConnectionRegistry>().AnyRuns(SseHealthTags.R))
             {
                 _watching = WatchAddressesAsync(_stopping.Token);
             }

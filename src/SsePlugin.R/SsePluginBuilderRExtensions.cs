@@ -51,7 +51,7 @@ public static class SsePluginBuilderRExtensions
         services.AddOptions<HealthCheckServiceOptions>().Configure<RserveSupervisor, IServiceProvider>(
             (health, supervisor, provider) =>
         {
-            if (!AnalyticConnection.AnyRuns(provider.GetRequiredService<ConnectionRegistry>(), SseHealthTags.R))
+            if (!provider.GetRequiredService<ConnectionRegistry>().AnyRuns(SseHealthTags.R))
             {
                 return;
             }

@@ -43,11 +43,6 @@ public sealed class AnalyticConnection
             ? engine
             : null;
 
-    /// <summary>Gets whether some connection runs scripts in the engine of that name.</summary>
-    /// <param name="connections">The host's connections.</param>
-    /// <param name="engine">An engine's name.</param>
-    internal static bool AnyRuns(ConnectionRegistry connections, string engine) =>
-        connections.All.Any(c => string.Equals(c.EngineInUse, engine, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Gets what runs Qlik's script functions here; none when the host has no script engine.</summary>
     internal ScriptFunctions? Scripts { get; }

@@ -27,6 +27,11 @@ public sealed class ConnectionRegistry
     /// <summary>Gets every connection, the main one first.</summary>
     public IReadOnlyList<AnalyticConnection> All { get; }
 
+    /// <summary>Gets whether some connection runs scripts in the engine of that name.</summary>
+    /// <param name="engine">An engine's name.</param>
+    internal bool AnyRuns(string engine) =>
+        All.Any(connection => string.Equals(connection.EngineInUse, engine, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>
     /// Gets the main connection; calls that arrive on a port not set up with
     /// <see cref="ListenOptionsExtensions.UseAnalyticConnection"/> go to it.
