@@ -12,7 +12,8 @@ namespace SsePlugin.JavaScript;
 /// <summary>
 /// Runs one script for one call shape. Scalar and tensor scripts are evaluated once per row with <c>args</c> holding
 /// the row; a script that evaluates to a function is called once with <c>q</c>, the whole table. Aggregation
-/// scripts see whole columns in <c>args</c> (and <c>q</c>).
+/// scripts see whole columns in <c>args</c> (and <c>q</c>). A per-row script of plain arithmetic is computed without
+/// the interpreter (<see cref="JsArithmetic"/>).
 /// </summary>
 internal sealed class JintInvoker(
     Prepared<Script> script, ScriptDefinition definition, JavaScriptOptions options, SemaphoreSlim processors)
@@ -30,17 +31,40 @@ internal sealed class JintInvoker(
     // Scripts have no timers or I/O: a promise still pending once its continuations have run never settles.
     private static readonly TimeSpan NeverSettles = TimeSpan.FromMilliseconds(1);
 
+    // Plain arithmetic needs no interpreter: it is computed from the rows' numbers.
+    private readonly JsArithmetic? _arithmetic = JsArithmetic.Of(script.Program, definition);
+
     public override async Task InvokeAsync(FunctionCall call)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(call.Context.CancellationToken);
+        var turns = new ScriptTurns(processors, deadline, TimeSpan.FromSeconds(options.TimeoutSeconds));
+        try
+        {
+            if (_arithmetic is not null)
+            {
+                await ComputeRowsAsync(_arithmetic, turns, call, deadline.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                await RunAsync(turns, call, deadline.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (Describe(e, call, deadline.Token) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    private async Task RunAsync(ScriptTurns turns, FunctionCall call, CancellationToken deadline)
+    {
         using var engine = new Engine(o =>
         {
             o.LimitMemory(options.MemoryLimitMegabytes * 1024L * 1024L);
             o.LimitRecursion(options.MaxRecursionDepth);
             o.MaxStatements(options.MaxStatements);
             // Jint's own check, every 64 statements, also ends its waits; ours ends the script at the next statement.
-            o.CancellationToken(deadline.Token);
-            o.Constraint(new CallCancellation(deadline.Token));
+            o.CancellationToken(deadline);
+            o.Constraint(new CallCancellation(deadline));
             o.Constraints.RegexTimeout = TimeSpan.FromSeconds(Math.Min(RegexSeconds, options.TimeoutSeconds));
             o.DisableStringCompilation();
             o.Constraints.StackOverflowGuard = true;
@@ -50,24 +74,45 @@ internal sealed class JintInvoker(
             engine.Global.RemoveOwnProperty(name);
         }
 
-        RegExpChecks.Install(engine, deadline.Token);
+        RegExpChecks.Install(engine, deadline);
 
-        var turns = new ScriptTurns(processors, deadline, TimeSpan.FromSeconds(options.TimeoutSeconds));
-        try
+        if (definition.FunctionType == SseFunctionType.Aggregation)
         {
-            if (definition.FunctionType == SseFunctionType.Aggregation)
-            {
-                await AggregateAsync(engine, turns, call).ConfigureAwait(false);
-            }
-            else
-            {
-                await EvaluateRowsAsync(engine, turns, call).ConfigureAwait(false);
-            }
+            await AggregateAsync(engine, turns, call).ConfigureAwait(false);
         }
-        catch (Exception e) when (Describe(e, call, deadline.Token) is { } failure)
+        else
         {
-            throw failure;
+            await EvaluateRowsAsync(engine, turns, call).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Answers each row with <paramref name="arithmetic"/>, in turns as scripts run, and stops at the row at which the
+    /// call runs out of time or is cancelled.
+    /// </summary>
+    private static async Task ComputeRowsAsync(
+        JsArithmetic arithmetic, ScriptTurns turns, FunctionCall call, CancellationToken deadline)
+    {
+        var output = new RowOutput(SseDataType.Numeric, call.Response);
+        while (await call.ReadBlockAsync().ConfigureAwait(false) is { } block)
+        {
+            var rows = block.Rows;
+            var start = output.Reserve(rows.RowCount);
+            using (await turns.TakeAsync(call.Context.CancellationToken).ConfigureAwait(false))
+            {
+                var columns = rows.ColumnArray;
+                var answers = output.Numbers;
+                for (var i = 0; i < rows.RowCount; i++)
+                {
+                    deadline.ThrowIfCancellationRequested();
+                    answers[start + i] = arithmetic.Compute(columns, i);
+                }
+            }
+
+            await output.FlushIfFullAsync().ConfigureAwait(false);
+        }
+
+        await output.FlushAsync().ConfigureAwait(false);
     }
 
     private async Task EvaluateRowsAsync(Engine engine, ScriptTurns turns, FunctionCall call)

@@ -129,6 +129,26 @@ public sealed class JavaScriptLimitTests
             runFor: TimeSpan.FromSeconds(1));
 
     [Fact]
+    public async Task Plain_arithmetic_computed_without_the_interpreter_still_ends_at_the_time_limit()
+    {
+        // 8,192 terms added a row, over 200,000 rows: seconds of work even on a fast machine, on no interpreter whose
+        // checks could end it; only a check before each row ends it near the limit.
+        await using var own = await TestHost.StartAsync("--SsePlugin:JavaScript:TimeoutSeconds", "1");
+        await AnswersAsync(own.Client);
+        var bundles = Enumerable.Range(0, 10).Select(_ => Bundle(Rows(20_000))).ToArray();
+        var started = Stopwatch.GetTimestamp();
+
+        var error = await FailsAsync(() => own.Client.EvaluateAsync(
+            Sum(13), FunctionType.Tensor, DataType.Numeric, OneNumber, bundles));
+        var elapsed = Stopwatch.GetElapsedTime(started);
+
+        Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
+        Assert.Contains("than the 1 s allowed per call (SsePlugin:JavaScript:TimeoutSeconds", error.Status.Detail);
+        Assert.True(elapsed < TimeSpan.FromSeconds(10), $"The call ended after {elapsed.TotalSeconds:0.0} s.");
+        await AnswersAsync(own.Client);
+    }
+
+    [Fact]
     public async Task Regular_expression_functions_that_check_the_limits_answer_as_JavaScript_does()
     {
         await using var own = await TestHost.StartAsync();
@@ -188,6 +208,9 @@ public sealed class JavaScriptLimitTests
         Assert.Contains("DeadlineExceeded: \"ScriptEval: the call ran past the deadline", line);
         await AnswersAsync(own.Client);
     }
+
+    /// <summary><c>args[0]</c> added up 2^<paramref name="depth"/> times, in a balanced tree of sums.</summary>
+    private static string Sum(int depth) => depth == 0 ? "args[0]" : $"({Sum(depth - 1)} + {Sum(depth - 1)})";
 
     private static IEnumerable<Row> Rows(int count) => Enumerable.Range(0, count).Select(i => Numeric(i));
 
