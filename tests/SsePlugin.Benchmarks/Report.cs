@@ -51,6 +51,16 @@ internal static class Report
                         + $"| {Verdict(minThroughput, host.Throughput >= minThroughput)} |");
             }
 
+            if (results.FirstOrDefault(r => r.Workload == workload.AtLeastAsFastAs) is { } rival)
+            {
+                var against = $"{workload.Name}, against {rival.Workload.Name}";
+                var speed = host.Throughput / rival.Throughput;
+                Line(text, host.Failed || rival.Failed
+                    ? $"| {against}, {host.Unit} | | | | ≥ 1.0× | FAILED |"
+                    : $"| {against}, {host.Unit} | {host.Throughput:N0} | {rival.Throughput:N0} | {speed:0.00}× | ≥ 1.0× "
+                        + $"| {Verdict(1, speed >= 1)} |");
+            }
+
             var compared = results.SingleOrDefault(r => r.Workload == workload && r.Server == workload.Compared?.Name);
             if (compared is not { } plain)
             {

@@ -58,6 +58,12 @@ internal sealed record Workload(string Name, Phase WarmUp, Phase Measured)
     /// <summary>Gets the SsePlugin host's targeted throughput, if any.</summary>
     public double? MinThroughput { get; init; }
 
+    /// <summary>
+    /// Gets the workload of the same run whose throughput this one's should reach, if any: the same work done another
+    /// way (JavaScript against R).
+    /// </summary>
+    public Workload? AtLeastAsFastAs { get; init; }
+
     /// <summary>Gets the SsePlugin server the workload measures.</summary>
     public ServerUnderTest Server { get; init; } = ServerUnderTest.SsePlugin;
 

@@ -203,12 +203,16 @@ public sealed class ScriptTests(HostFixture host)
             "args[0].toFixed(2)", FunctionType.Tensor, DataType.String, [("value", DataType.Numeric)]);
         var asyncPerRow = await host.Client.EvaluateAsync(
             "(async () => args[0].toFixed(2))()", FunctionType.Tensor, DataType.String, [("value", DataType.Numeric)]);
+        var arithmetic = await host.Client.EvaluateAsync(
+            "args[0] * 2", FunctionType.Tensor, DataType.Numeric, [("value", DataType.Numeric)]);
 
         Assert.Equal([("Double", DataType.Numeric)], table.Table!.Fields.Select(f => (f.Name, f.DataType)));
         Assert.Empty(table.Rows);
         Assert.Null(perRow.Table);
         Assert.Empty(perRow.Rows);
         Assert.Empty(asyncPerRow.Rows);
+        Assert.Null(arithmetic.Table);
+        Assert.Empty(arithmetic.Rows);
     }
 
     [Fact]
