@@ -11,8 +11,9 @@ namespace SsePlugin.JavaScript;
 
 /// <summary>
 /// JavaScript through Jint, a managed interpreter with no access to .NET unless granted (it is not). Each distinct
-/// script is parsed once and kept in a bounded cache; each call runs in an engine of its own, and at most one script
-/// per processor runs at once (<see cref="ScriptTurns"/>).
+/// script is parsed once and kept in a bounded cache; each call runs in an engine of its own (a per-row script of plain
+/// arithmetic needs none: <see cref="JsArithmetic"/>), and at most one script per processor runs at once
+/// (<see cref="ScriptTurns"/>).
 /// </summary>
 internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IScriptEngine, IDisposable
 {
