@@ -54,7 +54,7 @@ internal abstract class JsArithmetic
                 _ => null,
             };
 
-    /// <summary>The position of the numeric parameter <c>args[index]</c> reads, or null when it reads no number.</summary>
+    /// <summary>The position of the numeric parameter <c>args[index]</c> reads, or null if none.</summary>
     private static int? NumericParameter(double index, IReadOnlyList<ParameterDefinition> parameters) =>
         index >= 0 && index < parameters.Count && index == Math.Floor(index)
         && parameters[(int)index].DataType == SseDataType.Numeric

@@ -57,8 +57,8 @@ internal static class Report
                 var speed = host.Throughput / rival.Throughput;
                 Line(text, host.Failed || rival.Failed
                     ? $"| {against}, {host.Unit} | | | | ≥ 1.0× | FAILED |"
-                    : $"| {against}, {host.Unit} | {host.Throughput:N0} | {rival.Throughput:N0} | {speed:0.00}× | ≥ 1.0× "
-                        + $"| {Verdict(1, speed >= 1)} |");
+                    : $"| {against}, {host.Unit} | {host.Throughput:N0} | {rival.Throughput:N0} | {speed:0.00}× "
+                        + $"| ≥ 1.0× | {Verdict(1, speed >= 1)} |");
             }
 
             var compared = results.SingleOrDefault(r => r.Workload == workload && r.Server == workload.Compared?.Name);
