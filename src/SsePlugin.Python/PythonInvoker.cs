@@ -39,6 +39,10 @@ internal sealed class PythonInvoker(
                 deadline.Token).ConfigureAwait(false);
             answer = await PythonWire.ReadAnswerAsync(process.Output, deadline.Token).ConfigureAwait(false);
         }
+        catch (PythonWorkerException e)
+        {
+            throw new CallFailure(CallFailureKind.EngineMisconfigured, $"{name}: {e.Message}");
+        }
         catch (Exception e) when (e is OperationCanceledException or IOException or EndOfStreamException)
         {
             if (call.Context.CancellationToken.IsCancellationRequested)

@@ -31,6 +31,7 @@ internal sealed partial class PythonWorkers(
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan FirstPause = TimeSpan.FromSeconds(0.5);
     private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(50);
 
     private readonly PythonOptions _options = options.Value;
     private readonly CancellationTokenSource _stopping = new();
@@ -38,31 +39,52 @@ internal sealed partial class PythonWorkers(
     private DirectoryInfo? _folder;
     private Process? _server;
     private Process? _spare;
+    private readonly SemaphoreSlim _starting = new(1, 1);
     private Task _watching = Task.CompletedTask;
+    private volatile bool _started;
     private int _disposed;
 
     /// <summary>Gets whether the worker can take calls: it runs (Linux, macOS), or Python starts (Windows).</summary>
-    public bool IsRunning => OperatingSystem.IsWindows() ? _folder is not null : _server is { HasExited: false };
+    public bool IsRunning => OperatingSystem.IsWindows() ? _started : _server is { HasExited: false };
 
     /// <summary>Gets the versions the worker reported: Python's, numpy's and pandas' (null when not installed).
     /// </summary>
     public (string Python, string? Numpy, string? Pandas) Versions { get; private set; }
 
-    /// <summary>Gets whether the worker runs: only when some connection runs Python.</summary>
-    private bool Wanted => services.GetRequiredService<ConnectionRegistry>().AnyRuns(SseHealthTags.Python);
-
     /// <summary>
     /// Starts the worker when some connection runs Python: a failure here stops the host, since Python was asked for
-    /// and cannot run.
+    /// and cannot run. Otherwise the first Python call starts it (a functions file's function naming Python).
     /// </summary>
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken) =>
+        services.GetRequiredService<ConnectionRegistry>().AnyRuns(SseHealthTags.Python)
+            ? EnsureStartedAsync(cancellationToken)
+            : Task.CompletedTask;
+
+    private async Task EnsureStartedAsync(CancellationToken cancellationToken)
     {
-        if (!Wanted)
+        if (_started)
         {
             return;
         }
 
-        _folder = Directory.CreateTempSubdirectory("sseplugin-python-");
+        await _starting.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_started)
+            {
+                await StartWorkerAsync(cancellationToken).ConfigureAwait(false);
+                _started = true;
+            }
+        }
+        finally
+        {
+            _starting.Release();
+        }
+    }
+
+    private async Task StartWorkerAsync(CancellationToken cancellationToken)
+    {
+        _folder ??= Directory.CreateTempSubdirectory("sseplugin-python-");
         var worker = Path.Combine(_folder.FullName, "worker.py");
         var resource = typeof(PythonWorkers).Assembly.GetManifestResourceStream("SsePlugin.Python.worker.py")!;
         await using (resource.ConfigureAwait(false))
@@ -118,6 +140,7 @@ internal sealed partial class PythonWorkers(
         }
 
         _stopping.Dispose();
+        _starting.Dispose();
         try
         {
             _folder?.Delete(recursive: true);
@@ -135,8 +158,10 @@ internal sealed partial class PythonWorkers(
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>The call's process, ended when disposed.</returns>
     /// <exception cref="IOException">The worker could not be reached.</exception>
+    /// <exception cref="PythonWorkerException">The worker, not started before, cannot be started.</exception>
     public async Task<PythonProcess> OpenAsync(CancellationToken cancellationToken)
     {
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
         if (OperatingSystem.IsWindows())
         {
             var process = Interlocked.Exchange(ref _spare, StartOnce()) is { HasExited: false } spare
@@ -161,8 +186,9 @@ internal sealed partial class PythonWorkers(
             }
             catch (SocketException) when (ready != _ready.Task || _server is { HasExited: true })
             {
-                // The worker died meanwhile: wait for the next.
+                // The worker died meanwhile: wait for the next, which the watch starts once it has seen the exit.
                 socket.Dispose();
+                await Task.Delay(RetryPause, cancellationToken).ConfigureAwait(false);
                 continue;
             }
             catch
@@ -279,6 +305,13 @@ internal sealed partial class PythonWorkers(
 
     private async Task<Process> StartServerAsync(CancellationToken cancellationToken)
     {
+        if (Find(_options.Executable) is null)
+        {
+            throw new PythonWorkerException(
+                $"Cannot start '{_options.Executable}': no such program. Install Python 3 (apt install python3 "
+                + $"python3-numpy python3-pandas), or set {PythonOptions.Section}:Executable to its path.");
+        }
+
         var process = Start(StartInfo("serve", SocketPath));
         var errors = new StringBuilder();
         var stderr = KeepTailAsync(process.StandardError, errors);
@@ -344,6 +377,14 @@ internal sealed partial class PythonWorkers(
             throw;
         }
     }
+
+    // A program by its path, or found on the path as the system would.
+    private static string? Find(string program) =>
+        program.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal)
+            ? (File.Exists(program) ? program : null)
+            : (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator)
+                .Select(folder => Path.Combine(folder, program))
+                .FirstOrDefault(File.Exists);
 
     // Root's again, mode 0700: the folder and the socket in it (the worker listens already).
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
