@@ -12,6 +12,7 @@ way. Data types are Qlik's: 0 text, 1 number, 2 dual.
 """
 
 import array
+import ctypes
 import json
 import math
 import os
@@ -48,6 +49,7 @@ def _install_hint(name):
             f"apt install python3-{name}, or pip install {name}")
 
 
+LIBC = None
 numpy = _optional('numpy')
 pandas = _optional('pandas')
 HAS_NUMPY = not isinstance(numpy, _Missing)
@@ -358,11 +360,15 @@ def last_line(error):
     return line
 
 
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
+
+
 def limit(memory, processes):
     """The call's limits: its address space and the processes of its account (Linux, macOS)."""
-    try:
-        import resource
-    except ImportError:
+    if resource is None:
         return
     if memory:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -376,11 +382,8 @@ def confine_child():
     """A call's child: a session of its own (ended with every process it starts), and not readable by other calls."""
     os.setsid()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    try:
-        import ctypes
-        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: no /proc/PID/mem, environ or ptrace by others.
-    except (OSError, AttributeError):
-        pass
+    if LIBC is not None and hasattr(LIBC, 'prctl'):
+        LIBC.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: no /proc/PID/mem, environ or ptrace by other calls.
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -388,6 +391,8 @@ def confine_child():
 
 
 def serve(path):
+    global LIBC
+    LIBC = ctypes.CDLL(None)
     import selectors
     import socket
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -62,6 +62,8 @@ Workload OneRowCalls(string name, CallPlan plan, int callers) => new(
     Phase.Timed(plan, callers, smallWarmUpTime),
     Phase.Timed(plan, callers, smallCallTime));
 var oneRowR = CallPlan.ScriptEval(1, null, "q$a + q$b");
+const string PythonAdd = "numpy.add(args[0], args[1])";
+var oneRowPython = CallPlan.ScriptEval(1, null, PythonAdd);
 
 Workload[] workloads =
 [
@@ -91,6 +93,15 @@ Workload[] workloads =
         with { Server = ServerUnderTest.SsePluginR, Compared = ServerUnderTest.SsePluginRReused },
     OneRowCalls("R ScriptEval('q$a + q$b')", oneRowR, 4)
         with { Server = ServerUnderTest.SsePluginR, Compared = ServerUnderTest.SsePluginRReused },
+    // Python beside JavaScript and R: the same rows and sums, numpy over the raw float64 columns.
+    Big(
+        $"Python ScriptEval('{PythonAdd}') {Size(tensorRows)} rows",
+        CallPlan.ScriptEval(WarmUpRows, twoColumns, PythonAdd),
+        CallPlan.ScriptEval(tensorRows, twoColumns, PythonAdd))
+        with { Compared = null, MinThroughput = 5_000_000, Server = ServerUnderTest.SsePluginPython },
+    // The cost of a call's fresh process, forked from the worker that imported numpy and pandas.
+    OneRowCalls($"Python ScriptEval('{PythonAdd}')", oneRowPython, 1)
+        with { Server = ServerUnderTest.SsePluginPython, Compared = null },
 ];
 
 // Ctrl+C and SIGTERM stop the run; the running server is killed on the way out.

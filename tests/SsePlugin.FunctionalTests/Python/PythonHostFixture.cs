@@ -47,7 +47,7 @@ internal sealed class ScriptNotes : IDisposable
 {
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("sseplugin-python-test-");
 
-    public ScriptNotes() => File.SetUnixFileMode(_folder.FullName, (UnixFileMode)0b111_111_111);
+    public ScriptNotes() => System.IO.File.SetUnixFileMode(_folder.FullName, (UnixFileMode)0b111_111_111);
 
     /// <summary>Python code that writes the process ids of the script and what it started to the note's file.</summary>
     public string Write(string name, string pids) =>
@@ -57,8 +57,23 @@ internal sealed class ScriptNotes : IDisposable
     public async Task<int[]> ReadAsync(string name)
     {
         var path = Path.Combine(_folder.FullName, name);
-        Assert.True(await R.ProcessChecks.WithinHalfAMinuteAsync(() => File.Exists(path) && new FileInfo(path).Length > 0));
-        return [.. (await File.ReadAllTextAsync(path)).Split(' ').Select(int.Parse)];
+        Assert.True(await R.ProcessChecks.WithinHalfAMinuteAsync(
+            () => System.IO.File.Exists(path) && new FileInfo(path).Length > 0));
+        return [.. (await System.IO.File.ReadAllTextAsync(path)).Split(' ').Select(int.Parse)];
+    }
+
+    /// <summary>A path of the folder as a Python string literal.</summary>
+    public string Quoted(string name) => Quote(Path.Combine(_folder.FullName, name));
+
+    /// <summary>Makes an empty file in the folder, which a script may wait for.</summary>
+    public void Touch(string name) => System.IO.File.WriteAllText(Path.Combine(_folder.FullName, name), string.Empty);
+
+    /// <summary>Writes a file to the folder and returns its path.</summary>
+    public string File(string name, string text)
+    {
+        var path = Path.Combine(_folder.FullName, name);
+        System.IO.File.WriteAllText(path, text);
+        return path;
     }
 
     public void Dispose() => _folder.Delete(recursive: true);

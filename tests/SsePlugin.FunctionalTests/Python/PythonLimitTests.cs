@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Qlik.Sse;
+using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.FunctionalTests.R;
 using SsePlugin.Python;
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
@@ -106,6 +107,30 @@ public sealed class PythonLimitTests(PythonHostFixture python)
     }
 
     [Fact]
+    public async Task A_call_cannot_read_the_memory_or_environment_of_another_running_call()
+    {
+        using var notes = new ScriptNotes();
+        var victim = python.Client.EvaluateAsync(
+            "import os, time\n" + notes.Write("victim", "[os.getpid()]") + "\n"
+            + $"while not os.path.exists({notes.Quoted("go")}): time.sleep(0.05)\nqResult = 1",
+            FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+        var pid = (await notes.ReadAsync("victim"))[0];
+
+        var environment = await FailsAsync(() => python.Client.EvaluateAsync(
+            $"len(open('/proc/{pid}/environ', 'rb').read())", FunctionType.Scalar, DataType.Numeric, OneNumber,
+            Bundle([Numeric(1)])));
+        var memory = await FailsAsync(() => python.Client.EvaluateAsync(
+            $"len(open('/proc/{pid}/mem', 'rb').read(1))", FunctionType.Scalar, DataType.Numeric, OneNumber,
+            Bundle([Numeric(1)])));
+        notes.Touch("go");
+
+        Assert.StartsWith("ScriptEval: Python error: PermissionError", environment.Status.Detail);
+        Assert.StartsWith("ScriptEval: Python error: PermissionError", memory.Status.Detail);
+        var answer = await victim;
+        Assert.Equal([1], answer.Numbers());
+    }
+
+    [Fact]
     public async Task A_worker_that_dies_is_replaced_and_calls_go_on()
     {
         await using var host = await PythonHostFixture.StartHostAsync();
@@ -151,6 +176,22 @@ public sealed class PythonLimitTests(PythonHostFixture python)
         {
             File.Delete(wrapper);
         }
+    }
+
+    [Fact]
+    public async Task A_functions_file_function_in_Python_runs_on_a_JavaScript_connection()
+    {
+        using var notes = new ScriptNotes();
+        var file = notes.File("functions.json", """
+            { "Functions": [ { "Id": 400, "Name": "Doubled", "FunctionType": 2, "ReturnType": 1, "Engine": "python",
+              "Params": { "v": 1 }, "Script": "args[0] * 2" } ] }
+            """);
+        await using var host = await TestHost.StartAsync(
+            "--SsePlugin:Python:Executable", PythonHostFixture.Python, "--functions", file);
+
+        var answer = await host.Client.ExecuteAsync(400, Bundle([Numeric(1), Numeric(2.5)]));
+
+        Assert.Equal([2, 5], answer.Numbers());
     }
 
     [Fact]
