@@ -133,9 +133,12 @@ def write_texts(stream, texts):
 # The script's scope.
 
 def scope(code, header, columns):
-    """What a script sees: args, q, numpy, pandas and table; args and q only built when the script names them."""
+    """
+    What a script sees: args, q, numpy (also as np, as the first versions of Qlik's example named it), pandas and
+    table; args and q only built when the script names them.
+    """
     names = used_names(code)
-    values = {'numpy': numpy, 'pandas': pandas, 'table': Table()}
+    values = {'numpy': numpy, 'np': numpy, 'pandas': pandas, 'table': Table()}
     if 'args' in names:
         values['args'] = [arguments(param['type'], column) for param, column in zip(header['params'], columns)]
     if 'q' in names:
@@ -153,12 +156,14 @@ def used_names(code):
 
 def arguments(data_type, column):
     """
-    A parameter as Qlik's FullScriptSupport example gives it, a dual as [numbers, texts]; numbers as a numpy array
-    over the bytes received (a list without numpy), texts as a list.
+    A parameter as Qlik's FullScriptSupport example gives it, a dual as [numbers, texts]; as numpy arrays, so that
+    operators work row by row: numbers over the bytes received, texts as objects (lists without numpy).
     """
     numbers, texts = column
     if numbers is not None and not HAS_NUMPY:
         numbers = numbers.tolist()
+    if texts is not None and HAS_NUMPY:
+        texts = numpy.array(texts, dtype=object)
     if data_type == NUMBER:
         return numbers
     if data_type == TEXT:
