@@ -35,11 +35,11 @@ internal sealed partial class PythonWorkers(
 
     private readonly PythonOptions _options = options.Value;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _starting = new(1, 1);
     private TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DirectoryInfo? _folder;
     private Process? _server;
     private Process? _spare;
-    private readonly SemaphoreSlim _starting = new(1, 1);
     private Task _watching = Task.CompletedTask;
     private volatile bool _started;
     private int _disposed;
@@ -110,6 +110,11 @@ internal sealed partial class PythonWorkers(
         }
 
         _server = await StartServerAsync(cancellationToken).ConfigureAwait(false);
+        if (_options.Account is null && !Environment.IsPrivilegedProcess)
+        {
+            Log.HostAccount(logger, Environment.UserName);
+        }
+
         _ready.TrySetResult();
         _watching = WatchAsync(_stopping.Token);
     }
@@ -506,6 +511,13 @@ internal sealed partial class PythonWorkers(
 
         [LoggerMessage(4, LogLevel.Error, "The Python worker could not be started: {Problem}")]
         public static partial void StartFailed(ILogger logger, string problem);
+
+        [LoggerMessage(
+            5,
+            LogLevel.Warning,
+            "Python scripts run as {Account}, the host's own account: a script can read everything the host can, its "
+            + "private key included, and reach the worker's socket; run the host as root to run them as nobody")]
+        public static partial void HostAccount(ILogger logger, string account);
     }
 }
 
