@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs the Debian packages the tests need when they are missing (python3-grpcio,
-# python3-protobuf and protobuf-compiler for the interop tests; r-base-core and r-cran-rserve for the R tests; nginx,
-# systemd's tools, zip and unzip for the end-to-end tests), then runs every test project in Release.
+# python3-protobuf and protobuf-compiler for the interop tests; r-base-core and r-cran-rserve for the R tests;
+# python3-numpy and python3-pandas for the Python tests; nginx, systemd's tools, zip and unzip for the end-to-end
+# tests), then runs every test project in Release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,8 @@ need=()
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 command -v Rscript >/dev/null 2>&1 || need+=(r-base-core)
 Rscript -e 'library(Rserve)' >/dev/null 2>&1 || need+=(r-cran-rserve)
+/usr/bin/python3 -c 'import numpy' 2>/dev/null || need+=(python3-numpy)
+/usr/bin/python3 -c 'import pandas' 2>/dev/null || need+=(python3-pandas)
 command -v nginx >/dev/null 2>&1 || need+=(nginx)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v zip >/dev/null 2>&1 || need+=(zip)

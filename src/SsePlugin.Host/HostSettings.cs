@@ -1,4 +1,5 @@
 using SsePlugin.JavaScript;
+using SsePlugin.Python;
 using SsePlugin.R;
 using SsePlugin.Server.Hosting;
 
@@ -16,6 +17,9 @@ internal sealed class HostSettings : SsePluginOptions
 
     /// <summary>Gets how the host reaches R, <c>SsePlugin:Rserve</c>.</summary>
     public ROptions Rserve { get; } = new();
+
+    /// <summary>Gets how the host runs Python, <c>SsePlugin:Python</c>.</summary>
+    public PythonOptions Python { get; } = new();
 
     /// <summary>Gets or sets whether the examples are served. Default: until functions of one's own are configured.
     /// </summary>

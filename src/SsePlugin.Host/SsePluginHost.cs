@@ -14,6 +14,7 @@ using Serilog.Settings.Configuration;
 using SsePlugin.Examples;
 using SsePlugin.Host.Commands;
 using SsePlugin.JavaScript;
+using SsePlugin.Python;
 using SsePlugin.R;
 using SsePlugin.Rserve;
 using SsePlugin.Server.Catalog;
@@ -108,7 +109,7 @@ internal static partial class SsePluginHost
                 shutdown => shutdown.ShutdownTimeoutSeconds >= 0,
                 "shutdownTimeoutSeconds must be a whole number of seconds, 0 or more.")
             .ValidateOnStart();
-        var sse = builder.Services.AddSsePlugin().AddJavaScript().AddR();
+        var sse = builder.Services.AddSsePlugin().AddJavaScript().AddR().AddPython();
 
         // The examples are the embedded default: served until the administrator configures functions of their own.
         if (settings.Examples ?? !HasOwnFunctions(settings))
@@ -159,7 +160,7 @@ internal static partial class SsePluginHost
             return ExitCodes.Usage;
         }
         catch (Exception e) when (e is SseConfigurationException or CertificateFolderException
-            or OptionsValidationException or RserveException)
+            or OptionsValidationException or RserveException or PythonWorkerException)
         {
             Log.Fatal("{Problems}", e.Message);
             return ExitCodes.Usage;
@@ -307,6 +308,7 @@ internal static partial class SsePluginHost
             var type when type == typeof(JavaScriptOptions).FullName =>
                 [section.GetSection(nameof(HostSettings.JavaScript))],
             var type when type == typeof(ROptions).FullName => [section.GetSection(nameof(HostSettings.Rserve))],
+            var type when type == typeof(PythonOptions).FullName => [section.GetSection(nameof(HostSettings.Python))],
             var type when type == typeof(SseConnectionOptions).FullName =>
                 section.GetSection(nameof(SsePluginOptions.Connections)).GetChildren(),
             _ => [section],

@@ -19,7 +19,7 @@ internal static class UnusableSettings
         nameof(HostSettings.Certs), nameof(HostSettings.FunctionsFile), nameof(HostSettings.FunctionsFolder),
         nameof(HostSettings.Examples), nameof(HostSettings.Connections), nameof(HostSettings.JavaScript),
         nameof(HostSettings.Rserve), nameof(ROptions.User), nameof(ROptions.Password), nameof(ROptions.InitScript),
-        nameof(ROptions.RunAs),
+        nameof(ROptions.RunAs), nameof(HostSettings.Python),
     };
 
     /// <summary>Describes each setting the host cannot use.</summary>

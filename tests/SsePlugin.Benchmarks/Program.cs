@@ -67,6 +67,8 @@ var rScriptEval = Big(
     $"R ScriptEval('q$a + q$b') {Size(tensorRows)} rows", CallPlan.ScriptEval(WarmUpRows, twoColumns, "q$a + q$b"),
     CallPlan.ScriptEval(tensorRows, twoColumns, "q$a + q$b"))
     with { Compared = null, MinThroughput = 1_000_000, Server = ServerUnderTest.SsePluginR };
+const string PythonAdd = "numpy.add(args[0], args[1])";
+var oneRowPython = CallPlan.ScriptEval(1, null, PythonAdd);
 
 Workload[] workloads =
 [
@@ -93,6 +95,15 @@ Workload[] workloads =
         with { Server = ServerUnderTest.SsePluginR, Compared = ServerUnderTest.SsePluginRReused },
     OneRowCalls("R ScriptEval('q$a + q$b')", oneRowR, 4)
         with { Server = ServerUnderTest.SsePluginR, Compared = ServerUnderTest.SsePluginRReused },
+    // Python beside JavaScript and R: the same rows and sums, numpy over the raw float64 columns.
+    Big(
+        $"Python ScriptEval('{PythonAdd}') {Size(tensorRows)} rows",
+        CallPlan.ScriptEval(WarmUpRows, twoColumns, PythonAdd),
+        CallPlan.ScriptEval(tensorRows, twoColumns, PythonAdd))
+        with { Compared = null, MinThroughput = 5_000_000, Server = ServerUnderTest.SsePluginPython },
+    // The cost of a call's fresh process, forked from the worker that imported numpy and pandas.
+    OneRowCalls($"Python ScriptEval('{PythonAdd}')", oneRowPython, 1)
+        with { Server = ServerUnderTest.SsePluginPython, Compared = null },
 ];
 
 // Ctrl+C and SIGTERM stop the run; the running server is killed on the way out.

@@ -36,6 +36,17 @@ internal sealed record ServerUnderTest(string Name, string Dll, IReadOnlyList<st
         ],
     };
 
+    /// <summary>Gets SsePlugin.Host running scripts in Python: Debian's, with numpy, where it is installed.</summary>
+    public static ServerUnderTest SsePluginPython { get; } = SsePlugin with
+    {
+        Name = "SsePlugin (Python)",
+        Arguments =
+        [
+            .. SsePlugin.Arguments, "--script-engine", "python",
+            .. File.Exists("/usr/bin/python3") ? ["--SsePlugin:Python:Executable", "/usr/bin/python3"] : (string[])[],
+        ],
+    };
+
     /// <summary>Gets the plain Grpc.AspNetCore server.</summary>
     public static ServerUnderTest Plain { get; } = new("plain", BuiltDll("SsePlugin.Benchmarks.PlainServer"), []);
 

@@ -180,7 +180,7 @@ public sealed class HostStartupTests
         Assert.Contains($"Usage:{Environment.NewLine}  SsePlugin.Host [command] [options]", help.Output);
         Assert.All(
             ["--port <N>", "--bind <ADDRESS>", "--certs <DIR>", "--functions-folder <DIR>", "--functions <FILE>",
-                "--allow-script <true|false>", "--script-engine <javascript|r>", "--examples <true|false>",
+                "--allow-script <true|false>", "--script-engine <javascript|r|python>", "--examples <true|false>",
                 "--rserve <HOST:PORT>", "--start-rserve ", "--shutdownTimeoutSeconds <N>", "--environment <NAME>",
                 "--Section:Key value", "--help", "--version", "certs ", "doctor "],
             option => Assert.Contains(option, help.Output));

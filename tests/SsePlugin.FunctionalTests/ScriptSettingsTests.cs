@@ -218,9 +218,9 @@ public sealed class ScriptSettingsTests : IDisposable
         "Script is [\"1\"], which is not a string")]
     [InlineData(
         """{ "Functions": [ { "Id": 314, "Name": "Snake", "FunctionType": 2, "ReturnType": 1, "Script": "1","""
-        + """ "Engine": "python" } ] }""",
+        + """ "Engine": "julia" } ] }""",
         "SSE1012",
-        "needs the 'python' script engine")]
+        "needs the 'julia' script engine")]
     [InlineData(
         """{ "Functions": [ { "Id": 317, "Name": "Typo", "FunctionType": 2, "ReturnType": 1, "Parms": { "x": 1 },"""
         + """ "Script": "1" } ] }""",

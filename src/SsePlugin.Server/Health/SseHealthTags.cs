@@ -17,4 +17,7 @@ public static class SseHealthTags
 
     /// <summary>The R engine's name, the tag of its checks.</summary>
     public const string R = "r";
+
+    /// <summary>The Python engine's name, the tag of its checks.</summary>
+    public const string Python = "python";
 }

@@ -93,7 +93,7 @@ public sealed class ConnectionRegistry
                 Report(
                     $"The script engine '{connection.ScriptEngine}' does not exist.",
                     engines.Count == 0
-                        ? "Register it with the SSE server: AddJavaScript() or AddR()."
+                        ? "Register it with the SSE server: AddJavaScript(), AddR() or AddPython()."
                         : $"Set ScriptEngine to one of: {string.Join(", ", engines.Keys)}.");
                 continue;
             }
@@ -105,7 +105,7 @@ public sealed class ConnectionRegistry
                 {
                     Report(
                         "FunctionsFile is set, but no script engine runs its scripts here.",
-                        "Register one with the SSE server: AddJavaScript() or AddR().");
+                        "Register one with the SSE server: AddJavaScript(), AddR() or AddPython().");
                     continue;
                 }
 

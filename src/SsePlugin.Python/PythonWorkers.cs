@@ -1,0 +1,526 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SsePlugin.Server.Health;
+using SsePlugin.Server.Hosting;
+
+namespace SsePlugin.Python;
+
+/// <summary>
+/// The Python worker the host runs and supervises. On Linux and macOS: one Python process that imports numpy and pandas
+/// once, listens on a Unix socket in a folder of its own, and forks a fresh child for each call, which runs that call
+/// alone and ends; a worker that dies is started again. On Windows, which cannot fork: a Python process per call,
+/// started ahead so that a call finds one with numpy and pandas imported.
+/// </summary>
+internal sealed partial class PythonWorkers(
+    IOptions<PythonOptions> options, IServiceProvider services, ILogger<PythonWorkers> logger)
+    : IHostedService, IAsyncDisposable
+{
+    private const string SocketName = "worker.sock";
+
+    // A Unix socket's path holds at most 107 bytes on Linux (sun_path).
+    private const int SocketPathLimit = 107;
+
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan FirstPause = TimeSpan.FromSeconds(0.5);
+    private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(50);
+
+    private readonly PythonOptions _options = options.Value;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _starting = new(1, 1);
+    private TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private DirectoryInfo? _folder;
+    private Process? _server;
+    private Process? _spare;
+    private Task _watching = Task.CompletedTask;
+    private volatile bool _started;
+    private int _disposed;
+
+    /// <summary>Gets whether the worker can take calls: it runs (Linux, macOS), or Python starts (Windows).</summary>
+    public bool IsRunning => OperatingSystem.IsWindows() ? _started : _server is { HasExited: false };
+
+    /// <summary>Gets the versions the worker reported: Python's, numpy's and pandas' (null when not installed).
+    /// </summary>
+    public (string Python, string? Numpy, string? Pandas) Versions { get; private set; }
+
+    /// <summary>
+    /// Starts the worker when some connection runs Python: a failure here stops the host, since Python was asked for
+    /// and cannot run. Otherwise the first Python call starts it (a functions file's function naming Python).
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken) =>
+        services.GetRequiredService<ConnectionRegistry>().AnyRuns(SseHealthTags.Python)
+            ? EnsureStartedAsync(cancellationToken)
+            : Task.CompletedTask;
+
+    private async Task EnsureStartedAsync(CancellationToken cancellationToken)
+    {
+        if (_started)
+        {
+            return;
+        }
+
+        await _starting.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_started)
+            {
+                await StartWorkerAsync(cancellationToken).ConfigureAwait(false);
+                _started = true;
+            }
+        }
+        finally
+        {
+            _starting.Release();
+        }
+    }
+
+    private async Task StartWorkerAsync(CancellationToken cancellationToken)
+    {
+        _folder ??= Directory.CreateTempSubdirectory("sseplugin-python-");
+        var worker = Path.Combine(_folder.FullName, "worker.py");
+        var resource = typeof(PythonWorkers).Assembly.GetManifestResourceStream("SsePlugin.Python.worker.py")!;
+        await using (resource.ConfigureAwait(false))
+        {
+            var file = File.Create(worker);
+            await using (file.ConfigureAwait(false))
+            {
+                await resource.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            _spare = StartOnce();
+            return;
+        }
+
+        if (Encoding.UTF8.GetByteCount(SocketPath) > SocketPathLimit)
+        {
+            throw new PythonWorkerException(
+                $"The Python worker's socket path '{SocketPath}' is longer than {SocketPathLimit} bytes; set TMPDIR to "
+                + "a shorter folder.");
+        }
+
+        _server = await StartServerAsync(cancellationToken).ConfigureAwait(false);
+        if (_options.Account is null && !Environment.IsPrivilegedProcess)
+        {
+            Log.HostAccount(logger, Environment.UserName);
+        }
+
+        _ready.TrySetResult();
+        _watching = WatchAsync(_stopping.Token);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _watching.ConfigureAwait(false);
+    }
+
+    // Called twice: the container disposes the service and the hosted service, one object.
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        if (_server is not null)
+        {
+            await EndAsync(_server).ConfigureAwait(false);
+        }
+
+        if (Interlocked.Exchange(ref _spare, null) is { } spare)
+        {
+            await EndAsync(spare).ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+        _starting.Dispose();
+        try
+        {
+            _folder?.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left in the temporary folder; nothing reads it.
+        }
+    }
+
+    /// <summary>
+    /// Gives a call a Python process of its own: a child the worker forks for it (waiting for a worker being
+    /// started again), or on Windows the process started ahead.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The call's process, ended when disposed.</returns>
+    /// <exception cref="IOException">The worker could not be reached.</exception>
+    /// <exception cref="PythonWorkerException">The worker, not started before, cannot be started.</exception>
+    public async Task<PythonProcess> OpenAsync(CancellationToken cancellationToken)
+    {
+        await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+        if (OperatingSystem.IsWindows())
+        {
+            var process = Interlocked.Exchange(ref _spare, StartOnce()) is { HasExited: false } spare
+                ? spare
+                : StartOnce();
+            return await PythonProcess.StartedAsync(
+                process.StandardInput.BaseStream,
+                process.StandardOutput.BaseStream,
+                () => KillTree(process),
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        while (true)
+        {
+            var ready = _ready.Task;
+            await ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (SocketException) when (ready != _ready.Task || _server is { HasExited: true })
+            {
+                // The worker died meanwhile: wait for the next, which the watch starts once it has seen the exit.
+                socket.Dispose();
+                await Task.Delay(RetryPause, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+
+            var stream = new NetworkStream(socket, ownsSocket: true);
+            return await PythonProcess.StartedAsync(stream, stream, null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private string SocketPath => Path.Combine(_folder!.FullName, SocketName);
+
+    private static void KillTree(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // It has ended.
+        }
+    }
+
+    private static async Task EndAsync(Process process)
+    {
+        try
+        {
+            // The worker ends its calls' processes and itself when its input closes; killed if it does not at once.
+            process.StandardInput.Close();
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await process.WaitForExitAsync(wait.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            KillTree(process);
+        }
+        finally
+        {
+            process.Dispose();
+        }
+    }
+
+    // The Python program, under the configured account with the threads of numeric libraries limited to one per call.
+    private ProcessStartInfo StartInfo(params string[] arguments)
+    {
+        var start = new ProcessStartInfo
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = _folder!.FullName,
+        };
+        if (_options.Account is { } account)
+        {
+            var (user, group) = AccountIds(account);
+            start.FileName = "setpriv";
+            foreach (var argument in (ReadOnlySpan<string>)[
+                $"--reuid={user}", $"--regid={group}", "--clear-groups", "--no-new-privs", _options.Executable])
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            start.Environment["HOME"] = _folder.FullName;
+            start.Environment["USER"] = account;
+            start.Environment["LOGNAME"] = account;
+            if (Chown(Encoding.UTF8.GetBytes(_folder.FullName + "\0"), user, group) != 0)
+            {
+                throw new PythonWorkerException(
+                    $"The Python worker's folder {_folder.FullName} cannot be given to '{account}' "
+                    + $"({SsePlugin.Python.PythonOptions.Section}:RunAs): error {Marshal.GetLastPInvokeError()}.");
+            }
+        }
+        else
+        {
+            start.FileName = _options.Executable;
+        }
+
+        start.ArgumentList.Add("-B");
+        start.ArgumentList.Add(Path.Combine(_folder.FullName, "worker.py"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var variable in (ReadOnlySpan<string>)["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"])
+        {
+            start.Environment[variable] = "1";
+        }
+
+        start.Environment["PYTHONIOENCODING"] = "utf-8";
+        return start;
+    }
+
+    private static Process Start(ProcessStartInfo start)
+    {
+        try
+        {
+            return Process.Start(start) ?? throw new PythonWorkerException($"Cannot start '{start.FileName}'.");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new PythonWorkerException(
+                $"Cannot start '{start.FileName}': {e.Message}. Install Python 3 (apt install python3 python3-numpy "
+                + $"python3-pandas), or set {PythonOptions.Section}:Executable to its path.");
+        }
+    }
+
+    private Process StartOnce() => Start(StartInfo("once"));
+
+    private async Task<Process> StartServerAsync(CancellationToken cancellationToken)
+    {
+        if (Find(_options.Executable) is null)
+        {
+            throw new PythonWorkerException(
+                $"Cannot start '{_options.Executable}': no such program. Install Python 3 (apt install python3 "
+                + $"python3-numpy python3-pandas), or set {PythonOptions.Section}:Executable to its path.");
+        }
+
+        var process = Start(StartInfo("serve", SocketPath));
+        var errors = new StringBuilder();
+        var stderr = KeepTailAsync(process.StandardError, errors);
+        try
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(StartTimeout);
+            var line = await process.StandardOutput.ReadLineAsync(deadline.Token).ConfigureAwait(false);
+            if (line is null || !line.StartsWith("ready ", StringComparison.Ordinal))
+            {
+                await stderr.ConfigureAwait(false);
+                throw new PythonWorkerException(
+                    $"The Python worker ('{_options.Executable}') ended at start: {Tail(errors, line)} Check that it "
+                    + $"is Python 3.8 or later ({PythonOptions.Section}:Executable).");
+            }
+
+            using (var versions = JsonDocument.Parse(line.AsMemory(6).ToString()))
+            {
+                var root = versions.RootElement;
+                Versions = (
+                    root.GetProperty("python").GetString() ?? "?",
+                    root.GetProperty("numpy").GetString(),
+                    root.GetProperty("pandas").GetString());
+            }
+
+            if (_options.Account is not null && !OperatingSystem.IsWindows())
+            {
+                // The worker's account can no longer reach the socket: a script cannot get processes past the host.
+                HandOver(_folder!.FullName);
+            }
+
+            _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null, CancellationToken.None);
+            Log.Started(
+                logger,
+                Versions.Python,
+                process.Id,
+                Versions.Numpy ?? "not installed",
+                Versions.Pandas ?? "not installed",
+                _options.Account ?? Environment.UserName,
+                _options.Workers);
+            foreach (var (package, version) in (ReadOnlySpan<(string, string?)>)[
+                ("numpy", Versions.Numpy), ("pandas", Versions.Pandas)])
+            {
+                if (version is null)
+                {
+                    Log.Missing(logger, package, _options.Executable);
+                }
+            }
+
+            return process;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            KillTree(process);
+            process.Dispose();
+            throw new PythonWorkerException(
+                $"The Python worker ('{_options.Executable}') did not start within {StartTimeout.TotalSeconds:0} s.");
+        }
+        catch
+        {
+            KillTree(process);
+            process.Dispose();
+            throw;
+        }
+    }
+
+    // A program by its path, or found on the path as the system would.
+    private static string? Find(string program) =>
+        program.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal)
+            ? (File.Exists(program) ? program : null)
+            : (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator)
+                .Select(folder => Path.Combine(folder, program))
+                .FirstOrDefault(File.Exists);
+
+    // Root's again, mode 0700: the folder and the socket in it (the worker listens already).
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static void HandOver(string folder)
+    {
+        foreach (var path in Directory.EnumerateFileSystemEntries(folder).Append(folder))
+        {
+            _ = Chown(Encoding.UTF8.GetBytes(path + "\0"), 0, 0);
+        }
+
+        File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    private static (uint User, uint Group) AccountIds(string account)
+    {
+        foreach (var entry in File.ReadLines("/etc/passwd"))
+        {
+            var fields = entry.Split(':');
+            if (fields.Length > 3 && fields[0] == account
+                && uint.TryParse(fields[2], CultureInfo.InvariantCulture, out var user)
+                && uint.TryParse(fields[3], CultureInfo.InvariantCulture, out var group))
+            {
+                return (user, group);
+            }
+        }
+
+        throw new PythonWorkerException(
+            $"{PythonOptions.Section}:RunAs: there is no account '{account}' in /etc/passwd; name an existing one.");
+    }
+
+    private static async Task KeepTailAsync(StreamReader reader, StringBuilder tail)
+    {
+        var buffer = new char[4096];
+        int read;
+        while ((read = await reader.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+        {
+            lock (tail)
+            {
+                tail.Append(buffer, 0, read);
+                if (tail.Length > 4096)
+                {
+                    tail.Remove(0, tail.Length - 4096);
+                }
+            }
+        }
+    }
+
+    private static string Tail(StringBuilder errors, string? output)
+    {
+        lock (errors)
+        {
+            var text = (output + "\n" + errors).Trim();
+            var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return lines.Length == 0 ? "no output." : lines[^1];
+        }
+    }
+
+    private async Task WatchAsync(CancellationToken stopping)
+    {
+        var pause = FirstPause;
+        try
+        {
+            while (true)
+            {
+                await _server!.WaitForExitAsync(stopping).ConfigureAwait(false);
+                Log.Died(logger, _server.Id, _server.ExitCode);
+                _ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _server.Dispose();
+                _server = null;
+                while (_server is null)
+                {
+                    await Task.Delay(pause, stopping).ConfigureAwait(false);
+                    pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, LongestPause.Ticks));
+                    try
+                    {
+                        // The new worker binds its socket where the old one did.
+                        File.Delete(SocketPath);
+                        _server = await StartServerAsync(stopping).ConfigureAwait(false);
+                        pause = FirstPause;
+                    }
+                    catch (PythonWorkerException e)
+                    {
+                        Log.StartFailed(logger, e.Message);
+                    }
+                }
+
+                _ready.TrySetResult();
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // The host stops; DisposeAsync ends the worker.
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "chown", SetLastError = true)]
+    private static extern int Chown(byte[] path, uint owner, uint group);
+
+    private static partial class Log
+    {
+        [LoggerMessage(
+            1,
+            LogLevel.Information,
+            "Python {Version} started (process {ProcessId}) with numpy {Numpy} and pandas {Pandas}, scripts running as "
+            + "{Account}, {Workers} calls at once")]
+        public static partial void Started(
+            ILogger logger, string version, int processId, string numpy, string pandas, string account, int workers);
+
+        [LoggerMessage(
+            2,
+            LogLevel.Warning,
+            "{Package} is not installed for {Executable}: Python scripts that use it fail, naming it; install it with "
+            + "apt install python3-{Package}, or pip install {Package}")]
+        public static partial void Missing(ILogger logger, string package, string executable);
+
+        [LoggerMessage(3, LogLevel.Warning, "The Python worker (process {ProcessId}) exited with code {ExitCode}; "
+            + "it is started again")]
+        public static partial void Died(ILogger logger, int processId, int exitCode);
+
+        [LoggerMessage(4, LogLevel.Error, "The Python worker could not be started: {Problem}")]
+        public static partial void StartFailed(ILogger logger, string problem);
+
+        [LoggerMessage(
+            5,
+            LogLevel.Warning,
+            "Python scripts run as {Account}, the host's own account: a script can read everything the host can, its "
+            + "private key included, and reach the worker's socket; run the host as root to run them as nobody")]
+        public static partial void HostAccount(ILogger logger, string account);
+    }
+}
+
+/// <summary>Python cannot be started, or is not set up as it must be; the message says how to fix it.</summary>
+/// <param name="message">What failed, and the fix.</param>
+public sealed class PythonWorkerException(string message) : Exception(message);
