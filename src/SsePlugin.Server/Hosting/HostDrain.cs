@@ -22,10 +22,14 @@ internal sealed partial class HostDrain(
     IOptions<SsePluginOptions> options,
     IOptions<HostOptions> hostOptions,
     CallLimit calls,
+    ListenSockets listening,
     ILogger<HostDrain> logger) : IHostedLifecycleService, IDisposable
 {
     /// <summary>How long a call taken while draining waits for its connection to send GOAWAY.</summary>
     private static readonly TimeSpan GoAwayHeadStart = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long Kestrel gets to accept the connections queued when the port stops taking new ones.</summary>
+    private static readonly TimeSpan AcceptQueueDrain = TimeSpan.FromMilliseconds(100);
 
     private readonly TimeSpan _delay = TimeSpan.FromSeconds(options.Value.DrainDelaySeconds);
     private readonly CancellationTokenSource _closing = new();
@@ -108,6 +112,12 @@ internal sealed partial class HostDrain(
         else
         {
             Log.StoppedTakingCallsUncounted(logger, left);
+        }
+
+        // The connections already queued are accepted, their calls taken, before the port closes.
+        if (listening.RefuseNewConnections())
+        {
+            await Task.Delay(AcceptQueueDrain, CancellationToken.None).ConfigureAwait(false);
         }
 
         await _closing.CancelAsync().ConfigureAwait(false);
