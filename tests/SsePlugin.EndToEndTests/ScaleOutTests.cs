@@ -196,7 +196,8 @@ public sealed partial class ScaleOutTests(ITestOutputHelper output)
 
         if (failed.Count > 0)
         {
-            output.WriteLine($"The stopped replica's last lines:\n{string.Join('\n', stopped.Printed.Split('\n')[^15..])}");
+            var lastLines = stopped.Printed.Split('\n')[^15..];
+            output.WriteLine($"The stopped replica's last lines:\n{string.Join('\n', lastLines)}");
         }
 
         Assert.Equal(0, exitCode);
