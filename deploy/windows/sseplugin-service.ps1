@@ -10,7 +10,8 @@ Run it in PowerShell as an administrator, from the folder the download was unpac
     .\deploy\windows\sseplugin-service.ps1 remove    # stops and deletes the service; the files stay
 
 install creates the service with automatic (delayed) start, restarts it when it fails (after 5 s, 5 s, then 30 s;
-the count starts again after a day) and lets its account read the program's folder. The service runs as the virtual
+the count starts again after a day), lets its account read the program's folder and registers the event source
+SsePlugin, under which the host writes a failed start to the Application log. The service runs as the virtual
 account NT SERVICE\SsePlugin: an account of this service alone, with no password and few rights, that can be given
 the certificate folder and nothing else (NT AUTHORITY\LocalService, the other choice, is shared by many services).
 Settings are in appsettings.json beside SsePlugin.Host.exe ("Bind": "0.0.0.0" for a Qlik engine on another machine).
@@ -67,6 +68,11 @@ switch ($Action) {
         & icacls.exe $folder /grant "${Account}:(OI)(CI)RX" | Out-Host
         if ($LASTEXITCODE -ne 0) {
             throw "icacls.exe could not let $Account read $folder (exit code $LASTEXITCODE)."
+        }
+        # The host writes a failed start to the Application event log as source SsePlugin (a service has no
+        # console); only an administrator may add the source.
+        if (-not [System.Diagnostics.EventLog]::SourceExists('SsePlugin')) {
+            [System.Diagnostics.EventLog]::CreateEventSource('SsePlugin', 'Application')
         }
         Start-Service -Name $Name
         Get-Service -Name $Name

@@ -138,10 +138,15 @@ internal static partial class SsePluginHost
     /// </returns>
     internal static async Task<int> RunAsync(HostArguments arguments)
     {
-        // Errors go to standard error, so that a service manager or a script can tell them from the call log.
-        Log.Logger = new LoggerConfiguration()
-            .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Error)
-            .CreateBootstrapLogger();
+        // Errors go to standard error, so that a service manager or a script can tell them from the call log, and a
+        // Windows service's to the event log too.
+        var bootstrap = new LoggerConfiguration().WriteTo.Console(standardErrorFromLevel: LogEventLevel.Error);
+        if (ServiceEventLog.IsWindowsService)
+        {
+            bootstrap.WriteTo.Sink(new ServiceEventLog(), LogEventLevel.Fatal);
+        }
+
+        Log.Logger = bootstrap.CreateBootstrapLogger();
         IReadOnlyList<string> endPoints = ["its ports"];
         try
         {

@@ -54,6 +54,9 @@ public sealed class PublishTests(PublishFixture published)
         Assert.Equal([3, 7.5], await ExecuteAsync(client, functionId: 5, Numbers(1, 2), Numbers(3, 4.5)));
         Assert.Equal(0, await host.StopAsync());
         Assert.Contains($"SsePlugin {published.Version}", host.Printed);
+
+        // Qlik is told the version the banner shows (1.2.4-dev.7 between tags), not the assembly's 3-part one.
+        Assert.Equal(published.Version, capabilities.PluginVersion);
         Assert.Contains("FromSettings.SumOfRows(col1, col2)", host.Printed);
     }
 

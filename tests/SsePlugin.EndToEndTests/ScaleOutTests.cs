@@ -14,14 +14,11 @@ namespace SsePlugin.EndToEndTests;
 /// </summary>
 public sealed partial class ScaleOutTests(ITestOutputHelper output)
 {
-    // A drain delay shorter than the default 5 s keeps the test short; nginx does not read health, so the delay
-    // changes nothing it sees but the moment the replica stops listening.
-    private static readonly string[] DrainSettings = ["--SsePlugin:DrainDelaySeconds", "2"];
-
     [Fact]
     public async Task Nginx_spreads_calls_over_replicas_and_fails_only_calls_caught_by_a_stopping_replica()
     {
-        var replicas = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => ReplicaHost.StartAsync(DrainSettings)));
+        // The replicas drain with the default delay (5 s), which the shipped keepalive_timeout (4 s) is made for.
+        var replicas = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => ReplicaHost.StartAsync()));
         try
         {
             await using var nginx =
@@ -146,10 +143,10 @@ public sealed partial class ScaleOutTests(ITestOutputHelper output)
     }
 
     // A replica stopped under load, by SIGTERM (drained) or SIGKILL. nginx passes the calls that follow to the
-    // others; the only calls that fail are those the replica was running (killed) or that nginx was sending it as
-    // it stopped (drained: on a kept-alive connection the host closed, or one in its listening socket's queue).
-    // nginx retries no call it has begun to send (docs/scale-out.md), so each of those fails: Unavailable, as
-    // nginx answers 502 (Bad Gateway) in the replica's place, or Internal if nginx had passed the start of the
+    // others. Drained, no call fails: each call it takes while draining closes its connection behind it, nginx
+    // closes idle ones before the delay ends, and the calls that find the port closed go elsewhere. Killed, the
+    // calls it was running fail, as nginx retries no call it has begun to send (docs/scale-out.md): Unavailable,
+    // as nginx answers 502 (Bad Gateway) in the replica's place, or Internal if nginx had passed the start of the
     // replica's answer on and could only reset the stream (RST_STREAM INTERNAL_ERROR).
     private async Task StopsUnderLoadAsync(
         QlikLikeLoad load, NginxProcess nginx, ReplicaHost[] replicas, ReplicaHost stopped, bool kill)
@@ -197,7 +194,14 @@ public sealed partial class ScaleOutTests(ITestOutputHelper output)
                 + $"{passed[call.Id].Upstreams}; the client got {call.Status}: {call.Failure}");
         }
 
+        if (failed.Count > 0)
+        {
+            var lastLines = stopped.Printed.Split('\n')[^15..];
+            output.WriteLine($"The stopped replica's last lines:\n{string.Join('\n', lastLines)}");
+        }
+
         Assert.Equal(0, exitCode);
+        Assert.True(kill || failed.Count == 0, $"{failed.Count} calls failed as the replica drained (listed above).");
         Assert.All(failed, call =>
         {
             var line = passed[call.Id];

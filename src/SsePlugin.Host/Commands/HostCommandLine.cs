@@ -124,6 +124,7 @@ internal sealed class HostCommandLine
         }
 
         await invocation.Error.WriteLineAsync(mistake).ConfigureAwait(false);
+        ServiceEventLog.Report(mistake);
         await _root.Parse([.. CommandPath(parsed.CommandResult), _help.Name], Parsing)
             .InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
         return ExitCodes.Usage;

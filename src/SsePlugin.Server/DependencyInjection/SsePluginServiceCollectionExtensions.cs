@@ -1,6 +1,7 @@
 using Grpc.AspNetCore.HealthChecks;
 using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -71,6 +72,9 @@ public static class SsePluginServiceCollectionExtensions
     private static void AddDrainAndHealth(IServiceCollection services)
     {
         services.AddSingleton<HostDrain>();
+        services.AddSingleton<ListenSockets>();
+        services.AddSingleton<IConfigureOptions<SocketTransportOptions>>(
+            provider => provider.GetRequiredService<ListenSockets>());
         services.AddHostedService(provider => provider.GetRequiredService<HostDrain>());
         services.AddOptions<HostOptions>().PostConfigure<IOptions<SsePluginOptions>>(
             (host, sse) => HostDrain.AddDelayToShutdownTimeout(host, sse.Value));

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,14 +15,22 @@ namespace SsePlugin.Server.Hosting;
 /// balancer sees the change before the port closes, and only then does the server stop listening and wait for the
 /// running calls. A second signal during the delay ends the delay. Runs before every hosted service stops, the web
 /// server among them; the host's shutdown timeout is lengthened by the delay (see
-/// <see cref="AddDelayToShutdownTimeout"/>).
+/// <see cref="AddDelayToShutdownTimeout"/>). Each call taken while draining closes its connection behind it (see
+/// <see cref="CloseConnectionAfterCallAsync"/>), so that no connection is left idle when the port closes.
 /// </summary>
 internal sealed partial class HostDrain(
     IOptions<SsePluginOptions> options,
     IOptions<HostOptions> hostOptions,
     CallLimit calls,
+    ListenSockets listening,
     ILogger<HostDrain> logger) : IHostedLifecycleService, IDisposable
 {
+    /// <summary>How long a call taken while draining waits for its connection to send GOAWAY.</summary>
+    private static readonly TimeSpan GoAwayHeadStart = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How long Kestrel gets to accept the connections queued when the port stops taking new ones.</summary>
+    private static readonly TimeSpan AcceptQueueDrain = TimeSpan.FromMilliseconds(100);
+
     private readonly TimeSpan _delay = TimeSpan.FromSeconds(options.Value.DrainDelaySeconds);
     private readonly CancellationTokenSource _closing = new();
     private volatile bool _draining;
@@ -45,6 +55,28 @@ internal sealed partial class HostDrain(
         {
             host.ShutdownTimeout += TimeSpan.FromSeconds(sse.DrainDelaySeconds);
         }
+    }
+
+    /// <summary>
+    /// While draining, asks the call's HTTP/2 connection to close once its running calls end: Kestrel sends a GOAWAY
+    /// that lets them finish, while this call runs. A proxy that keeps connections to reuse them (nginx) then closes
+    /// this one after the call instead of keeping it idle, so that the host never closes a connection on which a
+    /// call may be on its way (a proxy cannot retry a call whose request it began to send). A direct client (Qlik's
+    /// engine) opens a new connection for its next calls. Awaited at a call's start: while draining, it gives the
+    /// connection <see cref="GoAwayHeadStart"/> to send the GOAWAY before the call can end, as a connection that
+    /// closes with no call running closes at once and may cut the last call's trailers (Kestrel 10).
+    /// </summary>
+    /// <param name="call">The call's HTTP context.</param>
+    /// <returns>A task that ends at once unless the host is draining.</returns>
+    public ValueTask CloseConnectionAfterCallAsync(HttpContext call)
+    {
+        if (!_draining)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        call.Features.Get<IConnectionLifetimeNotificationFeature>()?.RequestClose();
+        return new ValueTask(Task.Delay(GoAwayHeadStart));
     }
 
     /// <summary>Starts the drain: health goes <c>NOT_SERVING</c>, and calls are taken until the delay is over or
@@ -80,6 +112,12 @@ internal sealed partial class HostDrain(
         else
         {
             Log.StoppedTakingCallsUncounted(logger, left);
+        }
+
+        // The connections already queued are accepted, their calls taken, before the port closes.
+        if (listening.RefuseNewConnections())
+        {
+            await Task.Delay(AcceptQueueDrain, CancellationToken.None).ConfigureAwait(false);
         }
 
         await _closing.CancelAsync().ConfigureAwait(false);

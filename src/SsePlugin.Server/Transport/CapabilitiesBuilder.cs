@@ -1,3 +1,4 @@
+using System.Reflection;
 using Qlik.Sse;
 using SsePlugin.Server.Hosting;
 
@@ -6,6 +7,11 @@ namespace SsePlugin.Server.Transport;
 /// <summary>Builds the <c>GetCapabilities</c> answer from the catalog.</summary>
 internal static class CapabilitiesBuilder
 {
+    /// <summary>The version Qlik is told: the one the server was built with (<c>1.2.3</c>, or <c>1.2.4-dev.7</c> from
+    /// build/publish.sh), as the host's banner shows it, without the commit's hash.</summary>
+    private static readonly string Version = typeof(CapabilitiesBuilder).Assembly
+        .GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
     public static Capabilities Build(AnalyticConnection connection)
     {
         var options = connection.Options;
@@ -13,7 +19,7 @@ internal static class CapabilitiesBuilder
         {
             AllowScript = connection.AllowsScripts,
             PluginIdentifier = options.PluginIdentifier,
-            PluginVersion = typeof(CapabilitiesBuilder).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
+            PluginVersion = Version,
         };
         foreach (var function in connection.Catalog.Functions)
         {

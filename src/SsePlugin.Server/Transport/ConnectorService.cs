@@ -50,6 +50,7 @@ internal partial class ConnectorService
     private readonly ConnectionRegistry _connections;
     private readonly Dictionary<AnalyticConnection, Capabilities> _capabilities;
     private readonly CallLimit _calls;
+    private readonly HostDrain _drain;
     private readonly int _maxReceiveMessageBytes;
     private readonly int _responseBundleBytes;
     private readonly int _maxCallMemoryMegabytes;
@@ -69,6 +70,7 @@ internal partial class ConnectorService
         _connections = connections;
         _capabilities = connections.All.ToDictionary(c => c, c => CapabilitiesBuilder.Build(c));
         _calls = calls;
+        _drain = drain;
         _maxReceiveMessageBytes = options.Value.MaxReceiveMessageBytes;
         _responseBundleBytes = options.Value.ResponseBundleBytes;
         _maxCallMemoryMegabytes = options.Value.MaxCallMemoryMegabytes;
@@ -88,12 +90,14 @@ internal partial class ConnectorService
         binder.AddMethod(EvaluateScriptMethod, service is null ? null : service.EvaluateScript);
     }
 
-    public virtual Task<Capabilities> GetCapabilities(Empty request, ServerCallContext context)
+    public virtual async Task<Capabilities> GetCapabilities(Empty request, ServerCallContext context)
     {
-        var connection = _connections.For(context.GetHttpContext());
+        var http = context.GetHttpContext();
+        await _drain.CloseConnectionAfterCallAsync(http).ConfigureAwait(false);
+        var connection = _connections.For(http);
         var capabilities = _capabilities[connection];
         Log.Capabilities(_logger, Caller(context), connection.Name, capabilities.Functions.Count);
-        return Task.FromResult(capabilities);
+        return capabilities;
     }
 
     public virtual Task ExecuteFunction(
@@ -155,6 +159,7 @@ internal partial class ConnectorService
         var common = QlikHeaders.NoCommon;
         var name = rpc == nameof(EvaluateScript) ? "script" : "?";
         var http = context.GetHttpContext();
+        await _drain.CloseConnectionAfterCallAsync(http).ConfigureAwait(false);
         var connection = _connections.For(http);
         var connectionId = http.Connection.Id;
         FunctionCall? call = null;
