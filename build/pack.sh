@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes the NuGet packages: SsePlugin.Abstractions, .Server, .JavaScript, .R, .Rserve, .FunctionsFile, .Testing and
-# .Templates, each with its symbols (.snupkg), all of one version: build/version.sh's, from the git tag.
+# Makes the NuGet packages of build/packages.slnf: SsePlugin.Abstractions, .Server, .JavaScript, .R, .Rserve,
+# .FunctionsFile, .Testing and .Templates, each library with its symbols (.snupkg), all of one version: build/version.sh's,
+# from the git tag. Not the host, the examples or the tests.
 #
 #   build/pack.sh [--out DIR] [--version VERSION]
 #
@@ -22,5 +23,7 @@ if [ -z "$version" ]; then
   version=$(build/version.sh) || { echo "No version from git (not a git clone?): give --version." >&2; exit 2; }
 fi
 mkdir -p "$out"
-# ContinuousIntegrationBuild: paths in the symbols are the repository's, not this machine's (deterministic).
-dotnet pack SsePlugin.sln -c Release -p:Version="$version" -p:ContinuousIntegrationBuild=true -o "$out"
+# The projects are build/packages.slnf's. ContinuousIntegrationBuild: the paths in the symbols are the repository's, not
+# this machine's (deterministic). The intermediate files go to artifacts/pack, apart from those of `dotnet build`.
+dotnet pack build/packages.slnf -c Release -p:Version="$version" -p:ContinuousIntegrationBuild=true \
+  --artifacts-path artifacts/pack -o "$out"

@@ -26,14 +26,16 @@ public sealed class SseClient : IDisposable
     /// <c>https://</c> for TLS through <paramref name="handler"/>, which presents Qlik's client certificate).
     /// </summary>
     /// <param name="address">The plugin's address.</param>
-    /// <param name="handler">The HTTP handler, e.g. a <see cref="SocketsHttpHandler"/> with TLS options;
-    /// optional.</param>
+    /// <param name="handler">
+    /// The HTTP handler, e.g. a <see cref="SocketsHttpHandler"/> with TLS options; by default one that connects
+    /// directly, as Qlik's engine does, whatever proxy the environment names (<c>HTTP_PROXY</c>).
+    /// </param>
     public SseClient(Uri address, HttpMessageHandler? handler = null)
     {
         ArgumentNullException.ThrowIfNull(address);
         Channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
-            HttpHandler = handler,
+            HttpHandler = handler ?? new SocketsHttpHandler { UseProxy = false },
             DisposeHttpClient = true,
             MaxReceiveMessageSize = MaxReceiveMessageBytes,
         });
