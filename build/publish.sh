@@ -6,9 +6,8 @@
 #   build/publish.sh [RUNTIME...] [--out DIR] [--version VERSION]
 #
 # RUNTIME: linux-x64, win-x64, linux-arm64 (default: all three). --out: where the zips go (default artifacts).
-# --version: the version, instead of the one from git: a commit tagged v1.2.3 is 1.2.3; any other is the next patch
-# after the latest such tag (0.1.0, Directory.Build.props' version, before the first), a pre-release counting the
-# commits since it: 1.2.4-dev.7. The build adds the commit's hash to the informational version (1.2.4-dev.7+3f2a...).
+# --version: the version, instead of the one from git (build/version.sh: a commit tagged v1.2.3 is 1.2.3, any other a
+# pre-release such as 1.2.4-dev.7). The build adds the commit's hash to the informational version (1.2.4-dev.7+3f2a...).
 # The intermediate files go to artifacts/build, apart from those of `dotnet build`.
 set -euo pipefail
 repository=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,30 +31,8 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 cd "$repository"
 
-# The version of this commit, from its tags (see above). A shallow clone without its tags counts wrong: fetch them.
-version_from_git() {
-  local tag base count
-  if tag=$(git describe --tags --exact-match --match 'v[0-9]*' HEAD 2>/dev/null); then
-    echo "${tag#v}"
-    return
-  fi
-  if tag=$(git describe --tags --abbrev=0 --match 'v[0-9]*' HEAD 2>/dev/null); then
-    base=${tag#v}
-    count=$(git rev-list --count "$tag..HEAD") || return
-    # After a release comes the next patch; after a pre-release (v1.3.0-rc.1), the release it leads to.
-    if [[ $base != *-* ]]; then
-      IFS=. read -r major minor patch <<<"$base"
-      base="$major.$minor.$((patch + 1))"
-    fi
-    echo "${base%%-*}-dev.$count"
-  else
-    base=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
-    count=$(git rev-list --count HEAD) || return
-    echo "$base-dev.$count"
-  fi
-}
 if [ -z "$version" ]; then
-  version=$(version_from_git) || { echo "No version from git (not a git clone?): give --version." >&2; exit 2; }
+  version=$(build/version.sh) || { echo "No version from git (not a git clone?): give --version." >&2; exit 2; }
 fi
 
 stage=$(mktemp -d)

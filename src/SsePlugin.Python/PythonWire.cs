@@ -127,7 +127,11 @@ internal static class PythonWire
                     : await ReadTextsAsync(stream, rows, buffer, cancellationToken).ConfigureAwait(false);
                 columns[index++] = new SseColumn(name, type, numbers, texts, rows)
                 {
-                    Tags = [.. field.GetProperty("tags").EnumerateArray().Select(tag => tag.GetString() ?? string.Empty)],
+                    Tags =
+                    [
+                        .. field.GetProperty("tags").EnumerateArray()
+                            .Select(tag => tag.GetString() ?? string.Empty),
+                    ],
                 };
             }
         }
@@ -160,7 +164,8 @@ internal static class PythonWire
         }
     }
 
-    private static async Task ReadAsync<T>(Stream stream, T[] values, byte[] buffer, CancellationToken cancellationToken)
+    private static async Task ReadAsync<T>(
+        Stream stream, T[] values, byte[] buffer, CancellationToken cancellationToken)
         where T : unmanaged
     {
         var size = Marshal.SizeOf<T>();

@@ -22,11 +22,10 @@ public sealed class AdmissionTests
         using var stop = new CancellationTokenSource(CallTimeout);
         // Each attacker is a channel of one connection.
         var attackers = Enumerable.Range(0, 3)
-            .Select(_ => new Connector.ConnectorClient(
-                host.OpenChannel(host.Address, new SocketsHttpHandler { EnableMultipleHttp2Connections = false })));
+            .Select(_ => host.Connect(new SocketsHttpHandler { EnableMultipleHttp2Connections = false }));
         var calls = attackers
             .SelectMany(attacker => Enumerable.Range(0, 100)
-                .Select(_ => attacker.ExecuteFunction(Headers(5), cancellationToken: stop.Token)))
+                .Select(_ => attacker.Connector.ExecuteFunction(Headers(5), cancellationToken: stop.Token)))
             .ToList();
         try
         {
@@ -63,7 +62,7 @@ public sealed class AdmissionTests
         await using var host = await TestHost.StartAsync(
             "--SsePlugin:MaxConcurrentCalls", "1", "--SsePlugin:ClientIdleTimeoutSeconds", "1");
         using var timeout = new CancellationTokenSource(CallTimeout);
-        using var idle = host.Client.ExecuteFunction(Headers(5), cancellationToken: timeout.Token);
+        using var idle = host.Client.Connector.ExecuteFunction(Headers(5), cancellationToken: timeout.Token);
 
         var error = await FailsAsync(() => idle.ResponseStream.MoveNext(CancellationToken.None));
 
@@ -87,8 +86,8 @@ public sealed class AdmissionTests
             ],
             log.AddTo);
         using var timeout = new CancellationTokenSource(CallTimeout);
-        using var stuck = host.Client.ExecuteFunction(Headers(0), cancellationToken: timeout.Token);
-        var text = Bundle([Text(new string('x', 1_000_000))]);
+        using var stuck = host.Client.Connector.ExecuteFunction(Headers(0), cancellationToken: timeout.Token);
+        var text = Bundle([Text(new string('x', 1_000_000))]).Message;
 
         // HelloWorld echoes each megabyte; the client reads none of it, so the host's writes wait on flow control.
         // (3 s, so that a loaded machine does not keep the first row from arriving for as long.)

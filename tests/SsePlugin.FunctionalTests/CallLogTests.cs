@@ -42,8 +42,8 @@ public sealed class CallLogTests
         var log = new LogCapture();
         await using var host = await TestHost.StartAsync(["--Serilog:MinimumLevel:Default", "Information"], log.AddTo);
 
-        using var call = host.Client.ExecuteFunction(Headers(108), deadline: DateTime.UtcNow.AddSeconds(3));
-        await call.RequestStream.WriteAsync(Bundle([Numeric(1)]));
+        using var call = host.Client.Connector.ExecuteFunction(Headers(108), deadline: DateTime.UtcNow.AddSeconds(3));
+        await call.RequestStream.WriteAsync(Bundle([Numeric(1)]).Message);
         await call.RequestStream.CompleteAsync();
         var error = await FailsAsync(() => call.ResponseStream.MoveNext(CancellationToken.None));
 

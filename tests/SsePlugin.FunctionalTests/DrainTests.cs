@@ -5,10 +5,9 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Grpc.Health.V1;
-using Grpc.Net.Client;
-using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host;
+using SsePlugin.Testing;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 using HealthClient = Grpc.Health.V1.Health.HealthClient;
@@ -32,8 +31,9 @@ public sealed class DrainTests
         using var watch = health.Watch(new HealthCheckRequest(), cancellationToken: timeout.Token);
         Assert.True(await watch.ResponseStream.MoveNext(timeout.Token));
         var watchedBefore = watch.ResponseStream.Current.Status;
-        using var running = host.Client.ExecuteFunction(Headers(5, cardinality: 2), cancellationToken: timeout.Token);
-        await running.RequestStream.WriteAsync(Bundle([Numeric(1, 2)]));
+        using var running = host.Client.Connector.ExecuteFunction(Headers(5, cardinality: 2),
+            cancellationToken: timeout.Token);
+        await running.RequestStream.WriteAsync(Bundle([Numeric(1, 2)]).Message);
         Assert.True(await running.ResponseStream.MoveNext(timeout.Token));
 
         await host.SignalAsync("TERM");
@@ -47,13 +47,13 @@ public sealed class DrainTests
 
         var checkedDraining = (await health.CheckAsync(new HealthCheckRequest(), cancellationToken: timeout.Token))
             .Status;
-        using var newcomer = GrpcChannel.ForAddress(host.Address);
-        var takenWhileDraining = await new Connector.ConnectorClient(newcomer).ExecuteAsync(5, Bundle([Numeric(4, 5)]));
+        using var newcomer = new SseClient(new Uri(host.Address));
+        var takenWhileDraining = await newcomer.ExecuteAsync(5, Bundle([Numeric(4, 5)]));
         var stillDraining = !host.Output.Any(line => line.Contains("Stopped taking calls", StringComparison.Ordinal));
         var stoppedTaking = await host.WaitForLineAsync("Stopped taking calls; waiting up to 30 s for 1 running calls");
-        await running.RequestStream.WriteAsync(Bundle([Numeric(3, 4)]));
+        await running.RequestStream.WriteAsync(Bundle([Numeric(3, 4)]).Message);
         await running.RequestStream.CompleteAsync();
-        var rest = await ReadAllAsync(running, timeout.Token);
+        var rest = await QlikCalls.ReadAllAsync(running, timeout.Token);
         var exitCode = await host.WaitForExitAsync();
 
         Assert.Equal(ServingStatus.Serving, watchedBefore);
@@ -111,9 +111,8 @@ public sealed class DrainTests
             var functions = new List<int>();
             foreach (var port in ports)
             {
-                using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-                var capabilities = await new Connector.ConnectorClient(channel)
-                    .GetCapabilitiesAsync(new Empty(), cancellationToken: timeout.Token);
+                using var client = new SseClient(new Uri($"http://127.0.0.1:{port}"));
+                var capabilities = await client.GetCapabilitiesAsync(timeout.Token);
                 functions.Add(capabilities.Functions.Count);
             }
 

@@ -60,15 +60,16 @@ public sealed class ErrorTests(HostFixture host)
     [Fact]
     public async Task Messages_without_rows_are_skipped_by_every_kind_of_function_even_first()
     {
-        (string, DataType)[] oneNumber = [("value", DataType.Numeric)];
+        (string, SseDataType)[] oneNumber = [("value", SseDataType.Numeric)];
 
         var perRow = await host.Client.ExecuteAsync(5, Bundle([]), Bundle([Numeric(1, 2)]), Bundle([]));
         var aggregation = await host.Client.ExecuteAsync(6, Bundle([]), Bundle([Numeric(1), Numeric(2)]), Bundle([]));
         var streaming = await host.Client.ExecuteAsync(103, Bundle([]), Bundle([Numeric(1), Numeric(2)]));
         var script = await host.Client.EvaluateAsync(
-            "args[0] * 2", FunctionType.Tensor, DataType.Numeric, oneNumber, Bundle([]), Bundle([Numeric(4)]));
+            "args[0] * 2", SseFunctionType.Tensor, SseDataType.Numeric, oneNumber, Bundle([]), Bundle([Numeric(4)]));
         var scriptAggregation = await host.Client.EvaluateAsync(
-            "q.value.length", FunctionType.Aggregation, DataType.Numeric, oneNumber, Bundle([]), Bundle([Numeric(4)]));
+            "q.value.length", SseFunctionType.Aggregation, SseDataType.Numeric, oneNumber, Bundle([]),
+            Bundle([Numeric(4)]));
 
         Assert.Equal([3], perRow.Numbers());
         Assert.Equal([3], aggregation.Numbers());
@@ -151,8 +152,8 @@ public sealed class ErrorTests(HostFixture host)
         // The function tells this test's probe, and no other test's, that it runs and that its token fired.
         var probe = TestFunctions.Watch();
         using var cts = new CancellationTokenSource();
-        using var call = host.Client.ExecuteFunction(Headers(108, probe.AppId), cancellationToken: cts.Token);
-        await call.RequestStream.WriteAsync(Bundle([Numeric(1)]));
+        using var call = host.Client.Connector.ExecuteFunction(Headers(108, probe.AppId), cancellationToken: cts.Token);
+        await call.RequestStream.WriteAsync(Bundle([Numeric(1)]).Message);
         await call.RequestStream.CompleteAsync();
         var answer = call.ResponseStream.MoveNext(CancellationToken.None);
 

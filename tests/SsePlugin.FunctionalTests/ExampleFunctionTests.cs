@@ -1,4 +1,3 @@
-using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
@@ -11,7 +10,7 @@ public sealed class ExampleFunctionTests(HostFixture host)
     [Fact]
     public async Task GetCapabilities_lists_every_function_with_parameters_in_declaration_order()
     {
-        var capabilities = await host.Client.GetCapabilitiesAsync(new Empty());
+        var capabilities = await host.Client.GetCapabilitiesAsync();
 
         Assert.True(capabilities.AllowScript);
         Assert.Equal("SsePlugin", capabilities.PluginIdentifier);
@@ -21,21 +20,22 @@ public sealed class ExampleFunctionTests(HostFixture host)
             [
                 "HelloWorld", "HelloWorldAggr", "Cache", "NoCache", "EchoTable_3", "SumOfRows", "SumOfColumn",
                 "MaxOfColumns_2"],
-            capabilities.Functions.Where(f => f.FunctionId < 100).Select(f => f.Name));
+            capabilities.Functions.Where(f => f.Id < 100).Select(f => f.Name));
         var sumOfRows = byName["SumOfRows"];
         Assert.Equal(
-            (5, FunctionType.Tensor, DataType.Numeric),
-            (sumOfRows.FunctionId, sumOfRows.FunctionType, sumOfRows.ReturnType));
+            (5, SseFunctionType.Tensor, SseDataType.Numeric),
+            (sumOfRows.Id, sumOfRows.FunctionType, sumOfRows.ReturnType));
         Assert.Equal(
-            [("col1", DataType.Numeric), ("col2", DataType.Numeric)],
-            sumOfRows.Params.Select(p => (p.Name, p.DataType)));
-        Assert.Equal(FunctionType.Aggregation, byName["HelloWorldAggr"].FunctionType);
-        Assert.Equal(["col1", "col2", "col3"], byName["EchoTable_3"].Params.Select(p => p.Name));
-        Assert.Equal(DataType.String, byName["EchoTable_3"].ReturnType);
-        Assert.Equal(DataType.Numeric, byName["MaxOfColumns_2"].ReturnType);
-        Assert.Equal(DataType.Dual, byName["Pivot"].ReturnType);
-        Assert.Equal(DataType.Dual, byName["Describe"].Params.Single().DataType);
-        Assert.Equal([("value", DataType.Numeric)], byName["RunningTotal"].Params.Select(p => (p.Name, p.DataType)));
+            [("col1", SseDataType.Numeric), ("col2", SseDataType.Numeric)],
+            sumOfRows.Parameters.Select(p => (p.Name, p.DataType)));
+        Assert.Equal(SseFunctionType.Aggregation, byName["HelloWorldAggr"].FunctionType);
+        Assert.Equal(["col1", "col2", "col3"], byName["EchoTable_3"].Parameters.Select(p => p.Name));
+        Assert.Equal(SseDataType.String, byName["EchoTable_3"].ReturnType);
+        Assert.Equal(SseDataType.Numeric, byName["MaxOfColumns_2"].ReturnType);
+        Assert.Equal(SseDataType.Dual, byName["Pivot"].ReturnType);
+        Assert.Equal(SseDataType.Dual, byName["Describe"].Parameters.Single().DataType);
+        Assert.Equal(
+            [("value", SseDataType.Numeric)], byName["RunningTotal"].Parameters.Select(p => (p.Name, p.DataType)));
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public sealed class ExampleFunctionTests(HostFixture host)
             Bundle([Numeric(1e300, 1e300), Numeric(0, 0)]));
 
         Assert.Equal([3, -3, double.NaN, 2e300, 0], answer.Numbers());
-        Assert.All(answer.Rows, r => Assert.Single(r.Duals));
+        Assert.All(answer.Rows, r => Assert.Single(r));
         Assert.Null(answer.Table);
         Assert.False(answer.NoStore);
     }
@@ -91,7 +91,7 @@ public sealed class ExampleFunctionTests(HostFixture host)
         // Without a description Qlik names the fields Field1 to Field3, which the HelloWorld app's script renames.
         Assert.Null(answer.Table);
         Assert.Equal(
-            [["a", "b", "c"], ["d", "", "f"]], answer.Rows.Select(r => r.Duals.Select(d => d.StrData).ToArray()));
+            [["a", "b", "c"], ["d", "", "f"]], answer.Rows.Select(r => r.Select(d => d.Text).ToArray()));
     }
 
     [Fact]
@@ -111,8 +111,8 @@ public sealed class ExampleFunctionTests(HostFixture host)
 
         Assert.Equal("MaxOfColumns", answer.Table!.Name);
         Assert.Equal(["Max1", "Max2"], answer.Table.Fields.Select(f => f.Name));
-        Assert.All(answer.Table.Fields, f => Assert.Equal(DataType.Numeric, f.DataType));
-        Assert.Equal([7, -5], answer.Rows.Single().Duals.Select(d => d.NumData));
+        Assert.All(answer.Table.Fields, f => Assert.Equal(SseDataType.Numeric, f.DataType));
+        Assert.Equal([7, -5], answer.Rows.Single().Select(d => d.Number));
     }
 
     [Fact]

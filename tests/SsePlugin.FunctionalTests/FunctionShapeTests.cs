@@ -1,6 +1,7 @@
 using Grpc.Core;
-using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
+using SsePlugin.Testing;
+
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests;
@@ -12,8 +13,7 @@ public sealed class FunctionShapeTests(HostFixture host)
     [Fact]
     public async Task A_dual_function_reads_and_answers_number_and_text()
     {
-        var row = new Row();
-        row.Duals.Add(new Dual { NumData = 45000, StrData = "2023-03-15" });
+        SseValue[] row = [new SseDual(45000, "2023-03-15")];
         var answer = await host.Client.ExecuteAsync(100, Bundle([row, Numeric(double.NaN)]));
 
         Assert.Equal([90000, double.NaN], answer.Numbers());
@@ -32,13 +32,13 @@ public sealed class FunctionShapeTests(HostFixture host)
     public async Task A_streaming_function_answers_each_bundle_before_the_next_arrives()
     {
         using var cts = new CancellationTokenSource(CallTimeout);
-        using var call = host.Client.ExecuteFunction(Headers(103), cancellationToken: cts.Token);
+        using var call = host.Client.Connector.ExecuteFunction(Headers(103), cancellationToken: cts.Token);
 
-        await call.RequestStream.WriteAsync(Bundle([Numeric(1), Numeric(2)]));
+        await call.RequestStream.WriteAsync(Bundle([Numeric(1), Numeric(2)]).Message);
         Assert.True(await call.ResponseStream.MoveNext(cts.Token));
         Assert.Equal([1, 3], call.ResponseStream.Current.Rows.Select(r => r.Duals[0].NumData));
 
-        await call.RequestStream.WriteAsync(Bundle([Numeric(10)]));
+        await call.RequestStream.WriteAsync(Bundle([Numeric(10)]).Message);
         Assert.True(await call.ResponseStream.MoveNext(cts.Token));
         Assert.Equal([13], call.ResponseStream.Current.Rows.Select(r => r.Duals[0].NumData));
 
@@ -63,9 +63,9 @@ public sealed class FunctionShapeTests(HostFixture host)
     public async Task A_per_row_function_answers_each_bundle_before_the_next_arrives()
     {
         using var cts = new CancellationTokenSource(CallTimeout);
-        using var call = host.Client.ExecuteFunction(Headers(5), cancellationToken: cts.Token);
+        using var call = host.Client.Connector.ExecuteFunction(Headers(5), cancellationToken: cts.Token);
 
-        await call.RequestStream.WriteAsync(Bundle([Numeric(1, 1)]));
+        await call.RequestStream.WriteAsync(Bundle([Numeric(1, 1)]).Message);
         Assert.True(await call.ResponseStream.MoveNext(cts.Token));
         Assert.Equal(2, call.ResponseStream.Current.Rows.Single().Duals[0].NumData);
 
@@ -112,18 +112,16 @@ public sealed class FunctionShapeTests(HostFixture host)
     [Fact]
     public async Task A_table_function_sends_names_types_tags_and_the_table_name()
     {
-        var row1 = new Row();
-        row1.Duals.Add(new Dual { StrData = "a" });
-        row1.Duals.Add(new Dual { NumData = 1.5 });
+        SseValue[] row1 = ["a", 1.5];
         var answer = await host.Client.ExecuteAsync(111, Bundle([row1]));
 
         var table = answer.Table!;
         Assert.Equal("Pivoted", table.Name);
         Assert.Equal(
-            [("Name", DataType.String), ("Value", DataType.Numeric), ("Label", DataType.Dual)],
+            [("Name", SseDataType.String), ("Value", SseDataType.Numeric), ("Label", SseDataType.Dual)],
             table.Fields.Select(f => (f.Name, f.DataType)));
         Assert.Equal(["$numeric"], table.Fields[2].Tags);
-        var duals = answer.Rows.Single().Duals;
-        Assert.Equal(("a", 1.5, 1.5, "a"), (duals[0].StrData, duals[1].NumData, duals[2].NumData, duals[2].StrData));
+        var duals = answer.Rows.Single();
+        Assert.Equal(("a", 1.5, 1.5, "a"), (duals[0].Text, duals[1].Number, duals[2].Number, duals[2].Text));
     }
 }

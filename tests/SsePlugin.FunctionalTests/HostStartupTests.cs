@@ -1,15 +1,14 @@
 using System.Globalization;
 using Grpc.Core;
-using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host;
 using SsePlugin.R;
 using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Hosting;
+using SsePlugin.Testing;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
@@ -36,11 +35,11 @@ public sealed class HostStartupTests
         await using var host = await TestHost.StartAsync(
             "--functions-folder", Path.Combine(AppContext.BaseDirectory, "plugins"));
 
-        var capabilities = await host.Client.GetCapabilitiesAsync(new Empty());
+        var capabilities = await host.Client.GetCapabilitiesAsync();
         var answer = await host.Client.ExecuteAsync(500, Bundle([Numeric(2), Numeric(-1)]));
         var ofInternalClass = await host.Client.ExecuteAsync(503, Bundle([Numeric(2)]));
 
-        Assert.Contains(capabilities.Functions, f => f is { Name: "Triple", FunctionId: 500 });
+        Assert.Contains(capabilities.Functions, f => f is { Name: "Triple", Id: 500 });
         Assert.Equal([6, -3], answer.Numbers());
         Assert.Equal([-2], ofInternalClass.Numbers());
     }
@@ -55,7 +54,7 @@ public sealed class HostStartupTests
             await using var host = await TestHost.StartAsync(["--functions-folder", empty], log.AddTo);
 
             await log.WaitForAsync("The functions folder", empty, "holds no assemblies");
-            Assert.NotEmpty((await host.Client.GetCapabilitiesAsync(new Empty())).Functions);
+            Assert.NotEmpty((await host.Client.GetCapabilitiesAsync()).Functions);
         }
         finally
         {
@@ -310,17 +309,18 @@ public sealed class HostStartupTests
         // Without a drain delay the host stops taking calls at once (LifecycleTests drain first).
         await using var host = await ChildHost.StartAsync("--SsePlugin:DrainDelaySeconds", "0");
         using var timeout = new CancellationTokenSource(CallTimeout);
-        using var call = host.Client.ExecuteFunction(Headers(5, cardinality: 2), cancellationToken: timeout.Token);
-        await call.RequestStream.WriteAsync(Bundle([Numeric(1, 2)]));
+        using var call = host.Client.Connector.ExecuteFunction(Headers(5, cardinality: 2),
+            cancellationToken: timeout.Token);
+        await call.RequestStream.WriteAsync(Bundle([Numeric(1, 2)]).Message);
         Assert.True(await call.ResponseStream.MoveNext(timeout.Token));
         var first = call.ResponseStream.Current;
 
         var exit = host.TerminateAsync();
         var refused = await RefusedWhileStoppingAsync(host.Address, timeout.Token);
         var stillRunning = !exit.IsCompleted;
-        await call.RequestStream.WriteAsync(Bundle([Numeric(3, 4)]));
+        await call.RequestStream.WriteAsync(Bundle([Numeric(3, 4)]).Message);
         await call.RequestStream.CompleteAsync();
-        var rest = await ReadAllAsync(call, timeout.Token);
+        var rest = await QlikCalls.ReadAllAsync(call, timeout.Token);
 
         Assert.True(stillRunning);
         Assert.True(IsRefusal(refused), refused.Status.ToString());
@@ -345,10 +345,10 @@ public sealed class HostStartupTests
     {
         while (true)
         {
-            using var newcomer = GrpcChannel.ForAddress(address);
+            using var newcomer = new SseClient(new Uri(address));
             try
             {
-                await new Connector.ConnectorClient(newcomer).ExecuteAsync(5, Bundle([Numeric(1, 1)]));
+                (await newcomer.ExecuteAsync(5, Bundle([Numeric(1, 1)]))).EnsureSucceeded();
             }
             catch (RpcException refused)
             {

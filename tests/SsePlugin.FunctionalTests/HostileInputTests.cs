@@ -2,9 +2,10 @@ using System.Globalization;
 using System.Net;
 using Google.Protobuf;
 using Grpc.Core;
-using Grpc.Net.Client;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
+using SsePlugin.Testing;
+
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests;
@@ -30,16 +31,16 @@ public sealed class HostileInputTests(
 {
     private const long MemoryMargin = 16 * 1024 * 1024;
 
-    private static readonly (string, DataType)[] OneNumber = [("value", DataType.Numeric)];
+    private static readonly (string, SseDataType)[] OneNumber = [("value", SseDataType.Numeric)];
 
-    private static readonly (string, DataType)[] OneString = [("text", DataType.String)];
+    private static readonly (string, SseDataType)[] OneString = [("text", SseDataType.String)];
 
     // Every call of a test shares one connection with its bystander, so a case that broke the connection would show.
-    private readonly GrpcChannel _channel = host.Host.OpenChannel(host.Host.Addresses[0]);
+    private readonly SseClient _client = new(host.Host.Addresses[0]);
 
-    private Connector.ConnectorClient Client => new(_channel);
+    private SseClient Client => _client;
 
-    private CallInvoker Raw => _channel.CreateCallInvoker();
+    private CallInvoker Raw => _client.Channel.CreateCallInvoker();
 
     public static TheoryData<byte[], string> MalformedBodies => new()
     {
@@ -61,7 +62,8 @@ public sealed class HostileInputTests(
             $"SumOfRows: The message is not a valid BundledRows: {problem}.");
         await RefusedAsync(
             () => Raw.SendAsync(
-                RawCalls.EvaluateScript, ScriptHeaders("args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber),
+                RawCalls.EvaluateScript, ScriptHeaders("args[0]", SseFunctionType.Tensor, SseDataType.Numeric,
+                    OneNumber),
                 body),
             StatusCode.InvalidArgument,
             $"ScriptEval: The message is not a valid BundledRows: {problem}.");
@@ -125,7 +127,7 @@ public sealed class HostileInputTests(
     [Fact]
     public async Task A_known_field_with_the_wrong_wire_type_is_skipped_as_protobuf_does()
     {
-        byte[] body = [0x08, 0x01, .. Bundle([Numeric(1, 2)]).ToByteArray()];
+        byte[] body = [0x08, 0x01, .. Bundle([Numeric(1, 2)]).Message.ToByteArray()];
 
         var answer = await UnharmedAsync(() => Raw.SendAsync(RawCalls.ExecuteFunction, Headers(5), body));
 
@@ -160,13 +162,13 @@ public sealed class HostileInputTests(
             () => Raw.SendAsync(
                 RawCalls.EvaluateScript,
                 With(
-                    ScriptHeaders("args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber),
+                    ScriptHeaders("args[0]", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber),
                     "qlik-scriptrequestheader-bin", garbage)),
             StatusCode.InvalidArgument,
             "The 'qlik-scriptrequestheader-bin' header could not be read as a ScriptRequestHeader");
 
         var capabilities = await UnharmedAsync(
-            () => Client.GetCapabilitiesAsync(
+            () => Client.Connector.GetCapabilitiesAsync(
                 new Empty(), With(Headers(5), "qlik-commonrequestheader-bin", garbage)).ResponseAsync);
         Assert.Contains(capabilities.Functions, f => f.Name == "SumOfRows");
     }
@@ -227,7 +229,7 @@ public sealed class HostileInputTests(
     public async Task A_binary_header_that_is_not_base64_is_refused(string value)
     {
         using var tampering = new HeaderTampering("qlik-commonrequestheader-bin", value);
-        var client = new Connector.ConnectorClient(host.Host.OpenChannel(host.Host.Addresses[0], tampering));
+        var client = host.Host.Connect(tampering);
 
         await RefusedAsync(
             () => client.ExecuteAsync(Without(Headers(5), "qlik-commonrequestheader-bin"), [Bundle([Numeric(1, 2)])]),
@@ -246,7 +248,7 @@ public sealed class HostileInputTests(
         var appId = new string('q', appIdLength);
         var unpadded = Convert.ToBase64String(new CommonRequestHeader { AppId = appId }.ToByteArray()).TrimEnd('=');
         using var tampering = new HeaderTampering("qlik-commonrequestheader-bin", unpadded);
-        var client = new Connector.ConnectorClient(host.Host.OpenChannel(host.Host.Addresses[0], tampering));
+        var client = host.Host.Connect(tampering);
 
         var answer = await UnharmedAsync(
             () => client.ExecuteAsync(Without(Headers(105), "qlik-commonrequestheader-bin"), [Bundle([Text("x")])]));
@@ -262,7 +264,7 @@ public sealed class HostileInputTests(
         // .NET's HTTP client joins the two values with a comma; gRPC C-core sends two header fields, refused as such.
         var again = Convert.ToBase64String(new CommonRequestHeader { AppId = appId }.ToByteArray());
         using var tampering = new HeaderTampering("qlik-commonrequestheader-bin", again);
-        var client = new Connector.ConnectorClient(host.Host.OpenChannel(host.Host.Addresses[0], tampering));
+        var client = host.Host.Connect(tampering);
 
         await RefusedAsync(
             () => client.ExecuteAsync(Headers(105), [Bundle([Text("x")])]),
@@ -284,16 +286,18 @@ public sealed class HostileInputTests(
             () => Client.ExecuteAsync(int.MinValue, Bundle([Numeric(1)])), StatusCode.NotFound,
             $"Function id {int.MinValue} is not a function of this plugin");
         await RefusedAsync(
-            () => Client.EvaluateAsync("args[0]", (FunctionType)99, DataType.Numeric, OneNumber, Bundle([Numeric(1)])),
+            () => Client.EvaluateAsync("args[0]", (SseFunctionType)99, SseDataType.Numeric, OneNumber,
+            Bundle([Numeric(1)])),
             StatusCode.InvalidArgument,
             "The script header has function type 99 and return type Numeric; one of them is unknown.");
         await RefusedAsync(
-            () => Client.EvaluateAsync("args[0]", FunctionType.Tensor, (DataType)42, OneNumber, Bundle([Numeric(1)])),
+            () => Client.EvaluateAsync("args[0]", SseFunctionType.Tensor, (SseDataType)42, OneNumber,
+            Bundle([Numeric(1)])),
             StatusCode.InvalidArgument,
             "The script header has function type Tensor and return type 42; one of them is unknown.");
         await RefusedAsync(
             () => Client.EvaluateAsync(
-                "args[0]", FunctionType.Tensor, DataType.Numeric, [("x", (DataType)7)], Bundle([Numeric(1)])),
+                "args[0]", SseFunctionType.Tensor, SseDataType.Numeric, [("x", (SseDataType)7)], Bundle([Numeric(1)])),
             StatusCode.InvalidArgument,
             "The script header gives parameter 'x' the data type 7; Qlik's are 0 (string), 1 (numeric) and 2 (dual).");
     }
@@ -303,12 +307,12 @@ public sealed class HostileInputTests(
     {
         await RefusedAsync(
             () => Client.EvaluateAsync(
-                "args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(1, 2)])),
+                "args[0]", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(1, 2)])),
             StatusCode.InvalidArgument,
             "ScriptEval: row 2 holds 2 values but the function takes 1");
         await RefusedAsync(
             () => Client.EvaluateAsync(
-                "args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1, 2, 3)])),
+                "args[0]", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(1, 2, 3)])),
             StatusCode.InvalidArgument,
             "ScriptEval: row 1 holds 3 values but the function takes 1");
     }
@@ -324,7 +328,8 @@ public sealed class HostileInputTests(
         var sums = await UnharmedAsync(() => Client.ExecuteAsync(5, bundle));
         var echoes = await UnharmedAsync(
             () => Client.EvaluateAsync(
-                "args[0]", FunctionType.Tensor, DataType.Numeric, [("a", DataType.Numeric), ("b", DataType.Numeric)],
+                "args[0]", SseFunctionType.Tensor, SseDataType.Numeric,
+                [("a", SseDataType.Numeric), ("b", SseDataType.Numeric)],
                 bundle));
 
         Assert.Equal(
@@ -345,7 +350,8 @@ public sealed class HostileInputTests(
         var echoed = await UnharmedAsync(() => Raw.SendAsync(RawCalls.ExecuteFunction, Headers(0), body));
         var scripted = await UnharmedAsync(
             () => Raw.SendAsync(
-                RawCalls.EvaluateScript, ScriptHeaders("args[0]", FunctionType.Tensor, DataType.String, OneString),
+                RawCalls.EvaluateScript, ScriptHeaders("args[0]", SseFunctionType.Tensor, SseDataType.String,
+                    OneString),
                 body));
 
         Assert.Equal(expected, echoed.Strings());
@@ -357,8 +363,8 @@ public sealed class HostileInputTests(
     {
         var probe = TestFunctions.Watch();
         using var cts = new CancellationTokenSource();
-        using var call = Client.ExecuteFunction(Headers(112, probe.AppId), cancellationToken: cts.Token);
-        await call.RequestStream.WriteAsync(Bundle([Numeric(1), Numeric(2)]));
+        using var call = Client.Connector.ExecuteFunction(Headers(112, probe.AppId), cancellationToken: cts.Token);
+        await call.RequestStream.WriteAsync(Bundle([Numeric(1), Numeric(2)]).Message);
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
 
         await cts.CancelAsync();
@@ -393,8 +399,8 @@ public sealed class HostileInputTests(
         var error = await FailsAsync(() => limited.Client.ExecuteAsync(5, Bundle([Numeric(1, 2)])));
         var scriptError = await FailsAsync(
             () => limited.Client.EvaluateAsync(
-                "args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)])));
-        var capabilities = await limited.Client.GetCapabilitiesAsync(new Empty());
+                "args[0]", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)])));
+        var capabilities = await limited.Client.GetCapabilitiesAsync();
 
         Assert.Equal(
             (StatusCode.ResourceExhausted, StatusCode.ResourceExhausted), (error.StatusCode, scriptError.StatusCode));
@@ -422,7 +428,8 @@ public sealed class HostileInputTests(
         {
             var lengths = await client.ExecuteAsync(501, Bundle([Text(huge), Text("ab")]));
             var scripted = await client.EvaluateAsync(
-                "args[0].length", FunctionType.Tensor, DataType.Numeric, OneString, Bundle([Text(huge), Text("ab")]));
+                "args[0].length", SseFunctionType.Tensor, SseDataType.Numeric, OneString,
+                Bundle([Text(huge), Text("ab")]));
             var error = await FailsAsync(() => client.ExecuteAsync(5, Bundle([TextAndNumber(huge, 1)])));
 
             Assert.Equal([10_000_000, 2], lengths.Numbers());
@@ -522,7 +529,15 @@ public sealed class HostileInputTests(
         });
     }
 
-    public void Dispose() => _channel.Dispose();
+    public void Dispose() => _client.Dispose();
+
+    private async Task<SseAnswer> RefusedAsync(Func<Task<SseAnswer>> hostile, StatusCode status, string detail)
+    {
+        var answer = await UnharmedAsync(() => FailsAsync(hostile));
+        Assert.Equal(status, answer.StatusCode);
+        Assert.Contains(detail, answer.Status.Detail, StringComparison.Ordinal);
+        return answer;
+    }
 
     private async Task<RpcException> RefusedAsync(Func<Task> hostile, StatusCode status, string detail)
     {
@@ -538,18 +553,18 @@ public sealed class HostileInputTests(
     /// </summary>
     private Task<T> UnharmedAsync<T>(Func<Task<T>> hostile) => UnharmedAsync(Client, hostile);
 
-    private static async Task<T> UnharmedAsync<T>(Connector.ConnectorClient client, Func<Task<T>> hostile)
+    private static async Task<T> UnharmedAsync<T>(SseClient client, Func<Task<T>> hostile)
     {
         using var bystander = await OpenCall.StartAsync(client);
         var result = await hostile();
         await bystander.FinishAsync();
         await client.AssertServesAsync();
-        Assert.NotEmpty((await client.GetCapabilitiesAsync(new Empty())).Functions);
+        Assert.NotEmpty((await client.GetCapabilitiesAsync()).Functions);
         return result;
     }
 
     /// <summary>Runs a heavy case against the child host; its memory must come back near where it was.</summary>
-    private async Task WithinMemoryBaselineAsync(Func<Connector.ConnectorClient, Task> heavy)
+    private async Task WithinMemoryBaselineAsync(Func<SseClient, Task> heavy)
     {
         var client = child.Host.Client;
         var before = await child.Host.SettledMemoryAsync();
@@ -565,12 +580,12 @@ public sealed class HostileInputTests(
     /// <summary>
     /// Starts a call, sees it answer its first rows, then drops the client's connection without ending the call.
     /// </summary>
-    private static async Task VanishMidStreamAsync(Uri address, Metadata headers, BundledRows rows)
+    private static async Task VanishMidStreamAsync(Uri address, Metadata headers, SseBundle rows)
     {
         var handler = new SocketsHttpHandler();
-        using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler });
-        var call = new Connector.ConnectorClient(channel).ExecuteFunction(headers);
-        await call.RequestStream.WriteAsync(rows);
+        using var client = new SseClient(address, handler);
+        var call = client.Connector.ExecuteFunction(headers);
+        await call.RequestStream.WriteAsync(rows.Message);
         Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
         handler.Dispose();
     }
@@ -578,15 +593,16 @@ public sealed class HostileInputTests(
     /// <summary>
     /// Streams the bundles through SumOfRows while reading the answer; returns how many answers were wrong.
     /// </summary>
-    private static async Task<int> StreamAsync(Connector.ConnectorClient client, BundledRows[] bundles, int rows)
+    private static async Task<int> StreamAsync(SseClient client, SseBundle[] bundles, int rows)
     {
         using var timeout = new CancellationTokenSource(CallTimeout);
-        using var call = client.ExecuteFunction(Headers(5, cardinality: rows), cancellationToken: timeout.Token);
+        using var call = client.Connector.ExecuteFunction(Headers(5, cardinality: rows),
+            cancellationToken: timeout.Token);
         var writing = Task.Run(async () =>
         {
             foreach (var bundle in bundles)
             {
-                await call.RequestStream.WriteAsync(bundle);
+                await call.RequestStream.WriteAsync(bundle.Message);
             }
 
             await call.RequestStream.CompleteAsync();
@@ -604,7 +620,7 @@ public sealed class HostileInputTests(
         return wrong + Math.Abs(rows - row);
     }
 
-    private static async Task<bool> TryCallAsync(Connector.ConnectorClient client)
+    private static async Task<bool> TryCallAsync(SseClient client)
     {
         try
         {
@@ -644,7 +660,7 @@ public sealed class HostileInputTests(
 
             // The baseline is a host that has served a function and a script: first use sets up the script engine.
             await _host.Client.EvaluateAsync(
-                "args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+                "args[0]", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)]));
             await _host.Client.AssertServesAsync();
         }
 
@@ -663,11 +679,11 @@ public sealed class HostileInputTests(
     private sealed class OpenCall(
         AsyncDuplexStreamingCall<BundledRows, BundledRows> call, CancellationTokenSource timeout) : IDisposable
     {
-        public static async Task<OpenCall> StartAsync(Connector.ConnectorClient client)
+        public static async Task<OpenCall> StartAsync(SseClient client)
         {
             var timeout = new CancellationTokenSource(CallTimeout);
-            var call = client.ExecuteFunction(Headers(5), cancellationToken: timeout.Token);
-            await call.RequestStream.WriteAsync(Bundle([Numeric(1, 2), Numeric(3, 4)]));
+            var call = client.Connector.ExecuteFunction(Headers(5), cancellationToken: timeout.Token);
+            await call.RequestStream.WriteAsync(Bundle([Numeric(1, 2), Numeric(3, 4)]).Message);
             Assert.True(await call.ResponseStream.MoveNext(timeout.Token));
             Assert.Equal([3, 7], call.ResponseStream.Current.Rows.Select(r => r.Duals[0].NumData));
             return new OpenCall(call, timeout);
@@ -675,9 +691,9 @@ public sealed class HostileInputTests(
 
         public async Task FinishAsync()
         {
-            await call.RequestStream.WriteAsync(Bundle([Numeric(5, 6)]));
+            await call.RequestStream.WriteAsync(Bundle([Numeric(5, 6)]).Message);
             await call.RequestStream.CompleteAsync();
-            var rest = await ReadAllAsync(call, timeout.Token);
+            var rest = await QlikCalls.ReadAllAsync(call, timeout.Token);
             Assert.Equal([11], rest.Numbers());
         }
 
@@ -699,7 +715,7 @@ public sealed class HostileInputTests(
 
         var error = await FailsAsync(() => host.Client.EvaluateAsync(
             "var kept = typeof kept === 'undefined' ? [] : kept; kept.push('x'.repeat(1e6) + args[0]); kept.length",
-            FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle(rows)));
+            SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle(rows)));
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
         Assert.Contains("the host ran out of memory while the script ran", error.Status.Detail);

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using Grpc.Core;
-using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
+using SsePlugin.Testing;
+
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests;
@@ -13,7 +14,7 @@ namespace SsePlugin.FunctionalTests;
 [Collection(SharedHost.Name)]
 public sealed class JavaScriptLimitTests
 {
-    private static readonly (string, DataType)[] OneNumber = [("value", DataType.Numeric)];
+    private static readonly (string, SseDataType)[] OneNumber = [("value", SseDataType.Numeric)];
 
     // Each row splits a text at 100 places, each found after a few milliseconds of backtracking, about 0.6 s in all:
     // every match ends well within the 1 s it may take, so only the call's time limit or its cancellation can end a
@@ -139,7 +140,7 @@ public sealed class JavaScriptLimitTests
         var started = Stopwatch.GetTimestamp();
 
         var error = await FailsAsync(() => own.Client.EvaluateAsync(
-            Sum(13), FunctionType.Tensor, DataType.Numeric, OneNumber, bundles));
+            Sum(13), SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, bundles));
         var elapsed = Stopwatch.GetElapsedTime(started);
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
@@ -196,9 +197,9 @@ public sealed class JavaScriptLimitTests
         var log = new LogCapture();
         await using var own = await TestHost.StartAsync(["--SsePlugin:JavaScript:TimeoutSeconds", "60"], log.AddTo);
         await AnswersAsync(own.Client);
-        var headers = ScriptHeaders(script, FunctionType.Tensor, DataType.Numeric, OneNumber);
-        using var call = own.Client.EvaluateScript(headers, deadline: DateTime.UtcNow.AddSeconds(0.5));
-        await call.RequestStream.WriteAsync(Bundle(Rows(1)));
+        var headers = ScriptHeaders(script, SseFunctionType.Tensor, SseDataType.Numeric, OneNumber);
+        using var call = own.Client.Connector.EvaluateScript(headers, deadline: DateTime.UtcNow.AddSeconds(0.5));
+        await call.RequestStream.WriteAsync(Bundle(Rows(1)).Message);
         await call.RequestStream.CompleteAsync();
 
         var error = await FailsAsync(() => call.ResponseStream.MoveNext());
@@ -212,12 +213,12 @@ public sealed class JavaScriptLimitTests
     /// <summary><c>args[0]</c> added up 2^<paramref name="depth"/> times, in a balanced tree of sums.</summary>
     private static string Sum(int depth) => depth == 0 ? "args[0]" : $"({Sum(depth - 1)} + {Sum(depth - 1)})";
 
-    private static IEnumerable<Row> Rows(int count) => Enumerable.Range(0, count).Select(i => Numeric(i));
+    private static IEnumerable<SseValue[]> Rows(int count) => Enumerable.Range(0, count).Select(i => Numeric(i));
 
-    private static Task<SseAnswer> EvaluateAsync(Connector.ConnectorClient client, string script, int rows) =>
-        client.EvaluateAsync(script, FunctionType.Tensor, DataType.String, OneNumber, Bundle(Rows(rows)));
+    private static Task<SseAnswer> EvaluateAsync(SseClient client, string script, int rows) =>
+        client.EvaluateAsync(script, SseFunctionType.Tensor, SseDataType.String, OneNumber, Bundle(Rows(rows)));
 
-    private static async Task AnswersAsync(Connector.ConnectorClient client) =>
+    private static async Task AnswersAsync(SseClient client) =>
         Assert.Equal(["42"], (await EvaluateAsync(client, "args[0] + 42", 1)).Strings());
 
     /// <summary>
@@ -234,20 +235,20 @@ public sealed class JavaScriptLimitTests
         // runs (however long a loaded machine took to start the host's script engine), and the rows that follow keep
         // it busy far longer than the test waits.
         var headers = ScriptHeaders(
-            $"if (args[0] < 0) {{ -1 }} else {{ {script} }}", FunctionType.Tensor, DataType.Numeric, OneNumber);
+            $"if (args[0] < 0) {{ -1 }} else {{ {script} }}", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber);
         var calls = Enumerable.Range(0, Environment.ProcessorCount)
-            .Select(_ => own.Client.EvaluateScript(headers, cancellationToken: cancel.Token))
+            .Select(_ => own.Client.Connector.EvaluateScript(headers, cancellationToken: cancel.Token))
             .ToList();
         foreach (var call in calls)
         {
-            await call.RequestStream.WriteAsync(Bundle([Numeric(-1)]));
+            await call.RequestStream.WriteAsync(Bundle([Numeric(-1)]).Message);
         }
 
         foreach (var call in calls)
         {
             Assert.True(await call.ResponseStream.MoveNext(), "The call ended before it answered its first row.");
             Assert.Equal(-1, call.ResponseStream.Current.Rows.Single().Duals[0].NumData);
-            await call.RequestStream.WriteAsync(Bundle(Rows(rows)));
+            await call.RequestStream.WriteAsync(Bundle(Rows(rows)).Message);
             await call.RequestStream.CompleteAsync();
         }
 

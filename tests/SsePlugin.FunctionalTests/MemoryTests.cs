@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Grpc.Core;
-using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using Xunit.Abstractions;
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
@@ -23,7 +22,7 @@ public sealed class MemoryTests(ITestOutputHelper output)
     private const string OverBudget =
         "the call's rows take more than the 64 MB of memory SsePlugin:MaxCallMemoryMegabytes allows";
 
-    private static readonly (string, DataType)[] OneString = [("text", DataType.String)];
+    private static readonly (string, SseDataType)[] OneString = [("text", SseDataType.String)];
 
     public static TheoryData<int, int, int> LargeCalls => new()
     {
@@ -50,7 +49,7 @@ public sealed class MemoryTests(ITestOutputHelper output)
             RawCalls.ExecuteFunction, Headers(6, cardinality: 10_000_000), [.. Enumerable.Repeat(numbers, 10)]));
         var tooLong = await FailsAsync(() => raw.SendAsync(
             RawCalls.EvaluateScript,
-            ScriptHeaders("args[0].length", FunctionType.Aggregation, DataType.Numeric, OneString),
+            ScriptHeaders("args[0].length", SseFunctionType.Aggregation, SseDataType.Numeric, OneString),
             [.. Enumerable.Repeat(TextRow(1_000_000), 40)]));
 
         Assert.Equal(
@@ -95,7 +94,7 @@ public sealed class MemoryTests(ITestOutputHelper output)
     {
         await using var host = await ChildHost.StartAsync(Quiet, "Warning");
         var raw = host.Channel.CreateCallInvoker();
-        var headers = ScriptHeaders("args[0].length", FunctionType.Aggregation, DataType.Numeric, OneString);
+        var headers = ScriptHeaders("args[0].length", SseFunctionType.Aggregation, SseDataType.Numeric, OneString);
         await raw.SendAsync(RawCalls.EvaluateScript, headers, TextRow(1000));
         var baseline = Rss(host.ProcessId);
 

@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Grpc.Core;
-using Grpc.Net.Client;
-using Qlik.Sse;
+using SsePlugin.Testing;
+
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests;
@@ -12,15 +12,15 @@ namespace SsePlugin.FunctionalTests;
 /// The library-mode sample (samples/SsePlugin.Sample), an ASP.NET Core app of its own with compiled functions only,
 /// run as its author would run it and called as Qlik's engine calls it.
 /// </summary>
-public sealed partial class SampleAppTests : IAsyncLifetime
+public sealed partial class SampleAppTests : IAsyncLifetime, IDisposable
 {
     private static readonly string SampleApp = typeof(SampleAppTests).Assembly
         .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SampleApp").Value!;
 
     private Process? _app;
-    private GrpcChannel? _channel;
+    private SseClient? _client;
 
-    private Connector.ConnectorClient Client => new(_channel);
+    private SseClient Client => _client!;
 
     public async Task InitializeAsync()
     {
@@ -31,7 +31,7 @@ public sealed partial class SampleAppTests : IAsyncLifetime
         {
             if (ListeningOn().Match(line) is { Success: true } listening)
             {
-                _channel = GrpcChannel.ForAddress(listening.Groups[1].Value);
+                _client = new SseClient(new Uri(listening.Groups[1].Value));
                 _ = _app.StandardOutput.ReadToEndAsync();
                 return;
             }
@@ -40,9 +40,10 @@ public sealed partial class SampleAppTests : IAsyncLifetime
         throw new InvalidOperationException($"The sample app exited ({_app.ExitCode}) before it listened.");
     }
 
+    public void Dispose() => _client?.Dispose();
+
     public async Task DisposeAsync()
     {
-        _channel?.Dispose();
         if (_app is not null)
         {
             _app.Kill(entireProcessTree: true);
@@ -54,13 +55,13 @@ public sealed partial class SampleAppTests : IAsyncLifetime
     [Fact]
     public async Task Announces_its_functions_and_no_scripts()
     {
-        var capabilities = await Client.GetCapabilitiesAsync(new Empty());
+        var capabilities = await Client.GetCapabilitiesAsync();
 
         Assert.Equal("SsePlugin.Sample", capabilities.PluginIdentifier);
         Assert.False(capabilities.AllowScript);
         Assert.Equal(
-            [(0, "Celsius", FunctionType.Scalar), (1, "Swing", FunctionType.Aggregation)],
-            capabilities.Functions.Select(f => (f.FunctionId, f.Name, f.FunctionType)));
+            [(0, "Celsius", SseFunctionType.Scalar), (1, "Swing", SseFunctionType.Aggregation)],
+            capabilities.Functions.Select(f => (f.Id, f.Name, f.FunctionType)));
     }
 
     [Fact]
@@ -77,7 +78,8 @@ public sealed partial class SampleAppTests : IAsyncLifetime
     public async Task Refuses_scripts_as_it_has_no_script_engine()
     {
         var error = await FailsAsync(() => Client.EvaluateAsync(
-            "args[0] * 2", FunctionType.Scalar, DataType.Numeric, [("x", DataType.Numeric)], Bundle([Numeric(1)])));
+            "args[0] * 2", SseFunctionType.Scalar, SseDataType.Numeric, [("x", SseDataType.Numeric)],
+            Bundle([Numeric(1)])));
 
         Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
         Assert.Contains("no script engine is registered", error.Status.Detail);
@@ -138,8 +140,8 @@ public sealed partial class SampleAppTests : IAsyncLifetime
 
         foreach (var address in addresses)
         {
-            using var channel = GrpcChannel.ForAddress(address);
-            var capabilities = await new Connector.ConnectorClient(channel).GetCapabilitiesAsync(new Empty());
+            using var client = new SseClient(new Uri(address));
+            var capabilities = await client.GetCapabilitiesAsync();
             Assert.Equal(2, capabilities.Functions.Count);
         }
 

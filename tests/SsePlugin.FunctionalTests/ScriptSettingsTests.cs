@@ -1,5 +1,4 @@
 using Grpc.Core;
-using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host;
 using SsePlugin.Server.Catalog;
@@ -37,9 +36,9 @@ public sealed class ScriptSettingsTests : IDisposable
     {
         await using var host = await TestHost.StartAsync("--allow-script", "false");
 
-        var capabilities = await host.Client.GetCapabilitiesAsync(new Empty());
+        var capabilities = await host.Client.GetCapabilitiesAsync();
         var error = await FailsAsync(
-            () => host.Client.EvaluateAsync("1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
+            () => host.Client.EvaluateAsync("1", SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]])));
 
         Assert.False(capabilities.AllowScript);
         Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
@@ -52,26 +51,26 @@ public sealed class ScriptSettingsTests : IDisposable
         await using var host = await TestHost.StartAsync(
             "--allow-script", "false", "--functions", Write(JavaScriptFunctions));
 
-        var functions = (await host.Client.GetCapabilitiesAsync(new Empty())).Functions.ToDictionary(f => f.Name);
+        var functions = (await host.Client.GetCapabilitiesAsync()).Functions.ToDictionary(f => f.Name);
         var margin = await host.Client.ExecuteAsync(300, Bundle([Numeric(10, 4), Numeric(4, 1)]));
         var labels = await host.Client.ExecuteAsync(
             Headers(301), [Bundle([TextAndNumber("a", 1), TextAndNumber("b", 2)])]);
-        var constant = await host.Client.ExecuteAsync(302, Bundle([new Row(), new Row()]));
+        var constant = await host.Client.ExecuteAsync(302, Bundle([[], []]));
         var counted = await host.Client.ExecuteAsync(304, Bundle([Numeric(1), Numeric(2)]));
         var halfOrNull = await host.Client.ExecuteAsync(305, Bundle([Numeric(3), Numeric(-1)]));
         var labelled = await host.Client.ExecuteAsync(
             303,
             Bundle(
             [
-                new Row { Duals = { new Dual { NumData = 3, StrData = "three" } } },
-                new Row { Duals = { new Dual { NumData = -2, StrData = "two" } } },
+                [new SseDual(3, "three")],
+                [new SseDual(-2, "two")],
             ]));
 
         Assert.Equal(
-            [("sales", DataType.Numeric), ("cost", DataType.Numeric)],
-            functions["Margin"].Params.Select(p => (p.Name, p.DataType)));
+            [("sales", SseDataType.Numeric), ("cost", SseDataType.Numeric)],
+            functions["Margin"].Parameters.Select(p => (p.Name, p.DataType)));
         Assert.Equal(
-            (FunctionType.Aggregation, DataType.String),
+            (SseFunctionType.Aggregation, SseDataType.String),
             (functions["Labels"].FunctionType, functions["Labels"].ReturnType));
         Assert.Equal([0.6, 0.75], margin.Numbers());
         Assert.True(margin.NoStore);
@@ -129,21 +128,22 @@ public sealed class ScriptSettingsTests : IDisposable
             "--SsePlugin:Connections:Fixed:AllowScript", "false",
             "--SsePlugin:Connections:Fixed:FunctionsFile", Write(JavaScriptFunctions));
         var clients = host.Addresses.Select(a => host.Connect(null, a)).ToList();
-        var capabilities = await Task.WhenAll(clients.Select(c => c.GetCapabilitiesAsync(new Empty()).ResponseAsync));
+        var capabilities = await Task.WhenAll(clients.Select(c => c.GetCapabilitiesAsync()));
         var (main, fixedFunctions) = capabilities[0].AllowScript ? (clients[0], clients[1]) : (clients[1], clients[0]);
 
         var margin = await fixedFunctions.ExecuteAsync(300, Bundle([Numeric(10, 7)]));
         var notThere = await FailsAsync(() => main.ExecuteAsync(300, Bundle([Numeric(10, 7)])));
         var script = await main.EvaluateAsync(
-            "args[0] * 2", FunctionType.Tensor, DataType.Numeric, [("x", DataType.Numeric)], Bundle([Numeric(21)]));
+            "args[0] * 2", SseFunctionType.Tensor, SseDataType.Numeric, [("x", SseDataType.Numeric)],
+            Bundle([Numeric(21)]));
         var refused = await FailsAsync(
             () => fixedFunctions.EvaluateAsync(
-                "args[0] * 2", FunctionType.Tensor, DataType.Numeric, [("x", DataType.Numeric)],
+                "args[0] * 2", SseFunctionType.Tensor, SseDataType.Numeric, [("x", SseDataType.Numeric)],
                 Bundle([Numeric(21)])));
 
         Assert.Equal(2, capabilities.Length);
         Assert.Single(capabilities, c => c.AllowScript);
-        Assert.All(capabilities, c => Assert.Contains(c.Functions, f => f.FunctionId == 100));
+        Assert.All(capabilities, c => Assert.Contains(c.Functions, f => f.Id == 100));
         Assert.Single(capabilities, c => c.Functions.Any(f => f.Name == "Margin"));
         Assert.Equal([0.3], margin.Numbers(), (a, b) => Math.Abs(a - b) < 1e-12);
         Assert.Equal(StatusCode.NotFound, notThere.StatusCode);

@@ -1,6 +1,7 @@
 using Grpc.Core;
-using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
+using SsePlugin.Testing;
+
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests;
@@ -19,15 +20,16 @@ public sealed class ScriptTests(HostFixture host)
         + "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
         + "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]";
 
-    private static readonly (string, DataType)[] TwoNumbers = [("a", DataType.Numeric), ("b", DataType.Numeric)];
-    private static readonly (string, DataType)[] TwoStrings = [("a", DataType.String), ("b", DataType.String)];
-    private static readonly (string, DataType)[] OneNumber = [("value", DataType.Numeric)];
+    private static readonly (string, SseDataType)[] TwoNumbers =
+        [("a", SseDataType.Numeric), ("b", SseDataType.Numeric)];
+    private static readonly (string, SseDataType)[] TwoStrings = [("a", SseDataType.String), ("b", SseDataType.String)];
+    private static readonly (string, SseDataType)[] OneNumber = [("value", SseDataType.Numeric)];
 
     [Fact]
     public async Task ScriptEval_adds_numbers_per_row_in_order_across_bundles()
     {
         var answer = await host.Client.EvaluateAsync(
-            "args[0] + args[1]", FunctionType.Tensor, DataType.Numeric, TwoNumbers,
+            "args[0] + args[1]", SseFunctionType.Tensor, SseDataType.Numeric, TwoNumbers,
             Bundle([Numeric(1, 2), Numeric(3, 4)]), Bundle([Numeric(double.NaN, 1), Numeric(-1, 1)]));
 
         Assert.Equal([3, 7, double.NaN, 0], answer.Numbers());
@@ -47,9 +49,9 @@ public sealed class ScriptTests(HostFixture host)
         var rows = Bundle(values.SelectMany(x => values.Select(y => Numeric(x, y))));
 
         var computed = await host.Client.EvaluateAsync(
-            script, FunctionType.Tensor, DataType.Numeric, TwoNumbers, rows);
+            script, SseFunctionType.Tensor, SseDataType.Numeric, TwoNumbers, rows);
         var interpreted = await host.Client.EvaluateAsync(
-            "0; " + script, FunctionType.Tensor, DataType.Numeric, TwoNumbers, rows);
+            "0; " + script, SseFunctionType.Tensor, SseDataType.Numeric, TwoNumbers, rows);
 
         Assert.Equal(values.Length * values.Length, computed.Numbers().Length);
         Assert.Equal(interpreted.Numbers().Select(Bits), computed.Numbers().Select(Bits));
@@ -60,8 +62,8 @@ public sealed class ScriptTests(HostFixture host)
     {
         var answer = await host.Client.EvaluateAsync(
             "args[0] + args[1]",
-            FunctionType.Scalar,
-            DataType.String,
+            SseFunctionType.Scalar,
+            SseDataType.String,
             TwoStrings,
             Bundle([Text("Zür", "ich"), Text("", "")]));
 
@@ -73,8 +75,8 @@ public sealed class ScriptTests(HostFixture host)
     {
         var answer = await host.Client.EvaluateAsync(
             "args[0].reduce((s, x) => s + x, 0) + args[0].length",
-            FunctionType.Aggregation,
-            DataType.Numeric,
+            SseFunctionType.Aggregation,
+            SseDataType.Numeric,
             OneNumber,
             Bundle([Numeric(1), Numeric(2)]),
             Bundle([Numeric(3)]));
@@ -87,9 +89,9 @@ public sealed class ScriptTests(HostFixture host)
     {
         var answer = await host.Client.EvaluateAsync(
             "q.name.join('-')",
-            FunctionType.Aggregation,
-            DataType.String,
-            [("name", DataType.String)],
+            SseFunctionType.Aggregation,
+            SseDataType.String,
+            [("name", SseDataType.String)],
             Bundle([Text("a"), Text("b")]));
 
         Assert.Equal(["a-b"], answer.Strings());
@@ -100,9 +102,9 @@ public sealed class ScriptTests(HostFixture host)
     {
         var answer = await host.Client.EvaluateAsync(
             "Object.keys(q).join() + ':' + q.arg0[0] + q.Sales[0] + q.arg2[0]",
-            FunctionType.Aggregation,
-            DataType.String,
-            [("", DataType.String), ("Sales", DataType.String), ("", DataType.String)],
+            SseFunctionType.Aggregation,
+            SseDataType.String,
+            [("", SseDataType.String), ("Sales", SseDataType.String), ("", SseDataType.String)],
             Bundle([Text("a", "b", "c")]));
 
         Assert.Equal(["arg0,Sales,arg2:abc"], answer.Strings());
@@ -111,14 +113,11 @@ public sealed class ScriptTests(HostFixture host)
     [Fact]
     public async Task ScriptEvalEx_reads_duals_strings_and_numbers_by_position()
     {
-        var row = new Row();
-        row.Duals.Add(new Dual { NumData = 45000, StrData = "2023-03-15" });
-        row.Duals.Add(new Dual { StrData = "abc" });
-        row.Duals.Add(new Dual { NumData = 2 });
+        SseValue[] row = [new SseDual(45000, "2023-03-15"), "abc", 2];
 
         var answer = await host.Client.EvaluateAsync(
-            "args[0].num + args[0].str.length + args[1].length * args[2]", FunctionType.Tensor, DataType.Numeric,
-            [("d", DataType.Dual), ("s", DataType.String), ("n", DataType.Numeric)], Bundle([row]));
+            "args[0].num + args[0].str.length + args[1].length * args[2]", SseFunctionType.Tensor, SseDataType.Numeric,
+            [("d", SseDataType.Dual), ("s", SseDataType.String), ("n", SseDataType.Numeric)], Bundle([row]));
 
         Assert.Equal([45000 + 10 + 6], answer.Numbers());
     }
@@ -127,8 +126,8 @@ public sealed class ScriptTests(HostFixture host)
     public async Task ScriptAggrExStr_reads_mixed_columns()
     {
         var answer = await host.Client.EvaluateAsync(
-            "q.s.map((s, i) => s + q.n[i]).join(',')", FunctionType.Aggregation, DataType.String,
-            [("s", DataType.String), ("n", DataType.Numeric)],
+            "q.s.map((s, i) => s + q.n[i]).join(',')", SseFunctionType.Aggregation, SseDataType.String,
+            [("s", SseDataType.String), ("n", SseDataType.Numeric)],
             Bundle([TextAndNumber("x", 1), TextAndNumber("y", 2.5)]));
 
         Assert.Equal(["x1,y2.5"], answer.Strings());
@@ -139,8 +138,8 @@ public sealed class ScriptTests(HostFixture host)
     {
         var answer = await host.Client.EvaluateAsync(
             "let twice = args[0] * 2;\r\nconst one = 1;\r\nvar sum = twice + one;\r\nsum",
-            FunctionType.Tensor,
-            DataType.Numeric,
+            SseFunctionType.Tensor,
+            SseDataType.Numeric,
             OneNumber,
             Bundle([Numeric(1), Numeric(2), Numeric(3)]));
 
@@ -152,9 +151,9 @@ public sealed class ScriptTests(HostFixture host)
     {
         var answer = await host.Client.EvaluateAsync(
             "q => q.Sales.map((s, i) => s / q.Cost[i])",
-            FunctionType.Tensor,
-            DataType.Numeric,
-            [("Sales", DataType.Numeric), ("Cost", DataType.Numeric)],
+            SseFunctionType.Tensor,
+            SseDataType.Numeric,
+            [("Sales", SseDataType.Numeric), ("Cost", SseDataType.Numeric)],
             Bundle([Numeric(10, 4)]),
             Bundle([Numeric(9, 3)]));
 
@@ -167,11 +166,11 @@ public sealed class ScriptTests(HostFixture host)
     {
         var answer = await host.Client.EvaluateAsync(
             "q => ({ Name: q.name.map(n => n.toUpperCase()), Double: q.value.map(v => v * 2), Mixed: [1, 'b'] })",
-            FunctionType.Tensor, DataType.String, [("name", DataType.String), ("value", DataType.Numeric)],
+            SseFunctionType.Tensor, SseDataType.String, [("name", SseDataType.String), ("value", SseDataType.Numeric)],
             Bundle([TextAndNumber("a", 1), TextAndNumber("b", 2)]));
 
         Assert.Equal(
-            [("Name", DataType.String), ("Double", DataType.Numeric), ("Mixed", DataType.String)],
+            [("Name", SseDataType.String), ("Double", SseDataType.Numeric), ("Mixed", SseDataType.String)],
             answer.Table!.Fields.Select(f => (f.Name, f.DataType)));
         Assert.Equal(["A", "B"], answer.Strings(0));
         Assert.Equal([2, 4], answer.Numbers(1));
@@ -183,12 +182,12 @@ public sealed class ScriptTests(HostFixture host)
     {
         var answer = await host.Client.EvaluateAsync(
             "q => ({ Labelled: Array.from(q.value, v => ({ num: v, str: 'n' + v })) })",
-            FunctionType.Tensor,
-            DataType.Numeric,
+            SseFunctionType.Tensor,
+            SseDataType.Numeric,
             OneNumber,
             Bundle([Numeric(1), Numeric(2)]));
 
-        Assert.Equal([("Labelled", DataType.Dual)], answer.Table!.Fields.Select(f => (f.Name, f.DataType)));
+        Assert.Equal([("Labelled", SseDataType.Dual)], answer.Table!.Fields.Select(f => (f.Name, f.DataType)));
         Assert.Equal([1, 2], answer.Numbers());
         Assert.Equal(["n1", "n2"], answer.Strings());
     }
@@ -197,16 +196,17 @@ public sealed class ScriptTests(HostFixture host)
     public async Task Without_rows_a_function_still_describes_its_table_and_a_per_row_script_answers_nothing()
     {
         var table = await host.Client.EvaluateAsync(
-            "q => ({ Double: q.value.map(v => v * 2) })", FunctionType.Tensor, DataType.Numeric,
-            [("value", DataType.Numeric)]);
+            "q => ({ Double: q.value.map(v => v * 2) })", SseFunctionType.Tensor, SseDataType.Numeric,
+            [("value", SseDataType.Numeric)]);
         var perRow = await host.Client.EvaluateAsync(
-            "args[0].toFixed(2)", FunctionType.Tensor, DataType.String, [("value", DataType.Numeric)]);
+            "args[0].toFixed(2)", SseFunctionType.Tensor, SseDataType.String, [("value", SseDataType.Numeric)]);
         var asyncPerRow = await host.Client.EvaluateAsync(
-            "(async () => args[0].toFixed(2))()", FunctionType.Tensor, DataType.String, [("value", DataType.Numeric)]);
+            "(async () => args[0].toFixed(2))()", SseFunctionType.Tensor, SseDataType.String, [("value",
+            SseDataType.Numeric)]);
         var arithmetic = await host.Client.EvaluateAsync(
-            "args[0] * 2", FunctionType.Tensor, DataType.Numeric, [("value", DataType.Numeric)]);
+            "args[0] * 2", SseFunctionType.Tensor, SseDataType.Numeric, [("value", SseDataType.Numeric)]);
 
-        Assert.Equal([("Double", DataType.Numeric)], table.Table!.Fields.Select(f => (f.Name, f.DataType)));
+        Assert.Equal([("Double", SseDataType.Numeric)], table.Table!.Fields.Select(f => (f.Name, f.DataType)));
         Assert.Empty(table.Rows);
         Assert.Null(perRow.Table);
         Assert.Empty(perRow.Rows);
@@ -219,10 +219,10 @@ public sealed class ScriptTests(HostFixture host)
     public async Task Answers_convert_to_the_return_type()
     {
         var numbers = await host.Client.EvaluateAsync(
-            "[1.5, 'abc', null, undefined, true][args[0]]", FunctionType.Tensor, DataType.Numeric, OneNumber,
+            "[1.5, 'abc', null, undefined, true][args[0]]", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber,
             Bundle([Numeric(0), Numeric(1), Numeric(2), Numeric(3), Numeric(4)]));
         var strings = await host.Client.EvaluateAsync(
-            "[1.5, 'abc', null, undefined, true][args[0]]", FunctionType.Tensor, DataType.String, OneNumber,
+            "[1.5, 'abc', null, undefined, true][args[0]]", SseFunctionType.Tensor, SseDataType.String, OneNumber,
             Bundle([Numeric(0), Numeric(1), Numeric(2), Numeric(3), Numeric(4)]));
 
         Assert.Equal([1.5, double.NaN, double.NaN, double.NaN, double.NaN], numbers.Numbers());
@@ -233,15 +233,15 @@ public sealed class ScriptTests(HostFixture host)
     public async Task Symbols_become_their_text_and_promises_what_they_settle_to()
     {
         var symbol = await host.Client.EvaluateAsync(
-            "Symbol('x')", FunctionType.Tensor, DataType.String, OneNumber, Bundle([Numeric(1)]));
+            "Symbol('x')", SseFunctionType.Tensor, SseDataType.String, OneNumber, Bundle([Numeric(1)]));
         var perRow = await host.Client.EvaluateAsync(
-            "(async () => args[0] * 2)()", FunctionType.Tensor, DataType.Numeric, OneNumber,
+            "(async () => args[0] * 2)()", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber,
             Bundle([Numeric(1), Numeric(2)]));
         var whole = await host.Client.EvaluateAsync(
-            "async q => q.value.map(x => x + 1)", FunctionType.Tensor, DataType.Numeric, OneNumber,
+            "async q => q.value.map(x => x + 1)", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber,
             Bundle([Numeric(1), Numeric(2)]));
         var aggregate = await host.Client.EvaluateAsync(
-            "Promise.resolve(args[0].length)", FunctionType.Aggregation, DataType.Numeric, OneNumber,
+            "Promise.resolve(args[0].length)", SseFunctionType.Aggregation, SseDataType.Numeric, OneNumber,
             Bundle([Numeric(1), Numeric(2)]));
 
         Assert.Equal(["Symbol(x)"], symbol.Strings());
@@ -255,8 +255,8 @@ public sealed class ScriptTests(HostFixture host)
     {
         var error = await FailsAsync(() => host.Client.EvaluateAsync(
             "q => [1]",
-            FunctionType.Tensor,
-            DataType.Numeric,
+            SseFunctionType.Tensor,
+            SseDataType.Numeric,
             OneNumber,
             Bundle([Numeric(1), Numeric(2), Numeric(3)])));
 
@@ -283,7 +283,7 @@ public sealed class ScriptTests(HostFixture host)
     [InlineData("args.constructor.constructor('return this')()", "String compilation has been disabled")]
     public async Task Scripts_cannot_reach_dotnet_or_compile_strings_and_errors_are_clear(string script, string message)
     {
-        var error = await RefusedAsync(script, FunctionType.Tensor, [Numeric(1)], StatusCode.InvalidArgument);
+        var error = await RefusedAsync(script, SseFunctionType.Tensor, [Numeric(1)], StatusCode.InvalidArgument);
 
         Assert.Contains(message, error.Status.Detail);
     }
@@ -309,7 +309,7 @@ public sealed class ScriptTests(HostFixture host)
         // tenth of a second, so well within them even on a machine loaded twentyfold.
         var rows = Enumerable.Range(0, 1000).Select(i => Numeric(i));
 
-        var error = await RefusedAsync(script, FunctionType.Tensor, rows, status);
+        var error = await RefusedAsync(script, SseFunctionType.Tensor, rows, status);
 
         Assert.Contains(message, error.Status.Detail);
     }
@@ -317,26 +317,25 @@ public sealed class ScriptTests(HostFixture host)
     [Theory]
     [InlineData(
         "q => ({})",
-        nameof(FunctionType.Tensor),
+        nameof(SseFunctionType.Tensor),
         "ScriptEval's function: the returned object has no fields; return a value, an array, or an object of "
         + "equal-length arrays")]
     [InlineData(
         "({})",
-        nameof(FunctionType.Aggregation),
+        nameof(SseFunctionType.Aggregation),
         "ScriptAggr: the returned object has no fields; return a value, an array, or an object of equal-length "
         + "arrays")]
     [InlineData(
-        "q => ({ A: 1 })", nameof(FunctionType.Tensor),
+        "q => ({ A: 1 })", nameof(SseFunctionType.Tensor),
         "ScriptEval's function: field 'A' of the returned table is not an array")]
     [InlineData(
-        "({ A: [1], B: [1, 2] })", nameof(FunctionType.Aggregation),
+        "({ A: [1], B: [1, 2] })", nameof(SseFunctionType.Aggregation),
         "ScriptAggr: the returned table's fields have different lengths (A: 1, B: 2)")]
     public async Task A_returned_table_without_fields_or_with_unequal_ones_is_refused(
         string script, string type, string message)
     {
-        // The type by name: the generated Qlik.Sse types are internal to the host, and a test's signature is public.
         var error = await RefusedAsync(
-            script, Enum.Parse<FunctionType>(type), [Numeric(1), Numeric(2)], StatusCode.InvalidArgument);
+            script, Enum.Parse<SseFunctionType>(type), [Numeric(1), Numeric(2)], StatusCode.InvalidArgument);
 
         Assert.StartsWith(message, error.Status.Detail);
     }
@@ -347,16 +346,16 @@ public sealed class ScriptTests(HostFixture host)
         var rows = Bundle([Numeric(1), Numeric(2), Numeric(3)]);
 
         var pushed = await host.Client.EvaluateAsync(
-            "args.push(10); args.reduce((s, x) => s + x, 0) / args.length", FunctionType.Tensor, DataType.Numeric,
+            "args.push(10); args.reduce((s, x) => s + x, 0) / args.length", SseFunctionType.Tensor, SseDataType.Numeric,
             OneNumber, rows);
         var kept = await host.Client.EvaluateAsync(
             "var all = typeof all === 'undefined' ? [] : all; all.push(args); all.map(a => a[0]).join(',')",
-            FunctionType.Tensor,
-            DataType.String,
+            SseFunctionType.Tensor,
+            SseDataType.String,
             OneNumber,
             rows);
         var replaced = await host.Client.EvaluateAsync(
-            "if (args[0] == 1) args = [100]; args[0]", FunctionType.Tensor, DataType.Numeric, OneNumber, rows);
+            "if (args[0] == 1) args = [100]; args[0]", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, rows);
 
         Assert.Equal([5.5, 6, 6.5], pushed.Numbers());
         Assert.Equal(["1", "1,2", "1,2,3"], kept.Strings());
@@ -367,7 +366,7 @@ public sealed class ScriptTests(HostFixture host)
     public async Task A_promise_that_can_never_settle_fails_at_once()
     {
         var error = await RefusedAsync(
-            "new Promise(() => {})", FunctionType.Tensor, [Numeric(1)], StatusCode.InvalidArgument);
+            "new Promise(() => {})", SseFunctionType.Tensor, [Numeric(1)], StatusCode.InvalidArgument);
 
         Assert.Contains("the script's promise never settles", error.Status.Detail);
     }
@@ -383,22 +382,22 @@ public sealed class ScriptTests(HostFixture host)
         var headers = ScriptHeaders(
             "const start = Date.now(); while (Date.now() - start < 200) /^(a|aa)+$/.test('a'.repeat(22) + 'b'); "
             + "args[0] + 3",
-            FunctionType.Tensor,
-            DataType.Numeric,
+            SseFunctionType.Tensor,
+            SseDataType.Numeric,
             OneNumber);
-        using var call = host.Client.EvaluateScript(headers, cancellationToken: timeout.Token);
+        using var call = host.Client.Connector.EvaluateScript(headers, cancellationToken: timeout.Token);
         var answers = new List<double>();
         for (var i = 0; i < 3; i++)
         {
             await Task.Delay(TimeSpan.FromSeconds(i == 0 ? 0 : 3));
-            await call.RequestStream.WriteAsync(Bundle([Numeric(i)]));
+            await call.RequestStream.WriteAsync(Bundle([Numeric(i)]).Message);
             Assert.True(
                 await call.ResponseStream.MoveNext(timeout.Token), $"The call ended before answering message {i + 1}.");
             answers.AddRange(call.ResponseStream.Current.Rows.Select(row => row.Duals[0].NumData));
         }
 
         await call.RequestStream.CompleteAsync();
-        var rest = await ReadAllAsync(call, timeout.Token);
+        var rest = await QlikCalls.ReadAllAsync(call, timeout.Token);
 
         Assert.Equal([3, 4, 5], answers);
         Assert.Empty(rest.Rows);
@@ -412,23 +411,22 @@ public sealed class ScriptTests(HostFixture host)
         await using var own = await TestHost.StartAsync("--SsePlugin:JavaScript:TimeoutSeconds", "60");
         using var runaway = new CancellationTokenSource(CallTimeout);
         var calls = Enumerable.Range(0, 4 * Environment.ProcessorCount)
-            .Select(_ => own.Client.EvaluateScript(
+            .Select(_ => own.Client.Connector.EvaluateScript(
                 ScriptHeaders(
-                    "var s = 0; for (var i = 0; i < 2e5; i++) { s += i; } s", FunctionType.Tensor, DataType.Numeric,
+                    "var s = 0; for (var i = 0; i < 2e5; i++) { s += i; } s", SseFunctionType.Tensor,
+                    SseDataType.Numeric,
                     OneNumber), cancellationToken: runaway.Token))
             .ToList();
         foreach (var call in calls)
         {
-            await call.RequestStream.WriteAsync(Bundle(Enumerable.Range(0, 10_000).Select(i => Numeric(i))));
+            await call.RequestStream.WriteAsync(Bundle(Enumerable.Range(0, 10_000).Select(i => Numeric(i))).Message);
             await call.RequestStream.CompleteAsync();
         }
 
         // Answered within seconds (a loaded machine may take several), not when a runaway call ends.
         using var probe = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        var capabilities = await own.Client.GetCapabilitiesAsync(new Empty(), cancellationToken: probe.Token);
-        var sum = await CallAsync(
-            token => own.Client.ExecuteFunction(Headers(5), cancellationToken: probe.Token),
-            [Bundle([Numeric(20, 22)])]);
+        var capabilities = await own.Client.GetCapabilitiesAsync(probe.Token);
+        var sum = await own.Client.ExecuteAsync(5, [Bundle([Numeric(20, 22)])], options: null, probe.Token);
         await runaway.CancelAsync();
         var ended = await Task.WhenAll(
             calls.Select(call => FailsAsync(() => call.ResponseStream.MoveNext(CancellationToken.None))));
@@ -438,7 +436,7 @@ public sealed class ScriptTests(HostFixture host)
         Assert.Equal([42], sum.Numbers());
         Assert.All(ended, error => Assert.Equal(StatusCode.Cancelled, error.StatusCode));
         var answer = await own.Client.EvaluateAsync(
-            "args[0] * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(21)]));
+            "args[0] * 2", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(21)]));
         Assert.Equal([42], answer.Numbers());
     }
 
@@ -446,13 +444,13 @@ public sealed class ScriptTests(HostFixture host)
     public async Task Nothing_one_call_defines_is_visible_to_another()
     {
         await host.Client.EvaluateAsync(
-            "var leaked = 42; globalThis.alsoLeaked = 1; 1", FunctionType.Tensor, DataType.Numeric, OneNumber,
+            "var leaked = 42; globalThis.alsoLeaked = 1; 1", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber,
             Bundle([Numeric(1)]));
 
         var answer = await host.Client.EvaluateAsync(
             "typeof leaked + ',' + typeof alsoLeaked",
-            FunctionType.Tensor,
-            DataType.String,
+            SseFunctionType.Tensor,
+            SseDataType.String,
             OneNumber,
             Bundle([Numeric(1)]));
 
@@ -464,8 +462,8 @@ public sealed class ScriptTests(HostFixture host)
     {
         var calls = Enumerable.Range(1, 16).Select(k => host.Client.EvaluateAsync(
             $"args[0] * {k}",
-            FunctionType.Tensor,
-            DataType.Numeric,
+            SseFunctionType.Tensor,
+            SseDataType.Numeric,
             OneNumber,
             Bundle(Enumerable.Range(0, 2000).Select(i => Numeric(i)))));
 
@@ -480,7 +478,7 @@ public sealed class ScriptTests(HostFixture host)
     [Fact]
     public async Task Capabilities_allow_scripts()
     {
-        Assert.True((await host.Client.GetCapabilitiesAsync(new Empty())).AllowScript);
+        Assert.True((await host.Client.GetCapabilitiesAsync()).AllowScript);
     }
 
 
@@ -491,11 +489,11 @@ public sealed class ScriptTests(HostFixture host)
     /// Runs a numeric script over one number per row that must fail with <paramref name="status"/>; the host must run
     /// scripts on.
     /// </summary>
-    private async Task<RpcException> RefusedAsync(
-        string script, FunctionType type, IEnumerable<Row> rows, StatusCode status)
+    private async Task<SseAnswer> RefusedAsync(
+        string script, SseFunctionType type, IEnumerable<SseValue[]> rows, StatusCode status)
     {
         var error = await FailsAsync(
-            () => host.Client.EvaluateAsync(script, type, DataType.Numeric, OneNumber, Bundle(rows)));
+            () => host.Client.EvaluateAsync(script, type, SseDataType.Numeric, OneNumber, Bundle(rows)));
         Assert.Equal(status, error.StatusCode);
         await HostStillRunsScriptsAsync();
         return error;
@@ -504,7 +502,7 @@ public sealed class ScriptTests(HostFixture host)
     private async Task HostStillRunsScriptsAsync()
     {
         var answer = await host.Client.EvaluateAsync(
-            "args[0] * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(21)]));
+            "args[0] * 2", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(21)]));
         Assert.Equal([42], answer.Numbers());
     }
 }

@@ -6,7 +6,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
-using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host.Security;
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
@@ -25,11 +24,11 @@ public sealed class TlsTests(TlsHostFixture tls)
     {
         var client = tls.ConnectAsQlik(tls.Certificates.Trusted);
 
-        var capabilities = await client.GetCapabilitiesAsync(new Empty());
+        var capabilities = await client.GetCapabilitiesAsync();
         var answer = await client.ExecuteAsync(5, Bundle([Numeric(1, 2), Numeric(3, 4)]));
 
         Assert.Equal(tls.Host.Address.Scheme, Uri.UriSchemeHttps);
-        Assert.Contains(capabilities.Functions, f => f is { Name: "SumOfRows", FunctionId: 5 });
+        Assert.Contains(capabilities.Functions, f => f is { Name: "SumOfRows", Id: 5 });
         Assert.Equal([3, 7], answer.Numbers());
     }
 
@@ -49,7 +48,7 @@ public sealed class TlsTests(TlsHostFixture tls)
     {
         var client = tls.Host.Connect(handler: null, new UriBuilder(tls.ByName) { Scheme = Uri.UriSchemeHttp }.Uri);
 
-        var error = await FailsAsync(() => client.GetCapabilitiesAsync(new Empty()).ResponseAsync);
+        var error = await FailsAsync(() => client.GetCapabilitiesAsync());
 
         AssertRefused(error);
         await tls.Log.WaitForAsync("No TLS handshake with", "127.0.0.1:", "a plaintext client");
@@ -60,7 +59,7 @@ public sealed class TlsTests(TlsHostFixture tls)
     {
         var client = tls.ConnectPresenting(clientCertificate: null);
 
-        var error = await FailsAsync(() => client.GetCapabilitiesAsync(new Empty()).ResponseAsync);
+        var error = await FailsAsync(() => client.GetCapabilitiesAsync());
 
         AssertRefused(error);
         await tls.Log.WaitForAsync("No TLS handshake with", "127.0.0.1:", "a client without a certificate");
@@ -72,7 +71,7 @@ public sealed class TlsTests(TlsHostFixture tls)
         var foreign = TlsHostFixture.QlikFolder(tls.Certificates.Foreign).Certificate;
         var client = tls.ConnectPresenting(foreign);
 
-        var error = await FailsAsync(() => client.GetCapabilitiesAsync(new Empty()).ResponseAsync);
+        var error = await FailsAsync(() => client.GetCapabilitiesAsync());
 
         AssertRefused(error);
         var line = await tls.Log.WaitForAsync("Refused a client certificate", foreign.Issuer);
@@ -93,7 +92,7 @@ public sealed class TlsTests(TlsHostFixture tls)
         using var impostorClient = CertificateGenerator.CreateClient(impostor, now.AddDays(-1), now.AddDays(29));
         var client = tls.ConnectPresenting(impostorClient);
 
-        var error = await FailsAsync(() => client.GetCapabilitiesAsync(new Empty()).ResponseAsync);
+        var error = await FailsAsync(() => client.GetCapabilitiesAsync());
 
         AssertRefused(error);
         var line = await tls.Log.WaitForAsync("Refused a client certificate", "that root did not sign it");
@@ -191,7 +190,7 @@ public sealed class TlsTests(TlsHostFixture tls)
             new SocketsHttpHandler { SslOptions = options }, secure).ExecuteAsync(5, Bundle([Numeric(3, 4)]));
         var plaintextToTls = await FailsAsync(
             () => host.Connect(handler: null, new UriBuilder(secure) { Scheme = Uri.UriSchemeHttp }.Uri)
-                .GetCapabilitiesAsync(new Empty()).ResponseAsync);
+                .GetCapabilitiesAsync());
 
         Assert.Equal([3], overPlaintext.Numbers());
         Assert.Equal([7], overTls.Numbers());

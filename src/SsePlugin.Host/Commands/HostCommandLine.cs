@@ -71,7 +71,8 @@ internal sealed class HostCommandLine
             "--allow-script", "true|false", "whether Qlik's scripts run (default true)", "SsePlugin:AllowScript",
             TrueOrFalse);
         AddSwitch(
-            "--script-engine", "javascript|r|python", "the engine of scripts (default javascript)", "SsePlugin:ScriptEngine");
+            "--script-engine", "javascript|r|python", "the engine of scripts (default javascript)",
+            "SsePlugin:ScriptEngine");
         AddSwitch(
             "--examples", "true|false", "serve the examples (default: unless functions are given)",
             $"{SsePluginOptions.Section}:{SsePluginHost.ExamplesSetting}", TrueOrFalse);

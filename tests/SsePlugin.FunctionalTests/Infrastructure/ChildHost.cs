@@ -3,8 +3,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Grpc.Net.Client;
-using Qlik.Sse;
 using SsePlugin.Host;
+using SsePlugin.Testing;
+
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
@@ -22,8 +23,7 @@ public sealed partial class ChildHost : IAsyncDisposable
         _process = process;
         Output = output;
         Address = address;
-        Channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { MaxReceiveMessageSize = 4 * 1024 * 1024 });
-        Client = new Connector.ConnectorClient(Channel);
+        Client = new SseClient(new Uri(address));
     }
 
     /// <summary>Gets the address the host listens on.</summary>
@@ -36,10 +36,10 @@ public sealed partial class ChildHost : IAsyncDisposable
     public IReadOnlyCollection<string> Output { get; }
 
     /// <summary>Gets a channel to the host.</summary>
-    public GrpcChannel Channel { get; }
+    public GrpcChannel Channel => Client.Channel;
 
     /// <summary>Gets a client of the host, on <see cref="Channel"/>.</summary>
-    internal Connector.ConnectorClient Client { get; }
+    internal SseClient Client { get; }
 
     /// <summary>Starts the host on a free loopback port and waits until it listens.</summary>
     public static Task<ChildHost> StartAsync(params string[] args) =>
@@ -128,7 +128,7 @@ public sealed partial class ChildHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Channel.Dispose();
+        Client.Dispose();
         Stop(_process);
         await _process.WaitForExitAsync();
         _process.Dispose();

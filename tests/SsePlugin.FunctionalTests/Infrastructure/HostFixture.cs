@@ -3,8 +3,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Qlik.Sse;
 using SsePlugin.Host;
+using SsePlugin.Testing;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
 
@@ -13,6 +13,7 @@ public sealed class TestHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly List<GrpcChannel> _channels = [];
+    private readonly List<SseClient> _clients = [];
 
     private TestHost(WebApplication app, IReadOnlyList<Uri> addresses)
     {
@@ -31,7 +32,7 @@ public sealed class TestHost : IAsyncDisposable
     public IReadOnlyList<Uri> Addresses { get; }
 
     /// <summary>Gets a client of <see cref="Address"/>.</summary>
-    internal Connector.ConnectorClient Client { get; }
+    internal SseClient Client { get; }
 
     /// <summary>Starts the host with the example and test functions and the given extra arguments.</summary>
     public static Task<TestHost> StartAsync(params string[] args) => StartAsync(args, configure: null);
@@ -58,8 +59,12 @@ public sealed class TestHost : IAsyncDisposable
     /// A client on a channel of its own to <paramref name="address"/> (default: <see cref="Address"/>) through the
     /// handler (default: the channel's own).
     /// </summary>
-    internal Connector.ConnectorClient Connect(HttpMessageHandler? handler, Uri? address = null) =>
-        new(OpenChannel(address ?? Address, handler));
+    internal SseClient Connect(HttpMessageHandler? handler, Uri? address = null)
+    {
+        var client = new SseClient(address ?? Address, handler);
+        _clients.Add(client);
+        return client;
+    }
 
     /// <summary>
     /// Opens a channel to one of <see cref="Addresses"/>, receiving at most what Qlik's engine does (4 MiB a message).
@@ -80,6 +85,7 @@ public sealed class TestHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _channels.ForEach(channel => channel.Dispose());
+        _clients.ForEach(client => client.Dispose());
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
@@ -92,7 +98,7 @@ public sealed class HostFixture : IAsyncLifetime
 
     public TestHost Host => _host!;
 
-    internal Connector.ConnectorClient Client => _host!.Client;
+    internal SseClient Client => _host!.Client;
 
     public async Task InitializeAsync() => _host = await TestHost.StartAsync(
         "--SsePlugin:JavaScript:TimeoutSeconds", "5",

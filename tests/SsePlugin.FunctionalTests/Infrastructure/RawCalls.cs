@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Qlik.Sse;
+using SsePlugin.Testing;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
 
@@ -26,9 +27,10 @@ internal static class RawCalls
     /// <summary>Sends the messages as they are while reading the answer.</summary>
     public static Task<SseAnswer> SendAsync(
         this CallInvoker invoker, Method<byte[], BundledRows> method, Metadata headers, params byte[][] messages) =>
-        SseCalls.CallAsync(
+        QlikCalls.CallAsync(
             token => invoker.AsyncDuplexStreamingCall(method, null, new CallOptions(headers, cancellationToken: token)),
-            messages);
+            messages,
+            SseCalls.CallTimeout);
 
     /// <summary>
     /// A <c>BundledRows</c> of one-column rows whose <c>strData</c> holds the given bytes, valid UTF-8 or not.

@@ -1,7 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
-using Qlik.Sse;
 using SsePlugin.Server.Security;
+using SsePlugin.Testing;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
 
@@ -36,14 +36,14 @@ public sealed class TlsHostFixture : IAsyncLifetime
     }
 
     /// <summary>A client with a set's Qlik folder, as Qlik's engine is configured.</summary>
-    internal Connector.ConnectorClient ConnectAsQlik(string set) =>
+    internal SseClient ConnectAsQlik(string set) =>
         Connect(QlikFolder(set).ClientOptions("localhost"));
 
     /// <summary>
     /// A client that trusts the host (it checks the server against the trusted root) and presents the given
     /// certificate, or none.
     /// </summary>
-    internal Connector.ConnectorClient ConnectPresenting(X509Certificate2? clientCertificate)
+    internal SseClient ConnectPresenting(X509Certificate2? clientCertificate)
     {
         var options = QlikFolder(Certificates.Trusted).ClientOptions("localhost");
         options.ClientCertificateContext = clientCertificate is null
@@ -55,7 +55,7 @@ public sealed class TlsHostFixture : IAsyncLifetime
     internal static CertificateFolder QlikFolder(string set) =>
         CertificateFolder.Load(TestCertificates.Qlik(set), CertificateSide.Qlik);
 
-    private Connector.ConnectorClient Connect(SslClientAuthenticationOptions options) =>
+    private SseClient Connect(SslClientAuthenticationOptions options) =>
         Host.Connect(new SocketsHttpHandler { SslOptions = options }, ByName);
 }
 

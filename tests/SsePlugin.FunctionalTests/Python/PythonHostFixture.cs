@@ -1,3 +1,4 @@
+using SsePlugin.Testing;
 using SsePlugin.FunctionalTests.Infrastructure;
 
 namespace SsePlugin.FunctionalTests.Python;
@@ -10,7 +11,7 @@ public sealed class PythonHostFixture : IAsyncLifetime
 
     private TestHost? _host;
 
-    internal Qlik.Sse.Connector.ConnectorClient Client => _host!.Client;
+    internal SseClient Client => _host!.Client;
 
     public async Task InitializeAsync() => _host = await StartHostAsync();
 

@@ -1,5 +1,5 @@
 using Grpc.Core;
-using Qlik.Sse;
+using SsePlugin.Testing;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.FunctionalTests.R;
 using SsePlugin.Python;
@@ -15,7 +15,7 @@ namespace SsePlugin.FunctionalTests.Python;
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class PythonLimitTests(PythonHostFixture python)
 {
-    private static readonly (string, DataType)[] OneNumber = [("x", DataType.Numeric)];
+    private static readonly (string, SseDataType)[] OneNumber = [("x", SseDataType.Numeric)];
 
     [Fact]
     public async Task The_time_limit_ends_the_calls_process_and_what_it_started()
@@ -26,7 +26,7 @@ public sealed class PythonLimitTests(PythonHostFixture python)
             + notes.Write("pids", "[os.getpid(), child.pid]") + "\nwhile True: pass";
 
         var error = await FailsAsync(() => host.Client.EvaluateAsync(
-            script, FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)])));
+            script, SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)])));
         var pids = await notes.ReadAsync("pids");
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
@@ -43,26 +43,17 @@ public sealed class PythonLimitTests(PythonHostFixture python)
     public async Task A_call_cancelled_by_the_client_ends_its_Python_process()
     {
         using var notes = new ScriptNotes();
-        var header = new ScriptRequestHeader
-        {
-            Script = "import os\n" + notes.Write("pid", "[os.getpid()]") + "\nwhile True: pass",
-            FunctionType = FunctionType.Scalar,
-            ReturnType = DataType.Numeric,
-        };
-        var headers = new Metadata
-        {
-            { "qlik-scriptrequestheader-bin", Google.Protobuf.MessageExtensions.ToByteArray(header) },
-        };
+        var script = new SseScript(
+            "import os\n" + notes.Write("pid", "[os.getpid()]") + "\nwhile True: pass",
+            SseFunctionType.Scalar, SseDataType.Numeric, []);
         using var cancel = new CancellationTokenSource();
-        using var call = python.Client.EvaluateScript(headers, cancellationToken: cancel.Token);
-        await call.RequestStream.WriteAsync(Bundle([new Row()]));
-        await call.RequestStream.CompleteAsync();
+        var call = python.Client.EvaluateAsync(script, [Bundle([[]])], options: null, cancel.Token);
         var pid = (await notes.ReadAsync("pid"))[0];
         await cancel.CancelAsync();
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+        var answer = await call;
 
-        Assert.Equal(StatusCode.Cancelled, error.StatusCode);
+        Assert.Equal(StatusCode.Cancelled, answer.StatusCode);
         Assert.True(await ProcessChecks.EndsAsync(pid));
     }
 
@@ -73,7 +64,7 @@ public sealed class PythonLimitTests(PythonHostFixture python)
             "--SsePlugin:Python:MemoryLimitMegabytes", "300");
 
         var error = await FailsAsync(() => host.Client.EvaluateAsync(
-            "len(bytearray(1024 ** 3))", FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)])));
+            "len(bytearray(1024 ** 3))", SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)])));
 
         Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
         Assert.Contains("more memory than the 300 MB a call may use (SsePlugin:Python:MemoryLimitMegabytes)",
@@ -92,17 +83,19 @@ public sealed class PythonLimitTests(PythonHostFixture python)
         await File.WriteAllTextAsync(key, "secret");
 
         var uid = await python.Client.EvaluateAsync(
-            "__import__('os').getuid()", FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+            "__import__('os').getuid()", SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)]));
         var read = await FailsAsync(() => python.Client.EvaluateAsync(
-            $"open('{key}').read()", FunctionType.Scalar, DataType.String, OneNumber, Bundle([Numeric(1)])));
+            $"open('{key}').read()", SseFunctionType.Scalar, SseDataType.String, OneNumber, Bundle([Numeric(1)])));
         var connect = await FailsAsync(() => python.Client.EvaluateAsync(
             "import os, socket\ns = socket.socket(socket.AF_UNIX)\n"
             + "s.connect(os.path.join(os.getcwd(), 'worker.sock'))\nqResult = 1",
-            FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)])));
+            SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)])));
 
         Assert.Equal(65534, uid.Numbers()[0]);
-        Assert.StartsWith("ScriptEvalExStr: Python error: PermissionError: [Errno 13] Permission denied", read.Status.Detail);
-        Assert.StartsWith("ScriptEval: Python error: PermissionError: [Errno 13] Permission denied", connect.Status.Detail);
+        Assert.StartsWith(
+            "ScriptEvalExStr: Python error: PermissionError: [Errno 13] Permission denied", read.Status.Detail);
+        Assert.StartsWith(
+            "ScriptEval: Python error: PermissionError: [Errno 13] Permission denied", connect.Status.Detail);
         certs.Delete(recursive: true);
     }
 
@@ -113,14 +106,14 @@ public sealed class PythonLimitTests(PythonHostFixture python)
         var victim = python.Client.EvaluateAsync(
             "import os, time\n" + notes.Write("victim", "[os.getpid()]") + "\n"
             + $"while not os.path.exists({notes.Quoted("go")}): time.sleep(0.05)\nqResult = 1",
-            FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+            SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)]));
         var pid = (await notes.ReadAsync("victim"))[0];
 
         var environment = await FailsAsync(() => python.Client.EvaluateAsync(
-            $"len(open('/proc/{pid}/environ', 'rb').read())", FunctionType.Scalar, DataType.Numeric, OneNumber,
+            $"len(open('/proc/{pid}/environ', 'rb').read())", SseFunctionType.Scalar, SseDataType.Numeric, OneNumber,
             Bundle([Numeric(1)])));
         var memory = await FailsAsync(() => python.Client.EvaluateAsync(
-            $"len(open('/proc/{pid}/mem', 'rb').read(1))", FunctionType.Scalar, DataType.Numeric, OneNumber,
+            $"len(open('/proc/{pid}/mem', 'rb').read(1))", SseFunctionType.Scalar, SseDataType.Numeric, OneNumber,
             Bundle([Numeric(1)])));
         notes.Touch("go");
 
@@ -135,13 +128,13 @@ public sealed class PythonLimitTests(PythonHostFixture python)
     {
         await using var host = await PythonHostFixture.StartHostAsync();
         var worker = (int)(await host.Client.EvaluateAsync(
-            "__import__('os').getppid()", FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)])))
+            "__import__('os').getppid()", SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)])))
             .Numbers()[0];
 
         System.Diagnostics.Process.GetProcessById(worker).Kill();
         Assert.True(await ProcessChecks.EndsAsync(worker));
         var next = await host.Client.EvaluateAsync(
-            "__import__('os').getppid()", FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+            "__import__('os').getppid()", SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)]));
 
         Assert.NotEqual(worker, (int)next.Numbers()[0]);
     }
@@ -159,11 +152,13 @@ public sealed class PythonLimitTests(PythonHostFixture python)
             await using var host = await PythonHostFixture.StartHostAsync("--SsePlugin:Python:Executable", wrapper);
 
             var plain = await host.Client.EvaluateAsync(
-                "sum(args[0])", FunctionType.Aggregation, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
+                "sum(args[0])", SseFunctionType.Aggregation, SseDataType.Numeric, OneNumber,
+                Bundle([Numeric(1), Numeric(2)]));
             var numpy = await FailsAsync(() => host.Client.EvaluateAsync(
-                "numpy.add(args[0], args[0])", FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)])));
+                "numpy.add(args[0], args[0])", SseFunctionType.Scalar, SseDataType.Numeric, OneNumber,
+                Bundle([Numeric(1)])));
             var pandas = await FailsAsync(() => host.Client.EvaluateAsync(
-                "qResult = q.x", FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)])));
+                "qResult = q.x", SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)])));
 
             Assert.Equal([3], plain.Numbers());
             Assert.Equal(

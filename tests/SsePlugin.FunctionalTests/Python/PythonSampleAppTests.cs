@@ -1,4 +1,4 @@
-using Qlik.Sse;
+using SsePlugin.Testing;
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests.Python;
@@ -20,11 +20,13 @@ public sealed class PythonSampleAppTests(PythonHostFixture python)
     {
         // Script.ScriptEval('args[0] + 1', ID): a scalar call per row in a load script, or all rows at once.
         var perRow = await python.Client.EvaluateAsync(
-            "args[0] + 1", FunctionType.Scalar, DataType.Numeric, [("ID", DataType.Numeric)], Bundle([Numeric(3)]));
+            "args[0] + 1", SseFunctionType.Scalar, SseDataType.Numeric, [("ID", SseDataType.Numeric)],
+            Bundle([Numeric(3)]));
         var numeric = await python.Client.EvaluateAsync(
-            "args[0] + 1", FunctionType.Scalar, DataType.Numeric, [("ID", DataType.Numeric)], Column(Ids));
+            "args[0] + 1", SseFunctionType.Scalar, SseDataType.Numeric, [("ID", SseDataType.Numeric)], Column(Ids));
         var totalCount = await python.Client.EvaluateAsync(
-            "len(args[0])", FunctionType.Aggregation, DataType.Numeric, [("ID", DataType.Numeric)], Column(Ids));
+            "len(args[0])", SseFunctionType.Aggregation, SseDataType.Numeric, [("ID", SseDataType.Numeric)],
+            Column(Ids));
 
         Assert.Equal([4], perRow.Numbers());
         Assert.Equal([2, 3, 4, 5], numeric.Numbers());
@@ -36,9 +38,9 @@ public sealed class PythonSampleAppTests(PythonHostFixture python)
     {
         var text = await python.Client.EvaluateAsync(
             "\"The answer to the Ultimate Question of Life, the Universe, and Everything\"",
-            FunctionType.Scalar, DataType.String, [], Bundle([new Row()]));
+            SseFunctionType.Scalar, SseDataType.String, [], Bundle([[]]));
         var number = await python.Client.EvaluateAsync(
-            "40+2", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+            "40+2", SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]]));
 
         Assert.Equal(["The answer to the Ultimate Question of Life, the Universe, and Everything"], text.Strings());
         Assert.Equal([42], number.Numbers());
@@ -47,16 +49,16 @@ public sealed class PythonSampleAppTests(PythonHostFixture python)
     [Fact]
     public async Task The_string_and_numeric_sheets()
     {
-        (string, DataType)[] text = [("String", DataType.String)];
-        (string, DataType)[] number = [("Numeric", DataType.Numeric)];
-        var same = await python.Client.EvaluateAsync("args[0]", FunctionType.Tensor, DataType.String, text,
+        (string, SseDataType)[] text = [("String", SseDataType.String)];
+        (string, SseDataType)[] number = [("Numeric", SseDataType.Numeric)];
+        var same = await python.Client.EvaluateAsync("args[0]", SseFunctionType.Tensor, SseDataType.String, text,
             Bundle(Strings.Select(s => Text(s))));
-        var joined = await python.Client.EvaluateAsync("\", \".join(args[0])", FunctionType.Aggregation,
-            DataType.String, text, Bundle(Strings.Select(s => Text(s))));
+        var joined = await python.Client.EvaluateAsync("\", \".join(args[0])", SseFunctionType.Aggregation,
+            SseDataType.String, text, Bundle(Strings.Select(s => Text(s))));
         var numbers = await python.Client.EvaluateAsync(
-            "args[0]", FunctionType.Tensor, DataType.Numeric, number, Column(Ids));
+            "args[0]", SseFunctionType.Tensor, SseDataType.Numeric, number, Column(Ids));
         var sum = await python.Client.EvaluateAsync(
-            "sum(args[0])", FunctionType.Aggregation, DataType.Numeric, number, Column(Ids));
+            "sum(args[0])", SseFunctionType.Aggregation, SseDataType.Numeric, number, Column(Ids));
 
         Assert.Equal(Strings, same.Strings());
         Assert.Equal(["A, B, C, D"], joined.Strings());
@@ -67,19 +69,19 @@ public sealed class PythonSampleAppTests(PythonHostFixture python)
     [Fact]
     public async Task The_mixed_tensor_sheet()
     {
-        (string, DataType)[] dual = [("Mixed", DataType.Dual)];
+        (string, SseDataType)[] dual = [("Mixed", SseDataType.Dual)];
         var numbers = await python.Client.EvaluateAsync(
-            "args[0][0]", FunctionType.Tensor, DataType.Numeric, dual, Rows(i => [DualOf(i)]));
+            "args[0][0]", SseFunctionType.Tensor, SseDataType.Numeric, dual, Rows(i => [DualOf(i)]));
         var texts = await python.Client.EvaluateAsync(
-            "args[0][1]", FunctionType.Tensor, DataType.String, dual, Rows(i => [DualOf(i)]));
+            "args[0][1]", SseFunctionType.Tensor, SseDataType.String, dual, Rows(i => [DualOf(i)]));
         var added = await python.Client.EvaluateAsync(
-            "args[0][0] + args[1]", FunctionType.Tensor, DataType.Numeric,
-            [("Mixed", DataType.Dual), ("Numeric", DataType.Numeric)],
-            Rows(i => [DualOf(i), new Dual { NumData = Ids[i] }]));
+            "args[0][0] + args[1]", SseFunctionType.Tensor, SseDataType.Numeric,
+            [("Mixed", SseDataType.Dual), ("Numeric", SseDataType.Numeric)],
+            Rows(i => [DualOf(i), Ids[i]]));
         var joined = await python.Client.EvaluateAsync(
-            "args[0][1]+\", \" + args[1]", FunctionType.Tensor, DataType.String,
-            [("Mixed", DataType.Dual), ("String", DataType.String)],
-            Rows(i => [DualOf(i), new Dual { StrData = Strings[i] }]));
+            "args[0][1]+\", \" + args[1]", SseFunctionType.Tensor, SseDataType.String,
+            [("Mixed", SseDataType.Dual), ("String", SseDataType.String)],
+            Rows(i => [DualOf(i), Strings[i]]));
 
         Assert.Equal([1, 2, double.NaN, 4], numbers.Numbers());
         Assert.Equal(["one", "two", "three", "four"], texts.Strings());
@@ -90,25 +92,20 @@ public sealed class PythonSampleAppTests(PythonHostFixture python)
     [Fact]
     public async Task The_mixed_aggregation_sheet()
     {
-        (string, DataType)[] dual = [("Mixed", DataType.Dual)];
+        (string, SseDataType)[] dual = [("Mixed", SseDataType.Dual)];
         var joined = await python.Client.EvaluateAsync(
-            "\", \".join(args[0][1])", FunctionType.Aggregation, DataType.String, dual, Rows(i => [DualOf(i)]));
+            "\", \".join(args[0][1])", SseFunctionType.Aggregation, SseDataType.String, dual, Rows(i => [DualOf(i)]));
         var counted = await python.Client.EvaluateAsync(
-            "np.count_nonzero(~np.isnan(args[0][0]))", FunctionType.Aggregation, DataType.Numeric, dual,
+            "np.count_nonzero(~np.isnan(args[0][0]))", SseFunctionType.Aggregation, SseDataType.Numeric, dual,
             Rows(i => [DualOf(i)]));
 
         Assert.Equal(["one, two, three, four"], joined.Strings());
         Assert.Equal([3], counted.Numbers());
     }
 
-    private static BundledRows Column(double[] values) => Bundle(values.Select(v => Numeric(v)));
+    private static SseBundle Column(double[] values) => Bundle(values.Select(v => Numeric(v)));
 
-    private static BundledRows Rows(Func<int, Dual[]> row) => Bundle(Enumerable.Range(0, Ids.Length).Select(i =>
-    {
-        var duals = new Row();
-        duals.Duals.AddRange(row(i));
-        return duals;
-    }));
+    private static SseBundle Rows(Func<int, SseValue[]> row) => Bundle(Enumerable.Range(0, Ids.Length).Select(row));
 
-    private static Dual DualOf(int i) => new() { NumData = Mixed[i].Number, StrData = Mixed[i].Text };
+    private static SseDual DualOf(int i) => new(Mixed[i].Number, Mixed[i].Text);
 }

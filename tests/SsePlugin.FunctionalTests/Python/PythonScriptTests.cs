@@ -1,5 +1,5 @@
 using Grpc.Core;
-using Qlik.Sse;
+using SsePlugin.Testing;
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests.Python;
@@ -11,18 +11,19 @@ namespace SsePlugin.FunctionalTests.Python;
 [Collection(SharedPythonHost.Name)]
 public sealed class PythonScriptTests(PythonHostFixture python)
 {
-    private static readonly (string, DataType)[] TwoNumbers = [("a", DataType.Numeric), ("b", DataType.Numeric)];
-    private static readonly (string, DataType)[] OneNumber = [("x", DataType.Numeric)];
-    private static readonly (string, DataType)[] OneText = [("s", DataType.String)];
-    private static readonly (string, DataType)[] OneDual = [("d", DataType.Dual)];
+    private static readonly (string, SseDataType)[] TwoNumbers =
+        [("a", SseDataType.Numeric), ("b", SseDataType.Numeric)];
+    private static readonly (string, SseDataType)[] OneNumber = [("x", SseDataType.Numeric)];
+    private static readonly (string, SseDataType)[] OneText = [("s", SseDataType.String)];
+    private static readonly (string, SseDataType)[] OneDual = [("d", SseDataType.Dual)];
 
     [Fact]
     public async Task The_FullScriptSupport_examples_test_script_answers_84()
     {
         // qlik-oss/server-side-extension, examples/python/test/test_fullscriptsupport.py.
         var answer = await python.Client.EvaluateAsync(
-            "sum(args[0] + args[1])", FunctionType.Tensor, DataType.Numeric, [("num1", DataType.Numeric),
-                ("num2", DataType.Numeric)], Bundle([Numeric(42, 42)]));
+            "sum(args[0] + args[1])", SseFunctionType.Tensor, SseDataType.Numeric, [("num1", SseDataType.Numeric),
+                ("num2", SseDataType.Numeric)], Bundle([Numeric(42, 42)]));
 
         Assert.Equal([84], answer.Numbers());
     }
@@ -31,7 +32,7 @@ public sealed class PythonScriptTests(PythonHostFixture python)
     public async Task ScriptEval_adds_numpy_columns_in_row_order_across_bundles()
     {
         var answer = await python.Client.EvaluateAsync(
-            "numpy.add(args[0], args[1])", FunctionType.Tensor, DataType.Numeric, TwoNumbers,
+            "numpy.add(args[0], args[1])", SseFunctionType.Tensor, SseDataType.Numeric, TwoNumbers,
             Bundle([Numeric(1, 2), Numeric(3, 4)]), Bundle([Numeric(-1, 1)]));
 
         Assert.Equal([3, 7, 0], answer.Numbers());
@@ -41,7 +42,7 @@ public sealed class PythonScriptTests(PythonHostFixture python)
     public async Task ScriptEvalStr_takes_and_returns_UTF8_text()
     {
         var answer = await python.Client.EvaluateAsync(
-            "[s.upper() + '!' for s in args[0]]", FunctionType.Tensor, DataType.String, OneText,
+            "[s.upper() + '!' for s in args[0]]", SseFunctionType.Tensor, SseDataType.String, OneText,
             Bundle([Text("Zürich"), Text(""), Text("日本")]));
 
         Assert.Equal(["ZÜRICH!", "!", "日本!"], answer.Strings());
@@ -51,10 +52,11 @@ public sealed class PythonScriptTests(PythonHostFixture python)
     public async Task ScriptAggr_and_ScriptAggrStr_answer_one_value()
     {
         var sum = await python.Client.EvaluateAsync(
-            "numpy.nansum(args[0])", FunctionType.Aggregation, DataType.Numeric, OneNumber,
+            "numpy.nansum(args[0])", SseFunctionType.Aggregation, SseDataType.Numeric, OneNumber,
             Bundle([Numeric(1), Numeric(double.NaN)]), Bundle([Numeric(4)]));
         var joined = await python.Client.EvaluateAsync(
-            "'-'.join(args[0])", FunctionType.Aggregation, DataType.String, OneText, Bundle([Text("a"), Text("b")]));
+            "'-'.join(args[0])", SseFunctionType.Aggregation, SseDataType.String, OneText,
+            Bundle([Text("a"), Text("b")]));
 
         Assert.Equal([5], sum.Numbers());
         Assert.Equal(["a-b"], joined.Strings());
@@ -64,10 +66,11 @@ public sealed class PythonScriptTests(PythonHostFixture python)
     public async Task ScriptEvalEx_gives_a_dual_as_its_numbers_and_its_texts()
     {
         var answer = await python.Client.EvaluateAsync(
-            "[f'{n:.0f} {s}' for n, s in zip(args[0][0], args[0][1])]", FunctionType.Tensor, DataType.String, OneDual,
+            "[f'{n:.0f} {s}' for n, s in zip(args[0][0], args[0][1])]", SseFunctionType.Tensor, SseDataType.String,
+            OneDual,
             Bundle([Dual(45000, "2023-03-15")]));
         var numbers = await python.Client.EvaluateAsync(
-            "args[0][0] * 2", FunctionType.Tensor, DataType.Numeric, OneDual, Bundle([Dual(2, "two")]));
+            "args[0][0] * 2", SseFunctionType.Tensor, SseDataType.Numeric, OneDual, Bundle([Dual(2, "two")]));
 
         Assert.Equal(["45000 2023-03-15"], answer.Strings());
         Assert.Equal([4], numbers.Numbers());
@@ -76,12 +79,12 @@ public sealed class PythonScriptTests(PythonHostFixture python)
     [Fact]
     public async Task ScriptAggrEx_and_ScriptAggrExStr_take_duals_and_numbers()
     {
-        (string, DataType)[] parameters = [("d", DataType.Dual), ("n", DataType.Numeric)];
+        (string, SseDataType)[] parameters = [("d", SseDataType.Dual), ("n", SseDataType.Numeric)];
         var number = await python.Client.EvaluateAsync(
-            "sum(args[0][0]) + sum(args[1])", FunctionType.Aggregation, DataType.Numeric, parameters,
+            "sum(args[0][0]) + sum(args[1])", SseFunctionType.Aggregation, SseDataType.Numeric, parameters,
             Bundle([DualAndNumber(1, "one", 10), DualAndNumber(2, "two", 20)]));
         var text = await python.Client.EvaluateAsync(
-            "','.join(args[0][1])", FunctionType.Aggregation, DataType.String, parameters,
+            "','.join(args[0][1])", SseFunctionType.Aggregation, SseDataType.String, parameters,
             Bundle([DualAndNumber(1, "one", 10), DualAndNumber(2, "two", 20)]));
 
         Assert.Equal([33], number.Numbers());
@@ -92,7 +95,7 @@ public sealed class PythonScriptTests(PythonHostFixture python)
     public async Task Statements_see_q_and_answer_qResult_as_in_the_pandas_example()
     {
         var answer = await python.Client.EvaluateAsync(
-            "total = q.a + q.b\nqResult = total * 2", FunctionType.Tensor, DataType.Numeric, TwoNumbers,
+            "total = q.a + q.b\nqResult = total * 2", SseFunctionType.Tensor, SseDataType.Numeric, TwoNumbers,
             Bundle([Numeric(1, 2), Numeric(3, 4)]));
 
         Assert.Equal([6, 14], answer.Numbers());
@@ -103,7 +106,7 @@ public sealed class PythonScriptTests(PythonHostFixture python)
     {
         var answer = await python.Client.EvaluateAsync(
             "qResult = [f'{p[0]:.0f}|{p[1]}|{s}|{n:.0f}' for p, s, n in zip(q.d, q.d_str, q.d_num)]",
-            FunctionType.Tensor, DataType.String, OneDual, Bundle([Dual(7, "seven")]));
+            SseFunctionType.Tensor, SseDataType.String, OneDual, Bundle([Dual(7, "seven")]));
 
         Assert.Equal(["7|seven|seven|7"], answer.Strings());
     }
@@ -112,13 +115,13 @@ public sealed class PythonScriptTests(PythonHostFixture python)
     public async Task Qlik_nulls_arrive_as_NaN_and_None_and_NaN_return_as_nulls()
     {
         var seen = await python.Client.EvaluateAsync(
-            "[1 if numpy.isnan(x) else 0 for x in args[0]]", FunctionType.Tensor, DataType.Numeric, OneNumber,
+            "[1 if numpy.isnan(x) else 0 for x in args[0]]", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber,
             Bundle([Numeric(double.NaN), Numeric(5)]));
         var numbers = await python.Client.EvaluateAsync(
-            "[None, float('nan'), 1]", FunctionType.Tensor, DataType.Numeric, OneNumber,
+            "[None, float('nan'), 1]", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber,
             Bundle([Numeric(1), Numeric(2), Numeric(3)]));
         var texts = await python.Client.EvaluateAsync(
-            "[None, 'x', 2.5]", FunctionType.Tensor, DataType.String, OneNumber,
+            "[None, 'x', 2.5]", SseFunctionType.Tensor, SseDataType.String, OneNumber,
             Bundle([Numeric(1), Numeric(2), Numeric(3)]));
 
         Assert.Equal([1, 0], seen.Numbers());
@@ -131,11 +134,11 @@ public sealed class PythonScriptTests(PythonHostFixture python)
     {
         var answer = await python.Client.EvaluateAsync(
             "qResult = pandas.DataFrame({'n': q.x * 2, 's': ['r' + str(int(v)) for v in q.x]})",
-            FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
+            SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
 
-        var table = Assert.IsType<TableDescription>(answer.Table);
+        var table = Assert.IsType<SseTableDescription>(answer.Table);
         Assert.Equal(["n", "s"], table.Fields.Select(f => f.Name));
-        Assert.Equal([DataType.Numeric, DataType.String], table.Fields.Select(f => f.DataType));
+        Assert.Equal([SseDataType.Numeric, SseDataType.String], table.Fields.Select(f => f.DataType));
         Assert.Equal([2, 4], answer.Numbers(0));
         Assert.Equal(["r1", "r2"], answer.Strings(1));
     }
@@ -150,9 +153,9 @@ public sealed class PythonScriptTests(PythonHostFixture python)
             + "table.fields.add(name='secondField', dataType=0)\n"
             + "qResult = q.values\n"
             + "tableDescription = True",
-            FunctionType.Tensor, DataType.Numeric, TwoNumbers, Bundle([Numeric(1, 2), Numeric(3, 4)]));
+            SseFunctionType.Tensor, SseDataType.Numeric, TwoNumbers, Bundle([Numeric(1, 2), Numeric(3, 4)]));
 
-        var table = Assert.IsType<TableDescription>(answer.Table);
+        var table = Assert.IsType<SseTableDescription>(answer.Table);
         Assert.Equal("Table1", table.Name);
         Assert.Equal(["firstField", "secondField"], table.Fields.Select(f => f.Name));
         Assert.Equal(["tag1", "tag2"], table.Fields[0].Tags);
@@ -164,13 +167,13 @@ public sealed class PythonScriptTests(PythonHostFixture python)
     public async Task A_script_error_reaches_Qlik_as_the_tracebacks_last_line()
     {
         var division = await FailsAsync(() => python.Client.EvaluateAsync(
-            "x = 1\nqResult = x / 0", FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)])));
+            "x = 1\nqResult = x / 0", SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)])));
         var syntax = await FailsAsync(() => python.Client.EvaluateAsync(
-            "qResult = (", FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)])));
+            "qResult = (", SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)])));
         var noResult = await FailsAsync(() => python.Client.EvaluateAsync(
-            "x = 1", FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)])));
+            "x = 1", SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)])));
         var text = await FailsAsync(() => python.Client.EvaluateAsync(
-            "['a']", FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)])));
+            "['a']", SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)])));
 
         Assert.Equal(StatusCode.InvalidArgument, division.StatusCode);
         Assert.Equal("ScriptEval: Python error: ZeroDivisionError: division by zero", division.Status.Detail);
@@ -185,7 +188,7 @@ public sealed class PythonScriptTests(PythonHostFixture python)
     public async Task An_aggregation_that_answers_several_values_fails_naming_the_count()
     {
         var error = await FailsAsync(() => python.Client.EvaluateAsync(
-            "args[0]", FunctionType.Aggregation, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)])));
+            "args[0]", SseFunctionType.Aggregation, SseDataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)])));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Equal(
@@ -197,10 +200,10 @@ public sealed class PythonScriptTests(PythonHostFixture python)
     {
         var first = await python.Client.EvaluateAsync(
             "import builtins, os\nbuiltins.leak = 1\nnumpy.leak = 2\nqResult = os.getpid()",
-            FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+            SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)]));
         var second = await python.Client.EvaluateAsync(
             "[hasattr(__import__('builtins'), 'leak') or hasattr(numpy, 'leak'), __import__('os').getpid()]",
-            FunctionType.Scalar, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+            SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)]));
 
         Assert.Equal(0, second.Numbers()[0]);
         Assert.NotEqual(first.Numbers()[0], second.Numbers()[1]);
@@ -213,7 +216,7 @@ public sealed class PythonScriptTests(PythonHostFixture python)
             b => Bundle(Enumerable.Range(b * 10_000, 10_000).Select(i => Numeric(i, 0.5)))).ToArray();
 
         var answer = await python.Client.EvaluateAsync(
-            "numpy.add(args[0], args[1])", FunctionType.Tensor, DataType.Numeric, TwoNumbers, bundles);
+            "numpy.add(args[0], args[1])", SseFunctionType.Tensor, SseDataType.Numeric, TwoNumbers, bundles);
 
         // The client takes at most 4 MiB a message, as Qlik's engine does.
         Assert.Equal(500_000, answer.Rows.Count);
@@ -222,17 +225,8 @@ public sealed class PythonScriptTests(PythonHostFixture python)
         Assert.Equal(499_999.5, answer.Numbers()[499_999]);
     }
 
-    private static Row Dual(double number, string text)
-    {
-        var row = new Row();
-        row.Duals.Add(new Qlik.Sse.Dual { NumData = number, StrData = text });
-        return row;
-    }
+    private static SseValue[] Dual(double number, string text) => [new SseDual(number, text)];
 
-    private static Row DualAndNumber(double number, string text, double other)
-    {
-        var row = Dual(number, text);
-        row.Duals.Add(new Qlik.Sse.Dual { NumData = other });
-        return row;
-    }
+    private static SseValue[] DualAndNumber(double number, string text, double other) =>
+        [new SseDual(number, text), other];
 }

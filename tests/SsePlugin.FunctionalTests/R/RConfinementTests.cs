@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
 using Grpc.Core;
-using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host.Security;
 using SsePlugin.Rserve;
 using SsePlugin.Server.Security;
+using SsePlugin.Testing;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
@@ -19,7 +19,7 @@ namespace SsePlugin.FunctionalTests.R;
 [Collection(ConfinedRHost.Name)]
 public sealed class RConfinementTests(ConfinedRHostFixture r)
 {
-    private static readonly (string, DataType)[] OneNumber = [("x", DataType.Numeric)];
+    private static readonly (string, SseDataType)[] OneNumber = [("x", SseDataType.Numeric)];
 
     [Fact]
     public async Task A_script_that_switches_the_reset_off_cannot_affect_later_calls() =>
@@ -30,7 +30,7 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     /// variables, options and the search path, on more calls than the pool has sessions; then checks that later calls
     /// see none of it.
     /// </summary>
-    internal static async Task SwitchingTheResetOffChangesNothingAsync(Connector.ConnectorClient client, int sessions)
+    internal static async Task SwitchingTheResetOffChangesNothingAsync(SseClient client, int sessions)
     {
         const string attack = """
             unlockBinding('reset', .sse); assign('reset', function() NULL, envir = .sse)
@@ -39,13 +39,13 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
             """;
         for (var i = 0; i < 2 * sessions; i++)
         {
-            await client.EvaluateAsync(attack, FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+            await client.EvaluateAsync(attack, SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]]));
         }
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 2 * sessions).Select(_ => client.EvaluateAsync(
             "exists('leak') + (Sys.getenv('SSE_LEAK') != '') + (!is.null(getOption('sse.leak'))) "
                 + "+ ('package:splines' %in% search()) + times10(1)",
-            FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]))));
+            SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]]))));
 
         Assert.All(answers, a => Assert.Equal([10], a.Numbers()));
     }
@@ -95,7 +95,7 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
                       sum(tools::pskill(as.integer(c(others, rserve)), 9L)))
                 """;
             var attacked = (await r.Client.EvaluateAsync(
-                attack, FunctionType.Scalar, DataType.String, [], Bundle([new Row()]))).Strings()[0]!.Split(' ');
+                attack, SseFunctionType.Scalar, SseDataType.String, [], Bundle([[]]))).Strings()[0]!.Split(' ');
             await File.WriteAllTextAsync(done, string.Empty);
 
             Assert.NotEqual(0u, rserveUser);
@@ -120,7 +120,7 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
         RequireRoot();
         var answer = await r.Client.EvaluateAsync(
             "as.numeric(system('setsid nohup sleep 300 > /dev/null 2>&1 < /dev/null & echo $!', intern = TRUE))",
-            FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+            SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]]));
         var escaped = (int)answer.Numbers()[0];
 
         try
@@ -144,10 +144,11 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     {
         RequireRoot();
         using var signals = new RSignals();
-        var headers = ScriptHeaders($"{signals.Started}; Sys.sleep(60); 1", FunctionType.Scalar, DataType.Numeric);
+        var headers = ScriptHeaders($"{signals.Started}; Sys.sleep(60); 1", SseFunctionType.Scalar,
+            SseDataType.Numeric);
         using var cancel = new CancellationTokenSource();
-        using var call = r.Client.EvaluateScript(headers, cancellationToken: cancel.Token);
-        await call.RequestStream.WriteAsync(Bundle([new Row()]));
+        using var call = r.Client.Connector.EvaluateScript(headers, cancellationToken: cancel.Token);
+        await call.RequestStream.WriteAsync(Bundle([[]]).Message);
         await call.RequestStream.CompleteAsync();
         var process = (await signals.StartedAsync(1)).Single();
 
@@ -165,7 +166,7 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
         var answer = await r.Client.EvaluateAsync(
             "f <- tempfile(); write.csv(data.frame(a = 1:3), f, row.names = FALSE); "
                 + "c(tempdir(), sum(read.csv(f)$a), format(file.info(tempdir())$mode))",
-            FunctionType.Tensor, DataType.String, OneNumber, Bundle([Numeric(1), Numeric(2), Numeric(3)]));
+            SseFunctionType.Tensor, SseDataType.String, OneNumber, Bundle([Numeric(1), Numeric(2), Numeric(3)]));
         var (temp, sum, mode) = (answer.Strings()[0], answer.Strings()[1], answer.Strings()[2]);
 
         Assert.Equal("6", sum);
@@ -185,7 +186,7 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
         var answer = await r.Client.EvaluateAsync(
             "d <- file.path(tempdir(), 'kept'); dir.create(d); writeLines('x', file.path(d, 'file')); "
                 + "Sys.chmod(d, '500'); writeLines('x', file.path(tempdir(), 'gone')); tempdir()",
-            FunctionType.Scalar, DataType.String, [], Bundle([new Row()]));
+            SseFunctionType.Scalar, SseDataType.String, [], Bundle([[]]));
         var temp = answer.Strings()[0];
 
         try
@@ -213,7 +214,7 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     /// of SsePlugin:Rserve:Address, and tries to open a session of its own there, past the host; then the host still
     /// serves.
     /// </summary>
-    private static async Task CannotReachRserveAsync(Connector.ConnectorClient client, int addressPort)
+    private static async Task CannotReachRserveAsync(SseClient client, int addressPort)
     {
         RequireRoot();
         var attack = $$"""
@@ -230,9 +231,9 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
             """;
 
         var attacked = (await client.EvaluateAsync(
-            attack, FunctionType.Scalar, DataType.String, [], Bundle([new Row()]))).Strings()[0]!.Split(' ');
+            attack, SseFunctionType.Scalar, SseDataType.String, [], Bundle([[]]))).Strings()[0]!.Split(' ');
         var after = await client.EvaluateAsync(
-            "1 + 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+            "1 + 1", SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]]));
 
         Assert.Equal(["0", "FALSE"], attacked[..2]);
         Assert.True(int.Parse(attacked[2], CultureInfo.InvariantCulture) >= 1, "The script found no Rserve socket.");
@@ -263,7 +264,7 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
             log.AddTo);
 
         var answer = await host.Client.EvaluateAsync(
-            "system('id -un', intern = TRUE)", FunctionType.Scalar, DataType.String, [], Bundle([new Row()]));
+            "system('id -un', intern = TRUE)", SseFunctionType.Scalar, SseDataType.String, [], Bundle([[]]));
         var warning = await log.WaitForAsync("R calls are not isolated", "IsolationIdBase is 0", "\"nobody\"");
 
         Assert.Equal(["nobody"], answer.Strings());
@@ -321,7 +322,7 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
                 + $"inherits(try(readLines('{plugin}/{CertificateSide.Plugin.KeyFile}'), silent = TRUE), 'try-error'))";
 
             var answer = await r.Client.EvaluateAsync(
-                script, FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
+                script, SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
 
             Assert.Equal([1, 1], answer.Numbers());
         }
@@ -338,7 +339,7 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
         var answer = await r.Client.EvaluateAsync(
             "as.numeric(c(system('sleep 300 > /dev/null 2>&1 & echo $!', intern = TRUE), "
                 + "parallel::mcparallel(Sys.sleep(300))$pid))",
-            FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
+            SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
         var processes = answer.Numbers().Select(pid => (int)pid).ToList();
 
         try
@@ -382,9 +383,9 @@ public sealed class RConfinementTests(ConfinedRHostFixture r)
     }
 
     /// <summary>Runs a script as a scalar function of no parameters and returns its number.</summary>
-    internal static async Task<double> ScalarAsync(Connector.ConnectorClient client, string script) =>
-        (await client.EvaluateAsync(script, FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])))
-            .Numbers()[0];
+    internal static async Task<double> ScalarAsync(SseClient client, string script) =>
+        (await client.EvaluateAsync(script, SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]])))
+            .EnsureSucceeded().Numbers()[0];
 }
 
 /// <summary>A host that runs Rserve itself, with an init script, two sessions and a 1 GB limit per R process.</summary>
@@ -392,7 +393,7 @@ public sealed class ConfinedRHostFixture : IAsyncLifetime
 {
     private TestHost? _host;
 
-    internal Connector.ConnectorClient Client => _host!.Client;
+    internal SseClient Client => _host!.Client;
 
     /// <summary>Gets the port of SsePlugin:Rserve:Address, which Rserve does not listen on (it has a socket).</summary>
     public int RservePort { get; } = RserveProcess.FreeLoopbackPort();

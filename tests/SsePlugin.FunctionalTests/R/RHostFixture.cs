@@ -1,5 +1,6 @@
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Rserve;
+using SsePlugin.Testing;
 
 namespace SsePlugin.FunctionalTests.R;
 
@@ -13,7 +14,7 @@ public sealed class RHostFixture : IAsyncLifetime
 
     public RserveProcess Rserve { get; private set; } = null!;
 
-    internal Qlik.Sse.Connector.ConnectorClient Client => _host!.Client;
+    internal SseClient Client => _host!.Client;
 
     public async Task InitializeAsync()
     {

@@ -2,6 +2,8 @@ using Grpc.Core;
 using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Rserve;
+using SsePlugin.Testing;
+
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests.R;
@@ -12,15 +14,16 @@ namespace SsePlugin.FunctionalTests.R;
 [Collection(SharedRHost.Name)]
 public sealed class RScriptTests(RHostFixture r)
 {
-    private static readonly (string, DataType)[] TwoNumbers = [("a", DataType.Numeric), ("b", DataType.Numeric)];
-    private static readonly (string, DataType)[] OneNumber = [("x", DataType.Numeric)];
-    private static readonly (string, DataType)[] OneText = [("s", DataType.String)];
+    private static readonly (string, SseDataType)[] TwoNumbers =
+        [("a", SseDataType.Numeric), ("b", SseDataType.Numeric)];
+    private static readonly (string, SseDataType)[] OneNumber = [("x", SseDataType.Numeric)];
+    private static readonly (string, SseDataType)[] OneText = [("s", SseDataType.String)];
 
     [Fact]
     public async Task ScriptEval_adds_the_columns_of_q_in_row_order_across_bundles()
     {
         var answer = await r.Client.EvaluateAsync(
-            "q$a + q$b", FunctionType.Tensor, DataType.Numeric, TwoNumbers,
+            "q$a + q$b", SseFunctionType.Tensor, SseDataType.Numeric, TwoNumbers,
             Bundle([Numeric(1, 2), Numeric(3, 4)]), Bundle([Numeric(-1, 1)]));
 
         Assert.Equal([3, 7, 0], answer.Numbers());
@@ -30,12 +33,12 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task Qlik_nulls_arrive_as_NA_and_R_NA_and_NaN_return_as_nulls()
     {
         var seen = await r.Client.EvaluateAsync(
-            "ifelse(is.na(q$x), ifelse(is.nan(q$x), 2, 1), 0)", FunctionType.Tensor, DataType.Numeric, OneNumber,
+            "ifelse(is.na(q$x), ifelse(is.nan(q$x), 2, 1), 0)", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber,
             Bundle([Numeric(double.NaN), Numeric(5)]));
         var returned = await r.Client.EvaluateAsync(
             "c(NA, NaN, 1)",
-            FunctionType.Tensor,
-            DataType.Numeric,
+            SseFunctionType.Tensor,
+            SseDataType.Numeric,
             OneNumber,
             Bundle([Numeric(1), Numeric(2), Numeric(3)]));
 
@@ -48,8 +51,8 @@ public sealed class RScriptTests(RHostFixture r)
     {
         var answer = await r.Client.EvaluateAsync(
             "c(paste0(q$s[1], '!'), as.character(nchar(q$s[1])), q$s[2], NA)",
-            FunctionType.Tensor,
-            DataType.String,
+            SseFunctionType.Tensor,
+            SseDataType.String,
             OneText,
             Bundle([Text("Zürich"), Text(""), Text("x"), Text("y")]));
 
@@ -59,10 +62,10 @@ public sealed class RScriptTests(RHostFixture r)
     [Fact]
     public async Task A_dual_parameter_gives_its_number_and_its_text_as_name_str()
     {
-        var row = new Row();
-        row.Duals.Add(new Dual { NumData = 45000, StrData = "2023-03-15" });
+        SseValue[] row = [new SseDual(45000, "2023-03-15")];
         var answer = await r.Client.EvaluateAsync(
-            "paste(q$d, q$d_str)", FunctionType.Tensor, DataType.String, [("d", DataType.Dual)], Bundle([row]));
+            "paste(q$d, q$d_str)", SseFunctionType.Tensor, SseDataType.String, [("d", SseDataType.Dual)],
+            Bundle([row]));
 
         Assert.Equal(["45000 2023-03-15"], answer.Strings());
     }
@@ -71,13 +74,13 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task Logicals_integers_and_numbers_for_text_functions_are_converted()
     {
         var logicals = await r.Client.EvaluateAsync(
-            "c(TRUE, FALSE, NA)", FunctionType.Tensor, DataType.Numeric, OneNumber,
+            "c(TRUE, FALSE, NA)", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber,
             Bundle([Numeric(1), Numeric(2), Numeric(3)]));
         var integers = await r.Client.EvaluateAsync(
-            "c(1L, NA_integer_, -7L)", FunctionType.Tensor, DataType.Numeric, OneNumber,
+            "c(1L, NA_integer_, -7L)", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber,
             Bundle([Numeric(1), Numeric(2), Numeric(3)]));
         var asText = await r.Client.EvaluateAsync(
-            "q$x / 4", FunctionType.Tensor, DataType.String, OneNumber, Bundle([Numeric(1), Numeric(8)]));
+            "q$x / 4", SseFunctionType.Tensor, SseDataType.String, OneNumber, Bundle([Numeric(1), Numeric(8)]));
 
         Assert.Equal([1, 0, double.NaN], logicals.Numbers());
         Assert.Equal([1, double.NaN, -7], integers.Numbers());
@@ -89,8 +92,8 @@ public sealed class RScriptTests(RHostFixture r)
     {
         var answer = await r.Client.EvaluateAsync(
             "factor(ifelse(q$x > 1, 'big', 'small'))",
-            FunctionType.Tensor,
-            DataType.String,
+            SseFunctionType.Tensor,
+            SseDataType.String,
             OneNumber,
             Bundle([Numeric(0), Numeric(5)]));
 
@@ -103,12 +106,13 @@ public sealed class RScriptTests(RHostFixture r)
         var answer = await r.Client.EvaluateAsync(
             "data.frame(n = q$x * 2, s = paste0('r', q$x), f = factor(c('a', 'b')), d = as.Date('2024-01-31') + q$x, "
             + "stringsAsFactors = FALSE)",
-            FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
+            SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
 
-        var table = Assert.IsType<TableDescription>(answer.Table);
+        var table = Assert.IsType<SseTableDescription>(answer.Table);
         Assert.Equal(["n", "s", "f", "d"], table.Fields.Select(f => f.Name));
         Assert.Equal(
-            [DataType.Numeric, DataType.String, DataType.String, DataType.Dual], table.Fields.Select(f => f.DataType));
+            [SseDataType.Numeric, SseDataType.String, SseDataType.String, SseDataType.Dual],
+            table.Fields.Select(f => f.DataType));
         Assert.Equal([2, 4], answer.Numbers(0));
         Assert.Equal(["r1", "r2"], answer.Strings(1));
         Assert.Equal(["a", "b"], answer.Strings(2));
@@ -120,7 +124,7 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task An_aggregation_answers_one_value()
     {
         var answer = await r.Client.EvaluateAsync(
-            "sum(q$x, na.rm = TRUE)", FunctionType.Aggregation, DataType.Numeric, OneNumber,
+            "sum(q$x, na.rm = TRUE)", SseFunctionType.Aggregation, SseDataType.Numeric, OneNumber,
             Bundle([Numeric(1), Numeric(double.NaN)]), Bundle([Numeric(4)]));
 
         Assert.Equal([5], answer.Numbers());
@@ -131,11 +135,12 @@ public sealed class RScriptTests(RHostFixture r)
     {
         for (var i = 0; i < 8; i++)
         {
-            await r.Client.EvaluateAsync("q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]));
+            await r.Client.EvaluateAsync("q$x", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber,
+                Bundle([Numeric(i)]));
         }
 
         var answer = await r.Client.EvaluateAsync(
-            "ncol(q) + exists('x', inherits = FALSE)", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+            "ncol(q) + exists('x', inherits = FALSE)", SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]]));
 
         Assert.Equal([0], answer.Numbers());
     }
@@ -147,16 +152,17 @@ public sealed class RScriptTests(RHostFixture r)
         for (var i = 0; i < 8; i++)
         {
             await r.Client.EvaluateAsync(
-                "secret <- q$x; leak <<- q$x; assign('planted', 1, envir = globalenv()); secret", FunctionType.Tensor,
-                DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+                "secret <- q$x; leak <<- q$x; assign('planted', 1, envir = globalenv()); secret",
+                SseFunctionType.Tensor,
+                SseDataType.Numeric, OneNumber, Bundle([Numeric(1)]));
         }
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => r.Client.EvaluateAsync(
             "exists('secret') + exists('leak') + exists('planted') + exists('.sse.call')",
-            FunctionType.Scalar,
-            DataType.Numeric,
+            SseFunctionType.Scalar,
+            SseDataType.Numeric,
             [],
-            Bundle([new Row()]))));
+            Bundle([[]]))));
 
         Assert.All(answers, a => Assert.Equal([0], a.Numbers()));
     }
@@ -178,11 +184,11 @@ public sealed class RScriptTests(RHostFixture r)
         for (var i = 0; i < 8; i++)
         {
             await r.Client.EvaluateAsync(
-                $"{change}; 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+                $"{change}; 1", SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]]));
         }
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
-            r.Client.EvaluateAsync(probe, FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]))));
+            r.Client.EvaluateAsync(probe, SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]]))));
 
         Assert.All(answers, a => Assert.Equal([expected], a.Numbers()));
     }
@@ -229,12 +235,13 @@ public sealed class RScriptTests(RHostFixture r)
     {
         var error = await FailsAsync(
             () => r.Client.EvaluateAsync(
-                ".sse <<- NULL; 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
+                ".sse <<- NULL; 1", SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]])));
         var also = await FailsAsync(
             () => r.Client.EvaluateAsync(
-                ".sse$run <- function() 42; 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
+                ".sse$run <- function() 42; 1", SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]])));
         var answers = await Task.WhenAll(Enumerable.Range(1, 8).Select(i =>
-            r.Client.EvaluateAsync("q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
+            r.Client.EvaluateAsync("q$x", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber,
+                Bundle([Numeric(i)]))));
 
         Assert.Contains("locked binding", error.Status.Detail);
         Assert.Contains("locked", also.Status.Detail);
@@ -247,7 +254,7 @@ public sealed class RScriptTests(RHostFixture r)
         var answer = await r.Client.EvaluateAsync(
             "data.frame(t = as.POSIXct('2024-01-01 10:30', tz = 'Europe/Berlin') + c(0, 60), l = I(list(1, c('x', "
             + "'y'))), d = as.Date(c(NA, Inf)))",
-            FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
+            SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)]));
 
         Assert.Equal(["2024-01-01 10:30:00", "2024-01-01 10:31:00"], answer.Strings(0));
         Assert.Equal(45292 + (10.5 / 24), answer.Numbers(0)[0], 1e-9);
@@ -260,7 +267,7 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task Windows_line_breaks_in_a_script_work()
     {
         var answer = await r.Client.EvaluateAsync(
-            "y <- q$x * 2\r\ny + 1\r\n", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+            "y <- q$x * 2\r\ny + 1\r\n", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)]));
 
         Assert.Equal([3], answer.Numbers());
     }
@@ -271,8 +278,8 @@ public sealed class RScriptTests(RHostFixture r)
         var answers = await Task.WhenAll(Enumerable.Range(1, 4).Select(i =>
             r.Client.EvaluateAsync(
                 "times10(q$x) + (f == 'kept')",
-                FunctionType.Tensor,
-                DataType.Numeric,
+                SseFunctionType.Tensor,
+                SseDataType.Numeric,
                 OneNumber,
                 Bundle([Numeric(i)]))));
 
@@ -290,9 +297,9 @@ public sealed class RScriptTests(RHostFixture r)
     {
         var error = await FailsAsync(
             () => r.Client.EvaluateAsync(
-                script, FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)])));
+                script, SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(1), Numeric(2)])));
         var after = await r.Client.EvaluateAsync(
-            "q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(7)]));
+            "q$x", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(7)]));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains(message, error.Status.Detail);
@@ -311,9 +318,9 @@ public sealed class RScriptTests(RHostFixture r)
 
         // A forecast of two values for a chart of four rows, as the R plugin's time-series app makes.
         var forecast = await host.Client.EvaluateAsync(
-            "c(10, 20)", FunctionType.Tensor, DataType.Numeric, OneNumber, rows);
+            "c(10, 20)", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, rows);
         var refused = await FailsAsync(() =>
-            strict.Client.EvaluateAsync("c(10, 20)", FunctionType.Tensor, DataType.Numeric, OneNumber, rows));
+            strict.Client.EvaluateAsync("c(10, 20)", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, rows));
 
         Assert.Equal([10, 20], forecast.Numbers());
         await log.WaitForAsync("ScriptEval", "the R script returned 2 values for 4 rows; they were sent as they are");
@@ -327,9 +334,9 @@ public sealed class RScriptTests(RHostFixture r)
     {
         var answer = await r.Client.EvaluateAsync(
             "paste(paste(names(q), collapse = ','), q$arg0, q$Sales, q$arg2, sep = ':')",
-            FunctionType.Aggregation,
-            DataType.String,
-            [("", DataType.String), ("Sales", DataType.String), ("", DataType.String)],
+            SseFunctionType.Aggregation,
+            SseDataType.String,
+            [("", SseDataType.String), ("Sales", SseDataType.String), ("", SseDataType.String)],
             Bundle([Text("a", "b", "c")]));
 
         Assert.Equal(["arg0,Sales,arg2:a:b:c"], answer.Strings());
@@ -339,9 +346,10 @@ public sealed class RScriptTests(RHostFixture r)
     public async Task Text_R_cannot_hold_is_refused_with_a_clear_message()
     {
         var error = await FailsAsync(
-            () => r.Client.EvaluateAsync("q$s", FunctionType.Tensor, DataType.String, OneText, Bundle([Text("a\0b")])));
+            () => r.Client.EvaluateAsync("q$s", SseFunctionType.Tensor, SseDataType.String, OneText,
+            Bundle([Text("a\0b")])));
         var after = await r.Client.EvaluateAsync(
-            "q$s", FunctionType.Tensor, DataType.String, OneText, Bundle([Text("ab")]));
+            "q$s", SseFunctionType.Tensor, SseDataType.String, OneText, Bundle([Text("ab")]));
 
         Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
         Assert.Contains("cannot be given to R", error.Status.Detail);
@@ -369,9 +377,10 @@ public sealed class RScriptTests(RHostFixture r)
     {
         var error = await FailsAsync(
             () => r.Client.EvaluateAsync(
-                "Sys.sleep(60); 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()])));
+                "Sys.sleep(60); 1", SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]])));
         var answers = await Task.WhenAll(Enumerable.Range(1, 4).Select(i =>
-            r.Client.EvaluateAsync("q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
+            r.Client.EvaluateAsync("q$x", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber,
+                Bundle([Numeric(i)]))));
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         Assert.Contains("longer than the 10 s allowed", error.Status.Detail);
@@ -389,7 +398,7 @@ public sealed class RScriptTests(RHostFixture r)
         // Queued 5 s behind the four sessions' calls, which hold every session until released, then 6 s of R: more
         // than the 10 s limit in all, each part 4 s under it. (The 5 s are what is tested: time passing in the queue.)
         var queued = r.Client.EvaluateAsync(
-            "Sys.sleep(6); q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(5)]));
+            "Sys.sleep(6); q$x", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(5)]));
         await Task.Delay(TimeSpan.FromSeconds(5));
         signals.Release();
         await Task.WhenAll(busy);
@@ -413,15 +422,16 @@ public sealed class RScriptTests(RHostFixture r)
             { "qlik-scriptrequestheader-bin", Google.Protobuf.MessageExtensions.ToByteArray(header) },
         };
         using var cancel = new CancellationTokenSource();
-        using var call = r.Client.EvaluateScript(headers, cancellationToken: cancel.Token);
-        await call.RequestStream.WriteAsync(Bundle([new Row()]));
+        using var call = r.Client.Connector.EvaluateScript(headers, cancellationToken: cancel.Token);
+        await call.RequestStream.WriteAsync(Bundle([[]]).Message);
         await call.RequestStream.CompleteAsync();
         await signals.StartedAsync(1);
         await cancel.CancelAsync();
 
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
         var answers = await Task.WhenAll(Enumerable.Range(1, 4).Select(i =>
-            r.Client.EvaluateAsync("q$x", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(i)]))));
+            r.Client.EvaluateAsync("q$x", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber,
+                Bundle([Numeric(i)]))));
 
         Assert.Equal(StatusCode.Cancelled, error.StatusCode);
         Assert.Equal([1, 2, 3, 4], answers.Select(a => a.Numbers()[0]));
@@ -434,7 +444,7 @@ public sealed class RScriptTests(RHostFixture r)
             b => Bundle(Enumerable.Range(b * 10_000, 10_000).Select(i => Numeric(i, 1)))).ToArray();
 
         var answer = await r.Client.EvaluateAsync(
-            "q$a + q$b", FunctionType.Tensor, DataType.Numeric, TwoNumbers, bundles);
+            "q$a + q$b", SseFunctionType.Tensor, SseDataType.Numeric, TwoNumbers, bundles);
 
         Assert.Equal(1_000_000, answer.Rows.Count);
         Assert.Equal(1, answer.Numbers()[0]);
@@ -454,13 +464,13 @@ public sealed class RScriptTests(RHostFixture r)
             .ToArray();
 
         var tooManyColumns = await FailsAsync(() => own.Client.EvaluateAsync(
-            "sum(nchar(q$s))", FunctionType.Aggregation, DataType.Numeric, OneText, columns));
+            "sum(nchar(q$s))", SseFunctionType.Aggregation, SseDataType.Numeric, OneText, columns));
         // 80 MB of text that R holds, but not also in the buffer Rserve sends it from.
         var tooLargeAnswer = await FailsAsync(() => own.Client.EvaluateAsync(
-            "paste0(seq_along(q$s), strrep('x', 1e5))", FunctionType.Tensor, DataType.String, OneText,
+            "paste0(seq_along(q$s), strrep('x', 1e5))", SseFunctionType.Tensor, SseDataType.String, OneText,
             Bundle(Enumerable.Range(0, 800).Select(i => Text("a")))));
         var after = await own.Client.EvaluateAsync(
-            "sum(nchar(q$s))", FunctionType.Aggregation, DataType.Numeric, OneText, Bundle([Text("abc")]));
+            "sum(nchar(q$s))", SseFunctionType.Aggregation, SseDataType.Numeric, OneText, Bundle([Text("abc")]));
 
         Assert.All([tooManyColumns, tooLargeAnswer], error =>
         {
@@ -478,5 +488,5 @@ public sealed class RScriptTests(RHostFixture r)
     private async Task OpenTheFourSessionsAsync() => await Task.WhenAll(RunFour("Sys.sleep(0.3); q$x"));
 
     private Task<SseAnswer>[] RunFour(string script) => [.. Enumerable.Range(0, 4).Select(_ =>
-        r.Client.EvaluateAsync(script, FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)])))];
+        r.Client.EvaluateAsync(script, SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)])))];
 }

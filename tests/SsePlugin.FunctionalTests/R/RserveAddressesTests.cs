@@ -5,7 +5,6 @@ using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
-using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Rserve;
 using Xunit.Abstractions;
@@ -180,8 +179,9 @@ public sealed class RserveAddressesTests(ITestOutputHelper output)
     // The Rserve (process id) that served one call, which takes a fifth of a second.
     private static async Task<int> CallAsync(TestHost host)
     {
-        var answer = await host.Client.EvaluateAsync(
-            $"Sys.sleep(0.2); {RserveOfTheCall}", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+        var answer = (await host.Client.EvaluateAsync(
+            $"Sys.sleep(0.2); {RserveOfTheCall}", SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]])))
+            .EnsureSucceeded();
         return (int)answer.Numbers()[0];
     }
 

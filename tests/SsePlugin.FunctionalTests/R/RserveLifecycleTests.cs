@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using Grpc.Core;
-using Qlik.Sse;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Rserve;
+using SsePlugin.Testing;
+
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests.R;
@@ -13,7 +14,7 @@ namespace SsePlugin.FunctionalTests.R;
 /// </summary>
 public sealed class RserveLifecycleTests : IDisposable
 {
-    private static readonly (string, DataType)[] OneNumber = [("x", DataType.Numeric)];
+    private static readonly (string, SseDataType)[] OneNumber = [("x", SseDataType.Numeric)];
 
     private readonly string _folder = Directory.CreateTempSubdirectory("sseplugin-r-").FullName;
 
@@ -100,7 +101,7 @@ public sealed class RserveLifecycleTests : IDisposable
             rserve.Port, "--SsePlugin:Rserve:InitScript", $"source('{helpers.Replace('\\', '/')}')");
 
         var answer = await host.Client.EvaluateAsync(
-            "plus1(q$x)", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+            "plus1(q$x)", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)]));
 
         Assert.Equal([2], answer.Numbers());
     }
@@ -157,16 +158,16 @@ public sealed class RserveLifecycleTests : IDisposable
             "--SsePlugin:Connections:R:ScriptEngine", "r",
             "--SsePlugin:Connections:R:FunctionsFile", file);
         var clients = host.Addresses.Select(a => host.Connect(null, a)).ToList();
-        var capabilities = await Task.WhenAll(clients.Select(c => c.GetCapabilitiesAsync(new Empty()).ResponseAsync));
+        var capabilities = await Task.WhenAll(clients.Select(c => c.GetCapabilitiesAsync()));
         var (javaScript, rConnection) = capabilities[0].Functions.Any(
             f => f.Name == "ConcatStringsTensor") ? (clients[1], clients[0]) : (clients[0], clients[1]);
 
         var concat = await rConnection.ExecuteAsync(0, Bundle([Text("a", "b"), Text("c", "d")]));
         var sum = await rConnection.ExecuteAsync(1, Bundle([Numeric(1), Numeric(2)]));
         var rScript = await rConnection.EvaluateAsync(
-            "q$x * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(4)]));
+            "q$x * 2", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(4)]));
         var jsScript = await javaScript.EvaluateAsync(
-            "args[0] * 3", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(4)]));
+            "args[0] * 3", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(4)]));
 
         Assert.Equal(["a b", "c d"], concat.Strings());
         Assert.Equal([3], sum.Numbers());
@@ -187,7 +188,7 @@ public sealed class RserveLifecycleTests : IDisposable
                 "--script-engine", "r", "--rserve", $"127.0.0.1:{port}", "--start-rserve"))
         {
             var answer = await host.Client.EvaluateAsync(
-                "q$x * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(21)]));
+                "q$x * 2", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(21)]));
             (server, folder) = await ServerAsync(host.Client);
             Assert.Equal([42], answer.Numbers());
 
@@ -226,9 +227,9 @@ public sealed class RserveLifecycleTests : IDisposable
 
         // 500 MB on R's standard output (which Rserve and every R process share with the host), no line break.
         var written = await host.Client.EvaluateAsync(
-            "for (i in 1:50) cat(strrep('x', 1e7)); 1", FunctionType.Scalar, DataType.Numeric, [], Bundle([new Row()]));
+            "for (i in 1:50) cat(strrep('x', 1e7)); 1", SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]]));
         var after = await host.Client.EvaluateAsync(
-            "q$x * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(21)]));
+            "q$x * 2", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(21)]));
         var peak = PeakMegabytes(host.ProcessId);
 
         Assert.Equal([1], written.Numbers());
@@ -249,18 +250,18 @@ public sealed class RserveLifecycleTests : IDisposable
     private static async Task<double> Double(TestHost host, double x)
     {
         var answer = await host.Client.EvaluateAsync(
-            "q$x * 2", FunctionType.Tensor, DataType.Numeric, OneNumber, Bundle([Numeric(x)]));
-        return answer.Numbers()[0];
+            "q$x * 2", SseFunctionType.Tensor, SseDataType.Numeric, OneNumber, Bundle([Numeric(x)]));
+        return answer.EnsureSucceeded().Numbers()[0];
     }
 
     // Rserve forks an R process per connection: its parent (field 4 of /proc/PID/stat) is the Rserve server, whose
     // folder is its TMPDIR (the host alone can connect to it, by the socket there).
-    private static async Task<(int Process, string Folder)> ServerAsync(Connector.ConnectorClient client)
+    private static async Task<(int Process, string Folder)> ServerAsync(SseClient client)
     {
         var answer = (await client.EvaluateAsync(
             "paste(strsplit(sub('^.*[)] ', '', readLines('/proc/self/stat')), ' ')[[1]][2], Sys.getenv('TMPDIR'))",
-            FunctionType.Scalar, DataType.String, [],
-            Bundle([new Row()]))).Strings()[0]!.Split(' ', 2);
+            SseFunctionType.Scalar, SseDataType.String, [],
+            Bundle([[]]))).EnsureSucceeded().Strings()[0]!.Split(' ', 2);
         return (int.Parse(answer[0], CultureInfo.InvariantCulture), answer[1]);
     }
 

@@ -1,0 +1,46 @@
+namespace SsePlugin.Testing;
+
+/// <summary>A parameter of a script call: the name a Qlik author gives it (<c>Sales as s</c>) and its data
+/// type.</summary>
+/// <param name="Name">The name.</param>
+/// <param name="DataType">The data type.</param>
+public sealed record SseParameter(string Name, SseDataType DataType);
+
+/// <summary>
+/// A call of one of Qlik's script functions, as its <c>qlik-scriptrequestheader-bin</c> header tells the plugin: the
+/// script, the function type, the return type and the parameters.
+/// </summary>
+/// <param name="Script">The script text, e.g. <c>args[0] + args[1]</c>.</param>
+/// <param name="FunctionType">Scalar or tensor (per row) or aggregation (one answer).</param>
+/// <param name="ReturnType">Numeric or string.</param>
+/// <param name="Parameters">The parameters, in order.</param>
+public sealed record SseScript(
+    string Script, SseFunctionType FunctionType, SseDataType ReturnType, IReadOnlyList<SseParameter> Parameters)
+{
+    /// <summary>
+    /// <c>ScriptEval(script, ...)</c>: numeric parameters, a number per row. Its parameters are named as Qlik names
+    /// fields passed without <c>as</c>: by the given names.
+    /// </summary>
+    /// <param name="script">The script.</param>
+    /// <param name="parameters">The parameters' names.</param>
+    /// <returns>The call.</returns>
+    public static SseScript Eval(string script, params string[] parameters) =>
+        new(script, SseFunctionType.Tensor, SseDataType.Numeric, Named(parameters, SseDataType.Numeric));
+
+    /// <summary><c>ScriptEvalStr(script, ...)</c>: string parameters, a text per row.</summary>
+    /// <param name="script">The script.</param>
+    /// <param name="parameters">The parameters' names.</param>
+    /// <returns>The call.</returns>
+    public static SseScript EvalStr(string script, params string[] parameters) =>
+        new(script, SseFunctionType.Tensor, SseDataType.String, Named(parameters, SseDataType.String));
+
+    /// <summary><c>ScriptAggr(script, ...)</c>: numeric parameters, one number for all rows.</summary>
+    /// <param name="script">The script.</param>
+    /// <param name="parameters">The parameters' names.</param>
+    /// <returns>The call.</returns>
+    public static SseScript Aggr(string script, params string[] parameters) =>
+        new(script, SseFunctionType.Aggregation, SseDataType.Numeric, Named(parameters, SseDataType.Numeric));
+
+    private static SseParameter[] Named(string[] names, SseDataType type) =>
+        [.. names.Select(name => new SseParameter(name, type))];
+}
