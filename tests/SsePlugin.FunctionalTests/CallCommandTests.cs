@@ -39,7 +39,7 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) 
     public async Task Csv_columns_go_to_the_parameters_by_name_or_else_by_position()
     {
         var folder = Directory.CreateTempSubdirectory("sse-call-").FullName;
-        var byName = Csv(folder, "by-name.csv", "col2,COL1\n1,10\r\n2,\"20\"\n");
+        var byName = Csv(folder, "by-name.csv", "note,col2,COL1\nfirst,1,10\r\nsecond,2,\"20\"\n");
         var byPosition = Csv(folder, "by-position.csv", "a,b\n1,2\n");
         var duals = Csv(folder, "duals.csv", "value\n\"3|x, \"\"y\"\"\"\n");
         try

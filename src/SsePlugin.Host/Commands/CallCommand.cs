@@ -210,7 +210,8 @@ internal static class CallCommand
 
         return e.StatusCode switch
         {
-            StatusCode.Unavailable when request.Certs is null =>
+            // A TLS plugin called in plaintext ends the HTTP/2 connection: UNAVAILABLE or INTERNAL, as it happens.
+            StatusCode.Unavailable or StatusCode.Internal when request.Certs is null =>
                 $"Cannot call {endpoint} in plaintext: {e.Status.Detail} Fix: if the plugin runs with certificates, "
                 + "give --certs Qlik's certificate folder; the doctor tells which.",
             StatusCode.Cancelled or StatusCode.DeadlineExceeded =>
