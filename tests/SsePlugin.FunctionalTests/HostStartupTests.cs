@@ -82,7 +82,7 @@ public sealed class HostStartupTests
     [Theory]
     [InlineData("--prot: no such option. The options are --port, --bind,", "--prot", "50052")]
     [InlineData(
-        "'-p' is neither a command (certs, doctor) nor an option; write options as --name value (see --help).",
+        "'-p' is neither a command (certs, doctor, call) nor an option; write options as --name value (see --help).",
         "-p",
         "50052")]
     [InlineData("--certs needs a value.", "--certs")]

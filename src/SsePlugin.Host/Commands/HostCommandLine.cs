@@ -15,9 +15,9 @@ internal sealed record HostArguments(IReadOnlyDictionary<string, string?> Switch
 
 /// <summary>
 /// The executable's command line, with generated help (<c>--help</c>, <c>-h</c>, <c>-?</c>, <c>help</c>) and
-/// <c>--version</c>: the host's switches, any setting as <c>--Section:Key value</c>, and the <c>certs</c> and
-/// <c>doctor</c> commands. Switch names are read in any case, as configuration keys are; a switch given more than once
-/// counts with its last value; a mistake is told in one line.
+/// <c>--version</c>: the host's switches, any setting as <c>--Section:Key value</c>, and the <c>certs</c>,
+/// <c>doctor</c> and <c>call</c> commands. Switch names are read in any case, as configuration keys are; a switch given
+/// more than once counts with its last value; a mistake is told in one line.
 /// </summary>
 internal sealed class HostCommandLine
 {
@@ -60,6 +60,7 @@ internal sealed class HostCommandLine
             new VersionOption { Action = new PrintVersion() },
             CertsCommand.Create(),
             DoctorCommand.Create(),
+            CallCommand.Create(),
         };
         _root.SetAction((parsed, _) => SsePluginHost.RunAsync(Arguments(parsed)));
         AddSwitch("--port", "N", "port to listen on (default 50051; 0: any free port)", "SsePlugin:Port", WholeNumber);
@@ -202,6 +203,11 @@ internal sealed class HostCommandLine
     private static bool IsValue(string? argument) =>
         argument is not null && !argument.StartsWith("--", StringComparison.Ordinal);
 
+    // Whether a switch takes the value after it: always when the command has no arguments of its own (the parser
+    // would count them with the switch), else only true or false (call --json SumOfRows: the function's name).
+    private static bool TakesValue(Command command, string value) =>
+        command.Arguments.All(a => a.Hidden) || TrueOrFalse.Accepts(value);
+
     private static Command? Subcommand(Command command, string name) =>
         command.Subcommands.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
 
@@ -289,7 +295,7 @@ internal sealed class HostCommandLine
             {
                 mistake ??= $"{option.Name} needs a value" + (next is null ? "." : $"; {next} is an option.");
             }
-            else if (needsValue || (IsValue(next) && Subcommand(command, next!) is null))
+            else if (needsValue || (IsValue(next) && Subcommand(command, next!) is null && TakesValue(command, next!)))
             {
                 // A value that names a command stays the switch's value.
                 var value = args[++i];
@@ -336,7 +342,7 @@ internal sealed class HostCommandLine
             var token = tokens[i].Value;
             if (!token.StartsWith("--", StringComparison.Ordinal))
             {
-                yield return $"'{token}' is neither a command (certs, doctor) nor an option; "
+                yield return $"'{token}' is neither a command (certs, doctor, call) nor an option; "
                     + "write options as --name value (see --help).";
                 continue;
             }
