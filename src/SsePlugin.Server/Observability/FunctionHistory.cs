@@ -70,7 +70,8 @@ internal sealed class FunctionHistory
                 // The current bucket has run for part of its seconds only.
                 var seconds = bucket == now ? (unixSeconds % BucketSeconds) + 1 : BucketSeconds;
                 series.Times[i] = bucket * BucketSeconds;
-                series.CallsPerSecond[i] = current ? Math.Round((double)_calls[slot] / seconds, 2) : 0;
+                series.Calls[i] = current ? _calls[slot] : 0;
+                series.CallsPerSecond[i] = Math.Round((double)series.Calls[i] / seconds, 2);
                 series.Errors[i] = current ? _errors[slot] : 0;
                 if (current && _calls[slot] > 0)
                 {
@@ -111,6 +112,8 @@ internal sealed class FunctionSeries(string connection, string function, int len
     public string Function { get; } = function;
 
     public long[] Times { get; } = new long[length];
+
+    public int[] Calls { get; } = new int[length];
 
     public double[] CallsPerSecond { get; } = new double[length];
 

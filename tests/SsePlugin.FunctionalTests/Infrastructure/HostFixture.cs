@@ -3,8 +3,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Qlik.Sse;
 using SsePlugin.Host;
+using SsePlugin.Server.Hosting;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
 
@@ -14,10 +16,11 @@ public sealed class TestHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly List<GrpcChannel> _channels = [];
 
-    private TestHost(WebApplication app, IReadOnlyList<Uri> addresses)
+    private TestHost(WebApplication app, IReadOnlyList<Uri> addresses, Uri? adminAddress)
     {
         _app = app;
         Addresses = addresses;
+        AdminAddress = adminAddress;
         Client = Connect(handler: null);
     }
 
@@ -29,6 +32,12 @@ public sealed class TestHost : IAsyncDisposable
 
     /// <summary>Gets the address of every port the host listens on, one per analytic connection.</summary>
     public IReadOnlyList<Uri> Addresses { get; }
+
+    /// <summary>Gets the admin endpoint's address (status page, <c>/metrics</c>); none when it is off.</summary>
+    public Uri? AdminAddress { get; }
+
+    /// <summary>Gets the host's services.</summary>
+    public IServiceProvider Services => _app.Services;
 
     /// <summary>Gets a client of <see cref="Address"/>.</summary>
     internal Connector.ConnectorClient Client { get; }
@@ -50,8 +59,12 @@ public sealed class TestHost : IAsyncDisposable
             });
         SsePluginHost.Announce(app);
         await app.StartAsync();
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
-        return new TestHost(app, addresses.Select(a => new Uri(a)).ToList());
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .Select(a => new Uri(a)).ToList();
+        // Kestrel lists the admin endpoint after the analytic connections.
+        return app.Services.GetRequiredService<IOptions<SsePluginOptions>>().Value.Admin.Enabled
+            ? new TestHost(app, addresses[..^1], addresses[^1])
+            : new TestHost(app, addresses, adminAddress: null);
     }
 
     /// <summary>
