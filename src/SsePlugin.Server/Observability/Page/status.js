@@ -79,8 +79,9 @@ function describeConnection(connection) {
   return box;
 }
 
-function chartOptions(names, dashedFrom) {
-  const width = Math.max(320, Math.min(460, (document.querySelector("main").clientWidth - 60) / 3));
+// Latency has a point only where calls ended: its points are drawn, as lines alone would hide a lone one.
+function chartOptions(names, dashedFrom, points) {
+  const width = Math.max(320, Math.min(460, (document.querySelector("main").clientWidth - 110) / 3));
   return {
     width, height: 220,
     scales: { x: { time: true } },
@@ -91,6 +92,7 @@ function chartOptions(names, dashedFrom) {
       dash: dashedFrom && i >= dashedFrom ? [4, 4] : undefined,
       width: 1.5,
       spanGaps: false,
+      points: { show: !!points, size: 4 },
     }))],
   };
 }
@@ -114,14 +116,14 @@ function drawCharts(series) {
     }
     charts.calls = new uPlot(chartOptions(names), data.calls, document.getElementById("chart-calls"));
     charts.latency = new uPlot(chartOptions([...names.map(n => `${n} p50`), ...names.map(n => `${n} p99`)],
-      names.length), data.latency, document.getElementById("chart-latency"));
+      names.length, true), data.latency, document.getElementById("chart-latency"));
     charts.errors = new uPlot(chartOptions(names), data.errors, document.getElementById("chart-errors"));
   } else {
     for (const name of Object.keys(charts)) charts[name].setData(data[name]);
   }
   // For tests and for the curious: how many calls the charts hold.
   document.getElementById("chart-calls").dataset.calls =
-    String(series.reduce((sum, s) => sum + s.callsPerSecond.reduce((a, b) => a + b, 0), 0));
+    String(series.reduce((sum, s) => sum + s.calls.reduce((a, b) => a + b, 0), 0));
 }
 
 function drawErrors(errors) {
@@ -138,8 +140,8 @@ let connectionsKey = "";
 function draw(status) {
   document.getElementById("version").textContent = status.version;
   const uptime = Math.round((new Date(status.now) - new Date(status.started)) / 60000);
-  document.getElementById("summary").textContent = `on ${status.machine} · up ${uptime} min · ${status.inFlight} calls `
-    + `in flight (limit ${status.maxConcurrentCalls || "none"}) · updated ${new Date().toLocaleTimeString()}`
+  document.getElementById("summary").textContent = `on ${status.machine} · up ${uptime} min · `
+    + `${status.inFlight} calls in flight (limit ${status.maxConcurrentCalls || "none"}) · updated ${new Date().toLocaleTimeString()}`
     + (status.metricsEnabled ? "" : " · metrics off (SsePlugin:Metrics:Enabled)");
   const key = JSON.stringify(status.connections);
   if (key !== connectionsKey) {
