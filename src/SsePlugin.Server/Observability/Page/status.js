@@ -141,7 +141,8 @@ function draw(status) {
   document.getElementById("version").textContent = status.version;
   const uptime = Math.round((new Date(status.now) - new Date(status.started)) / 60000);
   document.getElementById("summary").textContent = `on ${status.machine} · up ${uptime} min · `
-    + `${status.inFlight} calls in flight (limit ${status.maxConcurrentCalls || "none"}) · updated ${new Date().toLocaleTimeString()}`
+    + `${status.inFlight} calls in flight (limit ${status.maxConcurrentCalls || "none"}) · `
+    + `updated ${new Date().toLocaleTimeString()}`
     + (status.metricsEnabled ? "" : " · metrics off (SsePlugin:Metrics:Enabled)");
   const key = JSON.stringify(status.connections);
   if (key !== connectionsKey) {
