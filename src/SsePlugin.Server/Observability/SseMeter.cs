@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace SsePlugin.Server.Observability;
@@ -15,6 +16,8 @@ internal static class SseMeter
     private static readonly Meter Meter = new(Name, typeof(SseMeter).Assembly.GetName().Version?.ToString());
 
     private static long _inFlight;
+
+    private static long _javaScriptWaiting;
 
     /// <summary>Gets the calls that ended, by RPC, function, connection and status.</summary>
     public static Counter<long> Calls { get; } = Meter.CreateCounter<long>(
@@ -43,7 +46,7 @@ internal static class SseMeter
     public static Counter<long> CallsRefused { get; } = Meter.CreateCounter<long>(
         "sseplugin.calls.refused", "{call}", "Calls refused because SsePlugin:MaxConcurrentCalls were running.");
 
-    /// <summary>Gets the JavaScript calls' waits for a processor.</summary>
+    /// <summary>Gets the JavaScript calls' waits for a processor, when every processor was taken.</summary>
     public static Histogram<double> JavaScriptWait { get; } = Meter.CreateHistogram<double>(
         "sseplugin.javascript.wait.duration", "s", "How long JavaScript calls waited for a processor.");
 
@@ -70,20 +73,52 @@ internal static class SseMeter
     /// <summary>Counts a call out.</summary>
     public static void CallEnded() => Interlocked.Decrement(ref _inFlight);
 
-    /// <summary>Observes a number the host keeps, e.g. the R sessions busy, as a gauge.</summary>
-    /// <param name="name">The instrument's name.</param>
-    /// <param name="unit">Its unit.</param>
-    /// <param name="description">What it counts.</param>
-    /// <param name="observe">Reads the numbers, with their tags.</param>
-    public static void Observe(
-        string name, string unit, string description, Func<IEnumerable<Measurement<long>>> observe) =>
-        Meter.CreateObservableUpDownCounter(name, observe, unit, description);
+    /// <summary>Gets the R session pools of the hosts in this process, each reading its busy and idle sessions;
+    /// a pool adds itself when made and removes itself when disposed.</summary>
+    public static ConcurrentDictionary<object, Func<(int Busy, int Idle)>> RSessionPools { get; } = new();
+
+    /// <summary>Counts a JavaScript call in as waiting for a processor, until <see cref="JavaScriptWaitEnded"/>.
+    /// </summary>
+    public static void JavaScriptWaitStarted() => Interlocked.Increment(ref _javaScriptWaiting);
+
+    /// <summary>Counts a JavaScript call out of the wait, recording how long it waited.</summary>
+    /// <param name="seconds">How long it waited.</param>
+    public static void JavaScriptWaitEnded(double seconds)
+    {
+        Interlocked.Decrement(ref _javaScriptWaiting);
+        JavaScriptWait.Record(seconds);
+    }
 
     private static InstrumentAdvice<long> RowBuckets() => new()
     {
         HistogramBucketBoundaries = [0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000],
     };
 
-    static SseMeter() => Meter.CreateObservableUpDownCounter(
-        "sseplugin.calls.in_flight", () => InFlight, "{call}", "ExecuteFunction and EvaluateScript calls running.");
+    static SseMeter()
+    {
+        Meter.CreateObservableUpDownCounter(
+            "sseplugin.calls.in_flight", () => InFlight, "{call}", "ExecuteFunction and EvaluateScript calls running.");
+        Meter.CreateObservableUpDownCounter(
+            "sseplugin.javascript.waiting",
+            () => Volatile.Read(ref _javaScriptWaiting),
+            "{call}",
+            "JavaScript calls waiting for a processor: every processor runs a script.");
+        Meter.CreateObservableUpDownCounter("sseplugin.r.sessions", RSessions, "{session}", "R sessions, busy or idle.");
+    }
+
+    private static IEnumerable<Measurement<int>> RSessions()
+    {
+        var (busy, idle) = (0, 0);
+        foreach (var read in RSessionPools.Values)
+        {
+            var pool = read();
+            (busy, idle) = (busy + pool.Busy, idle + pool.Idle);
+        }
+
+        return
+        [
+            new(busy, new KeyValuePair<string, object?>("state", "busy")),
+            new(idle, new KeyValuePair<string, object?>("state", "idle")),
+        ];
+    }
 }
