@@ -156,7 +156,8 @@ public sealed class ObservabilityTests(ITestOutputHelper output)
             RedirectStandardError = true,
         })!;
 
-    private static async Task<(int ExitCode, string Output)> RunToExitAsync(string program, string[] args, string folder)
+    private static async Task<(int ExitCode, string Output)> RunToExitAsync(
+        string program, string[] args, string folder)
     {
         using var process = Start(program, args, folder);
         var printed = process.StandardOutput.ReadToEndAsync();

@@ -112,7 +112,7 @@ public sealed partial class AdminEndpointTests
     }
 
     [Fact]
-    public async Task A_taken_admin_port_stops_the_executable_naming_admin_port_and_the_admin_routes_are_not_on_sse_ports()
+    public async Task A_taken_admin_port_stops_the_executable_naming_it_and_admin_routes_are_not_on_sse_ports()
     {
         await using var host = await TestHost.StartAsync("--admin-port", "0");
         var adminPort = host.AdminAddress!.Port.ToString(CultureInfo.InvariantCulture);

@@ -106,8 +106,8 @@ public static class SsePluginServiceCollectionExtensions
             {
                 if (provider.GetRequiredService<IOptions<SsePluginOptions>>().Value.Metrics.Enabled)
                 {
-                    deferred.AddMeter(
-                        SseMeter.Name, "System.Runtime", "Microsoft.AspNetCore.Server.Kestrel", "Grpc.AspNetCore.Server");
+                    deferred.AddMeter(SseMeter.Name, "System.Runtime");
+                    deferred.AddMeter("Microsoft.AspNetCore.Server.Kestrel", "Grpc.AspNetCore.Server");
                 }
             });
         });

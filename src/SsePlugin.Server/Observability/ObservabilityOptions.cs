@@ -74,8 +74,8 @@ internal sealed class AdminOptionsValidator : IValidateOptions<SsePluginOptions>
             ? ValidateOptionsResult.Success
             : ValidateOptionsResult.Fail(
                 $"The admin endpoint would listen on {admin.Bind} (--admin-bind) with no token and no client "
-                + $"certificates: anyone who reaches it could read the host's metrics and errors. Fix: set {Admin}:Token "
-                + $"to a secret of your own, give the host --certs for client certificates, bind it to 127.0.0.1, "
-                + $"or turn it off ({Admin}:Enabled false).");
+                + "certificates: anyone who reaches it could read the host's metrics and errors. "
+                + $"Fix: set {Admin}:Token to a secret of your own, give the host --certs for client certificates, "
+                + $"bind it to 127.0.0.1, or turn it off ({Admin}:Enabled false).");
     }
 }

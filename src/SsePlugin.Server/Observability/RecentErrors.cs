@@ -6,7 +6,8 @@ namespace SsePlugin.Server.Observability;
 /// <param name="Function">The function, <c>?</c> when it was not found.</param>
 /// <param name="Status">The gRPC status.</param>
 /// <param name="Message">The status's message, as Qlik got it.</param>
-internal sealed record RecentError(DateTimeOffset Time, string Connection, string Function, string Status, string Message);
+internal sealed record RecentError(
+    DateTimeOffset Time, string Connection, string Function, string Status, string Message);
 
 /// <summary>The last failed calls, newest first; a fixed number is kept.</summary>
 internal sealed class RecentErrors

@@ -103,7 +103,8 @@ internal static class SseMeter
             () => Volatile.Read(ref _javaScriptWaiting),
             "{call}",
             "JavaScript calls waiting for a processor: every processor runs a script.");
-        Meter.CreateObservableUpDownCounter("sseplugin.r.sessions", RSessions, "{session}", "R sessions, busy or idle.");
+        Meter.CreateObservableUpDownCounter(
+            "sseplugin.r.sessions", RSessions, "{session}", "R sessions, busy or idle.");
     }
 
     private static IEnumerable<Measurement<int>> RSessions()

@@ -47,7 +47,8 @@ internal sealed class StatusReporter(
     {
         var report = await checks.CheckHealthAsync(context.RequestAborted).ConfigureAwait(false);
         var failing = Failing(report, string.Empty);
-        context.Response.StatusCode = failing.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        context.Response.StatusCode =
+            failing.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         await context.Response.WriteAsync(failing.Count == 0
             ? "SERVING\n"
             : $"NOT_SERVING\n{string.Join('\n', failing)}\n").ConfigureAwait(false);
