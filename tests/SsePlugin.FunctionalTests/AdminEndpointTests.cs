@@ -133,6 +133,32 @@ public sealed partial class AdminEndpointTests
     }
 
     [Fact]
+    public async Task A_held_call_is_in_flight_and_one_over_max_concurrent_calls_is_counted_as_refused()
+    {
+        await using var host = await TestHost.StartAsync(
+            "--admin-port", "0", "--SsePlugin:MaxConcurrentCalls", "1");
+        using var http = new HttpClient { BaseAddress = host.AdminAddress };
+        using var timeout = new CancellationTokenSource(CallTimeout);
+
+        // Admitted at its headers, the call waits for rows that never come.
+        using var held = host.Client.ExecuteFunction(Headers(5), cancellationToken: timeout.Token);
+        var inFlight = 0.0;
+        while (inFlight < 1 && !timeout.IsCancellationRequested)
+        {
+            await Task.Delay(100);
+            inFlight = Value(await http.GetStringAsync("/metrics"), "sseplugin_calls_in_flight");
+        }
+
+        var refused = await FailsAsync(() => host.Client.ExecuteAsync(5, Bundle([Numeric(1, 2)])));
+        var metrics = await http.GetStringAsync("/metrics");
+
+        // Hosts in one process share the meter: other tests' calls may count too.
+        Assert.True(inFlight >= 1, "The held call was never counted in flight.");
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+        Assert.True(Value(metrics, "sseplugin_calls_refused_total") >= 1, metrics);
+    }
+
+    [Fact]
     public async Task With_metrics_off_calls_are_neither_counted_nor_charted()
     {
         await using var host = await TestHost.StartAsync("--admin-port", "0", "--SsePlugin:Metrics:Enabled", "false");
@@ -154,6 +180,11 @@ public sealed partial class AdminEndpointTests
         request.Headers.Authorization = authorization;
         return await http.SendAsync(request);
     }
+
+    private static double Value(string metrics, string name) => metrics.Split('\n')
+        .Where(line => line.StartsWith(name + "{", StringComparison.Ordinal)
+            || line.StartsWith(name + " ", StringComparison.Ordinal))
+        .Sum(line => double.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture));
 
     private static long Counter(string metrics, string function, string status)
     {
