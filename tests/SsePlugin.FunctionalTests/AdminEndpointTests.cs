@@ -159,6 +159,38 @@ public sealed partial class AdminEndpointTests
     }
 
     [Fact]
+    public async Task With_certs_the_admin_port_takes_only_a_client_certificate_of_the_root_and_counts_refused_handshakes()
+    {
+        using var certificates = new TestCertificates();
+        await using var host = await TestHost.StartAsync(
+            "--admin-port", "0", "--admin-bind", "0.0.0.0", "--certs", TestCertificates.Plugin(certificates.Trusted));
+        var admin = new UriBuilder(host.AdminAddress!) { Host = "localhost" }.Uri;
+        var options = TlsHostFixture.QlikFolder(certificates.Trusted).ClientOptions("localhost");
+        using var withCertificate = new HttpClient(new SocketsHttpHandler { SslOptions = options });
+        using var withoutCertificate = new HttpClient(new SocketsHttpHandler
+        {
+            // Trusts the host as Qlik does, but presents no certificate.
+            SslOptions = { TargetHost = "localhost", RemoteCertificateValidationCallback =
+                options.RemoteCertificateValidationCallback },
+        });
+
+        // A plaintext client on Qlik's TLS port: no handshake.
+        using (var plaintext = new HttpClient())
+        {
+            await Assert.ThrowsAnyAsync<HttpRequestException>(
+                () => plaintext.GetAsync(new UriBuilder(host.Address) { Scheme = "http" }.Uri));
+        }
+
+        var refused = await Assert.ThrowsAnyAsync<HttpRequestException>(
+            () => withoutCertificate.GetAsync(new Uri(admin, "/metrics")));
+        var metrics = await withCertificate.GetStringAsync(new Uri(admin, "/metrics"));
+
+        Assert.Equal("https", admin.Scheme);
+        Assert.NotNull(refused);
+        Assert.True(Value(metrics, "sseplugin_tls_handshakes_refused_total") >= 1, metrics);
+    }
+
+    [Fact]
     public async Task With_metrics_off_calls_are_neither_counted_nor_charted()
     {
         await using var host = await TestHost.StartAsync("--admin-port", "0", "--SsePlugin:Metrics:Enabled", "false");
