@@ -159,7 +159,7 @@ public sealed partial class AdminEndpointTests
     }
 
     [Fact]
-    public async Task With_certs_the_admin_port_takes_only_a_client_certificate_of_the_root_and_counts_refused_handshakes()
+    public async Task With_certs_the_admin_port_needs_a_root_client_certificate_and_refused_handshakes_are_counted()
     {
         using var certificates = new TestCertificates();
         await using var host = await TestHost.StartAsync(
