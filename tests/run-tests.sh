@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Installs the Debian packages the tests need when they are missing (python3-grpcio,
 # python3-protobuf and protobuf-compiler for the interop tests; r-base-core and r-cran-rserve for the R tests;
-# python3-numpy and python3-pandas for the Python tests; nginx, systemd's tools, zip and unzip for the end-to-end
-# tests), then runs every test project in Release.
+# python3-numpy and python3-pandas for the Python tests; nginx, systemd's tools, zip and unzip, chromium, prometheus,
+# nodejs and npm for the end-to-end tests), then runs every test project in Release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,10 @@ command -v nginx >/dev/null 2>&1 || need+=(nginx)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v zip >/dev/null 2>&1 || need+=(zip)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing ${need[*]} for the tests..."
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

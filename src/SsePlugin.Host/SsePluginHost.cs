@@ -18,6 +18,7 @@ using SsePlugin.Python;
 using SsePlugin.R;
 using SsePlugin.Rserve;
 using SsePlugin.Server.Catalog;
+using OpenTelemetry.Metrics;
 using SsePlugin.Server.Hosting;
 using SsePlugin.Server.Security;
 
@@ -110,6 +111,10 @@ internal static partial class SsePluginHost
                 "shutdownTimeoutSeconds must be a whole number of seconds, 0 or more.")
             .ValidateOnStart();
         var sse = builder.Services.AddSsePlugin().AddJavaScript().AddR().AddPython();
+        if (settings.Metrics is { Enabled: true, OtlpEndpoint: { } otlp })
+        {
+            builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddOtlpExporter(o => o.Endpoint = otlp));
+        }
 
         // The examples are the embedded default: served until the administrator configures functions of their own.
         if (settings.Examples ?? !HasOwnFunctions(settings))
@@ -148,11 +153,15 @@ internal static partial class SsePluginHost
 
         Log.Logger = bootstrap.CreateBootstrapLogger();
         IReadOnlyList<string> endPoints = ["its ports"];
+        string? adminEndPoint = null;
         try
         {
             // Every declaration and connection is checked before a port opens; a mistake stops the host here.
             var app = Build(arguments);
             endPoints = EndPoints(app);
+            // Kestrel names the address it could not listen on: the admin endpoint's gets its own fix.
+            var admin = app.Services.GetRequiredService<IOptions<SsePluginOptions>>().Value.Admin;
+            adminEndPoint = admin.Enabled ? new IPEndPoint(IPAddress.Parse(admin.Bind), admin.Port).ToString() : null;
             Announce(app);
             await app.RunAsync().ConfigureAwait(false);
             return ExitCodes.Ok;
@@ -168,6 +177,16 @@ internal static partial class SsePluginHost
             or OptionsValidationException or RserveException or PythonWorkerException)
         {
             Log.Fatal("{Problems}", e.Message);
+            return ExitCodes.Usage;
+        }
+        catch (IOException e) when (e.InnerException is AddressInUseException
+            && adminEndPoint is not null && e.Message.Contains(adminEndPoint, StringComparison.Ordinal))
+        {
+            Log.Fatal(
+                "{Problem} Another program, perhaps another SsePlugin, listens on the admin endpoint's port: stop it, "
+                    + "give this host another one (--admin-port, 0 for any free port), or turn the endpoint off "
+                    + "(SsePlugin:Admin:Enabled false).",
+                e.Message);
             return ExitCodes.Usage;
         }
         catch (IOException e) when (e.InnerException is AddressInUseException)
@@ -233,6 +252,14 @@ internal static partial class SsePluginHost
         var connections = app.Services.GetRequiredService<ConnectionRegistry>().All;
         var addresses = app.Urls.ToList();
         logger.LogInformation("SsePlugin {Version}", Version);
+        if (app.Services.GetRequiredService<IOptions<SsePluginOptions>>().Value.Admin.Enabled)
+        {
+            // Kestrel lists the admin endpoint last (KestrelSetup); 0.0.0.0 is reached on this machine as 127.0.0.1.
+            var admin = new UriBuilder(addresses[^1]);
+            admin.Host = admin.Host is "0.0.0.0" or "[::]" ? "127.0.0.1" : admin.Host;
+            logger.LogInformation("Status page on {Url} (metrics on {Url}metrics)", admin.Uri, admin.Uri);
+        }
+
         var drain = app.Services.GetRequiredService<IOptions<SsePluginOptions>>().Value.DrainDelaySeconds;
         var shutdown = app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
         logger.LogInformation(

@@ -1,5 +1,6 @@
 using SsePlugin.R;
 using SsePlugin.Server.Hosting;
+using SsePlugin.Server.Observability;
 
 namespace SsePlugin.Host;
 
@@ -19,7 +20,8 @@ internal static class UnusableSettings
         nameof(HostSettings.Certs), nameof(HostSettings.FunctionsFile), nameof(HostSettings.FunctionsFolder),
         nameof(HostSettings.Examples), nameof(HostSettings.Connections), nameof(HostSettings.JavaScript),
         nameof(HostSettings.Rserve), nameof(ROptions.User), nameof(ROptions.Password), nameof(ROptions.InitScript),
-        nameof(ROptions.RunAs), nameof(HostSettings.Python),
+        nameof(ROptions.RunAs), nameof(HostSettings.Python), nameof(HostSettings.Metrics), nameof(HostSettings.Admin),
+        nameof(MetricsOptions.OtlpEndpoint), nameof(AdminOptions.Token),
     };
 
     /// <summary>Describes each setting the host cannot use.</summary>

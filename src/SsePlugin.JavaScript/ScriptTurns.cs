@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SsePlugin.Server.Observability;
 
 namespace SsePlugin.JavaScript;
 
@@ -19,7 +20,21 @@ internal sealed class ScriptTurns(SemaphoreSlim processors, CancellationTokenSou
     /// <param name="cancellationToken">The call's cancellation, which ends the wait.</param>
     public async ValueTask<Turn> TakeAsync(CancellationToken cancellationToken)
     {
-        await processors.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // A turn that finds every processor taken is counted as waiting, and its wait measured.
+        if (!processors.Wait(0, CancellationToken.None))
+        {
+            var waiting = Stopwatch.GetTimestamp();
+            SseMeter.JavaScriptWaitStarted();
+            try
+            {
+                await processors.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                SseMeter.JavaScriptWaitEnded(Stopwatch.GetElapsedTime(waiting).TotalSeconds);
+            }
+        }
+
         _started = Stopwatch.GetTimestamp();
         deadline.CancelAfter(allowed > _used ? allowed - _used : TimeSpan.Zero);
         return new Turn(this);

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SsePlugin.Rserve;
 using SsePlugin.Server.Invocation;
+using SsePlugin.Server.Observability;
 
 namespace SsePlugin.R;
 
@@ -37,6 +39,9 @@ internal sealed partial class RservePool(
     /// <exception cref="CallFailure">R cannot be reached, or the init script failed.</exception>
     public async Task<RSession> RentAsync(CancellationToken cancellationToken)
     {
+        // Observed by the meter from the first call until the pool is disposed.
+        SseMeter.RSessionPools.TryAdd(this, Sessions);
+        var queued = Stopwatch.GetTimestamp();
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -49,6 +54,7 @@ internal sealed partial class RservePool(
             var session = await TakeIdleAsync(cancellationToken).ConfigureAwait(false)
                 ?? await OpenAsync(cancellationToken).ConfigureAwait(false);
             Replenish();
+            SseMeter.RSessionWait.Record(Stopwatch.GetElapsedTime(queued).TotalSeconds);
             return session;
         }
         catch
@@ -76,9 +82,13 @@ internal sealed partial class RservePool(
         _slots.Release();
     }
 
+    // The sessions lent to calls, and those kept idle for the next ones, as the meter reads them.
+    private (int Busy, int Idle) Sessions() => (_options.Sessions - _slots.CurrentCount, _idle.Count);
+
     public async ValueTask DisposeAsync()
     {
         _disposed = true;
+        SseMeter.RSessionPools.TryRemove(this, out _);
         await _closing.CancelAsync().ConfigureAwait(false);
         CloseIdle();
     }

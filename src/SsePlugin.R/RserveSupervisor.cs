@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using SsePlugin.Rserve;
 using SsePlugin.Server.Health;
 using SsePlugin.Server.Hosting;
+using SsePlugin.Server.Observability;
 
 namespace SsePlugin.R;
 
@@ -253,6 +254,7 @@ internal sealed partial class RserveSupervisor(
                     try
                     {
                         _process = await StartRserveAsync(stopping).ConfigureAwait(false);
+                        SseMeter.RserveRestarts.Add(1);
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {

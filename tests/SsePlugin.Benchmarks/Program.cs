@@ -83,6 +83,12 @@ Workload[] workloads =
         CallPlan.SumOfColumn(aggregationRows, oneColumn)) with { MinRatio = 2 },
     Small(1),
     Small(16) with { MinRatio = 1.0 },
+    // What metrics cost: the same host with SsePlugin:Metrics:Enabled false, side by side; at most 3% of 1-row calls.
+    OneRowCalls("SumOfRows, metrics on vs off,", oneRow, 16)
+        with { Compared = ServerUnderTest.SsePluginMetricsOff, MinRatio = 0.97 },
+    Big(
+        $"tensor SumOfRows {Size(tensorRows)} rows, metrics on vs off", CallPlan.SumOfRows(WarmUpRows, twoColumns),
+        CallPlan.SumOfRows(tensorRows, twoColumns)) with { Compared = ServerUnderTest.SsePluginMetricsOff },
     // At least R's speed on the same rows in the same run.
     Big(
         $"script ScriptEval('args[0] + args[1]') {Size(tensorRows)} rows",

@@ -10,9 +10,19 @@ namespace SsePlugin.Benchmarks;
 /// <param name="Arguments">Further command-line arguments.</param>
 internal sealed record ServerUnderTest(string Name, string Dll, IReadOnlyList<string> Arguments)
 {
-    /// <summary>Gets SsePlugin.Host, with per-call logging off.</summary>
+    /// <summary>Gets SsePlugin.Host, with per-call logging off and metrics on (the default); its admin endpoint on any
+    /// free port, as two hosts run side by side.</summary>
     public static ServerUnderTest SsePlugin { get; } = new(
-        "SsePlugin", BuiltDll("SsePlugin.Host"), ["--bind", "127.0.0.1", "--Serilog:MinimumLevel:Default", "Warning"]);
+        "SsePlugin",
+        BuiltDll("SsePlugin.Host"),
+        ["--bind", "127.0.0.1", "--Serilog:MinimumLevel:Default", "Warning", "--admin-port", "0"]);
+
+    /// <summary>Gets SsePlugin.Host as <see cref="SsePlugin"/>, with metrics off: what metrics cost.</summary>
+    public static ServerUnderTest SsePluginMetricsOff { get; } = SsePlugin with
+    {
+        Name = "SsePlugin (metrics off)",
+        Arguments = [.. SsePlugin.Arguments, "--SsePlugin:Metrics:Enabled", "false"],
+    };
 
     /// <summary>Gets SsePlugin.Host running scripts in R, with an Rserve it starts itself.</summary>
     public static ServerUnderTest SsePluginR { get; } = SsePlugin with

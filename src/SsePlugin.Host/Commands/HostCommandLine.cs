@@ -66,6 +66,12 @@ internal sealed class HostCommandLine
         AddSwitch("--port", "N", "port to listen on (default 50051; 0: any free port)", "SsePlugin:Port", WholeNumber);
         AddSwitch("--bind", "ADDRESS", "address to listen on (default 127.0.0.1; 0.0.0.0: all)", "SsePlugin:Bind");
         AddSwitch("--certs", "DIR", "the plugin's certificate folder: mutual TLS only", "SsePlugin:Certs");
+        AddSwitch(
+            "--admin-port", "N", "the status page's and /metrics' port (default 50050; 0: any free port)",
+            "SsePlugin:Admin:Port", WholeNumber);
+        AddSwitch(
+            "--admin-bind", "ADDRESS", "its address (default 127.0.0.1; beyond it a token is required)",
+            "SsePlugin:Admin:Bind");
         AddSwitch("--functions-folder", "DIR", "folder of function assemblies to load", "SsePlugin:FunctionsFolder");
         AddSwitch("--functions", "FILE", "JSON file of functions written as scripts", "SsePlugin:FunctionsFile");
         AddSwitch(

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using SsePlugin.Server.Health;
 using SsePlugin.Server.Hosting;
+using SsePlugin.Server.Observability;
 using SsePlugin.Server.Transport;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -32,6 +33,7 @@ public static class SsePluginEndpointRouteBuilderExtensions
     {
         endpoints.MapGrpcHealthChecksService();
         endpoints.MapGrpcService<HealthListService>();
+        AdminEndpoint.Map(endpoints);
         return endpoints.MapGrpcService<ConnectorService>();
     }
 }

@@ -6,8 +6,10 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 using SsePlugin.Server.Health;
 using SsePlugin.Server.Hosting;
+using SsePlugin.Server.Observability;
 using SsePlugin.Server.Scripting;
 using SsePlugin.Server.Transport;
 
@@ -65,6 +67,7 @@ public static class SsePluginServiceCollectionExtensions
             provider.GetRequiredService<IOptions<SsePluginOptions>>().Value.MaxConcurrentCalls));
         services.AddSingleton<ConnectorService>();
         AddDrainAndHealth(services);
+        AddMetrics(services);
         return new SsePluginBuilder(services);
     }
 
@@ -89,6 +92,28 @@ public static class SsePluginServiceCollectionExtensions
         {
             publisher.Delay = TimeSpan.FromSeconds(1);
             publisher.Period = HealthPublisherPeriod;
+        });
+    }
+
+    // The calls' record (the SsePlugin meter, the status page's history) and OpenTelemetry, which collects that meter,
+    // the runtime's, Kestrel's and grpc-dotnet's for the admin endpoint's /metrics; with metrics off, none of them.
+    private static void AddMetrics(IServiceCollection services)
+    {
+        services.TryAddEnumerable(
+            ServiceDescriptor.Singleton<IValidateOptions<SsePluginOptions>, AdminOptionsValidator>());
+        services.AddSingleton(provider => new CallObserver(
+            provider.GetRequiredService<IOptions<SsePluginOptions>>().Value.Metrics.Enabled, TimeProvider.System));
+        services.AddOpenTelemetry().WithMetrics(metrics =>
+        {
+            metrics.AddPrometheusExporter();
+            ((IDeferredMeterProviderBuilder)metrics).Configure((provider, deferred) =>
+            {
+                if (provider.GetRequiredService<IOptions<SsePluginOptions>>().Value.Metrics.Enabled)
+                {
+                    deferred.AddMeter(SseMeter.Name, "System.Runtime");
+                    deferred.AddMeter("Microsoft.AspNetCore.Server.Kestrel", "Grpc.AspNetCore.Server");
+                }
+            });
         });
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using SsePlugin.Server.Observability;
 using SsePlugin.Server.Security;
 
 namespace SsePlugin.Server.Hosting;
@@ -12,7 +13,9 @@ namespace SsePlugin.Server.Hosting;
 /// port opens, and a certificate folder never falls back to plaintext.
 /// </summary>
 /// <param name="connections">The analytic connections, built and checked when first resolved.</param>
-internal sealed class KestrelSetup(ConnectionRegistry connections) : IConfigureOptions<KestrelServerOptions>
+/// <param name="sse">The SSE server's settings, for the admin endpoint.</param>
+internal sealed class KestrelSetup(ConnectionRegistry connections, IOptions<SsePluginOptions> sse)
+    : IConfigureOptions<KestrelServerOptions>
 {
     /// <summary>The most request header bytes a call may send: Qlik sends a script in a header.</summary>
     public const int MaxRequestHeadersBytes = 256 * 1024;
@@ -32,6 +35,12 @@ internal sealed class KestrelSetup(ConnectionRegistry connections) : IConfigureO
                 certificates.GetValueOrDefault(connection)?.UseFor(listen);
                 listen.UseAnalyticConnection(connection);
             });
+        }
+
+        // Last, so that Kestrel lists the connections' addresses first, in their order.
+        if (sse.Value.Admin.Enabled)
+        {
+            AdminEndpoint.Listen(options, sse.Value, certificates.GetValueOrDefault(connections.Main));
         }
 
         // Flow-control windows a little above Kestrel's defaults keep Qlik's bundles streaming without waiting

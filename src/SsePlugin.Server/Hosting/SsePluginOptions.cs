@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using SsePlugin.Server.Observability;
 
 namespace SsePlugin.Server.Hosting;
 
@@ -148,6 +149,12 @@ public class SsePluginOptions : SseConnectionOptions
     /// Every connection serves the compiled (C#) functions.
     /// </summary>
     public Dictionary<string, SseConnectionOptions> Connections { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Gets the host's metrics settings.</summary>
+    public MetricsOptions Metrics { get; } = new();
+
+    /// <summary>Gets the admin endpoint's settings: metrics, health, the status page.</summary>
+    public AdminOptions Admin { get; } = new();
 
     /// <summary>
     /// Lists every analytic connection's settings by name: these, the main connection's, first, then

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SsePlugin.Server.Observability;
 
 namespace SsePlugin.Server.Security;
 
@@ -142,9 +143,13 @@ public sealed partial class CertificateFolder
             }
             finally
             {
-                if (!context.Items.ContainsKey(HandshakeCompleted) && Logs("no handshake"))
+                if (!context.Items.ContainsKey(HandshakeCompleted))
                 {
-                    Log.HandshakeFailed(logger, context.RemoteEndPoint?.ToString() ?? "an unknown address");
+                    SseMeter.TlsHandshakesRefused.Add(1);
+                    if (Logs("no handshake"))
+                    {
+                        Log.HandshakeFailed(logger, context.RemoteEndPoint?.ToString() ?? "an unknown address");
+                    }
                 }
             }
         });

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SsePlugin.Server.Hosting;
 using SsePlugin.Server.Invocation;
+using SsePlugin.Server.Observability;
 using SsePlugin.Server.Protocol;
 using SsePlugin.Server.Security;
 
@@ -58,6 +59,7 @@ internal partial class ConnectorService
     private readonly TimeSpan _maxClientWait;
     private readonly CallStatusMapper _statuses;
     private readonly FailureLogLimit<StatusCode> _failureLog;
+    private readonly CallObserver _observer;
     private readonly ILogger _logger;
 
     public ConnectorService(
@@ -65,6 +67,7 @@ internal partial class ConnectorService
         IOptions<SsePluginOptions> options,
         CallLimit calls,
         HostDrain drain,
+        CallObserver observer,
         ILogger<ConnectorService> logger)
     {
         _connections = connections;
@@ -77,6 +80,7 @@ internal partial class ConnectorService
         _clientIdleTimeout = TimeSpan.FromSeconds(options.Value.ClientIdleTimeoutSeconds);
         _maxClientWait = TimeSpan.FromSeconds(options.Value.MaxClientWaitSeconds);
         _statuses = new CallStatusMapper(_clientIdleTimeout, _maxClientWait, drain.Closing);
+        _observer = observer;
         _logger = logger;
         _failureLog = new FailureLogLimit<StatusCode>(
             (count, statuses) => Log.FailuresCounted(logger, count, statuses, FailureLogLimit.LinesPerSecond));
@@ -180,8 +184,11 @@ internal partial class ConnectorService
             admitted = admission == CallLimit.Admission.Admitted;
             if (!admitted)
             {
+                SseMeter.CallsRefused.Add(1);
                 throw TooManyCalls(admission);
             }
+
+            SseMeter.CallStarted();
 
             var function = resolve(context, connection);
             name = function.Name;
@@ -221,6 +228,7 @@ internal partial class ConnectorService
             if (admitted)
             {
                 _calls.Exit(connectionId);
+                SseMeter.CallEnded();
             }
 
             call?.End(exhausted);
@@ -229,6 +237,12 @@ internal partial class ConnectorService
         // Logged once the call's slot is free, so that a caller who reads the line may call again at once. Checked
         // first, so that a host logging at Warning does not even describe the caller of a call that succeeded.
         var outcome = failure ?? Status.DefaultSuccess;
+        if (_observer.Enabled)
+        {
+            _observer.Ended(
+                rpc, connection, name, outcome, call?.RowsRead ?? 0, call?.Response.RowsWritten ?? 0, started);
+        }
+
         var level = failure is null ? LogLevel.Information : LogLevel.Warning;
         if (_logger.IsEnabled(level) && (failure is null || _failureLog.TryLog(outcome.StatusCode)))
         {

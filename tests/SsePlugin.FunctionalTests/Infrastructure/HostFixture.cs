@@ -3,7 +3,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using SsePlugin.Host;
+using SsePlugin.Server.Hosting;
 using SsePlugin.Testing;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
@@ -15,10 +17,11 @@ public sealed class TestHost : IAsyncDisposable
     private readonly List<GrpcChannel> _channels = [];
     private readonly List<SseClient> _clients = [];
 
-    private TestHost(WebApplication app, IReadOnlyList<Uri> addresses)
+    private TestHost(WebApplication app, IReadOnlyList<Uri> addresses, Uri? adminAddress)
     {
         _app = app;
         Addresses = addresses;
+        AdminAddress = adminAddress;
         Client = Connect(handler: null);
     }
 
@@ -30,6 +33,12 @@ public sealed class TestHost : IAsyncDisposable
 
     /// <summary>Gets the address of every port the host listens on, one per analytic connection.</summary>
     public IReadOnlyList<Uri> Addresses { get; }
+
+    /// <summary>Gets the admin endpoint's address (status page, <c>/metrics</c>); none when it is off.</summary>
+    public Uri? AdminAddress { get; }
+
+    /// <summary>Gets the host's services.</summary>
+    public IServiceProvider Services => _app.Services;
 
     /// <summary>Gets a client of <see cref="Address"/>.</summary>
     internal SseClient Client { get; }
@@ -51,8 +60,12 @@ public sealed class TestHost : IAsyncDisposable
             });
         SsePluginHost.Announce(app);
         await app.StartAsync();
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
-        return new TestHost(app, addresses.Select(a => new Uri(a)).ToList());
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .Select(a => new Uri(a)).ToList();
+        // Kestrel lists the admin endpoint after the analytic connections.
+        return app.Services.GetRequiredService<IOptions<SsePluginOptions>>().Value.Admin.Enabled
+            ? new TestHost(app, addresses[..^1], addresses[^1])
+            : new TestHost(app, addresses, adminAddress: null);
     }
 
     /// <summary>
