@@ -41,6 +41,13 @@ public sealed record SseScript(
     public static SseScript Aggr(string script, params string[] parameters) =>
         new(script, SseFunctionType.Aggregation, SseDataType.Numeric, Named(parameters, SseDataType.Numeric));
 
+    /// <summary><c>ScriptAggrStr(script, ...)</c>: string parameters, one text for all rows.</summary>
+    /// <param name="script">The script.</param>
+    /// <param name="parameters">The parameters' names.</param>
+    /// <returns>The call.</returns>
+    public static SseScript AggrStr(string script, params string[] parameters) =>
+        new(script, SseFunctionType.Aggregation, SseDataType.String, Named(parameters, SseDataType.String));
+
     private static SseParameter[] Named(string[] names, SseDataType type) =>
         [.. names.Select(name => new SseParameter(name, type))];
 }

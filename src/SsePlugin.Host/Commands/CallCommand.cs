@@ -27,14 +27,14 @@ internal static class CallCommand
 
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
-    // Qlik's script functions: the type of their parameters and of their answer, and whether they aggregate.
-    private static readonly Dictionary<string, (SseFunctionType Type, SseDataType Data)> ScriptFunctions =
+    // Qlik's script functions that call sends: each makes its script call from the script and parameter names.
+    private static readonly Dictionary<string, Func<string, string[], SseScript>> ScriptFunctions =
         new(StringComparer.OrdinalIgnoreCase)
         {
-            ["ScriptEval"] = (SseFunctionType.Tensor, SseDataType.Numeric),
-            ["ScriptEvalStr"] = (SseFunctionType.Tensor, SseDataType.String),
-            ["ScriptAggr"] = (SseFunctionType.Aggregation, SseDataType.Numeric),
-            ["ScriptAggrStr"] = (SseFunctionType.Aggregation, SseDataType.String),
+            ["ScriptEval"] = SseScript.Eval,
+            ["ScriptEvalStr"] = SseScript.EvalStr,
+            ["ScriptAggr"] = SseScript.Aggr,
+            ["ScriptAggrStr"] = SseScript.AggrStr,
         };
 
     /// <summary>Creates the <c>call</c> command.</summary>
@@ -237,7 +237,7 @@ internal static class CallCommand
         var name = request.Name!;
         if (request.Script is not null)
         {
-            if (!ScriptFunctions.TryGetValue(name, out var kind))
+            if (!ScriptFunctions.TryGetValue(name, out var scriptCall))
             {
                 throw new CallException($"--function {name}: not a script function call knows. Fix: use one of "
                     + $"{string.Join(", ", ScriptFunctions.Keys)}.", ExitCodes.Usage);
@@ -250,9 +250,8 @@ internal static class CallCommand
             }
 
             var width = request.Csv is null ? request.Arguments.Count : CallInput.ReadCsv(request.Csv).Columns.Length;
-            var parameters = Enumerable.Range(1, width).Select(i => new SseParameter($"arg{i}", kind.Data)).ToList();
-            var header = new SseScript(request.Script, kind.Type, kind.Data, parameters);
-            return new Target(name, kind.Data, parameters, header, Id: 0);
+            var header = scriptCall(request.Script, [.. Enumerable.Range(1, width).Select(i => $"arg{i}")]);
+            return new Target(name, header.ReturnType, header.Parameters, header, Id: 0);
         }
 
         var function = capabilities.Functions.FirstOrDefault(f => f.Name == name)
