@@ -105,13 +105,12 @@ public static class SsePluginServiceCollectionExtensions
             provider.GetRequiredService<IOptions<SsePluginOptions>>().Value.Metrics.Enabled, TimeProvider.System));
         services.AddOpenTelemetry().WithMetrics(metrics =>
         {
-            metrics.AddPrometheusExporter();
+            metrics.AddPrometheusExporter().AddView(MetricViews.Of);
             ((IDeferredMeterProviderBuilder)metrics).Configure((provider, deferred) =>
             {
                 if (provider.GetRequiredService<IOptions<SsePluginOptions>>().Value.Metrics.Enabled)
                 {
-                    deferred.AddMeter(SseMeter.Name, "System.Runtime");
-                    deferred.AddMeter("Microsoft.AspNetCore.Server.Kestrel", "Grpc.AspNetCore.Server");
+                    deferred.AddMeter(SseMeter.Name, MetricViews.Runtime, MetricViews.Kestrel);
                 }
             });
         });

@@ -89,6 +89,11 @@ internal static class SseMeter
         JavaScriptWait.Record(seconds);
     }
 
+    /// <summary>Whether an instrument of ours is labelled by function, with a series per function.</summary>
+    /// <param name="instrument">The instrument.</param>
+    public static bool IsPerFunction(Instrument instrument) =>
+        instrument == Calls || instrument == CallDuration || instrument == RowsIn || instrument == RowsOut;
+
     private static InstrumentAdvice<long> RowBuckets() => new()
     {
         HistogramBucketBoundaries = [0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000],
