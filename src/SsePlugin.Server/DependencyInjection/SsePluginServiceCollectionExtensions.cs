@@ -102,7 +102,9 @@ public static class SsePluginServiceCollectionExtensions
         services.TryAddEnumerable(
             ServiceDescriptor.Singleton<IValidateOptions<SsePluginOptions>, AdminOptionsValidator>());
         services.AddSingleton(provider => new CallObserver(
-            provider.GetRequiredService<IOptions<SsePluginOptions>>().Value.Metrics.Enabled, TimeProvider.System));
+            provider.GetRequiredService<IOptions<SsePluginOptions>>().Value.Metrics.Enabled,
+            provider.GetRequiredService<CallLimit>(),
+            TimeProvider.System));
         services.AddOpenTelemetry().WithMetrics(metrics =>
         {
             metrics.AddPrometheusExporter().AddView(MetricViews.Of);
