@@ -29,9 +29,6 @@ internal sealed class FunctionHistory(string rpc, string connection, string func
     private long _rowsIn;
     private long _rowsOut;
 
-    /// <summary>Gets the RPC the function is called by.</summary>
-    public string Rpc { get; } = rpc;
-
     /// <summary>Gets the connection the function belongs to.</summary>
     public string Connection { get; } = connection;
 
