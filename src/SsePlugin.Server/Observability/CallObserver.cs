@@ -14,7 +14,8 @@ namespace SsePlugin.Server.Observability;
 internal sealed class CallObserver : IDisposable
 {
     // The status names as tag values, built once: a tag of the enum would box it at every call.
-    private static readonly string[] StatusNames = [.. Enum.GetValues<StatusCode>().Select(status => status.ToString())];
+    private static readonly string[] StatusNames =
+        [.. Enum.GetValues<StatusCode>().Select(status => status.ToString())];
 
     private readonly ConcurrentDictionary<(string, AnalyticConnection, string), FunctionHistory> _histories = new();
     private readonly CallLimit _calls;

@@ -30,7 +30,10 @@ internal static class MetricViews
     /// <param name="instrument">The instrument.</param>
     public static MetricStreamConfiguration? Of(Instrument instrument) => instrument.Meter.Name switch
     {
-        SseMeter.Name => new() { CardinalityLimit = SseMeter.IsPerFunction(instrument) ? PerFunctionSeries : FewSeries },
+        SseMeter.Name => new()
+        {
+            CardinalityLimit = SseMeter.IsPerFunction(instrument) ? PerFunctionSeries : FewSeries,
+        },
         Kestrel when instrument.Name == QueuedRequests => MetricStreamConfiguration.Drop,
         Kestrel or Runtime => new() { CardinalityLimit = FewSeries },
         _ => null,
