@@ -41,7 +41,12 @@ public sealed partial class AdminEndpointTests
         Assert.Equal(3, Counter(metrics, "RejectNegative", "OK"));
         Assert.Equal(1, Counter(metrics, "RejectNegative", "Unknown"));
         Assert.Contains("sseplugin_call_duration_seconds_bucket{", metrics);
+        // Rows by function: two read and answered per OK call, and the one the failed call read.
+        Assert.Equal(7, Counted(metrics, "sseplugin_rows_in_total", "RejectNegative"));
+        Assert.Equal(6, Counted(metrics, "sseplugin_rows_out_total", "RejectNegative"));
         Assert.Contains("kestrel_active_connections", metrics);
+        // Kestrel's count of queued HTTP/2 streams, recorded twice per call, is left out.
+        Assert.DoesNotContain("kestrel_queued_requests", metrics);
         Assert.Contains("dotnet_gc_collections_total", metrics);
         Assert.DoesNotContain("user", Regex.Match(metrics, "sseplugin_calls_total\\{[^}]*\\}").Value);
         var root = status.RootElement;
@@ -219,12 +224,16 @@ public sealed partial class AdminEndpointTests
             || line.StartsWith(name + " ", StringComparison.Ordinal))
         .Sum(line => double.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture));
 
-    private static long Counter(string metrics, string function, string status)
+    private static long Counter(string metrics, string function, string status) =>
+        Counted(metrics, "sseplugin_calls_total", function, $"status=\"{status}\"");
+
+    // The value of a counter's series of a function on the connection "Counted", with the label given if any.
+    private static long Counted(string metrics, string name, string function, string label = "")
     {
         var line = metrics.Split('\n').SingleOrDefault(line =>
-            line.StartsWith("sseplugin_calls_total{", StringComparison.Ordinal)
+            line.StartsWith(name + "{", StringComparison.Ordinal)
             && line.Contains($"function=\"{function}\"", StringComparison.Ordinal)
-            && line.Contains($"status=\"{status}\"", StringComparison.Ordinal)
+            && line.Contains(label, StringComparison.Ordinal)
             && line.Contains("connection=\"Counted\"", StringComparison.Ordinal));
         return line is null ? 0 : long.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
     }

@@ -102,16 +102,17 @@ public static class SsePluginServiceCollectionExtensions
         services.TryAddEnumerable(
             ServiceDescriptor.Singleton<IValidateOptions<SsePluginOptions>, AdminOptionsValidator>());
         services.AddSingleton(provider => new CallObserver(
-            provider.GetRequiredService<IOptions<SsePluginOptions>>().Value.Metrics.Enabled, TimeProvider.System));
+            provider.GetRequiredService<IOptions<SsePluginOptions>>().Value.Metrics.Enabled,
+            provider.GetRequiredService<CallLimit>(),
+            TimeProvider.System));
         services.AddOpenTelemetry().WithMetrics(metrics =>
         {
-            metrics.AddPrometheusExporter();
+            metrics.AddPrometheusExporter().AddView(MetricViews.Of);
             ((IDeferredMeterProviderBuilder)metrics).Configure((provider, deferred) =>
             {
                 if (provider.GetRequiredService<IOptions<SsePluginOptions>>().Value.Metrics.Enabled)
                 {
-                    deferred.AddMeter(SseMeter.Name, "System.Runtime");
-                    deferred.AddMeter("Microsoft.AspNetCore.Server.Kestrel", "Grpc.AspNetCore.Server");
+                    deferred.AddMeter(SseMeter.Name, MetricViews.Runtime, MetricViews.Kestrel);
                 }
             });
         });

@@ -2,9 +2,13 @@ namespace SsePlugin.Server.Observability;
 
 /// <summary>
 /// One function's calls over the last 15 minutes, for the status page: per 5 seconds, the calls, the failed ones and
-/// a small histogram of their durations. Fixed in size (about 13 KB), whatever the traffic.
+/// a small histogram of their durations; and since the start, its calls by status and its rows, which the meter
+/// reads when it is collected. Fixed in size (about 13 KB), whatever the traffic.
 /// </summary>
-internal sealed class FunctionHistory
+/// <param name="rpc">The RPC it is called by.</param>
+/// <param name="connection">The analytic connection it belongs to.</param>
+/// <param name="function">The function's name.</param>
+internal sealed class FunctionHistory(string rpc, string connection, string function)
 {
     /// <summary>The seconds each bucket covers.</summary>
     public const int BucketSeconds = 5;
@@ -20,15 +24,28 @@ internal sealed class FunctionHistory
     private readonly int[] _calls = new int[Buckets];
     private readonly int[] _errors = new int[Buckets];
     private readonly int[] _durations = new int[Buckets * (Bounds.Length + 1)];
+    // The gRPC status codes, 0 (OK) to 16.
+    private readonly long[] _callsByStatus = new long[17];
+    private long _rowsIn;
+    private long _rowsOut;
 
     /// <summary>Gets the connection the function belongs to.</summary>
-    public required string Connection { get; init; }
+    public string Connection { get; } = connection;
 
     /// <summary>Gets the function's name.</summary>
-    public required string Function { get; init; }
+    public string Function { get; } = function;
+
+    /// <summary>Gets the labels of the function's series: rpc, function and connection, built once.</summary>
+    public KeyValuePair<string, object?>[] Tags { get; } =
+        [new("rpc", rpc), new("function", function), new("connection", connection)];
 
     /// <summary>Counts a call that ended at <paramref name="unixSeconds"/>.</summary>
-    public void Record(long unixSeconds, double milliseconds, bool failed)
+    /// <param name="unixSeconds">When it ended.</param>
+    /// <param name="milliseconds">How long it took.</param>
+    /// <param name="status">Its gRPC status code, 0 to 16.</param>
+    /// <param name="rowsIn">The rows it read.</param>
+    /// <param name="rowsOut">The rows it answered.</param>
+    public void Record(long unixSeconds, double milliseconds, int status, long rowsIn, long rowsOut)
     {
         var bin = 0;
         while (bin < Bounds.Length && milliseconds > Bounds[bin])
@@ -49,8 +66,20 @@ internal sealed class FunctionHistory
             }
 
             _calls[slot]++;
-            _errors[slot] += failed ? 1 : 0;
+            _errors[slot] += status == 0 ? 0 : 1;
             _durations[(slot * (Bounds.Length + 1)) + bin]++;
+            _callsByStatus[status]++;
+            _rowsIn += rowsIn;
+            _rowsOut += rowsOut;
+        }
+    }
+
+    /// <summary>The calls since the start, by status code, and the rows they read and answered.</summary>
+    public (long[] CallsByStatus, long RowsIn, long RowsOut) Totals()
+    {
+        lock (_gate)
+        {
+            return ([.. _callsByStatus], _rowsIn, _rowsOut);
         }
     }
 

@@ -6,7 +6,9 @@ namespace SsePlugin.Server.Observability;
 /// <summary>
 /// SsePlugin's own meter, <c>SsePlugin</c>, and its instruments. Their tags are the RPC, the function, the analytic
 /// connection and the status: names from the host's own catalog, never an app or user id (those stay in the call
-/// log), so that a series per value stays bounded. Instruments nobody listens to cost a call nearly nothing.
+/// log), so that a series per value stays bounded. A call records one measurement, its duration; its count by status
+/// and its rows are read from the functions' histories (<see cref="CallObserver"/>) when the meter is collected.
+/// Instruments nobody listens to cost a call nearly nothing.
 /// </summary>
 internal static class SseMeter
 {
@@ -15,13 +17,28 @@ internal static class SseMeter
 
     private static readonly Meter Meter = new(Name, typeof(SseMeter).Assembly.GetName().Version?.ToString());
 
-    private static long _inFlight;
-
     private static long _javaScriptWaiting;
 
+    /// <summary>Gets the call observers of the hosts in this process whose metrics are on; an observer adds itself
+    /// when made and removes itself when disposed.</summary>
+    public static ConcurrentDictionary<CallObserver, bool> Observers { get; } = new();
+
     /// <summary>Gets the calls that ended, by RPC, function, connection and status.</summary>
-    public static Counter<long> Calls { get; } = Meter.CreateCounter<long>(
-        "sseplugin.calls", "{call}", "ExecuteFunction and EvaluateScript calls that ended, by status.");
+    public static ObservableCounter<long> Calls { get; } = Meter.CreateObservableCounter(
+        "sseplugin.calls",
+        () => Observe(static (history, totals, measurements) =>
+        {
+            for (var code = 0; code < totals.CallsByStatus.Length; code++)
+            {
+                if (totals.CallsByStatus[code] > 0)
+                {
+                    measurements.Add(new(
+                        totals.CallsByStatus[code], [.. history.Tags, new("status", CallObserver.StatusName(code))]));
+                }
+            }
+        }),
+        "{call}",
+        "ExecuteFunction and EvaluateScript calls that ended, by status.");
 
     /// <summary>Gets how long calls took, from their headers to their status.</summary>
     public static Histogram<double> CallDuration { get; } = Meter.CreateHistogram(
@@ -34,13 +51,19 @@ internal static class SseMeter
                 10, 30, 60, 300],
         });
 
-    /// <summary>Gets the rows a call read.</summary>
-    public static Histogram<long> RowsIn { get; } = Meter.CreateHistogram(
-        "sseplugin.call.rows_in", "{row}", "Rows a call read from Qlik.", advice: RowBuckets());
+    /// <summary>Gets the rows calls read.</summary>
+    public static ObservableCounter<long> RowsIn { get; } = Meter.CreateObservableCounter(
+        "sseplugin.rows_in",
+        () => Observe(static (history, totals, measurements) => measurements.Add(new(totals.RowsIn, history.Tags))),
+        "{row}",
+        "Rows calls read from Qlik.");
 
-    /// <summary>Gets the rows a call answered.</summary>
-    public static Histogram<long> RowsOut { get; } = Meter.CreateHistogram(
-        "sseplugin.call.rows_out", "{row}", "Rows a call answered.", advice: RowBuckets());
+    /// <summary>Gets the rows calls answered.</summary>
+    public static ObservableCounter<long> RowsOut { get; } = Meter.CreateObservableCounter(
+        "sseplugin.rows_out",
+        () => Observe(static (history, totals, measurements) => measurements.Add(new(totals.RowsOut, history.Tags))),
+        "{row}",
+        "Rows calls answered.");
 
     /// <summary>Gets the calls refused by <c>SsePlugin:MaxConcurrentCalls</c>.</summary>
     public static Counter<long> CallsRefused { get; } = Meter.CreateCounter<long>(
@@ -64,15 +87,6 @@ internal static class SseMeter
         "{connection}",
         "TLS connections that ended without a handshake: a plaintext client, no or a refused client certificate.");
 
-    /// <summary>Gets the calls running now.</summary>
-    public static long InFlight => Volatile.Read(ref _inFlight);
-
-    /// <summary>Counts a call in; <see cref="CallEnded"/> counts it out.</summary>
-    public static void CallStarted() => Interlocked.Increment(ref _inFlight);
-
-    /// <summary>Counts a call out.</summary>
-    public static void CallEnded() => Interlocked.Decrement(ref _inFlight);
-
     /// <summary>Gets the R session pools of the hosts in this process, each reading its busy and idle sessions;
     /// a pool adds itself when made and removes itself when disposed.</summary>
     public static ConcurrentDictionary<object, Func<(int Busy, int Idle)>> RSessionPools { get; } = new();
@@ -89,15 +103,18 @@ internal static class SseMeter
         JavaScriptWait.Record(seconds);
     }
 
-    private static InstrumentAdvice<long> RowBuckets() => new()
-    {
-        HistogramBucketBoundaries = [0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000],
-    };
+    /// <summary>Whether an instrument of ours is labelled by function, with a series per function.</summary>
+    /// <param name="instrument">The instrument.</param>
+    public static bool IsPerFunction(Instrument instrument) =>
+        instrument == Calls || instrument == CallDuration || instrument == RowsIn || instrument == RowsOut;
 
     static SseMeter()
     {
         Meter.CreateObservableUpDownCounter(
-            "sseplugin.calls.in_flight", () => InFlight, "{call}", "ExecuteFunction and EvaluateScript calls running.");
+            "sseplugin.calls.in_flight",
+            () => Observers.Keys.Sum(observer => observer.InFlight),
+            "{call}",
+            "ExecuteFunction and EvaluateScript calls running.");
         Meter.CreateObservableUpDownCounter(
             "sseplugin.javascript.waiting",
             () => Volatile.Read(ref _javaScriptWaiting),
@@ -105,6 +122,22 @@ internal static class SseMeter
             "JavaScript calls waiting for a processor: every processor runs a script.");
         Meter.CreateObservableUpDownCounter(
             "sseplugin.r.sessions", RSessions, "{session}", "R sessions, busy or idle.");
+    }
+
+    // The measurements of every function of every host, from its totals since the start.
+    private static List<Measurement<long>> Observe(
+        Action<FunctionHistory, (long[] CallsByStatus, long RowsIn, long RowsOut), List<Measurement<long>>> add)
+    {
+        var measurements = new List<Measurement<long>>();
+        foreach (var observer in Observers.Keys)
+        {
+            foreach (var history in observer.Histories)
+            {
+                add(history, history.Totals(), measurements);
+            }
+        }
+
+        return measurements;
     }
 
     private static IEnumerable<Measurement<int>> RSessions()

@@ -66,7 +66,7 @@ internal sealed class StatusReporter(
             Environment.MachineName,
             Started,
             now,
-            SseMeter.InFlight,
+            observer.InFlight,
             options.Value.MaxConcurrentCalls,
             observer.Enabled,
             [.. connections.All.Select((connection, i) => Describe(connection, i, addresses, report))],

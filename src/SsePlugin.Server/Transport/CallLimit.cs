@@ -29,17 +29,8 @@ internal sealed class CallLimit(int max)
     /// <summary>Gets the most calls that may run together; 0 for no limit.</summary>
     public int Max { get; } = max;
 
-    /// <summary>Gets how many calls are running; 0 when there is no limit, as calls are then not counted.</summary>
-    public int Running
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _running;
-            }
-        }
-    }
+    /// <summary>Gets how many calls are running.</summary>
+    public int Running => Volatile.Read(ref _running);
 
     /// <summary>Gets how many of the last slots are shared out among connections.</summary>
     public int Shared => Max / 8;
@@ -51,6 +42,7 @@ internal sealed class CallLimit(int max)
     {
         if (Max <= 0)
         {
+            Interlocked.Increment(ref _running);
             return Admission.Admitted;
         }
 
@@ -75,6 +67,7 @@ internal sealed class CallLimit(int max)
     {
         if (Max <= 0)
         {
+            Interlocked.Decrement(ref _running);
             return;
         }
 

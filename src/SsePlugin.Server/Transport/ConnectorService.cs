@@ -188,8 +188,6 @@ internal partial class ConnectorService
                 throw TooManyCalls(admission);
             }
 
-            SseMeter.CallStarted();
-
             var function = resolve(context, connection);
             name = function.Name;
             if (_clientIdleTimeout > TimeSpan.Zero || _maxClientWait > TimeSpan.Zero)
@@ -228,7 +226,6 @@ internal partial class ConnectorService
             if (admitted)
             {
                 _calls.Exit(connectionId);
-                SseMeter.CallEnded();
             }
 
             call?.End(exhausted);
