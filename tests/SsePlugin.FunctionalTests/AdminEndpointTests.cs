@@ -42,8 +42,8 @@ public sealed partial class AdminEndpointTests
         Assert.Equal(1, Counter(metrics, "RejectNegative", "Unknown"));
         Assert.Contains("sseplugin_call_duration_seconds_bucket{", metrics);
         // Rows by function: two read and answered per OK call, and the one the failed call read.
-        Assert.Equal(7, Counted(metrics, "sseplugin_rows_in_total", "RejectNegative"));
-        Assert.Equal(6, Counted(metrics, "sseplugin_rows_out_total", "RejectNegative"));
+        Assert.Equal(7, Counted(metrics, "sseplugin_call_rows_in_sum", "RejectNegative"));
+        Assert.Equal(6, Counted(metrics, "sseplugin_call_rows_out_sum", "RejectNegative"));
         Assert.Contains("kestrel_active_connections", metrics);
         // Kestrel's count of queued HTTP/2 streams, recorded twice per call, is left out.
         Assert.DoesNotContain("kestrel_queued_requests", metrics);

@@ -7,8 +7,8 @@ using SsePlugin.Server.Transport;
 namespace SsePlugin.Server.Observability;
 
 /// <summary>
-/// Where a call's end is recorded, once: its duration in the meter, its status and rows in the function's history
-/// (which the meter reads when collected, and the status page charts) and, for a failed call, the last errors. Off
+/// Where a call's end is recorded, once: its duration and rows in the meter, its status and duration in the
+/// function's history (which the meter reads when collected, and the status page charts) and, for a failed call, the last errors. Off
 /// (<c>SsePlugin:Metrics:Enabled</c> false), it records nothing.
 /// </summary>
 internal sealed class CallObserver : IDisposable
@@ -76,9 +76,11 @@ internal sealed class CallObserver : IDisposable
         code = code < StatusNames.Length ? code : (int)StatusCode.Unknown;
         var history = _histories.GetOrAdd((rpc, connection, function), Create);
         SseMeter.CallDuration.Record(seconds, history.Tags);
+        SseMeter.RowsIn.Record(rowsIn, history.Tags);
+        SseMeter.RowsOut.Record(rowsOut, history.Tags);
 
         var now = Time.GetUtcNow();
-        history.Record(now.ToUnixTimeSeconds(), seconds * 1000, code, rowsIn, rowsOut);
+        history.Record(now.ToUnixTimeSeconds(), seconds * 1000, code);
         if (code != (int)StatusCode.OK)
         {
             Errors.Add(new RecentError(now, connection.Name, function, StatusNames[code], status.Detail));

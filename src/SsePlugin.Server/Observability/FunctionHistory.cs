@@ -2,8 +2,8 @@ namespace SsePlugin.Server.Observability;
 
 /// <summary>
 /// One function's calls over the last 15 minutes, for the status page: per 5 seconds, the calls, the failed ones and
-/// a small histogram of their durations; and since the start, its calls by status and its rows, which the meter
-/// reads when it is collected. Fixed in size (about 13 KB), whatever the traffic.
+/// a small histogram of their durations; and since the start, its calls by status, which the meter reads when it is
+/// collected. Fixed in size (about 13 KB), whatever the traffic.
 /// </summary>
 /// <param name="rpc">The RPC it is called by.</param>
 /// <param name="connection">The analytic connection it belongs to.</param>
@@ -26,8 +26,6 @@ internal sealed class FunctionHistory(string rpc, string connection, string func
     private readonly int[] _durations = new int[Buckets * (Bounds.Length + 1)];
     // The gRPC status codes, 0 (OK) to 16.
     private readonly long[] _callsByStatus = new long[17];
-    private long _rowsIn;
-    private long _rowsOut;
 
     /// <summary>Gets the connection the function belongs to.</summary>
     public string Connection { get; } = connection;
@@ -43,9 +41,7 @@ internal sealed class FunctionHistory(string rpc, string connection, string func
     /// <param name="unixSeconds">When it ended.</param>
     /// <param name="milliseconds">How long it took.</param>
     /// <param name="status">Its gRPC status code, 0 to 16.</param>
-    /// <param name="rowsIn">The rows it read.</param>
-    /// <param name="rowsOut">The rows it answered.</param>
-    public void Record(long unixSeconds, double milliseconds, int status, long rowsIn, long rowsOut)
+    public void Record(long unixSeconds, double milliseconds, int status)
     {
         var bin = 0;
         while (bin < Bounds.Length && milliseconds > Bounds[bin])
@@ -69,17 +65,15 @@ internal sealed class FunctionHistory(string rpc, string connection, string func
             _errors[slot] += status == 0 ? 0 : 1;
             _durations[(slot * (Bounds.Length + 1)) + bin]++;
             _callsByStatus[status]++;
-            _rowsIn += rowsIn;
-            _rowsOut += rowsOut;
         }
     }
 
-    /// <summary>The calls since the start, by status code, and the rows they read and answered.</summary>
-    public (long[] CallsByStatus, long RowsIn, long RowsOut) Totals()
+    /// <summary>The calls since the start, by status code.</summary>
+    public long[] CallsByStatus()
     {
         lock (_gate)
         {
-            return ([.. _callsByStatus], _rowsIn, _rowsOut);
+            return [.. _callsByStatus];
         }
     }
 

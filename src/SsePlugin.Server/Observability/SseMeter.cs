@@ -6,8 +6,9 @@ namespace SsePlugin.Server.Observability;
 /// <summary>
 /// SsePlugin's own meter, <c>SsePlugin</c>, and its instruments. Their tags are the RPC, the function, the analytic
 /// connection and the status: names from the host's own catalog, never an app or user id (those stay in the call
-/// log), so that a series per value stays bounded. A call records one measurement, its duration; its count by status
-/// and its rows are read from the functions' histories (<see cref="CallObserver"/>) when the meter is collected.
+/// log), so that a series per value stays bounded. A call records its duration and its rows, with its function's
+/// tags built once; its count by status is read from the functions' histories (<see cref="CallObserver"/>) when
+/// the meter is collected.
 /// Instruments nobody listens to cost a call nearly nothing.
 /// </summary>
 internal static class SseMeter
@@ -26,17 +27,7 @@ internal static class SseMeter
     /// <summary>Gets the calls that ended, by RPC, function, connection and status.</summary>
     public static ObservableCounter<long> Calls { get; } = Meter.CreateObservableCounter(
         "sseplugin.calls",
-        () => Observe(static (history, totals, measurements) =>
-        {
-            for (var code = 0; code < totals.CallsByStatus.Length; code++)
-            {
-                if (totals.CallsByStatus[code] > 0)
-                {
-                    measurements.Add(new(
-                        totals.CallsByStatus[code], [.. history.Tags, new("status", CallObserver.StatusName(code))]));
-                }
-            }
-        }),
+        CallsByStatus,
         "{call}",
         "ExecuteFunction and EvaluateScript calls that ended, by status.");
 
@@ -51,19 +42,13 @@ internal static class SseMeter
                 10, 30, 60, 300],
         });
 
-    /// <summary>Gets the rows calls read.</summary>
-    public static ObservableCounter<long> RowsIn { get; } = Meter.CreateObservableCounter(
-        "sseplugin.rows_in",
-        () => Observe(static (history, totals, measurements) => measurements.Add(new(totals.RowsIn, history.Tags))),
-        "{row}",
-        "Rows calls read from Qlik.");
+    /// <summary>Gets the rows a call read.</summary>
+    public static Histogram<long> RowsIn { get; } = Meter.CreateHistogram(
+        "sseplugin.call.rows_in", "{row}", "Rows a call read from Qlik.", advice: RowBuckets());
 
-    /// <summary>Gets the rows calls answered.</summary>
-    public static ObservableCounter<long> RowsOut { get; } = Meter.CreateObservableCounter(
-        "sseplugin.rows_out",
-        () => Observe(static (history, totals, measurements) => measurements.Add(new(totals.RowsOut, history.Tags))),
-        "{row}",
-        "Rows calls answered.");
+    /// <summary>Gets the rows a call answered.</summary>
+    public static Histogram<long> RowsOut { get; } = Meter.CreateHistogram(
+        "sseplugin.call.rows_out", "{row}", "Rows a call answered.", advice: RowBuckets());
 
     /// <summary>Gets the calls refused by <c>SsePlugin:MaxConcurrentCalls</c>.</summary>
     public static Counter<long> CallsRefused { get; } = Meter.CreateCounter<long>(
@@ -124,21 +109,33 @@ internal static class SseMeter
             "sseplugin.r.sessions", RSessions, "{session}", "R sessions, busy or idle.");
     }
 
-    // The measurements of every function of every host, from its totals since the start.
-    private static List<Measurement<long>> Observe(
-        Action<FunctionHistory, (long[] CallsByStatus, long RowsIn, long RowsOut), List<Measurement<long>>> add)
+    // The calls of every function of every host since its start, by status.
+    private static List<Measurement<long>> CallsByStatus()
     {
         var measurements = new List<Measurement<long>>();
         foreach (var observer in Observers.Keys)
         {
             foreach (var history in observer.Histories)
             {
-                add(history, history.Totals(), measurements);
+                var calls = history.CallsByStatus();
+                for (var code = 0; code < calls.Length; code++)
+                {
+                    if (calls[code] > 0)
+                    {
+                        measurements.Add(
+                            new(calls[code], [.. history.Tags, new("status", CallObserver.StatusName(code))]));
+                    }
+                }
             }
         }
 
         return measurements;
     }
+
+    private static InstrumentAdvice<long> RowBuckets() => new()
+    {
+        HistogramBucketBoundaries = [0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000],
+    };
 
     private static IEnumerable<Measurement<int>> RSessions()
     {
