@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using SsePlugin.Testing;
+using SsePlugin.Client;
 
 namespace SsePlugin.EndToEndTests;
 
 /// <summary>
 /// The author's whole path, offline: build/pack.sh packs every package into a folder feed; the templates are
 /// installed into a private hive; a project is made from each; the functions project builds and passes its own tests,
-/// and the host project serves its function to SsePlugin.Testing's client. NuGet sees only the folder feed, the
+/// and the host project serves its function to SsePlugin.Client's SseClient. NuGet sees only the folder feed, the
 /// machine's package folder (/opt/nuget/packages: xunit and the test SDK) and the packages this repository's own
 /// restore brought (Grpc, Protobuf); any other request goes to a proxy that refuses it.
 /// </summary>

@@ -5,9 +5,9 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Grpc.Health.V1;
+using SsePlugin.Client;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host;
-using SsePlugin.Testing;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 using HealthClient = Grpc.Health.V1.Health.HealthClient;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Grpc.Core;
-using SsePlugin.Testing;
+using SsePlugin.Client;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 

@@ -4,8 +4,8 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using Grpc.Core;
+using SsePlugin.Client;
 using SsePlugin.Server.Security;
-using SsePlugin.Testing;
 
 namespace SsePlugin.Host.Commands;
 

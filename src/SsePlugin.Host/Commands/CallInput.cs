@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using SsePlugin.Testing;
+using SsePlugin.Client;
 
 namespace SsePlugin.Host.Commands;
 

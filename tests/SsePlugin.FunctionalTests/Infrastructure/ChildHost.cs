@@ -3,8 +3,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Grpc.Net.Client;
+using SsePlugin.Client;
 using SsePlugin.Host;
-using SsePlugin.Testing;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 

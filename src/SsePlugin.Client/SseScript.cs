@@ -1,4 +1,4 @@
-namespace SsePlugin.Testing;
+namespace SsePlugin.Client;
 
 /// <summary>A parameter of a script call: the name a Qlik author gives it (<c>Sales as s</c>) and its data
 /// type.</summary>
