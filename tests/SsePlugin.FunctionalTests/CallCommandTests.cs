@@ -58,6 +58,29 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) 
     }
 
     [Fact]
+    public async Task A_csv_mistake_is_one_line_naming_the_file_the_line_and_the_fix()
+    {
+        var folder = Directory.CreateTempSubdirectory("sse-call-").FullName;
+        var ragged = Csv(folder, "ragged.csv", "col1,col2\n1,2\n\"3\n\",4\n5\n");
+        var narrow = Csv(folder, "narrow.csv", "only\n1\n");
+        var text = Csv(folder, "text.csv", "col1,col2\n1,x\n");
+        try
+        {
+            var (exitCode, _, errors) = await CallAsync("--port", Port, "--csv", ragged, "SumOfRows");
+            AssertOneLine(errors, $"--csv {ragged} line 5: 1 values for 2 columns (col1, col2).");
+            Assert.Equal(ExitCodes.Usage, exitCode);
+            (_, _, errors) = await CallAsync("--port", Port, "--csv", narrow, "SumOfRows");
+            AssertOneLine(errors, $"--csv {narrow}: 1 columns (only) for 2 parameters (col1, col2).");
+            (_, _, errors) = await CallAsync("--port", Port, "--csv", text, "SumOfRows");
+            AssertOneLine(errors, $"Bad argument ({text} line 2, column col2): 'x' is not a number");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Json_holds_the_status_the_fields_and_the_rows_as_their_types()
     {
         var (exitCode, output, errors) = await CallAsync("--port", Port, "--json", "Describe", "5|five");
@@ -84,6 +107,32 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) 
             "--port", Port, "--json", "--script", "args[0] + args[1]", "--function", "ScriptEvalStr", "a", "b");
         Assert.True(exitCode == ExitCodes.Ok, errors);
         Assert.Equal("ab", JsonDocument.Parse(output).RootElement.GetProperty("rows")[0][0].GetString());
+    }
+
+    [Fact]
+    public async Task The_Ex_script_functions_send_each_argument_as_the_type_types_gives_it()
+    {
+        var (exitCode, output, errors) = await CallAsync(
+            "--port", Port, "--json", "--script", "args[0] * args[1].num + args[2].length", "--function",
+            "ScriptEvalEx", "--types", "NDS", "2", "3|three", "abcd");
+        Assert.True(exitCode == ExitCodes.Ok, errors);
+        Assert.True(Numbers(output) is [10], output);
+
+        var folder = Directory.CreateTempSubdirectory("sse-call-").FullName;
+        try
+        {
+            var rows = Csv(folder, "duals.csv", "value,note\n1|one,x\n2|two,yy\n");
+            (exitCode, output, errors) = await CallAsync(
+                "--port", Port, "--json", "--csv", rows, "--script",
+                "args[0].reduce((sum, d) => sum + d.num + d.str.length, 0) + args[1].join('').length",
+                "--function", "ScriptAggrEx", "--types", "DS");
+            Assert.True(exitCode == ExitCodes.Ok, errors);
+            Assert.True(Numbers(output) is [12], output);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]
@@ -130,6 +179,14 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) 
     [InlineData(ExitCodes.Problem, "ScriptEval is a script function: give the script with --script", "ScriptEval")]
     [InlineData(ExitCodes.Usage, "--function ScriptEvl: not a script function", "--script", "1", "--function",
         "ScriptEvl")]
+    [InlineData(ExitCodes.Usage, "ScriptEvalEx needs each argument's type", "--script", "1", "--function",
+        "ScriptEvalEx", "2")]
+    [InlineData(ExitCodes.Usage, "--types NX: 'X' is not a type.", "--script", "1", "--function", "ScriptAggrEx",
+        "--types", "NX", "1", "2")]
+    [InlineData(ExitCodes.Usage, "--types N: 1 types for 2 arguments.", "--script", "1", "--function",
+        "ScriptEvalEx", "--types", "N", "1", "2")]
+    [InlineData(ExitCodes.Usage, "--types N: ScriptEval types its parameters itself.", "--script", "1", "--types",
+        "N", "1")]
     public async Task A_mistake_is_one_line_with_its_cause_and_its_fix(int code, string cause, params string[] args)
     {
         var (exitCode, _, errors) = await CallAsync(["--port", Port, .. args]);
