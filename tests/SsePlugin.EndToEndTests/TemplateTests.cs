@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using SsePlugin.Client;
 
@@ -72,70 +71,24 @@ public sealed partial class TemplateTests : IDisposable
     /// <summary>Starts the host project's build on a free port, asks for its functions and calls Margin.</summary>
     private static async Task<(SseCapabilities Capabilities, SseAnswer Answer)> CallHostAsync(string project)
     {
-        var start = new ProcessStartInfo(
-            "dotnet", [Path.Combine("bin", "Debug", "net10.0", "Contoso.Host.dll"), "--SsePlugin:Port", "0"])
-        {
-            WorkingDirectory = project,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var host = Process.Start(start)!;
-        try
-        {
-            _ = host.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(StepTimeout);
-            while (await host.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
-            {
-                if (ListeningOn().Match(line) is { Success: true } listening)
-                {
-                    _ = host.StandardOutput.ReadToEndAsync();
-                    using var client = new SseClient(new Uri(listening.Groups[1].Value));
-                    var capabilities = await client.GetCapabilitiesAsync(timeout.Token);
-                    return (capabilities, await client.ExecuteAsync(100, [1000, 600], [0, 5]));
-                }
-            }
-
-            throw new InvalidOperationException("The host made from sseplugin-host ended before it listened.");
-        }
-        finally
-        {
-            host.Kill(entireProcessTree: true);
-            await host.WaitForExitAsync();
-        }
+        await using var host = ChildProcess.Start(
+            "dotnet", [Path.Combine("bin", "Debug", "net10.0", "Contoso.Host.dll"), "--SsePlugin:Port", "0"], project);
+        var listening = await host.WaitForLineAsync(ListeningOn(), StepTimeout);
+        using var client = new SseClient(new Uri(listening.Groups[1].Value));
+        var capabilities = await client.GetCapabilitiesAsync();
+        return (capabilities, await client.ExecuteAsync(100, [1000, 600], [0, 5]));
     }
 
     /// <summary>Runs a command in the test's folder, offline unless told, and asserts that it succeeds.</summary>
     /// <returns>What it printed.</returns>
     private async Task<string> RunAsync(string program, string[] args, bool offline = true)
     {
-        var start = new ProcessStartInfo(program, args)
-        {
-            WorkingDirectory = _folder,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var (name, value) in offline ? OfflineEnvironment() : NoBuildServers)
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(StepTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-        }
-
-        var printed = await output + await errors;
+        await using var process = await ChildProcess.RunAsync(
+            program, args, StepTimeout, _folder, offline ? OfflineEnvironment() : NoBuildServers);
         Assert.True(
-            process.ExitCode == 0, $"{program} {string.Join(' ', args)} failed ({process.ExitCode}):\n{printed}");
-        return printed;
+            process.ExitCode == 0,
+            $"{program} {string.Join(' ', args)} failed ({process.ExitCode}):\n{process.Output + process.Errors}");
+        return process.Output + process.Errors;
     }
 
     /// <summary>No build servers left behind: the tests stop every process they start.</summary>
