@@ -76,7 +76,7 @@ public sealed class ChildProcess : IAsyncDisposable
         return new ChildProcess(start);
     }
 
-    /// <summary>Runs a program to its end, killed (and the test failed) when it takes longer than the timeout.</summary>
+    /// <summary>Runs a program to its end; killed, with a <see cref="TimeoutException"/>, past the timeout.</summary>
     /// <param name="program">The program.</param>
     /// <param name="args">Its arguments.</param>
     /// <param name="timeout">How long it may take.</param>

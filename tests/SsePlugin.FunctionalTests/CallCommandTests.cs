@@ -10,8 +10,11 @@ namespace SsePlugin.FunctionalTests;
 /// <c>call</c> against SsePlugin over real sockets: a plaintext host of this class and the shared mutual-TLS host.
 /// </summary>
 [Collection(TlsHost.Name)]
-public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) : IClassFixture<HostFixture>
+public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext)
+    : IClassFixture<HostFixture>, IDisposable
 {
+    private readonly string _folder = Directory.CreateTempSubdirectory("sse-call-").FullName;
+
     private string Port => $"{plaintext.Host.Address.Port}";
 
     [Fact]
@@ -38,46 +41,30 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) 
     [Fact]
     public async Task Csv_columns_go_to_the_parameters_by_name_or_else_by_position()
     {
-        var folder = Directory.CreateTempSubdirectory("sse-call-").FullName;
-        var byName = Csv(folder, "by-name.csv", "note,col2,COL1\nfirst,1,10\r\nsecond,2,\"20\"\n");
-        var byPosition = Csv(folder, "by-position.csv", "a,b\n1,2\n");
-        var duals = Csv(folder, "duals.csv", "value\n\"3|x, \"\"y\"\"\"\n");
-        try
-        {
-            var (_, output, errors) = await CallAsync("--port", Port, "--json", "--csv", byName, "SumOfRows");
-            Assert.True(Numbers(output) is [11, 22], output + errors);
-            (_, output, errors) = await CallAsync("--port", Port, "--json", "--csv", byPosition, "SumOfRows");
-            Assert.True(Numbers(output) is [3], output + errors);
-            (_, output, errors) = await CallAsync("--port", Port, "--csv", duals, "Describe");
-            Assert.True(output.Contains("6|<x, \"y\">", StringComparison.Ordinal), output + errors);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        var byName = Csv("by-name.csv", "note,col2,COL1\nfirst,1,10\r\nsecond,2,\"20\"\n");
+        var byPosition = Csv("by-position.csv", "a,b\n1,2\n");
+        var duals = Csv("duals.csv", "value\n\"3|x, \"\"y\"\"\"\n");
+        var (_, output, errors) = await CallAsync("--port", Port, "--json", "--csv", byName, "SumOfRows");
+        Assert.True(Numbers(output) is [11, 22], output + errors);
+        (_, output, errors) = await CallAsync("--port", Port, "--json", "--csv", byPosition, "SumOfRows");
+        Assert.True(Numbers(output) is [3], output + errors);
+        (_, output, errors) = await CallAsync("--port", Port, "--csv", duals, "Describe");
+        Assert.True(output.Contains("6|<x, \"y\">", StringComparison.Ordinal), output + errors);
     }
 
     [Fact]
     public async Task A_csv_mistake_is_one_line_naming_the_file_the_line_and_the_fix()
     {
-        var folder = Directory.CreateTempSubdirectory("sse-call-").FullName;
-        var ragged = Csv(folder, "ragged.csv", "col1,col2\n1,2\n\"3\n\",4\n5\n");
-        var narrow = Csv(folder, "narrow.csv", "only\n1\n");
-        var text = Csv(folder, "text.csv", "col1,col2\n1,x\n");
-        try
-        {
-            var (exitCode, _, errors) = await CallAsync("--port", Port, "--csv", ragged, "SumOfRows");
-            AssertOneLine(errors, $"--csv {ragged} line 5: 1 values for 2 columns (col1, col2).");
-            Assert.Equal(ExitCodes.Usage, exitCode);
-            (_, _, errors) = await CallAsync("--port", Port, "--csv", narrow, "SumOfRows");
-            AssertOneLine(errors, $"--csv {narrow}: 1 columns (only) for 2 parameters (col1, col2).");
-            (_, _, errors) = await CallAsync("--port", Port, "--csv", text, "SumOfRows");
-            AssertOneLine(errors, $"Bad argument ({text} line 2, column col2): 'x' is not a number");
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        var ragged = Csv("ragged.csv", "col1,col2\n1,2\n\"3\n\",4\n5\n");
+        var narrow = Csv("narrow.csv", "only\n1\n");
+        var text = Csv("text.csv", "col1,col2\n1,x\n");
+        var (exitCode, _, errors) = await CallAsync("--port", Port, "--csv", ragged, "SumOfRows");
+        AssertOneLine(errors, $"--csv {ragged} line 5: 1 values for 2 columns (col1, col2).");
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        (_, _, errors) = await CallAsync("--port", Port, "--csv", narrow, "SumOfRows");
+        AssertOneLine(errors, $"--csv {narrow}: 1 columns (only) for 2 parameters (col1, col2).");
+        (_, _, errors) = await CallAsync("--port", Port, "--csv", text, "SumOfRows");
+        AssertOneLine(errors, $"Bad argument ({text} line 2, column col2): 'x' is not a number");
     }
 
     [Fact]
@@ -118,21 +105,13 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) 
         Assert.True(exitCode == ExitCodes.Ok, errors);
         Assert.True(Numbers(output) is [10], output);
 
-        var folder = Directory.CreateTempSubdirectory("sse-call-").FullName;
-        try
-        {
-            var rows = Csv(folder, "duals.csv", "value,note\n1|one,x\n2|two,yy\n");
-            (exitCode, output, errors) = await CallAsync(
-                "--port", Port, "--json", "--csv", rows, "--script",
-                "args[0].reduce((sum, d) => sum + d.num + d.str.length, 0) + args[1].join('').length",
-                "--function", "ScriptAggrEx", "--types", "DS");
-            Assert.True(exitCode == ExitCodes.Ok, errors);
-            Assert.True(Numbers(output) is [12], output);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        var rows = Csv("duals.csv", "value,note\n1|one,x\n2|two,yy\n");
+        (exitCode, output, errors) = await CallAsync(
+            "--port", Port, "--json", "--csv", rows, "--script",
+            "args[0].reduce((sum, d) => sum + d.num + d.str.length, 0) + args[1].join('').length",
+            "--function", "ScriptAggrEx", "--types", "DS");
+        Assert.True(exitCode == ExitCodes.Ok, errors);
+        Assert.True(Numbers(output) is [12], output);
     }
 
     [Fact]
@@ -221,6 +200,8 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) 
         Assert.Equal(ExitCodes.Problem, exitCode);
     }
 
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
     private static void AssertOneLine(string errors, string cause)
     {
         var line = Assert.Single(errors.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
@@ -232,9 +213,9 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) 
     private static double[] Numbers(string json) =>
         [.. JsonDocument.Parse(json).RootElement.GetProperty("rows").EnumerateArray().Select(r => r[0].GetDouble())];
 
-    private static string Csv(string folder, string name, string text)
+    private string Csv(string name, string text)
     {
-        var path = Path.Combine(folder, name);
+        var path = Path.Combine(_folder, name);
         File.WriteAllText(path, text);
         return path;
     }
