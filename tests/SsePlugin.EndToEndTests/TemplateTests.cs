@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text.RegularExpressions;
 using SsePlugin.Client;
 
@@ -12,6 +13,9 @@ namespace SsePlugin.EndToEndTests;
 /// </summary>
 public sealed partial class TemplateTests : IDisposable
 {
+    // A release's version (a v1.0.0 tag): stable packages, though the server depends on a prerelease exporter.
+    private const string StableVersion = "1.0.0";
+
     private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(5);
 
     private readonly string _folder = Directory.CreateTempSubdirectory("sseplugin-templates-").FullName;
@@ -24,7 +28,10 @@ public sealed partial class TemplateTests : IDisposable
     public async Task The_templates_build_test_and_serve_from_the_packages_alone()
     {
         // The repository's own build, as a maintainer runs it; from here on, offline.
-        await RunAsync(Path.Combine(PublishFixture.Repository, "build", "pack.sh"), ["--out", Feed], offline: false);
+        await RunAsync(
+            Path.Combine(PublishFixture.Repository, "build", "pack.sh"),
+            ["--out", Feed, "--version", StableVersion],
+            offline: false);
         await File.WriteAllTextAsync(Path.Combine(_folder, "nuget.config"), NuGetConfig());
         var templates = Directory.GetFiles(Feed, "SsePlugin.Templates.*.nupkg").Single();
         await RunAsync("dotnet", ["new", "install", templates, "--debug:custom-hive", Hive]);
@@ -36,6 +43,13 @@ public sealed partial class TemplateTests : IDisposable
         await RunAsync("dotnet", ["build", Path.Combine(_folder, "Contoso.Host")]);
         var (capabilities, answer) = await CallHostAsync(Path.Combine(_folder, "Contoso.Host"));
 
+        var packages = Directory.GetFiles(Feed, $"*.{StableVersion}.nupkg")
+            .ToDictionary(package => Path.GetFileName(package), Nuspec);
+        Assert.Contains($"SsePlugin.Server.{StableVersion}.nupkg", packages.Keys);
+        Assert.All(packages.Values, nuspec => Assert.Contains("""<license type="expression">MIT</license>""", nuspec));
+        Assert.Contains(
+            $"""<dependency id="SsePlugin.Client" version="{StableVersion}" """,
+            packages[$"SsePlugin.Testing.{StableVersion}.nupkg"]);
         Assert.Matches(@"Passed!\s+- Failed:\s+0, Passed:\s+3", tested);
         Assert.Equal("Contoso.Host", capabilities.PluginIdentifier);
         Assert.Equal(["sales", "cost"], capabilities["Margin"].Parameters.Select(p => p.Name));
@@ -67,6 +81,15 @@ public sealed partial class TemplateTests : IDisposable
           </fallbackPackageFolders>
         </configuration>
         """;
+
+    /// <summary>The package's manifest.</summary>
+    private static string Nuspec(string package)
+    {
+        using var zip = ZipFile.OpenRead(package);
+        using var manifest = new StreamReader(
+            zip.Entries.Single(entry => entry.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+        return manifest.ReadToEnd();
+    }
 
     /// <summary>Starts the host project's build on a free port, asks for its functions and calls Margin.</summary>
     private static async Task<(SseCapabilities Capabilities, SseAnswer Answer)> CallHostAsync(string project)
