@@ -16,7 +16,8 @@ public sealed partial class TemplateTests : IDisposable
     // A release's version (a v1.0.0 tag): stable packages, though the server depends on a prerelease exporter.
     private const string StableVersion = "1.0.0";
 
-    private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(5);
+    // Generous: packing nine projects takes minutes on a busy two-core machine.
+    private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(15);
 
     private readonly string _folder = Directory.CreateTempSubdirectory("sseplugin-templates-").FullName;
 
