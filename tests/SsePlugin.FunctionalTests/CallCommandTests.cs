@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using SsePlugin.FunctionalTests.Infrastructure;
+using SsePlugin.Host;
 using SsePlugin.Host.Commands;
+
+using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests;
 
@@ -133,6 +136,26 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext)
         Assert.Contains("calls: 3, 0 succeeded, 3 failed: Unknown 3", output);
         Assert.Contains(" rows/s", output);
         Assert.Contains("latency: p50 ", output);
+    }
+
+    [Fact]
+    public async Task A_load_test_shows_a_progress_bar_on_a_terminal_and_none_when_redirected()
+    {
+        string[] call =
+            ["call", "--host", "127.0.0.1", "--port", Port, "--repeat", "40", "--parallel", "2", "SumOfRows", "1", "2"];
+        var command = string.Join(' ', new[] { "dotnet", typeof(SsePluginHost).Assembly.Location }.Concat(call)
+            .Select(word => $"'{word}'"));
+
+        // script (util-linux) gives the command a terminal and writes what it shows.
+        await using var terminal = await ChildProcess.RunAsync("script", ["-qefc", command, "/dev/null"], CallTimeout);
+        var redirected = await HostProcess.RunToExitAsync(call);
+
+        Assert.True(terminal.ExitCode == 0, terminal.Printed);
+        Assert.Matches(@"\[#{40}\] 40/40 calls", terminal.Output);
+        Assert.Contains("calls: 40, 40 succeeded, 0 failed", terminal.Output);
+        Assert.True(redirected.ExitCode == 0, redirected.Printed);
+        Assert.Contains("calls: 40, 40 succeeded, 0 failed", redirected.Output);
+        Assert.DoesNotContain("40/40 calls", redirected.Output);
     }
 
     [Fact]
