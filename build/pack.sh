@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the NuGet packages of build/packages.slnf: SsePlugin.Abstractions, .Server, .JavaScript, .R, .Rserve,
-# .FunctionsFile, .Testing and .Templates, each library with its symbols (.snupkg), all of one version:
+# .FunctionsFile, .Client, .Testing and .Templates, each library with its symbols (.snupkg), all of one version:
 # build/version.sh's, from the git tag. Not the host, the examples or the tests.
 #
 #   build/pack.sh [--out DIR] [--version VERSION]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the downloads: for each runtime, SsePlugin.Host as one self-contained executable (the .NET runtime and every
 # assembly inside; nothing to install first), zipped as SsePlugin-<version>-<runtime>.zip with appsettings.json,
-# INSTALL.md, the deploy files for that system, the documentation and the README.
+# INSTALL.md, the deploy files for that system, the documentation, the README and LICENSE.
 #
 #   build/publish.sh [RUNTIME...] [--out DIR] [--version VERSION]
 #
@@ -44,8 +44,7 @@ for rid in "${runtimes[@]}"; do
   # the log names files and lines; the csproj makes a runtime's build self-contained and one file.
   dotnet publish src/SsePlugin.Host -c Release -r "$rid" -p:Version="$version" -p:DebugType=embedded \
     --artifacts-path artifacts/build -o "$stage"
-  cp deploy/INSTALL.md README.md "$stage/"
-  [ ! -f LICENSE ] || cp LICENSE "$stage/"
+  cp deploy/INSTALL.md README.md LICENSE "$stage/"
   mkdir -p "$stage/docs" "$stage/deploy"
   cp docs/*.md "$stage/docs/"
   case "$rid" in

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -24,10 +23,10 @@ public sealed record NginxLogLine(int CallId, int Status, string Upstreams, stri
 /// </summary>
 public sealed partial class NginxProcess : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly ChildProcess _process;
     private readonly string _folder;
 
-    private NginxProcess(Process process, string folder, int port)
+    private NginxProcess(ChildProcess process, string folder, int port)
     {
         _process = process;
         _folder = folder;
@@ -72,12 +71,8 @@ public sealed partial class NginxProcess : IAsyncDisposable
             }
 
             await File.WriteAllTextAsync(Path.Combine(folder, "nginx.conf"), MainConfiguration(folder, configuration));
-            var process = Process.Start(new ProcessStartInfo(
-                "nginx", ["-p", folder, "-c", Path.Combine(folder, "nginx.conf"), "-e", "error.log"])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
+            var process = ChildProcess.Start(
+                "nginx", ["-p", folder, "-c", Path.Combine(folder, "nginx.conf"), "-e", "error.log"]);
             var nginx = new NginxProcess(process, folder, port);
             try
             {
@@ -115,19 +110,18 @@ public sealed partial class NginxProcess : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            // TERM: nginx's master stops its workers and exits.
-            await Signal.SendAsync(_process.Id, "TERM");
+            // TERM: nginx's master stops its workers and exits (killed, workers and all, after 10 s).
             try
             {
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                await _process.TerminateAsync(TimeSpan.FromSeconds(10));
             }
             catch (TimeoutException)
             {
-                _process.Kill(entireProcessTree: true);
+                // killed: the tests go on
             }
         }
 
-        _process.Dispose();
+        await _process.DisposeAsync();
         Directory.Delete(_folder, recursive: true);
     }
 
@@ -174,7 +168,7 @@ public sealed partial class NginxProcess : IAsyncDisposable
             if (_process.HasExited)
             {
                 throw new InvalidOperationException(
-                    $"nginx exited with code {_process.ExitCode}: {await _process.StandardError.ReadToEndAsync()}"
+                    $"nginx exited with code {_process.ExitCode}: {_process.Printed}"
                     + ErrorLog);
             }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace SsePlugin.EndToEndTests;
@@ -69,31 +68,8 @@ public sealed partial class PublishFixture : IAsyncLifetime
         TimeSpan timeout,
         IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo(program, args)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Repository,
-        };
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cancel.Token);
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-        }
-
-        return (process.ExitCode, await output + await errors);
+        await using var process = await ChildProcess.RunAsync(program, args, timeout, Repository, environment);
+        return (process.ExitCode, process.Output + process.Errors);
     }
 
     private static string FindRepository(string folder) =>

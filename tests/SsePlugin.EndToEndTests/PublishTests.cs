@@ -105,7 +105,7 @@ public sealed class PublishTests(PublishFixture published)
             files.ToHashSet(),
             new HashSet<string>
             {
-                "SsePlugin.Host", "appsettings.json", "INSTALL.md", "README.md", "docs/install.md",
+                "SsePlugin.Host", "appsettings.json", "INSTALL.md", "README.md", "LICENSE", "docs/install.md",
                 "deploy/systemd/sseplugin.service",
             });
         Assert.DoesNotContain(files, file => file.StartsWith("deploy/windows", StringComparison.Ordinal));
@@ -123,7 +123,7 @@ public sealed class PublishTests(PublishFixture published)
             published.WindowsEntries.ToHashSet(),
             new HashSet<string>
             {
-                "SsePlugin.Host.exe", "appsettings.json", "INSTALL.md", "README.md", "docs/install.md",
+                "SsePlugin.Host.exe", "appsettings.json", "INSTALL.md", "README.md", "LICENSE", "docs/install.md",
                 "deploy/windows/sseplugin-service.ps1",
             });
         Assert.DoesNotContain(

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using SsePlugin.Host;
@@ -15,13 +13,11 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     /// <summary>How long a replica may take to start, or to stop once told to.</summary>
     public static readonly TimeSpan StartOrStopTimeout = TimeSpan.FromSeconds(60);
 
-    private readonly Process _process;
-    private readonly ConcurrentQueue<string> _output;
+    private readonly ChildProcess _process;
 
-    private ReplicaHost(Process process, ConcurrentQueue<string> output, int port)
+    private ReplicaHost(ChildProcess process, int port)
     {
         _process = process;
-        _output = output;
         Port = port;
     }
 
@@ -35,92 +31,43 @@ public sealed partial class ReplicaHost : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>Gets the lines of the call log written so far: one line per call, answered or failed.</summary>
-    public IReadOnlyList<string> CallLines => [.. _output.Where(line => CallLine().IsMatch(line))];
+    public IReadOnlyList<string> CallLines => [.. _process.Lines.Where(line => CallLine().IsMatch(line))];
 
     /// <summary>Gets how many calls the replica has answered so far (status OK in its call log).</summary>
     public int CallsAnswered => CallLines.Count(line => line.EndsWith(", OK", StringComparison.Ordinal));
 
     /// <summary>Gets everything the replica has written to standard output and standard error so far.</summary>
-    public string Printed => string.Join('\n', _output);
+    public string Printed => _process.Printed;
 
     /// <summary>Starts a replica with the given switches (e.g. <c>--certs</c>) and waits until it listens.</summary>
     public static async Task<ReplicaHost> StartAsync(params string[] args)
     {
-        var process = Process.Start(new ProcessStartInfo(
-            "dotnet", [typeof(SsePluginHost).Assembly.Location, "--port", "0", "--examples", "true", .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-
-        // Drained for as long as the replica runs: a full pipe would stall its call log, and with it its calls.
-        var output = new ConcurrentQueue<string>();
-        var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                output.Enqueue(e.Data);
-                if (ListeningOn().Match(e.Data) is { Success: true } match)
-                {
-                    listening.TrySetResult(int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture));
-                }
-            }
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                output.Enqueue(e.Data);
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = ChildProcess.Start(
+            "dotnet", [typeof(SsePluginHost).Assembly.Location, "--port", "0", "--examples", "true", .. args]);
         try
         {
-            var exited = process.WaitForExitAsync();
-            if (await Task.WhenAny(listening.Task, exited).WaitAsync(StartOrStopTimeout) == exited)
-            {
-                throw new InvalidOperationException(
-                    $"The host exited with code {process.ExitCode} before it listened:\n{string.Join('\n', output)}");
-            }
-
-            return new ReplicaHost(process, output, await listening.Task);
+            var listening = await process.WaitForLineAsync(ListeningOn(), StartOrStopTimeout);
+            return new ReplicaHost(process, int.Parse(listening.Groups[1].Value, CultureInfo.InvariantCulture));
         }
         catch
         {
-            process.Kill(entireProcessTree: true);
-            process.Dispose();
+            await process.DisposeAsync();
             throw;
         }
     }
 
     /// <summary>Stops the replica as a service manager does (SIGTERM) and waits until it has exited.</summary>
     /// <returns>Its exit code.</returns>
-    public async Task<int> TerminateAsync()
-    {
-        await Signal.SendAsync(_process.Id, "TERM");
-        await _process.WaitForExitAsync().WaitAsync(StartOrStopTimeout);
-        return _process.ExitCode;
-    }
+    public Task<int> TerminateAsync() => _process.TerminateAsync(StartOrStopTimeout);
 
     /// <summary>Kills the replica outright (SIGKILL), as a crash would, and waits until it is gone.</summary>
     public async Task KillAsync()
     {
         _process.Kill();
-        await _process.WaitForExitAsync().WaitAsync(StartOrStopTimeout);
+        await _process.WaitForExitAsync(StartOrStopTimeout);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 
     [GeneratedRegex(@"Now listening on: https?://127\.0\.0\.1:(\d+)")]
     private static partial Regex ListeningOn();

@@ -245,16 +245,9 @@ public sealed partial class ScaleOutTests(ITestOutputHelper output)
     // Runs a command of the host (certs, doctor) as an administrator does, and asserts it succeeds.
     private static async Task AssertHostCommandAsync(string[] args)
     {
-        using var process = Process.Start(new ProcessStartInfo(
-            "dotnet", [typeof(SsePluginHost).Assembly.Location, .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var printed = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(ReplicaHost.StartOrStopTimeout);
-        Assert.True(process.ExitCode == 0, $"{string.Join(' ', args)}: {await printed}{await errors}");
+        await using var process = await ChildProcess.RunAsync(
+            "dotnet", [typeof(SsePluginHost).Assembly.Location, .. args], ReplicaHost.StartOrStopTimeout);
+        Assert.True(process.ExitCode == 0, $"{string.Join(' ', args)}: {process.Printed}");
     }
 
     // The lines of the TLS file for one side: "    grpc_ssl_name sse.example.com;" and "    ssl_verify_client on;".

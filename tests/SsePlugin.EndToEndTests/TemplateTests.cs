@@ -1,19 +1,23 @@
-using System.Diagnostics;
+using System.IO.Compression;
 using System.Text.RegularExpressions;
-using SsePlugin.Testing;
+using SsePlugin.Client;
 
 namespace SsePlugin.EndToEndTests;
 
 /// <summary>
 /// The author's whole path, offline: build/pack.sh packs every package into a folder feed; the templates are
 /// installed into a private hive; a project is made from each; the functions project builds and passes its own tests,
-/// and the host project serves its function to SsePlugin.Testing's client. NuGet sees only the folder feed, the
+/// and the host project serves its function to SsePlugin.Client's SseClient. NuGet sees only the folder feed, the
 /// machine's package folder (/opt/nuget/packages: xunit and the test SDK) and the packages this repository's own
 /// restore brought (Grpc, Protobuf); any other request goes to a proxy that refuses it.
 /// </summary>
 public sealed partial class TemplateTests : IDisposable
 {
-    private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(5);
+    // A release's version (a v1.0.0 tag): stable packages, though the server depends on a prerelease exporter.
+    private const string StableVersion = "1.0.0";
+
+    // Generous: packing nine projects takes minutes on a busy two-core machine.
+    private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(15);
 
     private readonly string _folder = Directory.CreateTempSubdirectory("sseplugin-templates-").FullName;
 
@@ -25,7 +29,10 @@ public sealed partial class TemplateTests : IDisposable
     public async Task The_templates_build_test_and_serve_from_the_packages_alone()
     {
         // The repository's own build, as a maintainer runs it; from here on, offline.
-        await RunAsync(Path.Combine(PublishFixture.Repository, "build", "pack.sh"), ["--out", Feed], offline: false);
+        await RunAsync(
+            Path.Combine(PublishFixture.Repository, "build", "pack.sh"),
+            ["--out", Feed, "--version", StableVersion],
+            offline: false);
         await File.WriteAllTextAsync(Path.Combine(_folder, "nuget.config"), NuGetConfig());
         var templates = Directory.GetFiles(Feed, "SsePlugin.Templates.*.nupkg").Single();
         await RunAsync("dotnet", ["new", "install", templates, "--debug:custom-hive", Hive]);
@@ -37,6 +44,13 @@ public sealed partial class TemplateTests : IDisposable
         await RunAsync("dotnet", ["build", Path.Combine(_folder, "Contoso.Host")]);
         var (capabilities, answer) = await CallHostAsync(Path.Combine(_folder, "Contoso.Host"));
 
+        var packages = Directory.GetFiles(Feed, $"*.{StableVersion}.nupkg")
+            .ToDictionary(package => Path.GetFileName(package), Nuspec);
+        Assert.Contains($"SsePlugin.Server.{StableVersion}.nupkg", packages.Keys);
+        Assert.All(packages.Values, nuspec => Assert.Contains("""<license type="expression">MIT</license>""", nuspec));
+        Assert.Contains(
+            $"""<dependency id="SsePlugin.Client" version="{StableVersion}" """,
+            packages[$"SsePlugin.Testing.{StableVersion}.nupkg"]);
         Assert.Matches(@"Passed!\s+- Failed:\s+0, Passed:\s+3", tested);
         Assert.Equal("Contoso.Host", capabilities.PluginIdentifier);
         Assert.Equal(["sales", "cost"], capabilities["Margin"].Parameters.Select(p => p.Name));
@@ -69,73 +83,36 @@ public sealed partial class TemplateTests : IDisposable
         </configuration>
         """;
 
+    /// <summary>The package's manifest.</summary>
+    private static string Nuspec(string package)
+    {
+        using var zip = ZipFile.OpenRead(package);
+        using var manifest = new StreamReader(
+            zip.Entries.Single(entry => entry.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+        return manifest.ReadToEnd();
+    }
+
     /// <summary>Starts the host project's build on a free port, asks for its functions and calls Margin.</summary>
     private static async Task<(SseCapabilities Capabilities, SseAnswer Answer)> CallHostAsync(string project)
     {
-        var start = new ProcessStartInfo(
-            "dotnet", [Path.Combine("bin", "Debug", "net10.0", "Contoso.Host.dll"), "--SsePlugin:Port", "0"])
-        {
-            WorkingDirectory = project,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var host = Process.Start(start)!;
-        try
-        {
-            _ = host.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(StepTimeout);
-            while (await host.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
-            {
-                if (ListeningOn().Match(line) is { Success: true } listening)
-                {
-                    _ = host.StandardOutput.ReadToEndAsync();
-                    using var client = new SseClient(new Uri(listening.Groups[1].Value));
-                    var capabilities = await client.GetCapabilitiesAsync(timeout.Token);
-                    return (capabilities, await client.ExecuteAsync(100, [1000, 600], [0, 5]));
-                }
-            }
-
-            throw new InvalidOperationException("The host made from sseplugin-host ended before it listened.");
-        }
-        finally
-        {
-            host.Kill(entireProcessTree: true);
-            await host.WaitForExitAsync();
-        }
+        await using var host = ChildProcess.Start(
+            "dotnet", [Path.Combine("bin", "Debug", "net10.0", "Contoso.Host.dll"), "--SsePlugin:Port", "0"], project);
+        var listening = await host.WaitForLineAsync(ListeningOn(), StepTimeout);
+        using var client = new SseClient(new Uri(listening.Groups[1].Value));
+        var capabilities = await client.GetCapabilitiesAsync();
+        return (capabilities, await client.ExecuteAsync(100, [1000, 600], [0, 5]));
     }
 
     /// <summary>Runs a command in the test's folder, offline unless told, and asserts that it succeeds.</summary>
     /// <returns>What it printed.</returns>
     private async Task<string> RunAsync(string program, string[] args, bool offline = true)
     {
-        var start = new ProcessStartInfo(program, args)
-        {
-            WorkingDirectory = _folder,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var (name, value) in offline ? OfflineEnvironment() : NoBuildServers)
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(StepTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-        }
-
-        var printed = await output + await errors;
+        await using var process = await ChildProcess.RunAsync(
+            program, args, StepTimeout, _folder, offline ? OfflineEnvironment() : NoBuildServers);
         Assert.True(
-            process.ExitCode == 0, $"{program} {string.Join(' ', args)} failed ({process.ExitCode}):\n{printed}");
-        return printed;
+            process.ExitCode == 0,
+            $"{program} {string.Join(' ', args)} failed ({process.ExitCode}):\n{process.Output + process.Errors}");
+        return process.Output + process.Errors;
     }
 
     /// <summary>No build servers left behind: the tests stop every process they start.</summary>

@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using SsePlugin.FunctionalTests.Infrastructure;
+using SsePlugin.Host;
 using SsePlugin.Host.Commands;
+
+using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests;
 
@@ -10,8 +13,11 @@ namespace SsePlugin.FunctionalTests;
 /// <c>call</c> against SsePlugin over real sockets: a plaintext host of this class and the shared mutual-TLS host.
 /// </summary>
 [Collection(TlsHost.Name)]
-public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) : IClassFixture<HostFixture>
+public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext)
+    : IClassFixture<HostFixture>, IDisposable
 {
+    private readonly string _folder = Directory.CreateTempSubdirectory("sse-call-").FullName;
+
     private string Port => $"{plaintext.Host.Address.Port}";
 
     [Fact]
@@ -38,23 +44,30 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) 
     [Fact]
     public async Task Csv_columns_go_to_the_parameters_by_name_or_else_by_position()
     {
-        var folder = Directory.CreateTempSubdirectory("sse-call-").FullName;
-        var byName = Csv(folder, "by-name.csv", "note,col2,COL1\nfirst,1,10\r\nsecond,2,\"20\"\n");
-        var byPosition = Csv(folder, "by-position.csv", "a,b\n1,2\n");
-        var duals = Csv(folder, "duals.csv", "value\n\"3|x, \"\"y\"\"\"\n");
-        try
-        {
-            var (_, output, errors) = await CallAsync("--port", Port, "--json", "--csv", byName, "SumOfRows");
-            Assert.True(Numbers(output) is [11, 22], output + errors);
-            (_, output, errors) = await CallAsync("--port", Port, "--json", "--csv", byPosition, "SumOfRows");
-            Assert.True(Numbers(output) is [3], output + errors);
-            (_, output, errors) = await CallAsync("--port", Port, "--csv", duals, "Describe");
-            Assert.True(output.Contains("6|<x, \"y\">", StringComparison.Ordinal), output + errors);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        var byName = Csv("by-name.csv", "note,col2,COL1\nfirst,1,10\r\nsecond,2,\"20\"\n");
+        var byPosition = Csv("by-position.csv", "a,b\n1,2\n");
+        var duals = Csv("duals.csv", "value\n\"3|x, \"\"y\"\"\"\n");
+        var (_, output, errors) = await CallAsync("--port", Port, "--json", "--csv", byName, "SumOfRows");
+        Assert.True(Numbers(output) is [11, 22], output + errors);
+        (_, output, errors) = await CallAsync("--port", Port, "--json", "--csv", byPosition, "SumOfRows");
+        Assert.True(Numbers(output) is [3], output + errors);
+        (_, output, errors) = await CallAsync("--port", Port, "--csv", duals, "Describe");
+        Assert.True(output.Contains("6|<x, \"y\">", StringComparison.Ordinal), output + errors);
+    }
+
+    [Fact]
+    public async Task A_csv_mistake_is_one_line_naming_the_file_the_line_and_the_fix()
+    {
+        var ragged = Csv("ragged.csv", "col1,col2\n1,2\n\"3\n\",4\n5\n");
+        var narrow = Csv("narrow.csv", "only\n1\n");
+        var text = Csv("text.csv", "col1,col2\n1,x\n");
+        var (exitCode, _, errors) = await CallAsync("--port", Port, "--csv", ragged, "SumOfRows");
+        AssertOneLine(errors, $"--csv {ragged} line 5: 1 values for 2 columns (col1, col2).");
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        (_, _, errors) = await CallAsync("--port", Port, "--csv", narrow, "SumOfRows");
+        AssertOneLine(errors, $"--csv {narrow}: 1 columns (only) for 2 parameters (col1, col2).");
+        (_, _, errors) = await CallAsync("--port", Port, "--csv", text, "SumOfRows");
+        AssertOneLine(errors, $"Bad argument ({text} line 2, column col2): 'x' is not a number");
     }
 
     [Fact]
@@ -87,6 +100,24 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) 
     }
 
     [Fact]
+    public async Task The_Ex_script_functions_send_each_argument_as_the_type_types_gives_it()
+    {
+        var (exitCode, output, errors) = await CallAsync(
+            "--port", Port, "--json", "--script", "args[0] * args[1].num + args[2].length", "--function",
+            "ScriptEvalEx", "--types", "NDS", "2", "3|three", "abcd");
+        Assert.True(exitCode == ExitCodes.Ok, errors);
+        Assert.True(Numbers(output) is [10], output);
+
+        var rows = Csv("duals.csv", "value,note\n1|one,x\n2|two,yy\n");
+        (exitCode, output, errors) = await CallAsync(
+            "--port", Port, "--json", "--csv", rows, "--script",
+            "args[0].reduce((sum, d) => sum + d.num + d.str.length, 0) + args[1].join('').length",
+            "--function", "ScriptAggrEx", "--types", "DS");
+        Assert.True(exitCode == ExitCodes.Ok, errors);
+        Assert.True(Numbers(output) is [12], output);
+    }
+
+    [Fact]
     public async Task A_load_test_prints_its_summary_and_counts_failures_by_status()
     {
         var (exitCode, output, errors) = await CallAsync(
@@ -105,6 +136,26 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) 
         Assert.Contains("calls: 3, 0 succeeded, 3 failed: Unknown 3", output);
         Assert.Contains(" rows/s", output);
         Assert.Contains("latency: p50 ", output);
+    }
+
+    [Fact]
+    public async Task A_load_test_shows_a_progress_bar_on_a_terminal_and_none_when_redirected()
+    {
+        string[] call =
+            ["call", "--host", "127.0.0.1", "--port", Port, "--repeat", "40", "--parallel", "2", "SumOfRows", "1", "2"];
+        var command = string.Join(' ', new[] { "dotnet", typeof(SsePluginHost).Assembly.Location }.Concat(call)
+            .Select(word => $"'{word}'"));
+
+        // script (util-linux) gives the command a terminal and writes what it shows.
+        await using var terminal = await ChildProcess.RunAsync("script", ["-qefc", command, "/dev/null"], CallTimeout);
+        var redirected = await HostProcess.RunToExitAsync(call);
+
+        Assert.True(terminal.ExitCode == 0, terminal.Printed);
+        Assert.Matches(@"\[#{40}\] 40/40 calls", terminal.Output);
+        Assert.Contains("calls: 40, 40 succeeded, 0 failed", terminal.Output);
+        Assert.True(redirected.ExitCode == 0, redirected.Printed);
+        Assert.Contains("calls: 40, 40 succeeded, 0 failed", redirected.Output);
+        Assert.DoesNotContain("40/40 calls", redirected.Output);
     }
 
     [Fact]
@@ -130,6 +181,14 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) 
     [InlineData(ExitCodes.Problem, "ScriptEval is a script function: give the script with --script", "ScriptEval")]
     [InlineData(ExitCodes.Usage, "--function ScriptEvl: not a script function", "--script", "1", "--function",
         "ScriptEvl")]
+    [InlineData(ExitCodes.Usage, "ScriptEvalEx needs each argument's type", "--script", "1", "--function",
+        "ScriptEvalEx", "2")]
+    [InlineData(ExitCodes.Usage, "--types NX: 'X' is not a type.", "--script", "1", "--function", "ScriptAggrEx",
+        "--types", "NX", "1", "2")]
+    [InlineData(ExitCodes.Usage, "--types N: 1 types for 2 arguments.", "--script", "1", "--function",
+        "ScriptEvalEx", "--types", "N", "1", "2")]
+    [InlineData(ExitCodes.Usage, "--types N: ScriptEval types its parameters itself.", "--script", "1", "--types",
+        "N", "1")]
     public async Task A_mistake_is_one_line_with_its_cause_and_its_fix(int code, string cause, params string[] args)
     {
         var (exitCode, _, errors) = await CallAsync(["--port", Port, .. args]);
@@ -164,6 +223,8 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) 
         Assert.Equal(ExitCodes.Problem, exitCode);
     }
 
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
     private static void AssertOneLine(string errors, string cause)
     {
         var line = Assert.Single(errors.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
@@ -175,9 +236,9 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext) 
     private static double[] Numbers(string json) =>
         [.. JsonDocument.Parse(json).RootElement.GetProperty("rows").EnumerateArray().Select(r => r[0].GetDouble())];
 
-    private static string Csv(string folder, string name, string text)
+    private string Csv(string name, string text)
     {
-        var path = Path.Combine(folder, name);
+        var path = Path.Combine(_folder, name);
         File.WriteAllText(path, text);
         return path;
     }

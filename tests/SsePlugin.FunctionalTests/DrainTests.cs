@@ -1,13 +1,11 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Grpc.Health.V1;
+using SsePlugin.Client;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host;
-using SsePlugin.Testing;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 using HealthClient = Grpc.Health.V1.Health.HealthClient;
@@ -101,10 +99,13 @@ public sealed class DrainTests
             var socketPath = Path.Combine(folder.FullName, "notify");
             manager.Bind(new UnixDomainSocketEndPoint(socketPath));
             int[] ports = [FreePort(), FreePort()];
-            using var host = StartHost(
-                new() { ["NOTIFY_SOCKET"] = socketPath },
-                "--port", Text(ports[0]), "--SsePlugin:Connections:Other:Port", Text(ports[1]),
-                "--SsePlugin:DrainDelaySeconds", "1");
+            await using var host = ChildProcess.Start(
+                "dotnet",
+                [
+                    typeof(SsePluginHost).Assembly.Location, "--port", Text(ports[0]),
+                    "--SsePlugin:Connections:Other:Port", Text(ports[1]), "--SsePlugin:DrainDelaySeconds", "1",
+                ],
+                environment: new Dictionary<string, string> { ["NOTIFY_SOCKET"] = socketPath });
             using var timeout = new CancellationTokenSource(CallTimeout);
 
             var ready = await ReceiveAsync(manager, timeout.Token);
@@ -116,18 +117,18 @@ public sealed class DrainTests
                 functions.Add(capabilities.Functions.Count);
             }
 
-            host.Signal("TERM");
+            await host.SignalAsync("TERM");
             var stopping = await ReceiveAsync(manager, timeout.Token);
-            await host.Process.WaitForExitAsync(timeout.Token);
+            var exitCode = await host.WaitForExitAsync(CallTimeout);
 
             Assert.Equal("READY=1", ready);
             Assert.All(functions, count => Assert.True(count > 0));
             Assert.Equal("STOPPING=1", stopping);
-            Assert.Equal(0, host.Process.ExitCode);
+            Assert.Equal(0, exitCode);
             // The journal gets plain lines: no terminal colours when the output is not a terminal.
             Assert.Contains(
-                host.Output, line => line.Contains("Connection Other on 127.0.0.1:", StringComparison.Ordinal));
-            Assert.DoesNotContain(host.Output, line => line.Contains('\u001b', StringComparison.Ordinal));
+                host.Lines, line => line.Contains("Connection Other on 127.0.0.1:", StringComparison.Ordinal));
+            Assert.DoesNotContain(host.Lines, line => line.Contains('\u001b', StringComparison.Ordinal));
         }
         finally
         {
@@ -164,59 +165,5 @@ public sealed class DrainTests
         var buffer = new byte[4096];
         var length = await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
         return Encoding.UTF8.GetString(buffer, 0, length).Trim();
-    }
-
-    // The host executable with more environment variables, its output drained for as long as it runs; no waiting.
-    private static HostRun StartHost(Dictionary<string, string> environment, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet", [typeof(SsePluginHost).Assembly.Location, .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        var run = new HostRun(Process.Start(start)!);
-        run.Process.OutputDataReceived += (_, e) => run.Add(e.Data);
-        run.Process.ErrorDataReceived += (_, e) => run.Add(e.Data);
-        run.Process.BeginOutputReadLine();
-        run.Process.BeginErrorReadLine();
-        return run;
-    }
-
-    private sealed class HostRun(Process process) : IDisposable
-    {
-        private readonly ConcurrentQueue<string> _output = new();
-
-        public Process Process { get; } = process;
-
-        public IReadOnlyCollection<string> Output => _output;
-
-        public void Add(string? line)
-        {
-            if (line is not null)
-            {
-                _output.Enqueue(line);
-            }
-        }
-
-        public void Signal(string signal)
-        {
-            using var kill = Process.Start("kill", [$"-{signal}", Text(Process.Id)]);
-            kill.WaitForExit();
-        }
-
-        public void Dispose()
-        {
-            if (!Process.HasExited)
-            {
-                Process.Kill(entireProcessTree: true);
-            }
-
-            Process.Dispose();
-        }
     }
 }

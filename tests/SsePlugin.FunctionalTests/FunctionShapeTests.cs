@@ -1,6 +1,6 @@
 using Grpc.Core;
+using SsePlugin.Client;
 using SsePlugin.FunctionalTests.Infrastructure;
-using SsePlugin.Testing;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 

@@ -3,12 +3,12 @@ using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using SsePlugin.Client;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host;
 using SsePlugin.R;
 using SsePlugin.Server.Catalog;
 using SsePlugin.Server.Hosting;
-using SsePlugin.Testing;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 

@@ -3,8 +3,8 @@ using System.Net;
 using Google.Protobuf;
 using Grpc.Core;
 using Qlik.Sse;
+using SsePlugin.Client;
 using SsePlugin.FunctionalTests.Infrastructure;
-using SsePlugin.Testing;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Grpc.Core;
+using SsePlugin.Client;
 using SsePlugin.FunctionalTests.Infrastructure;
-using SsePlugin.Testing;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 

@@ -1,8 +1,7 @@
-using System.Diagnostics;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Grpc.Core;
-using SsePlugin.Testing;
+using SsePlugin.Client;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
@@ -17,7 +16,7 @@ public sealed partial class SampleAppTests : IAsyncLifetime, IDisposable
     private static readonly string SampleApp = typeof(SampleAppTests).Assembly
         .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "SampleApp").Value!;
 
-    private Process? _app;
+    private ChildProcess? _app;
     private SseClient? _client;
 
     private SseClient Client => _client!;
@@ -25,19 +24,8 @@ public sealed partial class SampleAppTests : IAsyncLifetime, IDisposable
     public async Task InitializeAsync()
     {
         _app = Start("--SsePlugin:Port", "0");
-        _ = _app.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(CallTimeout);
-        while (await _app.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
-        {
-            if (ListeningOn().Match(line) is { Success: true } listening)
-            {
-                _client = new SseClient(new Uri(listening.Groups[1].Value));
-                _ = _app.StandardOutput.ReadToEndAsync();
-                return;
-            }
-        }
-
-        throw new InvalidOperationException($"The sample app exited ({_app.ExitCode}) before it listened.");
+        var listening = await _app.WaitForLineAsync(ListeningOn(), CallTimeout);
+        _client = new SseClient(new Uri(listening.Groups[1].Value));
     }
 
     public void Dispose() => _client?.Dispose();
@@ -46,9 +34,7 @@ public sealed partial class SampleAppTests : IAsyncLifetime, IDisposable
     {
         if (_app is not null)
         {
-            _app.Kill(entireProcessTree: true);
-            await _app.WaitForExitAsync();
-            _app.Dispose();
+            await _app.DisposeAsync();
         }
     }
 
@@ -104,22 +90,11 @@ public sealed partial class SampleAppTests : IAsyncLifetime, IDisposable
     [InlineData("MaxConcurrentCalls must be 0 (no limit) or more", "--SsePlugin:MaxConcurrentCalls", "-1")]
     public async Task A_mistake_stops_the_app_before_it_listens(string message, params string[] args)
     {
-        using var app = Start(["--SsePlugin:Port", "0", .. args]);
-        var output = app.StandardOutput.ReadToEndAsync();
-        var errors = app.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(CallTimeout);
-        try
-        {
-            await app.WaitForExitAsync(timeout.Token);
-        }
-        finally
-        {
-            app.Kill(entireProcessTree: true);
-        }
+        await using var app = Start(["--SsePlugin:Port", "0", .. args]);
 
-        Assert.NotEqual(0, app.ExitCode);
-        Assert.Contains(message, await errors + await output);
-        Assert.DoesNotContain("Now listening", await output);
+        Assert.NotEqual(0, await app.WaitForExitAsync(CallTimeout));
+        Assert.Contains(message, app.Printed);
+        Assert.DoesNotContain("Now listening", app.Printed);
     }
 
     [Fact]
@@ -127,16 +102,8 @@ public sealed partial class SampleAppTests : IAsyncLifetime, IDisposable
     {
         await DisposeAsync();
         _app = Start("--SsePlugin:Port", "0", "--SsePlugin:Connections:second:Port", "0");
-        _ = _app.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(CallTimeout);
-        var addresses = new List<string>();
-        while (addresses.Count < 2 && await _app.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
-        {
-            if (ListeningOn().Match(line) is { Success: true } listening)
-            {
-                addresses.Add(listening.Groups[1].Value);
-            }
-        }
+        string[] addresses =
+            [.. (await _app.WaitForLinesAsync(ListeningOn(), 2, CallTimeout)).Select(m => m.Groups[1].Value)];
 
         foreach (var address in addresses)
         {
@@ -148,13 +115,8 @@ public sealed partial class SampleAppTests : IAsyncLifetime, IDisposable
         Assert.Equal(2, addresses.Distinct().Count());
     }
 
-    private static Process Start(params string[] args) =>
-        Process.Start(new ProcessStartInfo("dotnet", [SampleApp, .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(SampleApp),
-        })!;
+    private static ChildProcess Start(params string[] args) =>
+        ChildProcess.Start("dotnet", [SampleApp, .. args], Path.GetDirectoryName(SampleApp));
 
     [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]
     private static partial Regex ListeningOn();

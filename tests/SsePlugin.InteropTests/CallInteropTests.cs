@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using SsePlugin.Host.Commands;
 using Xunit;
 
@@ -12,24 +12,27 @@ namespace SsePlugin.InteropTests;
 /// python_plugin.py, an SSE plugin that is not SsePlugin (Python's grpcio, gRPC C-core), on a loopback port, with
 /// stubs that protoc makes from the repository's proto. Missing prerequisites fail the tests; they never skip.
 /// </summary>
-public sealed class PythonPluginFixture : IAsyncLifetime
+public sealed partial class PythonPluginFixture : IAsyncLifetime
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
     private readonly string _stubs = Directory.CreateTempSubdirectory("sse-python-plugin-").FullName;
-    private Process? _plugin;
+    private ChildProcess? _plugin;
 
     /// <summary>Gets the plugin's port.</summary>
     public int Port { get; private set; }
 
     public async Task InitializeAsync()
     {
-        using (var protoc = Process.Start(Start(
-            "protoc", $"--python_out={_stubs}", "-I", Path.Combine(AppContext.BaseDirectory, "proto"),
-            "ServerSideExtension.proto"))!)
+        await using (var protoc = await ChildProcess.RunAsync(
+            "protoc",
+            [
+                $"--python_out={_stubs}", "-I", Path.Combine(AppContext.BaseDirectory, "proto"),
+                "ServerSideExtension.proto",
+            ],
+            StartTimeout))
         {
-            await protoc.WaitForExitAsync();
-            Assert.True(protoc.ExitCode == 0, $"protoc failed: {await protoc.StandardError.ReadToEndAsync()}");
+            Assert.True(protoc.ExitCode == 0, $"protoc failed: {protoc.Errors}");
         }
 
         using (var probe = new TcpListener(IPAddress.Loopback, 0))
@@ -38,18 +41,17 @@ public sealed class PythonPluginFixture : IAsyncLifetime
             Port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
 
-        _plugin = Process.Start(Start(
+        _plugin = ChildProcess.Start(
             "/usr/bin/python3",
-            Path.Combine(AppContext.BaseDirectory, "python_plugin.py"),
-            Port.ToString(CultureInfo.InvariantCulture),
-            _stubs))!;
-        using var timeout = new CancellationTokenSource(StartTimeout);
-        var ready = await _plugin.StandardOutput.ReadLineAsync(timeout.Token);
-        if (ready != "listening")
+            [Path.Combine(AppContext.BaseDirectory, "python_plugin.py"), Port.ToString(CultureInfo.InvariantCulture),
+                _stubs]);
+        try
         {
-            _plugin.Kill(entireProcessTree: true);
-            Assert.Fail("python_plugin.py did not start (it needs python3-grpcio and python3-protobuf): "
-                + await _plugin.StandardError.ReadToEndAsync());
+            await _plugin.WaitForLineAsync(Listening(), StartTimeout);
+        }
+        catch (InvalidOperationException e)
+        {
+            Assert.Fail($"python_plugin.py did not start (it needs python3-grpcio and python3-protobuf): {e.Message}");
         }
     }
 
@@ -57,9 +59,7 @@ public sealed class PythonPluginFixture : IAsyncLifetime
     {
         if (_plugin is not null)
         {
-            _plugin.Kill(entireProcessTree: true);
-            await _plugin.WaitForExitAsync();
-            _plugin.Dispose();
+            await _plugin.DisposeAsync();
         }
 
         Directory.Delete(_stubs, recursive: true);
@@ -67,23 +67,11 @@ public sealed class PythonPluginFixture : IAsyncLifetime
 
     /// <summary>Gets what the plugin wrote to its standard error if it has exited, for a failure's message.</summary>
     public string ExitedWith() => _plugin is { HasExited: true }
-        ? $"python_plugin.py exited with code {_plugin.ExitCode}: {_plugin.StandardError.ReadToEnd()}"
+        ? $"python_plugin.py exited with code {_plugin.ExitCode}: {_plugin.Errors}"
         : string.Empty;
 
-    private static ProcessStartInfo Start(string program, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        return start;
-    }
+    [GeneratedRegex("^listening$")]
+    private static partial Regex Listening();
 }
 
 /// <summary><c>call</c> against a plugin that is not SsePlugin: the Python plugin, over a real socket.</summary>

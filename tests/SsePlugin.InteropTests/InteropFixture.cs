@@ -36,8 +36,7 @@ public class InteropFixture : IAsyncLifetime, IDisposable
 
     private readonly string[] _hostArguments;
     private readonly string _stubs = Directory.CreateTempSubdirectory("sse-interop-").FullName;
-    private readonly StringBuilder _hostOutput = new();
-    private Process? _host;
+    private ChildProcess? _host;
     private string _target = "";
 
     /// <summary>The host with its default settings.</summary>
@@ -79,13 +78,7 @@ public class InteropFixture : IAsyncLifetime, IDisposable
     {
         if (_host is not null)
         {
-            if (!_host.HasExited)
-            {
-                _host.Kill(entireProcessTree: true);
-                _host.WaitForExit();
-            }
-
-            _host.Dispose();
+            _host.DisposeAsync().AsTask().GetAwaiter().GetResult();
             _host = null;
         }
 
@@ -178,17 +171,12 @@ public class InteropFixture : IAsyncLifetime, IDisposable
         }
 
         _target = $"{TargetHost}:{port}";
-        var start = NewStartInfo(
+        _host = ChildProcess.Start(
             Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet",
             [
                 typeof(SsePluginHost).Assembly.Location, "--port", port.ToString(CultureInfo.InvariantCulture),
-                "--bind", "127.0.0.1", .. _hostArguments]);
-        _host = new Process { StartInfo = start };
-        _host.OutputDataReceived += (_, e) => AppendHostOutput(e.Data);
-        _host.ErrorDataReceived += (_, e) => AppendHostOutput(e.Data);
-        _host.Start();
-        _host.BeginOutputReadLine();
-        _host.BeginErrorReadLine();
+                "--bind", "127.0.0.1", .. _hostArguments],
+            OutputDirectory);
 
         var waited = Stopwatch.StartNew();
         while (!await AcceptsAsync(port))
@@ -281,32 +269,8 @@ public class InteropFixture : IAsyncLifetime, IDisposable
         }
     }
 
-    private void AppendHostOutput(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
+    // How many lines the host has written so far, and those written since that many.
+    private int HostOutputLength() => _host?.Lines.Count ?? 0;
 
-        lock (_hostOutput)
-        {
-            _hostOutput.AppendLine(line);
-        }
-    }
-
-    private int HostOutputLength()
-    {
-        lock (_hostOutput)
-        {
-            return _hostOutput.Length;
-        }
-    }
-
-    private string HostOutput(int from)
-    {
-        lock (_hostOutput)
-        {
-            return _hostOutput.ToString(from, _hostOutput.Length - from);
-        }
-    }
+    private string HostOutput(int from) => string.Join('\n', (_host?.Lines ?? []).Skip(from));
 }

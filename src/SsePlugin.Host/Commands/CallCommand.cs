@@ -4,8 +4,8 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using Grpc.Core;
+using SsePlugin.Client;
 using SsePlugin.Server.Security;
-using SsePlugin.Testing;
 
 namespace SsePlugin.Host.Commands;
 
@@ -37,6 +37,16 @@ internal static class CallCommand
             ["ScriptAggrStr"] = SseScript.AggrStr,
         };
 
+    // Those whose parameters are each of its own type (--types, Qlik's first parameter): duals reach the script.
+    private static readonly Dictionary<string, Func<string, SseParameter[], SseScript>> TypedScriptFunctions =
+        new(StringComparer.OrdinalIgnoreCase)
+        {
+            ["ScriptEvalEx"] = SseScript.EvalEx,
+            ["ScriptEvalExStr"] = SseScript.EvalExStr,
+            ["ScriptAggrEx"] = SseScript.AggrEx,
+            ["ScriptAggrExStr"] = SseScript.AggrExStr,
+        };
+
     /// <summary>Creates the <c>call</c> command.</summary>
     public static Command Create()
     {
@@ -50,8 +60,13 @@ internal static class CallCommand
         var function = HostCommandLine.TextOption(
             "--function",
             "NAME",
-            "with --script, the script function: ScriptEval (default), ScriptEvalStr, ScriptAggr, ScriptAggrStr");
+            "with --script, the script function: ScriptEval (default), ScriptEvalStr, ScriptAggr, ScriptAggrStr, "
+                + "or with --types ScriptEvalEx, ScriptEvalExStr, ScriptAggrEx, ScriptAggrExStr");
         function.DefaultValueFactory = _ => "ScriptEval";
+        var types = HostCommandLine.TextOption(
+            "--types",
+            "NSD",
+            "with an Ex script function, each argument's type, as Qlik's first parameter: N number, S string, D dual");
         var json = HostCommandLine.SwitchOption("--json", "prints JSON for machines");
         var rows = HostCommandLine.NumberOption(
             "--rows", "N", "load test: rows per call, repeating those given (default: as many)", 0, 1, 10_000_000);
@@ -67,7 +82,7 @@ internal static class CallCommand
         };
         var command = new Command("call", Description)
         {
-            host, port, certs, csv, script, function, json, rows, repeat, parallel, call,
+            host, port, certs, csv, script, function, types, json, rows, repeat, parallel, call,
         };
         command.SetAction(async (parsed, cancellationToken) =>
         {
@@ -82,6 +97,7 @@ internal static class CallCommand
                 parsed.GetValue(certs),
                 scriptText is null ? given.FirstOrDefault() : parsed.GetRequiredValue(function),
                 scriptText,
+                parsed.GetValue(types),
                 scriptText is null ? [.. given.Skip(1)] : given,
                 parsed.GetValue(csv),
                 parsed.GetValue(json),
@@ -235,22 +251,17 @@ internal static class CallCommand
     private static Target FindTarget(SseCapabilities capabilities, CallRequest request)
     {
         var name = request.Name!;
-        if (request.Script is not null)
+        if (request.Script is { } script)
         {
-            if (!ScriptFunctions.TryGetValue(name, out var scriptCall))
-            {
-                throw new CallException($"--function {name}: not a script function call knows. Fix: use one of "
-                    + $"{string.Join(", ", ScriptFunctions.Keys)}.", ExitCodes.Usage);
-            }
-
+            var scriptCall = ScriptCall(name, script, request.Types);
             if (!capabilities.AllowScript)
             {
                 throw new CallException($"The plugin '{capabilities.PluginIdentifier}' does not allow scripts. Fix: "
                     + "allow them in the plugin (SsePlugin: --allow-script true), or call one of its functions.");
             }
 
-            var width = request.Csv is null ? request.Arguments.Count : CallInput.ReadCsv(request.Csv).Columns.Length;
-            var header = scriptCall(request.Script, [.. Enumerable.Range(1, width).Select(i => $"arg{i}")]);
+            var width = request.Csv is null ? request.Arguments.Count : CallInput.CsvColumns(request.Csv).Length;
+            var header = scriptCall([.. Enumerable.Range(1, width).Select(i => $"arg{i}")]);
             return new Target(name, header.ReturnType, header.Parameters, header, Id: 0);
         }
 
@@ -258,7 +269,7 @@ internal static class CallCommand
             ?? capabilities.Functions.SingleOrDefault(f => f.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
         if (function is null)
         {
-            var hint = ScriptFunctions.ContainsKey(name)
+            var hint = ScriptFunctions.ContainsKey(name) || TypedScriptFunctions.ContainsKey(name)
                 ? $" {name} is a script function: give the script with --script and the function with --function."
                 : string.Empty;
             throw new CallException($"The plugin '{capabilities.PluginIdentifier}' offers no function '{name}'; "
@@ -268,6 +279,48 @@ internal static class CallCommand
 
         return new Target(function.Name, function.ReturnType, function.Parameters, Script: null, function.Id);
     }
+
+    // The script call of a script function, from its parameters' names: typed by --types for the Ex functions.
+    private static Func<string[], SseScript> ScriptCall(string name, string script, string? types)
+    {
+        if (ScriptFunctions.TryGetValue(name, out var plain))
+        {
+            return types is null
+                ? names => plain(script, names)
+                : throw new CallException($"--types {types}: {name} types its parameters itself. Fix: leave --types "
+                    + $"out, or call one of {string.Join(", ", TypedScriptFunctions.Keys)}.", ExitCodes.Usage);
+        }
+
+        if (!TypedScriptFunctions.TryGetValue(name, out var typed))
+        {
+            throw new CallException($"--function {name}: not a script function call knows. Fix: use one of "
+                + $"{string.Join(", ", ScriptFunctions.Keys.Concat(TypedScriptFunctions.Keys))}.", ExitCodes.Usage);
+        }
+
+        if (types is null)
+        {
+            throw new CallException($"{name} needs each argument's type, as Qlik's first parameter of {name}. Fix: "
+                + "give --types with a letter per argument: N number, S string, D dual (e.g. --types NSD).",
+                ExitCodes.Usage);
+        }
+
+        return names => typed(script, [.. names.Select((parameterName, i) => new SseParameter(
+            parameterName, TypeOf(types, i, names.Length)))]);
+    }
+
+    // The type letter of Qlik's Ex script functions for one parameter.
+    private static SseDataType TypeOf(string types, int parameter, int count) =>
+        types.Length != count
+            ? throw new CallException($"--types {types}: {types.Length} types for {count} arguments. Fix: give one "
+                + "letter per argument.", ExitCodes.Usage)
+            : char.ToUpperInvariant(types[parameter]) switch
+            {
+                'N' => SseDataType.Numeric,
+                'S' => SseDataType.String,
+                'D' => SseDataType.Dual,
+                var letter => throw new CallException($"--types {types}: '{letter}' is not a type. Fix: N (number), "
+                    + "S (string) or D (dual), one per argument.", ExitCodes.Usage),
+            };
 
     // The names closest to a mistyped one, or all of them when none is close.
     private static string Close(string name, IEnumerable<string> names)
@@ -334,12 +387,7 @@ internal static class CallCommand
                 + "Fix: give one or the other.", ExitCodes.Usage);
         }
 
-        var (columns, records) = CallInput.ReadCsv(request.Csv);
-        var indexes = CallInput.Columns(columns, parameters, request.Csv);
-        return [.. records.Select(record => parameters.Select((p, i) => CallInput.Value(
-            indexes[i] < record.Values.Length ? record.Values[indexes[i]] : string.Empty,
-            p,
-            $"{request.Csv} line {record.Line}, column {columns[indexes[i]]}")).ToArray())];
+        return CallInput.ReadCsv(request.Csv, parameters);
     }
 
     // One call with the rows (repeated to rowsPerCall when given), in bundles as Qlik sends them.
@@ -422,6 +470,7 @@ internal static class CallCommand
         string? Certs,
         string? Name,
         string? Script,
+        string? Types,
         IReadOnlyList<string> Arguments,
         string? Csv,
         bool Json,

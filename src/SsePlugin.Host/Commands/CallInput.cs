@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Text;
-using SsePlugin.Testing;
+using nietras.SeparatedValues;
+using SsePlugin.Client;
 
 namespace SsePlugin.Host.Commands;
 
@@ -33,32 +33,55 @@ internal static class CallInput
         _ => Dual(text),
     };
 
-    /// <summary>Reads a CSV file's rows, its first line the column names (RFC 4180: quotes, "" inside them).</summary>
+    /// <summary>Reads a CSV file's column names, its first line.</summary>
     /// <param name="path">The file.</param>
-    /// <returns>The column names and the rows, each with its line number.</returns>
-    public static (string[] Columns, List<(int Line, string[] Values)> Rows) ReadCsv(string path)
+    /// <returns>The column names.</returns>
+    public static string[] CsvColumns(string path)
     {
-        string text;
-        try
+        using var reader = OpenCsv(path);
+        return [.. reader.Header.ColNames];
+    }
+
+    /// <summary>
+    /// Reads a CSV file's rows as values of <paramref name="parameters"/>, streaming (RFC 4180: quotes, "" inside
+    /// them): its first line names the columns, each parameter takes its column (<see cref="Columns"/>).
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="parameters">The parameters.</param>
+    /// <returns>The rows.</returns>
+    public static List<SseValue[]> ReadCsv(string path, IReadOnlyList<SseParameter> parameters)
+    {
+        using var reader = OpenCsv(path);
+        string[] columns = [.. reader.Header.ColNames];
+        var indexes = Columns(columns, parameters, path);
+        var rows = new List<SseValue[]>();
+        foreach (var row in reader)
         {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CallException(
-                $"--csv {path}: cannot be read ({e.Message}). Fix: give the path of a readable CSV file.",
-                ExitCodes.Usage);
+            if (row.ColCount == 1 && row.Span.IsWhiteSpace())
+            {
+                continue; // a blank line
+            }
+
+            if (row.ColCount != columns.Length)
+            {
+                throw new CallException(
+                    $"--csv {path} line {row.LineNumberFrom}: {row.ColCount} values for {columns.Length} columns "
+                    + $"({string.Join(", ", columns)}). Fix: give each row one value per column (empty for null), "
+                    + "and quote a value that holds a comma.",
+                    ExitCodes.Usage);
+            }
+
+            var values = new SseValue[parameters.Count];
+            for (var i = 0; i < values.Length; i++)
+            {
+                var where = $"{path} line {row.LineNumberFrom}, column {columns[indexes[i]]}";
+                values[i] = Value(row[indexes[i]].ToString(), parameters[i], where);
+            }
+
+            rows.Add(values);
         }
 
-        var records = Records(text).Where(r => r.Values is not [""]).ToList();
-        if (records.Count == 0)
-        {
-            throw new CallException(
-                $"--csv {path}: the file is empty. Fix: its first line names the columns, each line after is a row.",
-                ExitCodes.Usage);
-        }
-
-        return (records[0].Values, records.Skip(1).ToList());
+        return rows;
     }
 
     /// <summary>Where each parameter's value is in a CSV row: by column name when every parameter has a column of its
@@ -113,61 +136,29 @@ internal static class CallInput
         return new SseDual(TryNumber(text, out number) ? number : double.NaN, text);
     }
 
-    private static IEnumerable<(int Line, string[] Values)> Records(string text)
+    // The file's reader: comma-separated, its first line the column names; the row lengths are checked here.
+    private static SepReader OpenCsv(string path)
     {
-        var values = new List<string>();
-        var value = new StringBuilder();
-        var line = 1;
-        var start = 1;
-        var quoted = false;
-        for (var i = 0; i < text.Length; i++)
+        SepReader reader;
+        try
         {
-            var c = text[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"')
-                {
-                    value.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    line += c == '\n' ? 1 : 0;
-                    value.Append(c);
-                }
-            }
-            else if (c == '"')
-            {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                values.Add(value.ToString());
-                value.Clear();
-            }
-            else if (c == '\n' || c == '\r')
-            {
-                i += c == '\r' && i + 1 < text.Length && text[i + 1] == '\n' ? 1 : 0;
-                values.Add(value.ToString());
-                value.Clear();
-                yield return (start, [.. values]);
-                values.Clear();
-                start = ++line;
-            }
-            else
-            {
-                value.Append(c);
-            }
+            reader = Sep.New(',').Reader(o => o with { Unescape = true, DisableColCountCheck = true }).FromFile(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CallException(
+                $"--csv {path}: cannot be read ({e.Message}). Fix: give the path of a readable CSV file.",
+                ExitCodes.Usage);
         }
 
-        if (value.Length > 0 || values.Count > 0)
+        if (reader.Header.IsEmpty)
         {
-            values.Add(value.ToString());
-            yield return (start, [.. values]);
+            reader.Dispose();
+            throw new CallException(
+                $"--csv {path}: the file is empty. Fix: its first line names the columns, each line after is a row.",
+                ExitCodes.Usage);
         }
+
+        return reader;
     }
 }

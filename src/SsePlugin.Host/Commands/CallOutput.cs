@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Grpc.Core;
-using SsePlugin.Testing;
+using SsePlugin.Client;
 
 namespace SsePlugin.Host.Commands;
 

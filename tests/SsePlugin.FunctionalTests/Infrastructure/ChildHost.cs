@@ -1,10 +1,7 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Grpc.Net.Client;
+using SsePlugin.Client;
 using SsePlugin.Host;
-using SsePlugin.Testing;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
@@ -16,12 +13,11 @@ namespace SsePlugin.FunctionalTests.Infrastructure;
 /// </summary>
 public sealed partial class ChildHost : IAsyncDisposable
 {
-    private readonly Process _process;
+    private readonly ChildProcess _process;
 
-    private ChildHost(Process process, string address, IReadOnlyCollection<string> output)
+    private ChildHost(ChildProcess process, string address)
     {
         _process = process;
-        Output = output;
         Address = address;
         Client = new SseClient(new Uri(address));
     }
@@ -33,7 +29,7 @@ public sealed partial class ChildHost : IAsyncDisposable
     public int ProcessId => _process.Id;
 
     /// <summary>Gets the lines the host has written to standard output so far.</summary>
-    public IReadOnlyCollection<string> Output { get; }
+    public IReadOnlyCollection<string> Output => _process.OutputLines;
 
     /// <summary>Gets a channel to the host.</summary>
     public GrpcChannel Channel => Client.Channel;
@@ -49,78 +45,28 @@ public sealed partial class ChildHost : IAsyncDisposable
     public static async Task<ChildHost> StartAsync(
         IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var start = new ProcessStartInfo(
+        var process = ChildProcess.Start(
             "dotnet",
             [
                 typeof(SsePluginHost).Assembly.Location, "--port", "0", "--examples", "true", "--functions-folder",
-                Path.Combine(AppContext.BaseDirectory, "plugins"), .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        var process = Process.Start(start)!;
-
-        // The output is drained for as long as the host runs, or its log lines would fill the pipe and stall it.
-        var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var output = new ConcurrentQueue<string>();
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-
-            output.Enqueue(e.Data);
-            if (ListeningOn().Match(e.Data) is { Success: true } match)
-            {
-                listening.TrySetResult(match.Groups[1].Value);
-            }
-        };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+                Path.Combine(AppContext.BaseDirectory, "plugins"), .. args],
+            environment: environment);
         try
         {
-            var exited = process.WaitForExitAsync();
-            if (await Task.WhenAny(listening.Task, exited).WaitAsync(CallTimeout) == exited)
-            {
-                throw new InvalidOperationException(
-                    $"The host exited with code {process.ExitCode} before it listened.");
-            }
-
-            return new ChildHost(process, await listening.Task, output);
+            var listening = await process.WaitForLineAsync(ListeningOn(), CallTimeout);
+            return new ChildHost(process, listening.Groups[1].Value);
         }
         catch
         {
-            Stop(process);
-            process.Dispose();
+            await process.DisposeAsync();
             throw;
         }
     }
 
-    /// <summary>Waits until the host has written a line to standard output that ends with the given text.</summary>
+    /// <summary>Waits until the host has written a line that ends with the given text.</summary>
     /// <returns>The line.</returns>
-    public async Task<string> WaitForLineAsync(string ending)
-    {
-        var stopAt = DateTime.UtcNow + CallTimeout;
-        while (true)
-        {
-            if (Output.FirstOrDefault(line => line.EndsWith(ending, StringComparison.Ordinal)) is { } found)
-            {
-                return found;
-            }
-
-            Assert.True(
-                DateTime.UtcNow < stopAt,
-                $"The host wrote no line ending in '{ending}'. It wrote:\n{string.Join('\n', Output)}");
-            await Task.Delay(50);
-        }
-    }
+    public async Task<string> WaitForLineAsync(string ending) =>
+        (await _process.WaitForLineAsync(new Regex($".*{Regex.Escape(ending)}$"), CallTimeout)).Value;
 
     /// <summary>Measures, inside the host, its managed heap after a full collection, in bytes.</summary>
     public async Task<long> SettledMemoryAsync() =>
@@ -129,41 +75,19 @@ public sealed partial class ChildHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        Stop(_process);
-        await _process.WaitForExitAsync();
-        _process.Dispose();
+        await _process.DisposeAsync();
     }
 
     /// <summary>Stops the host as an administrator does (SIGTERM, like Ctrl+C) and waits until it exits.</summary>
     /// <returns>The host's exit code.</returns>
-    public async Task<int> TerminateAsync()
-    {
-        await SignalAsync("TERM");
-        return await WaitForExitAsync();
-    }
+    public Task<int> TerminateAsync() => _process.TerminateAsync(CallTimeout);
 
     /// <summary>Sends the host a signal, e.g. <c>TERM</c> or <c>INT</c> (Ctrl+C).</summary>
-    public async Task SignalAsync(string signal)
-    {
-        using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(CultureInfo.InvariantCulture)])!;
-        await kill.WaitForExitAsync();
-    }
+    public Task SignalAsync(string signal) => _process.SignalAsync(signal);
 
     /// <summary>Waits until the host exits (at most <see cref="SseCalls.CallTimeout"/>).</summary>
     /// <returns>The host's exit code.</returns>
-    public async Task<int> WaitForExitAsync()
-    {
-        await _process.WaitForExitAsync().WaitAsync(CallTimeout);
-        return _process.ExitCode;
-    }
-
-    private static void Stop(Process process)
-    {
-        if (!process.HasExited)
-        {
-            process.Kill(entireProcessTree: true);
-        }
-    }
+    public Task<int> WaitForExitAsync() => _process.WaitForExitAsync(CallTimeout);
 
     [GeneratedRegex(@"Now listening on: (http://\S+)")]
     private static partial Regex ListeningOn();

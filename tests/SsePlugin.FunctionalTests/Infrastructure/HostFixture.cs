@@ -4,9 +4,9 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using SsePlugin.Client;
 using SsePlugin.Host;
 using SsePlugin.Server.Hosting;
-using SsePlugin.Testing;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using SsePlugin.Host;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
@@ -26,24 +25,8 @@ public static class HostProcess
 
     private static async Task<HostExit> RunToExitAsync(string program, string[] args)
     {
-        using var process = Process.Start(new ProcessStartInfo(program, args)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(SseCalls.CallTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-        }
-
-        return new HostExit(process.ExitCode, await output, await errors);
+        await using var process = await ChildProcess.RunAsync(program, args, SseCalls.CallTimeout);
+        return new HostExit(process.ExitCode, process.Output, process.Errors);
     }
 }
 

@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Qlik.Sse;
-using SsePlugin.Testing;
+using SsePlugin.Client;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
 

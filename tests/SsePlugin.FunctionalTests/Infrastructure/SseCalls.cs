@@ -1,10 +1,10 @@
 using Grpc.Core;
-using SsePlugin.Testing;
+using SsePlugin.Client;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
 
 /// <summary>
-/// The tests' shorthand over SsePlugin.Testing: rows and bundles in a line, script calls by their parts, and the calls
+/// The tests' shorthand over SsePlugin.Client: rows and bundles in a line, script calls by their parts, and the calls
 /// Qlik's engine would never make (headers of the test's own).
 /// </summary>
 internal static class SseCalls

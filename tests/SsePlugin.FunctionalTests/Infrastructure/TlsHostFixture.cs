@@ -1,7 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using SsePlugin.Client;
 using SsePlugin.Server.Security;
-using SsePlugin.Testing;
 
 namespace SsePlugin.FunctionalTests.Infrastructure;
 

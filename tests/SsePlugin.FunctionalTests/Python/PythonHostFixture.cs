@@ -1,4 +1,4 @@
-using SsePlugin.Testing;
+using SsePlugin.Client;
 using SsePlugin.FunctionalTests.Infrastructure;
 
 namespace SsePlugin.FunctionalTests.Python;

@@ -1,5 +1,5 @@
 using Grpc.Core;
-using SsePlugin.Testing;
+using SsePlugin.Client;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.FunctionalTests.R;
 using SsePlugin.Python;

@@ -1,4 +1,4 @@
-using SsePlugin.Testing;
+using SsePlugin.Client;
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests.Python;

@@ -1,5 +1,5 @@
 using Grpc.Core;
-using SsePlugin.Testing;
+using SsePlugin.Client;
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 
 namespace SsePlugin.FunctionalTests.Python;

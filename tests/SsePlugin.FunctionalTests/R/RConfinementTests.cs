@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
 using Grpc.Core;
+using SsePlugin.Client;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Host.Security;
 using SsePlugin.Rserve;
 using SsePlugin.Server.Security;
-using SsePlugin.Testing;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 

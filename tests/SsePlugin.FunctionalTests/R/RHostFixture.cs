@@ -1,6 +1,6 @@
+using SsePlugin.Client;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Rserve;
-using SsePlugin.Testing;
 
 namespace SsePlugin.FunctionalTests.R;
 

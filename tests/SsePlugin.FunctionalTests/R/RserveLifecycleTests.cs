@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using Grpc.Core;
+using SsePlugin.Client;
 using SsePlugin.FunctionalTests.Infrastructure;
 using SsePlugin.Rserve;
-using SsePlugin.Testing;
 
 using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 

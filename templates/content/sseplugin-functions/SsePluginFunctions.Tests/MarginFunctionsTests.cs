@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using SsePlugin.Client;
 using SsePlugin.Testing;
 
 namespace SsePluginFunctions.Tests;

@@ -1,7 +1,7 @@
 using Grpc.Core;
 using Qlik.Sse;
 
-namespace SsePlugin.Testing;
+namespace SsePlugin.Client;
 
 /// <summary>
 /// What a plugin answered to a call: its rows (those that came before a failure too), its status, the

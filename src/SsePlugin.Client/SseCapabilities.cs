@@ -1,6 +1,6 @@
 using Qlik.Sse;
 
-namespace SsePlugin.Testing;
+namespace SsePlugin.Client;
 
 /// <summary>A function a plugin offers, as <c>GetCapabilities</c> describes it.</summary>
 /// <param name="Id">The function's id.</param>

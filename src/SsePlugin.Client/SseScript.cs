@@ -1,4 +1,6 @@
-namespace SsePlugin.Testing;
+using System.Diagnostics.CodeAnalysis;
+
+namespace SsePlugin.Client;
 
 /// <summary>A parameter of a script call: the name a Qlik author gives it (<c>Sales as s</c>) and its data
 /// type.</summary>
@@ -47,6 +49,39 @@ public sealed record SseScript(
     /// <returns>The call.</returns>
     public static SseScript AggrStr(string script, params string[] parameters) =>
         new(script, SseFunctionType.Aggregation, SseDataType.String, Named(parameters, SseDataType.String));
+
+    /// <summary>
+    /// <c>ScriptEvalEx(types, script, ...)</c>: each parameter of its own type (numeric, string or dual, as the
+    /// <c>types</c> letters N, S and D give them), a number per row.
+    /// </summary>
+    /// <param name="script">The script.</param>
+    /// <param name="parameters">The parameters, each with its name and type.</param>
+    /// <returns>The call.</returns>
+    [SuppressMessage("Naming", "CA1711", Justification = "Qlik's name: ScriptEvalEx.")]
+    public static SseScript EvalEx(string script, params SseParameter[] parameters) =>
+        new(script, SseFunctionType.Tensor, SseDataType.Numeric, parameters);
+
+    /// <summary><c>ScriptEvalExStr(types, script, ...)</c>: typed parameters, a text per row.</summary>
+    /// <param name="script">The script.</param>
+    /// <param name="parameters">The parameters, each with its name and type.</param>
+    /// <returns>The call.</returns>
+    public static SseScript EvalExStr(string script, params SseParameter[] parameters) =>
+        new(script, SseFunctionType.Tensor, SseDataType.String, parameters);
+
+    /// <summary><c>ScriptAggrEx(types, script, ...)</c>: typed parameters, one number for all rows.</summary>
+    /// <param name="script">The script.</param>
+    /// <param name="parameters">The parameters, each with its name and type.</param>
+    /// <returns>The call.</returns>
+    [SuppressMessage("Naming", "CA1711", Justification = "Qlik's name: ScriptAggrEx.")]
+    public static SseScript AggrEx(string script, params SseParameter[] parameters) =>
+        new(script, SseFunctionType.Aggregation, SseDataType.Numeric, parameters);
+
+    /// <summary><c>ScriptAggrExStr(types, script, ...)</c>: typed parameters, one text for all rows.</summary>
+    /// <param name="script">The script.</param>
+    /// <param name="parameters">The parameters, each with its name and type.</param>
+    /// <returns>The call.</returns>
+    public static SseScript AggrExStr(string script, params SseParameter[] parameters) =>
+        new(script, SseFunctionType.Aggregation, SseDataType.String, parameters);
 
     private static SseParameter[] Named(string[] names, SseDataType type) =>
         [.. names.Select(name => new SseParameter(name, type))];

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Qlik.Sse;
 
-namespace SsePlugin.Testing;
+namespace SsePlugin.Client;
 
 /// <summary>
 /// One value of a row that Qlik sends: a number (a numeric parameter), a text (a string parameter) or a

@@ -2,7 +2,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Qlik.Sse;
 
-namespace SsePlugin.Testing;
+namespace SsePlugin.Client;
 
 /// <summary>
 /// Calls an SSE plugin (SsePlugin or any other) exactly as Qlik's engine does: the binary request headers, rows in

@@ -1,6 +1,6 @@
 using Qlik.Sse;
 
-namespace SsePlugin.Testing;
+namespace SsePlugin.Client;
 
 /// <summary>A field of an answer's table description: its name, data type and tags.</summary>
 /// <param name="Name">The name Qlik gives the field.</param>

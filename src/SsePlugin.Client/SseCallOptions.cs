@@ -1,4 +1,4 @@
-namespace SsePlugin.Testing;
+namespace SsePlugin.Client;
 
 /// <summary>
 /// What Qlik's engine sends with a call besides its rows (the <c>qlik-commonrequestheader-bin</c> header), and how

@@ -2,7 +2,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Qlik.Sse;
 
-namespace SsePlugin.Testing;
+namespace SsePlugin.Client;
 
 /// <summary>
 /// The wire side of a call as Qlik's engine makes it: binary headers, the request messages sent while the answer is

@@ -1,6 +1,6 @@
 using Qlik.Sse;
 
-namespace SsePlugin.Testing;
+namespace SsePlugin.Client;
 
 /// <summary>
 /// Rows that travel in one request message (<c>BundledRows</c>), as Qlik's engine bundles them; a call sends one or
