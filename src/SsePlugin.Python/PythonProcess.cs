@@ -98,8 +98,9 @@ internal sealed class PythonProcess : IAsyncDisposable
         await Output.DisposeAsync().ConfigureAwait(false);
         if (_isolation is var (ids, user))
         {
-            // Also what the call started in sessions of its own. Its /tmp and IPC went with its last process.
-            _ = await ids.ReleaseAsync(user, EndPatience).ConfigureAwait(false);
+            // Also what the call started in sessions of its own (its /tmp and IPC go with its last process), in the
+            // background: the id stays held, kept from later calls, until none of its processes is left.
+            _ = Task.Run(() => ids.ReleaseAsync(user, EndPatience));
         }
     }
 }
