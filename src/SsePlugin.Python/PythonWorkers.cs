@@ -139,34 +139,21 @@ internal sealed partial class PythonWorkers : IHostedService, IAsyncDisposable
     // of an earlier run of this block's host left; else warns that they share an account, saying why.
     private async Task IsolateAsync(CancellationToken cancellationToken)
     {
-        string problem;
-        if (_options.IsolationBase is { } firstBase && OperatingSystem.IsLinux())
+        (Ids, var problem) = await IsolationIdBlock
+            .TakeUsableAsync(
+                _options.IsolationIdBase, _options.RunAs == "root", PythonOptions.Section, "Python", cancellationToken)
+            .ConfigureAwait(false);
+        if (Ids is not null)
         {
-            (Ids, var unusable) = await IsolationIdBlock
-                .TakeUsableAsync(firstBase, $"{PythonOptions.Section}:IsolationIdBase", cancellationToken)
-                .ConfigureAwait(false);
-            if (Ids is not null)
-            {
-                RserveProcess.KillProcessesOf(Ids.First, RserveProcess.IsolationIds);
-                return;
-            }
-
-            problem = unusable!;
+            RserveProcess.KillProcessesOf(Ids.First, RserveProcess.IsolationIds);
         }
-        else
-        {
-            problem = _options.IsolationIdBase == 0 ? $"{PythonOptions.Section}:IsolationIdBase is 0"
-                : _options.RunAs == "root" ? $"{PythonOptions.Section}:RunAs is root"
-                : "only a host running as root on Linux can give Python calls ids of their own";
-        }
-
-        if (_options.Account is null && !Environment.IsPrivilegedProcess)
+        else if (_options.Account is null && !Environment.IsPrivilegedProcess)
         {
             Log.HostAccount(_logger, Environment.UserName);
         }
         else
         {
-            Log.NotIsolated(_logger, _options.Account ?? Environment.UserName, problem);
+            Log.NotIsolated(_logger, _options.Account ?? Environment.UserName, problem!);
         }
     }
 
@@ -569,7 +556,8 @@ internal sealed partial class PythonWorkers : IHostedService, IAsyncDisposable
             5,
             LogLevel.Warning,
             "Python scripts run as {Account}, the host's own account: a script can read everything the host can, its "
-            + "private key included, and reach the worker's socket; run the host as root to give each call an id of its own")]
+            + "private key included, and reach the worker's socket; run the host as root to give each call an id of "
+            + "its own")]
         public static partial void HostAccount(ILogger logger, string account);
 
         [LoggerMessage(

@@ -197,29 +197,13 @@ internal sealed partial class RserveSupervisor(
     // share an account, saying why.
     private async Task IsolateAsync(CancellationToken cancellationToken)
     {
-        string problem;
-        if (_options.IsolationBase is { } firstBase && OperatingSystem.IsLinux())
+        (Ids, var problem) = await IsolationIdBlock
+            .TakeUsableAsync(
+                _options.IsolationIdBase, _options.RunAs == "root", ROptions.Section, "R", cancellationToken)
+            .ConfigureAwait(false);
+        if (Ids is null && !OperatingSystem.IsWindows())
         {
-            (Ids, var unusable) = await IsolationIdBlock
-                .TakeUsableAsync(firstBase, $"{ROptions.Section}:IsolationIdBase", cancellationToken)
-                .ConfigureAwait(false);
-            if (Ids is not null)
-            {
-                return;
-            }
-
-            problem = unusable!;
-        }
-        else
-        {
-            problem = _options.IsolationIdBase == 0 ? "SsePlugin:Rserve:IsolationIdBase is 0"
-                : _options.RunAs == "root" ? "SsePlugin:Rserve:RunAs is root"
-                : "only a host running as root on Linux can give R calls ids of their own";
-        }
-
-        if (!OperatingSystem.IsWindows())
-        {
-            Log.NotIsolated(logger, _options.Account ?? Environment.UserName, problem);
+            Log.NotIsolated(logger, _options.Account ?? Environment.UserName, problem!);
         }
     }
 

@@ -64,19 +64,32 @@ public sealed class IsolationIdBlock : IDisposable
     }
 
     /// <summary>
-    /// Takes a block (see <see cref="Take"/>) and checks that this machine lets a process map its ids into a user
-    /// namespace of its own (<see cref="RserveProcess.IsolationProblemAsync"/>).
+    /// Takes a block (see <see cref="Take"/>) for an engine's calls when they may be isolated: on Linux, by a host
+    /// running as root, neither opted out of (<paramref name="firstBase"/> 0, <paramref name="runAsRoot"/>), and on a
+    /// machine that lets a process map the block's ids into a user namespace of its own
+    /// (<see cref="RserveProcess.IsolationProblemAsync"/>).
     /// </summary>
-    /// <param name="firstBase">The first id of the first block.</param>
-    /// <param name="setting">The setting <paramref name="firstBase"/> comes from, for messages.</param>
+    /// <param name="firstBase">The first id of the first block; 0 for none.</param>
+    /// <param name="runAsRoot">Whether the engine's calls are to run as root (<c>RunAs: root</c>).</param>
+    /// <param name="section">The engine's configuration section, for messages.</param>
+    /// <param name="engine">The engine, for messages (<c>R</c>).</param>
     /// <param name="cancellationToken">Cancels the check.</param>
-    /// <returns>The block, held until disposed; or null and what is missing.</returns>
+    /// <returns>The block, held until disposed; or null and why the calls cannot be isolated.</returns>
     /// <exception cref="RserveException">Others hold every block, or no lock file can be made.</exception>
-    [SupportedOSPlatform("linux")]
     public static async Task<(IsolationIdBlock? Block, string? Problem)> TakeUsableAsync(
-        uint firstBase, string setting, CancellationToken cancellationToken)
+        uint firstBase, bool runAsRoot, string section, string engine, CancellationToken cancellationToken)
     {
-        var block = Take(firstBase, setting);
+        if (firstBase == 0 || runAsRoot)
+        {
+            return (null, firstBase == 0 ? $"{section}:IsolationIdBase is 0" : $"{section}:RunAs is root");
+        }
+
+        if (!OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess)
+        {
+            return (null, $"only a host running as root on Linux can give {engine} calls ids of their own");
+        }
+
+        var block = Take(firstBase, $"{section}:IsolationIdBase");
         var problem = await RserveProcess.IsolationProblemAsync(block.First, cancellationToken).ConfigureAwait(false);
         if (problem is null)
         {

@@ -59,8 +59,8 @@ internal sealed partial class ProcessSupervisor<TProcess>(
     public bool IsStarted => _started;
 
     /// <summary>
-    /// Starts the process, unless it was started already, and watches it from then on; callers at the same time wait for
-    /// the one start. A failure leaves it not started, for a later call to try again.
+    /// Starts the process, unless it was started already, and watches it from then on; callers at the same time wait
+    /// for the one start. A failure leaves it not started, for a later call to try again.
     /// </summary>
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>A task that completes when the process runs.</returns>

@@ -9,8 +9,8 @@ namespace SsePlugin.FunctionalTests.Python;
 
 /// <summary>
 /// The rules R follows, for Python: the time limit and Qlik's cancellation end a call's processes, memory is limited,
-/// scripts run under ids of their own under a host running as root, a worker that dies is replaced, missing packages are
-/// named.
+/// scripts run under ids of their own under a host running as root, a worker that dies is replaced, missing packages
+/// are named.
 /// </summary>
 [Collection(SharedPythonHost.Name)]
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
