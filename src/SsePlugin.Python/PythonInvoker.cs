@@ -36,6 +36,7 @@ internal sealed class PythonInvoker(
                 table,
                 MemoryLimited ? options.MemoryLimitMegabytes * 1024L * 1024 : 0,
                 OperatingSystem.IsWindows() ? 0 : options.ProcessLimit,
+                process.NamespaceUser,
                 deadline.Token).ConfigureAwait(false);
             answer = await PythonWire.ReadAnswerAsync(process.Output, deadline.Token).ConfigureAwait(false);
         }
@@ -92,6 +93,11 @@ internal sealed class PythonInvoker(
     {
         switch (answer.Status)
         {
+            case PythonStatus.NotConfined:
+                throw new CallFailure(
+                    CallFailureKind.EngineMisconfigured,
+                    $"{name}: {answer.Message}. Let the host make user namespaces, or set "
+                    + $"{PythonOptions.Section}:IsolationIdBase to 0 to run every call as one account.");
             case PythonStatus.ScriptError:
                 throw new CallFailure(CallFailureKind.InvalidInput, $"{name}: {answer.Message}");
             case PythonStatus.OutOfMemory:

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using SsePlugin.Rserve;
 using SsePlugin.Server.Hosting;
 
 namespace SsePlugin.Python;
@@ -38,22 +39,45 @@ public sealed class PythonOptions
     public int MemoryLimitMegabytes { get; set; } = 4096;
 
     /// <summary>
-    /// Gets or sets how many processes Python's account may have at once, counted when a call's script starts one;
-    /// 0 for no limit (Linux, macOS). Default 512.
+    /// Gets or sets how many processes a call may have at once (its user id's, when calls are isolated; else those of
+    /// Python's account, all calls together), counted when a script starts one; 0 for no limit (Linux, macOS).
+    /// Default 512.
     /// </summary>
     [SettingRange(0, int.MaxValue, ErrorMessage = $"{Section}:ProcessLimit must be 0 (no limit) or more.")]
     public int ProcessLimit { get; set; } = 512;
 
     /// <summary>
-    /// Gets or sets the operating-system account Python runs under when the host runs as root (Linux). Default
-    /// <c>nobody</c>; <c>root</c> runs scripts as root.
+    /// Gets or sets the operating-system account Python runs under when the host runs as root (Linux) and cannot
+    /// isolate calls (see <see cref="IsolationIdBase"/>). Default <c>nobody</c>; <c>root</c> runs scripts as root,
+    /// not isolated.
     /// </summary>
     public string? RunAs { get; set; }
+
+    /// <summary>
+    /// Gets or sets the first of the user and group ids Python calls run under when the host runs as root (Linux):
+    /// the worker in a user namespace of its own, each call's process under an id of its own with its own /tmp. A host
+    /// takes the first of 16 blocks of 65536 ids from here that no other host, nor its R engine, holds. Default
+    /// 2000000000, as R's; 0: not isolated, Python runs as <see cref="RunAs"/>.
+    /// </summary>
+    [SettingRange(
+        0d,
+        IsolationIdBlock.HighestBase,
+        ErrorMessage = $"{Section}:IsolationIdBase must be 0 (Python calls not isolated) or at most {{2}}.")]
+    public uint IsolationIdBase { get; set; } = 2_000_000_000;
 
     /// <summary>Gets the number of calls that run at once.</summary>
     internal int Workers => PoolSize > 0 ? PoolSize : Environment.ProcessorCount;
 
-    /// <summary>Gets the account Python runs under; null for the host's own.</summary>
+    /// <summary>
+    /// Gets the first id of the blocks Python calls may run under, when the host runs as root on Linux and neither
+    /// <see cref="RunAs"/> (<c>root</c>) nor <see cref="IsolationIdBase"/> (0) opts out; else null.
+    /// </summary>
+    internal uint? IsolationBase =>
+        OperatingSystem.IsLinux() && Environment.IsPrivilegedProcess && IsolationIdBase > 0 && RunAs != "root"
+            ? IsolationIdBase
+            : null;
+
+    /// <summary>Gets the account Python runs under when calls are not isolated; null for the host's own.</summary>
     internal string? Account =>
         OperatingSystem.IsLinux() && Environment.IsPrivilegedProcess
             ? RunAs is null or "nobody" ? "nobody" : RunAs == "root" ? null : RunAs
@@ -81,7 +105,7 @@ public sealed class PythonOptions
             if (options.ProcessLimit is > 0 and < LeastProcesses)
             {
                 problems.Add($"{Section}:ProcessLimit must be 0 (no limit) or at least {LeastProcesses}: the limit "
-                    + "counts every process of Python's account, calls running at once included.");
+                    + "counts every process of a call, or of Python's account where calls are not isolated.");
             }
 
             if (string.IsNullOrWhiteSpace(options.Executable))
@@ -94,6 +118,12 @@ public sealed class PythonOptions
             {
                 problems.Add($"{Section}:RunAs is '{account}', but only a host running as root on Linux can run "
                     + "Python under another account; remove the setting or start the host as root.");
+            }
+
+            if (options.IsolationBase is { } idBase && idBase <= IsolationIdBlock.HighestBase
+                && IsolationIdBlock.Conflict(idBase, $"{Section}:IsolationIdBase", "Python") is { } conflict)
+            {
+                problems.Add(conflict);
             }
 
             return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);

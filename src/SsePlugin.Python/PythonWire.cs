@@ -21,6 +21,7 @@ internal static class PythonWire
     /// <param name="table">The call's rows.</param>
     /// <param name="memoryBytes">The memory limit of the process; 0 for none.</param>
     /// <param name="processes">The process limit of its account; 0 for none.</param>
+    /// <param name="user">The user id the process switches to in the worker's user namespace; 0 for none.</param>
     /// <param name="cancellationToken">Cancels the writing.</param>
     /// <returns>A task that completes when the call is written.</returns>
     public static async Task WriteCallAsync(
@@ -29,6 +30,7 @@ internal static class PythonWire
         SseTable table,
         long memoryBytes,
         int processes,
+        uint user,
         CancellationToken cancellationToken)
     {
         var header = new ArrayBufferWriter<byte>();
@@ -41,6 +43,7 @@ internal static class PythonWire
             json.WriteNumber("rows", table.RowCount);
             json.WriteNumber("memory", memoryBytes);
             json.WriteNumber("processes", processes);
+            json.WriteNumber("user", user);
             json.WriteStartArray("params");
             foreach (var parameter in definition.Parameters)
             {
@@ -273,4 +276,8 @@ internal enum PythonStatus : byte
 
     /// <summary>The script ran out of memory.</summary>
     OutOfMemory = 2,
+
+    /// <summary>The process could not be confined to the call's own user id and folders; the script did not run.
+    /// </summary>
+    NotConfined = 3,
 }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SsePlugin.Rserve;
 using SsePlugin.Server.Health;
 using SsePlugin.Server.Hosting;
 
@@ -19,61 +20,77 @@ namespace SsePlugin.Python;
 /// alone and ends; a worker that dies is started again. On Windows, which cannot fork: a Python process per call,
 /// started ahead so that a call finds one with numpy and pandas imported.
 /// </summary>
-internal sealed partial class PythonWorkers(
-    IOptions<PythonOptions> options, IServiceProvider services, ILogger<PythonWorkers> logger)
-    : IHostedService, IAsyncDisposable
+internal sealed partial class PythonWorkers : IHostedService, IAsyncDisposable
 {
     private const string SocketName = "worker.sock";
+    private const string SetSid = "/usr/bin/setsid";
 
     // A Unix socket's path holds at most 107 bytes on Linux (sun_path).
     private const int SocketPathLimit = 107;
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan FirstPause = TimeSpan.FromSeconds(0.5);
-    private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(30);
+    private static readonly RestartPauses Pauses =
+        new(TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1));
     private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(50);
 
-    private readonly PythonOptions _options = options.Value;
-    private readonly CancellationTokenSource _stopping = new();
+    private readonly PythonOptions _options;
+    private readonly IServiceProvider _services;
+    private readonly ILogger<PythonWorkers> _logger;
+    private readonly ProcessSupervisor<WorkerProcess> _worker;
     private readonly SemaphoreSlim _starting = new(1, 1);
-    private TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DirectoryInfo? _folder;
-    private Process? _server;
     private Process? _spare;
-    private Task _watching = Task.CompletedTask;
-    private volatile bool _started;
     private int _disposed;
 
+    /// <summary>Makes the workers; they start with the host, or with the first Python call.</summary>
+    /// <param name="options">How to run Python.</param>
+    /// <param name="services">The host's services (its connections).</param>
+    /// <param name="logger">Logs the worker's start, death and account.</param>
+    public PythonWorkers(IOptions<PythonOptions> options, IServiceProvider services, ILogger<PythonWorkers> logger)
+    {
+        _options = options.Value;
+        _services = services;
+        _logger = logger;
+        _worker = new ProcessSupervisor<WorkerProcess>("The Python worker", StartServerAsync, Pauses, null, logger);
+    }
+
     /// <summary>Gets whether the worker can take calls: it runs (Linux, macOS), or Python starts (Windows).</summary>
-    public bool IsRunning => OperatingSystem.IsWindows() ? _started : _server is { HasExited: false };
+    public bool IsRunning => OperatingSystem.IsWindows() ? _spare is not null : _worker.IsRunning;
 
     /// <summary>Gets the versions the worker reported: Python's, numpy's and pandas' (null when not installed).
     /// </summary>
     public (string Python, string? Numpy, string? Pandas) Versions { get; private set; }
 
     /// <summary>
+    /// Gets the block of ids Python calls run under, each under one of its own, when calls are isolated; null when they
+    /// share an account.
+    /// </summary>
+    public IsolationIdBlock? Ids { get; private set; }
+
+    /// <summary>
     /// Starts the worker when some connection runs Python: a failure here stops the host, since Python was asked for
     /// and cannot run. Otherwise the first Python call starts it (a functions file's function naming Python).
     /// </summary>
     public Task StartAsync(CancellationToken cancellationToken) =>
-        services.GetRequiredService<ConnectionRegistry>().AnyRuns(SseHealthTags.Python)
+        _services.GetRequiredService<ConnectionRegistry>().AnyRuns(SseHealthTags.Python)
             ? EnsureStartedAsync(cancellationToken)
             : Task.CompletedTask;
 
     private async Task EnsureStartedAsync(CancellationToken cancellationToken)
     {
-        if (_started)
+        if (!OperatingSystem.IsWindows())
         {
+            await _worker.StartAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
 
         await _starting.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!_started)
+            if (_spare is null)
             {
-                await StartWorkerAsync(cancellationToken).ConfigureAwait(false);
-                _started = true;
+                await PrepareAsync(cancellationToken).ConfigureAwait(false);
+                _spare = StartOnce();
             }
         }
         finally
@@ -82,14 +99,19 @@ internal sealed partial class PythonWorkers(
         }
     }
 
-    private async Task StartWorkerAsync(CancellationToken cancellationToken)
+    // Once, before the first worker: its folder with worker.py, and on Linux as root a block of ids for the calls.
+    private async Task PrepareAsync(CancellationToken cancellationToken)
     {
-        _folder ??= Directory.CreateTempSubdirectory("sseplugin-python-");
-        var worker = Path.Combine(_folder.FullName, "worker.py");
+        if (_folder is not null)
+        {
+            return;
+        }
+
+        var folder = Directory.CreateTempSubdirectory("sseplugin-python-");
         var resource = typeof(PythonWorkers).Assembly.GetManifestResourceStream("SsePlugin.Python.worker.py")!;
         await using (resource.ConfigureAwait(false))
         {
-            var file = File.Create(worker);
+            var file = File.Create(Path.Combine(folder.FullName, "worker.py"));
             await using (file.ConfigureAwait(false))
             {
                 await resource.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
@@ -98,32 +120,45 @@ internal sealed partial class PythonWorkers(
 
         if (OperatingSystem.IsWindows())
         {
-            _spare = StartOnce();
+            _folder = folder;
             return;
         }
 
-        if (Encoding.UTF8.GetByteCount(SocketPath) > SocketPathLimit)
+        if (Encoding.UTF8.GetByteCount(Path.Combine(folder.FullName, SocketName)) > SocketPathLimit)
         {
             throw new PythonWorkerException(
-                $"The Python worker's socket path '{SocketPath}' is longer than {SocketPathLimit} bytes; set TMPDIR to "
-                + "a shorter folder.");
+                $"The Python worker's socket path '{Path.Combine(folder.FullName, SocketName)}' is longer than "
+                + $"{SocketPathLimit} bytes; set TMPDIR to a shorter folder.");
         }
 
-        _server = await StartServerAsync(cancellationToken).ConfigureAwait(false);
-        if (_options.Account is null && !Environment.IsPrivilegedProcess)
-        {
-            Log.HostAccount(logger, Environment.UserName);
-        }
-
-        _ready.TrySetResult();
-        _watching = WatchAsync(_stopping.Token);
+        await IsolateAsync(cancellationToken).ConfigureAwait(false);
+        _folder = folder;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    // Takes a block of ids for Python calls when they may be isolated and the machine lets them be, and ends what calls
+    // of an earlier run of this block's host left; else warns that they share an account, saying why.
+    private async Task IsolateAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        await _watching.ConfigureAwait(false);
+        (Ids, var problem) = await IsolationIdBlock
+            .TakeUsableAsync(
+                _options.IsolationIdBase, _options.RunAs == "root", PythonOptions.Section, "Python", cancellationToken)
+            .ConfigureAwait(false);
+        if (Ids is not null)
+        {
+            RserveProcess.KillProcessesOf(Ids.First, RserveProcess.IsolationIds);
+        }
+        else if (_options.Account is null && !Environment.IsPrivilegedProcess)
+        {
+            Log.HostAccount(_logger, Environment.UserName);
+        }
+        else
+        {
+            Log.NotIsolated(_logger, _options.Account ?? Environment.UserName, problem!);
+        }
     }
+
+    /// <summary>Stops restarting the worker; it goes on serving the calls of a draining host until disposed.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => _worker.StopAsync();
 
     // Called twice: the container disposes the service and the hosted service, one object.
     public async ValueTask DisposeAsync()
@@ -133,18 +168,19 @@ internal sealed partial class PythonWorkers(
             return;
         }
 
-        await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        if (_server is not null)
-        {
-            await EndAsync(_server).ConfigureAwait(false);
-        }
-
+        await _worker.DisposeAsync().ConfigureAwait(false);
         if (Interlocked.Exchange(ref _spare, null) is { } spare)
         {
             await EndAsync(spare).ConfigureAwait(false);
         }
 
-        _stopping.Dispose();
+        if (Ids is not null)
+        {
+            // What calls left in sessions of their own.
+            RserveProcess.KillProcessesOf(Ids.First, RserveProcess.IsolationIds);
+            Ids.Dispose();
+        }
+
         _starting.Dispose();
         try
         {
@@ -176,36 +212,55 @@ internal sealed partial class PythonWorkers(
                 process.StandardInput.BaseStream,
                 process.StandardOutput.BaseStream,
                 () => KillTree(process),
+                null,
                 cancellationToken).ConfigureAwait(false);
         }
 
-        while (true)
+        var user = HoldUser();
+        try
         {
-            var ready = _ready.Task;
-            await ready.WaitAsync(cancellationToken).ConfigureAwait(false);
-            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            try
+            while (true)
             {
-                await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), cancellationToken)
+                var worker = await _worker.WhenRunningAsync(cancellationToken).ConfigureAwait(false);
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), cancellationToken)
+                        .ConfigureAwait(false);
+                }
+                catch (SocketException) when (worker.Exited.IsCompleted)
+                {
+                    // The worker died meanwhile: wait for the next, which the supervisor starts once it has seen the
+                    // exit.
+                    socket.Dispose();
+                    await Task.Delay(RetryPause, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+
+                var stream = new NetworkStream(socket, ownsSocket: true);
+                return await PythonProcess.StartedAsync(stream, stream, null, user, cancellationToken)
                     .ConfigureAwait(false);
             }
-            catch (SocketException) when (ready != _ready.Task || _server is { HasExited: true })
-            {
-                // The worker died meanwhile: wait for the next, which the watch starts once it has seen the exit.
-                socket.Dispose();
-                await Task.Delay(RetryPause, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
-
-            var stream = new NetworkStream(socket, ownsSocket: true);
-            return await PythonProcess.StartedAsync(stream, stream, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch when (user is var (ids, id))
+        {
+            // No process has the id yet: a call's process takes it when it has read the call.
+            ids.Release(id);
+            throw;
         }
     }
+
+    // A user id of its own for a call, when calls are isolated.
+    private (IsolationIdBlock Ids, uint User)? HoldUser() =>
+        Ids is not { } ids ? null
+        : ids.HoldFree() is { } user ? (ids, user)
+        : throw new PythonWorkerException(
+            $"Every one of the {RserveProcess.IsolationIds - 1} user ids of Python calls is held; retry later.");
 
     private string SocketPath => Path.Combine(_folder!.FullName, SocketName);
 
@@ -240,7 +295,8 @@ internal sealed partial class PythonWorkers(
         }
     }
 
-    // The Python program, under the configured account with the threads of numeric libraries limited to one per call.
+    // The Python program: isolated, as root of a user namespace of its ids (which GiveIdsAsync maps once it runs), in
+    // a session of its own; else under the configured account. Numeric libraries' threads limited to one per call.
     private ProcessStartInfo StartInfo(params string[] arguments)
     {
         var start = new ProcessStartInfo
@@ -251,7 +307,15 @@ internal sealed partial class PythonWorkers(
             UseShellExecute = false,
             WorkingDirectory = _folder!.FullName,
         };
-        if (_options.Account is { } account)
+        if (Ids is { } ids)
+        {
+            start.FileName = SetSid;
+            UserNamespace.AddLauncher(start.ArgumentList);
+            start.ArgumentList.Add(_options.Executable);
+            start.Environment["HOME"] = _folder.FullName;
+            GiveFolder(ids.First, ids.First, $"the ids of Python calls ({PythonOptions.Section}:IsolationIdBase)");
+        }
+        else if (_options.Account is { } account)
         {
             var (user, group) = AccountIds(account);
             start.FileName = "setpriv";
@@ -264,12 +328,7 @@ internal sealed partial class PythonWorkers(
             start.Environment["HOME"] = _folder.FullName;
             start.Environment["USER"] = account;
             start.Environment["LOGNAME"] = account;
-            if (Chown(Encoding.UTF8.GetBytes(_folder.FullName + "\0"), user, group) != 0)
-            {
-                throw new PythonWorkerException(
-                    $"The Python worker's folder {_folder.FullName} cannot be given to '{account}' "
-                    + $"({SsePlugin.Python.PythonOptions.Section}:RunAs): error {Marshal.GetLastPInvokeError()}.");
-            }
+            GiveFolder(user, group, $"'{account}' ({PythonOptions.Section}:RunAs)");
         }
         else
         {
@@ -292,6 +351,17 @@ internal sealed partial class PythonWorkers(
         return start;
     }
 
+    // The worker's account owns its folder until it listens (HandOver).
+    private void GiveFolder(uint user, uint group, string whose)
+    {
+        if (Chown(Encoding.UTF8.GetBytes(_folder!.FullName + "\0"), user, group) != 0)
+        {
+            throw new PythonWorkerException(
+                $"The Python worker's folder {_folder.FullName} cannot be given to {whose}: error "
+                + $"{Marshal.GetLastPInvokeError()}.");
+        }
+    }
+
     private static Process Start(ProcessStartInfo start)
     {
         try
@@ -308,8 +378,10 @@ internal sealed partial class PythonWorkers(
 
     private Process StartOnce() => Start(StartInfo("once"));
 
-    private async Task<Process> StartServerAsync(CancellationToken cancellationToken)
+    // Starts the worker and waits until it listens; the supervisor starts it again whenever it dies.
+    private async Task<WorkerProcess> StartServerAsync(CancellationToken cancellationToken)
     {
+        await PrepareAsync(cancellationToken).ConfigureAwait(false);
         if (Find(_options.Executable) is null)
         {
             throw new PythonWorkerException(
@@ -317,11 +389,20 @@ internal sealed partial class PythonWorkers(
                 + $"python3-numpy python3-pandas), or set {PythonOptions.Section}:Executable to its path.");
         }
 
+        // A new worker binds its socket where the one that died did.
+        File.Delete(SocketPath);
         var process = Start(StartInfo("serve", SocketPath));
         var errors = new StringBuilder();
         var stderr = KeepTailAsync(process.StandardError, errors);
         try
         {
+            if (Ids is not null
+                && await UserNamespace.GiveIdsAsync(process, Ids.First, StartTimeout, cancellationToken)
+                    .ConfigureAwait(false) is { } problem)
+            {
+                throw new PythonWorkerException($"The Python worker cannot be isolated: {problem}");
+            }
+
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(StartTimeout);
             var line = await process.StandardOutput.ReadLineAsync(deadline.Token).ConfigureAwait(false);
@@ -342,31 +423,35 @@ internal sealed partial class PythonWorkers(
                     root.GetProperty("pandas").GetString());
             }
 
-            if (_options.Account is not null && !OperatingSystem.IsWindows())
+            if ((Ids is not null || _options.Account is not null) && !OperatingSystem.IsWindows())
             {
-                // The worker's account can no longer reach the socket: a script cannot get processes past the host.
+                // The worker's ids can no longer reach the socket: a script cannot get processes past the host.
                 HandOver(_folder!.FullName);
             }
 
             _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null, CancellationToken.None);
             Log.Started(
-                logger,
+                _logger,
                 Versions.Python,
                 process.Id,
                 Versions.Numpy ?? "not installed",
                 Versions.Pandas ?? "not installed",
-                _options.Account ?? Environment.UserName,
+                Ids is { } ids
+                    ? string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"ids {ids.First + 1} to {ids.First + RserveProcess.IsolationIds - 1}, one per call")
+                    : _options.Account ?? Environment.UserName,
                 _options.Workers);
             foreach (var (package, version) in (ReadOnlySpan<(string, string?)>)[
                 ("numpy", Versions.Numpy), ("pandas", Versions.Pandas)])
             {
                 if (version is null)
                 {
-                    Log.Missing(logger, package, _options.Executable);
+                    Log.Missing(_logger, package, _options.Executable);
                 }
             }
 
-            return process;
+            return new WorkerProcess(process);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -447,44 +532,6 @@ internal sealed partial class PythonWorkers(
         }
     }
 
-    private async Task WatchAsync(CancellationToken stopping)
-    {
-        var pause = FirstPause;
-        try
-        {
-            while (true)
-            {
-                await _server!.WaitForExitAsync(stopping).ConfigureAwait(false);
-                Log.Died(logger, _server.Id, _server.ExitCode);
-                _ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _server.Dispose();
-                _server = null;
-                while (_server is null)
-                {
-                    await Task.Delay(pause, stopping).ConfigureAwait(false);
-                    pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, LongestPause.Ticks));
-                    try
-                    {
-                        // The new worker binds its socket where the old one did.
-                        File.Delete(SocketPath);
-                        _server = await StartServerAsync(stopping).ConfigureAwait(false);
-                        pause = FirstPause;
-                    }
-                    catch (PythonWorkerException e)
-                    {
-                        Log.StartFailed(logger, e.Message);
-                    }
-                }
-
-                _ready.TrySetResult();
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            // The host stops; DisposeAsync ends the worker.
-        }
-    }
-
     [DllImport("libc", EntryPoint = "chown", SetLastError = true)]
     private static extern int Chown(byte[] path, uint owner, uint group);
 
@@ -505,19 +552,33 @@ internal sealed partial class PythonWorkers(
             + "apt install python3-{Package}, or pip install {Package}")]
         public static partial void Missing(ILogger logger, string package, string executable);
 
-        [LoggerMessage(3, LogLevel.Warning, "The Python worker (process {ProcessId}) exited with code {ExitCode}; "
-            + "it is started again")]
-        public static partial void Died(ILogger logger, int processId, int exitCode);
-
-        [LoggerMessage(4, LogLevel.Error, "The Python worker could not be started: {Problem}")]
-        public static partial void StartFailed(ILogger logger, string problem);
-
         [LoggerMessage(
             5,
             LogLevel.Warning,
             "Python scripts run as {Account}, the host's own account: a script can read everything the host can, its "
-            + "private key included, and reach the worker's socket; run the host as root to run them as nobody")]
+            + "private key included, and reach the worker's socket; run the host as root to give each call an id of "
+            + "its own")]
         public static partial void HostAccount(ILogger logger, string account);
+
+        [LoggerMessage(
+            6,
+            LogLevel.Warning,
+            "Python calls are not isolated from each other ({Problem}): all run as {Account}, so a script can signal "
+            + "another call's processes, read what it leaves in /tmp, and count against its process limit")]
+        public static partial void NotIsolated(ILogger logger, string account, string problem);
+    }
+
+    // The worker as its supervisor sees it: ended by closing its input (it then ends its calls' processes and itself),
+    // killed if it does not end at once.
+    private sealed class WorkerProcess(Process process) : ISupervisedProcess
+    {
+        public int ProcessId { get; } = process.Id;
+
+        public Task Exited { get; } = process.WaitForExitAsync();
+
+        public string ExitReport => string.Create(CultureInfo.InvariantCulture, $"exit code {process.ExitCode}");
+
+        public async ValueTask DisposeAsync() => await EndAsync(process).ConfigureAwait(false);
     }
 }
 

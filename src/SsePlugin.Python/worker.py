@@ -5,10 +5,13 @@ child for every connection, which runs one call and ends: no call sees what an e
 (Windows, which cannot fork) runs one call over its standard input and output, then ends.
 
 A call, little-endian: the child sends its process id (int32); the host sends a header (uint32 length, UTF-8 JSON:
-script, aggregation, returns, params [{name, type}], rows, memory, processes), then each parameter's column: numbers as
-rows float64, texts as rows int32 byte lengths and their UTF-8 bytes, a dual both. The child answers a status byte
-(0 answer, 1 script error, 2 out of memory) and a JSON header (uint32 length), then for an answer each column the same
-way. Data types are Qlik's: 0 text, 1 number, 2 dual.
+script, aggregation, returns, params [{name, type}], rows, memory, processes, user), then each parameter's column:
+numbers as rows float64, texts as rows int32 byte lengths and their UTF-8 bytes, a dual both. The child answers a
+status byte (0 answer, 1 script error, 2 out of memory, 3 not confined) and a JSON header (uint32 length), then for an
+answer each column the same way. Data types are Qlik's: 0 text, 1 number, 2 dual.
+
+With a user (a host running as root), the worker runs as root of a user namespace of its own and each child switches
+to that call's user id, with /tmp, /var/tmp, /dev/shm and System V IPC of its own, before it reads the call's data.
 """
 
 import array
@@ -22,7 +25,11 @@ import sys
 import traceback
 
 TEXT, NUMBER, DUAL = 0, 1, 2
-ANSWER, SCRIPT_ERROR, OUT_OF_MEMORY = 0, 1, 2
+ANSWER, SCRIPT_ERROR, OUT_OF_MEMORY, NOT_CONFINED = 0, 1, 2, 3
+CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+PR_SET_DUMPABLE = 4
+PRIVATE_FOLDERS = ('/tmp', '/var/tmp', '/dev/shm')
 
 
 def _optional(name):
@@ -314,6 +321,13 @@ def run_call(reader, writer):
     writer.flush()
     size, = struct.unpack('<I', read_exact(reader, 4))
     header = json.loads(read_exact(reader, size).decode('utf-8'))
+    try:
+        confine(header.get('user', 0), header.get('memory', 0))
+    except OSError as error:
+        write_frame(writer, NOT_CONFINED, {'message': 'the Python worker could not give the call a user id and '
+                                                      f'folders of its own: {error}'})
+        writer.flush()
+        return
     limit(header.get('memory', 0), header.get('processes', 0))
     try:
         rows = header['rows']
@@ -381,14 +395,42 @@ def limit(memory, processes):
         resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
 
 
+def confine(user, memory):
+    """
+    The call's own user id (in the worker's user namespace), with its own /tmp, /var/tmp, /dev/shm (memory, gone with
+    the call's last process) and System V IPC: no other call can signal, trace or read its processes or see its files,
+    and no later call under the same id finds what it left. Then not readable by others (PR_SET_DUMPABLE 0: no
+    /proc/PID/mem, environ or ptrace), also where calls share an account.
+    """
+    if user:
+        checked(LIBC.unshare(CLONE_NEWNS | CLONE_NEWIPC), 'unshare')
+        checked(LIBC.mount(b'none', b'/', None, MS_REC | MS_PRIVATE, None), 'mount --make-rprivate /')
+        options = b'mode=1777' + (b',size=%d' % memory if memory else b'')
+        for folder in PRIVATE_FOLDERS:
+            if os.path.isdir(folder):
+                checked(LIBC.mount(b'tmpfs', folder.encode(), b'tmpfs', MS_NOSUID | MS_NODEV, options),
+                        f'mount tmpfs {folder}')
+        os.setgroups([])
+        os.setresgid(user, user, user)
+        os.setresuid(user, user, user)
+        os.chdir('/tmp')
+        os.environ['HOME'] = '/tmp'
+    if LIBC is not None and hasattr(LIBC, 'prctl'):
+        LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def checked(result, what):
+    if result != 0:
+        number = ctypes.get_errno()
+        raise OSError(number, f'{what}: {os.strerror(number)}')
+
+
 # The two ways to run.
 
 def confine_child():
-    """A call's child: a session of its own (ended with every process it starts), and not readable by other calls."""
+    """A call's child: a session of its own, ended with every process it starts."""
     os.setsid()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    if LIBC is not None and hasattr(LIBC, 'prctl'):
-        LIBC.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: no /proc/PID/mem, environ or ptrace by other calls.
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -397,7 +439,7 @@ def confine_child():
 
 def serve(path):
     global LIBC
-    LIBC = ctypes.CDLL(None)
+    LIBC = ctypes.CDLL(None, use_errno=True)
     import selectors
     import socket
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -104,7 +104,7 @@ public sealed class ROptions
     /// </summary>
     [SettingRange(
         0d,
-        RIdBlock.HighestBase,
+        IsolationIdBlock.HighestBase,
         ErrorMessage = $"{Section}:IsolationIdBase must be 0 (R calls not isolated) or at most {{2}}.")]
     public uint IsolationIdBase { get; set; } = 2_000_000_000;
 
@@ -233,8 +233,8 @@ public sealed class ROptions
                     + "another account; remove the setting or start the host as root.");
             }
 
-            if (options.IsolationBase is { } idBase && idBase <= RIdBlock.HighestBase
-                && RIdBlock.Conflict(idBase) is { } conflict)
+            if (options.IsolationBase is { } idBase && idBase <= IsolationIdBlock.HighestBase
+                && IsolationIdBlock.Conflict(idBase, $"{Section}:IsolationIdBase", "R") is { } conflict)
             {
                 problems.Add(conflict);
             }

@@ -19,7 +19,10 @@ namespace SsePlugin.R;
 /// Rserve made for that id), all three given back by <see cref="Close"/>; else null.
 /// </param>
 internal sealed class RSession(
-    RserveConnection connection, int processId, long? startTime, (RIdBlock Ids, uint UserId, string Temp)? isolation)
+    RserveConnection connection,
+    int processId,
+    long? startTime,
+    (IsolationIdBlock Ids, uint UserId, string Temp)? isolation)
     : IAsyncDisposable
 {
     /// <summary>
@@ -138,7 +141,11 @@ internal sealed class RSession(
     /// run under an id of the block.
     /// </exception>
     public static async Task<RSession?> OpenAsync(
-        RserveConnection connection, string preparation, bool lead, RIdBlock? ids, CancellationToken cancellationToken)
+        RserveConnection connection,
+        string preparation,
+        bool lead,
+        IsolationIdBlock? ids,
+        CancellationToken cancellationToken)
     {
         var open = preparation + (lead ? ".sse$open(TRUE)" : ".sse$open(FALSE)");
         var answer = await connection.EvalAsync(open, cancellationToken).ConfigureAwait(false);
@@ -182,7 +189,7 @@ internal sealed class RSession(
 
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
 
-    private static async Task EndUserAsync(RIdBlock ids, uint userId, string temp)
+    private static async Task EndUserAsync(IsolationIdBlock ids, uint userId, string temp)
     {
         try
         {
@@ -199,7 +206,8 @@ internal sealed class RSession(
         }
     }
 
-    private static RSession? Started(RserveConnection connection, int processId, string temp, bool lead, RIdBlock? ids)
+    private static RSession? Started(
+        RserveConnection connection, int processId, string temp, bool lead, IsolationIdBlock? ids)
     {
         if (!lead)
         {

@@ -195,7 +195,7 @@ internal sealed partial class RservePool(
     }
 
     // Opens a session; null when its R process got the id of a live session.
-    private async Task<RSession?> OpenOnceAsync(RIdBlock? ids, CancellationToken cancellationToken)
+    private async Task<RSession?> OpenOnceAsync(IsolationIdBlock? ids, CancellationToken cancellationToken)
     {
         var (connection, address) = await ConnectAsync(cancellationToken).ConfigureAwait(false);
         try

@@ -23,15 +23,14 @@ internal sealed partial class RserveSupervisor(
     IOptions<ROptions> options, IServiceProvider services, ILogger<RserveSupervisor> logger)
     : IHostedService, IAsyncDisposable
 {
-    private static readonly TimeSpan FirstPause = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan HealthyRun = TimeSpan.FromMinutes(1);
+    private static readonly RestartPauses Pauses =
+        new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1));
 
     private readonly ROptions _options = options.Value;
     private readonly CancellationTokenSource _stopping = new();
     private readonly RserveAddress[] _addresses =
         [.. options.Value.Endpoints.Select(endpoint => new RserveAddress(endpoint.Host, endpoint.Port))];
-    private RserveProcess? _process;
+    private ProcessSupervisor<SupervisedRserve>? _rserve;
     private Task _watching = Task.CompletedTask;
     private int _disposed;
     private int _comebacks;
@@ -40,7 +39,7 @@ internal sealed partial class RserveSupervisor(
     /// Gets the block of ids R processes run under, each session's under one of its own, when R calls are isolated;
     /// null when they share an account (or Rserve is not the host's).
     /// </summary>
-    public RIdBlock? Ids { get; private set; }
+    public IsolationIdBlock? Ids { get; private set; }
 
     /// <summary>
     /// Gets the Unix domain socket the host's Rserve listens on, which only the host can reach (the last one while
@@ -61,7 +60,7 @@ internal sealed partial class RserveSupervisor(
     public bool IsHostRun => _options.Start;
 
     /// <summary>Gets whether the Rserve the host runs is running (false when it runs none).</summary>
-    public bool IsRunning => _process is { HasExited: false };
+    public bool IsRunning => _rserve?.IsRunning ?? false;
 
     /// <summary>
     /// Starts Rserve, when the host runs it: a failure here stops the host, since R was asked for and cannot run.
@@ -84,14 +83,20 @@ internal sealed partial class RserveSupervisor(
         }
 
         await IsolateAsync(cancellationToken).ConfigureAwait(false);
-        _process = await StartRserveAsync(cancellationToken).ConfigureAwait(false);
-        _watching = WatchAsync(_stopping.Token);
+        _rserve = new ProcessSupervisor<SupervisedRserve>(
+            "Rserve", StartRserveAsync, Pauses, () => SseMeter.RserveRestarts.Add(1), logger);
+        await _rserve.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Stops checking Rserves, and stops the one the host runs.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _watching.ConfigureAwait(false);
+        if (_rserve is not null)
+        {
+            await _rserve.EndAsync().ConfigureAwait(false);
+        }
     }
 
     // Called twice: the container disposes the service and the hosted service, one object.
@@ -104,6 +109,11 @@ internal sealed partial class RserveSupervisor(
 
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         _stopping.Dispose();
+        if (_rserve is not null)
+        {
+            await _rserve.DisposeAsync().ConfigureAwait(false);
+        }
+
         Ids?.Dispose();
     }
 
@@ -187,29 +197,13 @@ internal sealed partial class RserveSupervisor(
     // share an account, saying why.
     private async Task IsolateAsync(CancellationToken cancellationToken)
     {
-        string? problem;
-        if (_options.IsolationBase is { } firstBase && OperatingSystem.IsLinux())
+        (Ids, var problem) = await IsolationIdBlock
+            .TakeUsableAsync(
+                _options.IsolationIdBase, _options.RunAs == "root", ROptions.Section, "R", cancellationToken)
+            .ConfigureAwait(false);
+        if (Ids is null && !OperatingSystem.IsWindows())
         {
-            var ids = RIdBlock.Take(firstBase);
-            problem = await RserveProcess.IsolationProblemAsync(ids.First, cancellationToken).ConfigureAwait(false);
-            if (problem is null)
-            {
-                Ids = ids;
-                return;
-            }
-
-            ids.Dispose();
-        }
-        else
-        {
-            problem = _options.IsolationIdBase == 0 ? "SsePlugin:Rserve:IsolationIdBase is 0"
-                : _options.RunAs == "root" ? "SsePlugin:Rserve:RunAs is root"
-                : "only a host running as root on Linux can give R calls ids of their own";
-        }
-
-        if (!OperatingSystem.IsWindows())
-        {
-            Log.NotIsolated(logger, _options.Account ?? Environment.UserName, problem);
+            Log.NotIsolated(logger, _options.Account ?? Environment.UserName, problem!);
         }
     }
 
@@ -233,48 +227,7 @@ internal sealed partial class RserveSupervisor(
         }
     }
 
-    private async Task WatchAsync(CancellationToken stopping)
-    {
-        var pause = FirstPause;
-        try
-        {
-            while (true)
-            {
-                var started = TimeProvider.System.GetTimestamp();
-                await _process!.Exited.WaitAsync(stopping).ConfigureAwait(false);
-                Log.Died(logger, _process.ProcessId, _process.Output.Trim());
-                await _process.DisposeAsync().ConfigureAwait(false);
-                _process = null;
-                pause = TimeProvider.System.GetElapsedTime(started) > HealthyRun ? FirstPause : pause;
-                while (_process is null)
-                {
-                    Log.Restarting(logger, pause.TotalSeconds);
-                    await Task.Delay(pause, stopping).ConfigureAwait(false);
-                    pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, LongestPause.Ticks));
-                    try
-                    {
-                        _process = await StartRserveAsync(stopping).ConfigureAwait(false);
-                        SseMeter.RserveRestarts.Add(1);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        Log.StartFailed(logger, e.Message);
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            if (_process is not null)
-            {
-                var processId = _process.ProcessId;
-                await _process.DisposeAsync().ConfigureAwait(false);
-                Log.Stopped(logger, processId);
-            }
-        }
-    }
-
-    private async Task<RserveProcess> StartRserveAsync(CancellationToken cancellationToken)
+    private async Task<SupervisedRserve> StartRserveAsync(CancellationToken cancellationToken)
     {
         var process = await RserveProcess.StartAsync(
             new RserveProcessOptions
@@ -301,7 +254,7 @@ internal sealed partial class RserveSupervisor(
                     CultureInfo.InvariantCulture,
                     $"ids {ids.First + 1} to {ids.First + RserveProcess.IsolationIds - 1}, one per call")
                 : _options.Account ?? Environment.UserName);
-        return process;
+        return new SupervisedRserve(process);
     }
 
     private static partial class Log
@@ -311,18 +264,6 @@ internal sealed partial class RserveSupervisor(
             LogLevel.Information,
             "Rserve started (process {ProcessId}) at {Endpoint}, R running as {Account}")]
         public static partial void Started(ILogger logger, int processId, string endpoint, string account);
-
-        [LoggerMessage(2, LogLevel.Warning, "Rserve (process {ProcessId}) exited: {Output}")]
-        public static partial void Died(ILogger logger, int processId, string output);
-
-        [LoggerMessage(3, LogLevel.Information, "Restarting Rserve in {Seconds} s")]
-        public static partial void Restarting(ILogger logger, double seconds);
-
-        [LoggerMessage(4, LogLevel.Error, "Rserve could not be started: {Problem}")]
-        public static partial void StartFailed(ILogger logger, string problem);
-
-        [LoggerMessage(5, LogLevel.Information, "Rserve (process {ProcessId}) stopped")]
-        public static partial void Stopped(ILogger logger, int processId);
 
         [LoggerMessage(
             6,
@@ -341,5 +282,17 @@ internal sealed partial class RserveSupervisor(
 
         [LoggerMessage(8, LogLevel.Information, "Rserve at {Address} can be used again")]
         public static partial void Back(ILogger logger, string address);
+    }
+
+    // Rserve as its supervisor sees it: what it wrote is its exit report.
+    private sealed class SupervisedRserve(RserveProcess process) : ISupervisedProcess
+    {
+        public int ProcessId => process.ProcessId;
+
+        public Task Exited => process.Exited;
+
+        public string ExitReport => process.Output.Trim();
+
+        public ValueTask DisposeAsync() => process.DisposeAsync();
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.ObjectModel;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
@@ -26,16 +25,13 @@ public sealed class RserveProcess : IAsyncDisposable
     // The output kept for error messages: its last characters.
     private const int OutputKept = 16 * 1024;
     private const string SetSid = "/usr/bin/setsid";
-    private const string SetPriv = "setpriv";
+    internal const string SetPriv = "setpriv";
     private const string PrLimit = "prlimit";
-    private const string Unshare = "unshare";
     private const string SocketName = "Rserve.sock";
 
     // The longest path a Unix domain socket address holds (sun_path: 108 bytes with the closing zero).
     private const int SocketPathLimit = 107;
 
-    // The line the isolated server's shell waits for once its user namespace has ids: then it runs Rserve.
-    private const string WaitForIds = "read _ && exec \"$@\"";
     // The watchdog's end when Rserve is not isolated: see Watchdog.
     private const string WatchdogGroups = "groups <- server; "
         + "for (p in list.files('/proc', '^[0-9]+$')) { "
@@ -237,7 +233,8 @@ public sealed class RserveProcess : IAsyncDisposable
                 server.KeepAsync(server._process.StandardError.BaseStream));
             server.Exited = exited.Task;
             if (isolation is not null
-                && await GiveIdsAsync(server._process, isolation.Value, options.StartTimeout, cancellationToken)
+                && await UserNamespace
+                    .GiveIdsAsync(server._process, isolation.Value, options.StartTimeout, cancellationToken)
                     .ConfigureAwait(false) is { } problem)
             {
                 throw new RserveException($"Rserve cannot be isolated: {problem}");
@@ -315,7 +312,7 @@ public sealed class RserveProcess : IAsyncDisposable
         };
         try
         {
-            AddIsolation(start.ArgumentList);
+            UserNamespace.AddLauncher(start.ArgumentList);
         }
         catch (RserveException e)
         {
@@ -323,11 +320,12 @@ public sealed class RserveProcess : IAsyncDisposable
         }
 
         start.ArgumentList.Add("true");
-        using var process = Process.Start(start) ?? throw new RserveException($"Cannot start '{Unshare}'.");
+        using var process = Process.Start(start) ?? throw new RserveException("Cannot start 'unshare'.");
         var error = process.StandardError.ReadToEndAsync(cancellationToken);
         try
         {
-            var problem = await GiveIdsAsync(process, idBase, TimeSpan.FromSeconds(10), cancellationToken)
+            var problem = await UserNamespace
+                .GiveIdsAsync(process, idBase, TimeSpan.FromSeconds(10), cancellationToken)
                 .ConfigureAwait(false);
             process.StandardInput.Close();
             await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
@@ -421,24 +419,38 @@ public sealed class RserveProcess : IAsyncDisposable
         }
 
         var signalled = new HashSet<int>();
-        int found;
-        do
+        while (KillPass(firstId, count, signalled) > 0)
         {
-            found = 0;
-            foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        }
+    }
+
+    /// <summary>
+    /// Looks once through every process and ends at once (SIGKILL) each live one whose real user id is
+    /// <paramref name="userId"/> (Linux, as root).
+    /// </summary>
+    /// <param name="userId">The user id.</param>
+    /// <returns>How many it found: 0 when that id has no process left.</returns>
+    internal static int KillProcessesOf(uint userId) => KillPass(userId, 1, null);
+
+    // One look through every process: SIGKILL to each live one of the ids; returns how many it found, leaving out those
+    // signalled holds (which it adds to).
+    private static int KillPass(uint firstId, uint count, HashSet<int>? signalled)
+    {
+        var found = 0;
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            // Linux hands out process ids in turn: that of a process ending between the reading of its user id
+            // and the kill is not given to another process meanwhile.
+            var name = Path.GetFileName(entry.AsSpan());
+            if (int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                && UserId(pid) is { } id && id >= firstId && id - firstId < count && (signalled?.Add(pid) ?? true))
             {
-                // Linux hands out process ids in turn: that of a process ending between the reading of its user id
-                // and the kill is not given to another process meanwhile.
-                var name = Path.GetFileName(entry.AsSpan());
-                if (int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
-                    && UserId(pid) is { } id && id >= firstId && id - firstId < count && signalled.Add(pid))
-                {
-                    _ = NativeMethods.Kill(pid, NativeMethods.SigKill);
-                    found++;
-                }
+                _ = NativeMethods.Kill(pid, NativeMethods.SigKill);
+                found++;
             }
         }
-        while (found > 0);
+
+        return found;
     }
 
     /// <summary>Finds a free TCP port on 127.0.0.1 by binding port 0.</summary>
@@ -569,7 +581,7 @@ public sealed class RserveProcess : IAsyncDisposable
     {
         if (options.IsolationIdBase is not null)
         {
-            AddIsolation(start.ArgumentList);
+            UserNamespace.AddLauncher(start.ArgumentList);
             start.Environment["HOME"] = folder;
         }
         else if (options.Account is { } account)
@@ -604,69 +616,6 @@ public sealed class RserveProcess : IAsyncDisposable
             }
 
             start.ArgumentList.Add("--");
-        }
-    }
-
-    // The program that follows runs in a user namespace of its own as its root, with no other groups and no
-    // capabilities to hand on, once GiveIdsAsync has mapped the namespace's ids: unshare, a shell waiting for its line,
-    // setpriv.
-    private static void AddIsolation(Collection<string> arguments)
-    {
-        arguments.Add(Executable(Unshare)
-            ?? throw new RserveException($"'{Unshare}' (util-linux) is needed to isolate R; install util-linux"));
-        arguments.Add("--user");
-        arguments.Add("--keep-caps");
-        arguments.Add("/bin/sh");
-        arguments.Add("-c");
-        arguments.Add(WaitForIds);
-        arguments.Add("sh");
-        arguments.Add(Executable(SetPriv)
-            ?? throw new RserveException($"'{SetPriv}' (util-linux) is needed to isolate R; install util-linux"));
-        arguments.Add("--reuid=0");
-        arguments.Add("--regid=0");
-        arguments.Add("--clear-groups");
-        arguments.Add("--inh-caps=-all");
-        arguments.Add("--ambient-caps=-all");
-        arguments.Add("--no-new-privs");
-    }
-
-    // Lets a process started with AddIsolation go on: waits until unshare has made its user namespace (the process's
-    // namespace differs from this one's), maps the namespace's ids 0 to 65535 to idBase on, and writes the line its
-    // shell waits for. Null when done, else what failed.
-    private static async Task<string?> GiveIdsAsync(
-        Process process, uint idBase, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var own = new FileInfo("/proc/self/ns/user").LinkTarget;
-        var proc = string.Create(CultureInfo.InvariantCulture, $"/proc/{process.Id}/");
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        while (new FileInfo(proc + "ns/user").LinkTarget == own)
-        {
-            if (process.HasExited)
-            {
-                return string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"unshare could not make a user namespace (exit code {process.ExitCode})");
-            }
-
-            await Task.Delay(1, deadline.Token).ConfigureAwait(false);
-        }
-
-        var map = string.Create(CultureInfo.InvariantCulture, $"0 {idBase} {IsolationIds}");
-        try
-        {
-            await File.WriteAllTextAsync(proc + "uid_map", map, cancellationToken).ConfigureAwait(false);
-            await File.WriteAllTextAsync(proc + "gid_map", map, cancellationToken).ConfigureAwait(false);
-            await process.StandardInput.WriteLineAsync().ConfigureAwait(false);
-            await process.StandardInput.FlushAsync(cancellationToken).ConfigureAwait(false);
-            return null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return string.Create(
-                CultureInfo.InvariantCulture,
-                $"the ids {idBase} to {idBase + IsolationIds - 1} cannot be mapped into a user namespace "
-                + $"({e.Message})");
         }
     }
 
@@ -855,7 +804,7 @@ public sealed class RserveProcess : IAsyncDisposable
     }
 
     // The file a program name or path starts, as the process launcher finds it; null if there is none.
-    private static string? Executable(string program) =>
+    internal static string? Executable(string program) =>
         program.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal)
             ? (File.Exists(program) ? program : null)
             : (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator)

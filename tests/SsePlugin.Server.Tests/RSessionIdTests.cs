@@ -16,7 +16,7 @@ public sealed class RSessionIdTests
         Assert.True(Environment.IsPrivilegedProcess, "This test needs root, as CI runs it: only root can isolate R.");
 
         // Far from the blocks hosts take (2000000000 on, 16 blocks) and from the ids the Rserve tests use.
-        using var ids = RIdBlock.Take(2_100_300_000);
+        using var ids = IsolationIdBlock.Take(2_100_300_000, "test");
         await using var server = await RserveProcess.StartAsync(new RserveProcessOptions
         {
             Port = RserveProcess.FreeLoopbackPort(),

@@ -41,12 +41,13 @@ public sealed class SharedPythonHost : ICollectionFixture<PythonHostFixture>
 
 /// <summary>
 /// A folder every account may write to, where scripts leave what the test watches (their process ids), since Python
-/// runs as nobody under a host running as root.
+/// calls run under ids of their own under a host running as root. In /run, not /tmp: each call has a /tmp of its own.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 internal sealed class ScriptNotes : IDisposable
 {
-    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("sseplugin-python-test-");
+    private readonly DirectoryInfo _folder =
+        Directory.CreateDirectory(Path.Combine("/run", $"sseplugin-python-test-{Guid.NewGuid():N}"));
 
     public ScriptNotes() => System.IO.File.SetUnixFileMode(_folder.FullName, (UnixFileMode)0b111_111_111);
 

@@ -9,7 +9,8 @@ namespace SsePlugin.FunctionalTests.Python;
 
 /// <summary>
 /// The rules R follows, for Python: the time limit and Qlik's cancellation end a call's processes, memory is limited,
-/// scripts run as nobody under a host running as root, a worker that dies is replaced, missing packages are named.
+/// scripts run under ids of their own under a host running as root, a worker that dies is replaced, missing packages
+/// are named.
 /// </summary>
 [Collection(SharedPythonHost.Name)]
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
@@ -73,25 +74,28 @@ public sealed class PythonLimitTests(PythonHostFixture python)
     }
 
     [Fact]
-    public async Task Scripts_run_as_nobody_and_cannot_read_the_certificate_folder_or_reach_the_worker()
+    public async Task Scripts_run_under_an_id_of_their_own_and_cannot_read_the_certificate_folder_or_reach_the_worker()
     {
-        Assert.True(Environment.IsPrivilegedProcess, "This test needs root: only a host running as root runs Python as "
-            + "nobody (CI runs the tests as root).");
-        // A certificate folder as certs generate makes it: the owner's alone.
-        var certs = Directory.CreateTempSubdirectory("sseplugin-certs-");
+        Assert.True(Environment.IsPrivilegedProcess, "This test needs root: only a host running as root runs Python "
+            + "under ids of its own (CI runs the tests as root).");
+        // A certificate folder as certs generate makes it: the owner's alone (not in /tmp: each call has its own).
+        var certs = Directory.CreateDirectory(Path.Combine("/run", $"sseplugin-certs-{Guid.NewGuid():N}"));
+        certs.UnixFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
         var key = Path.Combine(certs.FullName, "plugin.key");
         await File.WriteAllTextAsync(key, "secret");
 
+        // The id as the host sees it: the script's in its user namespace, which the map moves to the block.
         var uid = await python.Client.EvaluateAsync(
-            "__import__('os').getuid()", SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+            "__import__('os').getuid() + int(open('/proc/self/uid_map').read().split()[1])",
+            SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)]));
         var read = await FailsAsync(() => python.Client.EvaluateAsync(
             $"open('{key}').read()", SseFunctionType.Scalar, SseDataType.String, OneNumber, Bundle([Numeric(1)])));
         var connect = await FailsAsync(() => python.Client.EvaluateAsync(
             "import os, socket\ns = socket.socket(socket.AF_UNIX)\n"
-            + "s.connect(os.path.join(os.getcwd(), 'worker.sock'))\nqResult = 1",
+            + "s.connect(f'/proc/{os.getppid()}/cwd/worker.sock')\nqResult = 1",
             SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)])));
 
-        Assert.Equal(65534, uid.Numbers()[0]);
+        Assert.InRange(uid.Numbers()[0], 2_000_000_001, 2_000_000_000 + (16 * 65536));
         Assert.StartsWith(
             "ScriptEvalExStr: Python error: PermissionError: [Errno 13] Permission denied", read.Status.Detail);
         Assert.StartsWith(

@@ -1,14 +1,13 @@
 using System.Diagnostics;
 using System.Runtime.Versioning;
 using SsePlugin.Rserve;
-using SsePlugin.R;
 
 namespace SsePlugin.Server.Tests;
 
 /// <summary>The folder of the lock files that keep hosts off each other's R ids (as root, as CI runs the tests).
 /// </summary>
 [SupportedOSPlatform("linux")]
-public sealed class RIdBlockTests : IDisposable
+public sealed class IsolationIdBlockTests : IDisposable
 {
     private readonly DirectoryInfo _parent = Directory.CreateTempSubdirectory("sseplugin-locks-");
 
@@ -18,7 +17,7 @@ public sealed class RIdBlockTests : IDisposable
         RequireRoot();
         var folder = Path.Combine(_parent.FullName, "sseplugin");
 
-        Assert.Equal(folder, RIdBlock.LockFolder(["/proc/no-such-folder/sseplugin", folder]));
+        Assert.Equal(folder, IsolationIdBlock.LockFolder(["/proc/no-such-folder/sseplugin", folder]));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute,
             File.GetUnixFileMode(folder));
     }
@@ -31,9 +30,9 @@ public sealed class RIdBlockTests : IDisposable
         Directory.CreateDirectory(folder);
         Run("chown", "nobody", folder);
 
-        var error = Assert.Throws<RserveException>(() => RIdBlock.LockFolder([folder]));
+        var error = Assert.Throws<RserveException>(() => IsolationIdBlock.LockFolder([folder]));
 
-        Assert.Contains($"The lock folder of R's ids, {folder}, is not root's alone (owner 65534", error.Message);
+        Assert.Contains($"The lock folder of R's and Python's ids, {folder}, is not root's alone (owner 65534", error.Message);
         Assert.Contains("delete it", error.Message);
     }
 
@@ -46,7 +45,7 @@ public sealed class RIdBlockTests : IDisposable
         var folder = Path.Combine(_parent.FullName, "sseplugin");
         Directory.CreateSymbolicLink(folder, target.FullName);
 
-        var error = Assert.Throws<RserveException>(() => RIdBlock.LockFolder([folder]));
+        var error = Assert.Throws<RserveException>(() => IsolationIdBlock.LockFolder([folder]));
 
         Assert.Contains($"is not root's alone (a symbolic link to {target.FullName})", error.Message);
     }

@@ -1,43 +1,43 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.Versioning;
-using SsePlugin.Rserve;
 
-namespace SsePlugin.R;
+namespace SsePlugin.Rserve;
 
 /// <summary>
-/// The block of <see cref="RserveProcess.IsolationIds"/> user and group ids a host gives its R processes (see
-/// <see cref="ROptions.IsolationIdBase"/>): the first is Rserve's, each of the others an R session's while that session
-/// holds it. A lock file (in <c>/run/sseplugin</c>) keeps other hosts of the machine off the block while it is taken.
+/// A block of <see cref="RserveProcess.IsolationIds"/> user and group ids a host gives the processes of an engine's
+/// calls, mapped into a user namespace of its own (<see cref="UserNamespace"/>): the first is the server's (Rserve, the
+/// Python worker), each of the others a call's while that call holds it. A lock file (in <c>/run/sseplugin</c>) keeps
+/// other hosts of the machine, and the host's other engines, off the block while it is taken.
 /// </summary>
-internal sealed class RIdBlock : IDisposable
+public sealed class IsolationIdBlock : IDisposable
 {
-    /// <summary>How many blocks from <see cref="ROptions.IsolationIdBase"/> on the hosts of a machine may take.
-    /// </summary>
+    /// <summary>How many blocks from an id base on the hosts (and engines) of a machine may take.</summary>
     public const uint Blocks = 16;
 
-    /// <summary>The highest <see cref="ROptions.IsolationIdBase"/>: its blocks end at the highest user id, 2^32 - 2.
-    /// </summary>
+    /// <summary>The highest id base: its blocks end at the highest user id, 2^32 - 2.</summary>
     public const uint HighestBase = uint.MaxValue - (Blocks * RserveProcess.IsolationIds);
 
     private readonly FileStream _lock;
     private readonly HashSet<uint> _held = [];
 
-    private RIdBlock(uint first, FileStream @lock)
+    private IsolationIdBlock(uint first, FileStream @lock)
     {
         First = first;
         _lock = @lock;
     }
 
-    /// <summary>Gets the block's first id: Rserve's.</summary>
+    /// <summary>Gets the block's first id: the server's.</summary>
     public uint First { get; }
 
-    /// <summary>Takes the first block from <paramref name="firstBase"/> on that no other host holds.</summary>
+    /// <summary>Takes the first block from <paramref name="firstBase"/> on that no other host or engine holds.
+    /// </summary>
     /// <param name="firstBase">The first id of the first block.</param>
+    /// <param name="setting">The setting <paramref name="firstBase"/> comes from, for messages.</param>
     /// <returns>The block, held until disposed.</returns>
-    /// <exception cref="RserveException">Other hosts hold every block, or no lock file can be made.</exception>
+    /// <exception cref="RserveException">Others hold every block, or no lock file can be made.</exception>
     [SupportedOSPlatform("linux")]
-    public static RIdBlock Take(uint firstBase)
+    public static IsolationIdBlock Take(uint firstBase, string setting)
     {
         var folder = LockFolder(["/run/sseplugin", Path.Combine(Path.GetTempPath(), "sseplugin")]);
         for (var block = 0u; block < Blocks; block++)
@@ -46,21 +46,58 @@ internal sealed class RIdBlock : IDisposable
             try
             {
                 // FileShare.None locks the file (flock) until the stream is closed, also when the process dies.
-                return new RIdBlock(first, new FileStream(
-                    Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"r-ids-{first}.lock")),
+                return new IsolationIdBlock(first, new FileStream(
+                    Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"ids-{first}.lock")),
                     FileMode.OpenOrCreate,
                     FileAccess.ReadWrite,
                     FileShare.None));
             }
             catch (IOException)
             {
-                // Another host holds this block.
+                // Another host, or another engine of this one, holds this block.
             }
         }
 
         throw new RserveException(
-            $"SsePlugin:Rserve:IsolationIdBase: other hosts on this machine hold all {Blocks} blocks of ids from "
-            + $"{firstBase} on; stop one, or give this host other ids.");
+            $"{setting}: other hosts (or engines) on this machine hold all {Blocks} blocks of ids from {firstBase} on; "
+            + "stop one, or give this host other ids.");
+    }
+
+    /// <summary>
+    /// Takes a block (see <see cref="Take"/>) for an engine's calls when they may be isolated: on Linux, by a host
+    /// running as root, neither opted out of (<paramref name="firstBase"/> 0, <paramref name="runAsRoot"/>), and on a
+    /// machine that lets a process map the block's ids into a user namespace of its own
+    /// (<see cref="RserveProcess.IsolationProblemAsync"/>).
+    /// </summary>
+    /// <param name="firstBase">The first id of the first block; 0 for none.</param>
+    /// <param name="runAsRoot">Whether the engine's calls are to run as root (<c>RunAs: root</c>).</param>
+    /// <param name="section">The engine's configuration section, for messages.</param>
+    /// <param name="engine">The engine, for messages (<c>R</c>).</param>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns>The block, held until disposed; or null and why the calls cannot be isolated.</returns>
+    /// <exception cref="RserveException">Others hold every block, or no lock file can be made.</exception>
+    public static async Task<(IsolationIdBlock? Block, string? Problem)> TakeUsableAsync(
+        uint firstBase, bool runAsRoot, string section, string engine, CancellationToken cancellationToken)
+    {
+        if (firstBase == 0 || runAsRoot)
+        {
+            return (null, firstBase == 0 ? $"{section}:IsolationIdBase is 0" : $"{section}:RunAs is root");
+        }
+
+        if (!OperatingSystem.IsLinux() || !Environment.IsPrivilegedProcess)
+        {
+            return (null, $"only a host running as root on Linux can give {engine} calls ids of their own");
+        }
+
+        var block = Take(firstBase, $"{section}:IsolationIdBase");
+        var problem = await RserveProcess.IsolationProblemAsync(block.First, cancellationToken).ConfigureAwait(false);
+        if (problem is null)
+        {
+            return (block, null);
+        }
+
+        block.Dispose();
+        return (null, problem);
     }
 
     /// <summary>
@@ -69,12 +106,13 @@ internal sealed class RIdBlock : IDisposable
     /// <paramref name="firstBase"/> on.
     /// </summary>
     /// <param name="firstBase">The first id of the first block.</param>
+    /// <param name="setting">The setting <paramref name="firstBase"/> comes from, for messages.</param>
+    /// <param name="engine">The engine whose calls would run under the ids, for messages (<c>R</c>).</param>
     /// <returns>The problem in one line, naming the setting; null when there is none.</returns>
-    public static string? Conflict(uint firstBase)
+    public static string? Conflict(uint firstBase, string setting, string engine)
     {
         var last = firstBase + (Blocks * RserveProcess.IsolationIds) - 1;
-        var setting = $"SsePlugin:Rserve:IsolationIdBase is {firstBase}, but ids {firstBase} to {last}, which R calls "
-            + "would run under,";
+        setting = $"{setting} is {firstBase}, but ids {firstBase} to {last}, which {engine} calls would run under,";
         foreach (var (database, kind) in (ReadOnlySpan<(string, string)>)[("passwd", "account"), ("group", "group")])
         {
             foreach (var entry in Entries(database))
@@ -106,14 +144,14 @@ internal sealed class RIdBlock : IDisposable
         return null;
     }
 
-    /// <summary>Gets whether an id is one the block gives R sessions (not Rserve's own).</summary>
+    /// <summary>Gets whether an id is one the block gives calls (not the server's own).</summary>
     /// <param name="id">A user id.</param>
     /// <returns>True if it is.</returns>
     public bool IsSessionId(uint id) => id > First && id - First < RserveProcess.IsolationIds;
 
-    /// <summary>Holds an id for a session, unless a live session holds it.</summary>
-    /// <param name="id">The session's id.</param>
-    /// <returns>True if the session now holds it.</returns>
+    /// <summary>Holds an id for a call, unless a live call holds it.</summary>
+    /// <param name="id">The call's id.</param>
+    /// <returns>True if the call now holds it.</returns>
     public bool TryHold(uint id)
     {
         lock (_held)
@@ -122,7 +160,53 @@ internal sealed class RIdBlock : IDisposable
         }
     }
 
-    /// <summary>Gives back an id once no process of its session is left.</summary>
+    /// <summary>
+    /// Holds the lowest id no call holds, for a call: a call's id is given to a later one as soon as
+    /// <see cref="ReleaseAsync"/> has found none of its processes left.
+    /// </summary>
+    /// <returns>The id; null when calls hold every id.</returns>
+    public uint? HoldFree()
+    {
+        lock (_held)
+        {
+            for (var id = First + 1; id - First < RserveProcess.IsolationIds; id++)
+            {
+                if (_held.Add(id))
+                {
+                    return id;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Ends every process of an id (SIGKILL, again for any a process starts meanwhile) and gives the id back once none
+    /// is left. One left after <paramref name="patience"/> (a process stuck in the kernel) keeps the id held, so that
+    /// no later call gets it. Linux, as root.
+    /// </summary>
+    /// <param name="id">An id <see cref="HoldFree"/> gave.</param>
+    /// <param name="patience">How long to wait for the processes to end.</param>
+    /// <returns>True if the id was given back.</returns>
+    public async Task<bool> ReleaseAsync(uint id, TimeSpan patience)
+    {
+        var waited = TimeProvider.System.GetTimestamp();
+        while (RserveProcess.KillProcessesOf(id) > 0)
+        {
+            if (TimeProvider.System.GetElapsedTime(waited) > patience)
+            {
+                return false;
+            }
+
+            await Task.Delay(1).ConfigureAwait(false);
+        }
+
+        Release(id);
+        return true;
+    }
+
+    /// <summary>Gives back an id once no process of its call is left.</summary>
     /// <param name="id">The id.</param>
     public void Release(uint id)
     {
@@ -132,7 +216,7 @@ internal sealed class RIdBlock : IDisposable
         }
     }
 
-    /// <summary>Lets other hosts take the block.</summary>
+    /// <summary>Lets other hosts and engines take the block.</summary>
     public void Dispose() => _lock.Dispose();
 
     /// <summary>
@@ -164,14 +248,15 @@ internal sealed class RIdBlock : IDisposable
             if (Ownership(folder) is not "owner 0, mode 700" and var found)
             {
                 throw new RserveException(
-                    $"The lock folder of R's ids, {folder}, is not root's alone ({found}), so another account could "
-                    + "hold R's ids: delete it, and start the host again.");
+                    $"The lock folder of R's and Python's ids, {folder}, is not root's alone ({found}), so another "
+                    + "account could hold their ids: delete it, and start the host again.");
             }
 
             return folder;
         }
 
-        throw new RserveException($"No folder for the lock files of R's ids can be made in /run or /tmp: {problem}");
+        throw new RserveException(
+            $"No folder for the lock files of R's and Python's ids can be made in /run or /tmp: {problem}");
     }
 
     // A folder's owner and mode ("owner 0, mode 700": root's alone), or that it is a symbolic link.
