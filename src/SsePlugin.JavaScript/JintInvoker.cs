@@ -100,9 +100,8 @@ internal sealed class JintInvoker(
         JsRowAnswer answer, ScriptTurns turns, FunctionCall call, CancellationToken deadline)
     {
         var output = new RowOutput(definition.ReturnType, call.Response);
-        while (await call.ReadBlockAsync().ConfigureAwait(false) is { } block)
+        while (await call.ReadTransientBlockAsync().ConfigureAwait(false) is { } rows)
         {
-            var rows = block.Rows;
             var start = output.Reserve(rows.RowCount);
             using (await turns.TakeAsync(call.Context.CancellationToken).ConfigureAwait(false))
             {
