@@ -76,7 +76,7 @@ internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IS
             }
         });
 
-    /// <summary>A script and the call shape it is compiled for: its parameters' names and types, its answer's.</summary>
+    /// <summary>A script and the call shape it is compiled for: its parameters and its answer's type.</summary>
     private sealed record CallShape(string Script, SseFunctionType Type, SseDataType ReturnType, string Parameters)
     {
         public CallShape(ScriptDefinition definition)

@@ -237,7 +237,9 @@ internal static class JsCompiler
         private Linq.Expression? Member(MemberExpression member, int depth) => member switch
         {
             {
-                Computed: false, Object: Identifier { Name: "Math" }, Property: Identifier { Name: "PI" or "E" } constant,
+                Computed: false,
+                Object: Identifier { Name: "Math" },
+                Property: Identifier { Name: "PI" or "E" } constant,
             }
                 when IsGlobal("Math") => Constant(constant.Name == "PI" ? Math.PI : Math.E),
             { Computed: false, Property: Identifier { Name: "length" } } =>

@@ -70,7 +70,8 @@ public sealed class ScriptTests(HostFixture host)
         string script, SseDataType returnType)
     {
         // A script of one pure expression is compiled; the same preceded by a statement runs in the interpreter.
-        double[] numbers = [0, -0.0, 1, -7, 0.125, -0.5, 0.49999999999999994, 1e308, double.NaN, double.NegativeInfinity];
+        double[] numbers =
+            [0, -0.0, 1, -7, 0.125, -0.5, 0.49999999999999994, 1e308, double.NaN, double.NegativeInfinity];
         string[] texts = ["", "a", "b", "Zürich", "😀", "10"];
         (string, SseDataType)[] parameters =
             [("a", SseDataType.Numeric), ("b", SseDataType.Numeric), ("s", SseDataType.String)];

@@ -93,7 +93,8 @@ public sealed class JsCompilerTests
         Assert.Null(Compiled("args[0] + args[1]", type: SseFunctionType.Aggregation));
         Assert.NotNull(Compiled("args[0] + args[1]", type: SseFunctionType.Scalar));
         Assert.NotNull(
-            Compiled("q => q.arg1.map(x => x)", parameters: [new("a", SseDataType.Numeric), new("", SseDataType.String)]));
+            Compiled(
+                "q => q.arg1.map(x => x)", parameters: [new("a", SseDataType.Numeric), new("", SseDataType.String)]));
     }
 
     [Fact]
