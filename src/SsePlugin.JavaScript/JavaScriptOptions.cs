@@ -36,7 +36,10 @@ public sealed class JavaScriptOptions
     [SettingRange(1, int.MaxValue, ErrorMessage = "SsePlugin:JavaScript:MaxStatements must be 1 or more.")]
     public int MaxStatements { get; set; } = 100_000_000;
 
-    /// <summary>Gets or sets how many distinct scripts are kept parsed. Default 256.</summary>
+    /// <summary>
+    /// Gets or sets how many distinct scripts are kept parsed, and compiled scripts per call shape (each counts once).
+    /// Default 256.
+    /// </summary>
     [SettingRange(1, int.MaxValue, ErrorMessage = "SsePlugin:JavaScript:ScriptCacheSize must be 1 or more.")]
     public int ScriptCacheSize { get; set; } = 256;
 }

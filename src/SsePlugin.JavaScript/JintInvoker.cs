@@ -12,11 +12,20 @@ namespace SsePlugin.JavaScript;
 /// <summary>
 /// Runs one script for one call shape. Scalar and tensor scripts are evaluated once per row with <c>args</c> holding
 /// the row; a script that evaluates to a function is called once with <c>q</c>, the whole table. Aggregation
-/// scripts see whole columns in <c>args</c> (and <c>q</c>). A per-row script of plain arithmetic is computed without
-/// the interpreter (<see cref="JsArithmetic"/>).
+/// scripts see whole columns in <c>args</c> (and <c>q</c>). A script of one pure expression, computed row by row, runs
+/// compiled instead (<see cref="JsCompiler"/>).
 /// </summary>
+/// <param name="script">The prepared script.</param>
+/// <param name="compiled">The script compiled, if it is one pure expression; null to run it in Jint.</param>
+/// <param name="definition">The script's call shape.</param>
+/// <param name="options">The engine's limits.</param>
+/// <param name="processors">The processors scripts take turns on.</param>
 internal sealed class JintInvoker(
-    Prepared<Script> script, ScriptDefinition definition, JavaScriptOptions options, SemaphoreSlim processors)
+    Prepared<Script> script,
+    JsRowAnswer? compiled,
+    ScriptDefinition definition,
+    JavaScriptOptions options,
+    SemaphoreSlim processors)
     : FunctionInvoker
 {
     // A regular expression cannot be interrupted while it matches, so each match gets at most this long: a call ends
@@ -31,18 +40,15 @@ internal sealed class JintInvoker(
     // Scripts have no timers or I/O: a promise still pending once its continuations have run never settles.
     private static readonly TimeSpan NeverSettles = TimeSpan.FromMilliseconds(1);
 
-    // Plain arithmetic needs no interpreter: it is computed from the rows' numbers.
-    private readonly JsArithmetic? _arithmetic = JsArithmetic.Of(script.Program, definition);
-
     public override async Task InvokeAsync(FunctionCall call)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(call.Context.CancellationToken);
         var turns = new ScriptTurns(processors, deadline, TimeSpan.FromSeconds(options.TimeoutSeconds));
         try
         {
-            if (_arithmetic is not null)
+            if (compiled is not null)
             {
-                await ComputeRowsAsync(_arithmetic, turns, call, deadline.Token).ConfigureAwait(false);
+                await ComputeRowsAsync(compiled, turns, call, deadline.Token).ConfigureAwait(false);
             }
             else
             {
@@ -87,25 +93,24 @@ internal sealed class JintInvoker(
     }
 
     /// <summary>
-    /// Answers each row with <paramref name="arithmetic"/>, in turns as scripts run, and stops at the row at which the
-    /// call runs out of time or is cancelled.
+    /// Answers each row with the compiled script, in turns as scripts run, and stops at the row at which the call runs
+    /// out of time or is cancelled.
     /// </summary>
-    private static async Task ComputeRowsAsync(
-        JsArithmetic arithmetic, ScriptTurns turns, FunctionCall call, CancellationToken deadline)
+    private async Task ComputeRowsAsync(
+        JsRowAnswer answer, ScriptTurns turns, FunctionCall call, CancellationToken deadline)
     {
-        var output = new RowOutput(SseDataType.Numeric, call.Response);
-        while (await call.ReadBlockAsync().ConfigureAwait(false) is { } block)
+        var output = new RowOutput(definition.ReturnType, call.Response);
+        while (await call.ReadTransientBlockAsync().ConfigureAwait(false) is { } rows)
         {
-            var rows = block.Rows;
             var start = output.Reserve(rows.RowCount);
             using (await turns.TakeAsync(call.Context.CancellationToken).ConfigureAwait(false))
             {
                 var columns = rows.ColumnArray;
-                var answers = output.Numbers;
+                var (numbers, texts) = (output.Numbers, output.Strings);
                 for (var i = 0; i < rows.RowCount; i++)
                 {
                     deadline.ThrowIfCancellationRequested();
-                    answers[start + i] = arithmetic.Compute(columns, i);
+                    answer(columns, i, numbers, texts, start + i);
                 }
             }
 

@@ -11,9 +11,9 @@ namespace SsePlugin.JavaScript;
 
 /// <summary>
 /// JavaScript through Jint, a managed interpreter with no access to .NET unless granted (it is not). Each distinct
-/// script is parsed once and kept in a bounded cache; each call runs in an engine of its own (a per-row script of plain
-/// arithmetic needs none: <see cref="JsArithmetic"/>), and at most one script per processor runs at once
-/// (<see cref="ScriptTurns"/>).
+/// script is parsed once and kept in a bounded cache, and so is what it compiles to for a call shape; each call runs in
+/// an engine of its own (a script of one pure expression computed row by row needs none: <see cref="JsCompiler"/>),
+/// and at most one script per processor runs at once (<see cref="ScriptTurns"/>).
 /// </summary>
 internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IScriptEngine, IDisposable
 {
@@ -24,8 +24,11 @@ internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IS
 
     public string Name => SseHealthTags.JavaScript;
 
-    public FunctionInvoker Compile(ScriptDefinition definition) =>
-        new JintInvoker(Prepare(definition.Script), definition, _options, _processors);
+    public FunctionInvoker Compile(ScriptDefinition definition)
+    {
+        var script = Prepare(definition.Script);
+        return new JintInvoker(script, Compiled(script, definition), definition, _options, _processors);
+    }
 
     public void Dispose()
     {
@@ -38,6 +41,14 @@ internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IS
     /// brace.
     /// </summary>
     internal static int Column(int line, int column) => line == 1 ? column : column + 1;
+
+    // Compiling takes longer than a small call: the same script for the same call shape is compiled once.
+    private JsRowAnswer? Compiled(Prepared<Script> script, ScriptDefinition definition) =>
+        _scripts.GetOrCreate(new CallShape(definition), entry =>
+        {
+            entry.Size = 1;
+            return new CompiledScript(JsCompiler.Compile(script.Program, definition));
+        })!.Answer;
 
     private Prepared<Script> Prepare(string script) =>
         _scripts.GetOrCreate(script, entry =>
@@ -64,4 +75,20 @@ internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IS
                     $"The script cannot be prepared: {(e.InnerException ?? e).Message} Simplify it.");
             }
         });
+
+    /// <summary>A script and the call shape it is compiled for: its parameters and its answer's type.</summary>
+    private sealed record CallShape(string Script, SseFunctionType Type, SseDataType ReturnType, string Parameters)
+    {
+        public CallShape(ScriptDefinition definition)
+            : this(
+                definition.Script,
+                definition.FunctionType,
+                definition.ReturnType,
+                string.Join('\n', definition.Parameters.Select(p => $"{(int)p.DataType}{p.Name}")))
+        {
+        }
+    }
+
+    /// <summary>What a script compiles to: null when it runs in Jint.</summary>
+    private sealed record CompiledScript(JsRowAnswer? Answer);
 }

@@ -42,12 +42,14 @@ internal sealed record CallPlan(
 
     /// <summary>
     /// A tensor <c>ScriptEval(script, a, b)</c> call over the same rows as <see cref="SumOfRows"/>; the script adds a
-    /// and b.
+    /// and b, or answers what <paramref name="answer"/> does.
     /// </summary>
     /// <param name="rows">The rows to send.</param>
     /// <param name="prepared">Prepared two-column messages to take them from; without, they are serialized now.</param>
     /// <param name="script">The script, in the language of the server's script engine.</param>
-    public static CallPlan ScriptEval(int rows, byte[][]? prepared, string script)
+    /// <param name="answer">The script's answer for a row's a and b, if not their sum.</param>
+    public static CallPlan ScriptEval(
+        int rows, byte[][]? prepared, string script, Func<double, double, double>? answer = null)
     {
         var header = new ScriptRequestHeader
         {
@@ -58,9 +60,19 @@ internal sealed record CallPlan(
         header.Params.Add(new Parameter { Name = "a", DataType = DataType.Numeric });
         header.Params.Add(new Parameter { Name = "b", DataType = DataType.Numeric });
         var sums = SumOfRows(rows, prepared);
+        var expected = sums.ExpectedSum;
+        if (answer is not null)
+        {
+            expected = 0;
+            for (var i = 0; i < rows; i++)
+            {
+                expected += answer(RequestBundles.First(i), RequestBundles.Second(i));
+            }
+        }
+
         return new(
             "EvaluateScript", ("qlik-scriptrequestheader-bin", header.ToByteArray()), rows, sums.Bundles,
-            sums.ExpectedRows, sums.ExpectedSum);
+            sums.ExpectedRows, expected);
     }
 
     /// <summary>

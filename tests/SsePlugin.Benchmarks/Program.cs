@@ -68,6 +68,11 @@ var rScriptEval = Big(
     CallPlan.ScriptEval(tensorRows, twoColumns, "q$a + q$b"))
     with { Compared = null, MinThroughput = 1_000_000, Server = ServerUnderTest.SsePluginR };
 const string PythonAdd = "numpy.add(args[0], args[1])";
+const string RoundScript = "Math.round(args[0] * 100) / 100 + (args[1] > 0 ? 1 : 0)";
+// The rows' a are multiples of 0.5: no row rounds a half, where .NET's Math.Round and JavaScript's differ.
+static double RoundAnswer(double a, double b) => Math.Round(a * 100) / 100 + (b > 0 ? 1 : 0);
+// CallPlan.ScriptEval names its parameters a and b.
+const string MapScript = "q => q.a.map((x, i) => x + q.b[i])";
 var oneRowPython = CallPlan.ScriptEval(1, null, PythonAdd);
 
 Workload[] workloads =
@@ -95,6 +100,15 @@ Workload[] workloads =
         CallPlan.ScriptEval(WarmUpRows, twoColumns, "args[0] + args[1]"),
         CallPlan.ScriptEval(tensorRows, twoColumns, "args[0] + args[1]"))
         with { Compared = null, MinThroughput = 2_000_000, AtLeastAsFastAs = rScriptEval },
+    // Beyond plain arithmetic: a row-wise script with Math and a comparison, and a whole-column script, both compiled.
+    Big(
+        $"script ScriptEval('{RoundScript}') {Size(tensorRows)} rows",
+        CallPlan.ScriptEval(WarmUpRows, twoColumns, RoundScript, RoundAnswer),
+        CallPlan.ScriptEval(tensorRows, twoColumns, RoundScript, RoundAnswer)) with { Compared = null },
+    Big(
+        $"script ScriptEval('{MapScript}') {Size(tensorRows)} rows",
+        CallPlan.ScriptEval(WarmUpRows, twoColumns, MapScript),
+        CallPlan.ScriptEval(tensorRows, twoColumns, MapScript)) with { Compared = null },
     rScriptEval,
     // What running each call in an R process of its own costs, against R sessions reused from call to call.
     OneRowCalls("R ScriptEval('q$a + q$b')", oneRowR, 1)

@@ -57,6 +57,36 @@ public sealed class ScriptTests(HostFixture host)
         Assert.Equal(interpreted.Numbers().Select(Bits), computed.Numbers().Select(Bits));
     }
 
+    [Theory]
+    [InlineData("Math.round(args[0] * 100) / 100 + (args[1] > 0 ? 1 : 0)", SseDataType.Numeric)]
+    [InlineData("args[0] > 0 ? args[0] : 0", SseDataType.Numeric)]
+    [InlineData("args[2] + ' ' + args[0]", SseDataType.String)]
+    [InlineData("args[2].length < 3 && args[2] >= 'b' ? Math.sqrt(args[0]) : -args[1] % 3", SseDataType.Dual)]
+    [InlineData("Math.max(args[0], args[1]) ** Math.sign(args[1]) == args[2]", SseDataType.String)]
+    [InlineData("q => q.a.map((x, i) => x + q.b[i])", SseDataType.Numeric)]
+    [InlineData("q => q.a.map(x => Math.floor(x) + '!')", SseDataType.String)]
+    [InlineData("q => q.s.map((s, i) => s + ':' + Math.trunc(q.a[i] / q.b[i]))", SseDataType.String)]
+    public async Task Compiled_scripts_answer_exactly_what_the_interpreter_answers(
+        string script, SseDataType returnType)
+    {
+        // A script of one pure expression is compiled; the same preceded by a statement runs in the interpreter.
+        double[] numbers =
+            [0, -0.0, 1, -7, 0.125, -0.5, 0.49999999999999994, 1e308, double.NaN, double.NegativeInfinity];
+        string[] texts = ["", "a", "b", "Zürich", "😀", "10"];
+        (string, SseDataType)[] parameters =
+            [("a", SseDataType.Numeric), ("b", SseDataType.Numeric), ("s", SseDataType.String)];
+        var rows = Bundle(numbers.SelectMany((x, i) => numbers.Select((y, j) =>
+            new SseValue[] { x, y, texts[(i + j) % texts.Length] })));
+
+        var compiled = await host.Client.EvaluateAsync(script, SseFunctionType.Tensor, returnType, parameters, rows);
+        var interpreted = await host.Client.EvaluateAsync(
+            "0; " + script, SseFunctionType.Tensor, returnType, parameters, rows);
+
+        Assert.Equal(numbers.Length * numbers.Length, compiled.Numbers().Length);
+        Assert.Equal(interpreted.Numbers().Select(Bits), compiled.Numbers().Select(Bits));
+        Assert.Equal(interpreted.Strings(), compiled.Strings());
+    }
+
     [Fact]
     public async Task ScriptEvalStr_concatenates_strings()
     {
