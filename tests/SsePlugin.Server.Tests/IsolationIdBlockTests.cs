@@ -32,7 +32,8 @@ public sealed class IsolationIdBlockTests : IDisposable
 
         var error = Assert.Throws<RserveException>(() => IsolationIdBlock.LockFolder([folder]));
 
-        Assert.Contains($"The lock folder of R's and Python's ids, {folder}, is not root's alone (owner 65534", error.Message);
+        Assert.Contains(
+            $"The lock folder of R's and Python's ids, {folder}, is not root's alone (owner 65534", error.Message);
         Assert.Contains("delete it", error.Message);
     }
 

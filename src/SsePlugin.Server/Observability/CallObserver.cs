@@ -8,8 +8,8 @@ namespace SsePlugin.Server.Observability;
 
 /// <summary>
 /// Where a call's end is recorded, once: its duration and rows in the meter, its status and duration in the
-/// function's history (which the meter reads when collected, and the status page charts) and, for a failed call, the last errors. Off
-/// (<c>SsePlugin:Metrics:Enabled</c> false), it records nothing.
+/// function's history (which the meter reads when collected, and the status page charts) and, for a failed call,
+/// the last errors. Off (<c>SsePlugin:Metrics:Enabled</c> false), it records nothing.
 /// </summary>
 internal sealed class CallObserver : IDisposable
 {
