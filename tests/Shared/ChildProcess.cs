@@ -215,12 +215,22 @@ public sealed class ChildProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Kills the process if it still runs, and waits until it is gone.</summary>
+    /// <summary>Kills the process if it still runs, and waits until it is gone and its output read; at most 30 s for
+    /// the output, which a process it started and left running may hold open.</summary>
     /// <returns>A task that completes when it is gone.</returns>
     public async ValueTask DisposeAsync()
     {
         Kill();
-        await _process.WaitForExitAsync();
+        using var output = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await _process.WaitForExitAsync(output.Token);
+        }
+        catch (OperationCanceledException) when (_process.HasExited)
+        {
+            // Gone; a process it left running still holds its output open.
+        }
+
         _process.Dispose();
     }
 

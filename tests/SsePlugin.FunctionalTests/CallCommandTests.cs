@@ -61,6 +61,8 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext)
         var ragged = Csv("ragged.csv", "col1,col2\n1,2\n\"3\n\",4\n5\n");
         var narrow = Csv("narrow.csv", "only\n1\n");
         var text = Csv("text.csv", "col1,col2\n1,x\n");
+        var twice = Csv("twice.csv", "col1,col1\n1,2\n");
+        var open = Csv("open.csv", "col1,col2\n1,2\n3,\"4\n");
         var (exitCode, _, errors) = await CallAsync("--port", Port, "--csv", ragged, "SumOfRows");
         AssertOneLine(errors, $"--csv {ragged} line 5: 1 values for 2 columns (col1, col2).");
         Assert.Equal(ExitCodes.Usage, exitCode);
@@ -68,6 +70,11 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext)
         AssertOneLine(errors, $"--csv {narrow}: 1 columns (only) for 2 parameters (col1, col2).");
         (_, _, errors) = await CallAsync("--port", Port, "--csv", text, "SumOfRows");
         AssertOneLine(errors, $"Bad argument ({text} line 2, column col2): 'x' is not a number");
+        (exitCode, _, errors) = await CallAsync("--port", Port, "--csv", twice, "SumOfRows");
+        AssertOneLine(errors, $"--csv {twice} line 1: Col name 'col1' found 2 times");
+        Assert.Equal(ExitCodes.Usage, exitCode);
+        (_, _, errors) = await CallAsync("--port", Port, "--csv", open, "SumOfRows");
+        AssertOneLine(errors, $"--csv {open} line 3: a quote is opened and never closed.");
     }
 
     [Fact]

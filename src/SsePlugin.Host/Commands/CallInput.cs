@@ -43,8 +43,9 @@ internal static class CallInput
     }
 
     /// <summary>
-    /// Reads a CSV file's rows as values of <paramref name="parameters"/>, streaming (RFC 4180: quotes, "" inside
-    /// them): its first line names the columns, each parameter takes its column (<see cref="Columns"/>).
+    /// Reads a CSV file's rows as values of <paramref name="parameters"/>, row by row (RFC 4180: quotes, "" inside
+    /// them): its first line names the columns, each parameter takes its column (<see cref="Columns"/>). A blank line
+    /// is skipped; an empty value of a one-column file is written <c>""</c>.
     /// </summary>
     /// <param name="path">The file.</param>
     /// <param name="parameters">The parameters.</param>
@@ -60,6 +61,14 @@ internal static class CallInput
             if (row.ColCount == 1 && row.Span.IsWhiteSpace())
             {
                 continue; // a blank line
+            }
+
+            if (row.Span.Count('"') % 2 != 0)
+            {
+                throw new CallException(
+                    $"--csv {path} line {row.LineNumberFrom}: a quote is opened and never closed. Fix: close each "
+                    + "quoted value with \", and write a quote inside one as \"\".",
+                    ExitCodes.Usage);
             }
 
             if (row.ColCount != columns.Length)
@@ -149,6 +158,12 @@ internal static class CallInput
             throw new CallException(
                 $"--csv {path}: cannot be read ({e.Message}). Fix: give the path of a readable CSV file.",
                 ExitCodes.Usage);
+        }
+        catch (ArgumentException e)
+        {
+            // Sep's refusal of its first line, such as a column name given twice.
+            throw new CallException(
+                $"--csv {path} line 1: {e.Message}. Fix: give each column a name of its own.", ExitCodes.Usage);
         }
 
         if (reader.Header.IsEmpty)

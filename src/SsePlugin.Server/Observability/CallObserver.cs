@@ -73,7 +73,7 @@ internal sealed class CallObserver : IDisposable
     {
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var code = (int)status.StatusCode;
-        code = code < StatusNames.Length ? code : (int)StatusCode.Unknown;
+        code = (uint)code < (uint)StatusNames.Length ? code : (int)StatusCode.Unknown;
         var history = _histories.GetOrAdd((rpc, connection, function), Create);
         SseMeter.CallDuration.Record(seconds, history.Tags);
         SseMeter.RowsIn.Record(rowsIn, history.Tags);
