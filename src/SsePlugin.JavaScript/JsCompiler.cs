@@ -8,8 +8,12 @@ using Linq = System.Linq.Expressions;
 
 namespace SsePlugin.JavaScript;
 
-/// <summary>Answers one row of a compiled script into the answer buffers, at index <paramref name="at"/>.</summary>
-internal delegate void JsRowAnswer(SseColumn[] columns, int row, double[] numbers, string?[] texts, int at);
+/// <summary>
+/// Answers one row of a compiled script into the answer buffers, at index <paramref name="at"/>: the row
+/// <paramref name="row"/> of the current message, which is row <paramref name="index"/> of the whole call.
+/// </summary>
+internal delegate void JsRowAnswer(
+    SseColumn[] columns, int row, int index, double[] numbers, string?[] texts, int at);
 
 /// <summary>
 /// Compiles a script that is one pure expression, computed row by row, to .NET code once per script, so that it runs
@@ -30,6 +34,7 @@ internal static class JsCompiler
 
     private static readonly Linq.ParameterExpression Columns = Parameter(typeof(SseColumn[]), "columns");
     private static readonly Linq.ParameterExpression Row = Parameter(typeof(int), "row");
+    private static readonly Linq.ParameterExpression Index = Parameter(typeof(int), "index");
     private static readonly Linq.ParameterExpression Numbers = Parameter(typeof(double[]), "numbers");
     private static readonly Linq.ParameterExpression Texts = Parameter(typeof(string?[]), "texts");
     private static readonly Linq.ParameterExpression At = Parameter(typeof(int), "at");
@@ -68,7 +73,8 @@ internal static class JsCompiler
             : new Scope(definition.Parameters).Compile(script, MaxDepth);
         return value is null
             ? null
-            : Lambda<JsRowAnswer>(Answer(value, definition.ReturnType), Columns, Row, Numbers, Texts, At).Compile();
+            : Lambda<JsRowAnswer>(Answer(value, definition.ReturnType), Columns, Row, Index, Numbers, Texts, At)
+                .Compile();
     }
 
     /// <summary>
@@ -228,7 +234,7 @@ internal static class JsCompiler
         private Linq.Expression? Name(string name) => name switch
         {
             _ when name == element => Value(mapped),
-            _ when name == index => Convert(Row, typeof(double)),
+            _ when name == index => Convert(Index, typeof(double)),
             "NaN" when IsGlobal(name) => Constant(double.NaN),
             "Infinity" when IsGlobal(name) => Constant(double.PositiveInfinity),
             _ => null,
