@@ -189,7 +189,7 @@ internal static class JsCompiler
             // q holds the columns by name, the later of two with one name; "__proto__" would set q's prototype.
             for (var c = parameters.Count - 1; name is not null and not "__proto__" && c >= 0; c--)
             {
-                if (ColumnName(parameters[c], c) == name)
+                if (parameters[c].Name == name)
                 {
                     return c;
                 }
@@ -221,9 +221,6 @@ internal static class JsCompiler
                 ConditionalExpression conditional => Conditional(conditional, depth - 1),
                 _ => null,
             };
-
-        private static string ColumnName(ParameterDefinition parameter, int position) =>
-            parameter.Name.Length > 0 ? parameter.Name : $"arg{position}";
 
         // A global that no parameter hides.
         private bool IsGlobal(string name) => name != table && NotHidden(name);

@@ -92,9 +92,6 @@ public sealed class JsCompilerTests
         Assert.Null(Compiled("q => q.d.map(x => 1)", parameters: [new("d", SseDataType.Dual)]));
         Assert.Null(Compiled("args[0] + args[1]", type: SseFunctionType.Aggregation));
         Assert.NotNull(Compiled("args[0] + args[1]", type: SseFunctionType.Scalar));
-        Assert.NotNull(
-            Compiled(
-                "q => q.arg1.map(x => x)", parameters: [new("a", SseDataType.Numeric), new("", SseDataType.String)]));
     }
 
     [Fact]
