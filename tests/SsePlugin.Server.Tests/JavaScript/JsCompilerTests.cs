@@ -102,6 +102,32 @@ public sealed class JsCompilerTests
     }
 
     [Fact]
+    public async Task Scripts_are_compiled_for_their_exact_parameters()
+    {
+        // One text parameter named "a\n1b" and the parameters a (text) and b (number) are different call shapes.
+        using var engine = new JintScriptEngine(Microsoft.Extensions.Options.Options.Create(new JavaScriptOptions()));
+        var functions = new ScriptFunctions(engine);
+        var twoColumns = new BundledRows
+        {
+            Rows = { new Row { Duals = { new Dual { StrData = "x" }, new Dual { NumData = 2 } } } },
+        };
+        var oneColumn = new BundledRows { Rows = { new Row { Duals = { new Dual { StrData = "x" } } } } };
+
+        var doubled = await Calls.RunAsync(
+            functions.Resolve(
+                new("args[1] * 2", SseFunctionType.Tensor, SseDataType.Numeric,
+                    [new("a", SseDataType.String), new("b", SseDataType.Numeric)])),
+            twoColumns);
+        var missing = await Calls.RunAsync(
+            functions.Resolve(
+                new("args[1] * 2", SseFunctionType.Tensor, SseDataType.Numeric, [new("a\n1b", SseDataType.String)])),
+            oneColumn);
+
+        Assert.Equal(4, doubled.Rows[0].Duals[0].NumData);
+        Assert.True(double.IsNaN(missing.Rows[0].Duals[0].NumData));
+    }
+
+    [Fact]
     public async Task Generated_expressions_answer_what_Jint_answers_bit_for_bit()
     {
         var random = new Random(18);
