@@ -32,6 +32,10 @@ internal static class JsCompiler
     // Deeper expressions run in Jint: compiling one here recurses once per level.
     private const int MaxDepth = 64;
 
+    // Larger expressions run in Jint: a Math.max of many arguments nests one call per argument, which .NET's compiler
+    // recurses through, outside the call's time limit.
+    private const int MaxNodes = 1000;
+
     private static readonly Linq.ParameterExpression Columns = Parameter(typeof(SseColumn[]), "columns");
     private static readonly Linq.ParameterExpression Row = Parameter(typeof(int), "row");
     private static readonly Linq.ParameterExpression Index = Parameter(typeof(int), "index");
@@ -174,6 +178,9 @@ internal static class JsCompiler
         string? index = null,
         int mapped = -1)
     {
+        // The nodes compiled so far, counted against MaxNodes.
+        private int nodes;
+
         /// <summary>The column <c>table.Name</c> or <c>table['Name']</c> reads, or null if none.</summary>
         public static int? ColumnOf(Expression expression, string table, IReadOnlyList<ParameterDefinition> parameters)
         {
@@ -198,7 +205,7 @@ internal static class JsCompiler
             return null;
         }
 
-        public Linq.Expression? Compile(Expression expression, int depth) => depth == 0
+        public Linq.Expression? Compile(Expression expression, int depth) => depth == 0 || ++nodes > MaxNodes
             ? null
             : expression switch
             {

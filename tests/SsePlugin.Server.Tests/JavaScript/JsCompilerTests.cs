@@ -102,6 +102,15 @@ public sealed class JsCompilerTests
     }
 
     [Fact]
+    public void Expressions_of_more_than_a_thousand_nodes_run_in_the_interpreter()
+    {
+        // Math.max nests one call per argument, which would be compiled recursively, outside the call's time limit.
+        Assert.NotNull(Compiled(MaxOf(999)));
+        Assert.Null(Compiled(MaxOf(1000)));
+        Assert.Null(Compiled(MaxOf(100_000)));
+    }
+
+    [Fact]
     public async Task Scripts_are_compiled_for_their_exact_parameters()
     {
         // One text parameter named "a\n1b" and the parameters a (text) and b (number) are different call shapes.
@@ -248,6 +257,9 @@ public sealed class JsCompilerTests
 
     private static string Show(Dual dual) =>
         dual.NumData.ToString("R", CultureInfo.InvariantCulture) + " '" + dual.StrData + "'";
+
+    private static string MaxOf(int arguments) =>
+        "Math.max(" + string.Join(", ", Enumerable.Repeat("args[0]", arguments)) + ")";
 
     private static string Negated(int times) =>
         string.Concat(Enumerable.Repeat("-(", times)) + "args[0]" + new string(')', times);
