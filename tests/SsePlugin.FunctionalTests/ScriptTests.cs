@@ -144,6 +144,22 @@ public sealed class ScriptTests(HostFixture host)
     }
 
     [Fact]
+    public async Task A_compiled_whole_column_script_reads_a_parameter_without_a_name_as_arg_and_its_position()
+    {
+        (string, SseDataType)[] parameters = [("Sales", SseDataType.Numeric), ("", SseDataType.Numeric)];
+        var rows = Bundle([Numeric(1, 10), Numeric(2, 20)]);
+
+        var compiled = await host.Client.EvaluateAsync(
+            "q => q.arg1.map((x, i) => x + q.Sales[i])", SseFunctionType.Tensor, SseDataType.Numeric, parameters, rows);
+        var interpreted = await host.Client.EvaluateAsync(
+            "0; q => q.arg1.map((x, i) => x + q.Sales[i])", SseFunctionType.Tensor, SseDataType.Numeric, parameters,
+            rows);
+
+        Assert.Equal([11, 22], compiled.Numbers());
+        Assert.Equal(interpreted.Numbers(), compiled.Numbers());
+    }
+
+    [Fact]
     public async Task ScriptEvalEx_reads_duals_strings_and_numbers_by_position()
     {
         SseValue[] row = [new SseDual(45000, "2023-03-15"), "abc", 2];
