@@ -100,6 +100,7 @@ internal sealed class JintInvoker(
         JsRowAnswer answer, ScriptTurns turns, FunctionCall call, CancellationToken deadline)
     {
         var output = new RowOutput(definition.ReturnType, call.Response);
+        var index = 0;
         while (await call.ReadTransientBlockAsync().ConfigureAwait(false) is { } rows)
         {
             var start = output.Reserve(rows.RowCount);
@@ -110,7 +111,7 @@ internal sealed class JintInvoker(
                 for (var i = 0; i < rows.RowCount; i++)
                 {
                     deadline.ThrowIfCancellationRequested();
-                    answer(columns, i, numbers, texts, start + i);
+                    answer(columns, i, index++, numbers, texts, start + i);
                 }
             }
 

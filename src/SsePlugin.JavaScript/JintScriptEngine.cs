@@ -84,7 +84,7 @@ internal sealed class JintScriptEngine(IOptions<JavaScriptOptions> options) : IS
                 definition.Script,
                 definition.FunctionType,
                 definition.ReturnType,
-                string.Join('\n', definition.Parameters.Select(p => $"{(int)p.DataType}{p.Name}")))
+                string.Concat(definition.Parameters.Select(p => $"{(int)p.DataType},{p.Name.Length}:{p.Name}")))
         {
         }
     }

@@ -8,8 +8,12 @@ using Linq = System.Linq.Expressions;
 
 namespace SsePlugin.JavaScript;
 
-/// <summary>Answers one row of a compiled script into the answer buffers, at index <paramref name="at"/>.</summary>
-internal delegate void JsRowAnswer(SseColumn[] columns, int row, double[] numbers, string?[] texts, int at);
+/// <summary>
+/// Answers one row of a compiled script into the answer buffers, at index <paramref name="at"/>: the row
+/// <paramref name="row"/> of the current message, which is row <paramref name="index"/> of the whole call.
+/// </summary>
+internal delegate void JsRowAnswer(
+    SseColumn[] columns, int row, int index, double[] numbers, string?[] texts, int at);
 
 /// <summary>
 /// Compiles a script that is one pure expression, computed row by row, to .NET code once per script, so that it runs
@@ -28,8 +32,13 @@ internal static class JsCompiler
     // Deeper expressions run in Jint: compiling one here recurses once per level.
     private const int MaxDepth = 64;
 
+    // Larger expressions run in Jint: a Math.max of many arguments nests one call per argument, which .NET's compiler
+    // recurses through, outside the call's time limit.
+    private const int MaxNodes = 1000;
+
     private static readonly Linq.ParameterExpression Columns = Parameter(typeof(SseColumn[]), "columns");
     private static readonly Linq.ParameterExpression Row = Parameter(typeof(int), "row");
+    private static readonly Linq.ParameterExpression Index = Parameter(typeof(int), "index");
     private static readonly Linq.ParameterExpression Numbers = Parameter(typeof(double[]), "numbers");
     private static readonly Linq.ParameterExpression Texts = Parameter(typeof(string?[]), "texts");
     private static readonly Linq.ParameterExpression At = Parameter(typeof(int), "at");
@@ -68,7 +77,8 @@ internal static class JsCompiler
             : new Scope(definition.Parameters).Compile(script, MaxDepth);
         return value is null
             ? null
-            : Lambda<JsRowAnswer>(Answer(value, definition.ReturnType), Columns, Row, Numbers, Texts, At).Compile();
+            : Lambda<JsRowAnswer>(Answer(value, definition.ReturnType), Columns, Row, Index, Numbers, Texts, At)
+                .Compile();
     }
 
     /// <summary>
@@ -168,6 +178,9 @@ internal static class JsCompiler
         string? index = null,
         int mapped = -1)
     {
+        // The nodes compiled so far, counted against MaxNodes.
+        private int nodes;
+
         /// <summary>The column <c>table.Name</c> or <c>table['Name']</c> reads, or null if none.</summary>
         public static int? ColumnOf(Expression expression, string table, IReadOnlyList<ParameterDefinition> parameters)
         {
@@ -183,7 +196,7 @@ internal static class JsCompiler
             // q holds the columns by name, the later of two with one name; "__proto__" would set q's prototype.
             for (var c = parameters.Count - 1; name is not null and not "__proto__" && c >= 0; c--)
             {
-                if (ColumnName(parameters[c], c) == name)
+                if (parameters[c].Name == name)
                 {
                     return c;
                 }
@@ -192,7 +205,7 @@ internal static class JsCompiler
             return null;
         }
 
-        public Linq.Expression? Compile(Expression expression, int depth) => depth == 0
+        public Linq.Expression? Compile(Expression expression, int depth) => depth == 0 || ++nodes > MaxNodes
             ? null
             : expression switch
             {
@@ -216,9 +229,6 @@ internal static class JsCompiler
                 _ => null,
             };
 
-        private static string ColumnName(ParameterDefinition parameter, int position) =>
-            parameter.Name.Length > 0 ? parameter.Name : $"arg{position}";
-
         // A global that no parameter hides.
         private bool IsGlobal(string name) => name != table && NotHidden(name);
 
@@ -228,7 +238,7 @@ internal static class JsCompiler
         private Linq.Expression? Name(string name) => name switch
         {
             _ when name == element => Value(mapped),
-            _ when name == index => Convert(Row, typeof(double)),
+            _ when name == index => Convert(Index, typeof(double)),
             "NaN" when IsGlobal(name) => Constant(double.NaN),
             "Infinity" when IsGlobal(name) => Constant(double.PositiveInfinity),
             _ => null,

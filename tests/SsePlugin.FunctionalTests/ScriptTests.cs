@@ -66,17 +66,20 @@ public sealed class ScriptTests(HostFixture host)
     [InlineData("q => q.a.map((x, i) => x + q.b[i])", SseDataType.Numeric)]
     [InlineData("q => q.a.map(x => Math.floor(x) + '!')", SseDataType.String)]
     [InlineData("q => q.s.map((s, i) => s + ':' + Math.trunc(q.a[i] / q.b[i]))", SseDataType.String)]
+    [InlineData("q => q.a.map((x, i) => i)", SseDataType.Numeric)]
+    [InlineData("t => t['a'].map((a, row) => a > row ? t.s[row] : row + t.s[row])", SseDataType.Dual)]
     public async Task Compiled_scripts_answer_exactly_what_the_interpreter_answers(
         string script, SseDataType returnType)
     {
-        // A script of one pure expression is compiled; the same preceded by a statement runs in the interpreter.
+        // A script of one pure expression is compiled; the same preceded by a statement runs in the interpreter. The
+        // rows come in several messages, as Qlik sends them: a whole-column script's index counts the whole call.
         double[] numbers =
             [0, -0.0, 1, -7, 0.125, -0.5, 0.49999999999999994, 1e308, double.NaN, double.NegativeInfinity];
         string[] texts = ["", "a", "b", "Zürich", "😀", "10"];
         (string, SseDataType)[] parameters =
             [("a", SseDataType.Numeric), ("b", SseDataType.Numeric), ("s", SseDataType.String)];
-        var rows = Bundle(numbers.SelectMany((x, i) => numbers.Select((y, j) =>
-            new SseValue[] { x, y, texts[(i + j) % texts.Length] })));
+        var rows = numbers.SelectMany((x, i) => numbers.Select((y, j) =>
+            new SseValue[] { x, y, texts[(i + j) % texts.Length] })).Chunk(30).Select(Bundle).ToArray();
 
         var compiled = await host.Client.EvaluateAsync(script, SseFunctionType.Tensor, returnType, parameters, rows);
         var interpreted = await host.Client.EvaluateAsync(
@@ -138,6 +141,22 @@ public sealed class ScriptTests(HostFixture host)
             Bundle([Text("a", "b", "c")]));
 
         Assert.Equal(["arg0,Sales,arg2:abc"], answer.Strings());
+    }
+
+    [Fact]
+    public async Task A_compiled_whole_column_script_reads_a_parameter_without_a_name_as_arg_and_its_position()
+    {
+        (string, SseDataType)[] parameters = [("Sales", SseDataType.Numeric), ("", SseDataType.Numeric)];
+        var rows = Bundle([Numeric(1, 10), Numeric(2, 20)]);
+
+        var compiled = await host.Client.EvaluateAsync(
+            "q => q.arg1.map((x, i) => x + q.Sales[i])", SseFunctionType.Tensor, SseDataType.Numeric, parameters, rows);
+        var interpreted = await host.Client.EvaluateAsync(
+            "0; q => q.arg1.map((x, i) => x + q.Sales[i])", SseFunctionType.Tensor, SseDataType.Numeric, parameters,
+            rows);
+
+        Assert.Equal([11, 22], compiled.Numbers());
+        Assert.Equal(interpreted.Numbers(), compiled.Numbers());
     }
 
     [Fact]
