@@ -296,7 +296,8 @@ internal sealed partial class PythonWorkers : IHostedService, IAsyncDisposable
     }
 
     // The Python program: isolated, as root of a user namespace of its ids (which GiveIdsAsync maps once it runs), in
-    // a session of its own; else under the configured account. Numeric libraries' threads limited to one per call.
+    // a session of its own; else under the configured account. Numeric libraries' threads limited to one per call; none
+    // of the host's environment but what programs need (RserveProcess.KeepPlainEnvironment).
     private ProcessStartInfo StartInfo(params string[] arguments)
     {
         var start = new ProcessStartInfo
@@ -307,6 +308,7 @@ internal sealed partial class PythonWorkers : IHostedService, IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = _folder!.FullName,
         };
+        RserveProcess.KeepPlainEnvironment(start);
         if (Ids is { } ids)
         {
             start.FileName = SetSid;
@@ -391,7 +393,8 @@ internal sealed partial class PythonWorkers : IHostedService, IAsyncDisposable
 
         // A new worker binds its socket where the one that died did.
         File.Delete(SocketPath);
-        var process = Start(StartInfo("serve", SocketPath));
+        var process = Start(StartInfo(
+            "serve", SocketPath, (_options.TempLimitMegabytes * 1024L * 1024).ToString(CultureInfo.InvariantCulture)));
         var errors = new StringBuilder();
         var stderr = KeepTailAsync(process.StandardError, errors);
         try
