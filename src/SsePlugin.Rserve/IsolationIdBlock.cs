@@ -91,7 +91,17 @@ public sealed class IsolationIdBlock : IDisposable
         }
 
         var block = Take(firstBase, $"{section}:IsolationIdBase");
-        var problem = await RserveProcess.IsolationProblemAsync(block.First, cancellationToken).ConfigureAwait(false);
+        string? problem;
+        try
+        {
+            problem = await RserveProcess.IsolationProblemAsync(block.First, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            block.Dispose();
+            throw;
+        }
+
         if (problem is null)
         {
             return (block, null);
