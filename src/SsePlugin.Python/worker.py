@@ -1,8 +1,8 @@
 """SsePlugin's Python worker: runs the scripts of Qlik's script functions, one call per process.
 
-`worker.py serve SOCKET TEMP_BYTES` (Linux, macOS) imports numpy and pandas once, listens on the Unix socket and forks
-a fresh child for every connection, which runs one call and ends: no call sees what an earlier one left. `worker.py once`
-(Windows, which cannot fork) runs one call over its standard input and output, then ends.
+`worker.py serve SOCKET TEMP_BYTES` (Linux, macOS) imports numpy and pandas once, listens on the Unix socket and
+forks a fresh child for every connection, which runs one call and ends: no call sees what an earlier one left.
+`worker.py once` (Windows, which cannot fork) runs one call over its standard input and output, then ends.
 
 A call, little-endian: the child sends its process id (int32); the host sends a header (uint32 length, UTF-8 JSON:
 script, aggregation, returns, params [{name, type}], rows, memory, processes, user), then each parameter's column:
