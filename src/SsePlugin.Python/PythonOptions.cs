@@ -39,6 +39,14 @@ public sealed class PythonOptions
     public int MemoryLimitMegabytes { get; set; } = 4096;
 
     /// <summary>
+    /// Gets or sets how many megabytes of files a call may leave in its temporary folders (/tmp, /var/tmp, /dev/shm and
+    /// every other folder all accounts may write to), all together, when calls are isolated: they are held in memory
+    /// beside <see cref="MemoryLimitMegabytes"/>. Default 64.
+    /// </summary>
+    [SettingRange(1, 1_048_576, ErrorMessage = $"{Section}:TempLimitMegabytes must be from 1 to 1048576 (1 TB).")]
+    public int TempLimitMegabytes { get; set; } = 64;
+
+    /// <summary>
     /// Gets or sets how many processes a call may have at once (its user id's, when calls are isolated; else those of
     /// Python's account, all calls together), counted when a script starts one; 0 for no limit (Linux, macOS).
     /// Default 512.

@@ -108,31 +108,40 @@ internal sealed partial class PythonWorkers : IHostedService, IAsyncDisposable
         }
 
         var folder = Directory.CreateTempSubdirectory("sseplugin-python-");
-        var resource = typeof(PythonWorkers).Assembly.GetManifestResourceStream("SsePlugin.Python.worker.py")!;
-        await using (resource.ConfigureAwait(false))
+        try
         {
-            var file = File.Create(Path.Combine(folder.FullName, "worker.py"));
-            await using (file.ConfigureAwait(false))
+            var resource = typeof(PythonWorkers).Assembly.GetManifestResourceStream("SsePlugin.Python.worker.py")!;
+            await using (resource.ConfigureAwait(false))
             {
-                await resource.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+                var file = File.Create(Path.Combine(folder.FullName, "worker.py"));
+                await using (file.ConfigureAwait(false))
+                {
+                    await resource.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+                }
             }
-        }
 
-        if (OperatingSystem.IsWindows())
-        {
+            if (OperatingSystem.IsWindows())
+            {
+                _folder = folder;
+                return;
+            }
+
+            if (Encoding.UTF8.GetByteCount(Path.Combine(folder.FullName, SocketName)) > SocketPathLimit)
+            {
+                throw new PythonWorkerException(
+                    $"The Python worker's socket path '{Path.Combine(folder.FullName, SocketName)}' is longer than "
+                    + $"{SocketPathLimit} bytes; set TMPDIR to a shorter folder.");
+            }
+
+            await IsolateAsync(cancellationToken).ConfigureAwait(false);
             _folder = folder;
-            return;
         }
-
-        if (Encoding.UTF8.GetByteCount(Path.Combine(folder.FullName, SocketName)) > SocketPathLimit)
+        catch
         {
-            throw new PythonWorkerException(
-                $"The Python worker's socket path '{Path.Combine(folder.FullName, SocketName)}' is longer than "
-                + $"{SocketPathLimit} bytes; set TMPDIR to a shorter folder.");
+            // A later start makes another.
+            folder.Delete(recursive: true);
+            throw;
         }
-
-        await IsolateAsync(cancellationToken).ConfigureAwait(false);
-        _folder = folder;
     }
 
     // Takes a block of ids for Python calls when they may be isolated and the machine lets them be, and ends what calls
@@ -231,8 +240,14 @@ internal sealed partial class PythonWorkers : IHostedService, IAsyncDisposable
                 catch (SocketException) when (worker.Exited.IsCompleted)
                 {
                     // The worker died meanwhile: wait for the next, which the supervisor starts once it has seen the
-                    // exit.
+                    // exit, unless the host stops.
                     socket.Dispose();
+                    if (!_worker.Restarts)
+                    {
+                        throw new PythonWorkerException(
+                            "The Python worker has ended and is not started again: the host is stopping.");
+                    }
+
                     await Task.Delay(RetryPause, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
@@ -296,7 +311,8 @@ internal sealed partial class PythonWorkers : IHostedService, IAsyncDisposable
     }
 
     // The Python program: isolated, as root of a user namespace of its ids (which GiveIdsAsync maps once it runs), in
-    // a session of its own; else under the configured account. Numeric libraries' threads limited to one per call.
+    // a session of its own; else under the configured account. Numeric libraries' threads limited to one per call; none
+    // of the host's environment but what programs need (RserveProcess.KeepPlainEnvironment).
     private ProcessStartInfo StartInfo(params string[] arguments)
     {
         var start = new ProcessStartInfo
@@ -307,6 +323,7 @@ internal sealed partial class PythonWorkers : IHostedService, IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = _folder!.FullName,
         };
+        RserveProcess.KeepPlainEnvironment(start);
         if (Ids is { } ids)
         {
             start.FileName = SetSid;
@@ -391,7 +408,8 @@ internal sealed partial class PythonWorkers : IHostedService, IAsyncDisposable
 
         // A new worker binds its socket where the one that died did.
         File.Delete(SocketPath);
-        var process = Start(StartInfo("serve", SocketPath));
+        var process = Start(StartInfo(
+            "serve", SocketPath, (_options.TempLimitMegabytes * 1024L * 1024).ToString(CultureInfo.InvariantCulture)));
         var errors = new StringBuilder();
         var stderr = KeepTailAsync(process.StandardError, errors);
         try

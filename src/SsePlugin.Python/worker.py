@@ -1,8 +1,8 @@
 """SsePlugin's Python worker: runs the scripts of Qlik's script functions, one call per process.
 
-`worker.py serve SOCKET` (Linux, macOS) imports numpy and pandas once, listens on the Unix socket and forks a fresh
-child for every connection, which runs one call and ends: no call sees what an earlier one left. `worker.py once`
-(Windows, which cannot fork) runs one call over its standard input and output, then ends.
+`worker.py serve SOCKET TEMP_BYTES` (Linux, macOS) imports numpy and pandas once, listens on the Unix socket and
+forks a fresh child for every connection, which runs one call and ends: no call sees what an earlier one left.
+`worker.py once` (Windows, which cannot fork) runs one call over its standard input and output, then ends.
 
 A call, little-endian: the child sends its process id (int32); the host sends a header (uint32 length, UTF-8 JSON:
 script, aggregation, returns, params [{name, type}], rows, memory, processes, user), then each parameter's column:
@@ -11,11 +11,13 @@ status byte (0 answer, 1 script error, 2 out of memory, 3 not confined) and a JS
 answer each column the same way. Data types are Qlik's: 0 text, 1 number, 2 dual.
 
 With a user (a host running as root), the worker runs as root of a user namespace of its own and each child switches
-to that call's user id, with /tmp, /var/tmp, /dev/shm and System V IPC of its own, before it reads the call's data.
+to that call's user id, with IPC and every folder all accounts may write to (/tmp, /var/tmp, /dev/shm, /run/lock...)
+of its own, on one tmpfs of TEMP_BYTES, before it reads the call's data.
 """
 
 import array
 import ctypes
+import errno
 import json
 import math
 import os
@@ -27,9 +29,15 @@ import traceback
 TEXT, NUMBER, DUAL = 0, 1, 2
 ANSWER, SCRIPT_ERROR, OUT_OF_MEMORY, NOT_CONFINED = 0, 1, 2, 3
 CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
-MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
 PR_SET_DUMPABLE = 4
-PRIVATE_FOLDERS = ('/tmp', '/var/tmp', '/dev/shm')
+# Filesystems of the kernel's own (no folder a call could leave a file in), and /dev/mqueue, mounted anew per call.
+KERNEL_FILESYSTEMS = frozenset(('proc', 'sysfs', 'cgroup', 'cgroup2', 'devpts', 'mqueue', 'debugfs', 'tracefs',
+                                'securityfs', 'pstore', 'bpf', 'configfs', 'fusectl', 'binfmt_misc', 'autofs'))
+# Set by serve: the folders every account may write to (/tmp, /var/tmp, /dev/shm, /run/lock, ...), and how many bytes
+# the files of a call in them may take.
+SHARED_FOLDERS = ()
+TEMP_LIMIT = 0
 
 
 def _optional(name):
@@ -322,7 +330,7 @@ def run_call(reader, writer):
     size, = struct.unpack('<I', read_exact(reader, 4))
     header = json.loads(read_exact(reader, size).decode('utf-8'))
     try:
-        confine(header.get('user', 0), header.get('memory', 0))
+        confine(header.get('user', 0))
     except OSError as error:
         write_frame(writer, NOT_CONFINED, {'message': 'the Python worker could not give the call a user id and '
                                                       f'folders of its own: {error}'})
@@ -376,6 +384,9 @@ def last_line(error):
     line = traceback.format_exception_only(type(error), error)[-1].strip()
     if isinstance(error, SyntaxError) and error.lineno:
         line += f' (line {error.lineno})'
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC and TEMP_LIMIT:
+        line += (f'; the temporary folders of a call (/tmp, /var/tmp, /dev/shm...) hold at most '
+                 f'{TEMP_LIMIT // 1048576} MB (SsePlugin:Python:TempLimitMegabytes)')
     return line
 
 
@@ -395,21 +406,36 @@ def limit(memory, processes):
         resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
 
 
-def confine(user, memory):
+def shared_folders():
     """
-    The call's own user id (in the worker's user namespace), with its own /tmp, /var/tmp, /dev/shm (memory, gone with
-    the call's last process) and System V IPC: no other call can signal, trace or read its processes or see its files,
-    and no later call under the same id finds what it left. Then not readable by others (PR_SET_DUMPABLE 0: no
-    /proc/PID/mem, environ or ptrace), also where calls share an account.
+    The folders any account may write to (mode o+w: /tmp, /var/tmp, /dev/shm, /run/lock, ...) on every mounted
+    filesystem but the kernel's, outermost only: found once, as the worker starts.
+    """
+    import subprocess
+    with open('/proc/self/mounts') as mounts:
+        roots = sorted({fields[1].replace('\\040', ' ') for fields in (line.split() for line in mounts)
+                        if fields[2] not in KERNEL_FILESYSTEMS and not fields[1].startswith(('/proc/', '/sys/'))})
+    found = subprocess.run(['find', *roots, '-xdev', '-type', 'd', '-perm', '-0002', '-print', '-prune'],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False).stdout
+    folders = []
+    for folder in sorted(set(os.fsdecode(line) for line in found.splitlines())):
+        if not any(folder.startswith(outer.rstrip('/') + '/') for outer in folders):
+            folders.append(folder)
+    return tuple(folders)
+
+
+def confine(user):
+    """
+    The call's own user id (in the worker's user namespace), with its own System V IPC and message queues, and its own
+    empty folder over each folder every account may write to (SHARED_FOLDERS): all on one tmpfs of TEMP_LIMIT bytes,
+    gone with the call's last process. No other call can signal, trace or read its processes or see its files, and no
+    later call finds what it left there. Then not readable by others (PR_SET_DUMPABLE 0: no /proc/PID/mem, environ or
+    ptrace), also where calls share an account.
     """
     if user:
         checked(LIBC.unshare(CLONE_NEWNS | CLONE_NEWIPC), 'unshare')
         checked(LIBC.mount(b'none', b'/', None, MS_REC | MS_PRIVATE, None), 'mount --make-rprivate /')
-        options = b'mode=1777' + (b',size=%d' % memory if memory else b'')
-        for folder in PRIVATE_FOLDERS:
-            if os.path.isdir(folder):
-                checked(LIBC.mount(b'tmpfs', folder.encode(), b'tmpfs', MS_NOSUID | MS_NODEV, options),
-                        f'mount tmpfs {folder}')
+        private_folders()
         os.setgroups([])
         os.setresgid(user, user, user)
         os.setresuid(user, user, user)
@@ -417,6 +443,23 @@ def confine(user, memory):
         os.environ['HOME'] = '/tmp'
     if LIBC is not None and hasattr(LIBC, 'prctl'):
         LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def private_folders():
+    """One tmpfs of TEMP_LIMIT bytes, mounted over the worker's folder; a folder of it bound over each shared one."""
+    here = os.getcwd()
+    checked(LIBC.mount(b'tmpfs', here.encode(), b'tmpfs', MS_NOSUID | MS_NODEV, b'mode=0700,size=%d' % TEMP_LIMIT),
+            'mount tmpfs')
+    store = os.open(here, os.O_PATH)
+    for number, folder in enumerate(SHARED_FOLDERS):
+        private = f'/proc/self/fd/{store}/{number}'
+        os.mkdir(private)
+        os.chmod(private, 0o1777)
+        checked(LIBC.mount(private.encode(), os.fsencode(folder), None, MS_BIND, None), f'mount --bind {folder}')
+    if os.path.ismount('/dev/mqueue'):
+        checked(LIBC.mount(b'mqueue', b'/dev/mqueue', b'mqueue', MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
+                'mount mqueue /dev/mqueue')
+    os.close(store)
 
 
 def checked(result, what):
@@ -437,9 +480,10 @@ def confine_child():
     os.close(null)
 
 
-def serve(path):
-    global LIBC
+def serve(path, temp_limit):
+    global LIBC, SHARED_FOLDERS, TEMP_LIMIT
     LIBC = ctypes.CDLL(None, use_errno=True)
+    SHARED_FOLDERS, TEMP_LIMIT = shared_folders(), temp_limit
     import selectors
     import socket
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -498,9 +542,9 @@ def once():
 
 
 if __name__ == '__main__':
-    if len(sys.argv) == 3 and sys.argv[1] == 'serve':
-        serve(sys.argv[2])
+    if len(sys.argv) == 4 and sys.argv[1] == 'serve':
+        serve(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) == 2 and sys.argv[1] == 'once':
         once()
     else:
-        sys.exit('usage: worker.py serve SOCKET | worker.py once')
+        sys.exit('usage: worker.py serve SOCKET TEMP_BYTES | worker.py once')

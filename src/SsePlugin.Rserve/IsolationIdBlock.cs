@@ -20,6 +20,7 @@ public sealed class IsolationIdBlock : IDisposable
 
     private readonly FileStream _lock;
     private readonly HashSet<uint> _held = [];
+    private uint _nextOffset;
 
     private IsolationIdBlock(uint first, FileStream @lock)
     {
@@ -90,7 +91,17 @@ public sealed class IsolationIdBlock : IDisposable
         }
 
         var block = Take(firstBase, $"{section}:IsolationIdBase");
-        var problem = await RserveProcess.IsolationProblemAsync(block.First, cancellationToken).ConfigureAwait(false);
+        string? problem;
+        try
+        {
+            problem = await RserveProcess.IsolationProblemAsync(block.First, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            block.Dispose();
+            throw;
+        }
+
         if (problem is null)
         {
             return (block, null);
@@ -161,19 +172,23 @@ public sealed class IsolationIdBlock : IDisposable
     }
 
     /// <summary>
-    /// Holds the lowest id no call holds, for a call: a call's id is given to a later one as soon as
-    /// <see cref="ReleaseAsync"/> has found none of its processes left.
+    /// Holds the next id no call holds after the last one given, in turn through the block, for a call: an id comes
+    /// back to a later call only after every other id of the block, and once <see cref="ReleaseAsync"/> has found none
+    /// of its processes left.
     /// </summary>
     /// <returns>The id; null when calls hold every id.</returns>
     public uint? HoldFree()
     {
+        const uint CallIds = RserveProcess.IsolationIds - 1;
         lock (_held)
         {
-            for (var id = First + 1; id - First < RserveProcess.IsolationIds; id++)
+            for (uint step = 0; step < CallIds; step++)
             {
-                if (_held.Add(id))
+                var offset = (_nextOffset + step) % CallIds;
+                if (_held.Add(First + 1 + offset))
                 {
-                    return id;
+                    _nextOffset = offset + 1;
+                    return First + 1 + offset;
                 }
             }
 

@@ -156,6 +156,7 @@ public sealed class RserveProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        KeepPlainEnvironment(start);
         start.Environment["TMPDIR"] = folder.FullName;
         var isolation = options.IsolationIdBase;
         var server = new RserveProcess(
@@ -616,6 +617,24 @@ public sealed class RserveProcess : IAsyncDisposable
             }
 
             start.ArgumentList.Add("--");
+        }
+    }
+
+    /// <summary>
+    /// Clears the environment a child process would get from the host (passwords, keys given as variables) but for
+    /// what programs need to run: PATH, HOME, TZ, LANG and the LC_ variables.
+    /// </summary>
+    /// <param name="start">The child's start; its program then adds its own variables.</param>
+    public static void KeepPlainEnvironment(ProcessStartInfo start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        foreach (var name in start.Environment.Keys.ToArray())
+        {
+            if (name is not ("PATH" or "HOME" or "TZ" or "LANG" or "LANGUAGE")
+                && !name.StartsWith("LC_", StringComparison.Ordinal))
+            {
+                start.Environment.Remove(name);
+            }
         }
     }
 

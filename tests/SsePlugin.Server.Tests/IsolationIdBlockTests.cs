@@ -51,6 +51,34 @@ public sealed class IsolationIdBlockTests : IDisposable
         Assert.Contains($"is not root's alone (a symbolic link to {target.FullName})", error.Message);
     }
 
+    [Fact]
+    public void Ids_are_given_in_turn_not_the_lowest_free_one()
+    {
+        RequireRoot();
+        using var block = IsolationIdBlock.Take(3_000_000_000, "Test:IsolationIdBase");
+
+        var first = block.HoldFree()!.Value;
+        block.Release(first);
+        var second = block.HoldFree()!.Value;
+
+        Assert.Equal(block.First + 1, first);
+        Assert.Equal(first + 1, second);
+    }
+
+    [Fact]
+    public async Task A_cancelled_isolation_check_gives_its_block_back()
+    {
+        RequireRoot();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => IsolationIdBlock.TakeUsableAsync(
+            3_100_000_000, runAsRoot: false, "Test", "Python", cancelled.Token));
+        using var again = IsolationIdBlock.Take(3_100_000_000, "Test:IsolationIdBase");
+
+        Assert.Equal(3_100_000_000u, again.First);
+    }
+
     public void Dispose() => _parent.Delete(recursive: true);
 
     private static void RequireRoot() => Assert.True(

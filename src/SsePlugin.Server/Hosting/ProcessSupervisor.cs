@@ -48,15 +48,13 @@ internal sealed partial class ProcessSupervisor<TProcess>(
     private Task _watching = Task.CompletedTask;
     private volatile bool _started;
     private int _ended;
-
-    /// <summary>Gets the process while it runs (the last one until it is replaced), else null.</summary>
-    public TProcess? Process => _process;
+    private int _disposed;
 
     /// <summary>Gets whether the process runs.</summary>
     public bool IsRunning => _process is { Exited.IsCompleted: false };
 
-    /// <summary>Gets whether it was started (and not ended since).</summary>
-    public bool IsStarted => _started;
+    /// <summary>Gets whether a process that dies is started again: until <see cref="StopAsync"/>.</summary>
+    public bool Restarts => !_stopping.IsCancellationRequested;
 
     /// <summary>
     /// Starts the process, unless it was started already, and watches it from then on; callers at the same time wait
@@ -64,6 +62,8 @@ internal sealed partial class ProcessSupervisor<TProcess>(
     /// </summary>
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>A task that completes when the process runs.</returns>
+    /// <exception cref="ObjectDisposedException">The supervisor was ended meanwhile; the process it started is ended.
+    /// </exception>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_started)
@@ -74,9 +74,24 @@ internal sealed partial class ProcessSupervisor<TProcess>(
         await _starting.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _ended) == 1, this);
             if (!_started)
             {
-                _process = await start(cancellationToken).ConfigureAwait(false);
+                using var stopping = CancellationTokenSource.CreateLinkedTokenSource(
+                    cancellationToken, _stopping.Token);
+                _process = await start(stopping.Token).ConfigureAwait(false);
+
+                // Ended meanwhile: EndAsync or this start ends the process, whichever takes it.
+                if (Volatile.Read(ref _ended) == 1)
+                {
+                    if (Interlocked.Exchange(ref _process, null) is { } orphan)
+                    {
+                        await orphan.DisposeAsync().ConfigureAwait(false);
+                    }
+
+                    throw new ObjectDisposedException(GetType().Name);
+                }
+
                 _running.TrySetResult(_process);
                 _watching = WatchAsync(_stopping.Token);
                 _started = true;
@@ -122,7 +137,15 @@ internal sealed partial class ProcessSupervisor<TProcess>(
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await EndAsync().ConfigureAwait(false);
+
+        // A start under way finishes first (cancelled; it ends what it started).
+        await _starting.WaitAsync().ConfigureAwait(false);
         _stopping.Dispose();
         _starting.Dispose();
     }

@@ -41,15 +41,23 @@ public sealed class SharedPythonHost : ICollectionFixture<PythonHostFixture>
 
 /// <summary>
 /// A folder every account may write to, where scripts leave what the test watches (their process ids), since Python
-/// calls run under ids of their own under a host running as root. In /run, not /tmp: each call has a /tmp of its own.
+/// calls run under ids of their own under a host running as root. Each call gets a private folder over every such
+/// folder the worker finds; this one is in a folder others may pass through but not list, so it is not found.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 internal sealed class ScriptNotes : IDisposable
 {
-    private readonly DirectoryInfo _folder =
+    private readonly DirectoryInfo _parent =
         Directory.CreateDirectory(Path.Combine("/run", $"sseplugin-python-test-{Guid.NewGuid():N}"));
 
-    public ScriptNotes() => System.IO.File.SetUnixFileMode(_folder.FullName, (UnixFileMode)0b111_111_111);
+    private readonly DirectoryInfo _folder;
+
+    public ScriptNotes()
+    {
+        System.IO.File.SetUnixFileMode(_parent.FullName, (UnixFileMode)0b111_001_001);
+        _folder = _parent.CreateSubdirectory("notes");
+        System.IO.File.SetUnixFileMode(_folder.FullName, (UnixFileMode)0b111_111_111);
+    }
 
     /// <summary>Python code that writes the process ids of the script and what it started to the note's file.</summary>
     public string Write(string name, string pids) =>
@@ -78,7 +86,7 @@ internal sealed class ScriptNotes : IDisposable
         return path;
     }
 
-    public void Dispose() => _folder.Delete(recursive: true);
+    public void Dispose() => _parent.Delete(recursive: true);
 
     private static string Quote(string text) => "'" + text.Replace("'", "\\'", StringComparison.Ordinal) + "'";
 }

@@ -7,9 +7,10 @@ using static SsePlugin.FunctionalTests.Infrastructure.SseCalls;
 namespace SsePlugin.FunctionalTests.Python;
 
 /// <summary>
-/// Under a host running as root each Python call runs under a user id of its own, with its own /tmp: a script cannot
-/// signal, trace or read another call's processes or files, the process limit counts per call, and a later call under
-/// the same id finds nothing of an earlier one (as root, as CI runs the tests).
+/// Under a host running as root each Python call runs under a user id of its own, given in turn, with its own folders
+/// where everyone may write and its own message queues: a script cannot signal, trace or read another call's processes
+/// or files, the process limit counts per call, and a later call finds nothing of an earlier one (as root, as CI runs
+/// the tests). Scripts see none of the host's environment variables but those programs need.
 /// </summary>
 [Collection(SharedPythonHost.Name)]
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
@@ -85,12 +86,14 @@ public sealed class PythonIsolationTests(PythonHostFixture python)
     }
 
     [Fact]
-    public async Task A_later_call_under_the_same_id_finds_no_process_or_file_an_earlier_one_left()
+    public async Task A_later_call_finds_no_process_file_or_message_queue_an_earlier_one_left()
     {
         RequireRoot();
-        // The call's user id, its live processes besides itself (an ended one may wait as a zombie for init), /tmp.
+        Assert.True(Directory.Exists("/run/lock"), "This test needs /run/lock, which everyone may write to (Debian).");
+        // The call's user id, its live processes besides itself (an ended one may wait as a zombie for init), the
+        // files of folders everyone may write to, whether the message queue /left-behind is there.
         const string Report = """
-            import os
+            import ctypes, os
             def user(p):
                 try:
                     status = dict(line.split(':', 1) for line in open(f'/proc/{p}/status'))
@@ -98,25 +101,55 @@ public sealed class PythonIsolationTests(PythonHostFixture python)
                     return None
                 return None if status['State'].split()[0] in 'ZX' else int(status['Uid'].split()[0])
             mine = [p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid() and user(p) == os.getuid()]
-            qResult = f'user {os.getuid()}, processes {len(mine)}, /tmp {sorted(os.listdir("/tmp"))}'
+            files = sorted(os.listdir('/tmp') + os.listdir('/run/lock') + os.listdir('/dev/shm'))
+            queue = ctypes.CDLL(None).mq_open(b'/left-behind', os.O_RDONLY) != -1
+            qResult = f'user {os.getuid()}, processes {len(mine)}, files {files}, queue {queue}'
             """;
-        var first = await python.Client.EvaluateAsync(
-            "import subprocess\nopen('/tmp/left-behind', 'w').write('x')\n"
-            + "subprocess.Popen(['sleep', '63.5'], start_new_session=True)\n" + Report,
-            SseFunctionType.Scalar, SseDataType.String, OneNumber, Bundle([Numeric(1)]));
-
-        // Calls get the lowest free id, and the first call's is free again once its processes are gone.
-        var user = first.Strings()[0].Split(',')[0];
-        var later = string.Empty;
-        for (var call = 0; call < 100 && !later.StartsWith(user + ",", StringComparison.Ordinal); call++)
+        try
         {
-            later = (await python.Client.EvaluateAsync(
-                Report, SseFunctionType.Scalar, SseDataType.String, OneNumber, Bundle([Numeric(1)]))).Strings()[0];
-        }
+            var first = await python.Client.EvaluateAsync(
+                "import ctypes, os, subprocess\nfor folder in ('/tmp', '/run/lock', '/dev/shm'):\n"
+                + "    open(f'{folder}/left-behind', 'w').write('x')\n"
+                + "ctypes.CDLL(None).mq_open(b'/left-behind', os.O_CREAT | os.O_RDWR, 0o600, None)\n"
+                + "subprocess.Popen(['sleep', '63.5'], start_new_session=True)\n" + Report,
+                SseFunctionType.Scalar, SseDataType.String, OneNumber, Bundle([Numeric(1)]));
+            var user = first.Strings()[0].Split(',')[0];
+            Assert.True(await ProcessChecks.WithinHalfAMinuteAsync(() => Marked("63.5").Length == 0));
 
-        Assert.Equal($"{user}, processes 1, /tmp ['left-behind']", first.Strings()[0]);
-        Assert.Equal($"{user}, processes 0, /tmp []", later);
-        Assert.Empty(Marked("63.5"));
+            var later = await python.Client.EvaluateAsync(
+                Report, SseFunctionType.Scalar, SseDataType.String, OneNumber, Bundle([Numeric(1)]));
+
+            Assert.Equal(
+                $"{user}, processes 1, files ['left-behind', 'left-behind', 'left-behind'], queue True",
+                first.Strings()[0]);
+            Assert.EndsWith(", processes 0, files [], queue False", later.Strings()[0]);
+            Assert.NotEqual(user, later.Strings()[0].Split(',')[0]);
+        }
+        finally
+        {
+            File.Delete("/run/lock/left-behind");
+        }
+    }
+
+    [Fact]
+    public async Task A_script_sees_none_of_the_variables_the_host_was_started_with()
+    {
+        Environment.SetEnvironmentVariable("SSEPLUGIN_TEST_SECRET", "a password");
+        try
+        {
+            await using var host = await PythonHostFixture.StartHostAsync();
+
+            var names = await host.Client.EvaluateAsync(
+                "import os\nqResult = ' '.join(sorted(os.environ))",
+                SseFunctionType.Scalar, SseDataType.String, OneNumber, Bundle([Numeric(1)]));
+
+            Assert.DoesNotContain("SSEPLUGIN_TEST_SECRET", names.Strings()[0], StringComparison.Ordinal);
+            Assert.Contains("PATH", names.Strings()[0], StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SSEPLUGIN_TEST_SECRET", null);
+        }
     }
 
     private static void RequireRoot() => Assert.True(

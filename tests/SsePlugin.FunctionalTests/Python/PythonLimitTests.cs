@@ -74,6 +74,29 @@ public sealed class PythonLimitTests(PythonHostFixture python)
     }
 
     [Fact]
+    public async Task A_script_cannot_write_more_than_the_temp_limit_into_its_temporary_folders()
+    {
+        Assert.True(Environment.IsPrivilegedProcess, "This test needs root: only a host running as root gives Python "
+            + "calls temporary folders of their own (CI runs the tests as root).");
+        await using var host = await PythonHostFixture.StartHostAsync("--SsePlugin:Python:TempLimitMegabytes", "8");
+
+        // 6 MB in each of two folders: 12 MB, over the 8 the folders hold together.
+        var error = await FailsAsync(() => host.Client.EvaluateAsync(
+            "for folder in ('/tmp', '/dev/shm'):\n    open(f'{folder}/big', 'wb').write(bytes(6 * 1024 ** 2))\n"
+            + "qResult = 1",
+            SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)])));
+        var within = await host.Client.EvaluateAsync(
+            "open('/tmp/small', 'wb').write(bytes(6 * 1024 ** 2))",
+            SseFunctionType.Scalar, SseDataType.Numeric, OneNumber, Bundle([Numeric(1)]));
+
+        Assert.Equal(
+            "ScriptEval: Python error: OSError: [Errno 28] No space left on device; the temporary folders of a call "
+            + "(/tmp, /var/tmp, /dev/shm...) hold at most 8 MB (SsePlugin:Python:TempLimitMegabytes)",
+            error.Status.Detail);
+        Assert.Equal([6 * 1024 * 1024], within.Numbers());
+    }
+
+    [Fact]
     public async Task Scripts_run_under_an_id_of_their_own_and_cannot_read_the_certificate_folder_or_reach_the_worker()
     {
         Assert.True(Environment.IsPrivilegedProcess, "This test needs root: only a host running as root runs Python "

@@ -62,6 +62,28 @@ public sealed class RserveLifecycleTests : IDisposable
         Assert.Contains("login", refused.Status.Detail, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public async Task An_R_script_sees_none_of_the_variables_the_host_was_started_with()
+    {
+        Environment.SetEnvironmentVariable("SSEPLUGIN_TEST_SECRET", "a password");
+        try
+        {
+            await using var rserve = await RserveProcess.StartAsync(
+                new RserveProcessOptions { Port = RserveProcess.FreeLoopbackPort() });
+            await using var host = await RHostFixture.StartHostAsync(rserve.Port);
+
+            var answer = await host.Client.EvaluateAsync(
+                "nchar(Sys.getenv('SSEPLUGIN_TEST_SECRET')) + 10 * (nchar(Sys.getenv('PATH')) > 0)",
+                SseFunctionType.Scalar, SseDataType.Numeric, [], Bundle([[]]));
+
+            Assert.Equal([10], answer.Numbers());
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SSEPLUGIN_TEST_SECRET", null);
+        }
+    }
+
     [Theory]
     [InlineData("--rserve", "127.0.0.1:notaport", "write host:port")]
     [InlineData("--SsePlugin:Rserve:TimeoutSeconds", "0", "more than 0")]
