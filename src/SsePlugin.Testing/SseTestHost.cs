@@ -51,8 +51,9 @@ public sealed class SseTestHost : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>
-    /// Starts a host on a free loopback port with the functions and engines <paramref name="configure"/> adds
-    /// (<c>AddFunctions</c>, <c>AddJavaScript</c>, <c>AddFunctionsFiles</c>, ...) and waits until it listens.
+    /// Starts a host on a free loopback port (its admin endpoint too) with the functions and engines
+    /// <paramref name="configure"/> adds (<c>AddFunctions</c>, <c>AddJavaScript</c>, <c>AddFunctionsFiles</c>, ...)
+    /// and waits until it listens.
     /// </summary>
     /// <param name="configure">Adds the functions and engines, as in the app's <c>AddSsePlugin()</c> chain.</param>
     /// <param name="settings">
@@ -68,10 +69,12 @@ public sealed class SseTestHost : IAsyncDisposable
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore();
         builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
-        configure(builder.Services.AddSsePlugin(options => options.Port = settings is not null
-            && settings.ContainsKey($"{SsePluginOptions.Section}:{nameof(SsePluginOptions.Port)}")
-                ? options.Port
-                : 0));
+        // Free ports unless the settings name them: tests run side by side, and beside an installed host.
+        configure(builder.Services.AddSsePlugin(options =>
+        {
+            options.Port = Given(settings, "Port") ? options.Port : 0;
+            options.Admin.Port = Given(settings, "Admin:Port") ? options.Admin.Port : 0;
+        }));
         var app = builder.Build();
         app.MapSsePlugin();
         try
@@ -108,4 +111,7 @@ public sealed class SseTestHost : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }
+
+    private static bool Given(IReadOnlyDictionary<string, string?>? settings, string key) =>
+        settings?.ContainsKey($"{SsePluginOptions.Section}:{key}") == true;
 }
