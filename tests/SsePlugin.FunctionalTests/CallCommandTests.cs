@@ -122,6 +122,13 @@ public sealed class CallCommandTests(TlsHostFixture tls, HostFixture plaintext)
             "--function", "ScriptAggrEx", "--types", "DS");
         Assert.True(exitCode == ExitCodes.Ok, errors);
         Assert.True(Numbers(output) is [12], output);
+
+        // The script's parameters are named after the CSV's columns, as Qlik names them after its fields.
+        var table = Csv("table.csv", "sales,cost\n10,4\n20,5\n");
+        (exitCode, output, errors) = await CallAsync(
+            "--port", Port, "--json", "--csv", table, "--script", "q => q.sales.map((s, i) => s - q.cost[i] + i)");
+        Assert.True(exitCode == ExitCodes.Ok, errors);
+        Assert.True(Numbers(output) is [6, 16], output);
     }
 
     [Fact]

@@ -260,8 +260,11 @@ internal static class CallCommand
                     + "allow them in the plugin (SsePlugin: --allow-script true), or call one of its functions.");
             }
 
-            var width = request.Csv is null ? request.Arguments.Count : CallInput.CsvColumns(request.Csv).Length;
-            var header = scriptCall([.. Enumerable.Range(1, width).Select(i => $"arg{i}")]);
+            // Qlik names a script's parameters after its fields: here the CSV's columns, else arg1, arg2, ...
+            string[] names = request.Csv is null
+                ? [.. Enumerable.Range(1, request.Arguments.Count).Select(i => $"arg{i}")]
+                : [.. CallInput.CsvColumns(request.Csv).Select(column => column.Trim())];
+            var header = scriptCall(names);
             return new Target(name, header.ReturnType, header.Parameters, header, Id: 0);
         }
 
